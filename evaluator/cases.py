@@ -1,0 +1,125 @@
+"""Golden cases: a standard's own examples (evidence -> expected outcomes, total, tier).
+
+`rules/<id>.cases.yaml` files are run by `agrade test` and, one pytest test per case, by
+`tests/test_golden.py`. A case evaluates a single organization, so round-level quotas are
+switched off (a 40% quota over one organization would always demote it).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import InputError, Issue
+from .evidence import raw_from_mapping, resolve
+from .model import Organization, Standard
+from .run import evaluate_organizations
+from .standards import load_standard
+from .yamlsafe import load_yaml
+
+
+@dataclass
+class Case:
+    file: str
+    line: int
+    standard: str
+    name: str
+    period: tuple
+    organization: Organization
+    evidence: dict
+    expect: dict
+    loc: Any
+    index: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.standard}::{self.name}"
+
+
+def case_files(dirs: Iterable[Path], standards: Iterable[str] = ()) -> list[Path]:
+    wanted = set(standards)
+    out = []
+    for d in dirs:
+        for p in sorted(Path(d).glob("*.cases.yaml")):
+            if not wanted or p.name[: -len(".cases.yaml")] in wanted:
+                out.append(p)
+    return out
+
+
+def load_cases(path: Path) -> list[Case]:
+    data, loc = load_yaml(path)
+    if not isinstance(data, dict) or "standard" not in data or "cases" not in data:
+        raise InputError(Issue(str(path), 1, 1, "$", "a cases file needs 'standard', 'period' and 'cases'"))
+    period = (data["period"]["from"], data["period"]["to"])
+    out = []
+    for i, c in enumerate(data["cases"]):
+        o = c["organization"]
+        org = Organization(str(o["id"]), o.get("name", str(o["id"])), o["type"], o.get("district", ""), o.get("street", ""))
+        out.append(Case(str(path), loc.where(["cases", i])[0], data["standard"], c["name"], period, org,
+                        dict(c.get("evidence") or {}), c["expect"], loc, i))
+    return out
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    failures: list[str]
+    result: dict | None
+
+
+def run_case(case: Case, std: Standard) -> CaseResult:
+    std = dataclasses.replace(std, grading=dataclasses.replace(std.grading, quotas=()))
+    doc = {"organization": case.organization.id, **case.evidence}
+    raw = raw_from_mapping(doc, case.loc, case.file, ("cases", case.index, "evidence"))
+    ev, issues = resolve(raw, case.organization.id, std)
+    if issues:
+        return CaseResult(case, [str(i) for i in issues], None)
+    payload = evaluate_organizations([case.organization], {case.organization.id: ev},
+                                     {case.organization.type: std}, case.period)
+    r = payload["organizations"][0]
+    return CaseResult(case, compare(case.expect, r), r)
+
+
+def compare(expect: dict, r: dict) -> list[str]:
+    fails = []
+    by_id = {c["id"]: c for c in r["criteria"]}
+
+    def num(v):
+        return None if v is None else Decimal(str(v))
+
+    for key in ("total", "base", "bonus"):
+        if key in expect and num(expect[key]) != num(r[key]):
+            fails.append(f"{key}: expected {expect[key]}, got {r[key]}")
+    for key in ("tier", "status"):
+        if key in expect and expect[key] != r[key]:
+            fails.append(f"{key}: expected {expect[key]}, got {r[key]}")
+    for cid, want in (expect.get("outcomes") or {}).items():
+        got = by_id.get(cid)
+        if got is None:
+            fails.append(f"outcome {cid}: no such criterion in the standard")
+        elif got["outcome"] != want:
+            fails.append(f"outcome {cid}: expected {want}, got {got['outcome']} ({got['reason']})")
+    for cid, want in (expect.get("points") or {}).items():
+        got = by_id.get(cid)
+        if got is None:
+            fails.append(f"points {cid}: no such criterion in the standard")
+        elif num(want) != got["points"]:
+            fails.append(f"points {cid}: expected {want}, got {got['points']} ({got['reason']})")
+    if "vetoes" in expect:
+        got = sorted(v["criterion"] for v in r["vetoes"])
+        if sorted(expect["vetoes"] or []) != got:
+            fails.append(f"vetoes: expected {sorted(expect['vetoes'] or [])}, got {got}")
+    return fails
+
+
+def run_all(dirs: list[Path], standards: Iterable[str] = ()) -> list[CaseResult]:
+    cache: dict[str, Standard] = {}
+    results = []
+    for path in case_files(dirs, standards):
+        for case in load_cases(path):
+            if case.standard not in cache:
+                cache[case.standard] = load_standard(case.standard, dirs)
+            results.append(run_case(case, cache[case.standard]))
+    return results

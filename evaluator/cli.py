@@ -1,0 +1,271 @@
+"""The `agrade` command line (typer + rich).
+
+Exit codes: 0 success, 1 an evaluation invariant broke (a bug, reported loudly),
+2 invalid input (each problem printed as `file:line:col: json.path: message`).
+`run(argv)` is the testable core; `main()` is the console entry point.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import EvaluationError, InputError, Issue
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="agrade：基层党组织“创A”考评工具 — score organizations against 1+N YAML standards.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Invalid(Exception):
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+
+
+def _fail_input(e: InputError):
+    for i in e.issues:
+        err.print(str(i), markup=False)
+    err.print(f"{len(e.issues)} problem(s) found; nothing was evaluated or written.", markup=False)
+    raise typer.Exit(2)
+
+
+# ------------------------------------------------------------------ validate
+
+def _kind_of(path: Path, data) -> str:
+    if path.name.endswith((".cases.yaml", ".cases.yml")):
+        return "cases"
+    if isinstance(data, dict) and "organizations" in data and "standards" in data:
+        return "round"
+    if isinstance(data, dict) and ("sections" in data or "extends" in data or "grading" in data):
+        return "standard"
+    return "evidence"
+
+
+def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
+    from .cases import load_cases
+    from .evidence import collect
+    from .rounds import load_round
+    from .schemacheck import check
+    from .standards import load_standard
+    from .yamlsafe import load_document
+
+    issues: list[Issue] = []
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(q for q in p.rglob("*") if q.suffix.lower() in (".yaml", ".yml", ".json"))
+        elif p.exists():
+            files.append(p)
+        else:
+            issues.append(Issue(str(p), 0, 0, "$", "no such file or folder"))
+    for f in files:
+        try:
+            data, loc = load_document(f)
+            kind = _kind_of(f, data)
+            if kind == "standard":
+                load_standard(f)
+            elif kind == "round":
+                rnd = load_round(f)
+                from .run import evaluate_round  # noqa: F401  (evidence is checked below without scoring)
+                from .evidence import resolve
+                raw, _, _ = collect(rnd.evidence_paths)
+                for org in rnd.organizations:
+                    issues += resolve(raw.get(org.id), org.id, rnd.standards[org.type])[1]
+            elif kind == "cases":
+                load_cases(f)
+            else:
+                issues += check(data, "evidence", loc)
+        except InputError as e:
+            issues += e.issues
+    return issues, len(files)
+
+
+@app.command()
+def validate(paths: List[Path] = typer.Argument(..., help="standards, rounds, evidence files or folders")):
+    """检查标准、考评轮次和证据文件 — check standards, rounds and evidence."""
+    issues, n = validate_paths(paths)
+    if issues:
+        for i in issues:
+            err.print(str(i), markup=False)
+        err.print(f"{len(issues)} problem(s) in {n} file(s).", markup=False)
+        raise typer.Exit(2)
+    out.print(f"OK: {n} file(s) valid.")
+
+
+# ------------------------------------------------------------------ evaluate
+
+def _progress(total_label: str):
+    return Progress(TextColumn(total_label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
+    from .results import dumps, results_csv, write_atomically
+    from .rounds import load_round
+    from .run import evaluate_round
+
+    started = time.time()
+    rnd = load_round(round_path)
+    with _progress("评估中") as bar:
+        task = bar.add_task("evaluate", total=len(rnd.organizations))
+        payload = evaluate_round(rnd, lambda n, total: bar.update(task, completed=n))
+    elapsed = time.time() - started
+    run_meta = {"agrade_version": __version__, "round": str(round_path), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                "seconds": round(elapsed, 3), "organizations": len(rnd.organizations),
+                "host": __import__("platform").node(), "python": sys.version.split()[0]}
+    write_atomically(out_dir, {"results.json": dumps(payload), "results.csv": results_csv(payload),
+                               "run.json": json.dumps(run_meta, ensure_ascii=False, indent=1) + "\n"})
+    if not quiet:
+        _print_summary(payload, out_dir, elapsed)
+    return payload
+
+
+def _print_summary(payload: dict, out_dir: Path, elapsed: float):
+    s = payload["summary"]
+    t = Table(title=f"{payload['round']['title']}：定档结果", show_lines=False)
+    t.add_column("档次")
+    t.add_column("组织数", justify="right")
+    for tier, n in sorted(s["tiers"].items(), key=lambda kv: (kv[0] == "not_graded", kv[0])):
+        t.add_row("不予定档" if tier == "not_graded" else tier, str(n))
+    out.print(t)
+    for row in s.get("target") or []:
+        mark = "达标" if row["met"] else "未达标"
+        out.print(f"目标 {row['tier']} 档占比 ≥ {float(row['target']) * 100:g}%"
+                  f"（{row['value'] or '全域'}）：{row['count']}/{row['graded']} = {float(row['share']) * 100:.1f}% {mark}")
+    out.print(f"{s['organizations']} 个组织，{s['graded']} 个已定档，用时 {elapsed:.1f} 秒 → {out_dir}/results.json")
+
+
+@app.command()
+def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+             out_dir: Path = typer.Option(..., "--out", help="folder for results.json, results.csv, run.json"),
+             quiet: bool = typer.Option(False, "--quiet", "-q")):
+    """评估一个考评轮次 — evaluate a round and write its results."""
+    evaluate_to(round_file, out_dir, quiet)
+
+
+# ------------------------------------------------------------------ explain
+
+@app.command()
+def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str = typer.Argument(..., metavar="ORG_ID")):
+    """解释某组织的每一分和档次 — why an organization got each point and its tier."""
+    from .explain import explain_text
+    from .results import load_results
+    path = results_dir / "results.json" if results_dir.is_dir() else results_dir
+    if not path.is_file():
+        err.print(f"{path}: no results.json here (run `agrade evaluate` first)", markup=False)
+        raise typer.Exit(2)
+    payload = load_results(path)
+    org = next((o for o in payload["organizations"] if o["id"] == org_id), None)
+    if org is None:
+        import difflib
+        hint = difflib.get_close_matches(org_id, [o["id"] for o in payload["organizations"]], 1)
+        err.print(f"{path}: no organization '{org_id}'" + (f"; did you mean '{hint[0]}'?" if hint else ""), markup=False)
+        raise typer.Exit(2)
+    out.print(explain_text(payload, org), markup=False)
+
+
+# ------------------------------------------------------------------ test
+
+@app.command("test")
+def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (default: all)"),
+             rules: List[Path] = typer.Option([], "--rules", help="extra folders with standards and cases")):
+    """运行标准自带的测试用例 — run the standards' golden cases."""
+    from .cases import run_all
+    from .resources import rules_dir
+    dirs = list(rules) + [rules_dir()]
+    results = run_all(dirs, standards or ())
+    failed = 0
+    for r in results:
+        if r.failures:
+            failed += 1
+            out.print(f"FAIL {r.case.id}  ({r.case.file}:{r.case.line})", markup=False)
+            for f in r.failures:
+                out.print(f"     {f}", markup=False)
+        else:
+            out.print(f"PASS {r.case.id}", markup=False)
+    out.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed or not results:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------ demo / report
+
+@app.command()
+def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(2000, "--orgs", min=1),
+         seed: int = typer.Option(2026, "--seed"), reports: bool = typer.Option(True, "--reports/--no-reports")):
+    """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round."""
+    from .demo import generate
+    round_path = generate(out_dir / "round", orgs, seed)
+    out.print(f"示例轮次已生成：{round_path}")
+    evaluate_to(round_path, out_dir / "results")
+    if reports:
+        _report(out_dir / "results", out_dir / "reports", None, None, False, None)
+
+
+def _report(results_dir, out_dir, kind, fmt, public, workers):
+    try:
+        from .reports import render_reports
+    except ImportError as e:
+        err.print(f"reports are not available: {e}", markup=False)
+        raise typer.Exit(1)
+    kinds = tuple(k.strip() for k in kind.split(",")) if kind else ("scorecards", "summary", "lists")
+    formats = tuple(f.strip() for f in fmt.split(",")) if fmt else ("pdf", "html", "xlsx", "csv")
+    with _progress("生成报告") as bar:
+        task = bar.add_task("report", total=None)
+        written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public, workers=workers,
+                                 progress=lambda n, total: bar.update(task, completed=n, total=total))
+    out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}")
+
+
+@app.command()
+def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_dir: Path = typer.Option(..., "--out"),
+           kind: Optional[str] = typer.Option(None, "--kind", help="scorecards,summary,lists"),
+           fmt: Optional[str] = typer.Option(None, "--format", help="pdf,html,xlsx,csv"),
+           public: bool = typer.Option(False, "--public", help="public release: no evidence details or personal names"),
+           workers: Optional[int] = typer.Option(None, "--workers")):
+    """生成测评报告、通报和红黑榜 — render scorecards, the round summary and red/black lists."""
+    _report(results_dir, out_dir, kind, fmt, public, workers)
+
+
+@app.command()
+def version():
+    """显示版本 — print the version."""
+    out.print(__version__)
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI with `argv`; returns the exit code (for tests and `main`)."""
+    try:
+        app(argv, prog_name="agrade", standalone_mode=False)
+    except InputError as e:
+        for i in e.issues:
+            err.print(str(i), markup=False)
+        err.print(f"{len(e.issues)} problem(s) found; nothing was evaluated or written.", markup=False)
+        return 2
+    except EvaluationError as e:
+        err.print(f"evaluation failed: {e}", markup=False)
+        return 1
+    except typer.Exit as e:
+        return e.exit_code
+    except Exception as e:   # click's own usage errors
+        import click
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return e.exit_code
+        if isinstance(e, click.exceptions.Abort):
+            return 1
+        raise
+    return 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

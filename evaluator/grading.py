@@ -1,0 +1,155 @@
+"""From one organization's outcomes to its scores and (pre-quota) tier.
+
+Arithmetic is exact `Decimal` until the single rounding step: the total is rounded once to
+0.01 (ROUND_HALF_UP) and only the rounded total is compared with tier bands, gates,
+quotas and other organizations. (Ratios inside a criterion are quantized to 0.0001 before
+their own comparison; see methods.RATIO_STEP.)
+
+Scores:
+- base score: points earned on base criteria / the base points that count × grading.base.
+  Not-applicable criteria never count; a not-reviewed one counts as zero (na_policy zero),
+  is left out (exclude: the rest are renormalized to the base), or stops the organization
+  from being graded (forbid).
+- components: the base score from verified-wins evidence (`criteria`), from self-reported
+  evidence alone (`self_assessment`), or an evidence field scaled to the base (`field`),
+  weighted; bonus (capped by grading.bonus_cap) is added after weighting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .expr import EvalError, MissingValue
+from .methods import fmt_number
+from .model import ZERO, Evidence, Organization, Outcome, Standard
+
+CENT = Decimal("0.01")
+
+
+def round_total(d: Decimal) -> Decimal:
+    """The one documented rounding step (0.01, half up)."""
+    return d.quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass
+class BaseScore:
+    score: Decimal            # exact, scaled to grading.base
+    earned: Decimal
+    counted_max: Decimal
+    applicable_max: Decimal
+    reviewed_max: Decimal
+    problems: list[str] = field(default_factory=list)   # reasons the org cannot be graded
+
+
+def base_score(standard: Standard, outcomes: list[Outcome]) -> BaseScore:
+    earned = counted = applicable = reviewed = ZERO
+    problems = []
+    for o in outcomes:
+        c = standard.criteria[o.criterion]
+        if c.kind != "base" or o.outcome == "not_applicable":
+            continue
+        applicable += o.max_points
+        if o.outcome == "error":
+            problems.append(f"指标 {c.id}（{c.title}）无法计算：{o.reason}")
+        if o.outcome == "not_reviewed":
+            if c.na_policy == "exclude":
+                continue
+            if c.na_policy == "forbid":
+                problems.append(f"指标 {c.id}（{c.title}）必须提供材料")
+        else:
+            reviewed += o.max_points
+            earned += o.points
+        counted += o.max_points
+    g = standard.grading.base
+    score = earned / counted * g if counted > 0 else ZERO
+    return BaseScore(score, earned, counted, applicable, reviewed, problems)
+
+
+@dataclass
+class Grade:
+    status: str                              # graded | not_graded
+    base: Decimal                            # rounded, for display and tie-breaks
+    bonus: Decimal
+    total: Decimal | None                    # rounded once
+    components: dict[str, Decimal]
+    reviewed_share: Decimal
+    tier: str | None
+    tier_reasons: list[str]
+    vetoes: list[dict]
+    sections: dict[str, Decimal]
+
+
+def grade(standard: Standard, org: Organization, evidence: Evidence,
+          outcomes: list[Outcome], self_outcomes: list[Outcome] | None) -> Grade:
+    g = standard.grading
+    main = base_score(standard, outcomes)
+    problems = list(main.problems)
+    for o in outcomes:     # bonus, veto and info criteria can also block grading
+        c = standard.criteria[o.criterion]
+        if c.kind != "base" and o.outcome == "error":
+            problems.append(f"指标 {c.id}（{c.title}）无法计算：{o.reason}")
+        elif c.kind != "base" and o.outcome == "not_reviewed" and c.na_policy == "forbid":
+            problems.append(f"指标 {c.id}（{c.title}）必须提供材料")
+    share = (main.reviewed_max / main.applicable_max) if main.applicable_max else ZERO
+    share = share.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    if main.applicable_max == 0:
+        problems.append("没有适用的计分指标")
+    elif share < g.min_reviewed_share:
+        problems.append(f"已核查指标分值占比 {fmt_number(share * 100)}%，低于最低要求 {fmt_number(g.min_reviewed_share * 100)}%")
+
+    comps: dict[str, Decimal] = {}
+    weighted = ZERO
+    for comp in g.components:
+        if comp.source == "criteria":
+            value = main.score
+        elif comp.source == "self_assessment":
+            value = base_score(standard, self_outcomes or []).score
+        else:
+            raw = evidence.values.get(comp.field)
+            if raw is None:
+                problems.append(f"缺少{comp.label}（{comp.field}）")
+                raw = ZERO
+            value = Decimal(raw) * g.base / (comp.scale or g.base)
+        comps[comp.id] = value
+        weighted += comp.weight * value
+    bonus_raw = sum((o.points for o in outcomes if standard.criteria[o.criterion].kind == "bonus"), ZERO)
+    bonus = min(bonus_raw, g.bonus_cap)
+    sections = {s.id: sum((o.points for o in outcomes if standard.criteria[o.criterion].section == s.id), ZERO)
+                for s in standard.sections}
+    vetoes = [{"criterion": o.criterion, "cap_tier": standard.criteria[o.criterion].params[1], "reason": o.reason}
+              for o in outcomes if o.veto_hit]
+    total = round_total(weighted + bonus)
+    rounded = {k: round_total(v) for k, v in comps.items()}
+    if problems:
+        return Grade("not_graded", round_total(main.score), bonus, None, rounded, share, None,
+                     ["不予定档：" + p for p in problems], vetoes, sections)
+
+    reasons = []
+    idx = next(i for i, t in enumerate(g.tiers) if total >= t.min)
+    reasons.append(f"总分 {fmt_number(total)}，达到 {g.tiers[idx].name}（≥ {fmt_number(g.tiers[idx].min)}）")
+    gate_env = dict(evidence.values)
+    gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
+                     "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections,
+                     "org.id": org.id, "org.type": org.type, "org.name": org.name,
+                     "org.district": org.district, "org.street": org.street})
+    while idx < len(g.tiers) - 1:
+        failed = [gt for gt in g.gates if gt.tier == g.tiers[idx].id and not _gate_ok(gt, gate_env)]
+        if not failed:
+            break
+        reasons.append(f"未满足 {g.tiers[idx].name} 条件（{failed[0].reason}），降为 {g.tiers[idx + 1].name}")
+        idx += 1
+    for v in vetoes:
+        cap = g.tier_index(v["cap_tier"])
+        if idx < cap:
+            reasons.append(f"触发一票否决（{v['criterion']}），档次最高为 {g.tiers[cap].name}")
+            idx = cap
+    return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
+                 reasons, vetoes, sections)
+
+
+def _gate_ok(gate, env) -> bool:
+    try:
+        return bool(gate.condition.evaluate(env))
+    except (MissingValue, EvalError):
+        return False   # a gate that cannot be checked is not met

@@ -1,0 +1,373 @@
+"""Scoring methods: the one registry from YAML `method:` names to implementations.
+
+Each method declares the JSON Schema of its own keys (which `schemas/standard.schema.json`
+is generated from, so the schema's enum cannot drift from the code), a `compile` step
+that checks and compiles its keys when the standard loads, and a `score` step that turns
+one organization's evidence into points and a Chinese reason.
+
+`score` may raise `expr.MissingValue` (the engine records not_reviewed) or
+`expr.EvalError` (the engine records error); anything else is a bug and fails the run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable, Mapping
+
+from .expr import EvalError, MissingValue, Type
+from .model import ZERO
+from .periods import UNIT_NAMES, label as period_label, periods
+
+RATIO_STEP = Decimal("0.0001")   # ratios are quantized to 0.01% before any comparison
+
+_EXPR = {"type": "string", "minLength": 1}
+_NUM = {"$ref": "#/$defs/number"}
+_NUM_OR_PCT = {"$ref": "#/$defs/number_or_percent"}
+
+
+@dataclass(frozen=True)
+class Scored:
+    outcome: str                      # pass | partial | fail
+    points: Decimal
+    reason: str
+    used: Mapping[str, Any]
+    veto_hit: bool = False
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    kind: str                         # base | bonus | veto | info
+    title: str                        # zh, for documentation and explanations
+    schema: dict                      # properties of its own keys
+    required: tuple[str, ...]
+    compile: Callable[[dict, "Any"], Any]
+    score: Callable[[Any, Decimal, Mapping[str, Any]], Scored]
+
+
+REGISTRY: dict[str, Method] = {}
+
+
+def method(name, kind, title, schema, required=()):
+    def register(cls):
+        REGISTRY[name] = Method(name, kind, title, schema, tuple(required), cls.compile, cls.score)
+        return cls
+    return register
+
+
+# ---------------------------------------------------------------- formatting
+
+def fmt_number(d: Decimal) -> str:
+    d = Decimal(d)
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    return format(d.normalize(), "f")
+
+
+def fmt_value(value: Any, field=None) -> str:
+    """A value as a secretary would read it: 480 平方米, 55.8%, 是, 12 条记录."""
+    if value is None:
+        return "（缺）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field is not None and field.type == "percentage":
+        return fmt_number((Decimal(value) * 100).quantize(Decimal("0.01"))) + "%"
+    if isinstance(value, Decimal | int):
+        unit = {"m2": "平方米"}.get(field.unit, field.unit) if field is not None and field.unit else ""
+        return fmt_number(Decimal(value)) + (f" {unit}" if unit else "")
+    if isinstance(value, tuple):
+        return f"{len(value)} 条记录"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def pts(d: Decimal) -> str:
+    return fmt_number(d) + " 分"
+
+
+def _used(env, names) -> dict:
+    return {n: env.get(n) for n in sorted(names) if not n.startswith("$")}
+
+
+def _outcome(points: Decimal, max_points: Decimal) -> str:
+    if points >= max_points:
+        return "pass"
+    return "partial" if points > ZERO else "fail"
+
+
+def _require(env, name):
+    value = env.get(name)
+    if value is None:
+        raise MissingValue(name)
+    return value
+
+
+# ---------------------------------------------------------------- methods
+
+@method("check", "base", "达标即得分", {"condition": _EXPR}, ["condition"])
+class Check:
+    @staticmethod
+    def compile(raw, ctx):
+        return ctx.expr("condition", Type.BOOL)
+
+    @staticmethod
+    def score(cond, points, env):
+        ok = cond.evaluate(env)
+        used = _used(env, cond.names)
+        if ok:
+            return Scored("pass", points, f"符合要求（{cond.source}），得 {pts(points)}", used)
+        return Scored("fail", ZERO, f"未达到要求：{cond.source} 不成立，不得分", used)
+
+
+_OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
+_OP_ZH = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+@method("threshold", "base", "达到门槛即得分",
+        {"field": {"type": "string"}, "op": {"enum": list(_OPS)}, "value": _NUM_OR_PCT},
+        ["field", "value"])
+class Threshold:
+    @staticmethod
+    def compile(raw, ctx):
+        f = ctx.field("field", ("number", "integer", "percentage"))
+        return (f, raw.get("op", ">="), ctx.number("value", percent_ok=f.type == "percentage"))
+
+    @staticmethod
+    def score(params, points, env):
+        f, op, value = params
+        actual = Decimal(_require(env, f.id))
+        used = {f.id: actual}
+        want = f"{f.label}{_OP_ZH[op]} {fmt_value(value, f)}"
+        if _OPS[op](actual, value):
+            return Scored("pass", points, f"{f.label} {fmt_value(actual, f)}，达到要求（{want}），得 {pts(points)}", used)
+        return Scored("fail", ZERO, f"{f.label} {fmt_value(actual, f)}，未达到要求（{want}），不得分", used)
+
+
+@method("bands", "base", "分档计分",
+        {"value": _EXPR, "field": {"type": "string"},
+         "bands": {"type": "array", "minItems": 1, "items": {
+             "type": "object", "additionalProperties": False, "required": ["points"],
+             "properties": {"min": _NUM_OR_PCT, "equals": {"type": "string"}, "points": _NUM}}}},
+        ["bands"])
+class Bands:
+    @staticmethod
+    def compile(raw, ctx):
+        bands = raw["bands"]
+        if "field" in raw:
+            f = ctx.field("field", ("enum",))
+            table = []
+            for i, b in enumerate(bands):
+                if "equals" not in b:
+                    ctx.fail(("bands", i), "bands of an enum field need 'equals'")
+                if b["equals"] not in f.values:
+                    ctx.fail(("bands", i, "equals"), f"'{b['equals']}' is not one of {', '.join(f.values)}")
+                table.append((b["equals"], ctx.points(("bands", i, "points"), b["points"])))
+            return ("enum", f, tuple(table))
+        if "value" not in raw:
+            ctx.fail((), "bands need 'value' (a number expression) or 'field' (an enum field)")
+        expr = ctx.expr("value", Type.NUMBER)
+        table = []
+        for i, b in enumerate(bands):
+            if "min" not in b:
+                ctx.fail(("bands", i), "numeric bands need 'min'")
+            table.append((ctx.number(("bands", i, "min"), percent_ok=True), ctx.points(("bands", i, "points"), b["points"])))
+        table.sort(key=lambda t: t[0], reverse=True)
+        return ("number", expr, tuple(table), ctx.value_field(expr))
+
+    @staticmethod
+    def score(params, points, env):
+        if params[0] == "enum":
+            _, f, table = params
+            actual = _require(env, f.id)
+            used = {f.id: actual}
+            for equals, got in table:
+                if actual == equals:
+                    return Scored(_outcome(got, points), got, f"{f.label}为“{actual}”，得 {pts(got)}（满分 {pts(points)}）", used)
+            return Scored("fail", ZERO, f"{f.label}为“{actual}”，不在计分档次内，不得分", used)
+        _, expr, table, f = params
+        actual = Decimal(expr.evaluate(env))
+        used = _used(env, expr.names)
+        shown = fmt_value(actual, f) if f else fmt_number(actual)
+        what = f.label if f else expr.source
+        for minimum, got in table:
+            if actual >= minimum:
+                return Scored(_outcome(got, points), got,
+                              f"{what} {shown}，达到“≥ {fmt_value(minimum, f) if f else fmt_number(minimum)}”档，得 {pts(got)}（满分 {pts(points)}）", used)
+        lowest = table[-1][0]
+        return Scored("fail", ZERO, f"{what} {shown}，低于最低档（≥ {fmt_value(lowest, f) if f else fmt_number(lowest)}），不得分", used)
+
+
+@method("ratio", "base", "比例达标",
+        {"numerator": _EXPR, "denominator": _EXPR, "value": _EXPR, "target": _NUM_OR_PCT,
+         "scoring": {"enum": ["all_or_nothing", "proportional"]}},
+        ["target"])
+class Ratio:
+    @staticmethod
+    def compile(raw, ctx):
+        if "value" in raw:
+            if "numerator" in raw or "denominator" in raw:
+                ctx.fail((), "give either 'value' or 'numerator' and 'denominator', not both")
+            parts = (ctx.expr("value", Type.NUMBER), None)
+        elif "numerator" in raw and "denominator" in raw:
+            parts = (ctx.expr("numerator", Type.NUMBER), ctx.expr("denominator", Type.NUMBER))
+        else:
+            ctx.fail((), "a ratio needs 'value', or 'numerator' and 'denominator'")
+        target = ctx.number("target", percent_ok=True)
+        if not ZERO < target <= 1:
+            ctx.fail(("target",), f"target {fmt_number(target)} must be a share between 0% and 100%")
+        return parts + (target, raw.get("scoring", "all_or_nothing"))
+
+    @staticmethod
+    def score(params, points, env):
+        num, den, target, scoring = params
+        used = _used(env, num.names | (den.names if den else frozenset()))
+        if den is None:
+            ratio = Decimal(num.evaluate(env))
+        else:
+            d = Decimal(den.evaluate(env))
+            if d == ZERO:
+                raise EvalError(f"分母 {den.source} 为 0，无法计算比例")
+            ratio = Decimal(num.evaluate(env)) / d
+        ratio = ratio.quantize(RATIO_STEP, ROUND_HALF_UP)
+        shown = f"{fmt_number(ratio * 100)}%"
+        want = f"{fmt_number(target * 100)}%"
+        if ratio >= target:
+            return Scored("pass", points, f"比例 {shown}，达到目标 {want}，得 {pts(points)}", used)
+        if scoring == "proportional":
+            got = (points * ratio / target).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            return Scored(_outcome(got, points), got, f"比例 {shown}，未达目标 {want}，按比例得 {pts(got)}（满分 {pts(points)}）", used)
+        return Scored("fail", ZERO, f"比例 {shown}，未达目标 {want}，不得分", used)
+
+
+@method("frequency", "base", "按期记录（缺一次扣分，扣完为止）",
+        {"records": {"type": "string"}, "every": {"enum": list(UNIT_NAMES)},
+         "at_least": {"type": "integer", "minimum": 1}, "deduct": _NUM},
+        ["records", "every", "deduct"])
+class Frequency:
+    @staticmethod
+    def compile(raw, ctx):
+        f = ctx.field("records", ("records",))
+        return (f, raw["every"], int(raw.get("at_least", 1)), ctx.points("deduct", raw["deduct"]))
+
+    @staticmethod
+    def score(params, points, env):
+        f, every, at_least, deduct = params
+        records = _require(env, f.id)
+        start, end = env["$period"]
+        missing, gaps = 0, []
+        spans = periods(every, start, end)
+        for p in spans:
+            n = sum(1 for r in records if p[0] <= r.date <= p[1])
+            if n < at_least:
+                missing += at_least - n
+                gaps.append(period_label(every, p))
+        used = {f.id: records}
+        unit = UNIT_NAMES[every]
+        rule = f"{f.label}应每{unit}至少 {at_least} 次（共 {len(spans)} 个{unit}）"
+        if missing == 0:
+            return Scored("pass", points, f"{rule}，均已按期开展，得 {pts(points)}", used)
+        lost = min(points, deduct * missing)
+        got = points - lost
+        shown_gaps = "、".join(gaps[:6]) + ("等" if len(gaps) > 6 else "")
+        return Scored(_outcome(got, points), got,
+                      f"{rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {pts(deduct)}，扣 {pts(lost)}" +
+                      ("（扣完为止）" if lost < deduct * missing else ""), used)
+
+
+_ITEMS = {"type": "array", "minItems": 1, "items": {
+    "type": "object", "additionalProperties": False, "required": ["id", "label"],
+    "properties": {"id": {"type": "string"}, "label": {"type": "string"}, "when": _EXPR,
+                   "count": _EXPR, "deduct": _NUM, "add": _NUM}}}
+
+
+def _compile_items(raw, ctx, amount_key):
+    items = []
+    for i, item in enumerate(raw["items"]):
+        if ("when" in item) == ("count" in item):
+            ctx.fail(("items", i), "each item needs exactly one of 'when' or 'count'")
+        if amount_key not in item:
+            ctx.fail(("items", i), f"each item needs '{amount_key}'")
+        key = "when" if "when" in item else "count"
+        expr = ctx.expr(("items", i, key), Type.BOOL if key == "when" else Type.NUMBER)
+        items.append((item["id"], item["label"], key, expr, ctx.points(("items", i, amount_key), item[amount_key])))
+    return tuple(items)
+
+
+def _apply_items(items, env):
+    total, lines, used = ZERO, [], {}
+    for _id, lbl, key, expr, amount in items:
+        used.update(_used(env, expr.names))
+        value = expr.evaluate(env)
+        times = (Decimal(1) if value else ZERO) if key == "when" else Decimal(value)
+        if times < ZERO:
+            raise EvalError(f"{lbl}：次数 {fmt_number(times)} 不能为负")
+        if times:
+            total += amount * times
+            lines.append(lbl if key == "when" else f"{lbl} {fmt_number(times)} 项")
+    return total, lines, used
+
+
+@method("deduction", "base", "扣分项（扣完为止）", {"items": _ITEMS}, ["items"])
+class Deduction:
+    @staticmethod
+    def compile(raw, ctx):
+        return _compile_items(raw, ctx, "deduct")
+
+    @staticmethod
+    def score(items, points, env):
+        total, lines, used = _apply_items(items, env)
+        if not lines:
+            return Scored("pass", points, f"无扣分情形，得 {pts(points)}", used)
+        lost = min(points, total)
+        return Scored(_outcome(points - lost, points), points - lost,
+                      f"存在扣分情形：{'；'.join(lines)}，扣 {pts(lost)}" + ("（扣完为止）" if lost < total else ""), used)
+
+
+@method("bonus", "bonus", "加分项（封顶）", {"items": _ITEMS}, ["items"])
+class Bonus:
+    @staticmethod
+    def compile(raw, ctx):
+        return _compile_items(raw, ctx, "add")
+
+    @staticmethod
+    def score(items, points, env):
+        total, lines, used = _apply_items(items, env)
+        if not lines:
+            return Scored("fail", ZERO, "无加分情形", used)
+        got = min(points, total)
+        return Scored(_outcome(got, points), got,
+                      f"加分：{'；'.join(lines)}，加 {pts(got)}" + (f"（本项最多 {pts(points)}）" if got < total else ""), used)
+
+
+@method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}}, ["when", "cap_tier"])
+class Veto:
+    @staticmethod
+    def compile(raw, ctx):
+        return (ctx.expr("when", Type.BOOL), ctx.tier("cap_tier"))
+
+    @staticmethod
+    def score(params, points, env):
+        when, cap = params
+        used = _used(env, when.names)
+        if when.evaluate(env):
+            return Scored("fail", ZERO, f"触发一票否决（{when.source}），档次最高定为 {cap}", used, veto_hit=True)
+        return Scored("pass", ZERO, "未触发一票否决情形", used)
+
+
+@method("info", "info", "信息项（不计分）", {"value": _EXPR}, ["value"])
+class Info:
+    @staticmethod
+    def compile(raw, ctx):
+        expr = ctx.expr("value", None)
+        return (expr, ctx.value_field(expr))
+
+    @staticmethod
+    def score(params, points, env):
+        expr, f = params
+        value = expr.evaluate(env)
+        return Scored("pass", ZERO, f"记录：{fmt_value(value, f)}（不计分）", _used(env, expr.names))
+
+
+def kinds() -> dict[str, str]:
+    return {name: m.kind for name, m in REGISTRY.items()}

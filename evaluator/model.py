@@ -1,0 +1,193 @@
+"""The data the evaluator works with: a compiled standard and the outcomes it produces.
+
+All of it is immutable; a `Standard` is built once per run by `evaluator.standards`
+and shared by every organization evaluated against it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping
+
+OUTCOMES = ("pass", "partial", "fail", "not_applicable", "not_reviewed", "error", "waived")
+NA_POLICIES = ("zero", "exclude", "forbid")
+FIELD_TYPES = ("number", "integer", "percentage", "boolean", "enum", "date", "text", "records")
+PERIOD_UNITS = ("week", "month", "quarter", "half_year", "year")
+SCOPES = ("round", "district", "street", "type")
+
+# Organization types (领域) with their Chinese names, as typed in registries.
+ORG_TYPES = {
+    "community": "社区", "village": "村", "agency": "机关", "institution": "事业单位",
+    "soe": "国有企业", "nonpublic": "两新组织", "school": "学校", "hospital": "医院",
+    "compound": "小区",
+}
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    type: str
+    label: str
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    values: tuple[str, ...] = ()
+    # Allowed gap between self-reported and verified values before it is a finding.
+    # relative=True means a share of the verified value (from "5%").
+    tolerance: Decimal = ZERO
+    tolerance_relative: bool = False
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    section: str
+    title: str
+    method: str
+    kind: str                    # base | bonus | veto | info (from the method registry)
+    points: Decimal
+    guidance: str
+    rectification: str
+    na_policy: str
+    applies_if: Any | None       # compiled Expr or None
+    params: Any                  # method-specific compiled parameters
+    reads: tuple[str, ...]       # evidence fields the criterion reads, for explanations
+    line: int = 0                # where it was defined, for messages
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    criteria: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    name: str
+    min: Decimal
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    label: str
+    source: str                  # criteria | self_assessment | field
+    weight: Decimal
+    field: str | None = None
+    scale: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    tier: str
+    condition: Any               # compiled Expr over result names
+    reason: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    tier: str
+    max_share: Decimal
+    scope: str
+
+
+@dataclass(frozen=True)
+class Target:
+    tier: str
+    min_share: Decimal
+    scope: str
+
+
+@dataclass(frozen=True)
+class Grading:
+    base: Decimal
+    bonus_cap: Decimal
+    min_reviewed_share: Decimal
+    components: tuple[Component, ...]
+    tiers: tuple[Tier, ...]
+    gates: tuple[Gate, ...]
+    quotas: tuple[Quota, ...]
+    target: Target | None
+    tie_breaks: tuple[tuple[str, bool], ...]   # (key, descending)
+
+    def tier_index(self, tier_id: str) -> int:
+        return [t.id for t in self.tiers].index(tier_id)
+
+    def tier_name(self, tier_id: str | None) -> str | None:
+        for t in self.tiers:
+            if t.id == tier_id:
+                return t.name
+        return None
+
+
+@dataclass(frozen=True)
+class Standard:
+    id: str
+    version: str
+    title: str
+    issuer: str
+    effective: tuple[Any, Any]
+    applies_to: tuple[str, ...]
+    lineage: tuple[str, ...]      # ids from the root ("general") to this one
+    fields: Mapping[str, Field]
+    sections: tuple[Section, ...]
+    criteria: Mapping[str, Criterion]   # in document order
+    grading: Grading
+    digest: str                   # sha256 of the resolved definition (all files in the lineage)
+    files: tuple[str, ...]
+
+    @property
+    def needs_self_assessment(self) -> bool:
+        return any(c.source == "self_assessment" for c in self.grading.components)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One criterion's result for one organization (a finding as data)."""
+    criterion: str
+    outcome: str
+    points: Decimal
+    max_points: Decimal
+    reason: str
+    evidence: tuple[tuple[str, Any], ...] = ()
+    veto_hit: bool = False
+
+    def __post_init__(self):
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+
+
+@dataclass(frozen=True)
+class Organization:
+    id: str
+    name: str
+    type: str
+    district: str = ""
+    street: str = ""
+    parent: str = ""
+
+
+@dataclass
+class Finding:
+    kind: str                    # self_report_mismatch | ...
+    field: str
+    message: str
+    self_value: Any = None
+    verified_value: Any = None
+
+
+@dataclass
+class Evidence:
+    """One organization's normalized evidence: the resolved values (verified wins),
+    the self-reported values alone, and provenance per field."""
+    organization: str
+    values: dict[str, Any] = field(default_factory=dict)
+    self_values: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, dict] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)

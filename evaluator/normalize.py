@@ -1,0 +1,602 @@
+"""Evidence values as people really type them -> typed values, or a precise refusal.
+
+Inspection teams and branch secretaries fill YAML, CSV and Excel by hand, so one
+field may arrive as ``500``, ``"５００"``, ``"500平方米"``, ``"500 m²"`` or an Excel
+cell holding ``500.0``.  `normalize(raw, field)` turns each of these into one typed
+value for the field's type (docs/FORMATS.md section 2, "Evidence"):
+
+    number, integer, percentage -> decimal.Decimal   (percentages as fractions: 60% -> 0.60)
+    boolean                      -> bool
+    enum, text                   -> str
+    date                         -> datetime.date
+    records                      -> tuple[Record, ...] sorted by (date, title)
+
+A blank value (``None``, ``""``, ``"-"``, ``"N/A"``, ``"未填"`` ...) is missing evidence and
+normalizes to ``None`` for every type.  Anything that cannot be read safely raises
+`NormalizeError` whose message names the bad value and what was expected; nothing
+is guessed (``"约500"`` is refused, ``"60"`` for a percentage is refused as ambiguous).
+Numbers never pass through binary floats except when the raw value already is one,
+and then via ``Decimal(str(f))``.
+"""
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = [
+    "FieldSpec",
+    "Record",
+    "NormalizeError",
+    "Missing",
+    "UNITS",
+    "UNIT_NAMES",
+    "FIELD_TYPES",
+    "normalize",
+    "is_blank",
+    "halfwidth",
+    "excel_serial_to_date",
+]
+
+# --------------------------------------------------------------------------------------
+# Token tables
+# --------------------------------------------------------------------------------------
+
+FIELD_TYPES = ("number", "integer", "percentage", "boolean", "enum", "date", "text", "records")
+
+# unit code -> accepted spellings (compared after full-width folding, case-insensitively)
+UNITS: dict[str, tuple[str, ...]] = {
+    "m2": ("m2", "m²", "㎡", "平方米", "平米", "平方"),
+    "人": ("人", "名"),
+    "户": ("户",),
+    "个": ("个",),
+    "次": ("次",),
+    "元": ("元",),
+    "天": ("天", "日"),
+    "名": ("名",),
+}
+
+# how a unit code is shown in messages when the code itself is not Chinese
+UNIT_NAMES: dict[str, str] = {"m2": "平方米"}
+
+# suffixes that are recognisably units although no field accepts them; a value carrying
+# one is reported as "has unit X" rather than "is not a number"
+OTHER_UNITS: tuple[str, ...] = (
+    "%", "％", "‰", "万", "万元", "千元", "亿元", "万人", "人次", "户次", "亩", "公顷",
+    "平方公里", "km2", "km²", "米", "m", "公里", "km", "岁", "年", "月", "周", "小时", "分钟",
+)
+
+# blank = missing evidence (compared after full-width folding, trimming, casefold)
+BLANK_TOKENS = frozenset({
+    "", "-", "--", "—", "——", "–", "/", "n/a", "无数据", "未填",
+    "无",  # blank for every type except boolean, where it means False
+})
+
+TRUE_TOKENS: tuple[str, ...] = ("是", "有", "√", "✓", "✔", "true", "yes", "y", "1", "已完成")
+FALSE_TOKENS: tuple[str, ...] = ("否", "无", "×", "✗", "✘", "false", "no", "n", "0", "未完成")
+
+NONFINITE_TOKENS = frozenset({
+    "nan", "+nan", "-nan", "snan", "+snan", "-snan",
+    "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "+∞", "-∞",
+})
+
+# one Excel cell holding several dates: 2026-01-05、2026-02-05 / 2026-01-05，2026-02-05 / lines
+RECORD_SEPARATORS = re.compile(r"[、,;\n\r]+")        # applied after full-width folding
+
+# records given as mappings: key -> Record attribute
+RECORD_KEYS: dict[str, str] = {"date": "date", "日期": "date", "title": "title", "标题": "title"}
+
+DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # 2026-03-05, 2026/3/5, 2026.3.5 (one separator throughout), optional time of day
+    re.compile(r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
+               r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"),
+    # 2026年3月5日 (the 日 may be left off)
+    re.compile(r"(?P<y>[0-9]{4})\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*[日号]?"),
+    # 20260305
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
+)
+DATE_EXAMPLES = "2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日 or 20260305"
+
+# Excel 1900 date system: serial 0 = 1899-12-30, 1 = 1900-01-01, 60 = the fictitious
+# 1900-02-29 (Lotus bug), 61 = 1900-03-01, 2958465 = 9999-12-31 (as openpyxl reads them)
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+EXCEL_MAX_SERIAL = 2958465
+
+# a number, optionally with thousands separators and an exponent; whatever follows is the unit
+_NUMBER = re.compile(
+    r"(?P<sign>[+-]?)"
+    r"(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<exp>[eE][+-]?[0-9]+)?"
+    r"(?P<rest>.*)",
+    re.S,
+)
+
+# full-width ASCII block -> ASCII, ideographic/no-break space -> space, minus signs -> '-'
+_HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HALFWIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2212: 0x2D, 0xFE63: 0x2D})
+
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+
+
+# --------------------------------------------------------------------------------------
+# Public types
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One evidence field of a standard (the `fields:` map of rules/<id>.yaml)."""
+    id: str
+    type: str                       # number|integer|percentage|boolean|enum|date|text|records
+    label: str = ""
+    unit: str | None = None         # a key of UNITS (number/integer only)
+    min: Decimal | None = None
+    max: Decimal | None = None      # percentage bounds are fractions (1 = 100%)
+    values: tuple[str, ...] = ()    # enum
+
+
+@dataclass(frozen=True, order=True)
+class Record:
+    """One dated entry of a records field (a meeting, a theme Party day, ...)."""
+    date: datetime.date
+    title: str = ""
+
+
+class NormalizeError(ValueError):
+    """A value that cannot be read for its field; `message` names it, `expected` says what fits."""
+
+    def __init__(self, message: str, expected: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+
+    def __str__(self) -> str:
+        return self.message
+
+
+Missing = None
+"""What `normalize` returns for a blank value (missing evidence)."""
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------
+
+def normalize(raw: Any, field: FieldSpec) -> Any:
+    """Return `raw` as the typed value of `field`, None when blank; raise NormalizeError."""
+    parser = _PARSERS.get(field.type)
+    if parser is None:
+        raise NormalizeError(
+            f"field {field.id!r} has unknown type {field.type!r}, expected one of: {', '.join(FIELD_TYPES)}",
+            "a known field type")
+    if is_blank(raw, field.type):
+        return Missing
+    try:
+        return parser(raw, field)
+    except NormalizeError:
+        raise
+    except (ArithmeticError, ValueError) as exc:     # safety net: never leak anything else
+        expected = _EXPECTED_FALLBACK.get(field.type, "a valid value")
+        raise NormalizeError(f"{_show(raw)} could not be read, expected {expected} ({exc})",
+                             expected) from exc
+
+
+def is_blank(raw: Any, field_type: str | None = None) -> bool:
+    """True when `raw` is missing evidence: None, '', whitespace, '-', '—', '/', 'N/A', '无数据',
+    '未填' or '无' (except for boolean fields, where '无' means False)."""
+    if raw is None:
+        return True
+    if not isinstance(raw, str):
+        return False
+    key = halfwidth(raw).strip().casefold()
+    if field_type == "boolean" and key == "无":
+        return False
+    return key in BLANK_TOKENS
+
+
+def halfwidth(text: str) -> str:
+    """Fold full-width ASCII (５００．５, －３, ６０％, ，) and wide spaces to their ASCII forms."""
+    return text.translate(_HALFWIDTH)
+
+
+def excel_serial_to_date(serial: int) -> datetime.date:
+    """Day number of Excel's 1900 date system -> date (45000 -> 2023-03-15)."""
+    if not 1 <= serial <= EXCEL_MAX_SERIAL:
+        raise NormalizeError(f"{serial} is outside the Excel date serial range 1..{EXCEL_MAX_SERIAL}",
+                             "a date")
+    if serial == 60:
+        raise NormalizeError("60 is Excel's day 1900-02-29, which does not exist", "a date")
+    if serial < 60:
+        serial += 1          # Excel counts the fictitious 1900-02-29
+    return EXCEL_EPOCH + datetime.timedelta(days=serial)
+
+
+# --------------------------------------------------------------------------------------
+# One function per type
+# --------------------------------------------------------------------------------------
+
+def _number(raw: Any, field: FieldSpec) -> Decimal:
+    expected = _expected_number(field)
+    value, unit = _read_decimal(raw, expected)
+    _check_unit(raw, unit, field, expected)
+    _check_bounds(raw, value, field.min, field.max)
+    return value
+
+
+def _integer(raw: Any, field: FieldSpec) -> Decimal:
+    expected = _expected_number(field)
+    value, unit = _read_decimal(raw, expected)
+    _check_unit(raw, unit, field, expected)
+    if value != value.to_integral_value():
+        raise NormalizeError(f"{_show(raw)} is not a whole number, expected {expected}", expected)
+    value = _integral(value)                                # 12.0 -> 12, 1E+2 -> 100, -0 -> 0
+    if value is None:
+        raise NormalizeError(f"{_show(raw)} is too large, expected {expected}", expected)
+    _check_bounds(raw, value, field.min, field.max)
+    return value
+
+
+def _percentage(raw: Any, field: FieldSpec) -> Decimal:
+    expected = "a percentage such as 60% or 0.6"
+    value, unit = _read_decimal(raw, expected)
+    lo = _bound(field.min, _ZERO)
+    hi = _bound(field.max, _ONE)
+    if unit in ("%", "％"):
+        value = _shift(value, -2)
+    elif unit:
+        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {expected}", expected)
+    elif value > _ONE and value > hi:
+        raise NormalizeError(f"{_show(raw)} is ambiguous for a percentage: {_percent_hint(value)}", expected)
+    _check_bounds(raw, value, lo, hi, percent=True)
+    return value
+
+
+def _boolean(raw: Any, field: FieldSpec) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float, Decimal)) and _is_finite(raw) and raw in (0, 1):
+        return raw == 1
+    if isinstance(raw, str):
+        key = halfwidth(raw).strip().casefold()
+        if key in TRUE_TOKENS:
+            return True
+        if key in FALSE_TOKENS:
+            return False
+    expected = "one of: " + ", ".join(TRUE_TOKENS + FALSE_TOKENS)
+    raise NormalizeError(f"{_show(raw)} is not a yes/no value, expected {expected}", expected)
+
+
+def _enum(raw: Any, field: FieldSpec) -> str:
+    allowed = ", ".join(str(v) for v in field.values)
+    expected = f"one of: {allowed}" if field.values else "a value (the field declares none)"
+    if isinstance(raw, (str, int, float, Decimal)) and not isinstance(raw, bool):
+        if not _is_finite(raw):
+            raise NormalizeError(f"{_show(raw)} is not one of the allowed values: {allowed}", expected)
+        text = halfwidth(_as_text(raw)).strip()
+        for value in field.values:
+            if halfwidth(str(value)).strip() == text:
+                return str(value)
+        raise NormalizeError(f"{_show(raw)} is not one of the allowed values: {allowed}", expected)
+    raise NormalizeError(f"{_show(raw)} is not a single value, expected {expected}", expected)
+
+
+def _date(raw: Any, field: FieldSpec) -> datetime.date:
+    return _read_date(raw)
+
+
+def _text(raw: Any, field: FieldSpec) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, bool):
+        raise NormalizeError(f"{_show(raw)} is a yes/no value, expected text", "text")
+    if isinstance(raw, (int, float, Decimal, datetime.date)):
+        return _as_text(raw)
+    raise NormalizeError(f"{_show(raw)} is not a single value, expected text", "text")
+
+
+def _records(raw: Any, field: FieldSpec) -> tuple[Record, ...] | None:
+    items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    pieces: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            pieces.extend(p for p in RECORD_SEPARATORS.split(halfwidth(item)) if not is_blank(p))
+        elif item is not None:
+            pieces.append(item)
+    if not pieces and not isinstance(raw, (list, tuple)):
+        return Missing            # a cell holding only separators is as good as empty
+    records = []
+    for n, piece in enumerate(pieces, 1):
+        try:
+            records.append(_read_record(piece))
+        except NormalizeError as exc:
+            if len(pieces) == 1:
+                raise
+            raise NormalizeError(f"record {n}: {exc.message}", exc.expected) from None
+    return tuple(sorted(records))
+
+
+_PARSERS = {
+    "number": _number,
+    "integer": _integer,
+    "percentage": _percentage,
+    "boolean": _boolean,
+    "enum": _enum,
+    "date": _date,
+    "text": _text,
+    "records": _records,
+}
+
+_EXPECTED_FALLBACK = {
+    "number": "a number", "integer": "a whole number", "percentage": "a percentage such as 60% or 0.6",
+    "boolean": "a yes/no value", "enum": "an allowed value", "date": "a date such as 2026-03-05",
+    "text": "text", "records": "a list of dates",
+}
+
+
+# --------------------------------------------------------------------------------------
+# Helpers: numbers
+# --------------------------------------------------------------------------------------
+
+def _read_decimal(raw: Any, expected: str) -> tuple[Decimal, str]:
+    """Return (value, unit suffix as typed, '' if none) or raise."""
+    if isinstance(raw, bool):
+        raise NormalizeError(f"{_show(raw)} is a yes/no value, expected {expected}", expected)
+    if isinstance(raw, int):
+        return Decimal(raw), ""
+    if isinstance(raw, (float, Decimal)):
+        if not _is_finite(raw):
+            raise NormalizeError(f"{_show(raw)} is not a finite number, expected {expected}", expected)
+        return (Decimal(str(raw)) if isinstance(raw, float) else raw), ""
+    if not isinstance(raw, str):
+        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
+    text = halfwidth(raw).strip()
+    if text.casefold().replace(" ", "") in NONFINITE_TOKENS:
+        raise NormalizeError(f"{_show(raw)} is not a finite number, expected {expected}", expected)
+    if text.startswith("#"):
+        raise NormalizeError(f"{_show(raw)} is an Excel error value, expected {expected}", expected)
+    m = _NUMBER.fullmatch(text)
+    if not m:
+        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
+    try:
+        value = Decimal(m["sign"] + m["num"].replace(",", "") + (m["exp"] or ""))
+    except InvalidOperation:
+        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected) from None
+    return value, m["rest"].strip()
+
+
+def _check_unit(raw: Any, unit: str, field: FieldSpec, expected: str) -> None:
+    if not unit:
+        return
+    if field.unit is not None and _unit_key(unit) in _spellings(field.unit):
+        return
+    if _unit_key(unit) not in _KNOWN_UNITS:
+        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
+    if field.unit is None:
+        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected a plain number without a unit",
+                             expected)
+    raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {_unit_label(field.unit)}", expected)
+
+
+def _check_bounds(raw: Any, value: Decimal, lo: Any, hi: Any, percent: bool = False) -> None:
+    lo, hi = _bound(lo, None), _bound(hi, None)
+    show = _show_percent if percent else _plain
+    if lo is not None and value < lo:
+        raise NormalizeError(f"{_show(raw)} is below the minimum {show(lo)}", f"at least {show(lo)}")
+    if hi is not None and value > hi:
+        raise NormalizeError(f"{_show(raw)} is above the maximum {show(hi)}", f"at most {show(hi)}")
+
+
+def _bound(value: Any, default: Decimal | None) -> Decimal | None:
+    if value is None:
+        return default
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _expected_number(field: FieldSpec) -> str:
+    kind = "a whole number" if field.type == "integer" else "a number"
+    return f"{kind} in {_unit_label(field.unit)}" if field.unit else kind
+
+
+def _unit_label(code: str) -> str:
+    name = UNIT_NAMES.get(code)
+    return f"{code!r} ({name})" if name else repr(code)
+
+
+def _unit_key(unit: str) -> str:
+    return halfwidth(unit).strip().casefold()
+
+
+def _spellings(code: str) -> frozenset[str]:
+    return frozenset(_unit_key(s) for s in UNITS.get(code, (code,)) + (code,))
+
+
+_KNOWN_UNITS = frozenset(
+    _unit_key(s) for s in tuple(UNITS) + tuple(x for v in UNITS.values() for x in v) + OTHER_UNITS)
+
+
+def _integral(value: Decimal) -> Decimal | None:
+    """A whole Decimal spelled with exponent 0, exactly; None when absurdly large (>1E+100)."""
+    sign, digits, exponent = value.as_tuple()
+    if exponent > 0:
+        if exponent > 100:
+            return None
+        digits, exponent = digits + (0,) * exponent, 0
+    elif exponent < 0:
+        digits, exponent = digits[:exponent], 0          # the dropped digits are zeros
+    if not any(digits):
+        return _ZERO
+    return Decimal((sign, digits, exponent))
+
+
+def _shift(value: Decimal, places: int) -> Decimal:
+    """value * 10**places, exactly (no context rounding)."""
+    sign, digits, exponent = value.as_tuple()
+    return Decimal((sign, digits, exponent + places))
+
+
+def _is_finite(value: float | Decimal | int) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return True
+
+
+def _percent_hint(value: Decimal) -> str:
+    if -15 < value.adjusted() < 15:
+        return f"write {_plain(value)}% or {_plain(_shift(value, -2))}"
+    return "write it with % (60%) or as a fraction (0.6)"
+
+
+def _plain(value: Decimal) -> str:
+    """Shortest plain spelling: Decimal('0.60') -> '0.6', Decimal('1E+2') -> '100'."""
+    if value == 0:
+        return "0"
+    sign, digits, exponent = value.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0 and exponent < 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return _plain_text(Decimal((sign, digits, exponent)))
+
+
+def _show_percent(value: Decimal) -> str:
+    return _plain(_shift(value, 2)) + "%"
+
+
+# --------------------------------------------------------------------------------------
+# Helpers: dates and records
+# --------------------------------------------------------------------------------------
+
+def _read_date(raw: Any) -> datetime.date:
+    expected = f"a date such as {DATE_EXAMPLES}"
+    if isinstance(raw, datetime.datetime):
+        return raw.date()
+    if isinstance(raw, datetime.date):
+        return raw
+    if isinstance(raw, bool):
+        raise NormalizeError(f"{_show(raw)} is a yes/no value, expected {expected}", expected)
+    if isinstance(raw, (int, float, Decimal)):
+        return _date_from_number(raw, expected)
+    if not isinstance(raw, str):
+        raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
+    text = halfwidth(raw).strip()
+    for pattern in DATE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if m:
+            return _make_date(raw, int(m["y"]), int(m["m"]), int(m["d"]), expected)
+    if re.fullmatch(r"[0-9]{1,7}", text):
+        return _date_from_number(raw, expected, int(text))
+    raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
+
+
+def _date_from_number(raw: Any, expected: str, number: Any = None) -> datetime.date:
+    """Excel serial day number (1..2958465) or a yyyymmdd number typed into a numeric cell."""
+    value = raw if number is None else number
+    if not _is_finite(value):
+        raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
+    value = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if value != value.to_integral_value():
+        raise NormalizeError(f"{_show(raw)} is not a whole Excel day number, expected {expected}", expected)
+    if 1 <= value <= EXCEL_MAX_SERIAL:
+        return excel_serial_to_date(int(value))
+    if 10_000_000 <= value <= 99_999_999:
+        digits = str(int(value))
+        return _make_date(raw, int(digits[:4]), int(digits[4:6]), int(digits[6:]), expected)
+    raise NormalizeError(
+        f"{_show(raw)} is not a date (Excel day numbers run 1..{EXCEL_MAX_SERIAL}), expected {expected}",
+        expected)
+
+
+def _make_date(raw: Any, year: int, month: int, day: int, expected: str) -> datetime.date:
+    try:
+        return datetime.date(year, month, day)
+    except ValueError as exc:
+        raise NormalizeError(f"{_show(raw)} is not a valid date ({exc})", expected) from None
+
+
+def _read_record(item: Any) -> Record:
+    if isinstance(item, Record):
+        return item
+    if isinstance(item, Mapping):
+        return _record_from_mapping(item)
+    if isinstance(item, (list, tuple, set, frozenset)):
+        raise NormalizeError(f"{_show(item)} is a nested list, expected a date or {{date, title}}",
+                             "a date or a mapping with date and title")
+    return Record(_read_date(item))
+
+
+def _record_from_mapping(item: Mapping) -> Record:
+    expected = "a mapping with date and an optional title"
+    fields: dict[str, Any] = {}
+    for key, value in item.items():
+        name = RECORD_KEYS.get(key.strip() if isinstance(key, str) else key)
+        if name is None:
+            raise NormalizeError(f"record {_show(item)} has unknown key {_show(key)}, expected date and title",
+                                 expected)
+        fields[name] = value
+    if is_blank(fields.get("date")):
+        raise NormalizeError(f"record {_show(item)} has no date, expected {expected}", expected)
+    title = fields.get("title")
+    if is_blank(title):
+        title = ""
+    elif isinstance(title, bool) or not isinstance(title, (str, int, float, Decimal, datetime.date)):
+        raise NormalizeError(f"record {_show(item)} has title {_show(title)}, expected text", expected)
+    return Record(_read_date(fields["date"]), _as_text(title).strip())
+
+
+# --------------------------------------------------------------------------------------
+# Helpers: display
+# --------------------------------------------------------------------------------------
+
+def _as_text(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise NormalizeError(f"{_show(raw)} is not a finite number, expected text", "text")
+        return _plain_text(Decimal(str(raw)))
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise NormalizeError(f"{_show(raw)} is not a finite number, expected text", "text")
+        return _plain_text(raw)
+    if isinstance(raw, datetime.datetime):
+        return raw.isoformat(sep=" ")
+    if isinstance(raw, datetime.date):
+        return raw.isoformat()
+    return _show(raw) if not isinstance(raw, int) else _int_text(raw)
+
+
+def _plain_text(value: Decimal) -> str:
+    """A Decimal as people write it: 500.5, 0.0001; exponent form only for extreme values."""
+    return format(value, "f") if -20 < value.adjusted() < 30 else str(value)
+
+
+def _int_text(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:            # more digits than int->str conversion allows
+        return str(Decimal(value))
+
+
+def _show(raw: Any, limit: int = 60) -> str:
+    """The raw value as it appears in a message: '500人' quoted, numbers and dates bare."""
+    if isinstance(raw, str):
+        text = raw if len(raw) <= limit else raw[:limit] + "…"
+        return repr(text)
+    if isinstance(raw, bool):
+        return str(raw)
+    if isinstance(raw, int):
+        text = _int_text(raw)
+    elif isinstance(raw, Decimal):
+        text = str(raw)
+    elif isinstance(raw, datetime.date):
+        text = raw.isoformat()
+    else:
+        try:
+            text = repr(raw)
+        except Exception:          # pragma: no cover - exotic objects
+            text = f"<{type(raw).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,159 @@
+"""Load a round: round.yaml, the organization registry, the standards it names.
+
+Everything is checked before any evaluation starts; all problems are reported together.
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, Issue
+from .model import ORG_TYPES, Organization, Standard
+from .schemacheck import check as schema_check
+from .standards import load_standard
+from .yamlsafe import Locator, load_yaml
+
+_TYPE_BY_ZH = {zh: code for code, zh in ORG_TYPES.items()}
+_TYPE_BY_ZH.update({"两新": "nonpublic", "非公企业": "nonpublic", "社会组织": "nonpublic", "国企": "soe",
+                    "村（社区）": "village", "行政村": "village", "小区党支部": "compound", "物业": "compound"})
+_REG_COLS = {"id": "id", "编号": "id", "组织编号": "id", "name": "name", "名称": "name", "组织名称": "name",
+             "type": "type", "类型": "type", "领域": "type", "district": "district", "区县": "district", "区": "district",
+             "street": "street", "街道": "street", "街道（乡镇）": "street", "乡镇": "street",
+             "parent": "parent", "上级": "parent", "上级党组织": "parent"}
+
+
+@dataclass
+class Round:
+    id: str
+    title: str
+    issuer: str
+    period: tuple[date, date]
+    path: Path
+    organizations: list[Organization]
+    standards: dict[str, Standard]           # org type -> standard
+    evidence_paths: list[Path]
+    waivers: dict[tuple[str, str], str]
+    grading_override: dict
+    lists: dict | None
+    previous_results: Path | None
+    raw: dict = field(default_factory=dict)
+
+
+def load_round(path: Path) -> Round:
+    path = Path(path)
+    data, loc = load_yaml(path)
+    issues = schema_check(data, "round", loc)
+    if issues:
+        raise InputError(issues)
+    base = path.parent
+    period = (data["period"]["from"], data["period"]["to"])
+    if period[1] < period[0]:
+        raise InputError(loc.issue(["period", "to"], f"the period ends ({period[1]}) before it starts ({period[0]})"))
+    extra = [base / d for d in data.get("standards_dirs") or []]
+    standards, std_issues = {}, []
+    loaded: dict[str, Standard] = {}
+    for org_type, ref in data["standards"].items():
+        try:
+            if ref not in loaded:
+                loaded[ref] = load_standard(base / ref if ref.endswith((".yaml", ".yml")) else ref, extra)
+            standards[org_type] = loaded[ref]
+        except InputError as e:
+            std_issues += [Issue(loc.filename, *loc.where(["standards", org_type]), f"$.standards.{org_type}",
+                                 f"standard '{ref}' does not load (see below)")] + e.issues
+    if std_issues:
+        raise InputError(std_issues)
+    for std in loaded.values():
+        _check_overrides(data, loc, std)
+    orgs = load_registry(base / data["organizations"], loc)
+    bad = [o for o in orgs if o.type not in standards]
+    if bad:
+        raise InputError([Issue(str(base / data["organizations"]), 0, 0, "$",
+                                f"organization {o.id} has type '{o.type}', but round.yaml names no standard for it "
+                                f"(standards: {', '.join(standards)})") for o in bad[:20]])
+    ev = data["evidence"]
+    ev_paths = [base / p for p in ([ev] if isinstance(ev, str) else ev)]
+    ids = {o.id for o in orgs}
+    waivers = {}
+    for i, w in enumerate(data.get("waivers") or []):
+        std = standards.get(next((o.type for o in orgs if o.id == w["organization"]), ""), None)
+        if w["organization"] not in ids:
+            raise InputError(loc.issue(["waivers", i, "organization"], f"waiver for unknown organization '{w['organization']}'"))
+        if w["criterion"] not in std.criteria:
+            hint = difflib.get_close_matches(w["criterion"], list(std.criteria), 1)
+            raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is not in standard '{std.id}'"
+                                       + (f"; did you mean '{hint[0]}'?" if hint else "")))
+        waivers[(w["organization"], w["criterion"])] = w["reason"]
+    prev = data.get("previous_results")
+    return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
+                 organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
+                 grading_override=data.get("grading") or {}, lists=data.get("lists"),
+                 previous_results=(base / prev) if prev else None, raw=data)
+
+
+def _check_overrides(data, loc: Locator, std: Standard):
+    tiers = [t.id for t in std.grading.tiers]
+    g = data.get("grading") or {}
+    for i, q in enumerate(g.get("quotas") or []):
+        if q["tier"] not in tiers:
+            raise InputError(loc.issue(["grading", "quotas", i, "tier"], f"unknown tier '{q['tier']}' in standard '{std.id}' (tiers: {', '.join(tiers)})"))
+    if g.get("target") and g["target"]["tier"] not in tiers:
+        raise InputError(loc.issue(["grading", "target", "tier"], f"unknown tier '{g['target']['tier']}' in standard '{std.id}'"))
+
+
+def load_registry(path: Path, round_loc: Locator | None = None) -> list[Organization]:
+    """The organization registry (CSV or XLSX): id, name, type, district, street, parent."""
+    if not path.is_file():
+        where = round_loc.issue(["organizations"], f"organization registry '{path}' does not exist") if round_loc \
+            else Issue(str(path), 0, 0, "$", "organization registry does not exist")
+        raise InputError(where)
+    rows = _read_table(path)
+    if not rows:
+        raise InputError(Issue(str(path), 1, 1, "$", "the registry is empty"))
+    head = [(_REG_COLS.get(str(h or "").strip().lstrip("\ufeff"), str(h or "").strip())) for h in rows[0]]
+    for col in ("id", "name", "type"):
+        if col not in head:
+            raise InputError(Issue(str(path), 1, 1, "header", f"missing column '{col}'; expected id,name,type,district,street,parent (or 编号,名称,类型,区县,街道,上级)"))
+    idx = {h: i for i, h in enumerate(head)}
+    orgs, seen, issues = [], {}, []
+    for n, row in enumerate(rows[1:], start=2):
+        cell = lambda k: (str(row[idx[k]]).strip() if k in idx and idx[k] < len(row) and row[idx[k]] is not None else "")
+        if not any(str(x or "").strip() for x in row):
+            continue
+        oid, typ = cell("id"), cell("type")
+        if not oid:
+            issues.append(Issue(str(path), n, idx["id"] + 1, f"row {n}.id", "organization id must not be blank"))
+            continue
+        if oid in seen:
+            issues.append(Issue(str(path), n, idx["id"] + 1, f"row {n}.id", f"duplicate organization id '{oid}' (first on line {seen[oid]})"))
+            continue
+        seen[oid] = n
+        code = typ if typ in ORG_TYPES else _TYPE_BY_ZH.get(typ)
+        if code is None:
+            hint = difflib.get_close_matches(typ, list(ORG_TYPES) + list(_TYPE_BY_ZH), 1)
+            issues.append(Issue(str(path), n, idx["type"] + 1, f"row {n}.type",
+                                f"unknown organization type '{typ}'" + (f"; did you mean '{hint[0]}'?" if hint else
+                                                                        f" (use {', '.join(ORG_TYPES)} or 社区/村/机关/...)")))
+            continue
+        orgs.append(Organization(oid, cell("name") or oid, code, cell("district"), cell("street"), cell("parent")))
+    if issues:
+        raise InputError(issues)
+    return orgs
+
+
+def _read_table(path: Path) -> list[list[Any]]:
+    if path.suffix.lower() == ".xlsx":
+        import openpyxl
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return list(csv.reader(fh))
+    except UnicodeDecodeError as e:
+        raise InputError(Issue(str(path), 0, 0, "$", f"not UTF-8 text (byte {e.start}); save the CSV as UTF-8")) from None

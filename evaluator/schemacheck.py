@@ -1,0 +1,248 @@
+"""JSON Schema checking of loaded YAML/JSON, reported with the file's line numbers.
+
+Documents come from `evaluator.yamlsafe`, so they hold `Decimal` and
+`datetime.date` values. Rather than converting the document (and losing the
+exact values), the validator class is extended: Decimal counts as "number"
+(and as "integer" when integral), date/datetime count as "string" and string
+keywords see their ISO text. The keywords whose messages users read are
+re-implemented so values print the way they were written (`1.0`, not
+`Decimal('1.0')`; `2026-01-01`, not `datetime.date(...)`), and an unknown key is
+reported on its own line with a "did you mean" hint.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+import re
+from decimal import Decimal
+from functools import cache
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import Issue
+from .yamlsafe import Locator
+
+__all__ = ["schema", "validator", "check", "check_with", "make_validator", "Validator", "render"]
+
+_BASE = Draft202012Validator
+_ORIG = _BASE.VALIDATORS
+
+
+# --- rendering values in messages --------------------------------------------
+
+def render(value: Any, limit: int = 80) -> str:
+    """A short, readable rendering: Decimal as written, dates ISO, Chinese as is."""
+    text = _render(value)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, (list, tuple)):
+        shown = [_render(v) for v in value[:12]] + (["..."] if len(value) > 12 else [])
+        return "[" + ", ".join(shown) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_render(k)}: {_render(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _did_you_mean(word: Any, choices: Iterable[Any]) -> str:
+    if not isinstance(word, str):
+        return ""
+    names = [c for c in choices if isinstance(c, str)]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# --- types ------------------------------------------------------------------------
+
+def _is_number(checker, instance) -> bool:
+    return isinstance(instance, Decimal) or _BASE.TYPE_CHECKER.is_type(instance, "number")
+
+
+def _is_integer(checker, instance) -> bool:
+    if isinstance(instance, Decimal):
+        return instance.is_finite() and instance == instance.to_integral_value()
+    return _BASE.TYPE_CHECKER.is_type(instance, "integer")
+
+
+def _is_string(checker, instance) -> bool:
+    # datetime is a subclass of date: both are strings in JSON terms.
+    return isinstance(instance, (str, _dt.date))
+
+
+_TYPES = _BASE.TYPE_CHECKER.redefine_many(
+    {"number": _is_number, "integer": _is_integer, "string": _is_string})
+
+
+def _as_text(instance):
+    return instance.isoformat() if isinstance(instance, _dt.date) else instance
+
+
+# --- keywords with messages users read --------------------------------------------
+
+def _type(validator, types, instance, schema):
+    types = [types] if isinstance(types, str) else types
+    if not any(validator.is_type(instance, t) for t in types):
+        yield ValidationError(f"{render(instance)} is not of type {', '.join(repr(t) for t in types)}")
+
+
+def _enum(validator, enums, instance, schema):
+    errors = list(_ORIG["enum"](validator, enums, instance, schema))
+    if errors:
+        yield ValidationError(f"{render(instance)} is not one of {render(enums, 200)}"
+                              + _did_you_mean(instance, enums))
+
+
+def _const(validator, const, instance, schema):
+    if list(_ORIG["const"](validator, const, instance, schema)):
+        yield ValidationError(f"{render(instance)} is not {render(const)}")
+
+
+def _bound(fails, text):
+    def check(validator, bound, instance, schema):
+        if validator.is_type(instance, "number") and fails(instance, bound):
+            yield ValidationError(f"{render(instance)} {text} {render(bound)}")
+    return check
+
+
+def _multiple_of(validator, step, instance, schema):
+    if not validator.is_type(instance, "number"):
+        return
+    if isinstance(instance, Decimal) or isinstance(step, float):
+        # exact decimal arithmetic; jsonschema's float path fails on Decimal
+        quotient = Decimal(str(instance)) / Decimal(str(step))
+        bad = quotient != quotient.to_integral_value()
+    else:
+        bad = instance % step != 0
+    if bad:
+        yield ValidationError(f"{render(instance)} is not a multiple of {render(step)}")
+
+
+def _min_length(validator, n, instance, schema):
+    if validator.is_type(instance, "string") and len(_as_text(instance)) < n:
+        yield ValidationError(f"{render(instance)} should be non-empty" if n == 1
+                              else f"{render(instance)} is shorter than {n} characters")
+
+
+def _max_length(validator, n, instance, schema):
+    if validator.is_type(instance, "string") and len(_as_text(instance)) > n:
+        yield ValidationError(f"{render(instance)} is longer than {n} characters")
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not re.search(pattern, _as_text(instance)):
+        yield ValidationError(f"{render(instance)} does not match {pattern!r}")
+
+
+def _format(validator, fmt, instance, schema):
+    if validator.format_checker is not None and isinstance(instance, (str, _dt.date)):
+        if not validator.format_checker.conforms(_as_text(instance), fmt):
+            yield ValidationError(f"{render(instance)} is not a valid {fmt}")
+
+
+def _required(validator, required, instance, schema):
+    if validator.is_type(instance, "object"):
+        for name in required:
+            if name not in instance:
+                yield ValidationError(f"missing required key '{name}'")
+
+
+def _min_items(validator, n, instance, schema):
+    if validator.is_type(instance, "array") and len(instance) < n:
+        yield ValidationError("should be non-empty" if n == 1 else f"has {len(instance)} items, at least {n} expected")
+
+
+def _max_items(validator, n, instance, schema):
+    if validator.is_type(instance, "array") and len(instance) > n:
+        yield ValidationError(f"has {len(instance)} items, at most {n} allowed")
+
+
+def _additional_properties(validator, extra_schema, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    known = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    for key in instance:
+        if key in known or any(re.search(p, key) for p in patterns):
+            continue
+        if validator.is_type(extra_schema, "object"):
+            yield from validator.descend(instance[key], extra_schema, path=key)
+        elif extra_schema is False:
+            # One error per key, at the key, so the line number points at it.
+            yield ValidationError(f"unknown key '{key}'" + _did_you_mean(key, known), path=[key])
+
+
+def _property_names(validator, names_schema, instance, schema):
+    if validator.is_type(instance, "object"):
+        for key in instance:  # path=key: report at the offending key's line
+            yield from validator.descend(key, names_schema, path=key)
+
+
+Validator = jsonschema.validators.extend(
+    _BASE,
+    validators={
+        "type": _type, "enum": _enum, "const": _const,
+        "minimum": _bound(lambda i, b: i < b, "is less than the minimum of"),
+        "maximum": _bound(lambda i, b: i > b, "is greater than the maximum of"),
+        "exclusiveMinimum": _bound(lambda i, b: i <= b, "must be greater than"),
+        "exclusiveMaximum": _bound(lambda i, b: i >= b, "must be less than"),
+        "multipleOf": _multiple_of,
+        "minLength": _min_length, "maxLength": _max_length, "pattern": _pattern, "format": _format,
+        "required": _required, "minItems": _min_items, "maxItems": _max_items,
+        "additionalProperties": _additional_properties, "propertyNames": _property_names,
+    },
+    type_checker=_TYPES,
+)
+
+
+# --- loading and checking ---------------------------------------------------------
+
+@cache
+def schema(name: str) -> dict:
+    """The shipped schema `schemas/<name>.schema.json` (parsed once)."""
+    from .resources import schemas_dir  # late: keeps this module importable on its own
+    with open(schemas_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def make_validator(schema_doc: dict):
+    """A validator for any schema document (checked first: a broken schema is our bug)."""
+    Validator.check_schema(schema_doc)
+    return Validator(schema_doc, format_checker=_BASE.FORMAT_CHECKER)
+
+
+@cache
+def validator(name: str):
+    """The compiled validator for a shipped schema, built once per process."""
+    return make_validator(schema(name))
+
+
+def check(instance: Any, name: str, locator: Locator) -> list[Issue]:
+    """Issues for `instance` against the shipped schema `name`; [] when valid."""
+    return check_with(instance, validator(name), locator)
+
+
+def check_with(instance: Any, v, locator: Locator) -> list[Issue]:
+    """Every schema error as an Issue, in document order."""
+    issues = set()
+    for error in v.iter_errors(instance):
+        if error.context:
+            # anyOf/oneOf: the sub-error closest to what the author meant.
+            error = best_match(error.context)
+        path = list(error.absolute_path)
+        issues.add(locator.issue(path, error.message))
+    return sorted(issues, key=lambda i: (i.line, i.col, i.path, i.message))

@@ -1,0 +1,487 @@
+"""Load "1+N" standards: YAML -> schema check -> resolve `extends` -> compile -> Standard.
+
+Every problem is collected as an `Issue` with the file, line and JSON path of the key that
+caused it (for an overridden key, the override in the field standard), and the load fails
+with all of them at once.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field as dc_field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import resources
+from .errors import InputError, Issue
+from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
+from .methods import REGISTRY
+from .model import (ORG_TYPES, ZERO, Component, Criterion, Field, Gate, Grading, Quota,
+                    Section, Standard, Target, Tier)
+from .schemacheck import check as schema_check
+from .yamlsafe import Locator, load_yaml
+
+_FIELD_TYPES = {"number": Type.NUMBER, "integer": Type.NUMBER, "percentage": Type.NUMBER,
+                "boolean": Type.BOOL, "enum": Type.TEXT, "date": Type.DATE, "text": Type.TEXT,
+                "records": Type.RECORDS}
+ORG_NAMES = {"org.type": NameSpec(Type.TEXT, tuple(ORG_TYPES)), "org.id": NameSpec(Type.TEXT),
+             "org.name": NameSpec(Type.TEXT), "org.district": NameSpec(Type.TEXT),
+             "org.street": NameSpec(Type.TEXT)}
+_TIE_KEYS = ("total", "base", "bonus", "veto_count", "reviewed_share")
+
+
+class _Fail(Exception):
+    """Abort compiling one item; its Issue is already recorded."""
+
+
+@dataclass
+class _Doc:
+    id: str
+    path: Path
+    data: dict
+    loc: Locator
+
+
+@dataclass
+class _Raw:
+    """A criterion while resolving: its merged keys and where each key came from."""
+    data: dict
+    section: str
+    origin: tuple[Locator, tuple]                 # where the criterion was defined
+    key_origin: dict = dc_field(default_factory=dict)   # key -> (Locator, path) for overrides
+
+
+# ------------------------------------------------------------------ finding files
+
+def search_path(extra_dirs: Iterable[Path] = ()) -> list[Path]:
+    return [Path(d) for d in extra_dirs] + [resources.rules_dir()]
+
+
+def find_standard_file(std_id: str, dirs: list[Path]) -> Path | None:
+    for d in dirs:
+        for suffix in (".yaml", ".yml"):
+            p = d / f"{std_id}{suffix}"
+            if p.is_file():
+                return p
+    return None
+
+
+def available_standards(dirs: list[Path]) -> list[str]:
+    ids = set()
+    for d in dirs:
+        for p in list(d.glob("*.yaml")) + list(d.glob("*.yml")):
+            if not p.name.endswith((".cases.yaml", ".cases.yml")) and p.stem != "lists":
+                ids.add(p.stem)
+    return sorted(ids)
+
+
+# ------------------------------------------------------------------ loading
+
+def load_document(path: Path) -> _Doc:
+    data, loc = load_yaml(path)
+    issues = schema_check(data, "standard", loc)
+    if issues:
+        raise InputError(issues)
+    expected = path.stem
+    if data["id"] != expected:
+        raise InputError(loc.issue(["id"], f"standard id '{data['id']}' does not match its file name '{path.name}' (expected '{expected}')"))
+    return _Doc(data["id"], path, data, loc)
+
+
+def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
+    """Load a standard by id (searched in extra_dirs, then the shipped rules/) or by path."""
+    dirs = search_path(extra_dirs)
+    path = Path(ref) if str(ref).endswith((".yaml", ".yml")) else find_standard_file(str(ref), dirs)
+    if path is None or not path.is_file():
+        known = available_standards(dirs)
+        hint = difflib.get_close_matches(str(ref), known, 1)
+        raise InputError(Issue(str(ref), 0, 0, "$", f"no standard '{ref}' in {', '.join(map(str, dirs))}"
+                               + (f"; did you mean '{hint[0]}'?" if hint else f" (available: {', '.join(known)})")))
+    if path.parent not in dirs:
+        dirs = [path.parent] + dirs
+    chain = _lineage(load_document(path), dirs)
+    return _Resolver(chain).build()
+
+
+def _lineage(doc: _Doc, dirs: list[Path]) -> list[_Doc]:
+    """The `extends` chain from the root standard to `doc`; cycles and unknown parents are errors."""
+    chain = [doc]
+    while chain[-1].data.get("extends"):
+        child = chain[-1]
+        parent_id = child.data["extends"]
+        if parent_id in [d.id for d in chain]:
+            cycle = " -> ".join([d.id for d in reversed(chain)] + [parent_id])
+            raise InputError(child.loc.issue(["extends"], f"'extends' cycle: {cycle}"))
+        p = find_standard_file(parent_id, dirs)
+        if p is None:
+            known = available_standards(dirs)
+            hint = difflib.get_close_matches(parent_id, known, 1)
+            raise InputError(child.loc.issue(["extends"], f"extends unknown standard '{parent_id}'"
+                                             + (f"; did you mean '{hint[0]}'?" if hint else "")))
+        chain.append(load_document(p))
+    return list(reversed(chain))
+
+
+# ------------------------------------------------------------------ resolving 1+N
+
+class _Resolver:
+    def __init__(self, chain: list[_Doc]):
+        self.chain = chain
+        self.issues: list[Issue] = []
+        self.fields: dict[str, tuple[dict, Locator, tuple]] = {}
+        self.sections: dict[str, dict] = {}          # id -> {title, criteria: [ids], origin}
+        self.criteria: dict[str, _Raw] = {}
+        self.grading: dict[str, tuple[Any, Locator, tuple]] = {}
+
+    def fail(self, loc: Locator, path, message: str):
+        self.issues.append(loc.issue(list(path), message))
+        raise _Fail
+
+    def build(self) -> Standard:
+        for doc in self.chain:
+            self._merge(doc)
+        if self.issues:
+            raise InputError(self.issues)
+        return self._compile()
+
+    def _merge(self, doc: _Doc):
+        d, loc = doc.data, doc.loc
+        for fid, fdef in (d.get("fields") or {}).items():
+            if fid in self.fields and self.fields[fid][0]["type"] != fdef["type"]:
+                self._try(self.fail, loc, ("fields", fid, "type"),
+                          f"field '{fid}' is already declared as {self.fields[fid][0]['type']} by a parent standard")
+                continue
+            self.fields[fid] = (fdef, loc, ("fields", fid))
+        for si, sec in enumerate(d.get("sections") or []):
+            s = self.sections.setdefault(sec["id"], {"title": sec.get("title"), "criteria": []})
+            if sec.get("title"):
+                s["title"] = sec["title"]
+            if not s["title"]:
+                self._try(self.fail, loc, ("sections", si), f"new section '{sec['id']}' needs a title")
+            for ci, crit in enumerate(sec.get("criteria") or []):
+                cid = crit["id"]
+                if cid in self.criteria:
+                    self._try(self.fail, loc, ("sections", si, "criteria", ci, "id"),
+                              f"criterion id '{cid}' is already defined (in section {self.criteria[cid].section}); use 'override' to change it")
+                    continue
+                self.criteria[cid] = _Raw(dict(crit), sec["id"], (loc, ("sections", si, "criteria", ci)))
+                s["criteria"].append(cid)
+        for cid, changes in (d.get("override") or {}).items():
+            raw = self.criteria.get(cid)
+            if raw is None:
+                self._unknown(loc, ("override", cid), cid, "override of unknown criterion")
+                continue
+            for key, value in changes.items():
+                raw.data[key] = value
+                raw.key_origin[key] = (loc, ("override", cid, key))
+        for ri, rid in enumerate(d.get("remove") or []):
+            if rid in self.criteria:
+                raw = self.criteria.pop(rid)
+                self.sections[raw.section]["criteria"].remove(rid)
+            elif rid in self.sections:
+                for cid in self.sections.pop(rid)["criteria"]:
+                    self.criteria.pop(cid, None)
+            else:
+                self._unknown(loc, ("remove", ri), rid, "remove of unknown criterion or section",
+                              list(self.criteria) + list(self.sections))
+        for key, value in (d.get("grading") or {}).items():
+            self.grading[key] = (value, loc, ("grading", key))
+
+    def _unknown(self, loc, path, name, what, known=None):
+        hint = difflib.get_close_matches(name, known if known is not None else list(self.criteria), 1)
+        self._try(self.fail, loc, path, f"{what} '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+
+    def _try(self, fn, *args):
+        try:
+            fn(*args)
+        except _Fail:
+            pass
+
+    # -------------------------------------------------------------- compiling
+
+    def _compile(self) -> Standard:
+        fields = {}
+        for fid, (fdef, loc, path) in self.fields.items():
+            try:
+                fields[fid] = _field(fid, fdef, lambda p, m, loc=loc, path=path: self.fail(loc, path + tuple(p), m))
+            except _Fail:
+                pass
+        self.field_objs = fields
+        self.names = dict(ORG_NAMES)
+        for f in fields.values():
+            self.names[f.id] = NameSpec(_FIELD_TYPES[f.type], f.values or None) if f.type == "enum" else _FIELD_TYPES[f.type]
+        grading_raw = {k: v for k, (v, _, _) in self.grading.items()}
+        tier_ids = [t.get("id") for t in grading_raw.get("tiers") or []]
+        self.tier_ids = tier_ids
+        criteria = {}
+        for cid, raw in self.criteria.items():
+            try:
+                criteria[cid] = self._criterion(cid, raw)
+            except _Fail:
+                pass
+        sections = tuple(Section(sid, s["title"], tuple(c for c in s["criteria"] if c in criteria))
+                         for sid, s in self.sections.items() if s["criteria"])
+        grading = None
+        try:
+            grading = self._grading(grading_raw, criteria, sections)
+        except _Fail:
+            pass
+        if self.issues:
+            raise InputError(self.issues)
+        top = self.chain[-1].data
+        ordered = {cid: criteria[cid] for s in sections for cid in s.criteria}
+        eff = top.get("effective") or {}
+        return Standard(
+            id=top["id"], version=str(top["version"]), title=top["title"], issuer=top.get("issuer", ""),
+            effective=(eff.get("from"), eff.get("to")), applies_to=tuple(top.get("applies_to") or ()),
+            lineage=tuple(d.id for d in self.chain), fields=fields, sections=sections, criteria=ordered,
+            grading=grading, digest=self._digest(), files=tuple(str(d.path) for d in self.chain))
+
+    def _digest(self) -> str:
+        h = hashlib.sha256()
+        for doc in self.chain:
+            h.update(doc.path.read_bytes())
+            h.update(b"\0")
+        return "sha256:" + h.hexdigest()
+
+    def _criterion(self, cid: str, raw: _Raw) -> Criterion:
+        data = raw.data
+        m = REGISTRY[data["method"]]
+        ctx = _CriterionContext(self, raw)
+        missing = [k for k in m.required if k not in data]
+        if missing:
+            ctx.fail((), f"method '{m.name}' needs {', '.join(repr(k) for k in missing)}")
+        allowed = set(_COMMON_KEYS) | set(m.schema)
+        for key in data:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, sorted(allowed), 1)
+                ctx.fail((key,), f"key '{key}' is not used by method '{m.name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+        points = ctx.points("points", data.get("points", 0))
+        if m.kind in ("veto", "info") and points != ZERO:
+            ctx.fail(("points",), f"{m.kind} criteria carry no points (got {points})")
+        params = m.compile(data, ctx)
+        applies_if = ctx.expr("applies_if", Type.BOOL) if data.get("applies_if") else None
+        return Criterion(
+            id=cid, section=raw.section, title=data["title"], method=m.name, kind=m.kind, points=points,
+            guidance=data.get("guidance", ""), rectification=data.get("rectification", ""),
+            na_policy=data.get("na_policy", "zero"), applies_if=applies_if, params=params,
+            reads=tuple(sorted(ctx.reads)), line=raw.origin[0].where(list(raw.origin[1]))[0],
+            source=raw.origin[0].filename)
+
+    def _grading(self, g: dict, criteria: dict, sections) -> Grading:
+        def loc(key):
+            _, l, p = self.grading.get(key, (None, self.chain[-1].loc, ("grading",)))
+            return l, p
+
+        def fail(key, sub, message):
+            l, p = loc(key)
+            self.fail(l, tuple(p) + tuple(sub), message)
+
+        for key in ("base", "tiers"):
+            if key not in g:
+                fail(key, (), f"grading needs '{key}'")
+        base = Decimal(g["base"])
+        tiers = tuple(Tier(t["id"], t.get("name", t["id"]), _dec(t["min"])) for t in g["tiers"])
+        for i in range(1, len(tiers)):
+            if tiers[i].min >= tiers[i - 1].min:
+                fail("tiers", (i, "min"), f"tier '{tiers[i].id}' min {tiers[i].min} must be below '{tiers[i-1].id}' min {tiers[i-1].min} (list tiers best first)")
+        if tiers[-1].min != ZERO:
+            fail("tiers", (len(tiers) - 1, "min"), f"the last tier must start at 0 so every total gets a tier (got {tiers[-1].min})")
+        ids = [t.id for t in tiers]
+
+        def tier_ref(key, sub, tid):
+            if tid not in ids:
+                hint = difflib.get_close_matches(str(tid), ids, 1)
+                fail(key, sub, f"unknown tier '{tid}' (tiers: {', '.join(ids)})" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            return tid
+
+        base_sum = sum((c.points for c in criteria.values() if c.kind == "base"), ZERO)
+        if base_sum != base:
+            fail("base", (), f"base criteria points sum to {base_sum}, but grading.base is {base}")
+        for c in criteria.values():
+            if c.kind == "veto":
+                cap = c.params[1]
+                if cap not in ids:
+                    raw = self.criteria[c.id]
+                    l, p = raw.key_origin.get("cap_tier", (raw.origin[0], raw.origin[1] + ("cap_tier",)))
+                    self.fail(l, p, f"unknown tier '{cap}' (tiers: {', '.join(ids)})")
+        comps = []
+        for i, c in enumerate(g.get("components") or [{"id": "verified", "label": "考核得分", "source": "criteria", "weight": 1}]):
+            if c["source"] == "field":
+                f = self.field_objs.get(c.get("field"))
+                if f is None or f.type not in ("number", "integer"):
+                    fail("components", (i, "field"), f"component source 'field' needs 'field' naming a number field (got {c.get('field')!r})")
+            comps.append(Component(c["id"], c.get("label", c["id"]), c["source"], _dec(c["weight"]), c.get("field"),
+                                   _dec(c["scale"]) if c.get("scale") is not None else None))
+        wsum = sum((c.weight for c in comps), ZERO)
+        if wsum != 1:
+            fail("components", (), f"component weights sum to {wsum}, expected 1")
+        gate_names = dict(self.names)
+        gate_names.update({"total": Type.NUMBER, "base": Type.NUMBER, "bonus": Type.NUMBER, "veto_count": Type.NUMBER})
+        funcs = dict(DEFAULT_FUNCTIONS)
+        funcs.update(result_functions(list(criteria), [s.id for s in sections]))
+        gates = []
+        for i, gt in enumerate(g.get("gates") or []):
+            tier_ref("gates", (i, "tier"), gt["tier"])
+            try:
+                cond = compile_expr(gt["condition"], gate_names, funcs, expect=Type.BOOL)
+            except ExprError as e:
+                fail("gates", (i, "condition"), f"{e.message} (column {e.column} of {gt['condition']!r})")
+            gates.append(Gate(gt["tier"], cond, gt.get("reason") or f"{gt['tier']} 须满足：{gt['condition']}"))
+        quotas = tuple(Quota(tier_ref("quotas", (i, "tier"), q["tier"]), _dec(q["max_share"]), q["scope"])
+                       for i, q in enumerate(g.get("quotas") or []))
+        t = g.get("target")
+        target = Target(tier_ref("target", ("tier",), t["tier"]), _dec(t["min_share"]), t.get("scope", "round")) if t else None
+        ties = []
+        for i, spec in enumerate(g.get("tie_breaks") or ["total desc"]):
+            key, _, order = str(spec).partition(" ")
+            order = order.strip() or "desc"
+            if key not in _TIE_KEYS and not (key.startswith("section:") and key[8:] in [s.id for s in sections]):
+                fail("tie_breaks", (i,), f"unknown tie-break key '{key}' (use {', '.join(_TIE_KEYS)} or section:<id>)")
+            if order not in ("asc", "desc"):
+                fail("tie_breaks", (i,), f"tie-break order must be 'asc' or 'desc', got '{order}'")
+            ties.append((key, order == "desc"))
+        return Grading(base=base, bonus_cap=_dec(g.get("bonus_cap", 0)),
+                       min_reviewed_share=_dec(g.get("min_reviewed_share", 0)), components=tuple(comps),
+                       tiers=tiers, gates=tuple(gates), quotas=quotas, target=target, tie_breaks=tuple(ties))
+
+
+_COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy")
+
+
+class _CriterionContext:
+    """What a scoring method's `compile` may ask for; failures point at the offending key."""
+
+    def __init__(self, resolver: _Resolver, raw: _Raw):
+        self.r, self.raw, self.reads = resolver, raw, set()
+
+    def _where(self, path):
+        path = (path,) if isinstance(path, str) else tuple(path)
+        if path and path[0] in self.raw.key_origin:
+            loc, p = self.raw.key_origin[path[0]]
+            return loc, p + path[1:]
+        loc, p = self.raw.origin
+        return loc, p + path
+
+    def fail(self, path, message):
+        loc, p = self._where(path)
+        self.r.fail(loc, p, f"{self.raw.data.get('id')}: {message}")
+
+    def get(self, path):
+        v = self.raw.data
+        for k in ((path,) if isinstance(path, str) else path):
+            v = v[k]
+        return v
+
+    def expr(self, path, expect):
+        source = self.get(path)
+        try:
+            e = compile_expr(str(source), self.r.names, DEFAULT_FUNCTIONS, expect=expect)
+        except ExprError as err:
+            self.fail(path, f"{err.message} (column {err.column} of {source!r})")
+        self.reads |= {n for n in e.names if n in self.r.field_objs}
+        return e
+
+    def field(self, path, types):
+        name = self.get(path)
+        f = self.r.field_objs.get(name)
+        if f is None:
+            hint = difflib.get_close_matches(str(name), list(self.r.field_objs), 1)
+            self.fail(path, f"unknown field '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+        if f.type not in types:
+            self.fail(path, f"field '{name}' is {f.type}, expected {' or '.join(types)}")
+        self.reads.add(f.id)
+        return f
+
+    def value_field(self, expr):
+        return self.r.field_objs.get(expr.source.strip())
+
+    def number(self, path, percent_ok=False):
+        v = self.get(path)
+        try:
+            return _dec(v, percent_ok)
+        except ValueError as e:
+            self.fail(path, str(e))
+
+    def points(self, path, value):
+        try:
+            d = _dec(value)
+        except ValueError as e:
+            self.fail(path, str(e))
+        if d < 0:
+            self.fail(path, f"points must not be negative (got {d})")
+        if (d * 2) != (d * 2).to_integral_value():
+            self.fail(path, f"points must be a multiple of 0.5 (got {d})")
+        return d
+
+    def tier(self, path):
+        tid = self.get(path)
+        return str(tid)
+
+
+def _dec(v, percent_ok=True) -> Decimal:
+    """A YAML number or a "60%" string as Decimal."""
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {v}")
+    if isinstance(v, (int, Decimal)):
+        return Decimal(v)
+    if isinstance(v, str):
+        s = v.strip()
+        if s.endswith("%") and percent_ok:
+            try:
+                return Decimal(s[:-1]) / 100
+            except Exception:
+                pass
+        else:
+            try:
+                return Decimal(s)
+            except Exception:
+                pass
+    raise ValueError(f"expected a number{' or a percentage like 60%' if percent_ok else ''}, got {v!r}")
+
+
+def _field(fid: str, d: dict, fail) -> Field:
+    t = d["type"]
+    tol, rel = ZERO, False
+    if "tolerance" in d:
+        tv = d["tolerance"]
+        rel = isinstance(tv, str) and tv.strip().endswith("%")
+        try:
+            tol = _dec(tv)
+        except ValueError as e:
+            fail(("tolerance",), str(e))
+    values = tuple(str(v) for v in d.get("values") or ())
+    if t == "enum" and not values:
+        fail(("values",), "an enum field needs 'values'")
+    if d.get("unit") and t not in ("number", "integer"):
+        fail(("unit",), f"only number and integer fields have a unit (this one is {t})")
+    return Field(id=fid, type=t, label=d["label"], unit=d.get("unit"),
+                 min=_dec(d["min"]) if d.get("min") is not None else None,
+                 max=_dec(d["max"]) if d.get("max") is not None else None,
+                 values=values, tolerance=tol, tolerance_relative=rel)
+
+
+def result_functions(criterion_ids: list[str], section_ids: list[str]) -> dict[str, FunctionSpec]:
+    """points('G1.1'), outcome('G1.1'), section_points('G2'): for gates, over an org's outcomes.
+
+    At run time env['$outcomes'] maps criterion id -> Outcome and env['$sections'] section
+    id -> points."""
+
+    def known(ids, what):
+        def check(i, value):
+            if value in ids:
+                return None
+            hint = difflib.get_close_matches(str(value), ids, 1)
+            return f"unknown {what} '{value}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+        return check
+
+    return {
+        "points": FunctionSpec("points", (Type.TEXT,), Type.NUMBER,
+                               lambda cid, env: env["$outcomes"][cid].points, known(criterion_ids, "criterion")),
+        "outcome": FunctionSpec("outcome", (Type.TEXT,), Type.TEXT,
+                                lambda cid, env: env["$outcomes"][cid].outcome, known(criterion_ids, "criterion")),
+        "section_points": FunctionSpec("section_points", (Type.TEXT,), Type.NUMBER,
+                                       lambda sid, env: env["$sections"][sid], known(section_ids, "section")),
+    }

@@ -1,0 +1,566 @@
+"""evaluator.normalize: what people really type -> typed values, or a precise NormalizeError."""
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evaluator.normalize import (
+    UNITS,
+    FieldSpec,
+    Missing,
+    NormalizeError,
+    Record,
+    excel_serial_to_date,
+    halfwidth,
+    is_blank,
+    normalize,
+)
+
+D = Decimal
+d = datetime.date
+
+NUMBER = FieldSpec("x", "number", label="数")
+AREA = FieldSpec("centre_area", "number", label="党群服务中心面积", unit="m2", min=D(0))
+MEMBERS = FieldSpec("members_full", "integer", label="正式党员人数", unit="人", min=D(0))
+COUNT = FieldSpec("n", "integer", label="个数")
+MONEY = FieldSpec("money", "number", label="经费", unit="元")
+SHARE = FieldSpec("grid_party_share", "percentage", label="网格员中党员占比")
+FLAG = FieldSpec("has_volunteer_team", "boolean", label="是否有常备志愿服务队")
+RATING = FieldSpec("secretary_rating", "enum", label="书记述职评议等次", values=("好", "较好", "一般", "差"))
+CODE = FieldSpec("code", "enum", label="代码", values=("A", "B1"))
+WHEN = FieldSpec("last_election", "date", label="上次换届日期")
+MEETINGS = FieldSpec("committee_meetings", "records", label="支部委员会会议记录")
+REMARKS = FieldSpec("remarks", "text", label="备注")
+ALL_FIELDS = (NUMBER, AREA, MEMBERS, COUNT, MONEY, SHARE, FLAG, RATING, CODE, WHEN, MEETINGS, REMARKS)
+
+
+def err(raw, field) -> NormalizeError:
+    with pytest.raises(NormalizeError) as info:
+        normalize(raw, field)
+    e = info.value
+    assert e.message and str(e) == e.message and isinstance(e.expected, str) and e.expected
+    return e
+
+
+def same(a: Decimal, b: Decimal) -> bool:
+    """Equal and spelled the same (no float noise, no lost digits)."""
+    return isinstance(a, Decimal) and a == b and a.as_tuple() == b.as_tuple()
+
+
+# ---------------------------------------------------------------------------------- tables
+
+def test_units_table():
+    assert UNITS["m2"] == ("m2", "m²", "㎡", "平方米", "平米", "平方")
+    assert UNITS["人"] == ("人", "名")
+    assert UNITS["天"] == ("天", "日")
+    assert set(UNITS) == {"m2", "人", "户", "个", "次", "元", "天", "名"}
+
+
+def test_halfwidth():
+    assert halfwidth("５００．５") == "500.5"
+    assert halfwidth("－３") == "-3"
+    assert halfwidth("６０％") == "60%"
+    assert halfwidth("1，200\u3000") == "1,200 "
+
+
+# ---------------------------------------------------------------------------------- blanks
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "\u3000", "\t\n", "-", "—", "——", "/", "N/A", "n/a",
+                                 "无数据", "未填", " － ", "／", "Ｎ／Ａ"])
+@pytest.mark.parametrize("field", ALL_FIELDS, ids=lambda f: f.type + ":" + f.id)
+def test_blank_is_missing_for_every_type(raw, field):
+    assert is_blank(raw)
+    assert normalize(raw, field) is None
+    assert Missing is None
+
+
+def test_wu_is_false_for_boolean_and_blank_elsewhere():
+    assert normalize("无", FLAG) is False
+    assert normalize(" 无 ", FLAG) is False
+    assert not is_blank("无", "boolean")
+    assert is_blank("无")
+    for field in (AREA, MEMBERS, SHARE, RATING, WHEN, MEETINGS, REMARKS):
+        assert normalize("无", field) is None
+
+
+@pytest.mark.parametrize("raw", [0, D(0), False, [], {}, "0", "无效", "--3", float("nan")])
+def test_not_blank(raw):
+    assert not is_blank(raw)
+
+
+# ---------------------------------------------------------------------------------- numbers
+
+@pytest.mark.parametrize("raw, want", [
+    (500, D(500)),
+    (D("500.25"), D("500.25")),
+    (0.1, D("0.1")),
+    (500.0, D("500.0")),
+    (1e16, D("1E+16")),
+    ("500", D(500)),
+    ("  500  ", D(500)),
+    ("\u3000500\u3000", D(500)),
+    ("500.5", D("500.5")),
+    ("+3", D(3)),
+    ("-3", D(-3)),
+    (".5", D("0.5")),
+    ("1.5e3", D("1.5E+3")),
+    ("５００", D(500)),
+    ("５００．５", D("500.5")),
+    ("－３", D(-3)),
+    ("1,200", D(1200)),
+    ("1，200", D(1200)),
+    ("１，２００", D(1200)),
+    ("12,345,678.9", D("12345678.9")),
+])
+def test_number_accepts(raw, want):
+    assert same(normalize(raw, NUMBER), want)
+
+
+def test_float_goes_through_str_not_binary():
+    assert same(normalize(0.1 + 0.2, NUMBER), D("0.30000000000000004"))
+    assert same(normalize(1.1, NUMBER), D("1.1"))
+    assert normalize(1.1, NUMBER) != D(1.1)
+
+
+@pytest.mark.parametrize("raw", ["500平方米", "500 m²", "500㎡", "500m2", "500 M2", "500平米", "500平方",
+                                 "５００平方米", "５００　㎡", "500 m2 "])
+def test_area_units(raw):
+    assert same(normalize(raw, AREA), D(500))
+
+
+def test_area_without_unit_is_fine():
+    assert same(normalize("480", AREA), D(480))
+    assert same(normalize(480, AREA), D(480))
+
+
+def test_wrong_unit():
+    e = err("500人", AREA)
+    assert e.message == "'500人' has unit '人', expected 'm2' (平方米)"
+    assert "元" in err("5万元", MONEY).message and "万元" in err("5万元", MONEY).message
+    assert "'次'" in err("3次", MEMBERS).message
+
+
+def test_unit_on_field_without_unit():
+    e = err("500平方米", NUMBER)
+    assert "'500平方米'" in e.message and "平方米" in e.message and "without a unit" in e.message
+    assert "%" in err("60%", NUMBER).message
+
+
+def test_ming_counts_as_ren():
+    assert same(normalize("12名", MEMBERS), D(12))
+    assert same(normalize("12 人", MEMBERS), D(12))
+    ming = FieldSpec("m", "integer", label="名额", unit="名")
+    assert same(normalize("3名", ming), D(3))
+    assert "'人'" in err("3人", ming).message
+
+
+@pytest.mark.parametrize("raw", ["约500", "500左右", "五百", "abc", "1,2", "12,00", "1.2.3", "500 人 人", "--5",
+                                 "５００ｘ", "e5", ".", "1 200", "0x10", "1_000", "٣"])
+def test_not_a_number(raw):
+    e = err(raw, NUMBER)
+    assert repr(raw) in e.message
+    assert "expected a number" in e.message
+
+
+def test_not_a_number_message():
+    assert err("约500", AREA).message == "'约500' is not a number, expected a number in 'm2' (平方米)"
+    assert err("约500", NUMBER).message == "'约500' is not a number, expected a number"
+
+
+@pytest.mark.parametrize("raw", [float("nan"), float("inf"), float("-inf"), D("NaN"), D("sNaN"), D("-Infinity"),
+                                 "nan", "NaN", "inf", "-inf", "Infinity", "+Infinity", "∞", "ｉｎｆ", "sNaN"])
+@pytest.mark.parametrize("field", [NUMBER, AREA, MEMBERS, SHARE], ids=lambda f: f.type)
+def test_nan_and_inf_rejected(raw, field):
+    e = err(raw, field)
+    assert "finite" in e.message
+
+
+def test_excel_error_values_rejected():
+    assert "Excel error" in err("#DIV/0!", NUMBER).message
+    assert "Excel error" in err("#N/A", NUMBER).message
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_bool_rejected_for_numbers(raw):
+    for field in (NUMBER, MEMBERS, SHARE):
+        assert "yes/no" in err(raw, field).message
+
+
+@pytest.mark.parametrize("raw", [[1], {"a": 1}, d(2026, 1, 1), object()])
+def test_non_scalar_rejected_for_numbers(raw):
+    err(raw, NUMBER)
+
+
+def test_bounds():
+    assert err(-20, AREA).message == "-20 is below the minimum 0"
+    assert err("-20平方米", AREA).message == "'-20平方米' is below the minimum 0"
+    assert err("－２０", AREA).message == "'－２０' is below the minimum 0"
+    capped = FieldSpec("c", "number", label="c", min=D(1), max=D("99.5"))
+    assert normalize("99.5", capped) == D("99.5")
+    assert normalize(1, capped) == D(1)
+    assert err("100", capped).message == "'100' is above the maximum 99.5"
+    assert err(0, capped).message == "0 is below the minimum 1"
+    assert err(0, capped).expected == "at least 1"
+    assert same(normalize("-0", AREA), D("-0"))
+
+
+def test_bounds_given_as_plain_numbers():
+    loose = FieldSpec("c", "number", label="c", min=0, max=10.5)  # type: ignore[arg-type]
+    assert normalize("10.5", loose) == D("10.5")
+    assert "10.5" in err("11", loose).message
+
+
+# ---------------------------------------------------------------------------------- integers
+
+@pytest.mark.parametrize("raw, want", [
+    (12, 12), ("12", 12), ("12人", 12), ("12.0", 12), (12.0, 12), (D("12.00"), 12), ("１２", 12),
+    ("1,200人", 1200), ("1E+2", 100), ("0", 0), ("-0", 0),
+])
+def test_integer_accepts(raw, want):
+    got = normalize(raw, MEMBERS if not str(raw).startswith("-") else COUNT)
+    assert same(got, D(want))
+
+
+@pytest.mark.parametrize("raw", ["12.5", 12.5, D("12.5"), "0.1人", "1E-1"])
+def test_integer_rejects_fractions(raw):
+    e = err(raw, MEMBERS)
+    assert "whole number" in e.message
+
+
+def test_integer_messages():
+    assert err("12.5", MEMBERS).message == "'12.5' is not a whole number, expected a whole number in '人'"
+    assert err("-1", MEMBERS).message == "'-1' is below the minimum 0"
+    assert err("12平方米", MEMBERS).message == "'12平方米' has unit '平方米', expected '人'"
+    assert "too large" in err("1E+400", COUNT).message
+    assert same(normalize("1E+40", COUNT), D(10**40))
+    assert same(normalize(10**200, COUNT), D(10**200))
+
+
+# ---------------------------------------------------------------------------------- percentages
+
+@pytest.mark.parametrize("raw, want", [
+    ("60%", "0.60"), ("60％", "0.60"), ("６０％", "0.60"), ("55.8%", "0.558"), (" 55.8 % ", "0.558"),
+    ("100%", "1.00"), ("0%", "0.00"), ("0.6", "0.6"), (0.6, "0.6"), (D("0.558"), "0.558"), (1, "1"), (0, "0"),
+    ("1", "1"), ("0", "0"), ("0.05", "0.05"), ("12.5%", "0.125"),
+])
+def test_percentage_accepts(raw, want):
+    assert same(normalize(raw, SHARE), D(want))
+
+
+@pytest.mark.parametrize("raw", ["60", 60, "1.5", D("55.8"), 60.0])
+def test_percentage_bare_number_above_one_is_ambiguous(raw):
+    e = err(raw, SHARE)
+    assert "ambiguous" in e.message
+
+
+def test_percentage_messages():
+    assert err("60", SHARE).message == "'60' is ambiguous for a percentage: write 60% or 0.6"
+    assert err("55.8", SHARE).message == "'55.8' is ambiguous for a percentage: write 55.8% or 0.558"
+    assert err("120%", SHARE).message == "'120%' is above the maximum 100%"
+    assert err("-5%", SHARE).message == "'-5%' is below the minimum 0%"
+    assert err("-0.1", SHARE).message == "'-0.1' is below the minimum 0%"
+    assert "unit '人'" in err("60人", SHARE).message
+    assert "ambiguous" in err("1E+999", SHARE).message
+
+
+def test_percentage_max_above_one():
+    growth = FieldSpec("g", "percentage", label="增长率", min=D(-1), max=D(2))
+    assert same(normalize("150%", growth), D("1.50"))
+    assert same(normalize("1.5", growth), D("1.5"))
+    assert same(normalize("-20%", growth), D("-0.20"))
+    assert "ambiguous" in err("60", growth).message
+    assert "maximum 200%" in err("250%", growth).message
+
+
+def test_percentage_max_below_one():
+    capped = FieldSpec("c", "percentage", label="c", max=D("0.8"))
+    assert normalize("80%", capped) == D("0.8")
+    assert "maximum 80%" in err("0.9", capped).message
+    assert "ambiguous" in err("60", capped).message
+
+
+# ---------------------------------------------------------------------------------- booleans
+
+@pytest.mark.parametrize("raw", ["是", "有", "√", "✓", "✔", "true", "TRUE", "True", "yes", "YES", "y", "Y", "1",
+                                 "１", "已完成", " 是 ", True, 1, D(1), 1.0])
+def test_boolean_true(raw):
+    assert normalize(raw, FLAG) is True
+
+
+@pytest.mark.parametrize("raw", ["否", "无", "×", "✗", "✘", "false", "FALSE", "no", "No", "n", "N", "0", "０",
+                                 "未完成", False, 0, D(0), 0.0])
+def test_boolean_false(raw):
+    assert normalize(raw, FLAG) is False
+
+
+@pytest.mark.parametrize("raw", ["对", "错", "已建立", "on", "off", "maybe", "2", 2, D("0.5"), "1.0", float("nan"),
+                                 d(2026, 1, 1), ["是"]])
+def test_boolean_rejects(raw):
+    e = err(raw, FLAG)
+    assert "yes/no" in e.message
+    assert "是" in e.expected and "否" in e.expected and "未完成" in e.expected
+
+
+# ---------------------------------------------------------------------------------- enums
+
+@pytest.mark.parametrize("raw, want", [("好", "好"), (" 较好 ", "较好"), ("\u3000一般\u3000", "一般"), ("差", "差"),
+                                       ("Ａ", "A"), ("Ｂ１", "B1"), ("B1", "B1")])
+def test_enum_accepts(raw, want):
+    field = RATING if want in RATING.values else CODE
+    assert normalize(raw, field) == want
+
+
+@pytest.mark.parametrize("raw", ["良好", "优秀", "a", "b1", "较 好"])
+def test_enum_rejects(raw):
+    field = CODE if raw.isascii() else RATING
+    e = err(raw, field)
+    assert repr(raw) in e.message
+    for value in field.values:
+        assert value in e.message
+
+
+def test_enum_message_and_numbers():
+    assert err("良好", RATING).message == "'良好' is not one of the allowed values: 好, 较好, 一般, 差"
+    levels = FieldSpec("lv", "enum", label="级别", values=("1", "2", "3"))
+    assert normalize(2, levels) == "2"
+    assert normalize("２", levels) == "2"
+    err(True, levels)
+    err(4, levels)
+    err(float("nan"), levels)
+
+
+# ---------------------------------------------------------------------------------- dates
+
+@pytest.mark.parametrize("raw", ["2026-03-05", "2026-3-5", "2026/3/5", "2026/03/05", "2026.3.5", "2026年3月5日",
+                                 "2026年03月05日", "2026 年 3 月 5 日", "2026年3月5号", "20260305", " 2026-03-05 ",
+                                 "２０２６－０３－０５", "２０２６年３月５日", "2026-03-05 10:30", "2026-03-05T10:30:00",
+                                 d(2026, 3, 5), datetime.datetime(2026, 3, 5, 14, 0), 46086, "46086", D(46086),
+                                 46086.0, 20260305])
+def test_date_accepts(raw):
+    assert normalize(raw, WHEN) == d(2026, 3, 5)
+
+
+def test_excel_serial_examples():
+    assert normalize(45000, WHEN) == d(2023, 3, 15)
+    assert normalize("45000", WHEN) == d(2023, 3, 15)
+    assert excel_serial_to_date(45000) == d(2023, 3, 15)
+    assert excel_serial_to_date(61) == d(1900, 3, 1)
+    assert excel_serial_to_date(1) == d(1900, 1, 1)          # as Excel and openpyxl read it
+    assert excel_serial_to_date(2958465) == d(9999, 12, 31)
+    assert normalize(2958465, WHEN) == d(9999, 12, 31)
+
+
+def test_excel_serial_agrees_with_openpyxl():
+    from openpyxl.utils.datetime import from_excel
+    for serial in (1, 59, 61, 366, 36526, 45000, 46086, 2958465):
+        assert excel_serial_to_date(serial) == from_excel(serial).date()
+
+
+def test_date_from_real_xlsx(tmp_path):
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([datetime.datetime(2026, 3, 5), 46086, "2026/3/5", "５００平方米", 500.0, None, "end"])
+    path = tmp_path / "e.xlsx"
+    wb.save(path)
+    row = next(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
+    assert [normalize(v, WHEN) for v in row[:3]] == [d(2026, 3, 5)] * 3
+    assert normalize(row[3], AREA) == D(500) and normalize(row[4], AREA) == D(500)
+    assert normalize(row[5], AREA) is None
+
+
+@pytest.mark.parametrize("raw, why", [("2026-02-30", "day is out of range"), ("2026-13-01", "month must be"),
+                                      ("2026年2月29日", "day is out of range"), ("20261301", "month"),
+                                      (20260230, "day"), ("2026/0/5", "month"), ("0000-01-01", "year")])
+def test_impossible_dates(raw, why):
+    e = err(raw, WHEN)
+    assert e.message.startswith(f"{raw!r} is not a valid date" if isinstance(raw, str) else f"{raw} is not")
+    assert why in e.message
+
+
+def test_impossible_date_message():
+    assert err("2026-02-30", WHEN).message.startswith("'2026-02-30' is not a valid date")
+
+
+@pytest.mark.parametrize("raw", ["明天", "2026-03", "2026.3", "3/5/2026", "2026-03/05", "26-3-5", "2026-03-05x",
+                                 "45000.5", 45000.5, 0, -1, 2958466, "2958466", "123456789", True, [2026, 3, 5],
+                                 float("inf"), D("NaN"), "1900-02-29"])
+def test_date_rejects(raw):
+    e = err(raw, WHEN)
+    assert "date" in e.message or "day" in e.message
+
+
+def test_excel_serial_60_is_not_a_day():
+    assert "1900-02-29" in err(60, WHEN).message
+
+
+# ---------------------------------------------------------------------------------- records
+
+def test_records_list_of_dates_sorted():
+    got = normalize(["2026-02-10", d(2026, 1, 12), 46086, "2026年3月1日"], MEETINGS)
+    assert got == (Record(d(2026, 1, 12)), Record(d(2026, 2, 10)), Record(d(2026, 3, 1)), Record(d(2026, 3, 5)))
+    assert isinstance(got, tuple)
+
+
+def test_records_mappings():
+    got = normalize([{"date": "2026-02-10", "title": " 二月支委会 "}, {"date": d(2026, 1, 12)},
+                     {"日期": "2026/2/10", "标题": "临时支委会"}, {"date": "2026-02-10", "title": None}], MEETINGS)
+    assert got == (Record(d(2026, 1, 12)), Record(d(2026, 2, 10), ""), Record(d(2026, 2, 10), "临时支委会"),
+                   Record(d(2026, 2, 10), "二月支委会"))
+
+
+def test_records_empty_list_is_present_zero():
+    assert normalize([], MEETINGS) == ()
+    assert normalize((), MEETINGS) == ()
+
+
+@pytest.mark.parametrize("raw", ["2026-01-05、2026-02-05", "2026-01-05,2026-02-05", "2026-01-05，2026-02-05",
+                                 "2026-01-05;2026-02-05", "2026-01-05；2026-02-05", "2026-01-05\n2026-02-05",
+                                 "2026-02-05\r\n2026-01-05\n", "2026/1/5 、 2026年2月5日、", "20260205、20260105"])
+def test_records_one_cell(raw):
+    assert normalize(raw, MEETINGS) == (Record(d(2026, 1, 5)), Record(d(2026, 2, 5)))
+
+
+def test_records_single_values():
+    assert normalize("2026-01-05", MEETINGS) == (Record(d(2026, 1, 5)),)
+    assert normalize(d(2026, 1, 5), MEETINGS) == (Record(d(2026, 1, 5)),)
+    assert normalize({"date": "2026-01-05", "title": "x"}, MEETINGS) == (Record(d(2026, 1, 5), "x"),)
+    assert normalize("、", MEETINGS) is None
+
+
+def test_records_keep_duplicates_and_skip_blank_items():
+    got = normalize(["2026-01-05", None, "", "2026-01-05"], MEETINGS)
+    assert got == (Record(d(2026, 1, 5)), Record(d(2026, 1, 5)))
+
+
+def test_records_errors_name_the_item():
+    e = err(["2026-01-05", "2026-02-30"], MEETINGS)
+    assert e.message.startswith("record 2: '2026-02-30' is not a valid date")
+    e = err("2026-01-05、明天", MEETINGS)
+    assert "record 2" in e.message and "'明天'" in e.message
+    assert "is not a valid date" in err("2026-02-30", MEETINGS).message
+    assert "no date" in err([{"title": "x"}], MEETINGS).message
+    assert "unknown key 'data'" in err([{"data": "2026-01-05"}], MEETINGS).message
+    assert "nested" in err([["2026-01-05"]], MEETINGS).message
+    err([{"date": "2026-01-05", "title": ["x"]}], MEETINGS)
+    err(True, MEETINGS)
+
+
+def test_record_order():
+    assert sorted([Record(d(2026, 2, 1), "a"), Record(d(2026, 1, 1), "b"), Record(d(2026, 1, 1), "a")]) == [
+        Record(d(2026, 1, 1), "a"), Record(d(2026, 1, 1), "b"), Record(d(2026, 2, 1), "a")]
+
+
+# ---------------------------------------------------------------------------------- text
+
+@pytest.mark.parametrize("raw, want", [("  备注内容 ", "备注内容"), ("\u3000见附件\u3000", "见附件"), (12, "12"),
+                                       (D("3.50"), "3.50"), (2.5, "2.5"), (13800138000, "13800138000"),
+                                       (d(2026, 3, 5), "2026-03-05"), ("a\nb", "a\nb")])
+def test_text(raw, want):
+    assert normalize(raw, REMARKS) == want
+
+
+@pytest.mark.parametrize("raw", [True, float("nan"), ["a"], {"a": 1}])
+def test_text_rejects(raw):
+    err(raw, REMARKS)
+
+
+# ---------------------------------------------------------------------------------- misc
+
+def test_unknown_field_type():
+    e = err("1", FieldSpec("z", "money", label="z"))
+    assert "money" in e.message
+
+
+def test_error_is_a_value_error():
+    assert issubclass(NormalizeError, ValueError)
+    e = NormalizeError("m", "x")
+    assert (e.message, e.expected, str(e)) == ("m", "x", "m")
+
+
+def test_long_values_are_shortened_in_messages():
+    e = err("约" * 500, NUMBER)
+    assert len(e.message) < 200
+
+
+# ---------------------------------------------------------------------------------- properties
+
+_FULLWIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789.-+eE"}
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+@settings(max_examples=400)
+def test_any_finite_decimal_string_is_itself(value):
+    text = str(value)
+    assert same(normalize(text, NUMBER), value)
+    assert same(normalize(text.translate(_FULLWIDTH), NUMBER), value)
+    assert same(normalize(f"\u3000 {text.translate(_FULLWIDTH)} ", NUMBER), value)
+    assert same(normalize(value, NUMBER), value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_finite_float_via_str(value):
+    assert same(normalize(value, NUMBER), Decimal(str(value)))
+
+
+@given(st.integers())
+def test_integers(value):
+    assert normalize(value, COUNT) == value
+    assert normalize(str(value), COUNT) == value
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_thousands_separators(value):
+    assert normalize(f"{value:,}", COUNT) == value
+    assert normalize(f"{value:,}".replace(",", "，"), COUNT) == value
+    assert normalize(f"{value:,}人", MEMBERS) == value
+
+
+@given(st.dates())
+def test_date_spellings_round_trip(value):
+    y, m, dd = value.year, value.month, value.day
+    if y >= 1000:
+        for text in (value.isoformat(), f"{y}/{m}/{dd}", f"{y}.{m}.{dd}", f"{y}年{m}月{dd}日", f"{y}{m:02}{dd:02}"):
+            assert normalize(text, WHEN) == value
+    if value >= d(1900, 3, 1):
+        serial = (value - d(1899, 12, 30)).days
+        assert normalize(serial, WHEN) == value
+        assert normalize(str(serial), WHEN) == value
+
+
+@given(st.decimals(min_value=0, max_value=100, places=3))
+def test_percent_sign(value):
+    assert normalize(f"{value}%", SHARE) == value / 100
+
+
+_ANY = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(), st.decimals(), st.text(), st.dates(),
+        st.datetimes(),
+        st.sampled_from(["", "无", "60%", "1,2", "2026-02-30", "500人", "1E+999999999", "1E-999999999%", "0E-10",
+                         "45000", "20260230", "#N/A", "sNaN", "∞", "-", "12,345.6平方米", "１２．５％", "是", "√"]),
+        st.text(alphabet="0123456789,.%eE+-－０１２．％人㎡m²、；\n 年月日/", max_size=20),
+    ),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["date", "title", "日期", "x"]), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(_ANY, st.sampled_from(ALL_FIELDS + (FieldSpec("g", "percentage", label="g", min=D(-1), max=D(2)),)))
+@settings(max_examples=1500)
+def test_only_normalize_error_escapes(raw, field):
+    try:
+        got = normalize(raw, field)
+    except NormalizeError as e:
+        assert e.message and e.expected
+        return
+    want = {"number": Decimal, "integer": Decimal, "percentage": Decimal, "boolean": bool, "enum": str,
+            "date": datetime.date, "text": str, "records": tuple}[field.type]
+    assert got is None or isinstance(got, want)
+    if field.type == "records" and got is not None:
+        assert list(got) == sorted(got) and all(isinstance(r, Record) for r in got)
