@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 an evaluation invariant broke (a bug, reported loudly),
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -26,16 +27,21 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class Invalid(Exception):
-    def __init__(self, issues: list[Issue]):
-        self.issues = issues
-
-
-def _fail_input(e: InputError):
-    for i in e.issues:
-        err.print(str(i), markup=False)
-    err.print(f"{len(e.issues)} problem(s) found; nothing was evaluated or written.", markup=False)
-    raise typer.Exit(2)
+def command(fn):
+    """Register a command whose input errors exit 2 and broken invariants exit 1, loudly."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as e:
+            for i in e.issues:
+                err.print(str(i), markup=False)
+            err.print(f"{len(e.issues)} problem(s) found; nothing was evaluated or written.", markup=False)
+            raise typer.Exit(2)
+        except EvaluationError as e:
+            err.print(f"evaluation failed: {e}", markup=False)
+            raise typer.Exit(1)
+    return wrapper
 
 
 # ------------------------------------------------------------------ validate
@@ -90,6 +96,7 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
 
 
 @app.command()
+@command
 def validate(paths: List[Path] = typer.Argument(..., help="standards, rounds, evidence files or folders")):
     """检查标准、考评轮次和证据文件 — check standards, rounds and evidence."""
     issues, n = validate_paths(paths)
@@ -145,6 +152,7 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
 
 
 @app.command()
+@command
 def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
              out_dir: Path = typer.Option(..., "--out", help="folder for results.json, results.csv, run.json"),
              quiet: bool = typer.Option(False, "--quiet", "-q")):
@@ -155,6 +163,7 @@ def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
 # ------------------------------------------------------------------ explain
 
 @app.command()
+@command
 def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str = typer.Argument(..., metavar="ORG_ID")):
     """解释某组织的每一分和档次 — why an organization got each point and its tier."""
     from .explain import explain_text
@@ -176,6 +185,7 @@ def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str 
 # ------------------------------------------------------------------ test
 
 @app.command("test")
+@command
 def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (default: all)"),
              rules: List[Path] = typer.Option([], "--rules", help="extra folders with standards and cases")):
     """运行标准自带的测试用例 — run the standards' golden cases."""
@@ -200,6 +210,7 @@ def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (def
 # ------------------------------------------------------------------ demo / report
 
 @app.command()
+@command
 def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(2000, "--orgs", min=1),
          seed: int = typer.Option(2026, "--seed"), reports: bool = typer.Option(True, "--reports/--no-reports")):
     """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round."""
@@ -227,6 +238,7 @@ def _report(results_dir, out_dir, kind, fmt, public, workers):
 
 
 @app.command()
+@command
 def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_dir: Path = typer.Option(..., "--out"),
            kind: Optional[str] = typer.Option(None, "--kind", help="scorecards,summary,lists"),
            fmt: Optional[str] = typer.Option(None, "--format", help="pdf,html,xlsx,csv"),
@@ -237,35 +249,25 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
 
 
 @app.command()
+@command
 def version():
     """显示版本 — print the version."""
     out.print(__version__)
 
 
 def run(argv: list[str]) -> int:
-    """Run the CLI with `argv`; returns the exit code (for tests and `main`)."""
+    """Run the CLI with `argv`; returns the exit code (for tests and scripts)."""
     try:
-        app(argv, prog_name="agrade", standalone_mode=False)
-    except InputError as e:
-        for i in e.issues:
-            err.print(str(i), markup=False)
-        err.print(f"{len(e.issues)} problem(s) found; nothing was evaluated or written.", markup=False)
-        return 2
-    except EvaluationError as e:
-        err.print(f"evaluation failed: {e}", markup=False)
-        return 1
+        rc = app(argv, prog_name="agrade", standalone_mode=False)
+        return rc if isinstance(rc, int) else 0
     except typer.Exit as e:
         return e.exit_code
-    except Exception as e:   # click's own usage errors
-        import click
-        if isinstance(e, click.exceptions.ClickException):
+    except Exception as e:
+        if hasattr(e, "show") and hasattr(e, "exit_code"):   # usage errors from typer's click
             e.show()
             return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
-            return 1
         raise
-    return 0
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    app(prog_name="agrade")

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import jsonschema
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError, relevance
 
 from .errors import Issue
 from .yamlsafe import Locator
@@ -240,9 +240,37 @@ def check_with(instance: Any, v, locator: Locator) -> list[Issue]:
     """Every schema error as an Issue, in document order."""
     issues = set()
     for error in v.iter_errors(instance):
-        if error.context:
-            # anyOf/oneOf: the sub-error closest to what the author meant.
-            error = best_match(error.context)
-        path = list(error.absolute_path)
-        issues.add(locator.issue(path, error.message))
+        path, message = _explain(error)
+        issues.add(locator.issue(path, message))
     return sorted(issues, key=lambda i: (i.line, i.col, i.path, i.message))
+
+
+def _explain(error: ValidationError) -> tuple[list, str]:
+    """(path, message) for one error; anyOf/oneOf are narrowed to one cause.
+
+    jsonschema's `best_match` alone prefers the *shallowest* sub-error, which for
+    `{min: 500, points: 六}` against [{min, points}, {equals, points}] blames
+    the missing `equals`. So first pick the alternative the author most likely
+    meant (the one with the fewest errors, ignoring alternatives of another
+    type), then let `best_match` choose among that alternative's errors.
+    """
+    if not error.context:
+        return list(error.absolute_path), error.message
+    alternatives: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        alternatives.setdefault(sub.relative_schema_path[0], []).append(sub)
+    # An alternative rejected only for the instance's type says nothing specific.
+    specific = [errs for errs in alternatives.values()
+                if not (len(errs) == 1 and errs[0].validator == "type" and not errs[0].path)]
+    if not specific:
+        types = [t for errs in alternatives.values() for t in _as_list(errs[0].validator_value)]
+        expected = ", ".join(repr(t) for t in dict.fromkeys(types))
+        return list(error.absolute_path), f"{render(error.instance)} is not of type {expected}"
+    fewest = min(len(errs) for errs in specific)
+    closest = [e for errs in specific if len(errs) == fewest for e in errs]
+    # best_match's first step (its relevance key); nested anyOf/oneOf recurse here.
+    return _explain(max(closest, key=relevance))
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]

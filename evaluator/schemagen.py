@@ -10,6 +10,7 @@ import json
 import sys
 
 from .methods import REGISTRY
+from .normalize import UNITS
 from .model import FIELD_TYPES, NA_POLICIES, ORG_TYPES, SCOPES
 
 ID = r"^[a-z][a-z0-9_-]*$"
@@ -49,7 +50,7 @@ def build() -> dict:
         "type": "object", "required": ["type", "label"], "additionalProperties": False,
         "properties": {
             "type": {"enum": list(FIELD_TYPES)}, "label": {"type": "string", "minLength": 1},
-            "unit": {"type": "string"}, "min": {"$ref": "#/$defs/number"}, "max": {"$ref": "#/$defs/number"},
+            "unit": {"enum": list(UNITS)}, "min": {"$ref": "#/$defs/number"}, "max": {"$ref": "#/$defs/number"},
             "values": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
             "tolerance": {"$ref": "#/$defs/number_or_percent"},
         },

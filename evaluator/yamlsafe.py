@@ -27,7 +27,7 @@ import datetime as _dt
 import json
 import os
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -191,7 +191,7 @@ def _timestamp(text: str) -> _dt.date | _dt.datetime:
         raise _ScalarError(f"invalid date '{text}': {exc}") from None
 
 
-def _resolve_tagged(tag: str, text: str, plain: bool) -> Any:
+def _resolve_tagged(tag: str, text: str) -> Any:
     """An explicitly tagged scalar (`!!int "12"`): the text must fit the tag."""
     if tag == _STR:
         return text
@@ -285,7 +285,7 @@ class _Builder:
             if node.tag == _STR:
                 return _text(node)
             if node.tag in _SCALAR_TAGS:
-                return _resolve_tagged(node.tag, node.value, node.style is None)
+                return _resolve_tagged(node.tag, node.value)
             self.fail(node, path, f"tag '{_show_tag(node.tag)}' is not allowed")
         except _ScalarError as exc:
             self.fail(node, path, str(exc))

@@ -171,11 +171,34 @@ def test_one_of_missing_key_best_match():
     assert i.path == "$.sections[0].criteria[0].bands[0]" and i.message == "missing required key 'points'"
 
 
+ONE_OF = make_validator({"type": "object", "properties": {
+    "evidence": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+    "rec": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"self": {"oneOf": [
+        {"type": "string"}, {"type": "array", "items": {"type": "string", "format": "date"}}]}}}]}}})
+
+
+def test_one_of_all_types_wrong_is_one_message():
+    (i,) = run("evidence: 5\n", ONE_OF)
+    assert (i.path, i.message) == ("$.evidence", "5 is not of type 'string', 'array'")
+
+
+def test_one_of_picks_matching_type():
+    (i,) = run("evidence: []\n", ONE_OF)
+    assert (i.path, i.message) == ("$.evidence", "should be non-empty")
+    (i,) = run("evidence:\n  - a\n  - 7\n", ONE_OF)
+    assert (i.line, i.path, i.message) == (3, "$.evidence[1]", "7 is not of type 'string'")
+
+
+def test_nested_any_of_one_of():
+    (i,) = run("rec:\n  self:\n    - 2026-01-01\n    - '2026-13-01'\n", ONE_OF)
+    assert (i.line, i.path, i.message) == (4, "$.rec.self[1]", "'2026-13-01' is not a valid date")
+
+
 def test_json_document_lines():
     doc, loc = load_json_text('{"id": "g",\n "sections": [\n  {"id": "G1", "criteria": [{"id": "x", "points": -2.0}]}]}',
                               "std.json")
     (i,) = check_with(doc, V, loc)
-    assert str(i) == "std.json:3:49: $.sections[0].criteria[0].points: -2.0 is less than the minimum of 0"
+    assert str(i) == "std.json:3:41: $.sections[0].criteria[0].points: -2.0 is less than the minimum of 0"
 
 
 def test_render():

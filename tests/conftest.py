@@ -1,0 +1,26 @@
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def mini(tmp_path) -> Path:
+    """A private copy of the small complete round in tests/fixtures/mini."""
+    dest = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", dest)
+    return dest
+
+
+def run_cli(*argv):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+    from evaluator.cli import app
+    r = CliRunner().invoke(app, [str(a) for a in argv], catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr

@@ -1,0 +1,121 @@
+"""Scores, tiers, gates, vetoes, quotas and ranks, to the last half point."""
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from evaluator.model import Evidence, Organization, Quota
+from evaluator.normalize import Record
+from evaluator.run import evaluate_organizations
+from evaluator.standards import load_standard
+
+from conftest import FIXTURES
+from test_engine import PERIOD, full_evidence
+
+WITH_QUOTA = load_standard(FIXTURES / "mini" / "mini.yaml")
+# Most tests grade one or two organizations; a 50% quota (rounded down) would demote them.
+STD = dataclasses.replace(WITH_QUOTA, grading=dataclasses.replace(WITH_QUOTA.grading, quotas=()))
+
+
+def run(evidence: dict, std=STD, orgs=None):
+    orgs = orgs or [Organization(oid, oid, "community", "东区", "一街道") for oid in evidence]
+    payload = evaluate_organizations(orgs, evidence, {"community": std}, PERIOD)
+    return {r["id"]: r for r in payload["organizations"]}, payload
+
+
+def months(*ms):
+    return tuple(Record(dt.date(2026, m, 15)) for m in ms)
+
+
+def test_model_organization_gets_full_marks_plus_capped_bonus():
+    r = run({"O1": full_evidence("O1", awards=Decimal(4))})[0]["O1"]
+    assert (r["base"], r["bonus"], r["total"], r["tier"]) == (Decimal(100), Decimal(3), Decimal(103), "A")
+    bonus = next(c for c in r["criteria"] if c["id"] == "G9.1")
+    assert bonus["points"] == 5 and "本项最多 5 分" in bonus["reason"]     # 4 x 2 = 8, capped at 5, then bonus_cap 3
+
+
+def test_missing_meetings_deduct_half_points_per_miss_until_nothing_is_left():
+    r, _ = run({"O1": full_evidence("O1", committee_meetings=months(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)),
+                "O2": full_evidence("O2", committee_meetings=months(1))})
+    g21 = next(c for c in r["O1"]["criteria"] if c["id"] == "G2.1")
+    assert (g21["outcome"], g21["points"]) == ("partial", Decimal(25))      # 2 missed x 2.5
+    assert "2026年11月、2026年12月" in g21["reason"]
+    g21 = next(c for c in r["O2"]["criteria"] if c["id"] == "G2.1")
+    assert (g21["outcome"], g21["points"]) == ("partial", Decimal("2.5"))   # 11 x 2.5 = 27.5 of 30
+    g21 = next(c for c in run({"O3": full_evidence("O3", committee_meetings=())})[0]["O3"]["criteria"] if c["id"] == "G2.1")
+    assert (g21["outcome"], g21["points"]) == ("fail", Decimal(0))
+    assert "扣完为止" not in g21["reason"]                                   # 12 x 2.5 = 30 exactly
+
+
+def test_proportional_ratio_and_one_rounding_step():
+    # 5/9 = 0.5556 after quantizing; 20 x 0.5556 / 0.6 = 18.52
+    r, _ = run({"O1": full_evidence("O1", grid_staff=Decimal(9), grid_staff_party=Decimal(5))})
+    g = next(c for c in r["O1"]["criteria"] if c["id"] == "G2.2")
+    assert g["points"] == Decimal("18.52") and g["outcome"] == "partial"
+    assert r["O1"]["total"] == Decimal("98.52")
+
+
+def test_excluded_criterion_renormalizes_to_the_base():
+    ev = full_evidence("O1", centre_area=Decimal(350))
+    del ev.values["grid_staff"]                 # G2.2 (20 points, na_policy exclude) not reviewed
+    r, _ = run({"O1": ev})
+    # earned 10 + 12 + 30 + 10 + 10 = 72 of 80 counted -> 90.00
+    assert r["O1"]["base"] == Decimal(90) and r["O1"]["total"] == Decimal(90)
+    # the A gate reads raw section points (G2 = 30 + 0 + 10 + 10 = 50 < 60), so B
+    assert r["O1"]["tier"] == "B"
+
+
+def test_too_little_reviewed_means_not_graded():
+    r, _ = run({"O1": Evidence("O1", values={"members_full": Decimal(5), "serious_violation": False})})
+    o = r["O1"]
+    assert o["status"] == "not_graded" and o["tier"] is None and o["total"] is None and o["rank"]["round"] is None
+    assert any("已核查指标分值占比 10%，低于最低要求 50%" in x for x in o["tier_reasons"])
+
+
+def test_gate_failure_moves_down_one_tier():
+    # G2.1: 30 - 5 missed x 2.5 = 17.5; G2 = 17.5+20+10+10 = 57.5 < 60; total 87.5 + bonus 3 (2 x 2, capped at 3)
+    r, _ = run({"O1": full_evidence("O1", committee_meetings=months(1, 2, 3, 4, 5, 6, 7), awards=Decimal(2))})
+    o = r["O1"]
+    assert o["total"] == Decimal("90.5")
+    assert o["tier"] == "B"
+    assert o["tier_reasons"][1] == "未满足 A档 条件（组织生活不低于60分），降为 B档"
+
+
+def test_veto_caps_the_tier_whatever_the_score():
+    r, _ = run({"O1": full_evidence("O1", serious_violation=True)})
+    o = r["O1"]
+    assert o["total"] == Decimal(100) and o["tier"] == "C"
+    assert [v["criterion"] for v in o["vetoes"]] == ["G9.2"]
+    assert "触发一票否决（G9.2），档次最高为 C档" in o["tier_reasons"]
+
+
+def test_quota_demotes_by_rank_and_ranks_follow_tiers():
+    ev = {f"O{i}": full_evidence(f"O{i}", awards=Decimal(1 if i < 3 else 0)) for i in range(1, 6)}
+    ev["O5"].values["committee_meetings"] = months(*range(1, 12))   # 97.5
+    r, payload = run(ev, WITH_QUOTA)
+    # 5 in one district, A at most 50% -> 2 places: O1, O2 (102) keep A; O3, O4 (100) and O5 go to B
+    assert [r[f"O{i}"]["tier"] for i in range(1, 6)] == ["A", "A", "B", "B", "B"]
+    assert r["O3"]["tier_before_quota"] == "A"
+    assert "区县“东区”A档名额为 50%（5 个中最多 2 个），本组织在该档排第 3，调整为 B档" in r["O3"]["tier_reasons"]
+    assert [r[f"O{i}"]["rank"]["round"] for i in range(1, 6)] == [1, 1, 3, 3, 5]
+    assert [o["id"] for o in payload["organizations"]] == ["O1", "O2", "O3", "O4", "O5"]
+
+
+def test_ranks_are_per_district_and_type():
+    orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
+            Organization("W2", "W2", "community", "西区", "s")]
+    ev = {"E1": full_evidence("E1", centre_area=Decimal(10)), "W1": full_evidence("W1"), "W2": full_evidence("W2", awards=Decimal(1))}
+    r, _ = run(ev, STD, orgs)
+    assert r["W2"]["rank"] == {"round": 1, "district": 1, "type": 1}
+    assert r["W1"]["rank"] == {"round": 2, "district": 2, "type": 2}
+    assert r["E1"]["rank"] == {"round": 3, "district": 1, "type": 3}
+
+
+def test_target_share_is_reported():
+    _, payload = run({"O1": full_evidence("O1"), "O2": full_evidence("O2", centre_area=Decimal(1))})
+    (t,) = payload["summary"]["target"]
+    assert (t["tier"], t["count"], t["graded"], t["share"], t["met"]) == ("A", 1, 2, Decimal("0.5"), True)
+
+
+def test_a_quota_is_rounded_down_so_it_is_never_exceeded():
+    r, _ = run({"O1": full_evidence("O1")}, WITH_QUOTA)
+    assert r["O1"]["tier_before_quota"] == "A" and r["O1"]["tier"] == "B"     # 50% of 1 = 0 places

@@ -1,0 +1,147 @@
+"""Loading standards: 1+N resolution and precise load-time errors."""
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from evaluator.errors import InputError
+from evaluator.standards import load_standard
+
+from conftest import FIXTURES
+
+MINI = FIXTURES / "mini" / "mini.yaml"
+
+
+def child(tmp_path, text, name="child"):
+    (tmp_path / "mini.yaml").write_text(MINI.read_text(encoding="utf-8"), encoding="utf-8")
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def errors(path, *dirs):
+    with pytest.raises(InputError) as e:
+        load_standard(path, list(dirs))
+    return [str(i) for i in e.value.issues]
+
+
+def test_mini_loads_with_criteria_in_document_order():
+    std = load_standard(MINI)
+    assert list(std.criteria) == ["G1.1", "G1.2", "G2.1", "G2.2", "G2.3", "G2.4", "G9.1", "G9.2"]
+    assert std.grading.base == Decimal(100)
+    assert std.criteria["G9.1"].kind == "bonus" and std.criteria["G9.2"].kind == "veto"
+    assert std.criteria["G1.2"].reads == ("centre_area",)
+    assert std.digest.startswith("sha256:") and std.digest == load_standard(MINI).digest
+
+
+def test_field_standard_overrides_adds_and_removes(tmp_path):
+    p = child(tmp_path, """
+id: child
+version: "1"
+title: 子标准
+extends: mini
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.3, title: 新增指标, points: 5, method: check, condition: "members_full >= 7", rectification: 设委员会}
+override:
+  G1.2: {points: 25, bands: [{min: 600, points: 25}, {min: 300, points: 10}]}
+remove: [G2.3]
+""")
+    std = load_standard(p)
+    assert std.lineage == ("mini", "child")
+    assert "G2.3" not in std.criteria and "G1.3" in std.criteria
+    assert std.criteria["G1.2"].points == 25
+    assert [c for c in std.sections[0].criteria] == ["G1.1", "G1.2", "G1.3"]
+
+
+def test_points_must_sum_to_the_base(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\nremove: [G2.3]\n")
+    msgs = errors(p)
+    assert any("base criteria points sum to 90, but grading.base is 100" in m for m in msgs)
+
+
+def test_extends_cycle_is_an_error_with_file_and_line(tmp_path):
+    (tmp_path / "a.yaml").write_text("id: a\nversion: '1'\ntitle: A\nextends: b\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("id: b\nversion: '1'\ntitle: B\nextends: a\n", encoding="utf-8")
+    msgs = errors(tmp_path / "a.yaml")
+    assert msgs == [f"{tmp_path / 'b.yaml'}:4:1: $.extends: 'extends' cycle: a -> b -> a"]
+
+
+def test_dangling_extends_suggests_a_name(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mimi\n")
+    msgs = errors(p)
+    assert msgs == [f"{p}:4:1: $.extends: extends unknown standard 'mimi'; did you mean 'mini'?"]
+
+
+def test_override_of_unknown_criterion(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\noverride:\n  G1.9: {points: 3}\n")
+    msgs = errors(p)
+    assert len(msgs) == 1 and re.search(r":6:\d+: \$\.override\[\"G1\.9\"\]: override of unknown criterion 'G1.9'; did you mean 'G1.\d'\?", msgs[0])
+
+
+def test_unknown_name_in_expression_is_reported_at_load_with_did_you_mean(tmp_path):
+    p = child(tmp_path, """id: child
+version: "1"
+title: 子标准
+extends: mini
+override:
+  G1.1: {condition: "member_full >= 3"}
+""")
+    msgs = errors(p)
+    assert len(msgs) == 1
+    assert msgs[0].startswith(f"{p}:6:")
+    assert "G1.1: unknown name 'member_full'; did you mean 'members_full'?" in msgs[0]
+
+
+def test_type_error_in_expression(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\noverride:\n  G1.1: {condition: \"secretary_rating >= 3\"}\n")
+    msgs = errors(p)
+    assert len(msgs) == 1 and "G1.1:" in msgs[0] and "cannot compare" in msgs[0]
+
+
+def test_enum_literal_checked(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\noverride:\n  G1.1: {condition: \"secretary_rating == '优'\"}\n")
+    msgs = errors(p)
+    assert "'优' is not one of 好, 较好, 一般, 差" in msgs[0]
+
+
+def test_unknown_field_in_method_key(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\noverride:\n  G2.1: {records: comittee_meetings}\n")
+    msgs = errors(p)
+    assert msgs == [f"{p}:6:10: $.override[\"G2.1\"].records: G2.1: unknown field 'comittee_meetings'; did you mean 'committee_meetings'?"]
+
+
+def test_unknown_key_and_bad_unit_are_schema_errors(tmp_path):
+    text = MINI.read_text(encoding="utf-8").replace("title: 支部设置, points: 10", "title: 支部设置, pionts: 10").replace("unit: m2", "unit: 平方公里")
+    p = tmp_path / "mini.yaml"
+    p.write_text(text, encoding="utf-8")
+    msgs = errors(p)
+    assert any("unknown key 'pionts' (did you mean 'points'?)" in m for m in msgs)
+    assert any("$.fields.centre_area.unit" in m and "平方公里" in m for m in msgs)
+
+
+def test_veto_cap_must_name_a_tier(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\noverride:\n  G9.2: {cap_tier: E}\n")
+    msgs = errors(p)
+    assert msgs == [f"{p}:6:10: $.override[\"G9.2\"].cap_tier: unknown tier 'E' (tiers: A, B, C, D)"]
+
+
+def test_gate_references_are_checked(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\ngrading:\n  gates: [{tier: A, condition: \"points('G7.1') > 1\"}]\n")
+    msgs = errors(p)
+    assert len(msgs) == 1 and "unknown criterion 'G7.1'" in msgs[0]
+
+
+def test_duplicate_yaml_key_in_a_standard(tmp_path):
+    p = tmp_path / "mini.yaml"
+    p.write_text(MINI.read_text(encoding="utf-8").replace("version: \"1\"", "version: \"1\"\nversion: \"2\""), encoding="utf-8")
+    msgs = errors(p)
+    assert msgs == [f"{p}:3:1: $.version: duplicate key 'version' (first defined on line 2)"]
+
+
+def test_id_must_match_file_name(tmp_path):
+    p = tmp_path / "other.yaml"
+    p.write_text(MINI.read_text(encoding="utf-8"), encoding="utf-8")
+    assert "does not match its file name" in errors(p)[0]
