@@ -176,7 +176,7 @@ def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str 
     org = next((o for o in payload["organizations"] if o["id"] == org_id), None)
     if org is None:
         import difflib
-        hint = difflib.get_close_matches(org_id, [o["id"] for o in payload["organizations"]], 1)
+        hint = difflib.get_close_matches(org_id, [o["id"] for o in payload["organizations"]], 1, 0.5)
         err.print(f"{path}: no organization '{org_id}'" + (f"; did you mean '{hint[0]}'?" if hint else ""), markup=False)
         raise typer.Exit(2)
     out.print(explain_text(payload, org), markup=False)

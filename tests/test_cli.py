@@ -1,0 +1,123 @@
+"""The command line: exit codes and the exact messages people see for bad input."""
+import json
+from pathlib import Path
+
+from conftest import FIXTURES, run_cli
+
+
+def test_validate_ok(mini):
+    code, out, err = run_cli("validate", mini / "mini.yaml", mini / "round.yaml", mini / "evidence" / "c1.yaml")
+    assert (code, err) == (0, "")
+    assert "OK: 3 file(s) valid." in out
+
+
+def test_evaluate_writes_results_and_explain_reads_them(mini, tmp_path):
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli("evaluate", mini / "round.yaml", "--out", out_dir)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json"]
+    assert "3 个组织，3 个已定档" in out
+    code, out, _ = run_cli("explain", out_dir, "C1")
+    assert code == 0
+    assert "总分 95（基础得分 92 + 加分 3）  档次 A档" in out
+    assert "党群服务中心面积：自报 520 平方米，核查 480 平方米，超出允许误差" in out
+    code, _, err = run_cli("explain", out_dir, "C11")
+    assert code == 2 and "no organization 'C11'; did you mean 'C1'?" in err
+
+
+def test_duplicate_key_in_evidence(mini, tmp_path):
+    p = mini / "evidence" / "c1.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("  grid_staff: 10\n", "  grid_staff: 10\n  grid_staff: 11\n"), encoding="utf-8")
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")
+    assert code == 2
+    assert err.splitlines()[0] == f"{p}:6:3: $.values.grid_staff: duplicate key 'grid_staff' (first defined on line 5)"
+    assert not (tmp_path / "out").exists()
+
+
+def test_alias_bomb_is_refused(mini, tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    p = mini / "evidence" / "bomb.yaml"
+    p.write_text(bomb, encoding="utf-8")
+    code, _, err = run_cli("validate", p)
+    assert code == 2
+    assert err.splitlines()[0].startswith(f"{p}:1:4: ")
+    assert "anchors and aliases are not allowed" in err.splitlines()[0]
+
+
+def test_extends_cycle(tmp_path):
+    (tmp_path / "a.yaml").write_text("id: a\nversion: '1'\ntitle: A\nextends: b\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("id: b\nversion: '1'\ntitle: B\nextends: a\n", encoding="utf-8")
+    code, _, err = run_cli("validate", tmp_path / "a.yaml")
+    assert code == 2
+    assert err.splitlines()[0] == f"{tmp_path / 'b.yaml'}:4:1: $.extends: 'extends' cycle: a -> b -> a"
+
+
+def test_unknown_evidence_field(mini, tmp_path):
+    p = mini / "evidence" / "c1.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("  grid_staff: 10\n", "  grid_staf: 10\n"), encoding="utf-8")
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")
+    assert code == 2
+    assert err.splitlines()[0] == f"{p}:5:3: $.values.grid_staf: unknown field 'grid_staf' for standard 'mini'; did you mean 'grid_staff'?"
+
+
+def test_wrong_type_and_bad_unit_in_bulk_csv(mini, tmp_path):
+    p = mini / "evidence" / "bulk_values.csv"
+    text = p.read_text(encoding="utf-8").replace("C2,centre_area,600㎡", "C2,centre_area,600人").replace("C3,members_full,5", "C3,members_full,五个")
+    p.write_text(text, encoding="utf-8")
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")
+    lines = err.splitlines()
+    assert code == 2
+    assert lines[0] == f"{p}:3:3: row 3.self: 党群服务中心面积（centre_area）: '600人' has unit '人', expected 'm2' (平方米)"
+    assert lines[1].startswith(f"{p}:9:3: row 9.self: 正式党员人数（members_full）: '五个'")
+    assert lines[-1] == "2 problem(s) found; nothing was evaluated or written."
+
+
+def test_negative_area_and_impossible_date(mini, tmp_path):
+    p = mini / "evidence" / "bulk_values.csv"
+    p.write_text(p.read_text(encoding="utf-8").replace("C3,centre_area,350", "C3,centre_area,-350"), encoding="utf-8")
+    r = mini / "evidence" / "bulk_records.csv"
+    r.write_text(r.read_text(encoding="utf-8").replace("2026/2/5", "2026/2/30"), encoding="utf-8")
+    code, _, err = run_cli("validate", mini / "round.yaml")
+    assert code == 2
+    assert "'-350' is below the minimum 0" in err
+    assert "'2026/2/30' is not a valid date" in err
+
+
+def test_failed_run_leaves_previous_results_untouched(mini, tmp_path):
+    out_dir = tmp_path / "out"
+    assert run_cli("evaluate", mini / "round.yaml", "--out", out_dir)[0] == 0
+    before = (out_dir / "results.json").read_bytes()
+    p = mini / "evidence" / "c1.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("members_full: 12", "members_full: -1"), encoding="utf-8")
+    assert run_cli("evaluate", mini / "round.yaml", "--out", out_dir)[0] == 2
+    assert (out_dir / "results.json").read_bytes() == before
+    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json"]
+
+
+def test_registry_errors(mini, tmp_path):
+    (mini / "orgs.csv").write_text("id,name,type,district,street,parent\nC1,甲,社区,东区,一街道,\nC1,乙,社群,东区,一街道,\n", encoding="utf-8")
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")
+    assert code == 2
+    assert err.splitlines()[0] == f"{mini / 'orgs.csv'}:3:1: row 3.id: duplicate organization id 'C1' (first on line 2)"
+
+
+def test_golden_case_command_reports_failures(tmp_path):
+    import shutil
+    shutil.copy(FIXTURES / "mini" / "mini.yaml", tmp_path / "mini.yaml")
+    (tmp_path / "mini.cases.yaml").write_text("""standard: mini
+period: {from: 2026-01-01, to: 2026-12-31}
+cases:
+  - name: 空材料
+    organization: {id: T1, type: community}
+    evidence: {values: {serious_violation: 否}}
+    expect: {status: not_graded, outcomes: {G1.1: not_reviewed}}
+  - name: 故意写错
+    organization: {id: T2, type: community}
+    evidence: {values: {serious_violation: 是}}
+    expect: {vetoes: []}
+""", encoding="utf-8")
+    code, out, _ = run_cli("test", "mini", "--rules", tmp_path)
+    assert code == 1
+    assert "PASS mini::空材料" in out
+    assert "FAIL mini::故意写错" in out and "vetoes: expected [], got ['G9.2']" in out
+    assert "1 passed, 1 failed" in out
