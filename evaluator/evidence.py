@@ -23,6 +23,7 @@ from .schemacheck import check as schema_check
 from .yamlsafe import load_document
 
 SOURCES = ("self", "verified")
+_DATE = FieldSpec(id="verified_on", type="date", label="核查日期")
 
 
 @dataclass
@@ -272,8 +273,14 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
                 issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{fid}）: {e.message}"))
         if "verified" in got and got["verified"] is not None:
             ev.values[fid] = got["verified"]
-            ev.provenance[fid] = {"source": "verified", "inspector": entry.inspector,
-                                  "verified_on": str(entry.verified_on) if entry.verified_on else None}
+            verified_on = None
+            if entry.verified_on not in (None, ""):
+                try:
+                    verified_on = normalize(entry.verified_on, _DATE).isoformat()
+                except NormalizeError as e:
+                    w = entry.where["verified"]
+                    issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
+            ev.provenance[fid] = {"source": "verified", "inspector": entry.inspector, "verified_on": verified_on}
         elif got.get("self") is not None:
             ev.values[fid] = got["self"]
             ev.provenance[fid] = {"source": "self"}
