@@ -276,7 +276,7 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
                     if pos <= n:
                         tie = "（并列）" if sum(1 for g in group if _rank(g) == _rank(o)) > 1 else ""
                         kept[str(o["id"])] = reasons[str(o["id"])] + [
-                            f"{_where(scope, key)}入选组织中排第 {pos} 名{tie}，取前 {n} 名"]
+                            f"{_where(scope, key)}符合条件的组织中第 {pos} 名{tie}（取前 {n} 名）"]
             reasons = kept
         if "bottom" in rule:
             share = _share(rule["bottom"]["share"], f"{path}.bottom.share")
@@ -294,7 +294,7 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
                     if _rank(o) >= cutoff:
                         reasons.setdefault(str(o["id"]), []).append(
                             f"{_where(scope, key)}排名后 {rule['bottom']['share']}"
-                            f"（{len(group)} 个中后 {places} 名，本组织排第 {pos} 名）")
+                            f"（第 {pos} 名 / 共 {len(group)} 个，后 {places} 名列入）")
         entries = []
         for o in orgs:             # rank order as given; unranked ones last by id
             oid = str(o.get("id"))

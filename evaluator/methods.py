@@ -235,8 +235,12 @@ class Ratio:
         if ratio >= target:
             return Scored("pass", points, f"比例 {shown}，达到目标 {want}，得 {pts(points)}", used)
         if scoring == "proportional":
-            got = (points * ratio / target).quantize(Decimal("0.01"), ROUND_HALF_UP)
-            return Scored(_outcome(got, points), got, f"比例 {shown}，未达目标 {want}，按比例得 {pts(got)}（满分 {pts(points)}）", used)
+            # Kept exact: the only rounding of points is the total's (grading.round_total).
+            got = points * ratio / target
+            shown_got = fmt_number(got.quantize(Decimal("0.01"), ROUND_HALF_UP))
+            approx = "" if got == got.quantize(Decimal("0.01")) else "约 "
+            return Scored(_outcome(got, points), got,
+                          f"比例 {shown}，未达目标 {want}，按比例得 {approx}{shown_got} 分（{fmt_number(points)} × {shown} ÷ {want}，满分 {pts(points)}）", used)
         return Scored("fail", ZERO, f"比例 {shown}，未达目标 {want}，不得分", used)
 
 

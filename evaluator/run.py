@@ -15,6 +15,7 @@ from .engine import Engine
 from .errors import InputError, Issue
 from .evidence import RawEvidence, collect, resolve
 from .grading import Grade, grade
+from .lists import derive_lists
 from .model import ORG_TYPES, Evidence, Organization, Outcome, Standard
 from .ranking import Entry, apply_quotas, rank, target_report
 from .rounds import Round
@@ -60,11 +61,7 @@ def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, An
                         "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
     payload["evidence_digest"] = evidence_digest
     payload["evidence_files"] = len(files)
-    try:  # TEMP until evaluator/lists.py lands
-        from .lists import derive_lists
-        payload["lists"] = derive_lists(payload, rnd.lists)
-    except ImportError:
-        pass
+    payload["lists"] = derive_lists(payload, rnd.lists)
     return _ordered(payload)
 
 

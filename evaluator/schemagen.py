@@ -31,12 +31,18 @@ def build() -> dict:
         "applies_if": {"type": "string", "minLength": 1},
         "na_policy": {"enum": list(NA_POLICIES)},
     }
-    method_props = {}
+    # A key may mean different things to different methods (threshold's `value` is a number,
+    # bands' `value` an expression): the merged property accepts any of them, and each
+    # method's own `then` branch holds it to that method's schema.
+    variants: dict[str, list] = {}
     for m in REGISTRY.values():
-        method_props.update(m.schema)
+        for key, sub in m.schema.items():
+            if sub not in variants.setdefault(key, []):
+                variants[key].append(sub)
+    method_props = {k: v[0] if len(v) == 1 else {"anyOf": v} for k, v in variants.items()}
     per_method = [
         {"if": {"properties": {"method": {"const": name}}, "required": ["method"]},
-         "then": {"required": list(m.required)}}
+         "then": {"required": list(m.required), "properties": m.schema}}
         for name, m in sorted(REGISTRY.items())
     ]
     criterion = {
