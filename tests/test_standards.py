@@ -145,3 +145,18 @@ def test_id_must_match_file_name(tmp_path):
     p = tmp_path / "other.yaml"
     p.write_text(MINI.read_text(encoding="utf-8"), encoding="utf-8")
     assert "does not match its file name" in errors(p)[0]
+
+
+def test_a_key_is_checked_against_its_own_method(tmp_path):
+    # threshold's `value` is a number or a percentage; bands' `value` is an expression
+    p = child(tmp_path, """id: child
+version: "1"
+title: 子标准
+extends: mini
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.3, title: 面积门槛, method: threshold, field: centre_area, value: 很大, rectification: 扩建}
+""")
+    msgs = errors(p)
+    assert len(msgs) == 1 and "$.sections[0].criteria[0].value" in msgs[0] and "很大" in msgs[0]
