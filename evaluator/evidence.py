@@ -8,6 +8,7 @@ Reading happens in two steps so that every problem can name its file and line:
 from __future__ import annotations
 
 import csv
+import functools
 import difflib
 import hashlib
 from collections import defaultdict
@@ -50,7 +51,10 @@ class _Collector:
         self.files: list[str] = []
 
     def org(self, org_id: str) -> RawEvidence:
-        return self.by_org.setdefault(org_id, RawEvidence(org_id))
+        raw = self.by_org.get(org_id)
+        if raw is None:
+            raw = self.by_org[org_id] = RawEvidence(org_id)
+        return raw
 
     def put(self, org_id, fid, source, value, where: Issue, inspector=None, verified_on=None, append=False):
         entry = self.org(org_id).fields.setdefault(fid, RawEntry())
@@ -244,6 +248,7 @@ def _cell_text(v) -> str:
 
 # ------------------------------------------------------------------ resolving
 
+@functools.lru_cache(maxsize=4096)
 def field_spec(f: Field) -> FieldSpec:
     return FieldSpec(id=f.id, type=f.type, label=f.label, unit=f.unit, min=f.min, max=f.max, values=f.values)
 

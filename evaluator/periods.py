@@ -8,12 +8,14 @@ shorter than the unit) the round itself is the one period.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 _MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
 UNIT_NAMES = {"week": "周", "month": "月", "quarter": "季度", "half_year": "半年", "year": "年"}
 
 
-def periods(unit: str, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+@functools.lru_cache(maxsize=256)
+def periods(unit: str, start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date], ...]:
     if end < start:
         raise ValueError(f"period ends ({end}) before it starts ({start})")
     out: list[tuple[dt.date, dt.date]] = []
@@ -39,7 +41,7 @@ def periods(unit: str, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.d
             m = m2
     else:
         raise ValueError(f"unknown period unit {unit!r}")
-    return out or [(start, end)]
+    return tuple(out) or ((start, end),)
 
 
 def label(unit: str, p: tuple[dt.date, dt.date]) -> str:

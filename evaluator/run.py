@@ -167,7 +167,8 @@ def _summary(results: list[dict], entries: list[Entry], standards) -> dict:
         t = std.grading.target
         if t and (t.tier, t.min_share, t.scope) not in seen:
             seen.add((t.tier, t.min_share, t.scope))
-            targets += target_report(entries, t)
+            # only the organizations whose standard sets this target are measured against it
+            targets += target_report([e for e in entries if e.grading.target == t], t)
     return {"organizations": len(results), "graded": sum(1 for r in results if r["status"] == "graded"),
             "tiers": count(None)["all"] if results else {}, "by_district": count("district"), "by_type": count("type"),
             "target": targets}

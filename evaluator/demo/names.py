@@ -29,6 +29,9 @@ BUREAUS = (
     "区农业农村局", "区商务局", "区文化广电旅游体育局", "区卫生健康局", "区退役军人事务局",
     "区应急管理局", "区审计局", "区市场监督管理局", "区统计局", "区医疗保障局",
     "区城市管理和综合执法局", "区信访局", "区政务服务数据管理局", "区机关事务管理局",
+    "区人大常委会", "区政协", "区人民法院", "区人民检察院", "区委党校", "区委机要保密局", "区总工会",
+    "团区委", "区妇联", "区科协", "区残联", "区档案馆", "区税务局", "区林业局", "区体育事业发展中心",
+    "区融媒体中心", "区疾病预防控制中心", "区公共资源交易中心",
 )
 SOE_GROUPS = (
     "示例区城市建设投资集团有限公司", "示例区交通投资集团有限公司", "示例区水务集团有限公司",
@@ -190,7 +193,8 @@ def registry(n: int, rng: random.Random) -> list[Org]:
         def make(g=g):
             if rng.random() < 0.5:
                 return f"{g}{rng.choice(SOE_UNITS)}党支部"
-            return f"{g}{rng.choice(STREETS + TOWNS)[:2]}分公司党支部"
+            place = rng.choice(STREETS + TOWNS).removesuffix("街道").removesuffix("镇")
+            return f"{g}{place}分公司党支部"
         name = names.unique(make, lambda k, g=g: f"{g}第{cn_number(k)}项目部党支部")
         subs[i].append(Org("", name, "soe", SOE_SYSTEM, size=_log_uniform(rng, 8, 60), kind="soe_unit"))
     for i, g in enumerate(groups):
