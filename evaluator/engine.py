@@ -40,10 +40,11 @@ class _OwnedHost(durable_engine.Host):
         pass
 
 
-def org_env(org: Organization, values: Mapping[str, Any], period) -> dict:
+def org_env(org: Organization, values: Mapping[str, Any], period, fields=None) -> dict:
     env = dict(values)
     env.update({"org.id": org.id, "org.name": org.name, "org.type": org.type,
-                "org.district": org.district, "org.street": org.street, "$period": period})
+                "org.district": org.district, "org.street": org.street, "$period": period,
+                "$fields": fields or {}})
     return env
 
 
@@ -108,8 +109,8 @@ class Engine:
     def evaluate(self, org: Organization, evidence: Evidence) -> tuple[list[Outcome], list[Outcome] | None]:
         """Outcomes in criterion order, plus the self-assessment outcomes when a grading
         component needs them."""
-        env = org_env(org, evidence.values, self.period)
-        self_env = org_env(org, evidence.self_values, self.period) if self.standard.needs_self_assessment else None
+        env = org_env(org, evidence.values, self.period, self.standard.fields)
+        self_env = org_env(org, evidence.self_values, self.period, self.standard.fields) if self.standard.needs_self_assessment else None
         self._current = {"org": org, "env": env, "self_env": self_env, "out": {}, "errors": []}
         fact = {"kind": "org", "org": org.id, "seq": next(self._seq)}
         try:

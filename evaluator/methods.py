@@ -90,6 +90,13 @@ def _used(env, names) -> dict:
     return {n: env.get(n) for n in sorted(names) if not n.startswith("$")}
 
 
+def _show_used(env, used) -> str:
+    """"：正式党员人数 12 人，…" — the evidence behind a condition, with labels (env["$fields"])."""
+    fields = env.get("$fields") or {}
+    parts = [f"{fields[n].label if n in fields else n} {fmt_value(v, fields.get(n))}" for n, v in used.items() if not n.startswith("org.")]
+    return ("：" + "，".join(parts)) if parts else ""
+
+
 def _outcome(points: Decimal, max_points: Decimal) -> str:
     if points >= max_points:
         return "pass"
@@ -115,9 +122,10 @@ class Check:
     def score(cond, points, env):
         ok = cond.evaluate(env)
         used = _used(env, cond.names)
+        values = _show_used(env, used)
         if ok:
-            return Scored("pass", points, f"符合要求（{cond.source}），得 {pts(points)}", used)
-        return Scored("fail", ZERO, f"未达到要求：{cond.source} 不成立，不得分", used)
+            return Scored("pass", points, f"符合要求（{cond.source}）{values}，得 {pts(points)}", used)
+        return Scored("fail", ZERO, f"未达到要求：{cond.source} 不成立{values}，不得分", used)
 
 
 _OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
@@ -268,7 +276,8 @@ class Frequency:
                 gaps.append(period_label(every, p))
         used = {f.id: records}
         unit = UNIT_NAMES[every]
-        rule = f"{f.label}应每{unit}至少 {at_least} 次（共 {len(spans)} 个{unit}）"
+        count_word = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}[every]
+        rule = f"{f.label}应每{unit}至少 {at_least} 次（共 {len(spans)} {count_word}）"
         if missing == 0:
             return Scored("pass", points, f"{rule}，均已按期开展，得 {pts(points)}", used)
         lost = min(points, deduct * missing)
@@ -355,7 +364,7 @@ class Veto:
         when, cap = params
         used = _used(env, when.names)
         if when.evaluate(env):
-            return Scored("fail", ZERO, f"触发一票否决（{when.source}），档次最高定为 {cap}", used, veto_hit=True)
+            return Scored("fail", ZERO, f"触发一票否决（{when.source}）{_show_used(env, used)}，档次最高定为 {cap}", used, veto_hit=True)
         return Scored("pass", ZERO, "未触发一票否决情形", used)
 
 
