@@ -119,3 +119,27 @@ def test_target_share_is_reported():
 def test_a_quota_is_rounded_down_so_it_is_never_exceeded():
     r, _ = run({"O1": full_evidence("O1")}, WITH_QUOTA)
     assert r["O1"]["tier_before_quota"] == "A" and r["O1"]["tier"] == "B"     # 50% of 1 = 0 places
+
+
+def test_weighted_components_with_a_review_score_field(tmp_path):
+    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "weighted.yaml").write_text("""id: weighted
+version: "1"
+title: 加权标准
+extends: mini
+fields:
+  review_score: {type: number, label: 民主评议得分, min: 0, max: 100}
+grading:
+  quotas: []
+  components:
+    - {id: verified, label: 考核得分, source: criteria, weight: 70%}
+    - {id: review, label: 民主评议, source: field, field: review_score, scale: 100, weight: 30%}
+""", encoding="utf-8")
+    std = load_standard(tmp_path / "weighted.yaml")
+    r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350), review_score=Decimal("85.5"))}, std)
+    o = r["O1"]
+    # criteria 92 x 0.7 = 64.4; review 85.5 x 0.3 = 25.65; total 90.05
+    assert o["components"] == {"verified": Decimal(92), "review": Decimal("85.5")}
+    assert o["total"] == Decimal("90.05") and o["tier"] == "A"
+    r, _ = run({"O2": full_evidence("O2")}, std)
+    assert r["O2"]["status"] == "not_graded" and "不予定档：缺少民主评议（review_score）" in r["O2"]["tier_reasons"]
