@@ -212,17 +212,34 @@ def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (def
 @app.command()
 @command
 def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(2000, "--orgs", min=1),
-         seed: int = typer.Option(2026, "--seed"), reports: bool = typer.Option(True, "--reports/--no-reports")):
+         seed: int = typer.Option(2026, "--seed"), reports: bool = typer.Option(True, "--reports/--no-reports"),
+         scorecards: int = typer.Option(40, "--scorecards", min=0,
+                                        help="scorecards to render: the best and worst ranked plus vetoed and "
+                                             "ungraded examples; 0 renders every organization's")):
     """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round."""
     from .demo import generate
     round_path = generate(out_dir / "round", orgs, seed)
     out.print(f"示例轮次已生成：{round_path}")
-    evaluate_to(round_path, out_dir / "results")
+    payload = evaluate_to(round_path, out_dir / "results")
     if reports:
-        _report(out_dir / "results", out_dir / "reports", None, None, False, None)
+        only = demo_sample(payload, scorecards) if scorecards else None
+        _report(out_dir / "results", out_dir / "reports", None, None, False, None, None, only)
+    out.print(f"下一步：agrade explain {out_dir / 'results'} {payload['organizations'][0]['id']}")
 
 
-def _report(results_dir, out_dir, kind, fmt, public, workers):
+def demo_sample(payload: dict, n: int) -> list[str]:
+    """A readable selection of scorecards: the top and bottom of the ranking, and a few vetoed,
+    quota-demoted and ungraded organizations, at most n."""
+    orgs = payload["organizations"]
+    graded = [o for o in orgs if o["status"] == "graded"]
+    picks = [o["id"] for o in graded[: n // 3]] + [o["id"] for o in graded[-(n // 3):]] if n >= 3 else [graded[0]["id"]]
+    extras = ([o["id"] for o in orgs if o["vetoes"]][:3] + [o["id"] for o in orgs if o["tier"] != o["tier_before_quota"] and o["tier"]][:2]
+              + [o["id"] for o in orgs if o["status"] != "graded"][:3])
+    chosen = list(dict.fromkeys(picks + extras + [o["id"] for o in graded]))
+    return chosen[:n]
+
+
+def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None):
     try:
         from .reports import render_reports
     except ImportError as e:
@@ -233,6 +250,7 @@ def _report(results_dir, out_dir, kind, fmt, public, workers):
     with _progress("生成报告") as bar:
         task = bar.add_task("report", total=None)
         written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public, workers=workers,
+                                 previous_results=previous, only=only,
                                  progress=lambda n, total: bar.update(task, completed=n, total=total))
     out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}")
 
@@ -243,9 +261,12 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
            kind: Optional[str] = typer.Option(None, "--kind", help="scorecards,summary,lists"),
            fmt: Optional[str] = typer.Option(None, "--format", help="pdf,html,xlsx,csv"),
            public: bool = typer.Option(False, "--public", help="public release: no evidence details or personal names"),
-           workers: Optional[int] = typer.Option(None, "--workers")):
+           workers: Optional[int] = typer.Option(None, "--workers"),
+           previous: Optional[Path] = typer.Option(None, "--previous", help="last round's results, for tier movement (升档/降档)"),
+           only: Optional[str] = typer.Option(None, "--only", help="scorecards for these organization ids only (comma-separated)")):
     """生成测评报告、通报和红黑榜 — render scorecards, the round summary and red/black lists."""
-    _report(results_dir, out_dir, kind, fmt, public, workers)
+    _report(results_dir, out_dir, kind, fmt, public, workers, previous,
+            [x.strip() for x in only.split(",") if x.strip()] if only else None)
 
 
 @app.command()

@@ -17,7 +17,7 @@ that was not graded) does not select it. Core module: no report renderer imports
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Mapping
 
@@ -231,84 +231,90 @@ def _where(scope: str, key: str) -> str:
 
 
 def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
-    """The `lists` object of results.json: {id: {title, rules, entries: [...]}}.
+    """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}.
 
     `results` is the results payload (organizations in rank order, numbers as Decimal or
     int); `rules` the round's `lists:` mapping, None for DEFAULT_LISTS.
     """
     norm = normalize_rules(rules)
     orgs = list(results.get("organizations") or [])
-    envs = [_env(o) for o in orgs]
     ranked = sorted((o for o in orgs if _rank(o) is not None), key=lambda o: (_rank(o), str(o.get("id"))))
     out: dict = {}
     for lid, rule in norm.items():
-        path = f"$.lists.{lid}"
-        reasons: dict[str, list[str]] = {}
-        conds = []
-        if "include" in rule:
-            conds.append(("all", _compile(rule["include"], f"{path}.include"), rule["include"]))
-        anys = [(_compile(s, f"{path}.include_any[{i}]"), s) for i, s in enumerate(rule.get("include_any", []))]
-        if conds or anys:
-            for org, env in zip(orgs, envs):
-                oid = str(org.get("id"))
-                why = []
-                if conds and not _matches(conds[0][1], env, f"{path}.include", oid):
-                    continue
-                if conds:
-                    why.append("符合条件：" + describe_expr(conds[0][2]))
-                if anys:
-                    hit = [s for i, (e, s) in enumerate(anys) if _matches(e, env, f"{path}.include_any[{i}]", oid)]
-                    if not hit:
-                        continue
-                    why += ["符合条件：" + describe_expr(s) for s in hit]
-                reasons[oid] = why
-        elif "bottom" not in rule:
-            reasons = {str(o.get("id")): [] for o in orgs if o.get("status") == "graded"}
+        reasons = _select(rule, orgs, f"$.lists.{lid}")
         if "top" in rule:
-            n, scope = rule["top"]["n"], rule["top"]["scope"]
-            groups: dict[str, list[Mapping]] = defaultdict(list)
-            for o in ranked:
-                if str(o.get("id")) in reasons:
-                    groups[_scope_key(o, scope)].append(o)
-            kept: dict[str, list[str]] = {}
-            for key, group in groups.items():
-                for o, pos in zip(group, _positions(group)):
-                    if pos <= n:
-                        tie = "（并列）" if sum(1 for g in group if _rank(g) == _rank(o)) > 1 else ""
-                        kept[str(o["id"])] = reasons[str(o["id"])] + [
-                            f"{_where(scope, key)}符合条件的组织中第 {pos} 名{tie}（取前 {n} 名）"]
-            reasons = kept
+            reasons = _keep_top(reasons, ranked, rule["top"]["n"], rule["top"]["scope"])
         if "bottom" in rule:
-            share = _share(rule["bottom"]["share"], f"{path}.bottom.share")
-            scope = rule["bottom"]["scope"]
-            groups = defaultdict(list)
-            for o in ranked:
-                if o.get("status", "graded") == "graded":
-                    groups[_scope_key(o, scope)].append(o)
-            for key, group in groups.items():
-                places = int((share * len(group)).to_integral_value(ROUND_FLOOR))
-                if places == 0:
-                    continue
-                cutoff = _rank(group[len(group) - places])
-                for o, pos in zip(group, _positions(group)):
-                    if _rank(o) >= cutoff:
-                        reasons.setdefault(str(o["id"]), []).append(
-                            f"{_where(scope, key)}排名后 {rule['bottom']['share']}"
-                            f"（第 {pos} 名 / 共 {len(group)} 个，后 {places} 名列入）")
-        entries = []
-        for o in orgs:             # rank order as given; unranked ones last by id
-            oid = str(o.get("id"))
-            if oid in reasons:
-                entries.append({
-                    "organization": oid, "name": o.get("name"), "district": o.get("district"),
-                    "street": o.get("street"), "type": o.get("type"), "tier": o.get("tier"),
-                    "tier_name": o.get("tier_name"), "total": o.get("total"), "rank": _rank(o),
-                    "reasons": reasons[oid],
-                })
+            _add_bottom(reasons, ranked, rule["bottom"]["share"], rule["bottom"]["scope"])
+        entries = [_entry(o, reasons[str(o.get("id"))]) for o in orgs if str(o.get("id")) in reasons]
         entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
         out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule),
                     "entries": entries}
     return out
+
+
+def _select(rule: Mapping, orgs: list[Mapping], path: str) -> dict[str, list[str]]:
+    """Step 1: organization id -> the reasons it was selected, in results order."""
+    include = _compile(rule["include"], f"{path}.include") if "include" in rule else None
+    anys = [(_compile(s, f"{path}.include_any[{i}]"), s) for i, s in enumerate(rule.get("include_any", []))]
+    if include is None and not anys:
+        return {} if "bottom" in rule else {str(o.get("id")): [] for o in orgs if o.get("status") == "graded"}
+    reasons: dict[str, list[str]] = {}
+    for org in orgs:
+        oid, env = str(org.get("id")), _env(org)
+        why = []
+        if include is not None:
+            if not _matches(include, env, f"{path}.include", oid):
+                continue
+            why.append("符合条件：" + describe_expr(rule["include"]))
+        if anys:
+            hit = [s for i, (e, s) in enumerate(anys) if _matches(e, env, f"{path}.include_any[{i}]", oid)]
+            if not hit:
+                continue
+            why += ["符合条件：" + describe_expr(s) for s in hit]
+        reasons[oid] = why
+    return reasons
+
+
+def _groups(orgs: list[Mapping], scope: str) -> dict[str, list[Mapping]]:
+    groups: dict[str, list[Mapping]] = defaultdict(list)
+    for o in orgs:
+        groups[_scope_key(o, scope)].append(o)
+    return groups
+
+
+def _keep_top(reasons: dict[str, list[str]], ranked: list[Mapping], n: int, scope: str) -> dict[str, list[str]]:
+    """Step 2: of the selected, the best n by rank per scope; ties at the boundary all stay."""
+    kept: dict[str, list[str]] = {}
+    for key, group in _groups([o for o in ranked if str(o.get("id")) in reasons], scope).items():
+        shared = Counter(_rank(o) for o in group)
+        for o, pos in zip(group, _positions(group)):
+            if pos <= n:
+                tie = "（并列）" if shared[_rank(o)] > 1 else ""
+                kept[str(o["id"])] = reasons[str(o["id"])] + [
+                    f"{_where(scope, key)}入选组织中第 {pos} 名{tie}"]
+    return kept
+
+
+def _add_bottom(reasons: dict[str, list[str]], ranked: list[Mapping], share_text: str, scope: str) -> None:
+    """Step 3: add floor(share x graded) lowest-ranked per scope, ties at the boundary included."""
+    share = _share(share_text, "$.lists.bottom.share")
+    graded = [o for o in ranked if o.get("status", "graded") == "graded"]
+    for key, group in _groups(graded, scope).items():
+        places = int((share * len(group)).to_integral_value(ROUND_FLOOR))
+        if places == 0:
+            continue
+        cutoff = _rank(group[len(group) - places])
+        for o, pos in zip(group, _positions(group)):
+            if _rank(o) >= cutoff:
+                reasons.setdefault(str(o["id"]), []).append(
+                    f"{_where(scope, key)}排名后 {share_text}（第 {pos} 名 / 共 {len(group)} 个，后 {places} 名列入）")
+
+
+def _entry(o: Mapping, reasons: list[str]) -> dict:
+    return {"organization": str(o.get("id")), "name": o.get("name"), "district": o.get("district"),
+            "street": o.get("street"), "type": o.get("type"), "tier": o.get("tier"),
+            "tier_name": o.get("tier_name"), "total": o.get("total"), "rank": _rank(o), "reasons": reasons}
 
 
 # ------------------------------------------------------------------ printing the rules

@@ -39,7 +39,6 @@ class Round:
     waivers: dict[tuple[str, str], str]
     grading_override: dict
     lists: dict | None
-    previous_results: Path | None
     raw: dict = field(default_factory=dict)
 
 
@@ -87,11 +86,10 @@ def load_round(path: Path) -> Round:
             raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is not in standard '{std.id}'"
                                        + (f"; did you mean '{hint[0]}'?" if hint else "")))
         waivers[(w["organization"], w["criterion"])] = w["reason"]
-    prev = data.get("previous_results")
     return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),
-                 previous_results=(base / prev) if prev else None, raw=data)
+                 raw=data)
 
 
 def _check_overrides(data, loc: Locator, std: Standard):

@@ -59,6 +59,9 @@ def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, An
     payload = evaluate_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers, progress)
     payload["round"] = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
                         "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
+    for key in ("issued_on", "rectification_deadline"):
+        if rnd.raw.get(key):
+            payload["round"][key] = rnd.raw[key].isoformat()
     payload["evidence_digest"] = evidence_digest
     payload["evidence_files"] = len(files)
     payload["lists"] = derive_lists(payload, rnd.lists)
@@ -102,7 +105,9 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
     return {
         "agrade_version": __version__,
         "standards": {sid: {"version": s.version, "title": s.title, "digest": s.digest, "lineage": list(s.lineage),
-                            "tiers": [{"id": t.id, "name": t.name, "min": t.min} for t in s.grading.tiers]}
+                            "tiers": [{"id": t.id, "name": t.name, "min": t.min} for t in s.grading.tiers],
+                            "fields": {f.id: {"label": f.label, "type": f.type, **({"unit": f.unit} if f.unit else {})}
+                                       for f in s.fields.values()}}
                       for sid, s in sorted(used.items())},
         "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in tie_breaks],
         "summary": _summary(results, list(entries.values()), standards),

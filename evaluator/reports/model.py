@@ -1,0 +1,479 @@
+"""The report model: every document as plain data (dicts, lists, strings) before any template
+sees it. Numbers are formatted here, labels translated, and public-release redaction applied,
+so templates only lay out; the golden HTML tests pin both steps.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
+                     date_zh, num, pct, to_decimal, type_name)
+
+RECTIFY_DAYS = 90          # default deadline: this many days after the round period ends
+MAX_RECORDS_SHOWN = 12     # dated records listed in an evidence cell before "等 N 条"
+
+
+# ------------------------------------------------------------------ round context
+
+def context(results: dict, *, public: bool, has_previous: bool) -> dict:
+    """What every document of a round shares; small and picklable (sent to workers)."""
+    rnd = results["round"]
+    period_to = parse_date(rnd["period"]["to"])
+    issued = parse_date(rnd.get("issued_on")) or period_to
+    deadline = parse_date(rnd.get("rectification_deadline")) or (
+        period_to + dt.timedelta(days=RECTIFY_DAYS) if period_to else None)
+    fields: dict[str, dict] = {}
+    standards = {}
+    for sid, std in sorted((results.get("standards") or {}).items()):
+        if not isinstance(std, dict):
+            continue
+        standards[sid] = {"title": std.get("title", sid), "version": std.get("version", "")}
+        for fid, f in (std.get("fields") or field_labels(sid, std)).items():
+            if isinstance(f, dict):
+                fields.setdefault(fid, {"label": f.get("label", fid), "unit": f.get("unit")})
+    schemes, scheme_of = _tier_schemes(results)
+    return {
+        "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
+                  "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"},
+        "issued": date_zh(issued), "issued_iso": (issued or dt.date(2000, 1, 1)).isoformat(),
+        "deadline": date_zh(deadline) if deadline else "",
+        "agrade_version": str(results.get("agrade_version", "")),
+        "evidence_digest": str(results.get("evidence_digest", "")),
+        "standards": standards, "fields": fields, "schemes": schemes, "scheme_of": scheme_of,
+        "tiers": [t for sc in schemes for t in sc["tiers"]],
+        "public": public, "has_previous": has_previous,
+    }
+
+
+def field_labels(sid: str, std: dict) -> dict:
+    """Field labels when results.json does not carry them: from the shipped standard of the
+    same id, only if its digest is the one the results were scored with."""
+    try:
+        from ..standards import load_standard
+        loaded = load_standard(sid)
+    except Exception:       # not shipped, or not loadable here: labels fall back to field ids
+        return {}
+    if loaded.digest != std.get("digest"):
+        return {}
+    return {f.id: {"label": f.label, "unit": f.unit} for f in loaded.fields.values()}
+
+
+def _tier_schemes(results: dict) -> tuple[list[dict], dict[str, int]]:
+    """Distinct tier lists (A/B/C/D, 五星…一星, ...) with the standards that use them; a round
+    may mix them (one per field standard). Organizations' tiers not declared anywhere form a
+    last scheme of their own."""
+    schemes: list[dict] = []
+    scheme_of: dict[str, int] = {}
+    for sid, std in sorted((results.get("standards") or {}).items()):
+        tiers = [{"id": t["id"], "name": t.get("name") or t["id"]}
+                 for t in (std.get("tiers") or []) if isinstance(std, dict) and isinstance(t, dict) and "id" in t]
+        if not tiers:
+            continue
+        ids = [t["id"] for t in tiers]
+        i = next((k for k, sc in enumerate(schemes) if [t["id"] for t in sc["tiers"]] == ids), None)
+        if i is None:
+            i = len(schemes)
+            schemes.append({"tiers": tiers, "standards": []})
+        schemes[i]["standards"].append(sid)
+        scheme_of[sid] = i
+    known = {t["id"] for sc in schemes for t in sc["tiers"]}
+    extra = []
+    for o in results["organizations"]:
+        if o.get("tier") and o["tier"] not in known:
+            known.add(o["tier"])
+            extra.append({"id": o["tier"], "name": o.get("tier_name") or o["tier"]})
+    if extra or not schemes:
+        schemes.append({"tiers": extra, "standards": []})
+    return schemes, scheme_of
+
+
+def scheme_index(org: dict, ctx: dict) -> int:
+    std = org.get("standard")
+    sid = std.get("id") if isinstance(std, dict) else std
+    if sid in ctx["scheme_of"]:
+        return ctx["scheme_of"][sid]
+    for i, sc in enumerate(ctx["schemes"]):
+        if org.get("tier") in {t["id"] for t in sc["tiers"]}:
+            return i
+    return len(ctx["schemes"]) - 1
+
+
+def tier_class(org: dict, ctx: dict) -> str:
+    """CSS class by position in the organization's own tier list: the top tier looks the same
+    whether it is called A档 or 五星."""
+    ids = [t["id"] for t in ctx["schemes"][scheme_index(org, ctx)]["tiers"]]
+    return f"tier-i{ids.index(org['tier'])}" if org.get("tier") in ids else "tier-none"
+
+
+def parse_date(v: Any) -> dt.date | None:
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _doc(ctx: dict, title: str, kind: str) -> dict:
+    return {"title": title, "author": ctx["round"]["issuer"], "subject": ctx["round"]["title"],
+            "keywords": f"agrade, {kind}, {ctx['round']['id']}", "created": ctx["issued_iso"],
+            "generator": f"agrade {ctx['agrade_version']}".strip()}
+
+
+def tier_order(ctx: dict) -> dict[str, int]:
+    """Tier id -> position in its own tier list (0 = best), for up/down movement."""
+    order: dict[str, int] = {}
+    for sc in ctx["schemes"]:
+        for i, t in enumerate(sc["tiers"]):
+            order.setdefault(t["id"], i)
+    return order
+
+
+# ------------------------------------------------------------------ evidence values
+
+def field_label(ctx: dict, fid: str) -> str:
+    f = ctx["fields"].get(fid)
+    return f["label"] if f else fid
+
+
+def show_value(ctx: dict, fid: str, value: Any) -> str:
+    """One evidence value as text: units, yes/no, ISO dates, record lists shortened."""
+    unit = (ctx["fields"].get(fid) or {}).get("unit")
+    if value is None:
+        return "（缺少材料）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, Decimal, float)):
+        return num(value) + (f" {UNIT_ZH.get(unit, unit)}" if unit else "")
+    if isinstance(value, list):
+        dates = [v.get("date", "") if isinstance(v, dict) else str(v) for v in value]
+        if not dates:
+            return "无记录"
+        shown = "、".join(d[5:] if len(d) == 10 and d[4] == "-" else d for d in dates[:MAX_RECORDS_SHOWN])
+        more = f"等 {len(dates)} 条" if len(dates) > MAX_RECORDS_SHOWN else f"（共 {len(dates)} 条）"
+        return shown + more
+    if isinstance(value, dict):        # {self, verified, ...}: show what matters, never who
+        parts = []
+        if "verified" in value:
+            parts.append("核查 " + show_value(ctx, fid, value["verified"]))
+        if "self" in value:
+            parts.append("自报 " + show_value(ctx, fid, value["self"]))
+        return "；".join(parts) or "—"
+    return str(value)
+
+
+# ------------------------------------------------------------------ scorecard
+
+def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | None:
+    if prev is None:
+        return {"label": "首次定档", "cls": "new", "before": "—"} if org.get("tier") else None
+    before, now = prev.get("tier"), org.get("tier")
+    before_name = prev.get("tier_name") or before or "未定档"
+    if not now:
+        return {"label": "本轮不予定档", "cls": "none", "before": before_name}
+    if not before or before not in order or now not in order:
+        return {"label": "首次定档" if not before else "—", "cls": "new", "before": before_name}
+    diff = order[before] - order[now]
+    label = "升档" if diff > 0 else "降档" if diff < 0 else "保持"
+    return {"label": label, "cls": {"升档": "up", "降档": "down", "保持": "same"}[label], "before": before_name}
+
+
+def _ranks(org: dict, counts: dict) -> list[dict]:
+    rank = org.get("rank") or {}
+    out = []
+    for scope, label, key in (("round", "全域排名", ""), ("district", "区县内排名", org.get("district", "")),
+                              ("type", "领域内排名", org.get("type", ""))):
+        r = rank.get(scope) if isinstance(rank, dict) else None
+        n = counts.get((scope, key))
+        out.append({"label": label, "value": "—" if r is None else f"第 {r} 名" + (f" / 共 {n} 个" if n else "")})
+    return out
+
+
+def rank_counts(results: dict) -> dict:
+    """Graded organizations per ranking scope, for 'rank r of n'."""
+    counts: dict = defaultdict(int)
+    for o in results["organizations"]:
+        if o.get("status") == "graded":
+            counts[("round", "")] += 1
+            counts[("district", o.get("district", ""))] += 1
+            counts[("type", o.get("type", ""))] += 1
+    return dict(counts)
+
+
+def _criterion_row(c: dict) -> dict:
+    points, maxp = to_decimal(c["points"]), to_decimal(c["max_points"])
+    kind = c.get("kind") or ("veto" if c.get("method") == "veto" else "base")
+    outcome = c["outcome"]
+    label = OUTCOME_ZH.get(outcome, outcome)
+    cls = outcome
+    if kind == "veto":
+        label = "触发否决" if outcome == "fail" else "未触发" if outcome == "pass" else label
+        cls = "veto" if outcome == "fail" else outcome
+    elif kind == "bonus" and outcome in ("pass", "partial", "fail"):
+        label, cls = ("加分", "pass") if points and points > 0 else ("未加分", "not_applicable")
+    elif kind == "info" and outcome in ("pass", "partial", "fail"):
+        label, cls = "仅记录", "not_applicable"
+    lost = (maxp - points) if kind == "base" and outcome not in ("not_applicable", "waived") else Decimal(0)
+    return {"id": c["id"], "title": c["title"], "method": METHOD_ZH.get(c.get("method", ""), c.get("method", "")),
+            "outcome": label, "cls": cls, "kind": kind,
+            "points": "—" if kind in ("veto", "info") or outcome == "not_applicable" else num(points),
+            "max_points": "—" if kind in ("veto", "info") else num(maxp), "lost": lost}
+
+
+def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
+    public = ctx["public"]
+    order = tier_order(ctx)
+    sec_titles = {s.get("id"): s for s in org.get("sections") or [] if isinstance(s, dict)}
+    sections: dict[str, dict] = {}
+    losses, rect = [], []
+    for c in org["criteria"]:
+        sid = c.get("section") or c["id"].split(".")[0]
+        s = sec_titles.get(sid, {})
+        sec = sections.setdefault(sid, {"id": sid, "title": s.get("title", sid), "rows": [],
+                                        "points": num(s["points"]) if "points" in s else "",
+                                        "max_points": num(s["max_points"]) if to_decimal(s.get("max_points")) else "—"})
+        row = _criterion_row(c)
+        row["note"] = c.get("reason", "") if row["kind"] == "info" and not public else ""
+        sec["rows"].append(row)
+        vetoed = row["kind"] == "veto" and c["outcome"] == "fail"
+        if row["lost"] > 0 or vetoed:
+            evidence = [] if public else [
+                {"label": field_label(ctx, k), "value": show_value(ctx, k, v)}
+                for k, v in (c.get("evidence") or {}).items()]
+            losses.append({"id": c["id"], "title": c["title"], "lost": "否决" if vetoed else num(row["lost"]),
+                           "reason": "" if public else c.get("reason", ""), "evidence": evidence})
+            rect.append({"no": len(rect) + 1, "id": c["id"], "title": c["title"],
+                         "problem": ("触发一票否决" if vetoed else f"失 {num(row['lost'])} 分") if public
+                         else c.get("reason", ""),
+                         "action": c.get("rectification") or "对照标准逐项整改。",
+                         "deadline": c.get("rectification_deadline") and date_zh(c["rectification_deadline"])
+                         or ctx["deadline"],
+                         "responsible": "" if public else str(org.get("responsible") or "")})
+    for sec in sections.values():
+        if sec["points"] == "":
+            sec["points"] = num(sum((to_decimal(c["points"]) or 0 for c in org["criteria"]
+                                     if (c.get("section") or c["id"].split(".")[0]) == sec["id"]), Decimal(0)))
+    provenance = org.get("provenance") or {}
+    findings = [{"kind": FINDING_ZH.get(f.get("kind"), f.get("kind", "")), "field": field_label(ctx, f.get("field", "")),
+                 "self": "" if public else show_value(ctx, f.get("field", ""), f.get("self")),
+                 "verified": "" if public else show_value(ctx, f.get("field", ""), f.get("verified")),
+                 "message": "" if public else f.get("message", ""),
+                 "inspector": "" if public else str((provenance.get(f.get("field")) or {}).get("inspector") or ""),
+                 "verified_on": "" if public else date_zh((provenance.get(f.get("field")) or {}).get("verified_on"))
+                 if (provenance.get(f.get("field")) or {}).get("verified_on") else ""}
+                for f in org.get("findings") or [] if isinstance(f, dict)]
+    crit_titles = {c["id"]: c["title"] for c in org["criteria"]}
+    vetoes = [{"id": v.get("criterion", ""), "title": crit_titles.get(v.get("criterion"), ""),
+               "cap": v.get("cap_tier", ""), "reason": "" if public else v.get("reason", "")}
+              for v in org.get("vetoes") or [] if isinstance(v, dict)]
+    std = org.get("standard")
+    sid = std.get("id") if isinstance(std, dict) else std
+    std_info = ctx["standards"].get(sid, {})
+    version = std.get("version") if isinstance(std, dict) else std_info.get("version", "")
+    tier_name = org.get("tier_name") or org.get("tier") or "不予定档"
+    before = org.get("tier_before_quota")
+    comps = [{"label": COMPONENT_ZH.get(k, k), "value": num(v)} for k, v in (org.get("components") or {}).items()]
+    return {
+        "doc": _doc(ctx, f"{org['name']} 测评报告", "scorecard"),
+        "ctx": ctx,
+        "org": {"id": org["id"], "name": org["name"], "type": type_name(org), "district": org.get("district") or "—",
+                "street": org.get("street") or "—", "parent": org.get("parent") or "—"},
+        "standard": {"id": sid or "—", "title": std_info.get("title", ""), "version": version or ""},
+        "score": {"graded": org["status"] == "graded", "status": STATUS_ZH.get(org["status"], org["status"]),
+                  "total": num(org.get("total")), "base": num(org.get("base")), "bonus": num(org.get("bonus")),
+                  "components": comps if len(comps) > 1 else [],
+                  "tier": org.get("tier") or "", "tier_name": tier_name, "tier_cls": tier_class(org, ctx),
+                  "quota_moved": bool(before and org.get("tier") and before != org.get("tier")),
+                  "tier_before_name": next((t["name"] for t in ctx["tiers"] if t["id"] == before), before or ""),
+                  "reasons": [str(r) for r in org.get("tier_reasons") or []],
+                  "reviewed": pct(org.get("reviewed_share")) if org.get("reviewed_share") is not None else ""},
+        "ranks": _ranks(org, counts),
+        "movement": _movement(prev, org, order) if ctx["has_previous"] else None,
+        "previous": prev,
+        "sections": list(sections.values()),
+        "losses": losses, "vetoes": vetoes, "findings": findings, "rectification": rect,
+    }
+
+
+def public_result(org: dict) -> dict:
+    """The organization's result as attached to a public scorecard: no evidence, no names."""
+    keep = {k: v for k, v in org.items() if k not in ("provenance", "findings", "responsible")}
+    keep["criteria"] = [{k: v for k, v in c.items() if k not in ("evidence", "reason")} for c in org["criteria"]]
+    keep["vetoes"] = [{k: v for k, v in x.items() if k != "reason"} for x in org.get("vetoes") or []]
+    keep["findings"] = [{"kind": f.get("kind"), "field": f.get("field")} for f in org.get("findings") or []]
+    return keep
+
+
+# ------------------------------------------------------------------ summary (通报)
+
+def _bar(count: int, total: int) -> float:
+    return round(100.0 * count / total, 2) if total else 0.0
+
+
+def _tier_table(groups: dict[str, list[dict]], tier_ids: list[str], label_of) -> list[dict]:
+    """One row per group: counts per tier (of one tier scheme), share of its top tier, average,
+    and the stacked-bar segments (x, width in percent)."""
+    rows = []
+    for key, orgs in groups.items():
+        graded = [o for o in orgs if o.get("status") == "graded"]
+        counts = [sum(1 for o in graded if o.get("tier") == t) for t in tier_ids]
+        totals = [to_decimal(o.get("total")) for o in graded if o.get("total") is not None]
+        avg = sum(totals, Decimal(0)) / len(totals) if totals else None
+        x, segs = 0.0, []
+        for i, n in enumerate(counts):
+            w = _bar(n, len(graded))
+            if n:
+                segs.append({"i": i, "x": x, "w": w, "n": n})
+            x += w
+        rows.append({"label": label_of(key), "orgs": len(orgs), "graded": len(graded), "counts": counts,
+                     "not_graded": len(orgs) - len(graded),
+                     "top_share": pct(Decimal(counts[0]) / len(graded)) if graded and counts else "—",
+                     "avg": num(avg), "segments": segs})
+    return rows
+
+
+def _scheme_label(tiers: list[dict]) -> str:
+    names = [t["name"] for t in tiers]
+    return "、".join(names) if len(names) <= 3 else f"{names[0]}至{names[-1]}"
+
+
+def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
+    """Tier distribution overall, per district and per type, for each tier scheme in use."""
+    members: dict[int, list[dict]] = defaultdict(list)
+    for o in results["organizations"]:
+        members[scheme_index(o, ctx)].append(o)
+    out = []
+    for i, sc in enumerate(ctx["schemes"]):
+        orgs = members.get(i)
+        if not orgs:
+            continue
+        ids = [t["id"] for t in sc["tiers"]]
+        by_district: dict[str, list] = defaultdict(list)
+        by_type: dict[str, list] = defaultdict(list)
+        for o in orgs:
+            by_district[o.get("district") or "—"].append(o)
+            by_type[o.get("type", "")].append(o)
+        overall = _tier_table({"": orgs}, ids, lambda k: "全部")[0]
+        types = sorted({type_name(o) for o in orgs})
+        out.append({
+            "tiers": sc["tiers"], "top": sc["tiers"][0]["name"] if sc["tiers"] else "",
+            "label": _scheme_label(sc["tiers"]) + (f"（{'、'.join(types)}）" if len(ctx["schemes"]) > 1 else ""),
+            "overview": overall,
+            "bars": [{"name": t["name"], "n": n, "w": _bar(n, overall["graded"]),
+                      "share": pct(Decimal(n) / overall["graded"]) if overall["graded"] else "—"}
+                     for t, n in zip(sc["tiers"], overall["counts"])],
+            "by_district": _tier_table(dict(sorted(by_district.items())), ids, lambda k: k),
+            "by_type": _tier_table(dict(sorted(by_type.items())), ids, lambda k: TYPE_ZH.get(k, k)),
+        })
+    return out
+
+
+def _top_losses(results: dict, limit: int = 10) -> list[dict]:
+    lost: dict[str, dict] = {}
+    for o in results["organizations"]:
+        for c in o["criteria"]:
+            row = _criterion_row(c)
+            if row["lost"] > 0:
+                e = lost.setdefault(c["id"], {"id": c["id"], "title": c["title"], "orgs": 0, "lost": Decimal(0)})
+                e["orgs"] += 1
+                e["lost"] += row["lost"]
+    ranked = sorted(lost.values(), key=lambda e: (-e["lost"], -e["orgs"], e["id"]))[:limit]
+    biggest = ranked[0]["lost"] if ranked else Decimal(1)
+    return [{**e, "lost": num(e["lost"]), "avg": num(e["lost"] / e["orgs"]),
+             "bar": round(float(e["lost"] / biggest) * 100, 2)} for e in ranked]
+
+
+def _target_rows(results: dict, ctx: dict) -> list[dict]:
+    names = {t["id"]: t["name"] for t in ctx["tiers"]}
+    rows = []
+    target = (results.get("summary") or {}).get("target")
+    for t in target if isinstance(target, list) else []:
+        if not isinstance(t, dict):
+            continue
+        scope, value = t.get("scope", "round"), t.get("value", "")
+        label = TYPE_ZH.get(value, value) if scope == "type" else (value or SCOPE_ZH.get(scope, scope))
+        rows.append({"scope": SCOPE_ZH.get(scope, scope), "value": label,
+                     "tier": names.get(t.get("tier"), t.get("tier", "")),
+                     "count": t.get("count", ""), "graded": t.get("graded", ""), "share": pct(t.get("share")),
+                     "target": pct(t.get("target")), "met": bool(t.get("met")),
+                     "bar": min(100.0, float(to_decimal(t.get("share")) or 0) * 100),
+                     "mark": min(100.0, float(to_decimal(t.get("target")) or 0) * 100)})
+    return rows
+
+
+def summary(results: dict, ctx: dict, previous: dict[str, dict]) -> dict:
+    public = ctx["public"]
+    orgs = results["organizations"]
+    order = tier_order(ctx)
+    ranking = []
+    for o in orgs:
+        mv = _movement(previous.get(o["id"]), o, order) if ctx["has_previous"] else None
+        ranking.append({"rank": (o.get("rank") or {}).get("round") or "—", "id": o["id"], "name": o["name"],
+                        "district": o.get("district") or "—", "street": o.get("street") or "—",
+                        "type": type_name(o), "total": num(o.get("total")),
+                        "tier": o.get("tier_name") or o.get("tier") or "不予定档", "cls": tier_class(o, ctx),
+                        "vetoes": len(o.get("vetoes") or []), "movement": mv})
+    crit_titles = {}
+    vetoes, not_graded = [], []
+    for o in orgs:
+        crit_titles.update({c["id"]: c["title"] for c in o["criteria"]})
+        for v in o.get("vetoes") or []:
+            vetoes.append({"name": o["name"], "id": v.get("criterion", ""),
+                           "title": crit_titles.get(v.get("criterion"), ""),
+                           "reason": "" if public else v.get("reason", "")})
+        if o.get("status") != "graded":
+            not_graded.append({"name": o["name"], "district": o.get("district") or "—",
+                               "reasons": [str(r) for r in o.get("tier_reasons") or []]})
+    graded = [o for o in orgs if o.get("status") == "graded"]
+    totals = [to_decimal(o["total"]) for o in graded if o.get("total") is not None]
+    return {
+        "doc": _doc(ctx, f"{ctx['round']['title']}情况通报", "summary"),
+        "ctx": ctx,
+        "overview": {"orgs": len(orgs), "graded": len(graded), "not_graded": len(orgs) - len(graded),
+                     "avg": num(sum(totals, Decimal(0)) / len(totals)) if totals else "—"},
+        "schemes": _scheme_tables(results, ctx),
+        "targets": _target_rows(results, ctx),
+        "ranking": ranking,
+        "top_losses": _top_losses(results),
+        "vetoes": vetoes, "not_graded": not_graded,
+    }
+
+
+# ------------------------------------------------------------------ red and black lists
+
+def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
+    from ..errors import InputError
+    from ..lists import describe_expr, describe_rules, normalize_rules
+    public = ctx["public"]
+    by_id = {o["id"]: o for o in results["organizations"]}
+    out = []
+    for lid, lst in lists_obj.items():
+        try:
+            rules_text = describe_rules(normalize_rules({lid: lst.get("rules") or {}})[lid])
+        except InputError:          # rules from another agrade version: print what it wrote
+            rules_text = lst.get("description")
+            if not (isinstance(rules_text, list) and all(isinstance(x, str) for x in rules_text)):
+                raise
+        rule = lst.get("rules") if isinstance(lst.get("rules"), dict) else {}
+        # the `include` condition is printed once above the table, not on every row
+        printed = {"符合条件：" + describe_expr(rule["include"])} if isinstance(rule.get("include"), str) else set()
+        entries = []
+        for i, e in enumerate(lst.get("entries") or [], start=1):
+            org = by_id.get(e.get("organization"), {})
+            vetoes = [] if public else [v.get("reason", "") for v in org.get("vetoes") or []]
+            reasons = [str(r) for r in e.get("reasons") or [] if str(r) not in printed]
+            entries.append({"no": i, "id": e.get("organization", ""), "name": e.get("name") or org.get("name", ""),
+                            "district": e.get("district") or org.get("district") or "—",
+                            "street": e.get("street") or org.get("street") or "—",
+                            "type": TYPE_ZH.get(e.get("type") or org.get("type", ""), e.get("type", "")),
+                            "tier": e.get("tier_name") or org.get("tier_name") or e.get("tier") or "—",
+                            "total": num(e.get("total")), "rank": e.get("rank") or "—",
+                            "reasons": reasons + vetoes})
+        out.append({"id": lid, "title": lst.get("title") or lid, "rules": rules_text,
+                    "entries": entries, "cls": lid if lid in ("red", "black") else "other"})
+    return {"doc": _doc(ctx, f"{ctx['round']['title']}红黑榜", "lists"), "ctx": ctx, "lists": out}

@@ -1,0 +1,181 @@
+"""Rankings, lists and rectification items as CSV (UTF-8 with BOM, so Excel shows the Chinese)
+and XLSX (bold header, frozen first row, filters, widths, A4 print setup).
+
+Both are built from the same rows. Text that a spreadsheet would run as a formula
+(=, +, -, @ at the start) is prefixed with an apostrophe: the cells hold organizations' text.
+XLSX files are made byte-identical for the same input (fixed zip and document dates).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from typing import Any, Iterable
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from .labels import STATUS_ZH, to_decimal, type_name
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Table:
+    """One sheet: a title, (key, Chinese header, kind) columns and rows of plain values."""
+
+    def __init__(self, name: str, columns: list[tuple[str, str, str]], rows: list[dict]):
+        self.name, self.columns, self.rows = name, columns, rows
+
+    def cells(self) -> Iterable[list[Any]]:
+        for row in self.rows:
+            yield [_cell(row.get(key), kind) for key, _, kind in self.columns]
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None or value == "":
+        return None
+    if kind == "num":
+        d = to_decimal(value)
+        return None if d is None else (int(d) if d == d.to_integral_value() else float(d))
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# ------------------------------------------------------------------ the tables
+
+def rankings(results: dict, previous: dict[str, dict]) -> Table:
+    cols = [("rank", "全域排名", "num"), ("rank_district", "区县内排名", "num"), ("rank_type", "领域内排名", "num"),
+            ("id", "组织编号", "text"), ("name", "组织名称", "text"), ("type", "领域", "text"),
+            ("district", "区县", "text"), ("street", "街道（镇）", "text"), ("status", "状态", "text"),
+            ("total", "总分", "num"), ("base", "基础得分", "num"), ("bonus", "加分", "num"),
+            ("tier", "档次", "text"), ("vetoes", "一票否决", "text"), ("reasons", "定档说明", "text")]
+    if previous:
+        cols += [("prev_tier", "上轮档次", "text")]
+    rows = []
+    for o in results["organizations"]:
+        rank = o.get("rank") or {}
+        prev = previous.get(o["id"]) or {}
+        rows.append({"rank": rank.get("round"), "rank_district": rank.get("district"), "rank_type": rank.get("type"),
+                     "id": o["id"], "name": o["name"], "type": type_name(o), "district": o.get("district"),
+                     "street": o.get("street"), "status": STATUS_ZH.get(o["status"], o["status"]),
+                     "total": o.get("total"), "base": o.get("base"), "bonus": o.get("bonus"),
+                     "tier": o.get("tier_name") or o.get("tier"),
+                     "vetoes": "；".join(v.get("criterion", "") for v in o.get("vetoes") or []),
+                     "reasons": "；".join(str(r) for r in o.get("tier_reasons") or []),
+                     "prev_tier": prev.get("tier_name") or prev.get("tier")})
+    return Table("排名", cols, rows)
+
+
+def list_tables(lists_model: dict) -> list[Table]:
+    cols = [("no", "序号", "num"), ("id", "组织编号", "text"), ("name", "组织名称", "text"),
+            ("district", "区县", "text"), ("street", "街道（镇）", "text"), ("type", "领域", "text"),
+            ("tier", "档次", "text"), ("total", "总分", "num"), ("rank", "全域排名", "num"),
+            ("reasons", "列入理由", "text")]
+    out = []
+    for lst in lists_model["lists"]:
+        rows = [{**e, "total": None if e["total"] == "—" else e["total"], "rank": None if e["rank"] == "—" else e["rank"],
+                 "reasons": "；".join(e["reasons"])} for e in lst["entries"]]
+        out.append(Table(lst["title"][:31], cols, rows))
+    return out
+
+
+def rectification(results: dict, scorecards: Iterable[dict]) -> Table:
+    cols = [("org_id", "组织编号", "text"), ("org", "组织名称", "text"), ("district", "区县", "text"),
+            ("no", "序号", "num"), ("id", "指标编号", "text"), ("title", "指标", "text"),
+            ("problem", "存在问题", "text"), ("action", "整改要求", "text"), ("deadline", "整改时限", "text"),
+            ("responsible", "责任人", "text")]
+    rows = []
+    for card in scorecards:
+        for r in card["rectification"]:
+            rows.append({**r, "org_id": card["org"]["id"], "org": card["org"]["name"],
+                         "district": card["org"]["district"]})
+    return Table("整改清单", cols, rows)
+
+
+# ------------------------------------------------------------------ writers
+
+def to_csv(table: Table) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([zh for _, zh, _ in table.columns])
+    for cells in table.cells():
+        w.writerow(["" if c is None else c for c in cells])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+_THIN = Side(style="thin", color="999999")
+_HEAD_FILL = PatternFill("solid", fgColor="F1EDE6")
+
+
+def _width(value: Any) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)   # CJK characters are twice as wide
+
+
+def to_xlsx(tables: list[Table], *, title: str, author: str, when: dt.date) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    stamp = dt.datetime.combine(when, dt.time(0, 0))
+    wb.properties.creator = author
+    wb.properties.title = title
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    wb.properties.lastModifiedBy = author
+    for table in tables:
+        ws = wb.create_sheet(table.name)
+        ws.append([zh for _, zh, _ in table.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.fill = _HEAD_FILL
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.border = Border(bottom=_THIN)
+        widths = [_width(zh) for _, zh, _ in table.columns]
+        for cells in table.cells():
+            ws.append(cells)
+            widths = [max(w, _width(c)) for w, c in zip(widths, cells)]
+        for i, (key, _, kind) in enumerate(table.columns, start=1):
+            letter = get_column_letter(i)
+            ws.column_dimensions[letter].width = min(max(widths[i - 1] + 2, 6), 60)
+            wrap = widths[i - 1] > 58
+            for cell in ws[letter][1:]:
+                if kind == "num":
+                    cell.number_format = "0.##" if key in ("total", "base", "bonus") else "0"
+                    cell.alignment = Alignment(horizontal="right")
+                elif wrap:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+        ws.print_title_rows = "1:1"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _stable_zip(buf.getvalue(), stamp)
+
+
+def _stable_zip(data: bytes, stamp: dt.datetime) -> bytes:
+    """Rewrite the XLSX zip with fixed member dates, and the modification date openpyxl sets
+    to 'now' on save, so the same rows give the same bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                 lambda m: m.group(1) + when + m.group(2), content)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, content)
+    return out.getvalue()
+
+
+__all__ = ["Table", "rankings", "list_tables", "rectification", "to_csv", "to_xlsx"]

@@ -1,0 +1,67 @@
+"""Shared fixtures for the report tests: the fixed round, and its documents rendered once per
+session (rendering is the slow part, so most tests read the same files)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "fixtures"
+ROUND = FIXTURES / "round"
+PREVIOUS = FIXTURES / "previous"
+GOLDEN = HERE / "golden"
+
+
+def load_round() -> dict:
+    return json.loads((ROUND / "results.json").read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def write_round(results: dict, folder: Path) -> Path:
+    from evaluator.reports.render import jsonable
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(jsonable(results), ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
+    return folder
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:     # fail, not skip: these checks are the point of the tests
+        pytest.fail(f"'{name}' is missing; install Debian's poppler-utils (apt-get install poppler-utils)")
+    return path
+
+
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
+    args = [need_tool("pdftotext"), "-raw", "-enc", "UTF-8"]      # content order = document order
+    if first:
+        args += ["-f", str(first)]
+    if last:
+        args += ["-l", str(last)]
+    return subprocess.run(args + [str(pdf), "-"], check=True, capture_output=True).stdout.decode("utf-8")
+
+
+def squash(text: str) -> str:
+    """pdftotext breaks lines inside table cells and spaces words; compare without them."""
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> Path:
+    """Every document and export of the fixture round (internal version, previous round given)."""
+    from evaluator.reports import render_reports
+    out = tmp_path_factory.mktemp("reports")
+    render_reports(ROUND, out, workers=1, previous_results=PREVIOUS)
+    return out
+
+
+@pytest.fixture(scope="session")
+def rendered_public(tmp_path_factory) -> Path:
+    from evaluator.reports import render_reports
+    out = tmp_path_factory.mktemp("reports-public")
+    render_reports(ROUND, out, workers=1, public=True, previous_results=PREVIOUS)
+    return out

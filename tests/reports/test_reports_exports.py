@@ -1,0 +1,178 @@
+"""CSV and XLSX exports, read back; and the render_reports entry point's contract."""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from evaluator.errors import InputError
+from evaluator.reports import render_reports
+from evaluator.reports.render import file_names, safe_name
+
+from .conftest import ROUND, load_round, write_round
+
+
+def test_rankings_xlsx(rendered):
+    wb = load_workbook(rendered / "rankings.xlsx")
+    assert wb.sheetnames == ["排名"]
+    ws = wb["排名"]
+    header = [c.value for c in ws[1]]
+    assert header[:6] == ["全域排名", "区县内排名", "领域内排名", "组织编号", "组织名称", "领域"]
+    assert header[-1] == "上轮档次"
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+    assert all(c.font.bold for c in ws[1])
+    rows = [dict(zip(header, (c.value for c in row))) for row in ws.iter_rows(min_row=2)]
+    assert len(rows) == 8
+    assert rows[0]["组织名称"] == "新华街道三东社区党委" and rows[0]["总分"] == 98 and rows[0]["档次"] == "A档"
+    assert rows[2]["总分"] == 97.5 and rows[2]["上轮档次"] == "A档"
+    assert rows[-1]["状态"] == "不予定档" and rows[-1]["全域排名"] is None
+    assert wb.properties.creator == "中共示例市委组织部"
+
+
+def test_lists_and_rectification_xlsx(rendered):
+    wb = load_workbook(rendered / "lists.xlsx")
+    assert wb.sheetnames == ["红榜", "黑榜"]
+    assert [r[2] for r in wb["红榜"].iter_rows(min_row=2, values_only=True)] == ["新华街道三东社区党委", "街口街道新村社区党委"]
+    assert wb["黑榜"]["J2"].value == "符合条件：一票否决项数大于0；触发一票否决（serious_violation），档次最高定为 C"
+    rect = load_workbook(rendered / "rectification.xlsx")["整改清单"]
+    rows = list(rect.iter_rows(min_row=2, values_only=True))
+    assert sum(1 for r in rows if r[0] == "HD-007") == 11
+    assert rows[0][:6] == ("HD-001", "新华街道三东社区党委", "花都区", 1, "G2.3", "每月固定主题党日")
+
+
+def test_csv_has_a_bom_and_the_same_rows(rendered):
+    raw = (rendered / "rankings.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["全域排名", "区县内排名", "领域内排名", "组织编号", "组织名称"]
+    assert rows[1][4] == "新华街道三东社区党委" and rows[1][9] == "98"
+    lists = list(csv.reader(io.StringIO((rendered / "lists.csv").read_bytes().decode("utf-8-sig"))))
+    assert lists[0][0] == "榜单" and [r[0] for r in lists[1:]] == ["红榜", "红榜", "黑榜", "黑榜"]
+
+
+def test_spreadsheet_formulas_in_typed_text_stay_text(tmp_path):
+    results = load_round()
+    results["organizations"][0]["name"] = '=HYPERLINK("http://example.org","点我")'
+    results["organizations"][1]["name"] = "+1+2"
+    out = tmp_path / "out"
+    render_reports(write_round(results, tmp_path / "round"), out, kinds=("summary",), formats=("xlsx", "csv"))
+    ws = load_workbook(out / "rankings.xlsx")["排名"]
+    assert ws["E2"].value == "'=HYPERLINK(\"http://example.org\",\"点我\")" and ws["E2"].data_type == "s"
+    assert ws["E3"].value == "'+1+2"
+    rows = list(csv.reader(io.StringIO((out / "rankings.csv").read_bytes().decode("utf-8-sig"))))
+    assert rows[1][4].startswith("'=")
+
+
+def test_xlsx_bytes_do_not_depend_on_the_clock(tmp_path, monkeypatch):
+    import datetime as dt
+    from evaluator.reports import tables
+    first = tables.to_xlsx([tables.Table("表", [("a", "甲", "text")], [{"a": "值"}])], title="t", author="a",
+                           when=dt.date(2026, 12, 31))
+
+    class Later(dt.datetime):          # openpyxl stamps "modified" with the clock on save
+        @classmethod
+        def utcnow(cls):
+            return dt.datetime(2031, 5, 5, 12, 0, 0)
+
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2031, 5, 5, 12, 0, 0)
+    monkeypatch.setattr(dt, "datetime", Later)
+    second = tables.to_xlsx([tables.Table("表", [("a", "甲", "text")], [{"a": "值"}])], title="t", author="a",
+                            when=dt.date(2026, 12, 31))
+    assert first == second
+    z = zipfile.ZipFile(io.BytesIO(first))
+    assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert b"2026-12-31T00:00:00Z</dcterms:modified>" in z.read("docProps/core.xml")
+
+
+# ------------------------------------------------------------------ render_reports contract
+
+def test_kinds_and_formats_select_the_files(tmp_path):
+    files = render_reports(ROUND, tmp_path, kinds=("lists",), formats=("csv", "html"))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in files) == ["lists.csv", "lists.html"]
+    files = render_reports(ROUND, tmp_path / "b", kinds="summary", formats="xlsx")
+    assert [p.name for p in files] == ["rankings.xlsx"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"kinds": ("scorecard",)}, "unknown kind 'scorecard'"),
+    ({"formats": ("pdf", "docx")}, "unknown format 'docx'"),
+    ({"formats": ()}, "(none given)"),
+])
+def test_bad_choices(kwargs, words, tmp_path):
+    with pytest.raises(InputError) as info:
+        render_reports(ROUND, tmp_path / "out", **kwargs)
+    assert words in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_required_keys_are_reported_with_paths(tmp_path):
+    results = load_round()
+    del results["round"]["issuer"]
+    del results["organizations"][2]["criteria"][0]["points"]
+    results["organizations"][3]["status"] = "graded?"
+    results["organizations"][4]["extra_key"] = {"is": "fine"}
+    with pytest.raises(InputError) as info:
+        render_reports(write_round(results, tmp_path / "round"), tmp_path / "out")
+    paths = [i.path for i in info.value.issues]
+    assert paths == ["$.round.issuer", "$.organizations[2].criteria[0].points", "$.organizations[3].status"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
+    from evaluator.reports import model
+    real = model.scorecard
+
+    def broken(org, *args):
+        if org["id"] == "HD-005":
+            raise ValueError("boom")
+        return real(org, *args)
+    monkeypatch.setattr(model, "scorecard", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="organization HD-005.*boom"):
+        render_reports(ROUND, out, kinds=("scorecards",), formats=("html",), workers=1)
+    assert list(out.iterdir()) == []
+
+
+def test_file_names_from_typed_ids():
+    assert safe_name("../../etc/passwd") == "_.._etc_passwd"
+    assert safe_name("花都/001") == "花都_001"
+    assert safe_name(".hidden") == "hidden"
+    names = file_names([{"id": "A/1"}, {"id": "A_1"}, {"id": "a_1"}])
+    assert names == {"A/1": "A_1", "A_1": "A_1-2", "a_1": "a_1-3"}
+    assert all("/" not in n and not n.startswith(".") for n in names.values())
+
+
+def test_reports_from_results_written_by_the_evaluator(tmp_path):
+    """results.json as evaluator.run writes it (tests/fixtures/mini), not only our fixture."""
+    from evaluator.rounds import load_round as load_round_file
+    from evaluator.run import evaluate_round
+    from evaluator.results import dumps
+    here = Path(__file__).resolve().parents[1] / "fixtures" / "mini" / "round.yaml"
+    payload = evaluate_round(load_round_file(here))
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "results.json").write_text(dumps(payload), encoding="utf-8")
+    files = render_reports(tmp_path / "results", tmp_path / "out", formats=("html", "csv"), workers=1)
+    names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in files)
+    assert "summary.html" in names and "lists.html" in names and "scorecards/C1.html" in names
+
+
+def test_results_json_export_is_redacted_in_public_mode(tmp_path):
+    import json
+    files = render_reports(ROUND, tmp_path / "pub", kinds=("summary",), formats=("json",), public=True)
+    assert [p.name for p in files] == ["results.json"]
+    text = files[0].read_text(encoding="utf-8")
+    for secret in ("王敏", "张建国", "provenance", '"evidence"', "自报 520"):
+        assert secret not in text, secret
+    data = json.loads(text)
+    assert [o["id"] for o in data["organizations"]] == [o["id"] for o in load_round()["organizations"]]
+    internal = render_reports(ROUND, tmp_path / "int", kinds=("summary",), formats=("json",))
+    assert json.loads(internal[0].read_text(encoding="utf-8")) == json.loads((ROUND / "results.json").read_text())
+    with pytest.raises(InputError, match="overwrite"):
+        render_reports(ROUND, ROUND, kinds=("summary",), formats=("json",))
