@@ -58,7 +58,7 @@ def _kind_of(path: Path, data) -> str:
 
 def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
     from .cases import load_cases
-    from .evidence import collect
+    from .evidence import collect, resolve
     from .rounds import load_round
     from .schemacheck import check
     from .standards import load_standard
@@ -81,9 +81,7 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
                 load_standard(f)
             elif kind == "round":
                 rnd = load_round(f)
-                from .run import evaluate_round  # noqa: F401  (evidence is checked below without scoring)
-                from .evidence import resolve
-                raw, _, _ = collect(rnd.evidence_paths)
+                raw, _, _ = collect(rnd.evidence_paths)      # evidence is normalized, not scored
                 for org in rnd.organizations:
                     issues += resolve(raw.get(org.id), org.id, rnd.standards[org.type])[1]
             elif kind == "cases":

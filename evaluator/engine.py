@@ -17,8 +17,6 @@ rule's action runs the criterion's scoring method. Known traps (design.md) and w
 from __future__ import annotations
 
 import itertools
-import json
-from decimal import Decimal
 from typing import Any, Mapping
 
 import durable_rules_engine

@@ -6,7 +6,7 @@ and exit 2 before anything is evaluated (design invariant 5).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, order=True)

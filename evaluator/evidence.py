@@ -11,14 +11,13 @@ import csv
 import functools
 import difflib
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import InputError, Issue, json_path
-from .model import Evidence, Field, Finding, Standard, ZERO
+from .model import Evidence, Field, Finding, Standard
 from .normalize import FieldSpec, NormalizeError, normalize
 from .schemacheck import check as schema_check
 from .yamlsafe import load_document
@@ -205,12 +204,17 @@ def _rows_records(c: _Collector, rows, file, fid, sheet=""):
               _cell_text(get("inspector")) or None, get("verified_on"), append=True)
 
 
-def _read_csv(c: _Collector, path: Path):
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """A CSV as rows; UTF-8 with or without BOM (as Excel saves it), else a precise error."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh))
+            return list(csv.reader(fh))
     except UnicodeDecodeError as e:
         raise InputError(Issue(str(path), 0, 0, "$", f"not UTF-8 text (byte {e.start}); save the CSV as UTF-8")) from None
+
+
+def _read_csv(c: _Collector, path: Path):
+    rows = read_csv_rows(path)
     if path.stem == "values" or path.stem.endswith(".values") or path.stem.endswith("_values"):
         _rows_values(c, rows, str(path))
     elif path.stem == "records" or path.stem.endswith("_records") or path.stem.endswith(".records"):

@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from .methods import fmt_number
-from .model import Grading, Quota, Target, ZERO
+from .model import Grading, Target, ZERO
 
 SCOPE_ZH = {"round": "全域", "district": "区县", "street": "街道", "type": "领域"}
 

@@ -4,7 +4,6 @@ Everything is checked before any evaluation starts; all problems are reported to
 """
 from __future__ import annotations
 
-import csv
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Issue
+from .evidence import read_csv_rows
 from .model import ORG_TYPES, Organization, Standard
 from .schemacheck import check as schema_check
 from .standards import load_standard
@@ -150,8 +150,4 @@ def _read_table(path: Path) -> list[list[Any]]:
             return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
         finally:
             wb.close()
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return list(csv.reader(fh))
-    except UnicodeDecodeError as e:
-        raise InputError(Issue(str(path), 0, 0, "$", f"not UTF-8 text (byte {e.start}); save the CSV as UTF-8")) from None
+    return read_csv_rows(path)

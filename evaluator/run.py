@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import __version__
 from .engine import Engine
 from .errors import InputError, Issue
-from .evidence import RawEvidence, collect, resolve
+from .evidence import collect, resolve
 from .grading import Grade, grade
 from .lists import derive_lists
 from .model import ORG_TYPES, Evidence, Organization, Outcome, Standard

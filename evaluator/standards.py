@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from pathlib import Path

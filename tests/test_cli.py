@@ -1,6 +1,4 @@
 """The command line: exit codes and the exact messages people see for bad input."""
-import json
-from pathlib import Path
 
 from conftest import FIXTURES, run_cli
 

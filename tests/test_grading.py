@@ -3,7 +3,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from evaluator.model import Evidence, Organization, Quota
+from evaluator.model import Evidence, Organization
 from evaluator.normalize import Record
 from evaluator.run import evaluate_organizations
 from evaluator.standards import load_standard

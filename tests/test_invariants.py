@@ -1,5 +1,4 @@
 """Design invariants: determinism, completeness at scale, and properties of scoring and tiering."""
-import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -7,7 +6,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from evaluator.cli import run
 from evaluator.engine import Engine
-from evaluator.model import Evidence, Organization
+from evaluator.model import Organization
 from evaluator.normalize import Record
 from evaluator.run import evaluate_organizations
 from evaluator.standards import load_standard

@@ -1,7 +1,6 @@
 """Loading standards: 1+N resolution and precise load-time errors."""
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

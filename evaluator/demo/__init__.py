@@ -26,7 +26,7 @@ from ..model import ORG_TYPES, Organization, Standard
 from ..standards import available_standards, load_standard
 from .names import DISTRICT, STREETS, TOWNS, Org, registry
 from .planner import OrgPlanner, Profile
-from .render import Visit, csv_rows, entries, visit_for, yaml_document
+from .render import csv_rows, entries, visit_for, yaml_document
 
 PERIOD_FROM = "2026-01-01"
 PERIOD_TO = "2026-12-31"

@@ -336,7 +336,6 @@ class OrgPlanner:
                 hi = table[k - 1][0] if k > 0 else table[k][0] * 2 + 1
                 cand[f.id] = self._between(f, table[k][0], hi, hi_open=True)
             elif want == "fail":
-                zero = [t for t in table if t[1] == ZERO]
                 lowest = min((t[0] for t in table if t[1] > ZERO), default=table[-1][0])
                 cand[f.id] = self._between(f, lowest * Decimal("0.4"), lowest, hi_open=True)
         elif m == "bands" and p[0] == "enum" and p[1].id in todo:
