@@ -273,6 +273,10 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
                                 f"unknown field '{fid}' for standard '{standard.id}'" + (f"; did you mean '{hint[0]}'?" if hint else "")))
             continue
         spec = field_spec(f)
+        if "verified" in entry.values and not entry.inspector:
+            w = entry.where["verified"]
+            issues.append(Issue(w.file, w.line, w.col, w.path,
+                                f"{f.label}（{fid}）: a verified value needs the inspector who verified it (inspector column)"))
         got = {}
         for s, raw_value in entry.values.items():
             try:

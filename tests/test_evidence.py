@@ -34,10 +34,10 @@ def test_xlsx_evidence_with_excel_dates_and_typed_values(tmp_path):
                    ["C1", "members_full", 12, None, None, None],
                    ["C1", "serious_violation", "否", None, None, None],
                    [None, None, None, None, None, None]],
-        "committee_meetings": [["organization", "date", "title", "source"],
-                               ["C1", dt.datetime(2026, 1, 9), "一月支委会", "self"],
-                               ["C1", 46062, "二月支委会", "自评"],          # an Excel serial date
-                               ["C1", "2026年3月9日", None, "核查"]],
+        "committee_meetings": [["organization", "date", "title", "source", "inspector"],
+                               ["C1", dt.datetime(2026, 1, 9), "一月支委会", "self", None],
+                               ["C1", 46062, "二月支委会", "自评", None],          # an Excel serial date
+                               ["C1", "2026年3月9日", None, "核查", "督导二组-李娜"]],
     })
     raw, digest, files = collect([p])
     ev, issues = resolve(raw["C1"], "C1", STD)
@@ -85,3 +85,11 @@ def test_evidence_for_an_unknown_organization_stops_the_run(mini):
     with pytest.raises(InputError) as e:
         evaluate_round(load_round(mini / "round.yaml"))
     assert "evidence for organization 'C99', which is not in the registry" in str(e.value)
+
+
+def test_a_verified_value_names_its_inspector(tmp_path):
+    (tmp_path / "values.csv").write_text("organization,field,self,verified,inspector\nC1,members_full,3,4,\n", encoding="utf-8")
+    raw, _, _ = collect([tmp_path])
+    _, issues = resolve(raw["C1"], "C1", STD)
+    assert [str(i) for i in issues] == [f"{tmp_path / 'values.csv'}:2:4: row 2.verified: 正式党员人数（members_full）: "
+                                        "a verified value needs the inspector who verified it (inspector column)"]
