@@ -92,11 +92,11 @@ def per_card(results: dict, n: int) -> dict[str, float]:
     return rates
 
 
-def pipeline(results_path: Path, workers: int) -> float:
+def pipeline(results_path: Path, ids: list[str], workers: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         t = time.perf_counter()
         files = render_reports(results_path.parent, Path(out), kinds=("scorecards",), formats=("pdf",),
-                               workers=workers)
+                               workers=workers, only=ids)
         return len(files) / (time.perf_counter() - t)
 
 
@@ -130,8 +130,9 @@ def main(argv=None) -> int:
         print(f"  layout only, render()      {r['layout']:6.2f} scorecards/s   agrade/layout = {r['agrade'] / r['layout']:.2f}")
         print(f"  layout only, reused CSS    {r['layout_reused']:6.2f} scorecards/s   agrade/this   = "
               f"{r['agrade'] / r['layout_reused']:.2f}")
-        one = pipeline(path, 1)
-        many = pipeline(path, args.workers)
+        ids = [o["id"] for o in results["organizations"][:n]]     # the same N cards as above
+        one = pipeline(path, ids, 1)
+        many = pipeline(path, ids, args.workers)
         print(f"  render_reports, 1 worker   {one:6.2f} scorecards/s (wall, incl. start-up)")
         print(f"  render_reports, {args.workers} workers  {many:6.2f} scorecards/s   speed-up = {many / one:.2f}")
         if args.memory:

@@ -5,6 +5,7 @@ Everything is checked before any evaluation starts; all problems are reported to
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -86,10 +87,26 @@ def load_round(path: Path) -> Round:
             raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is not in standard '{std.id}'"
                                        + (f"; did you mean '{hint[0]}'?" if hint else "")))
         waivers[(w["organization"], w["criterion"])] = w["reason"]
+    _check_lists(data, loc)
     return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),
                  raw=data)
+
+
+def _check_lists(data, loc: Locator):
+    """Red/black list rules are checked here, before anything is evaluated, at their line."""
+    from .lists import normalize_rules
+    try:
+        normalize_rules(data.get("lists"))
+    except InputError as e:
+        issues = []
+        for i in e.issues:
+            parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]$]+", i.path)]
+            line, col = loc.where(parts)
+            issues.append(Issue(loc.filename, line, col, i.path,
+                                i.message + (f" (column {i.col} of the expression)" if i.col else "")))
+        raise InputError(issues) from None
 
 
 def _check_overrides(data, loc: Locator, std: Standard):

@@ -119,3 +119,13 @@ cases:
     assert "PASS mini::空材料" in out
     assert "FAIL mini::故意写错" in out and "vetoes: expected [], got ['G9.2']" in out
     assert "1 passed, 1 failed" in out
+
+
+def test_list_rules_are_checked_before_evaluation_at_their_line(mini, tmp_path):
+    p = mini / "round.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + "lists:\n  black:\n    include_any: [\"veto_count > 0\", \"tieer == 'D'\"]\n", encoding="utf-8")
+    code, _, err = run_cli("evaluate", p, "--out", tmp_path / "out")
+    assert code == 2
+    assert err.splitlines()[0] == (f"{p}:10:37: $.lists.black.include_any[1]: unknown name 'tieer'; did you mean 'tier'?: "
+                                   "tieer == 'D' (column 1 of the expression)")
+    assert not (tmp_path / "out").exists()
