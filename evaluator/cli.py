@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import platform
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,8 @@ def command(fn):
 def _kind_of(path: Path, data) -> str:
     if path.name.endswith((".cases.yaml", ".cases.yml")):
         return "cases"
+    if isinstance(data, dict) and "agrade_version" in data:
+        return "results" if isinstance(data.get("organizations"), list) else "run"   # agrade's own output
     if isinstance(data, dict) and "organizations" in data and "standards" in data:
         return "round"
     if isinstance(data, dict) and ("sections" in data or "extends" in data or "grading" in data):
@@ -86,6 +89,10 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
                     issues += resolve(raw.get(org.id), org.id, rnd.standards[org.type])[1]
             elif kind == "cases":
                 load_cases(f)
+            elif kind == "results":
+                issues += check(data, "result", loc)
+            elif kind == "run":
+                pass
             else:
                 issues += check(data, "evidence", loc)
         except InputError as e:
@@ -126,7 +133,7 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
     elapsed = time.time() - started
     run_meta = {"agrade_version": __version__, "round": str(round_path), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
                 "seconds": round(elapsed, 3), "organizations": len(rnd.organizations),
-                "host": __import__("platform").node(), "python": sys.version.split()[0]}
+                "host": platform.node(), "python": sys.version.split()[0]}
     write_atomically(out_dir, {"results.json": dumps(payload), "results.csv": results_csv(payload),
                                "run.json": json.dumps(run_meta, ensure_ascii=False, indent=1) + "\n"})
     if not quiet:

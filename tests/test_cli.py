@@ -15,6 +15,8 @@ def test_evaluate_writes_results_and_explain_reads_them(mini, tmp_path):
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json"]
     assert "3 个组织，3 个已定档" in out
+    code, out, _ = run_cli("validate", out_dir)            # agrade's own output validates too
+    assert (code, out.strip()) == (0, "OK: 2 file(s) valid.")
     code, out, _ = run_cli("explain", out_dir, "C1")
     assert code == 0
     assert "总分 95（基础得分 92 + 加分 3）  档次 A档" in out
