@@ -170,6 +170,7 @@ class Organization:
     district: str = ""
     street: str = ""
     parent: str = ""
+    responsible: str = ""        # who answers for rectification (usually the secretary); optional
 
 
 @dataclass

@@ -24,7 +24,8 @@ _TYPE_BY_ZH.update({"两新": "nonpublic", "非公企业": "nonpublic", "社会�
 _REG_COLS = {"id": "id", "编号": "id", "组织编号": "id", "name": "name", "名称": "name", "组织名称": "name",
              "type": "type", "类型": "type", "领域": "type", "district": "district", "区县": "district", "区": "district",
              "street": "street", "街道": "street", "街道（乡镇）": "street", "乡镇": "street",
-             "parent": "parent", "上级": "parent", "上级党组织": "parent"}
+             "parent": "parent", "上级": "parent", "上级党组织": "parent",
+             "responsible": "responsible", "责任人": "responsible", "书记": "responsible", "党组织书记": "responsible"}
 
 
 @dataclass
@@ -153,7 +154,8 @@ def load_registry(path: Path, round_loc: Locator | None = None) -> list[Organiza
                                 f"unknown organization type '{typ}'" + (f"; did you mean '{hint[0]}'?" if hint else
                                                                         f" (use {', '.join(ORG_TYPES)} or 社区/村/机关/...)")))
             continue
-        orgs.append(Organization(oid, cell("name") or oid, code, cell("district"), cell("street"), cell("parent")))
+        orgs.append(Organization(oid, cell("name") or oid, code, cell("district"), cell("street"), cell("parent"),
+                                 cell("responsible")))
     if issues:
         raise InputError(issues)
     return orgs

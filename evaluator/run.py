@@ -141,6 +141,7 @@ def _org_result(org, std: Standard, ev: Evidence, outcomes, own, g: Grade, entry
     return {
         "id": org.id, "name": org.name, "type": org.type, "type_name": ORG_TYPES.get(org.type, org.type),
         "district": org.district, "street": org.street, "parent": org.parent,
+        **({"responsible": org.responsible} if org.responsible else {}),
         "standard": {"id": std.id, "version": std.version},
         "status": g.status, "total": g.total, "base": g.base, "bonus": g.bonus, "components": g.components,
         "reviewed_share": g.reviewed_share, "tier": tier, "tier_name": std.grading.tier_name(tier),

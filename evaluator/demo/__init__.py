@@ -24,7 +24,7 @@ from typing import Mapping
 from .. import resources
 from ..model import ORG_TYPES, Organization, Standard
 from ..standards import available_standards, load_standard
-from .names import DISTRICT, STREETS, TOWNS, Org, registry
+from .names import DISTRICT, person_name, STREETS, TOWNS, Org, registry
 from .planner import OrgPlanner, Profile
 from .render import csv_rows, entries, visit_for, yaml_document
 
@@ -88,8 +88,9 @@ def generate(out_dir: Path, n_orgs: int = 2000, seed: int = 2026,
     ev = out_dir / "evidence"
     _clear(ev)
     (ev / "orgs").mkdir(parents=True, exist_ok=True)
-    _write_csv(out_dir / "organizations.csv", ["编号", "名称", "类型", "区县", "街道", "上级"],
-               [[o.id, o.name, ORG_TYPES[o.type], DISTRICT, o.street, o.parent] for o in orgs])
+    secretaries = random.Random(f"agrade-demo:{seed}:secretaries")     # its own stream: other output unchanged
+    _write_csv(out_dir / "organizations.csv", ["编号", "名称", "类型", "区县", "街道", "上级", "书记"],
+               [[o.id, o.name, ORG_TYPES[o.type], DISTRICT, o.street, o.parent, person_name(secretaries)] for o in orgs])
     _write_csv(ev / "values.csv", ["organization", "field", "self", "verified", "inspector", "verified_on"], values_rows)
     _write_csv(ev / "records.csv", ["organization", "field", "date", "title", "source", "inspector", "verified_on"],
                records_rows)

@@ -56,6 +56,12 @@ _TRADES = ("个体劳动者", "物流", "餐饮", "建筑业", "家政服务", "
            "广告", "汽车维修", "美容美发", "快递", "民宿", "茶叶", "书画", "青年企业家")
 
 _CN = "零一二三四五六七八九"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰海燕文斌"
+
+
+def person_name(rng: random.Random) -> str:
+    """A fictional Chinese personal name (surname plus one or two characters)."""
+    return rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
 
 
 def cn_number(n: int) -> str:
