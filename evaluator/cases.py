@@ -17,7 +17,23 @@ from .evidence import raw_from_mapping, resolve
 from .model import Organization, Standard
 from .run import evaluate_organizations
 from .standards import load_standard
+from .schemacheck import check_with, validator
 from .yamlsafe import load_yaml
+
+
+class _Shifted:
+    """A Locator for a case's inline evidence: paths are relative to the case's `evidence` key."""
+
+    def __init__(self, loc, base):
+        self.loc, self.base, self.filename = loc, tuple(base), loc.filename
+
+    def where(self, path):
+        return self.loc.where(list(self.base) + [p for p in path if p != "organization"])
+
+    def issue(self, path, message):
+        from .errors import json_path
+        line, col = self.where(path)
+        return Issue(self.filename, line, col, json_path(list(self.base) + list(path)), message)
 
 
 @dataclass
@@ -72,7 +88,11 @@ class CaseResult:
 def run_case(case: Case, std: Standard) -> CaseResult:
     std = dataclasses.replace(std, grading=dataclasses.replace(std.grading, quotas=()))
     doc = {"organization": case.organization.id, **case.evidence}
-    raw = raw_from_mapping(doc, case.loc, case.file, ("cases", case.index, "evidence"))
+    base = ("cases", case.index, "evidence")
+    problems = check_with(doc, validator("evidence"), _Shifted(case.loc, base))
+    if problems:
+        return CaseResult(case, [str(i) for i in problems], None)
+    raw = raw_from_mapping(doc, case.loc, case.file, base)
     ev, issues = resolve(raw, case.organization.id, std)
     if issues:
         return CaseResult(case, [str(i) for i in issues], None)

@@ -276,7 +276,7 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
         if "verified" in entry.values and not entry.inspector:
             w = entry.where["verified"]
             issues.append(Issue(w.file, w.line, w.col, w.path,
-                                f"{f.label}（{fid}）: a verified value needs the inspector who verified it (inspector column)"))
+                                f"{f.label}（{fid}）: a verified value needs the inspector who verified it (inspector)"))
         got = {}
         for s, raw_value in entry.values.items():
             try:

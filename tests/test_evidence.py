@@ -92,4 +92,4 @@ def test_a_verified_value_names_its_inspector(tmp_path):
     raw, _, _ = collect([tmp_path])
     _, issues = resolve(raw["C1"], "C1", STD)
     assert [str(i) for i in issues] == [f"{tmp_path / 'values.csv'}:2:4: row 2.verified: 正式党员人数（members_full）: "
-                                        "a verified value needs the inspector who verified it (inspector column)"]
+                                        "a verified value needs the inspector who verified it (inspector)"]
