@@ -17,7 +17,7 @@ from .evidence import raw_from_mapping, resolve
 from .model import Organization, Standard
 from .run import evaluate_organizations
 from .standards import load_standard
-from .schemacheck import check_with, validator
+from .schemacheck import check, check_with, validator
 from .yamlsafe import load_yaml
 
 
@@ -66,8 +66,9 @@ def case_files(dirs: Iterable[Path], standards: Iterable[str] = ()) -> list[Path
 
 def load_cases(path: Path) -> list[Case]:
     data, loc = load_yaml(path)
-    if not isinstance(data, dict) or "standard" not in data or "cases" not in data:
-        raise InputError(Issue(str(path), 1, 1, "$", "a cases file needs 'standard', 'period' and 'cases'"))
+    issues = check(data, "cases", loc)
+    if issues:
+        raise InputError(issues)
     period = (data["period"]["from"], data["period"]["to"])
     out = []
     for i, c in enumerate(data["cases"]):
@@ -135,6 +136,14 @@ def compare(expect: dict, r: dict) -> list[str]:
 
 
 def run_all(dirs: list[Path], standards: Iterable[str] = ()) -> list[CaseResult]:
+    import difflib
+    from .standards import available_standards
+    known = set(available_standards(dirs))
+    for sid in standards:
+        if not case_files(dirs, [sid]):
+            hint = difflib.get_close_matches(sid, sorted(known), 1)
+            raise InputError(Issue(sid, 0, 0, "$", f"no golden cases for standard '{sid}'"
+                                   + (f"; did you mean '{hint[0]}'?" if hint else f" (standards: {', '.join(sorted(known))})")))
     cache: dict[str, Standard] = {}
     results = []
     for path in case_files(dirs, standards):

@@ -61,7 +61,7 @@ def _kind_of(path: Path, data) -> str:
 
 def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
     from .cases import load_cases
-    from .evidence import collect, resolve
+    from .run import load_evidence
     from .rounds import load_round
     from .schemacheck import check
     from .standards import load_standard
@@ -83,10 +83,7 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
             if kind == "standard":
                 load_standard(f)
             elif kind == "round":
-                rnd = load_round(f)
-                raw, _, _ = collect(rnd.evidence_paths)      # evidence is normalized, not scored
-                for org in rnd.organizations:
-                    issues += resolve(raw.get(org.id), org.id, rnd.standards[org.type])[1]
+                load_evidence(load_round(f))      # everything `evaluate` checks before scoring
             elif kind == "cases":
                 load_cases(f)
             elif kind == "results":

@@ -33,6 +33,7 @@ class RawEntry:
     inspector: str | None = None
     verified_on: Any = None
     where: dict = dc_field(default_factory=dict)      # 'self' / 'verified' -> Issue template (file, line, col, path)
+    bulk: set = dc_field(default_factory=set)         # sources whose values are rows of a bulk file
 
 
 @dataclass
@@ -56,9 +57,15 @@ class _Collector:
         return raw
 
     def put(self, org_id, fid, source, value, where: Issue, inspector=None, verified_on=None, append=False):
-        entry = self.org(org_id).fields.setdefault(fid, RawEntry())
-        self.org(org_id).files.add(where.file)
-        if source in entry.values and not append:
+        """Record one value. append=True adds one row of a bulk records file to that field's list;
+        a field's records come from bulk rows or from one document, never both (whatever the
+        order the files are read in)."""
+        raw = self.org(org_id)
+        entry = raw.fields.get(fid)
+        if entry is None:
+            entry = raw.fields[fid] = RawEntry()
+        raw.files.add(where.file)
+        if source in entry.values and not (append and source in entry.bulk):
             first = entry.where[source]
             self.issues.append(Issue(where.file, where.line, where.col, where.path,
                                      f"duplicate {source} value for organization '{org_id}' field '{fid}' "
@@ -67,6 +74,7 @@ class _Collector:
         if append:
             entry.values.setdefault(source, []).append(value)
             entry.where.setdefault(source, where)
+            entry.bulk.add(source)
         else:
             entry.values[source] = value
             entry.where[source] = where

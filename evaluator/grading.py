@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from .engine import org_env
 from .expr import EvalError, MissingValue
 from .methods import fmt_number
 from .model import ZERO, Evidence, Organization, Outcome, Standard
@@ -77,10 +78,11 @@ class Grade:
     tier_reasons: list[str]
     vetoes: list[dict]
     sections: dict[str, Decimal]
+    gate_env: dict | None = None             # what gates read; quotas re-check gates with it
 
 
 def grade(standard: Standard, org: Organization, evidence: Evidence,
-          outcomes: list[Outcome], self_outcomes: list[Outcome] | None) -> Grade:
+          outcomes: list[Outcome], self_outcomes: list[Outcome] | None, period) -> Grade:
     g = standard.grading
     main = base_score(standard, outcomes)
     problems = list(main.problems)
@@ -114,7 +116,9 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
         weighted += comp.weight * value
     bonus_raw = sum((o.points for o in outcomes if standard.criteria[o.criterion].kind == "bonus"), ZERO)
     bonus = min(bonus_raw, g.bonus_cap)
-    sections = {s.id: sum((o.points for o in outcomes if standard.criteria[o.criterion].section == s.id), ZERO)
+    # Section points are base points only: bonus is reported (and capped) on its own.
+    sections = {s.id: sum((o.points for o in outcomes if standard.criteria[o.criterion].section == s.id
+                           and standard.criteria[o.criterion].kind == "base"), ZERO)
                 for s in standard.sections}
     vetoes = [{"criterion": o.criterion, "cap_tier": standard.criteria[o.criterion].params[1], "reason": o.reason}
               for o in outcomes if o.veto_hit]
@@ -125,30 +129,40 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
                      ["不予定档：" + p for p in problems], vetoes, sections)
 
     reasons = []
-    idx = next(i for i, t in enumerate(g.tiers) if total >= t.min)
+    # the last tier starts at 0; a negative total (a negative field component) lands there too
+    idx = next((i for i, t in enumerate(g.tiers) if total >= t.min), len(g.tiers) - 1)
     reasons.append(f"总分 {fmt_number(total)}，达到 {g.tiers[idx].name}（≥ {fmt_number(g.tiers[idx].min)}）")
-    gate_env = dict(evidence.values)
+    gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
-                     "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections,
-                     "org.id": org.id, "org.type": org.type, "org.name": org.name,
-                     "org.district": org.district, "org.street": org.street})
-    while idx < len(g.tiers) - 1:
-        failed = [gt for gt in g.gates if gt.tier == g.tiers[idx].id and not _gate_ok(gt, gate_env)]
-        if not failed:
-            break
-        reasons.append(f"未满足 {g.tiers[idx].name} 条件（{failed[0].reason}），降为 {g.tiers[idx + 1].name}")
-        idx += 1
+                     "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections})
+    idx = lower_until_gates_pass(g, idx, gate_env, reasons)
     for v in vetoes:
         cap = g.tier_index(v["cap_tier"])
         if idx < cap:
             reasons.append(f"触发一票否决（{v['criterion']}），档次最高为 {g.tiers[cap].name}")
             idx = cap
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
-                 reasons, vetoes, sections)
+                 reasons, vetoes, sections, gate_env)
 
 
-def _gate_ok(gate, env) -> bool:
+def lower_until_gates_pass(g, idx: int, gate_env: dict, reasons: list[str]) -> int:
+    """Move down from tier `idx` until that tier's gates are met (the last tier has none that bind).
+    Quotas call this again after moving an organization down."""
+    while idx < len(g.tiers) - 1:
+        failed = [(gt, why) for gt in g.gates if gt.tier == g.tiers[idx].id
+                  for ok, why in [_gate_ok(gt, gate_env)] if not ok]
+        if not failed:
+            break
+        gt, why = failed[0]
+        reasons.append(f"未满足 {g.tiers[idx].name} 条件（{gt.reason}{why}），降为 {g.tiers[idx + 1].name}")
+        idx += 1
+    return idx
+
+
+def _gate_ok(gate, env) -> tuple[bool, str]:
     try:
-        return bool(gate.condition.evaluate(env))
-    except (MissingValue, EvalError):
-        return False   # a gate that cannot be checked is not met
+        return bool(gate.condition.evaluate(env)), ""
+    except MissingValue as e:
+        return False, f"；缺少材料 {e.name}，无法认定"       # a gate that cannot be checked is not met
+    except EvalError as e:
+        return False, f"；无法计算：{e.message}"

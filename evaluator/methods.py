@@ -139,7 +139,8 @@ class Threshold:
     @staticmethod
     def compile(raw, ctx):
         f = ctx.field("field", ("number", "integer", "percentage"))
-        return (f, raw.get("op", ">="), ctx.number("value", percent_ok=f.type == "percentage"))
+        pct = f.type == "percentage"
+        return (f, raw.get("op", ">="), ctx.number("value", percent_ok=pct, fraction=pct))
 
     @staticmethod
     def score(params, points, env):
@@ -170,18 +171,21 @@ class Bands:
                     ctx.fail(("bands", i), "bands of an enum field need 'equals'")
                 if b["equals"] not in f.values:
                     ctx.fail(("bands", i, "equals"), f"'{b['equals']}' is not one of {', '.join(f.values)}")
-                table.append((b["equals"], ctx.points(("bands", i, "points"), b["points"])))
+                table.append((b["equals"], ctx.band_points(("bands", i, "points"), b["points"])))
             return ("enum", f, tuple(table))
         if "value" not in raw:
             ctx.fail((), "bands need 'value' (a number expression) or 'field' (an enum field)")
         expr = ctx.expr("value", Type.NUMBER)
+        f = ctx.value_field(expr)
+        pct = f is not None and f.type == "percentage"
         table = []
         for i, b in enumerate(bands):
             if "min" not in b:
                 ctx.fail(("bands", i), "numeric bands need 'min'")
-            table.append((ctx.number(("bands", i, "min"), percent_ok=True), ctx.points(("bands", i, "points"), b["points"])))
+            table.append((ctx.number(("bands", i, "min"), percent_ok=True, fraction=pct),
+                          ctx.band_points(("bands", i, "points"), b["points"])))
         table.sort(key=lambda t: t[0], reverse=True)
-        return ("number", expr, tuple(table), ctx.value_field(expr))
+        return ("number", expr, tuple(table), f)
 
     @staticmethod
     def score(params, points, env):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Callable
 
 from .methods import fmt_number
 from .model import Grading, Target, ZERO
@@ -36,10 +36,13 @@ class Entry:
     grading: Grading
     tier_before_quota: int | None = None
     reasons: list[str] | None = None
+    # After a quota moves it down, the new tier's gates must hold too: regate(idx, reasons) -> idx
+    regate: Callable[[int, list], int] | None = None
 
 
 def scope_value(e: Entry, scope: str) -> str:
-    return {"round": "", "district": e.district, "street": e.street, "type": e.type}[scope]
+    # streets are named within a district: 东区城关街道 and 西区城关街道 are different scopes
+    return {"round": "", "district": e.district, "street": f"{e.district}{e.street}", "type": e.type}[scope]
 
 
 def _sort_key(tie_breaks):
@@ -73,6 +76,8 @@ def apply_quotas(entries: list[Entry], tie_breaks) -> None:
                     where = SCOPE_ZH[scope] + (f"“{value}”" if value else "")
                     e.reasons.append(f"{where}{tiers[e.tier_index - 1].name}名额为 {fmt_number(share * 100)}%"
                                      f"（{len(group)} 个中最多 {allowed} 个），本组织在该档排第 {pos}，调整为 {tiers[e.tier_index].name}")
+                    if e.regate is not None:
+                        e.tier_index = e.regate(e.tier_index, e.reasons)
 
 
 def _tier_pos(members, tier_id):

@@ -69,6 +69,7 @@ def load_round(path: Path) -> Round:
         raise InputError(std_issues)
     for std in loaded.values():
         _check_overrides(data, loc, std)
+    _check_fit(data, loc, standards, period)
     orgs = load_registry(base / data["organizations"], loc)
     bad = [o for o in orgs if o.type not in standards]
     if bad:
@@ -87,12 +88,38 @@ def load_round(path: Path) -> Round:
             hint = difflib.get_close_matches(w["criterion"], list(std.criteria), 1)
             raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is not in standard '{std.id}'"
                                        + (f"; did you mean '{hint[0]}'?" if hint else "")))
+        if std.criteria[w["criterion"]].kind != "base":
+            raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is a {std.criteria[w['criterion']].kind} "
+                                       "criterion; only base criteria can be waived (a waived criterion counts as full points)"))
         waivers[(w["organization"], w["criterion"])] = w["reason"]
     _check_lists(data, loc)
     return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),
                  raw=data)
+
+
+def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
+    """Each standard must be meant for the type it is used for and in force for the round, and
+    the standards of one round must rank alike (one ranking needs one set of tie-breaks)."""
+    issues = []
+    for org_type, std in standards.items():
+        where = ["standards", org_type]
+        if std.applies_to and org_type not in std.applies_to:
+            issues.append(loc.issue(where, f"standard '{std.id}' applies to {', '.join(std.applies_to)}, not to '{org_type}'"))
+        start, end = std.effective
+        if (start and period[0] < start) or (end and period[1] > end):
+            issues.append(loc.issue(where, f"standard '{std.id}' is in force from {start or '…'} to {end or '…'}, "
+                                           f"but the round runs from {period[0]} to {period[1]}"))
+    ties = {}
+    for org_type, std in standards.items():
+        ties.setdefault(tuple(std.grading.tie_breaks), []).append(f"{std.id}（{org_type}）")
+    if len(ties) > 1:
+        shown = "; ".join(f"{', '.join(users)}: " + ", ".join(f"{k} {'desc' if d else 'asc'}" for k, d in tb)
+                          for tb, users in ties.items())
+        issues.append(loc.issue(["standards"], f"the round's standards rank differently, so one ranking cannot be made ({shown})"))
+    if issues:
+        raise InputError(issues)
 
 
 def _check_lists(data, loc: Locator):

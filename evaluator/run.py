@@ -14,7 +14,7 @@ from . import __version__
 from .engine import Engine
 from .errors import InputError, Issue
 from .evidence import collect, resolve
-from .grading import Grade, grade
+from .grading import Grade, grade, lower_until_gates_pass
 from .lists import derive_lists
 from .model import ORG_TYPES, Evidence, Organization, Outcome, Standard
 from .ranking import Entry, apply_quotas, rank, target_report
@@ -40,22 +40,8 @@ def with_round_overrides(std: Standard, override: dict) -> Standard:
 
 
 def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, Any]:
-    raw, evidence_digest, files = collect(rnd.evidence_paths)
-    by_id = {o.id: o for o in rnd.organizations}
-    unknown = sorted(set(raw) - set(by_id))
-    if unknown:
-        raise InputError([Issue(sorted(raw[u].files)[0] if raw[u].files else "evidence", 0, 0, "$.organization",
-                                f"evidence for organization '{u}', which is not in the registry") for u in unknown[:20]])
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    # Normalize all evidence first, so bad input stops the run before anything is scored.
-    resolved: dict[str, Evidence] = {}
-    issues: list[Issue] = []
-    for org in rnd.organizations:
-        ev, errs = resolve(raw.get(org.id), org.id, standards[org.type])
-        resolved[org.id] = ev
-        issues += errs
-    if issues:
-        raise InputError(issues)
+    resolved, evidence_digest, files = load_evidence(rnd, standards)
     payload = evaluate_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers, progress)
     payload["round"] = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
                         "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
@@ -66,6 +52,26 @@ def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, An
     payload["evidence_files"] = len(files)
     payload["lists"] = derive_lists(payload, rnd.lists)
     return _ordered(payload)
+
+
+def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
+    """Read and normalize all of a round's evidence, so bad input stops the run before anything
+    is scored; `agrade validate` runs exactly this. Returns (evidence by org, digest, files)."""
+    standards = standards or rnd.standards
+    raw, digest, files = collect(rnd.evidence_paths)
+    by_id = {o.id: o for o in rnd.organizations}
+    issues: list[Issue] = []
+    for u in sorted(set(raw) - set(by_id)):
+        where = sorted(raw[u].files)[0] if raw[u].files else "evidence"
+        issues.append(Issue(where, 0, 0, "$.organization", f"evidence for organization '{u}', which is not in the registry"))
+    resolved: dict[str, Evidence] = {}
+    for org in rnd.organizations:
+        ev, errs = resolve(raw.get(org.id), org.id, standards[org.type])
+        resolved[org.id] = ev
+        issues += errs
+    if issues:
+        raise InputError(issues)
+    return resolved, digest, files
 
 
 def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidence], standards: dict[str, Standard],
@@ -81,7 +87,7 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
                 eng = engines[std.id] = Engine(std, period, waivers)
             ev = evidence.get(org.id) or Evidence(org.id)
             outcomes, own = eng.evaluate(org, ev)
-            graded.append((org, std, ev, outcomes, own, grade(std, org, ev, outcomes, own)))
+            graded.append((org, std, ev, outcomes, own, grade(std, org, ev, outcomes, own, period)))
             if progress:
                 progress(n, len(orgs))
     finally:
@@ -95,8 +101,10 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
                 "reviewed_share": g.reviewed_share}
         keys.update({f"section:{k}": v for k, v in g.sections.items()})
         tier_idx = std.grading.tier_index(g.tier) if g.tier else None
+        regate = (lambda idx, reasons, g=g, grading=std.grading: lower_until_gates_pass(grading, idx, g.gate_env, reasons)) \
+            if g.gate_env is not None else None
         entries[org.id] = Entry(org.id, org.district, org.street, org.type, g.status == "graded", tier_idx, keys,
-                                std.grading, reasons=list(g.tier_reasons))
+                                std.grading, reasons=list(g.tier_reasons), regate=regate)
     apply_quotas(list(entries.values()), tie_breaks)
     ranks = {scope: rank(list(entries.values()), tie_breaks, scope) for scope in ("round", "district", "type")}
     results = [_org_result(org, std, ev, outcomes, own, g, entries[org.id], ranks) for org, std, ev, outcomes, own, g in graded]
@@ -116,12 +124,8 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
 
 
 def _tie_breaks(stds: list[Standard]):
-    distinct = {s.grading.tie_breaks for s in stds}
-    if len(distinct) > 1:
-        raise InputError(Issue("round.yaml", 0, 0, "$.standards",
-                               "the round's standards declare different tie_breaks, so one ranking cannot be made: "
-                               + "; ".join(f"{s.id}: {list(s.grading.tie_breaks)}" for s in stds)))
-    return next(iter(distinct))
+    """The round's tie-breaks; load_round has already checked that its standards agree."""
+    return stds[0].grading.tie_breaks
 
 
 def _org_result(org, std: Standard, ev: Evidence, outcomes, own, g: Grade, entry: Entry, ranks) -> dict:

@@ -260,6 +260,7 @@ class _Resolver:
         points = ctx.points("points", data.get("points", 0))
         if m.kind in ("veto", "info") and points != ZERO:
             ctx.fail(("points",), f"{m.kind} criteria carry no points (got {points})")
+        ctx.max_points = points
         params = m.compile(data, ctx)
         applies_if = ctx.expr("applies_if", Type.BOOL) if data.get("applies_if") else None
         return Criterion(
@@ -342,7 +343,8 @@ class _Resolver:
             if order not in ("asc", "desc"):
                 fail("tie_breaks", (i,), f"tie-break order must be 'asc' or 'desc', got '{order}'")
             ties.append((key, order == "desc"))
-        return Grading(base=base, bonus_cap=_dec(g.get("bonus_cap", 0)),
+        bonus_total = sum((c.points for c in criteria.values() if c.kind == "bonus"), ZERO)
+        return Grading(base=base, bonus_cap=_dec(g["bonus_cap"]) if g.get("bonus_cap") is not None else bonus_total,
                        min_reviewed_share=_dec(g.get("min_reviewed_share", 0)), components=tuple(comps),
                        tiers=tiers, gates=tuple(gates), quotas=quotas, target=target, tie_breaks=tuple(ties))
 
@@ -355,6 +357,7 @@ class _CriterionContext:
 
     def __init__(self, resolver: _Resolver, raw: _Raw):
         self.r, self.raw, self.reads = resolver, raw, set()
+        self.max_points = ZERO           # the criterion's points, set before its method compiles
 
     def _where(self, path):
         path = (path,) if isinstance(path, str) else tuple(path)
@@ -397,12 +400,23 @@ class _CriterionContext:
     def value_field(self, expr):
         return self.r.field_objs.get(expr.source.strip())
 
-    def number(self, path, percent_ok=False):
+    def number(self, path, percent_ok=False, fraction=False):
+        """A number or "60%". fraction=True (a percentage field's threshold): a bare number must be
+        a share in [0, 1], since evidence refuses a bare 60 for a percentage too."""
         v = self.get(path)
         try:
-            return _dec(v, percent_ok)
+            d = _dec(v, percent_ok)
         except ValueError as e:
             self.fail(path, str(e))
+        if fraction and not isinstance(v, str) and not ZERO <= d <= 1:
+            self.fail(path, f"{v} is ambiguous for a percentage: write {v}% or {d / 100}")
+        return d
+
+    def band_points(self, path, value):
+        d = self.points(path, value)
+        if d > self.max_points:
+            self.fail(path, f"band points {d} exceed the criterion's {self.max_points} points")
+        return d
 
     def points(self, path, value):
         try:

@@ -131,3 +131,35 @@ def test_list_rules_are_checked_before_evaluation_at_their_line(mini, tmp_path):
     assert err.splitlines()[0] == (f"{p}:10:37: $.lists.black.include_any[1]: unknown name 'tieer'; did you mean 'tier'?: "
                                    "tieer == 'D' (column 1 of the expression)")
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_checks_what_evaluate_checks(mini):
+    p = mini / "evidence" / "bulk_values.csv"
+    p.write_text(p.read_text(encoding="utf-8") + "C9,members_full,5,,,\n", encoding="utf-8")
+    code, _, err = run_cli("validate", mini / "round.yaml")
+    assert code == 2 and "evidence for organization 'C9', which is not in the registry" in err
+
+
+def test_round_refuses_misused_standards_and_bonus_waivers(mini):
+    p = mini / "round.yaml"
+    text = p.read_text(encoding="utf-8").replace("period: {from: 2026-01-01, to: 2026-12-31}", "period: {from: 2028-01-01, to: 2028-12-31}")
+    p.write_text(text.replace("standards: {community: mini.yaml}", "standards: {community: mini.yaml, school: mini.yaml}"), encoding="utf-8")
+    code, _, err = run_cli("validate", p)
+    assert code == 2
+    assert "standard 'mini' applies to community, not to 'school'" in err
+    assert "standard 'mini' is in force from 2026-01-01 to 2026-12-31, but the round runs from 2028-01-01 to 2028-12-31" in err
+    p.write_text(text.replace("2028", "2026") + "waivers: [{organization: C2, criterion: G9.1, reason: 测试}]\n", encoding="utf-8")
+    code, _, err = run_cli("validate", p)
+    assert code == 2 and "criterion 'G9.1' is a bonus criterion; only base criteria can be waived" in err
+
+
+def test_cases_files_are_schema_checked_and_unknown_standards_named(tmp_path):
+    import shutil
+    shutil.copy(FIXTURES / "mini" / "mini.yaml", tmp_path / "mini.yaml")
+    (tmp_path / "mini.cases.yaml").write_text("standard: mini\ncases:\n  - name: x\n    organization: {id: T, type: community}\n"
+                                              "    expect: {totl: 99}\n", encoding="utf-8")
+    code, _, err = run_cli("validate", tmp_path / "mini.cases.yaml")
+    assert code == 2
+    assert "missing required key 'period'" in err and "unknown key 'totl' (did you mean 'total'?)" in err
+    code, _, err = run_cli("test", "comunity")
+    assert code == 2 and "no golden cases for standard 'comunity'; did you mean 'community'?" in err

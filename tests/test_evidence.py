@@ -93,3 +93,15 @@ def test_a_verified_value_names_its_inspector(tmp_path):
     _, issues = resolve(raw["C1"], "C1", STD)
     assert [str(i) for i in issues] == [f"{tmp_path / 'values.csv'}:2:4: row 2.verified: 正式党员人数（members_full）: "
                                         "a verified value needs the inspector who verified it (inspector)"]
+
+
+def test_records_from_a_document_and_a_bulk_file_clash_in_either_order(tmp_path):
+    rows = "organization,field,date,source\nC1,committee_meetings,2026-01-05,self\n"
+    for name in ("a_c1.yaml", "z_c1.yaml"):
+        d = tmp_path / name[0]
+        d.mkdir()
+        (d / "records.csv").write_text(rows, encoding="utf-8")
+        (d / name).write_text("organization: C1\nrecords:\n  committee_meetings: [2026-02-05]\n", encoding="utf-8")
+        with pytest.raises(InputError) as e:
+            collect([d])
+        assert "duplicate self value for organization 'C1' field 'committee_meetings'" in str(e.value)

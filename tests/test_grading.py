@@ -3,7 +3,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from evaluator.model import Evidence, Organization
+from evaluator.model import Evidence, Organization, Quota
 from evaluator.normalize import Record
 from evaluator.run import evaluate_organizations
 from evaluator.standards import load_standard
@@ -143,3 +143,71 @@ grading:
     assert o["total"] == Decimal("90.05") and o["tier"] == "A"
     r, _ = run({"O2": full_evidence("O2")}, std)
     assert r["O2"]["status"] == "not_graded" and "不予定档：缺少民主评议（review_score）" in r["O2"]["tier_reasons"]
+
+
+def test_gates_can_use_period_functions(tmp_path):
+    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "g.yaml").write_text("""id: g
+version: "1"
+title: 换届门槛
+extends: mini
+fields:
+  last_election: {type: date, label: 上次换届日期}
+grading:
+  quotas: []
+  gates: [{tier: A, condition: "days_since(last_election) <= 1825", reason: 按期换届}]
+""", encoding="utf-8")
+    std = load_standard(tmp_path / "g.yaml")
+    r, _ = run({"O1": full_evidence("O1", last_election=dt.date(2024, 5, 1)),
+                "O2": full_evidence("O2", last_election=dt.date(2020, 5, 1)), "O3": full_evidence("O3")}, std)
+    assert (r["O1"]["tier"], r["O2"]["tier"], r["O3"]["tier"]) == ("A", "B", "B")
+    assert "未满足 A档 条件（按期换届；缺少材料 last_election，无法认定），降为 B档" in r["O3"]["tier_reasons"]
+
+
+def test_section_points_leave_bonus_out():
+    r, _ = run({"O1": full_evidence("O1", awards=Decimal(2))})
+    g9 = next(s for s in r["O1"]["sections"] if s["id"] == "G9")
+    assert g9["points"] == 0 and r["O1"]["bonus"] == 3
+
+
+def test_street_quotas_tell_same_named_streets_apart():
+    orgs = [Organization("E1", "E1", "community", "东区", "城关街道"), Organization("E2", "E2", "community", "东区", "城关街道"),
+            Organization("W1", "W1", "community", "西区", "城关街道"), Organization("W2", "W2", "community", "西区", "城关街道")]
+    ev = {"E1": full_evidence("E1"), "E2": full_evidence("E2", centre_area=Decimal(1), committee_meetings=months(1)),
+          "W1": full_evidence("W1", awards=Decimal(1)), "W2": full_evidence("W2")}
+    std = dataclasses.replace(STD, grading=dataclasses.replace(STD.grading, quotas=(Quota("A", Decimal("0.5"), "street"),)))
+    r, _ = run(ev, std, orgs)
+    assert [r[i]["tier"] for i in ("E1", "W1", "W2")] == ["A", "A", "B"]
+
+
+def test_a_quota_move_checks_the_lower_tiers_gates(tmp_path):
+    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "q.yaml").write_text("""id: q
+version: "1"
+title: B档门槛
+extends: mini
+grading:
+  quotas: [{tier: A, max_share: 0%, scope: round}]
+  gates: [{tier: B, condition: "points('G1.2') >= 20", reason: 场所达标}]
+""", encoding="utf-8")
+    r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350))}, load_standard(tmp_path / "q.yaml"))
+    assert (r["O1"]["tier_before_quota"], r["O1"]["tier"]) == ("A", "C")
+    assert r["O1"]["tier_reasons"][-1] == "未满足 B档 条件（场所达标），降为 C档"
+
+
+def test_a_negative_total_lands_in_the_last_tier(tmp_path):
+    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "n.yaml").write_text("""id: n
+version: "1"
+title: 负分
+extends: mini
+fields:
+  review_score: {type: number, label: 评议得分}
+grading:
+  quotas: []
+  components:
+    - {id: verified, source: criteria, weight: 0.8}
+    - {id: review, source: field, field: review_score, scale: 100, weight: 0.2}
+""", encoding="utf-8")
+    r, _ = run({"O1": full_evidence("O1", review_score=Decimal(-500))}, load_standard(tmp_path / "n.yaml"))
+    assert r["O1"]["total"] == Decimal(-20) and r["O1"]["tier"] == "D"

@@ -159,3 +159,31 @@ sections:
 """)
     msgs = errors(p)
     assert len(msgs) == 1 and "$.sections[0].criteria[0].value" in msgs[0] and "很大" in msgs[0]
+
+
+def test_band_points_may_not_exceed_the_criterion(tmp_path):
+    p = child(tmp_path, "id: child\nversion: '1'\ntitle: 子标准\nextends: mini\noverride:\n  G1.2: {points: 10}\n  G1.1: {points: 20}\n")
+    msgs = errors(p)
+    assert len(msgs) == 1 and "G1.2: band points 20 exceed the criterion's 10 points" in msgs[0]
+
+
+def test_a_bare_number_threshold_on_a_percentage_field_is_refused(tmp_path):
+    p = child(tmp_path, """id: child
+version: "1"
+title: 子标准
+extends: mini
+fields:
+  grid_party_share: {type: percentage, label: 网格员中党员占比}
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.3, title: 党员占比, points: 0, method: threshold, field: grid_party_share, value: 60, rectification: 吸纳党员}
+""")
+    msgs = errors(p)
+    assert len(msgs) == 1 and "60 is ambiguous for a percentage: write 60% or 0.6" in msgs[0]
+
+
+def test_without_a_bonus_cap_bonus_counts_up_to_the_bonus_criteria_points(tmp_path):
+    p = tmp_path / "mini.yaml"
+    p.write_text(MINI.read_text(encoding="utf-8").replace("  bonus_cap: 3\n", ""), encoding="utf-8")
+    assert load_standard(p).grading.bonus_cap == Decimal(5)
