@@ -16,6 +16,13 @@ WITH_QUOTA = load_standard(FIXTURES / "mini" / "mini.yaml")
 STD = dataclasses.replace(WITH_QUOTA, grading=dataclasses.replace(WITH_QUOTA.grading, quotas=()))
 
 
+def child_standard(tmp_path, sid: str, text: str):
+    """A field standard extending mini, written beside a copy of mini and loaded."""
+    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / f"{sid}.yaml").write_text(text, encoding="utf-8")
+    return load_standard(tmp_path / f"{sid}.yaml")
+
+
 def run(evidence: dict, std=STD, orgs=None):
     orgs = orgs or [Organization(oid, oid, "community", "东区", "一街道") for oid in evidence]
     payload = evaluate_organizations(orgs, evidence, {"community": std}, PERIOD)
@@ -122,8 +129,7 @@ def test_a_quota_is_rounded_down_so_it_is_never_exceeded():
 
 
 def test_weighted_components_with_a_review_score_field(tmp_path):
-    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "weighted.yaml").write_text("""id: weighted
+    weighted_std = child_standard(tmp_path, "weighted", """id: weighted
 version: "1"
 title: 加权标准
 extends: mini
@@ -134,8 +140,8 @@ grading:
   components:
     - {id: verified, label: 考核得分, source: criteria, weight: 70%}
     - {id: review, label: 民主评议, source: field, field: review_score, scale: 100, weight: 30%}
-""", encoding="utf-8")
-    std = load_standard(tmp_path / "weighted.yaml")
+""")
+    std = weighted_std
     r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350), review_score=Decimal("85.5"))}, std)
     o = r["O1"]
     # criteria 92 x 0.7 = 64.4; review 85.5 x 0.3 = 25.65; total 90.05
@@ -146,8 +152,7 @@ grading:
 
 
 def test_gates_can_use_period_functions(tmp_path):
-    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "g.yaml").write_text("""id: g
+    g_std = child_standard(tmp_path, "g", """id: g
 version: "1"
 title: 换届门槛
 extends: mini
@@ -156,8 +161,8 @@ fields:
 grading:
   quotas: []
   gates: [{tier: A, condition: "days_since(last_election) <= 1825", reason: 按期换届}]
-""", encoding="utf-8")
-    std = load_standard(tmp_path / "g.yaml")
+""")
+    std = g_std
     r, _ = run({"O1": full_evidence("O1", last_election=dt.date(2024, 5, 1)),
                 "O2": full_evidence("O2", last_election=dt.date(2020, 5, 1)), "O3": full_evidence("O3")}, std)
     assert (r["O1"]["tier"], r["O2"]["tier"], r["O3"]["tier"]) == ("A", "B", "B")
@@ -181,23 +186,21 @@ def test_street_quotas_tell_same_named_streets_apart():
 
 
 def test_a_quota_move_checks_the_lower_tiers_gates(tmp_path):
-    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "q.yaml").write_text("""id: q
+    q_std = child_standard(tmp_path, "q", """id: q
 version: "1"
 title: B档门槛
 extends: mini
 grading:
   quotas: [{tier: A, max_share: 0%, scope: round}]
   gates: [{tier: B, condition: "points('G1.2') >= 20", reason: 场所达标}]
-""", encoding="utf-8")
-    r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350))}, load_standard(tmp_path / "q.yaml"))
+""")
+    r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350))}, q_std)
     assert (r["O1"]["tier_before_quota"], r["O1"]["tier"]) == ("A", "C")
     assert r["O1"]["tier_reasons"][-1] == "未满足 B档 条件（场所达标），降为 C档"
 
 
 def test_a_negative_total_lands_in_the_last_tier(tmp_path):
-    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "n.yaml").write_text("""id: n
+    n_std = child_standard(tmp_path, "n", """id: n
 version: "1"
 title: 负分
 extends: mini
@@ -208,6 +211,6 @@ grading:
   components:
     - {id: verified, source: criteria, weight: 0.8}
     - {id: review, source: field, field: review_score, scale: 100, weight: 0.2}
-""", encoding="utf-8")
-    r, _ = run({"O1": full_evidence("O1", review_score=Decimal(-500))}, load_standard(tmp_path / "n.yaml"))
+""")
+    r, _ = run({"O1": full_evidence("O1", review_score=Decimal(-500))}, n_std)
     assert r["O1"]["total"] == Decimal(-20) and r["O1"]["tier"] == "D"
