@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import InputError, Issue, json_path
+from .methods import fmt_value
 from .model import Evidence, Field, Finding, Standard
 from .normalize import FieldSpec, NormalizeError, normalize
 from .schemacheck import check as schema_check
@@ -271,7 +272,6 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
     issues: list[Issue] = []
     if raw is None:
         return ev, issues
-    ev.sources = sorted(raw.files)
     for fid, entry in raw.fields.items():
         f = standard.fields.get(fid)
         if f is None:
@@ -315,7 +315,6 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
 
 
 def _mismatch(f: Field, self_v, verified) -> Finding | None:
-    from .methods import fmt_value
     if f.type == "records":
         gap = abs(len(self_v) - len(verified))
         if gap > f.tolerance:

@@ -385,6 +385,3 @@ class Info:
         value = expr.evaluate(env)
         return Scored("pass", ZERO, f"记录：{fmt_value(value, f)}（不计分）", _used(env, expr.names))
 
-
-def kinds() -> dict[str, str]:
-    return {name: m.kind for name, m in REGISTRY.items()}

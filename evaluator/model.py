@@ -191,4 +191,3 @@ class Evidence:
     self_values: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, dict] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
