@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evaluator.demo import generate                      # noqa: E402
-from evaluator.engine import Engine, org_env, score_criterion   # noqa: E402
-from evaluator.evidence import collect, resolve          # noqa: E402
-from evaluator.rounds import load_round                  # noqa: E402
-from evaluator.run import evaluate_organizations         # noqa: E402
+from evaluator.scoring.engine import Engine, org_env, score_criterion   # noqa: E402
+from evaluator.intake.evidence import collect, resolve          # noqa: E402
+from evaluator.intake.rounds import load_round                  # noqa: E402
+from evaluator.scoring.run import evaluate_organizations         # noqa: E402
 
 
 def median_time(fn, repeats):

@@ -60,12 +60,12 @@ def _kind_of(path: Path, data) -> str:
 
 
 def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
-    from .cases import load_cases
-    from .run import load_evidence
-    from .rounds import load_round
-    from .schemacheck import check
-    from .standards import load_standard
-    from .yamlsafe import load_document
+    from .scoring.cases import load_cases
+    from .scoring.run import load_evidence
+    from .intake.rounds import load_round
+    from .standard.schema import check
+    from .standard.loader import load_standard
+    from .standard.yamlsafe import load_document
 
     issues: list[Issue] = []
     files: list[Path] = []
@@ -118,9 +118,9 @@ def _progress(total_label: str):
 
 
 def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
-    from .results import dumps, results_csv, write_atomically
-    from .rounds import load_round
-    from .run import evaluate_round
+    from .scoring.results import dumps, results_csv, write_atomically
+    from .intake.rounds import load_round
+    from .scoring.run import evaluate_round
 
     started = time.time()
     rnd = load_round(round_path)
@@ -168,8 +168,8 @@ def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
 @command
 def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str = typer.Argument(..., metavar="ORG_ID")):
     """解释某组织的每一分和档次 — why an organization got each point and its tier."""
-    from .explain import explain_text
-    from .results import load_results
+    from .scoring.explain import explain_text
+    from .scoring.results import load_results
     path = results_dir / "results.json" if results_dir.is_dir() else results_dir
     if not path.is_file():
         err.print(f"{path}: no results.json here (run `agrade evaluate` first)", markup=False)
@@ -191,7 +191,7 @@ def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str 
 def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (default: all)"),
              rules: List[Path] = typer.Option([], "--rules", help="extra folders with standards and cases")):
     """运行标准自带的测试用例 — run the standards' golden cases."""
-    from .cases import run_all
+    from .scoring.cases import run_all
     from .resources import rules_dir
     dirs = list(rules) + [rules_dir()]
     results = run_all(dirs, standards or ())

@@ -1,28 +1,25 @@
 """The data the evaluator works with: a compiled standard and the outcomes it produces.
 
-All of it is immutable; a `Standard` is built once per run by `evaluator.standards`
+All of it is immutable; a `Standard` is built once per run by `evaluator.standard.loader`
 and shared by every organization evaluated against it.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
 
-OUTCOMES = ("pass", "partial", "fail", "not_applicable", "not_reviewed", "error", "waived")
-NA_POLICIES = ("zero", "exclude", "forbid")
-FIELD_TYPES = ("number", "integer", "percentage", "boolean", "enum", "date", "text", "records")
-PERIOD_UNITS = ("week", "month", "quarter", "half_year", "year")
-SCOPES = ("round", "district", "street", "type")
-
-# Organization types (领域) with their Chinese names, as typed in registries.
-ORG_TYPES = {
-    "community": "社区", "village": "村", "agency": "机关", "institution": "事业单位",
-    "soe": "国有企业", "nonpublic": "两新组织", "school": "学校", "hospital": "医院",
-    "compound": "小区",
-}
+from .terms import OUTCOMES
 
 ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, order=True)
+class Record:
+    """One dated entry of a records field (a meeting, a theme Party day, ...)."""
+    date: datetime.date
+    title: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from evaluator.cli import run
 from evaluator.demo import generate
 from evaluator.demo.names import registry
-from evaluator.yamlsafe import load_yaml
+from evaluator.standard.yamlsafe import load_yaml
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from evaluator import engine as engine_mod
-from evaluator.engine import Engine
+from evaluator.scoring import engine as engine_mod
+from evaluator.scoring.engine import Engine
 from evaluator.errors import EvaluationError
 from evaluator.model import Evidence, Organization
-from evaluator.normalize import Record
-from evaluator.standards import load_standard
+from evaluator.model import Record
+from evaluator.standard.loader import load_standard
 
 from conftest import FIXTURES
 

@@ -6,10 +6,10 @@ import openpyxl
 import pytest
 
 from evaluator.errors import InputError
-from evaluator.evidence import collect, resolve
-from evaluator.rounds import load_registry, load_round
-from evaluator.run import evaluate_round
-from evaluator.standards import load_standard
+from evaluator.intake.evidence import collect, resolve
+from evaluator.intake.rounds import load_registry, load_round
+from evaluator.scoring.run import evaluate_round
+from evaluator.standard.loader import load_standard
 
 from conftest import FIXTURES
 

@@ -1,4 +1,4 @@
-"""Tests for evaluator.expr: the standards' expression language."""
+"""Tests for evaluator.standard.expr: the standards' expression language."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from evaluator.expr import (
+from evaluator.standard.expr import (
     DEFAULT_FUNCTIONS, EvalError, Expr, ExprError, FunctionSpec, MissingValue, NameSpec, Type,
     compile_expr,
 )

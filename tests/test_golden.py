@@ -1,16 +1,16 @@
 """Every golden case shipped in rules/*.cases.yaml, one pytest test each."""
 import pytest
 
-from evaluator.cases import case_files, load_cases, run_case
+from evaluator.scoring.cases import case_files, load_cases, run_case
 from evaluator.resources import rules_dir
-from evaluator.standards import load_standard
+from evaluator.standard.loader import load_standard
 
 CASES = [c for p in case_files([rules_dir()]) for c in load_cases(p)]
 _STANDARDS = {}
 
 
 def test_every_shipped_standard_has_golden_cases():
-    from evaluator.standards import available_standards
+    from evaluator.standard.loader import available_standards
     with_cases = {c.standard for c in CASES}
     assert set(available_standards([rules_dir()])) <= with_cases
 

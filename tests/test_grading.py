@@ -4,9 +4,9 @@ import datetime as dt
 from decimal import Decimal
 
 from evaluator.model import Evidence, Organization, Quota
-from evaluator.normalize import Record
-from evaluator.run import evaluate_organizations
-from evaluator.standards import load_standard
+from evaluator.model import Record
+from evaluator.scoring.run import evaluate_organizations
+from evaluator.standard.loader import load_standard
 
 from conftest import FIXTURES
 from test_engine import PERIOD, full_evidence

@@ -5,11 +5,11 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from evaluator.cli import run
-from evaluator.engine import Engine
+from evaluator.scoring.engine import Engine
 from evaluator.model import Organization
-from evaluator.normalize import Record
-from evaluator.run import evaluate_organizations
-from evaluator.standards import load_standard
+from evaluator.model import Record
+from evaluator.scoring.run import evaluate_organizations
+from evaluator.standard.loader import load_standard
 
 from conftest import FIXTURES
 from test_engine import PERIOD, full_evidence

@@ -1,4 +1,4 @@
-"""evaluator.normalize: what people really type -> typed values, or a precise NormalizeError."""
+"""evaluator.intake.normalize: what people really type -> typed values, or a precise NormalizeError."""
 from __future__ import annotations
 
 import datetime
@@ -8,12 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluator.normalize import (
+from evaluator.model import Field, Record
+from evaluator.intake.normalize import (
     UNITS,
-    FieldSpec,
     Missing,
     NormalizeError,
-    Record,
     excel_serial_to_date,
     halfwidth,
     is_blank,
@@ -23,18 +22,18 @@ from evaluator.normalize import (
 D = Decimal
 d = datetime.date
 
-NUMBER = FieldSpec("x", "number", label="数")
-AREA = FieldSpec("centre_area", "number", label="党群服务中心面积", unit="m2", min=D(0))
-MEMBERS = FieldSpec("members_full", "integer", label="正式党员人数", unit="人", min=D(0))
-COUNT = FieldSpec("n", "integer", label="个数")
-MONEY = FieldSpec("money", "number", label="经费", unit="元")
-SHARE = FieldSpec("grid_party_share", "percentage", label="网格员中党员占比")
-FLAG = FieldSpec("has_volunteer_team", "boolean", label="是否有常备志愿服务队")
-RATING = FieldSpec("secretary_rating", "enum", label="书记述职评议等次", values=("好", "较好", "一般", "差"))
-CODE = FieldSpec("code", "enum", label="代码", values=("A", "B1"))
-WHEN = FieldSpec("last_election", "date", label="上次换届日期")
-MEETINGS = FieldSpec("committee_meetings", "records", label="支部委员会会议记录")
-REMARKS = FieldSpec("remarks", "text", label="备注")
+NUMBER = Field("x", "number", label="数")
+AREA = Field("centre_area", "number", label="党群服务中心面积", unit="m2", min=D(0))
+MEMBERS = Field("members_full", "integer", label="正式党员人数", unit="人", min=D(0))
+COUNT = Field("n", "integer", label="个数")
+MONEY = Field("money", "number", label="经费", unit="元")
+SHARE = Field("grid_party_share", "percentage", label="网格员中党员占比")
+FLAG = Field("has_volunteer_team", "boolean", label="是否有常备志愿服务队")
+RATING = Field("secretary_rating", "enum", label="书记述职评议等次", values=("好", "较好", "一般", "差"))
+CODE = Field("code", "enum", label="代码", values=("A", "B1"))
+WHEN = Field("last_election", "date", label="上次换届日期")
+MEETINGS = Field("committee_meetings", "records", label="支部委员会会议记录")
+REMARKS = Field("remarks", "text", label="备注")
 ALL_FIELDS = (NUMBER, AREA, MEMBERS, COUNT, MONEY, SHARE, FLAG, RATING, CODE, WHEN, MEETINGS, REMARKS)
 
 
@@ -153,7 +152,7 @@ def test_unit_on_field_without_unit():
 def test_ming_counts_as_ren():
     assert same(normalize("12名", MEMBERS), D(12))
     assert same(normalize("12 人", MEMBERS), D(12))
-    ming = FieldSpec("m", "integer", label="名额", unit="名")
+    ming = Field("m", "integer", label="名额", unit="名")
     assert same(normalize("3名", ming), D(3))
     assert "'人'" in err("3人", ming).message
 
@@ -199,7 +198,7 @@ def test_bounds():
     assert err(-20, AREA).message == "-20 is below the minimum 0"
     assert err("-20平方米", AREA).message == "'-20平方米' is below the minimum 0"
     assert err("－２０", AREA).message == "'－２０' is below the minimum 0"
-    capped = FieldSpec("c", "number", label="c", min=D(1), max=D("99.5"))
+    capped = Field("c", "number", label="c", min=D(1), max=D("99.5"))
     assert normalize("99.5", capped) == D("99.5")
     assert normalize(1, capped) == D(1)
     assert err("100", capped).message == "'100' is above the maximum 99.5"
@@ -209,7 +208,7 @@ def test_bounds():
 
 
 def test_bounds_given_as_plain_numbers():
-    loose = FieldSpec("c", "number", label="c", min=0, max=10.5)  # type: ignore[arg-type]
+    loose = Field("c", "number", label="c", min=0, max=10.5)  # type: ignore[arg-type]
     assert normalize("10.5", loose) == D("10.5")
     assert "10.5" in err("11", loose).message
 
@@ -268,7 +267,7 @@ def test_percentage_messages():
 
 
 def test_percentage_max_above_one():
-    growth = FieldSpec("g", "percentage", label="增长率", min=D(-1), max=D(2))
+    growth = Field("g", "percentage", label="增长率", min=D(-1), max=D(2))
     assert same(normalize("150%", growth), D("1.50"))
     assert same(normalize("1.5", growth), D("1.5"))
     assert same(normalize("-20%", growth), D("-0.20"))
@@ -277,7 +276,7 @@ def test_percentage_max_above_one():
 
 
 def test_percentage_max_below_one():
-    capped = FieldSpec("c", "percentage", label="c", max=D("0.8"))
+    capped = Field("c", "percentage", label="c", max=D("0.8"))
     assert normalize("80%", capped) == D("0.8")
     assert "maximum 80%" in err("0.9", capped).message
     assert "ambiguous" in err("60", capped).message
@@ -325,7 +324,7 @@ def test_enum_rejects(raw):
 
 def test_enum_message_and_numbers():
     assert err("良好", RATING).message == "'良好' is not one of the allowed values: 好, 较好, 一般, 差"
-    levels = FieldSpec("lv", "enum", label="级别", values=("1", "2", "3"))
+    levels = Field("lv", "enum", label="级别", values=("1", "2", "3"))
     assert normalize(2, levels) == "2"
     assert normalize("２", levels) == "2"
     err(True, levels)
@@ -472,7 +471,7 @@ def test_text_rejects(raw):
 # ---------------------------------------------------------------------------------- misc
 
 def test_unknown_field_type():
-    e = err("1", FieldSpec("z", "money", label="z"))
+    e = err("1", Field("z", "money", label="z"))
     assert "money" in e.message
 
 
@@ -551,7 +550,7 @@ _ANY = st.recursive(
 )
 
 
-@given(_ANY, st.sampled_from(ALL_FIELDS + (FieldSpec("g", "percentage", label="g", min=D(-1), max=D(2)),)))
+@given(_ANY, st.sampled_from(ALL_FIELDS + (Field("g", "percentage", label="g", min=D(-1), max=D(2)),)))
 @settings(max_examples=1500)
 def test_only_normalize_error_escapes(raw, field):
     try:

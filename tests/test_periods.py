@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from evaluator.periods import label, periods
+from evaluator.standard.periods import label, periods
 
 D = dt.date
 

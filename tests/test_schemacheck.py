@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from evaluator import schemacheck
-from evaluator.schemacheck import check_with, make_validator, render
-from evaluator.yamlsafe import Locator, load_json_text, load_yaml_text
+from evaluator.standard import schema as schemacheck
+from evaluator.standard.schema import check_with, make_validator, render
+from evaluator.standard.yamlsafe import Locator, load_json_text, load_yaml_text
 
 STANDARD = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -3,9 +3,9 @@ import json
 
 from jsonschema import Draft202012Validator
 
-from evaluator import schemagen
+from evaluator.standard import schemagen
 from evaluator.cli import run
-from evaluator.methods import REGISTRY
+from evaluator.standard.methods import REGISTRY
 from evaluator.resources import schemas_dir
 
 
@@ -18,7 +18,7 @@ def test_all_schemas_are_valid_draft_2020_12():
 
 def test_standard_schema_is_generated_from_the_method_registry():
     on_disk = (schemas_dir() / "standard.schema.json").read_text(encoding="utf-8")
-    assert on_disk == schemagen.render(), "run `python -m evaluator.schemagen` to regenerate"
+    assert on_disk == schemagen.render(), "run `python -m evaluator.standard.schemagen` to regenerate"
     enum = json.loads(on_disk)["$defs"]["criterion"]["properties"]["method"]["enum"]
     assert enum == sorted(REGISTRY)
 

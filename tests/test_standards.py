@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from evaluator.errors import InputError
-from evaluator.standards import load_standard
+from evaluator.standard.loader import load_standard
 
 from conftest import FIXTURES
 

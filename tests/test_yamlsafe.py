@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from evaluator.errors import InputError
-from evaluator.yamlsafe import load_document, load_json, load_json_text, load_yaml, load_yaml_text
+from evaluator.standard.yamlsafe import load_document, load_json, load_json_text, load_yaml, load_yaml_text
 
 
 def issues(text, loader=load_yaml_text, name="f.yaml"):

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Mapping
 
 from .. import resources
-from ..model import ORG_TYPES, Organization, Standard
-from ..standards import available_standards, load_standard
+from ..terms import ORG_TYPES
+from ..model import Organization, Standard
+from ..standard.loader import available_standards, load_standard
 from .names import DISTRICT, person_name, STREETS, TOWNS, Org, registry
 from .planner import OrgPlanner, Profile
 from .render import csv_rows, entries, visit_for, yaml_document

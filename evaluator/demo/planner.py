@@ -20,11 +20,11 @@ from collections import defaultdict
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ..engine import org_env, score_criterion
-from ..expr import Binary, Call, ListLit, Literal, Name, Unary
+from ..scoring.engine import org_env, score_criterion
+from ..standard.expr import Binary, Call, ListLit, Literal, Name, Unary
 from ..model import ZERO, Criterion, Field, Organization, Standard
-from ..normalize import Record
-from ..periods import periods
+from ..model import Record
+from ..standard.periods import periods
 
 TRIES = 24
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=")

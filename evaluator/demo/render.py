@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..engine import org_env, score_criterion
-from ..evidence import _mismatch
+from ..scoring.engine import org_env, score_criterion
+from ..intake.evidence import _mismatch
 from ..model import ZERO, Field, Organization
-from ..normalize import Record
+from ..model import Record
 from .planner import Profile
 
 TEAMS = ("督导一组", "督导二组", "督导三组", "督导四组", "督导五组", "督导六组")

@@ -108,7 +108,7 @@ def _lists_of(results: dict) -> dict:
     lists = results.get("lists")
     if isinstance(lists, dict) and lists:
         return lists
-    from ..lists import derive_lists
+    from ..scoring.lists import derive_lists
     return derive_lists(results, None)
 
 

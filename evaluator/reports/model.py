@@ -52,7 +52,7 @@ def field_labels(sid: str, std: dict) -> dict:
     """Field labels when results.json does not carry them: from the shipped standard of the
     same id, only if its digest is the one the results were scored with."""
     try:
-        from ..standards import load_standard
+        from ..standard.loader import load_standard
         loaded = load_standard(sid)
     except Exception:       # not shipped, or not loadable here: labels fall back to field ids
         return {}
@@ -448,7 +448,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict]) -> dict:
 
 def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
     from ..errors import InputError
-    from ..lists import describe_expr, describe_rules, normalize_rules
+    from ..standard.listrules import describe_expr, describe_rules, normalize_rules
     public = ctx["public"]
     by_id = {o["id"]: o for o in results["organizations"]}
     out = []

@@ -13,7 +13,7 @@ from evaluator.errors import InputError
 from evaluator.reports import render_reports
 from evaluator.reports.render import file_names, safe_name
 
-from .conftest import ROUND, load_round, write_round
+from tests.reports.conftest import ROUND, load_round, write_round
 
 
 def test_rankings_xlsx(rendered):
@@ -150,10 +150,10 @@ def test_file_names_from_typed_ids():
 
 
 def test_reports_from_results_written_by_the_evaluator(tmp_path):
-    """results.json as evaluator.run writes it (tests/fixtures/mini), not only our fixture."""
-    from evaluator.rounds import load_round as load_round_file
-    from evaluator.run import evaluate_round
-    from evaluator.results import dumps
+    """results.json as evaluator.scoring.run writes it (tests/fixtures/mini), not only our fixture."""
+    from evaluator.intake.rounds import load_round as load_round_file
+    from evaluator.scoring.run import evaluate_round
+    from evaluator.scoring.results import dumps
     here = Path(__file__).resolve().parents[1] / "fixtures" / "mini" / "round.yaml"
     payload = evaluate_round(load_round_file(here))
     (tmp_path / "results").mkdir()

@@ -15,7 +15,7 @@ import pytest
 
 from evaluator.reports import model
 
-from .conftest import GOLDEN, load_round
+from tests.reports.conftest import GOLDEN, load_round
 
 GOLDENS = [  # (golden file, rendered file, public?)
     ("scorecard-HD-007.html", "scorecards/HD-007.html", False),
@@ -106,7 +106,7 @@ def test_scorecard_model_evidence_values_and_findings(results):
 
 def test_tier_movement_against_the_previous_round(results):
     from evaluator.reports.source import load_previous
-    from .conftest import PREVIOUS
+    from tests.reports.conftest import PREVIOUS
     prev = load_previous(PREVIOUS)
     moves = {oid: card(results, oid, previous=prev)["movement"] for oid in ("HD-001", "CH-002", "HD-003", "CH-008")}
     assert {k: v and v["label"] for k, v in moves.items()} == {
@@ -161,7 +161,7 @@ def test_a_round_mixing_tier_schemes(results):
 
 
 def test_field_labels_come_from_the_shipped_standard_when_the_digest_matches():
-    from evaluator.standards import load_standard
+    from evaluator.standard.loader import load_standard
     std = load_standard("community")
     found = model.field_labels("community", {"digest": std.digest})
     assert found["members_full"] == {"label": "正式党员人数", "unit": "人"}

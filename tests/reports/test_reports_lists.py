@@ -1,4 +1,4 @@
-"""evaluator.lists: red and black lists from results and the YAML list rules (FORMATS.md §4)."""
+"""evaluator.scoring.lists: red and black lists from results and the YAML list rules (FORMATS.md §4)."""
 from __future__ import annotations
 
 import subprocess
@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from evaluator.errors import InputError
-from evaluator.lists import DEFAULT_LISTS, derive_lists, describe_expr, describe_rules, normalize_rules
+from evaluator.scoring.lists import derive_lists
+from evaluator.standard.listrules import DEFAULT_LISTS, describe_expr, describe_rules, normalize_rules
 
-from .conftest import load_round
+from tests.reports.conftest import load_round
 
 
 def ids(lst):
@@ -116,7 +117,7 @@ def test_rules_print_in_chinese():
 
 
 def test_lists_module_is_core_and_imports_no_front_end():
-    code = ("import sys, evaluator.lists; "
+    code = ("import sys, evaluator.scoring.lists; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('jinja2', 'weasyprint', 'openpyxl') "
             "or m.startswith('evaluator.reports')]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

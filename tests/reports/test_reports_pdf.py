@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from evaluator.reports import render_reports
 from evaluator.reports.html import render_html
 
-from .conftest import GOLDEN, PREVIOUS, ROUND, load_round, need_tool, pdf_text, squash
+from tests.reports.conftest import GOLDEN, PREVIOUS, ROUND, load_round, need_tool, pdf_text, squash
 
 
 def test_scorecard_text_extracts_as_the_expected_chinese(rendered):

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from evaluator.reports import render_reports
 from evaluator.reports.pdf import AssetFetcher, PdfRenderer, fixed_datetime
 
-from .conftest import load_round, pdf_text, squash, write_round
+from tests.reports.conftest import load_round, pdf_text, squash, write_round
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from decimal import Decimal
 
+from ..terms import PERIOD_UNITS
+
 __all__ = [
     "Type", "NameSpec", "FunctionSpec", "Expr", "compile_expr", "DEFAULT_FUNCTIONS",
     "ExprError", "MissingValue", "EvalError", "PERIOD_UNITS",
@@ -724,7 +726,6 @@ def _want_number(v) -> Decimal:
 
 # --------------------------------------------------------------------------- default functions
 
-PERIOD_UNITS = ("week", "month", "quarter", "half_year", "year")
 
 
 def _period(env, func: str) -> tuple[_dt.date, _dt.date]:

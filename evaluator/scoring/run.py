@@ -1,7 +1,7 @@
 """Evaluate a whole round: evidence -> outcomes -> grades -> quotas -> ranks -> results.
 
 `evaluate_round` returns the scored payload as plain data (Decimal numbers, ISO dates);
-`evaluator.results` writes it. Nothing here depends on time or host, so the same inputs
+`evaluator.scoring.results` writes it. Nothing here depends on time or host, so the same inputs
 give the same payload (design invariant 2).
 """
 from __future__ import annotations
@@ -10,23 +10,24 @@ import dataclasses
 from decimal import Decimal
 from typing import Any, Callable
 
-from . import __version__
+from .. import __version__
 from .engine import Engine
-from .errors import InputError, Issue
-from .evidence import collect, resolve
+from ..errors import InputError, Issue
+from ..intake.evidence import collect, resolve
 from .grading import Grade, grade, lower_until_gates_pass
 from .lists import derive_lists
-from .model import ORG_TYPES, Evidence, Organization, Outcome, Standard
+from ..terms import ORG_TYPES
+from ..model import Evidence, Organization, Outcome, Standard
 from .ranking import Entry, apply_quotas, rank, target_report
-from .rounds import Round
+from ..intake.rounds import Round
 
 Progress = Callable[[int, int], None]
 
 
 def with_round_overrides(std: Standard, override: dict) -> Standard:
     """Round-level grading overrides (quotas, target, tie_breaks) replace the standard's."""
-    from .model import Quota, Target
-    from .standards import _dec
+    from ..model import Quota, Target
+    from ..standard.loader import _dec
     g = std.grading
     changes = {}
     if "quotas" in override:

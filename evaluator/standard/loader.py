@@ -13,13 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import resources
-from .errors import InputError, Issue
+from .. import resources
+from ..errors import InputError, Issue
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
-from .model import (ORG_TYPES, ZERO, Component, Criterion, Field, Gate, Grading, Quota,
+from ..terms import ORG_TYPES
+from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
-from .schemacheck import check as schema_check
+from .schema import check as schema_check
 from .yamlsafe import Locator, load_yaml
 
 _FIELD_TYPES = {"number": Type.NUMBER, "integer": Type.NUMBER, "percentage": Type.NUMBER,

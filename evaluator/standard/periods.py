@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 
 _MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
-UNIT_NAMES = {"week": "周", "month": "月", "quarter": "季度", "half_year": "半年", "year": "年"}
 
 
 @functools.lru_cache(maxsize=256)

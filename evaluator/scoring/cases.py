@@ -12,13 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import InputError, Issue
-from .evidence import raw_from_mapping, resolve
-from .model import Organization, Standard
+from ..errors import InputError, Issue
+from ..intake.evidence import raw_from_mapping, resolve
+from ..model import Organization, Standard
 from .run import evaluate_organizations
-from .standards import load_standard
-from .schemacheck import check, check_with, validator
-from .yamlsafe import load_yaml
+from ..standard.loader import load_standard
+from ..standard.schema import check, check_with, validator
+from ..standard.yamlsafe import load_yaml
 
 
 class _Shifted:
@@ -31,7 +31,7 @@ class _Shifted:
         return self.loc.where(list(self.base) + [p for p in path if p != "organization"])
 
     def issue(self, path, message):
-        from .errors import json_path
+        from ..errors import json_path
         line, col = self.where(path)
         return Issue(self.filename, line, col, json_path(list(self.base) + list(path)), message)
 
@@ -137,7 +137,7 @@ def compare(expect: dict, r: dict) -> list[str]:
 
 def run_all(dirs: list[Path], standards: Iterable[str] = ()) -> list[CaseResult]:
     import difflib
-    from .standards import available_standards
+    from ..standard.loader import available_standards
     known = set(available_standards(dirs))
     for sid in standards:
         if not case_files(dirs, [sid]):

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from .engine import org_env
-from .expr import EvalError, MissingValue
-from .methods import fmt_number
-from .model import ZERO, Evidence, Organization, Outcome, Standard
+from ..standard.expr import EvalError, MissingValue
+from ..terms import num, pct
+from ..model import ZERO, Evidence, Organization, Outcome, Standard
 
 CENT = Decimal("0.01")
 
@@ -97,7 +97,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     if main.applicable_max == 0:
         problems.append("没有适用的计分指标")
     elif share < g.min_reviewed_share:
-        problems.append(f"已核查指标分值占比 {fmt_number(share * 100)}%，低于最低要求 {fmt_number(g.min_reviewed_share * 100)}%")
+        problems.append(f"已核查指标分值占比 {pct(share, 2)}，低于最低要求 {pct(g.min_reviewed_share, 2)}")
 
     comps: dict[str, Decimal] = {}
     weighted = ZERO
@@ -131,7 +131,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     reasons = []
     # the last tier starts at 0; a negative total (a negative field component) lands there too
     idx = next((i for i, t in enumerate(g.tiers) if total >= t.min), len(g.tiers) - 1)
-    reasons.append(f"总分 {fmt_number(total)}，达到 {g.tiers[idx].name}（≥ {fmt_number(g.tiers[idx].min)}）")
+    reasons.append(f"总分 {num(total)}，达到 {g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）")
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
                      "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections})

@@ -22,12 +22,12 @@ from typing import Any, Mapping
 import durable_rules_engine
 from durable import engine as durable_engine
 
-from .errors import EvaluationError
-from .expr import EvalError, MissingValue
-from .methods import REGISTRY, Scored
-from .model import ZERO, Criterion, Evidence, Organization, Outcome, Standard
+from ..errors import EvaluationError
+from ..standard.expr import EvalError, MissingValue
+from ..standard.methods import REGISTRY, Scored
+from ..terms import NA_POLICY_ZH
+from ..model import ZERO, Criterion, Evidence, Organization, Outcome, Standard
 
-NA_POLICY_ZH = {"zero": "按零分计", "exclude": "不计入满分", "forbid": "该项必须提供材料"}
 _names = itertools.count()
 
 

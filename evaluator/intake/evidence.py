@@ -16,15 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import InputError, Issue, json_path
-from .methods import fmt_value
-from .model import Evidence, Field, Finding, Standard
-from .normalize import FieldSpec, NormalizeError, normalize
-from .schemacheck import check as schema_check
-from .yamlsafe import load_document
+from ..errors import InputError, Issue, json_path
+from ..terms import value_text
+from ..model import Evidence, Field, Finding, Standard
+from .normalize import NormalizeError, normalize
+from ..standard.schema import check as schema_check
+from ..standard.yamlsafe import load_document
 
 SOURCES = ("self", "verified")
-_DATE = FieldSpec(id="verified_on", type="date", label="核查日期")
+_DATE = Field(id="verified_on", type="date", label="核查日期")
 
 
 @dataclass
@@ -261,11 +261,6 @@ def _cell_text(v) -> str:
 
 # ------------------------------------------------------------------ resolving
 
-@functools.lru_cache(maxsize=4096)
-def field_spec(f: Field) -> FieldSpec:
-    return FieldSpec(id=f.id, type=f.type, label=f.label, unit=f.unit, min=f.min, max=f.max, values=f.values)
-
-
 def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[Evidence, list[Issue]]:
     """Normalize one organization's evidence against its standard."""
     ev = Evidence(org_id)
@@ -280,7 +275,6 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
             issues.append(Issue(w.file, w.line, w.col, w.path,
                                 f"unknown field '{fid}' for standard '{standard.id}'" + (f"; did you mean '{hint[0]}'?" if hint else "")))
             continue
-        spec = field_spec(f)
         if "verified" in entry.values and not entry.inspector:
             w = entry.where["verified"]
             issues.append(Issue(w.file, w.line, w.col, w.path,
@@ -288,7 +282,7 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
         got = {}
         for s, raw_value in entry.values.items():
             try:
-                got[s] = normalize(raw_value, spec)
+                got[s] = normalize(raw_value, f)
             except NormalizeError as e:
                 w = entry.where[s]
                 issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{fid}）: {e.message}"))
@@ -327,9 +321,9 @@ def _mismatch(f: Field, self_v, verified) -> Finding | None:
         allowed = f.tolerance * abs(verified) if f.tolerance_relative else f.tolerance
         if gap > allowed:
             return Finding("self_report_mismatch", f.id,
-                           f"{f.label}：自报 {fmt_value(self_v, f)}，核查 {fmt_value(verified, f)}，超出允许误差", self_v, verified)
+                           f"{f.label}：自报 {value_text(self_v, f)}，核查 {value_text(verified, f)}，超出允许误差", self_v, verified)
         return None
     if self_v != verified:
         return Finding("self_report_mismatch", f.id,
-                       f"{f.label}：自报 {fmt_value(self_v, f)}，核查 {fmt_value(verified, f)}", self_v, verified)
+                       f"{f.label}：自报 {value_text(self_v, f)}，核查 {value_text(verified, f)}", self_v, verified)
     return None

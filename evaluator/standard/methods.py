@@ -15,8 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Mapping
 
 from .expr import EvalError, MissingValue, Type
-from .model import ZERO
-from .periods import UNIT_NAMES, label as period_label, periods
+from ..model import ZERO
+from ..terms import PERIOD_ZH, num, pct, points_text, value_text
+from .periods import label as period_label, periods
 
 RATIO_STEP = Decimal("0.0001")   # ratios are quantized to 0.01% before any comparison
 
@@ -55,37 +56,6 @@ def method(name, kind, title, schema, required=()):
     return register
 
 
-# ---------------------------------------------------------------- formatting
-
-def fmt_number(d: Decimal) -> str:
-    d = Decimal(d)
-    if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
-    return format(d.normalize(), "f")
-
-
-def fmt_value(value: Any, field=None) -> str:
-    """A value as a secretary would read it: 480 平方米, 55.8%, 是, 12 条记录."""
-    if value is None:
-        return "（缺）"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if field is not None and field.type == "percentage":
-        return fmt_number((Decimal(value) * 100).quantize(Decimal("0.01"))) + "%"
-    if isinstance(value, Decimal | int):
-        unit = {"m2": "平方米"}.get(field.unit, field.unit) if field is not None and field.unit else ""
-        return fmt_number(Decimal(value)) + (f" {unit}" if unit else "")
-    if isinstance(value, tuple):
-        return f"{len(value)} 条记录"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def pts(d: Decimal) -> str:
-    return fmt_number(d) + " 分"
-
-
 def _used(env, names) -> dict:
     return {n: env.get(n) for n in sorted(names) if not n.startswith("$")}
 
@@ -93,7 +63,7 @@ def _used(env, names) -> dict:
 def _show_used(env, used) -> str:
     """"：正式党员人数 12 人，…" — the evidence behind a condition, with labels (env["$fields"])."""
     fields = env.get("$fields") or {}
-    parts = [f"{fields[n].label if n in fields else n} {fmt_value(v, fields.get(n))}" for n, v in used.items() if not n.startswith("org.")]
+    parts = [f"{fields[n].label if n in fields else n} {value_text(v, fields.get(n))}" for n, v in used.items() if not n.startswith("org.")]
     return ("：" + "，".join(parts)) if parts else ""
 
 
@@ -124,7 +94,7 @@ class Check:
         used = _used(env, cond.names)
         values = _show_used(env, used)
         if ok:
-            return Scored("pass", points, f"符合要求（{cond.source}）{values}，得 {pts(points)}", used)
+            return Scored("pass", points, f"符合要求（{cond.source}）{values}，得 {points_text(points)}", used)
         return Scored("fail", ZERO, f"未达到要求：{cond.source} 不成立{values}，不得分", used)
 
 
@@ -147,10 +117,10 @@ class Threshold:
         f, op, value = params
         actual = Decimal(_require(env, f.id))
         used = {f.id: actual}
-        want = f"{f.label}{_OP_ZH[op]} {fmt_value(value, f)}"
+        want = f"{f.label}{_OP_ZH[op]} {value_text(value, f)}"
         if _OPS[op](actual, value):
-            return Scored("pass", points, f"{f.label} {fmt_value(actual, f)}，达到要求（{want}），得 {pts(points)}", used)
-        return Scored("fail", ZERO, f"{f.label} {fmt_value(actual, f)}，未达到要求（{want}），不得分", used)
+            return Scored("pass", points, f"{f.label} {value_text(actual, f)}，达到要求（{want}），得 {points_text(points)}", used)
+        return Scored("fail", ZERO, f"{f.label} {value_text(actual, f)}，未达到要求（{want}），不得分", used)
 
 
 @method("bands", "base", "分档计分",
@@ -195,19 +165,19 @@ class Bands:
             used = {f.id: actual}
             for equals, got in table:
                 if actual == equals:
-                    return Scored(_outcome(got, points), got, f"{f.label}为“{actual}”，得 {pts(got)}（满分 {pts(points)}）", used)
+                    return Scored(_outcome(got, points), got, f"{f.label}为“{actual}”，得 {points_text(got)}（满分 {points_text(points)}）", used)
             return Scored("fail", ZERO, f"{f.label}为“{actual}”，不在计分档次内，不得分", used)
         _, expr, table, f = params
         actual = Decimal(expr.evaluate(env))
         used = _used(env, expr.names)
-        shown = fmt_value(actual, f) if f else fmt_number(actual)
+        shown = value_text(actual, f) if f else num(actual)
         what = f.label if f else expr.source
         for minimum, got in table:
             if actual >= minimum:
                 return Scored(_outcome(got, points), got,
-                              f"{what} {shown}，达到“≥ {fmt_value(minimum, f) if f else fmt_number(minimum)}”档，得 {pts(got)}（满分 {pts(points)}）", used)
+                              f"{what} {shown}，达到“≥ {value_text(minimum, f) if f else num(minimum)}”档，得 {points_text(got)}（满分 {points_text(points)}）", used)
         lowest = table[-1][0]
-        return Scored("fail", ZERO, f"{what} {shown}，低于最低档（≥ {fmt_value(lowest, f) if f else fmt_number(lowest)}），不得分", used)
+        return Scored("fail", ZERO, f"{what} {shown}，低于最低档（≥ {value_text(lowest, f) if f else num(lowest)}），不得分", used)
 
 
 @method("ratio", "base", "比例达标",
@@ -227,37 +197,43 @@ class Ratio:
             ctx.fail((), "a ratio needs 'value', or 'numerator' and 'denominator'")
         target = ctx.number("target", percent_ok=True)
         if not ZERO < target <= 1:
-            ctx.fail(("target",), f"target {fmt_number(target)} must be a share between 0% and 100%")
+            ctx.fail(("target",), f"target {num(target)} must be a share between 0% and 100%")
         return parts + (target, raw.get("scoring", "all_or_nothing"))
 
     @staticmethod
     def score(params, points, env):
-        num, den, target, scoring = params
-        used = _used(env, num.names | (den.names if den else frozenset()))
-        if den is None:
-            ratio = Decimal(num.evaluate(env))
+        top, bottom, target, scoring = params
+        used = _used(env, top.names | (bottom.names if bottom else frozenset()))
+        numerator = Decimal(top.evaluate(env))
+        if bottom is None:
+            if numerator < ZERO:
+                raise EvalError(f"比例为负数（{num(numerator)}），无法计分")
+            ratio = numerator
         else:
-            d = Decimal(den.evaluate(env))
+            d = Decimal(bottom.evaluate(env))
             if d == ZERO:
-                raise EvalError(f"分母 {den.source} 为 0，无法计算比例")
-            ratio = Decimal(num.evaluate(env)) / d
+                raise EvalError(f"分母 {bottom.source} 为 0，无法计算比例")
+            if numerator < ZERO or d < ZERO:
+                # a negative count is a data error, never a negative score
+                raise EvalError(f"分子或分母为负数（{num(numerator)} / {num(d)}），无法计算比例")
+            ratio = numerator / d
         ratio = ratio.quantize(RATIO_STEP, ROUND_HALF_UP)
-        shown = f"{fmt_number(ratio * 100)}%"
-        want = f"{fmt_number(target * 100)}%"
+        shown = pct(ratio, 2)
+        want = pct(target, 2)
         if ratio >= target:
-            return Scored("pass", points, f"比例 {shown}，达到目标 {want}，得 {pts(points)}", used)
+            return Scored("pass", points, f"比例 {shown}，达到目标 {want}，得 {points_text(points)}", used)
         if scoring == "proportional":
             # Kept exact: the only rounding of points is the total's (grading.round_total).
             got = points * ratio / target
-            shown_got = fmt_number(got.quantize(Decimal("0.01"), ROUND_HALF_UP))
+            shown_got = num(got)
             approx = "" if got == got.quantize(Decimal("0.01")) else "约 "
             return Scored(_outcome(got, points), got,
-                          f"比例 {shown}，未达目标 {want}，按比例得 {approx}{shown_got} 分（{fmt_number(points)} × {shown} ÷ {want}，满分 {pts(points)}）", used)
+                          f"比例 {shown}，未达目标 {want}，按比例得 {approx}{shown_got} 分（{num(points)} × {shown} ÷ {want}，满分 {points_text(points)}）", used)
         return Scored("fail", ZERO, f"比例 {shown}，未达目标 {want}，不得分", used)
 
 
 @method("frequency", "base", "按期记录（缺一次扣分，扣完为止）",
-        {"records": {"type": "string"}, "every": {"enum": list(UNIT_NAMES)},
+        {"records": {"type": "string"}, "every": {"enum": list(PERIOD_ZH)},
          "at_least": {"type": "integer", "minimum": 1}, "deduct": _NUM},
         ["records", "every", "deduct"])
 class Frequency:
@@ -279,16 +255,16 @@ class Frequency:
                 missing += at_least - n
                 gaps.append(period_label(every, p))
         used = {f.id: records}
-        unit = UNIT_NAMES[every]
+        unit = PERIOD_ZH[every]
         count_word = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}[every]
         rule = f"{f.label}应每{unit}至少 {at_least} 次（共 {len(spans)} {count_word}）"
         if missing == 0:
-            return Scored("pass", points, f"{rule}，均已按期开展，得 {pts(points)}", used)
+            return Scored("pass", points, f"{rule}，均已按期开展，得 {points_text(points)}", used)
         lost = min(points, deduct * missing)
         got = points - lost
         shown_gaps = "、".join(gaps[:6]) + ("等" if len(gaps) > 6 else "")
         return Scored(_outcome(got, points), got,
-                      f"{rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {pts(deduct)}，扣 {pts(lost)}" +
+                      f"{rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {points_text(deduct)}，扣 {points_text(lost)}" +
                       ("（扣完为止）" if lost < deduct * missing else ""), used)
 
 
@@ -318,10 +294,10 @@ def _apply_items(items, env):
         value = expr.evaluate(env)
         times = (Decimal(1) if value else ZERO) if key == "when" else Decimal(value)
         if times < ZERO:
-            raise EvalError(f"{lbl}：次数 {fmt_number(times)} 不能为负")
+            raise EvalError(f"{lbl}：次数 {num(times)} 不能为负")
         if times:
             total += amount * times
-            lines.append(lbl if key == "when" else f"{lbl} {fmt_number(times)} 项")
+            lines.append(lbl if key == "when" else f"{lbl} {num(times)} 项")
     return total, lines, used
 
 
@@ -335,10 +311,10 @@ class Deduction:
     def score(items, points, env):
         total, lines, used = _apply_items(items, env)
         if not lines:
-            return Scored("pass", points, f"无扣分情形，得 {pts(points)}", used)
+            return Scored("pass", points, f"无扣分情形，得 {points_text(points)}", used)
         lost = min(points, total)
         return Scored(_outcome(points - lost, points), points - lost,
-                      f"存在扣分情形：{'；'.join(lines)}，扣 {pts(lost)}" + ("（扣完为止）" if lost < total else ""), used)
+                      f"存在扣分情形：{'；'.join(lines)}，扣 {points_text(lost)}" + ("（扣完为止）" if lost < total else ""), used)
 
 
 @method("bonus", "bonus", "加分项（封顶）", {"items": _ITEMS}, ["items"])
@@ -354,7 +330,7 @@ class Bonus:
             return Scored("fail", ZERO, "无加分情形", used)
         got = min(points, total)
         return Scored(_outcome(got, points), got,
-                      f"加分：{'；'.join(lines)}，加 {pts(got)}" + (f"（本项最多 {pts(points)}）" if got < total else ""), used)
+                      f"加分：{'；'.join(lines)}，加 {points_text(got)}" + (f"（本项最多 {points_text(points)}）" if got < total else ""), used)
 
 
 @method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}}, ["when", "cap_tier"])
@@ -383,5 +359,5 @@ class Info:
     def score(params, points, env):
         expr, f = params
         value = expr.evaluate(env)
-        return Scored("pass", ZERO, f"记录：{fmt_value(value, f)}（不计分）", _used(env, expr.names))
+        return Scored("pass", ZERO, f"记录：{value_text(value, f)}（不计分）", _used(env, expr.names))
 

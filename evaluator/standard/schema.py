@@ -1,6 +1,6 @@
 """JSON Schema checking of loaded YAML/JSON, reported with the file's line numbers.
 
-Documents come from `evaluator.yamlsafe`, so they hold `Decimal` and
+Documents come from `evaluator.standard.yamlsafe`, so they hold `Decimal` and
 `datetime.date` values. Rather than converting the document (and losing the
 exact values), the validator class is extended: Decimal counts as "number"
 (and as "integer" when integral), date/datetime count as "string" and string
@@ -23,7 +23,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
-from .errors import Issue
+from ..errors import Issue
 from .yamlsafe import Locator
 
 __all__ = ["schema", "validator", "check", "check_with", "make_validator", "Validator", "render"]
@@ -214,7 +214,7 @@ Validator = jsonschema.validators.extend(
 @cache
 def schema(name: str) -> dict:
     """The shipped schema `schemas/<name>.schema.json` (parsed once)."""
-    from .resources import schemas_dir  # late: keeps this module importable on its own
+    from ..resources import schemas_dir  # late: keeps this module importable on its own
     with open(schemas_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
         return json.load(fh)
 

@@ -1,17 +1,7 @@
 """A plain-text explanation of one organization's result, for the branch secretary."""
 from __future__ import annotations
 
-from decimal import Decimal
-
-OUTCOME_ZH = {"pass": "达标", "partial": "部分得分", "fail": "未达标", "not_applicable": "不适用",
-              "not_reviewed": "未核查", "error": "无法计算", "waived": "免于考核"}
-
-
-def _n(v) -> str:
-    if v is None:
-        return "—"
-    d = Decimal(str(v))
-    return str(d.quantize(Decimal(1))) if d == d.to_integral_value() else format(d.normalize(), "f")
+from ..terms import OUTCOME_ZH, num as _n
 
 
 def explain_text(payload: dict, org: dict) -> str:

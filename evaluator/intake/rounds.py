@@ -11,12 +11,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Issue
+from ..errors import InputError, Issue
 from .evidence import read_csv_rows
-from .model import ORG_TYPES, Organization, Standard
-from .schemacheck import check as schema_check
-from .standards import load_standard
-from .yamlsafe import Locator, load_yaml
+from ..terms import ORG_TYPES
+from ..model import Organization, Standard
+from ..standard.schema import check as schema_check
+from ..standard.loader import load_standard
+from ..standard.yamlsafe import Locator, load_yaml
 
 _TYPE_BY_ZH = {zh: code for code, zh in ORG_TYPES.items()}
 _TYPE_BY_ZH.update({"两新": "nonpublic", "非公企业": "nonpublic", "社会组织": "nonpublic", "国企": "soe",
@@ -124,7 +125,7 @@ def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
 
 def _check_lists(data, loc: Locator):
     """Red/black list rules are checked here, before anything is evaluated, at their line."""
-    from .lists import normalize_rules
+    from ..standard.listrules import normalize_rules
     try:
         normalize_rules(data.get("lists"))
     except InputError as e:

@@ -40,7 +40,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from .errors import InputError, Issue, json_path
+from ..errors import InputError, Issue, json_path
 
 __all__ = ["Locator", "load_yaml", "load_yaml_text", "load_json", "load_json_text", "load_document"]
 

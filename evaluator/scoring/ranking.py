@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Callable
 
-from .methods import fmt_number
-from .model import Grading, Target, ZERO
+from ..terms import pct, scope_key, scope_label
+from ..model import Grading, Target, ZERO
 
-SCOPE_ZH = {"round": "全域", "district": "区县", "street": "街道", "type": "领域"}
 
 
 @dataclass
@@ -41,8 +40,7 @@ class Entry:
 
 
 def scope_value(e: Entry, scope: str) -> str:
-    # streets are named within a district: 东区城关街道 and 西区城关街道 are different scopes
-    return {"round": "", "district": e.district, "street": f"{e.district}{e.street}", "type": e.type}[scope]
+    return scope_key(scope, e.district, e.street, e.type)
 
 
 def _sort_key(tie_breaks):
@@ -73,8 +71,8 @@ def apply_quotas(entries: list[Entry], tie_breaks) -> None:
                 tiers = e.grading.tiers
                 if e.tier_index < len(tiers) - 1:
                     e.tier_index += 1
-                    where = SCOPE_ZH[scope] + (f"“{value}”" if value else "")
-                    e.reasons.append(f"{where}{tiers[e.tier_index - 1].name}名额为 {fmt_number(share * 100)}%"
+                    where = scope_label(scope, value)
+                    e.reasons.append(f"{where}{tiers[e.tier_index - 1].name}名额为 {pct(share, 2)}"
                                      f"（{len(group)} 个中最多 {allowed} 个），本组织在该档排第 {pos}，调整为 {tiers[e.tier_index].name}")
                     if e.regate is not None:
                         e.tier_index = e.regate(e.tier_index, e.reasons)

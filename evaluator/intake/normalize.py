@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..model import Field, Record
+from ..terms import FIELD_TYPES, UNIT_ZH, UNITS
+
 __all__ = [
-    "FieldSpec",
     "Record",
     "NormalizeError",
     "Missing",
     "UNITS",
-    "UNIT_NAMES",
     "FIELD_TYPES",
     "normalize",
     "is_blank",
@@ -46,22 +47,7 @@ __all__ = [
 # Token tables
 # --------------------------------------------------------------------------------------
 
-FIELD_TYPES = ("number", "integer", "percentage", "boolean", "enum", "date", "text", "records")
 
-# unit code -> accepted spellings (compared after full-width folding, case-insensitively)
-UNITS: dict[str, tuple[str, ...]] = {
-    "m2": ("m2", "m²", "㎡", "平方米", "平米", "平方"),
-    "人": ("人", "名"),
-    "户": ("户",),
-    "个": ("个",),
-    "次": ("次",),
-    "元": ("元",),
-    "天": ("天", "日"),
-    "名": ("名",),
-}
-
-# how a unit code is shown in messages when the code itself is not Chinese
-UNIT_NAMES: dict[str, str] = {"m2": "平方米"}
 
 # suffixes that are recognisably units although no field accepts them; a value carrying
 # one is reported as "has unit X" rather than "is not a number"
@@ -127,25 +113,6 @@ _ZERO = Decimal(0)
 # Public types
 # --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """One evidence field of a standard (the `fields:` map of rules/<id>.yaml)."""
-    id: str
-    type: str                       # number|integer|percentage|boolean|enum|date|text|records
-    label: str = ""
-    unit: str | None = None         # a key of UNITS (number/integer only)
-    min: Decimal | None = None
-    max: Decimal | None = None      # percentage bounds are fractions (1 = 100%)
-    values: tuple[str, ...] = ()    # enum
-
-
-@dataclass(frozen=True, order=True)
-class Record:
-    """One dated entry of a records field (a meeting, a theme Party day, ...)."""
-    date: datetime.date
-    title: str = ""
-
-
 class NormalizeError(ValueError):
     """A value that cannot be read for its field; `message` names it, `expected` says what fits."""
 
@@ -166,7 +133,7 @@ Missing = None
 # Entry points
 # --------------------------------------------------------------------------------------
 
-def normalize(raw: Any, field: FieldSpec) -> Any:
+def normalize(raw: Any, field: Field) -> Any:
     """Return `raw` as the typed value of `field`, None when blank; raise NormalizeError."""
     parser = _PARSERS.get(field.type)
     if parser is None:
@@ -219,7 +186,7 @@ def excel_serial_to_date(serial: int) -> datetime.date:
 # One function per type
 # --------------------------------------------------------------------------------------
 
-def _number(raw: Any, field: FieldSpec) -> Decimal:
+def _number(raw: Any, field: Field) -> Decimal:
     expected = _expected_number(field)
     value, unit = _read_decimal(raw, expected)
     _check_unit(raw, unit, field, expected)
@@ -227,7 +194,7 @@ def _number(raw: Any, field: FieldSpec) -> Decimal:
     return value
 
 
-def _integer(raw: Any, field: FieldSpec) -> Decimal:
+def _integer(raw: Any, field: Field) -> Decimal:
     expected = _expected_number(field)
     value, unit = _read_decimal(raw, expected)
     _check_unit(raw, unit, field, expected)
@@ -240,7 +207,7 @@ def _integer(raw: Any, field: FieldSpec) -> Decimal:
     return value
 
 
-def _percentage(raw: Any, field: FieldSpec) -> Decimal:
+def _percentage(raw: Any, field: Field) -> Decimal:
     expected = "a percentage such as 60% or 0.6"
     value, unit = _read_decimal(raw, expected)
     lo = _bound(field.min, _ZERO)
@@ -255,7 +222,7 @@ def _percentage(raw: Any, field: FieldSpec) -> Decimal:
     return value
 
 
-def _boolean(raw: Any, field: FieldSpec) -> bool:
+def _boolean(raw: Any, field: Field) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, (int, float, Decimal)) and _is_finite(raw) and raw in (0, 1):
@@ -270,7 +237,7 @@ def _boolean(raw: Any, field: FieldSpec) -> bool:
     raise NormalizeError(f"{_show(raw)} is not a yes/no value, expected {expected}", expected)
 
 
-def _enum(raw: Any, field: FieldSpec) -> str:
+def _enum(raw: Any, field: Field) -> str:
     allowed = ", ".join(str(v) for v in field.values)
     expected = f"one of: {allowed}" if field.values else "a value (the field declares none)"
     if isinstance(raw, (str, int, float, Decimal)) and not isinstance(raw, bool):
@@ -284,11 +251,11 @@ def _enum(raw: Any, field: FieldSpec) -> str:
     raise NormalizeError(f"{_show(raw)} is not a single value, expected {expected}", expected)
 
 
-def _date(raw: Any, field: FieldSpec) -> datetime.date:
+def _date(raw: Any, field: Field) -> datetime.date:
     return _read_date(raw)
 
 
-def _text(raw: Any, field: FieldSpec) -> str:
+def _text(raw: Any, field: Field) -> str:
     if isinstance(raw, str):
         return raw.strip()
     if isinstance(raw, bool):
@@ -298,7 +265,7 @@ def _text(raw: Any, field: FieldSpec) -> str:
     raise NormalizeError(f"{_show(raw)} is not a single value, expected text", "text")
 
 
-def _records(raw: Any, field: FieldSpec) -> tuple[Record, ...] | None:
+def _records(raw: Any, field: Field) -> tuple[Record, ...] | None:
     items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     pieces: list[Any] = []
     for item in items:
@@ -368,7 +335,7 @@ def _read_decimal(raw: Any, expected: str) -> tuple[Decimal, str]:
     return value, m["rest"].strip()
 
 
-def _check_unit(raw: Any, unit: str, field: FieldSpec, expected: str) -> None:
+def _check_unit(raw: Any, unit: str, field: Field, expected: str) -> None:
     if not unit:
         return
     if field.unit is not None and _unit_key(unit) in _spellings(field.unit):
@@ -396,13 +363,13 @@ def _bound(value: Any, default: Decimal | None) -> Decimal | None:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _expected_number(field: FieldSpec) -> str:
+def _expected_number(field: Field) -> str:
     kind = "a whole number" if field.type == "integer" else "a number"
     return f"{kind} in {_unit_label(field.unit)}" if field.unit else kind
 
 
 def _unit_label(code: str) -> str:
-    name = UNIT_NAMES.get(code)
+    name = UNIT_ZH.get(code)
     return f"{code!r} ({name})" if name else repr(code)
 
 

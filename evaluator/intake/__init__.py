@@ -1,0 +1,1 @@
+"""Reading a round and its evidence: the registry, evidence files, normalization of typed values."""

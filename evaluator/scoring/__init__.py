@@ -1,0 +1,1 @@
+"""Scoring a round: the engine, grading and tier placement, ranking, lists, results."""

@@ -1,0 +1,1 @@
+"""Reading and compiling standards: safe YAML, schemas, expressions, scoring methods, periods."""

@@ -1,0 +1,202 @@
+"""Red and black list rules (红黑榜, docs/FORMATS.md §4): checked and compiled when the round
+loads, and printed in Chinese on the published lists. `evaluator.scoring.lists` applies them.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from ..errors import InputError, Issue
+from ..terms import ORG_TYPES, SCOPE_ZH, SCOPES, STATUS_ZH
+from .expr import ExprError, NameSpec, Type, compile_expr
+
+__all__ = ["DEFAULT_LISTS", "LIST_NAMES", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
+           "share"]
+
+DEFAULT_LISTS: dict = {
+    "red": {
+        "title": "红榜",
+        "include": "tier == 'A' and veto_count == 0",
+        "top": {"n": 3, "scope": "district"},
+    },
+    "black": {
+        "title": "黑榜",
+        "include_any": ["veto_count > 0", "tier == 'D'"],
+        "bottom": {"share": "5%", "scope": "round"},
+    },
+}
+
+
+# Names a list expression may use, with their labels for the printed rules.
+LIST_NAMES: dict[str, tuple[NameSpec, str]] = {
+    "tier": (NameSpec(Type.TEXT), "档次"),
+    "total": (NameSpec(Type.NUMBER), "总分"),
+    "base": (NameSpec(Type.NUMBER), "基础得分"),
+    "bonus": (NameSpec(Type.NUMBER), "加分"),
+    "veto_count": (NameSpec(Type.NUMBER), "一票否决项数"),
+    "rank": (NameSpec(Type.NUMBER), "全域排名"),
+    "rank_district": (NameSpec(Type.NUMBER), "区县内排名"),
+    "rank_type": (NameSpec(Type.NUMBER), "领域内排名"),
+    "org.type": (NameSpec(Type.TEXT, tuple(ORG_TYPES)), "领域"),
+    "org.district": (NameSpec(Type.TEXT), "区县"),
+    "org.street": (NameSpec(Type.TEXT), "街道"),
+    "status": (NameSpec(Type.TEXT, tuple(STATUS_ZH)), "状态"),
+}
+_SPECS = {k: spec for k, (spec, _) in LIST_NAMES.items()}
+_LIST_KEYS = {"title", "include", "include_any", "top", "bottom"}
+_ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def _fail(path: str, message: str, col: int = 0) -> InputError:
+    return InputError(Issue("round.yaml", 0, col, path, message))
+
+
+# ------------------------------------------------------------------ rules
+
+def share(value: Any, path: str) -> Decimal:
+    """'5%' or a fraction 0.05 -> Decimal('0.05'); anything else is an error."""
+    try:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            d = Decimal(value.strip()[:-1]) / 100
+        elif isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+            d = Decimal(value)
+        elif isinstance(value, float):
+            d = Decimal(str(value))
+        else:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise _fail(path, f"expected a share such as '5%', got {value!r}") from None
+    if not (0 < d <= 1):
+        raise _fail(path, f"a share must be above 0% and at most 100%, got {value!r}")
+    return d
+
+
+def _pct_text(d: Decimal) -> str:
+    text = format((d * 100).normalize(), "f")
+    return f"{text}%"
+
+
+def _scope(value: Any, path: str) -> str:
+    if value is None:
+        return "round"
+    if value not in SCOPES:
+        raise _fail(path, f"unknown scope {value!r} (one of {', '.join(SCOPES)})")
+    return value
+
+
+def compile_rule_expr(source: Any, path: str):
+    if not isinstance(source, str) or not source.strip():
+        raise _fail(path, f"expected an expression, got {source!r}")
+    try:
+        return compile_expr(source, _SPECS, expect=Type.BOOL)
+    except ExprError as exc:
+        raise _fail(path, f"{exc.message}: {source}", exc.column) from None
+
+
+def normalize_rules(rules: Mapping | None) -> dict:
+    """Check the `lists:` mapping and return it normalized (JSON-friendly, shares as '5%').
+
+    Raises InputError naming the JSON path of the first problem. None means the defaults.
+    """
+    if rules is None:
+        rules = DEFAULT_LISTS
+    if not isinstance(rules, Mapping) or not rules:
+        raise _fail("$.lists", "expected a mapping of list ids (red, black, ...) to rules")
+    out: dict = {}
+    for lid, rule in rules.items():
+        path = f"$.lists.{lid}"
+        if not isinstance(lid, str) or not _ID.match(lid):
+            raise _fail("$.lists", f"a list id must match [a-z][a-z0-9_]*, got {lid!r}")
+        if not isinstance(rule, Mapping):
+            raise _fail(path, "expected a mapping with title, include/include_any, top, bottom")
+        unknown = sorted(set(rule) - _LIST_KEYS)
+        if unknown:
+            raise _fail(f"{path}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(_LIST_KEYS))})")
+        default_title = DEFAULT_LISTS.get(lid, {}).get("title", lid)
+        title = rule.get("title", default_title)
+        if not isinstance(title, str) or not title.strip():
+            raise _fail(f"{path}.title", f"expected a title, got {title!r}")
+        norm: dict = {"title": title}
+        if "include" in rule:
+            compile_rule_expr(rule["include"], f"{path}.include")
+            norm["include"] = rule["include"]
+        if "include_any" in rule:
+            items = rule["include_any"]
+            if not isinstance(items, list) or not items:
+                raise _fail(f"{path}.include_any", "expected a non-empty list of expressions")
+            for i, src in enumerate(items):
+                compile_rule_expr(src, f"{path}.include_any[{i}]")
+            norm["include_any"] = list(items)
+        if "top" in rule:
+            top = rule["top"]
+            if not isinstance(top, Mapping) or set(top) - {"n", "scope"} or "n" not in top:
+                raise _fail(f"{path}.top", "expected {n: <count>, scope: round|district|street|type}")
+            n = top["n"]
+            if isinstance(n, bool) or not isinstance(n, (int, Decimal)) or n != int(n) or n < 1:
+                raise _fail(f"{path}.top.n", f"expected a whole number of at least 1, got {n!r}")
+            norm["top"] = {"n": int(n), "scope": _scope(top.get("scope"), f"{path}.top.scope")}
+        if "bottom" in rule:
+            bottom = rule["bottom"]
+            if not isinstance(bottom, Mapping) or set(bottom) - {"share", "scope"} or "share" not in bottom:
+                raise _fail(f"{path}.bottom", "expected {share: '5%', scope: round|district|street|type}")
+            fraction = share(bottom["share"], f"{path}.bottom.share")
+            norm["bottom"] = {"share": _pct_text(fraction),
+                              "scope": _scope(bottom.get("scope"), f"{path}.bottom.scope")}
+        out[lid] = norm
+    return out
+
+
+# ------------------------------------------------------------------ printing the rules
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'[^']*'|"[^"]*")|(?P<num>\d+(?:\.\d+)?%?)|(?P<op>==|!=|<=|>=|[<>()\[\],+\-*/])"""
+                    r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?))""")
+_OPS = {"==": "为", "!=": "不为", ">": "大于", ">=": "不低于", "<": "小于", "<=": "不高于",
+        "and": "且", "or": "或", "not": "非", "in": "属于", "true": "是", "false": "否"}
+_VALUES = {**ORG_TYPES, **STATUS_ZH}
+
+
+def describe_expr(source: str) -> str:
+    """'tier == 'A' and veto_count == 0' -> '档次为A 且 一票否决项数为0' (for the printed rules)."""
+    out: list[str] = []
+    pos = 0
+    src = source.strip()
+    while pos < len(src):
+        m = _TOKEN.match(src, pos)
+        if not m or m.end() == pos:
+            return source          # something unusual: print the rule as written
+        pos = m.end()
+        if m["str"]:
+            out.append(_VALUES.get(m["str"][1:-1], m["str"][1:-1]))
+        elif m["num"]:
+            out.append(m["num"])
+        elif m["op"]:
+            out.append(_OPS.get(m["op"], m["op"]))
+        else:
+            word = m["name"]
+            out.append(LIST_NAMES[word][1] if word in LIST_NAMES else _OPS.get(word, word))
+    text = ""
+    for tok in out:
+        spaced = tok in ("且", "或")
+        text += (f" {tok} " if spaced else tok)
+    return text.strip()
+
+
+def _each(scope: str) -> str:
+    return "全域" if scope == "round" else f"每个{SCOPE_ZH[scope]}"
+
+
+def describe_rules(rule: Mapping) -> list[str]:
+    """The rule of one list as sentences for the document (Chinese)."""
+    lines = []
+    if "include" in rule:
+        lines.append("列入条件：" + describe_expr(rule["include"]))
+    if "include_any" in rule:
+        lines.append("符合下列任一条件即列入：" + "；".join(describe_expr(s) for s in rule["include_any"]))
+    if "top" in rule:
+        t = rule["top"]
+        lines.append(f"{_each(t['scope'])}按排名取前 {t['n']} 名（并列者同时列入）")
+    if "bottom" in rule:
+        b = rule["bottom"]
+        lines.append(f"另将{_each(b['scope'])}已定档组织中排名后 {b['share']} 的列入（名额向下取整，并列者同时列入）")
+    return lines

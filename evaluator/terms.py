@@ -1,0 +1,168 @@
+"""The domain's words and number formats, defined once and imported everywhere.
+
+Codes (``community``, ``district``, ``not_graded``) are what files and results carry; the
+Chinese labels are what every document, message and terminal shows. Number display lives
+here too, so a score, a share or a percentage reads the same on a scorecard, in
+``agrade explain`` and in a rectification list: rounded half-up (the rounding the standard
+documents), trailing zeros dropped.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+# ---------------------------------------------------------------- outcomes and policies
+
+OUTCOMES = ("pass", "partial", "fail", "not_applicable", "not_reviewed", "error", "waived")
+OUTCOME_ZH = {
+    "pass": "符合", "partial": "部分符合", "fail": "不符合", "not_applicable": "不适用",
+    "not_reviewed": "未核查", "error": "无法计算", "waived": "免于考核",
+}
+NA_POLICIES = ("zero", "exclude", "forbid")
+NA_POLICY_ZH = {"zero": "按零分计", "exclude": "不计入满分", "forbid": "该项必须提供材料"}
+
+STATUSES = ("graded", "not_graded")
+STATUS_ZH = {"graded": "已定档", "not_graded": "不予定档"}
+
+FINDING_ZH = {"self_report_mismatch": "自评与核查不一致", "verified_blank": "核查值为空",
+              "duplicate_record": "重复记录", "record_outside_period": "考评期外记录"}
+
+# ---------------------------------------------------------------- evidence fields
+
+FIELD_TYPES = ("number", "integer", "percentage", "boolean", "enum", "date", "text", "records")
+
+# Blank cells in number fields: `zero` counts a blank as 0 (a count of honours left empty means
+# none), `missing` makes the criterion not reviewed. Default: missing (nothing is assumed).
+BLANK_POLICIES = ("missing", "zero")
+
+# unit code -> accepted spellings (compared after full-width folding, case-insensitively)
+UNITS: dict[str, tuple[str, ...]] = {
+    "m2": ("m2", "m²", "㎡", "平方米", "平米", "平方"),
+    "人": ("人", "名"),
+    "户": ("户",),
+    "个": ("个",),
+    "次": ("次",),
+    "元": ("元",),
+    "天": ("天", "日"),
+    "名": ("名",),
+}
+# how a unit code reads on a page when the code itself is not Chinese
+UNIT_ZH: dict[str, str] = {"m2": "平方米"}
+
+
+def unit_name(code: str | None) -> str:
+    return "" if not code else UNIT_ZH.get(code, code)
+
+
+# ---------------------------------------------------------------- calendar
+
+PERIOD_UNITS = ("week", "month", "quarter", "half_year", "year")
+PERIOD_ZH = {"week": "周", "month": "月", "quarter": "季度", "half_year": "半年", "year": "年"}
+
+# ---------------------------------------------------------------- organizations and scopes
+
+# Organization types (领域) with their Chinese names, as typed in registries.
+ORG_TYPES = {
+    "community": "社区", "village": "村", "agency": "机关", "institution": "事业单位",
+    "soe": "国有企业", "nonpublic": "两新组织", "school": "学校", "hospital": "医院",
+    "compound": "小区",
+}
+# what registries also write for a type
+ORG_TYPE_ALIASES = {zh: code for code, zh in ORG_TYPES.items()}
+ORG_TYPE_ALIASES.update({"两新": "nonpublic", "非公企业": "nonpublic", "社会组织": "nonpublic", "国企": "soe",
+                         "村（社区）": "village", "行政村": "village", "小区党支部": "compound", "物业": "compound"})
+
+# Where organizations are compared (quotas, targets, ranks, lists).
+SCOPES = ("round", "district", "street", "type")
+SCOPE_ZH = {"round": "全域", "district": "区县", "street": "街道", "type": "领域"}
+
+
+def scope_key(scope: str, district: str, street: str, org_type: str) -> str:
+    """The group an organization belongs to in `scope`. Streets are named within their
+    district: 东区城关街道 and 西区城关街道 are two scopes, so the key carries both."""
+    if scope == "round":
+        return ""
+    if scope == "district":
+        return district
+    if scope == "street":
+        return f"{district}\x1f{street}"
+    if scope == "type":
+        return org_type
+    raise ValueError(f"unknown scope {scope!r}")
+
+
+def scope_label(scope: str, key: str) -> str:
+    """'区县“东区”', '街道“东区一街道”', '领域“社区”', '全域' for a scope_key."""
+    if not key:
+        return SCOPE_ZH[scope]
+    if scope == "street":
+        district, _, street = key.partition("\x1f")
+        shown = f"{district}{street}"
+    elif scope == "type":
+        shown = ORG_TYPES.get(key, key)
+    else:
+        shown = key
+    return f"{SCOPE_ZH[scope]}“{shown}”"
+
+
+# ---------------------------------------------------------------- numbers
+
+_HUGE = Decimal("1E+15")
+
+
+def to_decimal(v: Any) -> Decimal | None:
+    """A result number (Decimal, int, float from JSON, numeric text) as Decimal; None otherwise."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, Decimal):
+        return v if v.is_finite() else None
+    if isinstance(v, float):
+        return Decimal(str(v)) if v == v and v not in (float("inf"), float("-inf")) else None
+    if isinstance(v, (int, str)):
+        try:
+            d = Decimal(v)
+        except (InvalidOperation, ValueError):
+            return None
+        return d if d.is_finite() else None
+    return None
+
+
+def num(v: Any, places: int = 2) -> str:
+    """98 -> '98', 97.50 -> '97.5', 9.711333 -> '9.71', 0.125 -> '0.13' (half up); None -> '—'."""
+    d = to_decimal(v)
+    if d is None:
+        return "—"
+    if abs(d) >= _HUGE:
+        return f"{d:.3E}"
+    text = format(d.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def pct(v: Any, places: int = 1) -> str:
+    """A share as a percentage, half up: 0.93 -> '93%', 0.6667 -> '66.7%' (places=2: '66.67%')."""
+    d = to_decimal(v)
+    return "—" if d is None else num(d * 100, places) + "%"
+
+
+def points_text(d: Any) -> str:
+    return num(d) + " 分"
+
+
+def value_text(value: Any, field=None) -> str:
+    """An evidence value as a secretary reads it: 480 平方米, 55.8%, 是, 12 条记录, 2026-03-05."""
+    if value is None:
+        return "（缺）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field is not None and getattr(field, "type", None) == "percentage":
+        return pct(value, 2)
+    if isinstance(value, (Decimal, int, float)):
+        unit = unit_name(getattr(field, "unit", None)) if field is not None else ""
+        return num(value) + (f" {unit}" if unit else "")
+    if isinstance(value, tuple):
+        return f"{len(value)} 条记录"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
