@@ -40,7 +40,7 @@ def main():
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     with tempfile.TemporaryDirectory() as tmp:
         rnd = load_round(generate(Path(tmp) / "round", n, 7))
-        raw, _, _ = collect(rnd.evidence_paths)
+        raw, _, _, _ = collect(rnd.evidence_paths)
     evidence = {o.id: resolve(raw.get(o.id), o.id, rnd.standards[o.type])[0] for o in rnd.organizations}
     orgs = rnd.organizations
     criteria = sum(len(rnd.standards[o.type].criteria) for o in orgs)

@@ -35,6 +35,9 @@ class Field:
     # relative=True means a share of the verified value (from "5%").
     tolerance: Decimal = ZERO
     tolerance_relative: bool = False
+    # What a blank cell means: "missing" (no evidence: the criterion is not reviewed) or
+    # "zero" (counted as 0, and every reason that uses the value says so). See terms.BLANK_POLICIES.
+    blank: str = "missing"
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class Organization:
 
 @dataclass
 class Finding:
-    kind: str                    # self_report_mismatch | ...
+    kind: str                    # a key of terms.FINDING_ZH
     field: str
     message: str
     self_value: Any = None
@@ -188,3 +191,6 @@ class Evidence:
     self_values: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, dict] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # field id -> a note every criterion reading that field adds to its reason
+    # ("市级表彰次数空白，按 0 计", "核查值为空，未采用自报值")
+    notes: dict[str, str] = field(default_factory=dict)

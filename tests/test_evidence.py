@@ -39,7 +39,7 @@ def test_xlsx_evidence_with_excel_dates_and_typed_values(tmp_path):
                                ["C1", 46062, "二月支委会", "自评", None],          # an Excel serial date
                                ["C1", "2026年3月9日", None, "核查", "督导二组-李娜"]],
     })
-    raw, digest, files = collect([p])
+    raw, digest, files, _ = collect([p])
     ev, issues = resolve(raw["C1"], "C1", STD)
     assert issues == []
     assert ev.values["centre_area"] == Decimal(505)                      # verified wins
@@ -56,7 +56,7 @@ def test_xlsx_evidence_with_excel_dates_and_typed_values(tmp_path):
 def test_xlsx_errors_name_the_sheet_row_and_column(tmp_path):
     p = tmp_path / "evidence.xlsx"
     workbook(p, {"values": [["organization", "field", "self"], ["C1", "centre_area", "NaN"]]})
-    raw, _, _ = collect([p])
+    raw, _, _, _ = collect([p])
     _, issues = resolve(raw["C1"], "C1", STD)
     assert len(issues) == 1
     assert str(issues[0]).startswith(f"{p}:2:3: values!row 2.self: 党群服务中心面积（centre_area）: 'NaN'")
@@ -89,7 +89,7 @@ def test_evidence_for_an_unknown_organization_stops_the_run(mini):
 
 def test_a_verified_value_names_its_inspector(tmp_path):
     (tmp_path / "values.csv").write_text("organization,field,self,verified,inspector\nC1,members_full,3,4,\n", encoding="utf-8")
-    raw, _, _ = collect([tmp_path])
+    raw, _, _, _ = collect([tmp_path])
     _, issues = resolve(raw["C1"], "C1", STD)
     assert [str(i) for i in issues] == [f"{tmp_path / 'values.csv'}:2:4: row 2.verified: 正式党员人数（members_full）: "
                                         "a verified value needs the inspector who verified it (inspector)"]

@@ -48,6 +48,7 @@ class _Collector:
     def __init__(self):
         self.by_org: dict[str, RawEvidence] = {}
         self.issues: list[Issue] = []
+        self.notices: list[Issue] = []
         self.digest = hashlib.sha256()
         self.files: list[str] = []
 
@@ -87,8 +88,10 @@ class _Collector:
 
 # ------------------------------------------------------------------ reading files
 
-def collect(paths: Iterable[Path]) -> tuple[dict[str, RawEvidence], str, list[str]]:
-    """Read every evidence file under `paths`; returns (raw evidence by org, digest, files).
+def collect(paths: Iterable[Path]) -> tuple[dict[str, RawEvidence], str, list[str], list[Issue]]:
+    """Read every evidence file under `paths`; returns (raw evidence by org, digest, files, notices).
+
+    Notices are problems that do not stop the run but must be shown (a hidden sheet ignored).
 
     Files are read in sorted order so the evidence digest is stable."""
     c = _Collector()
@@ -116,7 +119,7 @@ def collect(paths: Iterable[Path]) -> tuple[dict[str, RawEvidence], str, list[st
             c.issues += e.issues
     if c.issues:
         raise InputError(c.issues)
-    return c.by_org, "sha256:" + c.digest.hexdigest(), c.files
+    return c.by_org, "sha256:" + c.digest.hexdigest(), c.files, c.notices
 
 
 def _read_document(c: _Collector, path: Path):

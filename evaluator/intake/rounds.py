@@ -43,6 +43,8 @@ class Round:
     grading_override: dict
     lists: dict | None
     raw: dict = field(default_factory=dict)
+    # problems that do not stop the run but are shown with its summary (and kept in run.json)
+    notices: list[Issue] = field(default_factory=list)
 
 
 def load_round(path: Path) -> Round:

@@ -466,6 +466,15 @@ def _field(fid: str, d: dict, fail) -> Field:
             tol = _dec(tv)
         except ValueError as e:
             fail(("tolerance",), str(e))
+        if t == "records" and (rel or tol != tol.to_integral_value() or tol < 0):
+            fail(("tolerance",), f"a records field tolerates a whole number of records (e.g. tolerance: 1), not {tv!r}")
+        if t in ("boolean", "enum", "date", "text"):
+            fail(("tolerance",), f"a {t} field has no tolerance: self-reported and verified values must agree")
+        if tol < 0:
+            fail(("tolerance",), f"tolerance must not be negative (got {tv!r})")
+    blank = d.get("blank", "missing")
+    if blank == "zero" and t not in ("number", "integer", "percentage", "records"):
+        fail(("blank",), f"'blank: zero' needs a number, integer, percentage or records field (this one is {t})")
     values = tuple(str(v) for v in d.get("values") or ())
     if t == "enum" and not values:
         fail(("values",), "an enum field needs 'values'")
@@ -474,7 +483,7 @@ def _field(fid: str, d: dict, fail) -> Field:
     return Field(id=fid, type=t, label=d["label"], unit=d.get("unit"),
                  min=_dec(d["min"]) if d.get("min") is not None else None,
                  max=_dec(d["max"]) if d.get("max") is not None else None,
-                 values=values, tolerance=tol, tolerance_relative=rel)
+                 values=values, tolerance=tol, tolerance_relative=rel, blank=blank)
 
 
 def result_functions(criterion_ids: list[str], section_ids: list[str]) -> dict[str, FunctionSpec]:

@@ -10,7 +10,7 @@ import json
 import sys
 
 from .methods import REGISTRY
-from ..terms import FIELD_TYPES, NA_POLICIES, ORG_TYPES, SCOPES, UNITS
+from ..terms import BLANK_POLICIES, FIELD_TYPES, NA_POLICIES, ORG_TYPES, SCOPES, UNITS
 
 ID = r"^[a-z][a-z0-9_-]*$"
 CRITERION_ID = r"^[A-Z][A-Z0-9]*(\.[0-9A-Za-z]+)+$"
@@ -58,6 +58,7 @@ def build() -> dict:
             "unit": {"enum": list(UNITS)}, "min": {"$ref": "#/$defs/number"}, "max": {"$ref": "#/$defs/number"},
             "values": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
             "tolerance": {"$ref": "#/$defs/number_or_percent"},
+            "blank": {"enum": list(BLANK_POLICIES)},
         },
     }
     section = {
