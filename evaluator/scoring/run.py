@@ -116,6 +116,9 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
         "agrade_version": __version__,
         "standards": {sid: {"version": s.version, "title": s.title, "digest": s.digest, "lineage": list(s.lineage),
                             "tiers": [{"id": t.id, "name": t.name, "min": t.min} for t in s.grading.tiers],
+                            "base": s.grading.base, "bonus_cap": s.grading.bonus_cap,
+                            "components": [{"id": c.id, "label": c.label, "source": c.source, "weight": c.weight}
+                                           for c in s.grading.components],
                             "fields": {f.id: {"label": f.label, "type": f.type, **({"unit": f.unit} if f.unit else {})}
                                        for f in s.fields.values()}}
                       for sid, s in sorted(used.items())},
