@@ -187,3 +187,38 @@ def test_without_a_bonus_cap_bonus_counts_up_to_the_bonus_criteria_points(tmp_pa
     p = tmp_path / "mini.yaml"
     p.write_text(MINI.read_text(encoding="utf-8").replace("  bonus_cap: 3\n", ""), encoding="utf-8")
     assert load_standard(p).grading.bonus_cap == Decimal(5)
+
+
+@pytest.mark.parametrize("decl, message", [
+    ("{type: records, label: 会议记录, tolerance: 10%}", "a records field tolerates a whole number of records (e.g. tolerance: 1), not '10%'"),
+    ("{type: records, label: 会议记录, tolerance: 1.5}", "a records field tolerates a whole number of records"),
+    ("{type: enum, label: 等次, values: [好, 差], tolerance: 1}", "enum fields have no tolerance"),
+    ("{type: number, label: 面积, tolerance: -1}", "tolerance must not be negative"),
+    ("{type: enum, label: 等次, values: [好, 差], blank: zero}", "'blank: zero' needs a number, integer, percentage or records field"),
+])
+def test_field_declarations_that_cannot_mean_anything_are_refused_at_their_line(tmp_path, decl, message):
+    p = child(tmp_path, f"""id: child
+version: "1"
+title: 子标准
+extends: mini
+fields:
+  extra: {decl}
+""")
+    (err,) = errors(p)
+    assert err.startswith(f"{p}:6:") and message in err
+
+
+def test_blank_policy_defaults_to_missing_and_zero_is_kept():
+    std = load_standard(MINI)
+    assert {f.blank for f in std.fields.values()} == {"missing"}
+
+
+def test_blank_zero_on_a_count_field_loads(tmp_path):
+    p = child(tmp_path, """id: child
+version: "1"
+title: 子标准
+extends: mini
+fields:
+  province_awards: {type: integer, label: 省级表彰次数, unit: 次, min: 0, blank: zero}
+""")
+    assert load_standard(p).fields["province_awards"].blank == "zero"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Issue
+from ..standard.listrules import check_against_standards, normalize_rules
 from .evidence import read_csv_rows
 from ..terms import ORG_TYPES
 from ..model import Organization, Standard
@@ -95,11 +96,11 @@ def load_round(path: Path) -> Round:
             raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is a {std.criteria[w['criterion']].kind} "
                                        "criterion; only base criteria can be waived (a waived criterion counts as full points)"))
         waivers[(w["organization"], w["criterion"])] = w["reason"]
-    _check_lists(data, loc)
+    notices = _check_lists(data, loc, standards)
     return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),
-                 raw=data)
+                 raw=data, notices=notices)
 
 
 def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
@@ -125,11 +126,16 @@ def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
         raise InputError(issues)
 
 
-def _check_lists(data, loc: Locator):
-    """Red/black list rules are checked here, before anything is evaluated, at their line."""
-    from ..standard.listrules import normalize_rules
+def _check_lists(data, loc: Locator, standards: dict[str, Standard]) -> list[Issue]:
+    """Red/black list rules are checked here, before anything is evaluated, at their line:
+    a tier id that none of the round's standards has is an error ("did you mean"); a tier
+    condition that cannot hold for one standard's organizations is a notice (returned)."""
+    tier_ids = list(dict.fromkeys(t.id for s in standards.values() for t in s.grading.tiers))
     try:
-        normalize_rules(data.get("lists"))
+        norm = normalize_rules(data.get("lists"), tier_ids)
+        by_std = {s.id: (s.title, [(t.id, t.name) for t in s.grading.tiers]) for s in standards.values()}
+        where = loc.where(["lists"]) if data.get("lists") else (0, 0)
+        return [Issue(loc.filename, *where, "$.lists", n) for n in check_against_standards(norm, by_std)]
     except InputError as e:
         issues = []
         for i in e.issues:

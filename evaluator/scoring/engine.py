@@ -38,16 +38,18 @@ class _OwnedHost(durable_engine.Host):
         pass
 
 
-def org_env(org: Organization, values: Mapping[str, Any], period, fields=None) -> dict:
+def org_env(org: Organization, values: Mapping[str, Any], period, fields=None, notes=None) -> dict:
     env = dict(values)
     env.update({"org.id": org.id, "org.name": org.name, "org.type": org.type,
                 "org.district": org.district, "org.street": org.street, "$period": period,
-                "$fields": fields or {}})
+                "$fields": fields or {}, "$notes": notes or {}})
     return env
 
 
 def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = None, fields=None) -> Outcome:
-    """One criterion for one organization; never raises for bad evidence."""
+    """One criterion for one organization; never raises for bad evidence.
+
+    Raises EvaluationError only for a bug: a method that gave points outside 0..max."""
     max_points = c.points if c.kind in ("base", "bonus") else ZERO
     if waiver is not None:
         return Outcome(c.id, "waived", max_points, max_points, f"经批准免于考核：{waiver}")
@@ -61,10 +63,22 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
         f = (fields or {}).get(name)
         shown = f"{f.label}（{name}）" if f else name
         return Outcome(c.id, "not_reviewed", ZERO, max_points,
-                       f"缺少材料：{shown}，{NA_POLICY_ZH[c.na_policy]}", ((name, None),))
+                       _noted(f"缺少材料：{shown}，{NA_POLICY_ZH[c.na_policy]}", env, c.reads + (name,)),
+                       ((name, None),))
     except EvalError as e:
-        return Outcome(c.id, "error", ZERO, max_points, f"无法计算：{e}")
-    return Outcome(c.id, s.outcome, s.points, max_points, s.reason, tuple(s.used.items()), s.veto_hit)
+        return Outcome(c.id, "error", ZERO, max_points, _noted(f"无法计算：{e}", env, c.reads))
+    if not ZERO <= s.points <= max_points:
+        raise EvaluationError(f"criterion {c.id} ({c.method}) gave {s.points} points, outside 0..{max_points}")
+    return Outcome(c.id, s.outcome, s.points, max_points, _noted(s.reason, env, c.reads),
+                   tuple(s.used.items()), s.veto_hit)
+
+
+def _noted(reason: str, env: Mapping[str, Any], names) -> str:
+    """The reason plus what intake noted about the fields it read (a blank counted as 0, a
+    verified value left empty), so no reading of a cell goes unexplained."""
+    notes = env.get("$notes") or {}
+    extra = [notes[n] for n in dict.fromkeys(sorted(names)) if n in notes]
+    return reason + "".join(f"（{x}）" for x in extra)
 
 
 def _evidence(env, names):
@@ -107,8 +121,9 @@ class Engine:
     def evaluate(self, org: Organization, evidence: Evidence) -> tuple[list[Outcome], list[Outcome] | None]:
         """Outcomes in criterion order, plus the self-assessment outcomes when a grading
         component needs them."""
-        env = org_env(org, evidence.values, self.period, self.standard.fields)
-        self_env = org_env(org, evidence.self_values, self.period, self.standard.fields) if self.standard.needs_self_assessment else None
+        env = org_env(org, evidence.values, self.period, self.standard.fields, evidence.notes)
+        self_env = (org_env(org, evidence.self_values, self.period, self.standard.fields, evidence.notes)
+                    if self.standard.needs_self_assessment else None)
         self._current = {"org": org, "env": env, "self_env": self_env, "out": {}, "errors": []}
         fact = {"kind": "org", "org": org.id, "seq": next(self._seq)}
         try:

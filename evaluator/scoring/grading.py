@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .engine import org_env
 from ..standard.expr import EvalError, MissingValue
 from ..terms import num, pct
-from ..model import ZERO, Evidence, Organization, Outcome, Standard
+from ..model import ZERO, Evidence, Grading, Organization, Outcome, Standard
 
 CENT = Decimal("0.01")
 
@@ -135,19 +135,30 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
                      "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections})
-    idx = lower_until_gates_pass(g, idx, gate_env, reasons)
-    for v in vetoes:
-        cap = g.tier_index(v["cap_tier"])
-        if idx < cap:
-            reasons.append(f"触发一票否决（{v['criterion']}），档次最高为 {g.tiers[cap].name}")
-            idx = cap
+    idx = place(g, idx, gate_env, vetoes, reasons)
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
                  reasons, vetoes, sections, gate_env)
 
 
-def lower_until_gates_pass(g, idx: int, gate_env: dict, reasons: list[str]) -> int:
-    """Move down from tier `idx` until that tier's gates are met (the last tier has none that bind).
-    Quotas call this again after moving an organization down."""
+def place(g: Grading, idx: int, gate_env: dict, vetoes: list[dict], reasons: list[str]) -> int:
+    """Tier placement, the one function scoring and quota moves share: from tier `idx` (what the
+    total reached, or where a quota moved the organization), apply veto caps and the tiers' gates
+    until nothing changes. A veto that caps at C leaves the organization in C only if C's gates
+    hold too. Both rules only move down, so this ends; each move is stated in `reasons`."""
+    while True:
+        before = idx
+        for v in vetoes:
+            cap = g.tier_index(v["cap_tier"])
+            if idx < cap:
+                reasons.append(f"触发一票否决（{v['criterion']}），档次最高为 {g.tiers[cap].name}")
+                idx = cap
+        idx = _lower_until_gates_pass(g, idx, gate_env, reasons)
+        if idx == before:
+            return idx
+
+
+def _lower_until_gates_pass(g: Grading, idx: int, gate_env: dict, reasons: list[str]) -> int:
+    """Move down from tier `idx` until that tier's gates are met (the last tier has none that bind)."""
     while idx < len(g.tiers) - 1:
         failed = [(gt, why) for gt in g.gates if gt.tier == g.tiers[idx].id
                   for ok, why in [_gate_ok(gt, gate_env)] if not ok]

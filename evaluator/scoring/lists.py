@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from ..standard.expr import EvalError, MissingValue
 from ..standard.listrules import _fail, compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
-from ..terms import SCOPE_ZH
+from ..terms import scope_key, scope_label
 
 __all__ = ["derive_lists"]
 
@@ -49,9 +49,15 @@ def _rank(org: Mapping, scope: str = "round") -> int | None:
     return None if r is None else int(r)
 
 
-def _env(org: Mapping) -> dict:
+def _env(org: Mapping, tiers: Mapping[str, list[str]]) -> dict:
+    """What list expressions see of one organization. `tiers` maps a standard id to its tier
+    ids, best first, for top_tier / bottom_tier."""
+    order = tiers.get(str((org.get("standard") or {}).get("id")), [])
+    tier = org.get("tier")
     return {
-        "tier": org.get("tier"), "total": _num(org.get("total")), "base": _num(org.get("base")),
+        "tier": tier, "top_tier": None if tier is None or not order else tier == order[0],
+        "bottom_tier": None if tier is None or not order else tier == order[-1],
+        "total": _num(org.get("total")), "base": _num(org.get("base")),
         "bonus": _num(org.get("bonus")), "veto_count": Decimal(len(org.get("vetoes") or [])),
         "rank": _num(_rank(org)), "rank_district": _num(_rank(org, "district")),
         "rank_type": _num(_rank(org, "type")), "org.type": org.get("type"),
@@ -70,7 +76,7 @@ def _matches(expr, env: dict, path: str, org_id: str) -> bool:
 
 
 def _scope_key(org: Mapping, scope: str) -> str:
-    return "" if scope == "round" else str(org.get(scope) or "")
+    return scope_key(scope, str(org.get("district") or ""), str(org.get("street") or ""), str(org.get("type") or ""))
 
 
 def _positions(orgs: list[Mapping]) -> list[int]:
@@ -84,10 +90,6 @@ def _positions(orgs: list[Mapping]) -> list[int]:
     return out
 
 
-def _where(scope: str, key: str) -> str:
-    return SCOPE_ZH[scope] + (f"“{key}”" if key else "")
-
-
 def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}.
 
@@ -95,11 +97,12 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     int); `rules` the round's `lists:` mapping, None for DEFAULT_LISTS.
     """
     norm = normalize_rules(rules)
+    tiers = {sid: [t["id"] for t in s.get("tiers") or []] for sid, s in (results.get("standards") or {}).items()}
     orgs = list(results.get("organizations") or [])
     ranked = sorted((o for o in orgs if _rank(o) is not None), key=lambda o: (_rank(o), str(o.get("id"))))
     out: dict = {}
     for lid, rule in norm.items():
-        reasons = _select(rule, orgs, f"$.lists.{lid}")
+        reasons = _select(rule, orgs, tiers, f"$.lists.{lid}")
         if "top" in rule:
             reasons = _keep_top(reasons, ranked, rule["top"]["n"], rule["top"]["scope"])
         if "bottom" in rule:
@@ -111,7 +114,7 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     return out
 
 
-def _select(rule: Mapping, orgs: list[Mapping], path: str) -> dict[str, list[str]]:
+def _select(rule: Mapping, orgs: list[Mapping], tiers: Mapping[str, list[str]], path: str) -> dict[str, list[str]]:
     """Step 1: organization id -> the reasons it was selected, in results order."""
     include = compile_rule_expr(rule["include"], f"{path}.include") if "include" in rule else None
     anys = [(compile_rule_expr(s, f"{path}.include_any[{i}]"), s) for i, s in enumerate(rule.get("include_any", []))]
@@ -119,7 +122,7 @@ def _select(rule: Mapping, orgs: list[Mapping], path: str) -> dict[str, list[str
         return {} if "bottom" in rule else {str(o.get("id")): [] for o in orgs if o.get("status") == "graded"}
     reasons: dict[str, list[str]] = {}
     for org in orgs:
-        oid, env = str(org.get("id")), _env(org)
+        oid, env = str(org.get("id")), _env(org, tiers)
         why = []
         if include is not None:
             if not _matches(include, env, f"{path}.include", oid):
@@ -150,7 +153,7 @@ def _keep_top(reasons: dict[str, list[str]], ranked: list[Mapping], n: int, scop
             if pos <= n:
                 tie = "（并列）" if shared[_rank(o)] > 1 else ""
                 kept[str(o["id"])] = reasons[str(o["id"])] + [
-                    f"{_where(scope, key)}入选组织中第 {pos} 名{tie}"]
+                    f"{scope_label(scope, key)}入选组织中第 {pos} 名{tie}"]
     return kept
 
 
@@ -166,7 +169,7 @@ def _add_bottom(reasons: dict[str, list[str]], ranked: list[Mapping], share_text
         for o, pos in zip(group, _positions(group)):
             if _rank(o) >= cutoff:
                 reasons.setdefault(str(o["id"]), []).append(
-                    f"{_where(scope, key)}排名后 {share_text}（第 {pos} 名 / 共 {len(group)} 个，后 {places} 名列入）")
+                    f"{scope_label(scope, key)}排名后 {share_text}（第 {pos} 名 / 共 {len(group)} 个，后 {places} 名列入）")
 
 
 def _entry(o: Mapping, reasons: list[str]) -> dict:

@@ -35,8 +35,9 @@ class Entry:
     grading: Grading
     tier_before_quota: int | None = None
     reasons: list[str] | None = None
-    # After a quota moves it down, the new tier's gates must hold too: regate(idx, reasons) -> idx
-    regate: Callable[[int, list], int] | None = None
+    # After a quota moves it down, placement runs again (gates of the new tier, vetoes):
+    # place(idx, reasons) -> idx (grading.place)
+    place: Callable[[int, list], int] | None = None
 
 
 def scope_value(e: Entry, scope: str) -> str:
@@ -67,15 +68,26 @@ def apply_quotas(entries: list[Entry], tie_breaks) -> None:
             allowed = int((share * len(group)).to_integral_value(ROUND_FLOOR))
             in_tier = sorted((e for e in group if e.tier_index is not None and e.grading.tiers[e.tier_index].id == tier),
                              key=lambda e: (by_key(e), e.id))
+            where = scope_label(scope, value)
+            # Organizations equal on every tie-break key at the boundary are told apart by id:
+            # deterministic but arbitrary, so both sides of the cut are told so.
+            boundary = by_key(in_tier[allowed]) if allowed < len(in_tier) else None
+            tied = {e.id for e in in_tier if by_key(e) == boundary} if boundary is not None else set()
+            tie_note = (f"；与其他 {len(tied) - 1} 个组织在排序各项上完全并列，按组织编号先后确定名额"
+                        if len(tied) > 1 and allowed > 0 and by_key(in_tier[allowed - 1]) == boundary else "")
+            for e in in_tier[:allowed]:
+                if tie_note and e.id in tied:
+                    e.reasons.append(f"{where}{e.grading.tiers[e.tier_index].name}名额为 {pct(share, 2)}"
+                                     f"（{len(group)} 个中最多 {allowed} 个），本组织保留在该档{tie_note}")
             for pos, e in enumerate(in_tier[allowed:], start=allowed + 1):
                 tiers = e.grading.tiers
                 if e.tier_index < len(tiers) - 1:
                     e.tier_index += 1
-                    where = scope_label(scope, value)
                     e.reasons.append(f"{where}{tiers[e.tier_index - 1].name}名额为 {pct(share, 2)}"
-                                     f"（{len(group)} 个中最多 {allowed} 个），本组织在该档排第 {pos}，调整为 {tiers[e.tier_index].name}")
-                    if e.regate is not None:
-                        e.tier_index = e.regate(e.tier_index, e.reasons)
+                                     f"（{len(group)} 个中最多 {allowed} 个），本组织在该档排第 {pos}，调整为 {tiers[e.tier_index].name}"
+                                     + (tie_note if e.id in tied else ""))
+                    if e.place is not None:
+                        e.tier_index = e.place(e.tier_index, e.reasons)
 
 
 def _tier_pos(members, tier_id):

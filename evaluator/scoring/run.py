@@ -14,7 +14,7 @@ from .. import __version__
 from .engine import Engine
 from ..errors import InputError, Issue
 from ..intake.evidence import collect, resolve
-from .grading import Grade, grade, lower_until_gates_pass
+from .grading import Grade, grade, place
 from .lists import derive_lists
 from ..terms import ORG_TYPES
 from ..model import Evidence, Organization, Outcome, Standard
@@ -103,10 +103,10 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
                 "reviewed_share": g.reviewed_share}
         keys.update({f"section:{k}": v for k, v in g.sections.items()})
         tier_idx = std.grading.tier_index(g.tier) if g.tier else None
-        regate = (lambda idx, reasons, g=g, grading=std.grading: lower_until_gates_pass(grading, idx, g.gate_env, reasons)) \
+        replace = (lambda idx, reasons, g=g, grading=std.grading: place(grading, idx, g.gate_env, g.vetoes, reasons)) \
             if g.gate_env is not None else None
         entries[org.id] = Entry(org.id, org.district, org.street, org.type, g.status == "graded", tier_idx, keys,
-                                std.grading, reasons=list(g.tier_reasons), regate=regate)
+                                std.grading, reasons=list(g.tier_reasons), place=replace)
     apply_quotas(list(entries.values()), tie_breaks)
     ranks = {scope: rank(list(entries.values()), tie_breaks, scope) for scope in ("round", "district", "type")}
     results = [_org_result(org, std, ev, outcomes, own, g, entries[org.id], ranks) for org, std, ev, outcomes, own, g in graded]

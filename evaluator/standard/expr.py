@@ -450,7 +450,8 @@ def _depth(root) -> int:
 # --------------------------------------------------------------------------- checker
 
 def _suggest(word: str, candidates) -> str:
-    close = difflib.get_close_matches(word, sorted(candidates), n=1)
+    same_but_case = [c for c in sorted(candidates) if c.casefold() == word.casefold()]
+    close = same_but_case or difflib.get_close_matches(word, sorted(candidates), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -641,6 +642,11 @@ class Expr:
 
     def __repr__(self) -> str:
         return f"Expr({self.source!r})"
+
+    @property
+    def tree(self):
+        """The checked AST (frozen nodes), for tools that read an expression's structure."""
+        return self._tree
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         result = self._eval(self._tree, env)

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, Issue
 from ..terms import ORG_TYPES, SCOPE_ZH, SCOPES, STATUS_ZH
-from .expr import ExprError, NameSpec, Type, compile_expr
+from .expr import Binary, Call, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
 
 __all__ = ["DEFAULT_LISTS", "LIST_NAMES", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
-           "share"]
+           "share", "check_against_standards", "tier_literals"]
 
+# The defaults name no tier id, so they fit every standard (A–D, 五星…一星, 先进…后进).
 DEFAULT_LISTS: dict = {
     "red": {
         "title": "红榜",
-        "include": "tier == 'A' and veto_count == 0",
+        "include": "top_tier and veto_count == 0",
         "top": {"n": 3, "scope": "district"},
     },
     "black": {
         "title": "黑榜",
-        "include_any": ["veto_count > 0", "tier == 'D'"],
+        "include_any": ["veto_count > 0", "bottom_tier"],
         "bottom": {"share": "5%", "scope": "round"},
     },
 }
@@ -31,6 +32,8 @@ DEFAULT_LISTS: dict = {
 # Names a list expression may use, with their labels for the printed rules.
 LIST_NAMES: dict[str, tuple[NameSpec, str]] = {
     "tier": (NameSpec(Type.TEXT), "档次"),
+    "top_tier": (NameSpec(Type.BOOL), "处于最高档次"),
+    "bottom_tier": (NameSpec(Type.BOOL), "处于最低档次"),
     "total": (NameSpec(Type.NUMBER), "总分"),
     "base": (NameSpec(Type.NUMBER), "基础得分"),
     "bonus": (NameSpec(Type.NUMBER), "加分"),
@@ -85,19 +88,70 @@ def _scope(value: Any, path: str) -> str:
     return value
 
 
-def compile_rule_expr(source: Any, path: str):
+def compile_rule_expr(source: Any, path: str, tier_ids: Sequence[str] | None = None):
+    """A list expression, type-checked; with `tier_ids` (every tier of the round's standards) a
+    tier literal that no standard has is an error with "did you mean" at its column."""
     if not isinstance(source, str) or not source.strip():
         raise _fail(path, f"expected an expression, got {source!r}")
+    specs = _SPECS if tier_ids is None else {**_SPECS, "tier": NameSpec(Type.TEXT, tuple(tier_ids))}
     try:
-        return compile_expr(source, _SPECS, expect=Type.BOOL)
+        return compile_expr(source, specs, expect=Type.BOOL)
     except ExprError as exc:
         raise _fail(path, f"{exc.message}: {source}", exc.column) from None
 
 
-def normalize_rules(rules: Mapping | None) -> dict:
+def tier_literals(expr) -> set[str]:
+    """The tier ids an expression compares `tier` with (`tier == 'A'`, `tier in ['C', 'D']`)."""
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, Binary):
+            if node.op in ("==", "!=", "in", "not in"):
+                for name, other in ((node.left, node.right), (node.right, node.left)):
+                    if isinstance(name, Name) and name.name == "tier":
+                        items = other.items if isinstance(other, ListLit) else (other,)
+                        found.update(i.value for i in items if isinstance(i, Literal) and isinstance(i.value, str))
+            walk(node.left)
+            walk(node.right)
+        elif isinstance(node, Unary):
+            walk(node.operand)
+        elif isinstance(node, Call):
+            for a in node.args:
+                walk(a)
+
+    walk(expr.tree)
+    return found
+
+
+def rule_expressions(rule: Mapping) -> list[tuple[str, str]]:
+    """(JSON path suffix, source) of every expression of one normalized rule."""
+    out = [("include", rule["include"])] if "include" in rule else []
+    out += [(f"include_any[{i}]", s) for i, s in enumerate(rule.get("include_any", []))]
+    return out
+
+
+def check_against_standards(norm: Mapping, standards: Mapping[str, tuple[str, Sequence[tuple[str, str]]]]) -> list[str]:
+    """Notices for expressions whose tier comparisons can never hold for some standard's
+    organizations (`tier == 'A'` where a standard's tiers are 五星…一星). `standards` maps a
+    standard id to (title, [(tier id, tier name), ...]). Unknown tier ids are already errors."""
+    notices = []
+    for lid, rule in norm.items():
+        for where, source in rule_expressions(rule):
+            wanted = tier_literals(compile_rule_expr(source, f"$.lists.{lid}.{where}"))
+            if not wanted:
+                continue
+            for sid, (title, tiers) in sorted(standards.items()):
+                if not wanted & {tid for tid, _ in tiers}:
+                    notices.append(f"{rule['title']}的条件“{describe_expr(source)}”不适用于按“{title}”考评的组织"
+                                   f"（其档次为 {'、'.join(name for _, name in tiers)}），这些组织不会因此条件列入")
+    return notices
+
+
+def normalize_rules(rules: Mapping | None, tier_ids: Sequence[str] | None = None) -> dict:
     """Check the `lists:` mapping and return it normalized (JSON-friendly, shares as '5%').
 
     Raises InputError naming the JSON path of the first problem. None means the defaults.
+    `tier_ids`, when known (the round's standards), are the tier ids expressions may name.
     """
     if rules is None:
         rules = DEFAULT_LISTS
@@ -119,14 +173,14 @@ def normalize_rules(rules: Mapping | None) -> dict:
             raise _fail(f"{path}.title", f"expected a title, got {title!r}")
         norm: dict = {"title": title}
         if "include" in rule:
-            compile_rule_expr(rule["include"], f"{path}.include")
+            compile_rule_expr(rule["include"], f"{path}.include", tier_ids)
             norm["include"] = rule["include"]
         if "include_any" in rule:
             items = rule["include_any"]
             if not isinstance(items, list) or not items:
                 raise _fail(f"{path}.include_any", "expected a non-empty list of expressions")
             for i, src in enumerate(items):
-                compile_rule_expr(src, f"{path}.include_any[{i}]")
+                compile_rule_expr(src, f"{path}.include_any[{i}]", tier_ids)
             norm["include_any"] = list(items)
         if "top" in rule:
             top = rule["top"]

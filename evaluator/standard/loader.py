@@ -469,7 +469,7 @@ def _field(fid: str, d: dict, fail) -> Field:
         if t == "records" and (rel or tol != tol.to_integral_value() or tol < 0):
             fail(("tolerance",), f"a records field tolerates a whole number of records (e.g. tolerance: 1), not {tv!r}")
         if t in ("boolean", "enum", "date", "text"):
-            fail(("tolerance",), f"a {t} field has no tolerance: self-reported and verified values must agree")
+            fail(("tolerance",), f"{t} fields have no tolerance: self-reported and verified values must agree")
         if tol < 0:
             fail(("tolerance",), f"tolerance must not be negative (got {tv!r})")
     blank = d.get("blank", "missing")

@@ -258,14 +258,25 @@ class Frequency:
         unit = PERIOD_ZH[every]
         count_word = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}[every]
         rule = f"{f.label}应每{unit}至少 {at_least} 次（共 {len(spans)} {count_word}）"
+        outside = _outside_period(records, start, end)
         if missing == 0:
-            return Scored("pass", points, f"{rule}，均已按期开展，得 {points_text(points)}", used)
+            return Scored("pass", points, f"{rule}，均已按期开展，得 {points_text(points)}{outside}", used)
         lost = min(points, deduct * missing)
         got = points - lost
         shown_gaps = "、".join(gaps[:6]) + ("等" if len(gaps) > 6 else "")
         return Scored(_outcome(got, points), got,
                       f"{rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {points_text(deduct)}，扣 {points_text(lost)}" +
-                      ("（扣完为止）" if lost < deduct * missing else ""), used)
+                      ("（扣完为止）" if lost < deduct * missing else "") + outside, used)
+
+
+def _outside_period(records, start, end) -> str:
+    """Records dated outside the round's period count for nothing; say which, never drop them silently."""
+    out = [r for r in records if not start <= r.date <= end]
+    if not out:
+        return ""
+    shown = "、".join(r.date.isoformat() + (f"《{r.title}》" if r.title else "") for r in out[:5])
+    return (f"；另有 {len(out)} 条记录在考评期（{start.isoformat()}至{end.isoformat()}）外，不计入："
+            f"{shown}{'等' if len(out) > 5 else ''}")
 
 
 _ITEMS = {"type": "array", "minItems": 1, "items": {

@@ -110,9 +110,9 @@ def test_rules_print_in_chinese():
     assert describe_expr("tier == 'A' and veto_count == 0") == "档次为A 且 一票否决项数为0"
     assert describe_expr("org.type in ['community', 'village'] and total >= 90") == "领域属于[社区,村] 且 总分不低于90"
     red = describe_rules(normalize_rules(None)["red"])
-    assert red == ["列入条件：档次为A 且 一票否决项数为0", "每个区县按排名取前 3 名（并列者同时列入）"]
+    assert red == ["列入条件：处于最高档次 且 一票否决项数为0", "每个区县按排名取前 3 名（并列者同时列入）"]
     black = describe_rules(normalize_rules(None)["black"])
-    assert black[0] == "符合下列任一条件即列入：一票否决项数大于0；档次为D"
+    assert black[0] == "符合下列任一条件即列入：一票否决项数大于0；处于最低档次"
     assert "全域已定档组织中排名后 5%" in black[1]
 
 

@@ -1,0 +1,184 @@
+"""Where published numbers go wrong: thresholds, floors, period edges, ties, and the rules that
+interact (veto × gate × quota) in one placement. Every case is computed by hand in its comment."""
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from evaluator.errors import EvaluationError
+from evaluator.model import Evidence, Organization, Quota, Record
+from evaluator.scoring.engine import org_env, score_criterion
+from evaluator.standard import methods
+
+from test_engine import full_evidence
+from test_grading import STD, child_standard, months, run
+
+
+def crit(r, cid):
+    return next(c for c in r["criteria"] if c["id"] == cid)
+
+
+WEIGHTED = """id: weighted
+version: "1"
+title: 加权标准
+extends: mini
+fields:
+  review_score: {type: number, label: 民主评议得分, min: 0, max: 100}
+grading:
+  quotas: []
+  components:
+    - {id: verified, label: 考核得分, source: criteria, weight: 50%}
+    - {id: review, label: 民主评议, source: field, field: review_score, scale: 100, weight: 50%}
+"""
+
+
+# ---------------------------------------------------------------- the one rounding step
+
+@pytest.mark.parametrize("review, total, tier", [
+    ("79.99", "90.00", "A"),     # 50 + 39.995 = 89.995 -> half up to 90.00, exactly the A band's minimum
+    ("79.97", "89.99", "B"),     # 89.985 -> 89.99 half up (half-even would give 89.98)
+    ("79.98", "89.99", "B"),     # 89.99 exactly, one cent below the band
+])
+def test_total_is_rounded_half_up_once_before_the_tier_band(tmp_path, review, total, tier):
+    std = child_standard(tmp_path, "weighted", WEIGHTED)
+    o = run({"O1": full_evidence("O1", review_score=Decimal(review))}, std)[0]["O1"]
+    assert (o["total"], o["tier"]) == (Decimal(total), tier)
+
+
+# ---------------------------------------------------------------- floors (扣完为止)
+
+@pytest.mark.parametrize("tasks, points, floored", [(0, 10, False), (2, 2, False), (3, 0, True), (9, 0, True)])
+def test_deductions_floor_at_zero_and_say_so(tasks, points, floored):
+    # G2.4: 10 points, 4 per unapproved task
+    c = crit(run({"O1": full_evidence("O1", unapproved_tasks=Decimal(tasks))})[0]["O1"], "G2.4")
+    assert c["points"] == points
+    assert ("扣完为止" in c["reason"]) is floored
+
+
+def test_deduction_exactly_to_zero_is_not_a_floor(tmp_path):
+    std = child_standard(tmp_path, "d", """id: d
+version: "1"
+title: 扣分
+extends: mini
+override:
+  G2.4: {items: [{id: u, label: 未经准入事项, count: unapproved_tasks, deduct: 5}]}
+""")
+    c = crit(run({"O1": full_evidence("O1", unapproved_tasks=Decimal(2))}, std)[0]["O1"], "G2.4")
+    assert c["points"] == 0 and c["outcome"] == "fail" and "扣完为止" not in c["reason"]
+
+
+# ---------------------------------------------------------------- period edges
+
+def test_records_on_the_first_and_last_day_count_and_those_outside_are_listed():
+    recs = tuple(Record(dt.date(2026, m, 15)) for m in range(2, 12)) + (
+        Record(dt.date(2026, 1, 1)), Record(dt.date(2026, 12, 31)),
+        Record(dt.date(2025, 12, 31), "去年支委会"), Record(dt.date(2027, 1, 1)))
+    c = crit(run({"O1": full_evidence("O1", committee_meetings=tuple(sorted(recs)))})[0]["O1"], "G2.1")
+    assert (c["outcome"], c["points"]) == ("pass", 30)
+    assert "另有 2 条记录在考评期（2026-01-01至2026-12-31）外，不计入：2025-12-31《去年支委会》、2027-01-01" in c["reason"]
+
+
+def test_a_record_the_day_after_the_period_does_not_fill_december():
+    recs = months(*range(1, 12)) + (Record(dt.date(2027, 1, 1)),)
+    c = crit(run({"O1": full_evidence("O1", committee_meetings=recs)})[0]["O1"], "G2.1")
+    assert c["points"] == Decimal("27.5") and "2026年12月" in c["reason"] and "考评期" in c["reason"]
+
+
+# ---------------------------------------------------------------- ratios
+
+@pytest.mark.parametrize("party, outcome, points", [(6, "pass", 20), (5, "partial", Decimal(20) * Decimal("0.5") / Decimal("0.6"))])
+def test_ratio_exactly_at_its_target_passes(party, outcome, points):
+    c = crit(run({"O1": full_evidence("O1", grid_staff=Decimal(10), grid_staff_party=Decimal(party))})[0]["O1"], "G2.2")
+    assert (c["outcome"], c["points"]) == (outcome, points)
+
+
+def test_a_negative_count_is_an_error_never_negative_points():
+    # -100 would have given 20 x -10 / 0.6 = -333 points before
+    r = run({"O1": full_evidence("O1", grid_staff=Decimal(10), grid_staff_party=Decimal(-100))})[0]["O1"]
+    c = crit(r, "G2.2")
+    assert (c["outcome"], c["points"]) == ("error", 0) and "负数" in c["reason"]
+    assert r["status"] == "not_graded"
+
+
+def test_every_method_stays_within_zero_and_its_points(monkeypatch):
+    bad = dataclasses.replace(methods.REGISTRY["check"], score=lambda p, pts, env: methods.Scored("pass", pts + 1, "x", {}))
+    monkeypatch.setitem(methods.REGISTRY, "check", bad)
+    org = Organization("O1", "O1", "community")
+    env = org_env(org, full_evidence("O1").values, (dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
+    with pytest.raises(EvaluationError, match="outside 0..10"):
+        score_criterion(STD.criteria["G1.1"], env)
+
+
+# ---------------------------------------------------------------- notes from intake reach the reason
+
+def test_intake_notes_are_appended_to_every_reason_that_reads_the_field():
+    ev = full_evidence("O1", awards=Decimal(0))
+    ev.notes["awards"] = "市级以上表彰次数空白，按 0 计"
+    ev.notes["centre_area"] = "核查值为空（核查人：王敏），未采用自报值"
+    del ev.values["centre_area"]
+    r = run({"O1": ev})[0]["O1"]
+    assert crit(r, "G9.1")["reason"] == "无加分情形（市级以上表彰次数空白，按 0 计）"
+    g12 = crit(r, "G1.2")
+    assert g12["outcome"] == "not_reviewed" and "核查值为空（核查人：王敏），未采用自报值" in g12["reason"]
+    assert "空白" not in crit(r, "G1.1")["reason"]
+
+
+# ---------------------------------------------------------------- placement: veto x gate x quota
+
+GATED = """id: gated
+version: "1"
+title: 各档门槛
+extends: mini
+grading:
+  quotas: [{tier: A, max_share: 25%, scope: district}]
+  gates:
+    - {tier: A, condition: "section_points('G2') >= 60", reason: 组织生活不低于60分}
+    - {tier: B, condition: "points('G1.2') >= 20", reason: 场所达标}
+    - {tier: C, condition: "points('G1.1') > 0", reason: 支部设置规范}
+"""
+
+
+def test_a_veto_cap_still_has_to_meet_the_capped_tiers_gates(tmp_path):
+    std = child_standard(tmp_path, "gated", GATED)
+    std = dataclasses.replace(std, grading=dataclasses.replace(std.grading, quotas=()))
+    # 90 points (G1.1 lost) -> A; veto caps at C; C's gate needs G1.1 -> D
+    o = run({"O1": full_evidence("O1", members_full=Decimal(1), serious_violation=True)}, std)[0]["O1"]
+    assert o["total"] == 90 and o["tier"] == "D"
+    assert o["tier_reasons"][-2:] == ["触发一票否决（G9.2），档次最高为 C档", "未满足 C档 条件（支部设置规范），降为 D档"]
+
+
+def test_veto_gate_and_quota_interact_in_one_placement(tmp_path):
+    std = child_standard(tmp_path, "gated", GATED)
+    ev = {
+        "O1": full_evidence("O1", awards=Decimal(1)),               # 102: keeps the one A place (4 x 25%)
+        "O2": full_evidence("O2", centre_area=Decimal(350)),        # 92, A; quota -> B; B's gate (G1.2 = 12) -> C
+        "O3": full_evidence("O3", serious_violation=True),          # 100, veto -> C
+        "O4": full_evidence("O4", committee_meetings=months(1)),    # 72.5 -> C
+    }
+    r, _ = run(ev, std)
+    assert {k: v["tier"] for k, v in r.items()} == {"O1": "A", "O2": "C", "O3": "C", "O4": "C"}
+    assert r["O2"]["tier_before_quota"] == "A"
+    assert r["O2"]["tier_reasons"][-1] == "未满足 B档 条件（场所达标），降为 C档"
+    # ranks follow the final tiers: O2 (92) before O4 (72.5) within C, O3 (vetoed 100) first in C
+    assert [r[o]["rank"]["round"] for o in ("O1", "O3", "O2", "O4")] == [1, 2, 3, 4]
+
+
+# ---------------------------------------------------------------- quota ties
+
+def test_quota_ties_are_broken_by_id_and_both_sides_are_told():
+    std = dataclasses.replace(STD, grading=dataclasses.replace(STD.grading, quotas=(Quota("A", Decimal("0.5"), "district"),)))
+    ev = {o: full_evidence(o) for o in ("O3", "O1", "O2", "O4")}      # four identical organizations, 2 A places
+    r, _ = run(ev, std)
+    assert [r[o]["tier"] for o in ("O1", "O2", "O3", "O4")] == ["A", "A", "B", "B"]
+    for o in ("O1", "O2"):
+        assert any("保留在该档" in x and "按组织编号先后确定名额" in x for x in r[o]["tier_reasons"]), o
+    for o in ("O3", "O4"):
+        assert any("调整为 B档" in x and "按组织编号先后确定名额" in x for x in r[o]["tier_reasons"]), o
+
+
+def test_no_tie_note_when_the_quota_boundary_is_not_a_tie():
+    std = dataclasses.replace(STD, grading=dataclasses.replace(STD.grading, quotas=(Quota("A", Decimal("0.5"), "district"),)))
+    r, _ = run({"O1": full_evidence("O1", awards=Decimal(1)), "O2": full_evidence("O2")}, std)
+    assert (r["O1"]["tier"], r["O2"]["tier"]) == ("A", "B")
+    assert not any("并列" in x for o in r.values() for x in o["tier_reasons"])
