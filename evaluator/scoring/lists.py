@@ -21,7 +21,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Mapping
 
 from ..standard.expr import EvalError, MissingValue
-from ..standard.listrules import _fail, compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
+from ..standard.listrules import compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
 from ..terms import scope_key, scope_label
 
 __all__ = ["derive_lists"]
@@ -66,13 +66,14 @@ def _env(org: Mapping, tiers: Mapping[str, list[str]]) -> dict:
     }
 
 
-def _matches(expr, env: dict, path: str, org_id: str) -> bool:
+def _matches(expr, env: dict) -> bool:
+    """Documented: a rule that needs a value the organization does not have (the tier of an
+    ungraded one) or cannot be computed for it (a division by zero) does not select it; the
+    round was checked when it loaded, so nothing is refused this late."""
     try:
         return bool(expr.evaluate(env))
-    except MissingValue:
-        return False      # documented: a rule that needs an absent value does not select
-    except EvalError as exc:
-        raise _fail(path, f"organization {org_id}: {exc.message}") from None
+    except (MissingValue, EvalError):
+        return False
 
 
 def _scope_key(org: Mapping, scope: str) -> str:
@@ -125,11 +126,11 @@ def _select(rule: Mapping, orgs: list[Mapping], tiers: Mapping[str, list[str]], 
         oid, env = str(org.get("id")), _env(org, tiers)
         why = []
         if include is not None:
-            if not _matches(include, env, f"{path}.include", oid):
+            if not _matches(include, env):
                 continue
             why.append("符合条件：" + describe_expr(rule["include"]))
         if anys:
-            hit = [s for i, (e, s) in enumerate(anys) if _matches(e, env, f"{path}.include_any[{i}]", oid)]
+            hit = [s for e, s in anys if _matches(e, env)]
             if not hit:
                 continue
             why += ["符合条件：" + describe_expr(s) for s in hit]
