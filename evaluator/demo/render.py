@@ -4,7 +4,7 @@ About 70% of values are self-reported only; inspection teams visit about half of
 organizations in October-November and verify most of what they see (about 30% of all
 values). About 5% of verified values contradict an inflated self-report beyond the field's
 tolerance; about 3% of values are left blank; a few percent are typed the way people type
-into Excel (５００, 520平方米, 60%, 是/否, Excel serial dates). Everything normalizes.
+into Excel (５００, 520平方米, 60%, 是/否, 2026年3月5日). Everything normalizes.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from .planner import Profile
 
 TEAMS = ("督导一组", "督导二组", "督导三组", "督导四组", "督导五组", "督导六组")
 INSPECTORS = ("张伟", "王敏", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周强", "吴婷", "徐明", "孙悦")
-EXCEL_EPOCH = dt.date(1899, 12, 30)
 _FULL = str.maketrans("0123456789.%", "０１２３４５６７８９．％")
 _UNIT_TEXT = {"m2": ("平方米", "㎡", "平米"), "人": ("人", "名"), "名": ("名",), "个": ("个",), "次": ("次",),
               "户": ("户",), "元": ("元",), "天": ("天",)}
@@ -190,22 +189,21 @@ def raw_text(v: Any, f: Field, rng: random.Random) -> str:
             return pct.translate(_FULL)
         return pct if v >= 1 or rng.random() < 0.7 else dec_text(v)
     if t == "date":
-        return date_text(v, rng, odd, serial_ok=False)
+        return date_text(v, rng, odd)
     return str(v)
 
 
-def date_text(d: dt.date, rng: random.Random, odd: bool, serial_ok: bool = True) -> str:
+def date_text(d: dt.date, rng: random.Random, odd: bool) -> str:
+    """A date as people type it into a CSV cell. (Excel day numbers are read only from .xlsx
+    date cells, so a CSV never carries them.)"""
     if not odd:
         return d.isoformat()
-    styles = ["slash", "zh", "compact"] + (["serial", "serial"] if serial_ok else [])
-    s = rng.choice(styles)
+    s = rng.choice(["slash", "zh", "compact"])
     if s == "slash":
         return f"{d.year}/{d.month}/{d.day}"
     if s == "zh":
         return f"{d.year}年{d.month}月{d.day}日"
-    if s == "compact":
-        return d.strftime("%Y%m%d")
-    return str((d - EXCEL_EPOCH).days)
+    return d.strftime("%Y%m%d")
 
 
 def record_title(f: Field, d: dt.date) -> str:
