@@ -235,9 +235,12 @@ def test_validator_built_once(tmp_path, monkeypatch):
         schemacheck.validator.cache_clear()
 
 
-@pytest.mark.parametrize("name", ["round", "evidence"])
+@pytest.mark.parametrize("name", ["round", "evidence", "standard", "result", "cases"])
 def test_shipped_schemas_compile(name):
     from evaluator.resources import schemas_dir
     if not (schemas_dir() / f"{name}.schema.json").exists():
         pytest.skip("schema not written yet")
     assert schemacheck.validator(name) is schemacheck.validator(name)
+    # validator() trusts the shipped schemas (no check_schema at run time): this is the check
+    from jsonschema import Draft202012Validator
+    Draft202012Validator.check_schema(schemacheck.schema(name))

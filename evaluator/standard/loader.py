@@ -36,12 +36,13 @@ class _Fail(Exception):
     """Abort compiling one item; its Issue is already recorded."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Doc:
     id: str
     path: Path
-    data: dict
+    data: dict        # never mutated: the cache hands the same document to every reader
     loc: Locator
+    digest: str = ""  # sha256 of the file's bytes
 
 
 @dataclass
@@ -79,15 +80,36 @@ def available_standards(dirs: list[Path]) -> list[str]:
 
 # ------------------------------------------------------------------ loading
 
+# Parsed and schema-checked documents, and compiled standards, keyed by content digest: a
+# field standard's parents, and a standard its cases files name, are read once per process
+# (`agrade validate rules/` would otherwise parse general.yaml a dozen times). A changed file
+# has a new digest, so nothing stale is ever served; the path is part of the key because
+# messages name the file.
+_DOCS: dict[tuple[str, str], "_Doc"] = {}
+_STANDARDS: dict[tuple[tuple[str, str], ...], Standard] = {}
+
+
 def load_document(path: Path) -> _Doc:
-    data, loc = load_yaml(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Issue(str(path), 0, 0, "$", f"cannot read file: {exc.strerror or exc}")) from None
+    key = (str(path), hashlib.sha256(content).hexdigest())
+    doc = _DOCS.get(key)
+    if doc is None:
+        doc = _DOCS[key] = _parse_document(path, content, key[1])
+    return doc
+
+
+def _parse_document(path: Path, content: bytes, digest: str) -> _Doc:
+    data, loc = load_yaml(content, filename=str(path))
     issues = schema_check(data, "standard", loc)
     if issues:
         raise InputError(issues)
     expected = path.stem
     if data["id"] != expected:
         raise InputError(loc.issue(["id"], f"standard id '{data['id']}' does not match its file name '{path.name}' (expected '{expected}')"))
-    return _Doc(data["id"], path, data, loc)
+    return _Doc(data["id"], path, data, loc, digest)
 
 
 def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
@@ -102,7 +124,11 @@ def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
     if path.parent not in dirs:
         dirs = [path.parent] + dirs
     chain = _lineage(load_document(path), dirs)
-    return _Resolver(chain).build()
+    key = tuple((str(d.path), d.digest) for d in chain)
+    std = _STANDARDS.get(key)
+    if std is None:
+        std = _STANDARDS[key] = _Resolver(chain).build()
+    return std
 
 
 def _lineage(doc: _Doc, dirs: list[Path]) -> list[_Doc]:
