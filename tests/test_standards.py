@@ -222,3 +222,21 @@ fields:
   province_awards: {type: integer, label: 省级表彰次数, unit: 次, min: 0, blank: zero}
 """)
     assert load_standard(p).fields["province_awards"].blank == "zero"
+
+
+def test_a_changed_file_is_never_served_from_the_cache(tmp_path):
+    p = child(tmp_path, """id: child
+version: "1"
+title: 子标准
+extends: mini
+override:
+  G1.1: {points: 10}
+""")
+    first = load_standard(p)
+    assert load_standard(p) is first                       # same bytes: compiled once
+    p.write_text(p.read_text(encoding="utf-8").replace('version: "1"', 'version: "2"'), encoding="utf-8")
+    second = load_standard(p)
+    assert second.version == "2" and second.digest != first.digest
+    (tmp_path / "mini.yaml").write_text((tmp_path / "mini.yaml").read_text(encoding="utf-8").replace(
+        "title: 支部设置", "title: 支部设置规范"), encoding="utf-8")
+    assert load_standard(p).criteria["G1.1"].title == "支部设置规范"   # a parent's change reaches the child
