@@ -6,7 +6,19 @@ import pytest
 from hypothesis import given, strategies as st
 
 from evaluator.errors import InputError
+from evaluator.standard import yamlsafe
 from evaluator.standard.yamlsafe import load_document, load_json, load_json_text, load_yaml, load_yaml_text
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "python"])
+def parser(request, monkeypatch):
+    """Every test runs with libyaml's C parser and with the pure-Python fallback: same values,
+    same positions, same refusals."""
+    if request.param == "python":
+        monkeypatch.setattr(yamlsafe, "_CParser", None)
+    elif yamlsafe._CParser is None:
+        pytest.skip("PyYAML without libyaml")
+    return request.param
 
 
 def issues(text, loader=load_yaml_text, name="f.yaml"):
@@ -180,6 +192,19 @@ def test_control_character():
     assert (i.line, i.col) == (2, 5) and "#x0007" in i.message
 
 
+def test_escaped_surrogate_pair_joined_by_either_parser():
+    # libyaml refuses "\ud840\udc00" outright: the pure-Python parser reads it, and is asked
+    assert load_yaml_text('a: "\\ud840\\udc00"\n')[0] == {"a": "\U00020000"}
+
+
+def test_both_parsers_agree_on_values_and_positions(monkeypatch):
+    text = DOC + "extra:\n  - {d: 2026-03-05T10:30:00+08:00, n: 1.50, t: 'x'}\n  - \"社区\"\n  - |\n    block\n"
+    doc, loc = load_yaml_text(text)
+    monkeypatch.setattr(yamlsafe, "_CParser", None)
+    doc2, loc2 = load_yaml_text(text)
+    assert doc == doc2 and loc._pos == loc2._pos
+
+
 def test_deep_nesting_refused():
     i = one("[" * 500 + "]" * 500)
     assert "nesting deeper than" in i.message
@@ -192,7 +217,15 @@ def test_non_utf8_file(tmp_path):
         load_yaml(p)
     i = exc.value.issues[0]
     assert i.file == str(p) and (i.line, i.col) == (2, 7)
-    assert "not valid UTF-8" in i.message and "byte offset 16" in i.message
+    assert "not valid UTF-8" in i.message and "byte offset 16" in i.message and "GBK" in i.message
+
+
+def test_non_utf8_column_counts_characters(tmp_path):
+    p = tmp_path / "mixed.yaml"
+    p.write_bytes("name: 社区".encode() + "社".encode("gbk") + b"\n")
+    with pytest.raises(InputError) as exc:
+        load_yaml(p)
+    assert (exc.value.issues[0].line, exc.value.issues[0].col) == (1, 9)
 
 
 def test_missing_file(tmp_path):
