@@ -27,20 +27,32 @@ FORMATS = ("pdf", "html", "xlsx", "csv")
 EXTRA_FORMATS = ("json",)      # results.json again (redacted in public mode); not made by default
 
 
+NAME_MAX_BYTES = 200     # a file stem's UTF-8 bytes; file systems allow 255 for the whole name
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8, on a character boundary."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
 def safe_name(org_id: str) -> str:
-    """A file name from an organization id (ids are typed by people: no paths, no dots first)."""
+    """A file name from an organization id (ids are typed by people: no paths, no dots first,
+    at most NAME_MAX_BYTES bytes however many CJK characters the id has)."""
     name = re.sub(r"[^\w.-]", "_", org_id, flags=re.UNICODE).lstrip(".") or "_"
-    return name[:120]
+    return _cut_bytes(name, NAME_MAX_BYTES)
 
 
 def file_names(orgs: list[dict]) -> dict[str, str]:
-    """Organization id -> unique file stem, deterministic in the results' order."""
+    """Organization id -> unique file stem (case-insensitively, within NAME_MAX_BYTES),
+    deterministic in the results' order."""
     out, used = {}, set()
     for o in orgs:
         stem = base = safe_name(o["id"])
         n = 2
         while stem.lower() in used:
-            stem, n = f"{base}-{n}", n + 1
+            suffix = f"-{n}"
+            stem, n = _cut_bytes(base, NAME_MAX_BYTES - len(suffix)) + suffix, n + 1
         used.add(stem.lower())
         out[o["id"]] = stem
     return out

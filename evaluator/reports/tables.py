@@ -2,7 +2,9 @@
 and XLSX (bold header, frozen first row, filters, widths, A4 print setup).
 
 Both are built from the same rows. Text that a spreadsheet would run as a formula
-(=, +, -, @ at the start) is prefixed with an apostrophe: the cells hold organizations' text.
+(=, +, -, @ at the start, full-width too) is prefixed with an apostrophe
+(`evaluator.scoring.results.neutralize`, shared with results.csv): the cells hold
+organizations' text. Sheet names are made legal and unique whatever the list titles say.
 XLSX files are made byte-identical for the same input (fixed zip and document dates).
 """
 from __future__ import annotations
@@ -18,9 +20,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from ..scoring.results import neutralize
 from .labels import STATUS_ZH, to_decimal, type_name
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# characters XML 1.0 cannot hold (openpyxl refuses them); shown as U+FFFD in XLSX cells
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# characters Excel refuses in sheet names, replaced by their full-width forms
+_SHEET_CHARS = str.maketrans({":": "：", "/": "／", "\\": "＼", "?": "？", "*": "＊", "[": "［", "]": "］"})
+SHEET_NAME_MAX = 31
 
 
 class Table:
@@ -40,8 +47,36 @@ def _cell(value: Any, kind: str) -> Any:
     if kind == "num":
         d = to_decimal(value)
         return None if d is None else (int(d) if d == d.to_integral_value() else float(d))
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if isinstance(value, str):
+        return neutralize(value)
+    return str(value)          # a number in a text column is data, never a formula
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending in neither a space nor an apostrophe."""
+    cut = text[:limit]
+    while cut and cut[-1] in " '":
+        cut = cut[:-1]
+    return cut or "表"
+
+
+def sheet_names(titles: list[str]) -> list[str]:
+    """Legal, unique (case-insensitively, as Excel compares them) sheet names for `titles`:
+    no `: / \\ ? * [ ]` (full-width forms instead), no control characters, no apostrophe
+    at either end, at most 31 characters, not empty, not Excel's reserved 'History'."""
+    out: list[str] = []
+    used: set[str] = set()
+    for title in titles:
+        base = _ILLEGAL_XML.sub("", str(title)).translate(_SHEET_CHARS).strip().strip("'").strip() or "表"
+        if base.lower() == "history":
+            base += "表"
+        name, n = _cut(base, SHEET_NAME_MAX), 2
+        while name.lower() in used:
+            suffix = f"({n})"
+            name, n = _cut(base, SHEET_NAME_MAX - len(suffix)) + suffix, n + 1
+        used.add(name.lower())
+        out.append(name)
+    return out
 
 
 # ------------------------------------------------------------------ the tables
@@ -78,7 +113,7 @@ def list_tables(lists_model: dict) -> list[Table]:
     for lst in lists_model["lists"]:
         rows = [{**e, "total": None if e["total"] == "—" else e["total"], "rank": None if e["rank"] == "—" else e["rank"],
                  "reasons": "；".join(e["reasons"])} for e in lst["entries"]]
-        out.append(Table(lst["title"][:31], cols, rows))
+        out.append(Table(lst["title"], cols, rows))
     return out
 
 
@@ -124,8 +159,8 @@ def to_xlsx(tables: list[Table], *, title: str, author: str, when: dt.date) -> b
     wb.properties.created = stamp
     wb.properties.modified = stamp
     wb.properties.lastModifiedBy = author
-    for table in tables:
-        ws = wb.create_sheet(table.name)
+    for table, sheet in zip(tables, sheet_names([t.name for t in tables])):
+        ws = wb.create_sheet(sheet)
         ws.append([zh for _, zh, _ in table.columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
@@ -134,6 +169,7 @@ def to_xlsx(tables: list[Table], *, title: str, author: str, when: dt.date) -> b
             cell.border = Border(bottom=_THIN)
         widths = [_width(zh) for _, zh, _ in table.columns]
         for cells in table.cells():
+            cells = [_ILLEGAL_XML.sub("\ufffd", c) if isinstance(c, str) else c for c in cells]
             ws.append(cells)
             widths = [max(w, _width(c)) for w, c in zip(widths, cells)]
         for i, (key, _, kind) in enumerate(table.columns, start=1):
@@ -178,4 +214,4 @@ def _stable_zip(data: bytes, stamp: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["Table", "rankings", "list_tables", "rectification", "to_csv", "to_xlsx"]
+__all__ = ["Table", "rankings", "list_tables", "rectification", "sheet_names", "to_csv", "to_xlsx"]

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..terms import STATUS_ZH
+
 
 def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -39,6 +41,20 @@ def dumps(payload: dict) -> str:
     return json.dumps(to_jsonable(payload), ensure_ascii=False, indent=1) + "\n"
 
 
+# A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice (the
+# full-width forms too: spreadsheet input methods fold them), and a leading tab or CR can hide
+# one. Organizations type these cells, so such text gets a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r")
+
+
+def neutralize(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula, prefixed with an apostrophe so it stays text.
+    Only text is touched: a number (a negative total is data) is returned as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = [("rank", "排名"), ("id", "组织编号"), ("name", "组织名称"), ("type_name", "领域"), ("district", "区县"),
                ("street", "街道"), ("standard", "标准"), ("status", "状态"), ("total", "总分"), ("base", "基础得分"),
                ("bonus", "加分"), ("tier", "档次"), ("tier_name", "档次名称"), ("rank_district", "区县内排名"),
@@ -52,12 +68,12 @@ def results_csv(payload: dict) -> str:
     for r in payload["organizations"]:
         row = {"rank": r["rank"]["round"], "id": r["id"], "name": r["name"], "type_name": r["type_name"],
                "district": r["district"], "street": r["street"], "standard": r["standard"]["id"],
-               "status": "已定档" if r["status"] == "graded" else "不予定档", "total": r["total"], "base": r["base"],
+               "status": STATUS_ZH.get(r["status"], r["status"]), "total": r["total"], "base": r["base"],
                "bonus": r["bonus"], "tier": r["tier"], "tier_name": r["tier_name"],
                "rank_district": r["rank"]["district"], "rank_type": r["rank"]["type"],
                "vetoes": "；".join(v["criterion"] for v in r["vetoes"]), "findings": len(r["findings"]),
                "lost": sum(1 for c in r["criteria"] if c["points"] < c["max_points"] and c["outcome"] != "not_applicable")}
-        w.writerow(["" if row[k] is None else to_jsonable(row[k]) for k, _ in CSV_COLUMNS])
+        w.writerow(["" if row[k] is None else neutralize(to_jsonable(row[k])) for k, _ in CSV_COLUMNS])
     return "\ufeff" + buf.getvalue()     # BOM so Excel opens the Chinese correctly
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,83 @@ def test_results_json_export_is_redacted_in_public_mode(tmp_path):
     assert json.loads(internal[0].read_text(encoding="utf-8")) == json.loads((ROUND / "results.json").read_text())
     with pytest.raises(InputError, match="overwrite"):
         render_reports(ROUND, ROUND, kinds=("summary",), formats=("json",))
+
+
+# ------------------------------------------------------------------ issue 6: typed text in exports
+
+def test_fullwidth_formulas_are_neutralized_but_numbers_are_not(tmp_path):
+    results = load_round()
+    results["organizations"][0]["name"] = "＝HYPERLINK(\"http://example.org\")"
+    results["organizations"][1]["name"] = "＠SUM(A1)"
+    results["organizations"][2]["district"] = "\t=1+2"
+    out = tmp_path / "out"
+    render_reports(write_round(results, tmp_path / "round"), out, kinds=("summary",), formats=("xlsx", "csv"))
+    ws = load_workbook(out / "rankings.xlsx")["排名"]
+    assert ws["E2"].value == "'＝HYPERLINK(\"http://example.org\")"
+    assert ws["E3"].value == "'＠SUM(A1)"
+    assert ws["G4"].value == "'\t=1+2"
+    rows = list(csv.reader(io.StringIO((out / "rankings.csv").read_bytes().decode("utf-8-sig"))))
+    assert rows[1][4] == "'＝HYPERLINK(\"http://example.org\")" and rows[3][6] == "'\t=1+2"
+
+
+def test_negative_numbers_stay_numbers_in_exports():
+    from evaluator.reports import tables
+    t = tables.Table("表", [("n", "分", "num"), ("t", "说明", "text")], [{"n": Decimal("-3.5"), "t": -2}, {"n": -1, "t": "-2"}])
+    assert list(t.cells()) == [[-3.5, "-2"], [-1, "'-2"]]
+    rows = list(csv.reader(io.StringIO(tables.to_csv(t).decode("utf-8-sig"))))
+    assert rows[1:] == [["-3.5", "-2"], ["-1", "'-2"]]
+
+
+def _with_list_titles(titles: dict[str, str]) -> dict:
+    from evaluator.scoring.lists import derive_lists
+    results = load_round()
+    lists = derive_lists(results, None)
+    for lid, title in titles.items():
+        lists[lid]["title"] = title
+    results["lists"] = lists
+    return results
+
+
+@pytest.mark.parametrize("red, black, sheets", [
+    ("红榜: 2026/2027", "黑榜 [2026] *初稿*?", ["红榜： 2026／2027", "黑榜 ［2026］ ＊初稿＊？"]),
+    ("'红榜'", "黑\\榜'", ["红榜", "黑＼榜"]),
+    ("红黑榜" * 12, "红黑榜" * 12, ["红黑榜" * 10 + "红", "红黑榜" * 9 + "红(2)"]),
+    ("榜单", "榜单", ["榜单", "榜单(2)"]),
+    ("List", "list", ["List", "list(2)"]),
+    ("History", "\x01", ["History表", "表"]),
+])
+def test_list_titles_become_legal_unique_sheet_names(tmp_path, red, black, sheets):
+    import warnings
+    results = _with_list_titles({"red": red, "black": black})
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # openpyxl warns about titles Excel cannot open
+        render_reports(write_round(results, tmp_path / "round"), out, kinds=("lists",), formats=("xlsx", "csv", "html"))
+    wb = load_workbook(out / "lists.xlsx")
+    assert wb.sheetnames == sheets
+    for name in wb.sheetnames:
+        assert len(name) <= 31 and not set(name) & set(":/\\?*[]") and not name.startswith("'") and not name.endswith("'")
+    # the CSV and the documents keep the titles as written
+    rows = list(csv.reader(io.StringIO((out / "lists.csv").read_bytes().decode("utf-8-sig"))))
+    assert {r[0] for r in rows[1:]} <= {red, black}
+
+
+def test_long_cjk_ids_give_short_unique_file_names(tmp_path):
+    results = load_round()
+    long_a = "花都区新华街道" + "党" * 93                       # 100 characters, 300 bytes of UTF-8
+    long_b = long_a[:-1] + "委"                                 # differs only after the cut
+    results["organizations"][0]["id"] = long_a
+    results["organizations"][1]["id"] = long_b
+    out = tmp_path / "out"
+    files = render_reports(write_round(results, tmp_path / "round"), out, kinds=("scorecards",), formats=("html",),
+                           only=[long_a, long_b], workers=1)
+    names = sorted(p.name for p in files)
+    assert len(names) == 2 and len(set(names)) == 2
+    for name in names:
+        stem = name[: -len(".html")]
+        assert len(stem.encode("utf-8")) <= 200 and stem.startswith("花都区新华街道党")
+        stem.encode("utf-8").decode("utf-8")                     # cut on a character boundary
+    assert sorted((out / "scorecards").iterdir()) == sorted(files)
+    names = file_names([{"id": long_a}, {"id": long_b}, {"id": long_a + "x"}])
+    assert len(set(names.values())) == 3
+    assert all(len(n.encode("utf-8")) <= 200 for n in names.values())
