@@ -19,7 +19,7 @@ def test_evaluate_writes_results_and_explain_reads_them(mini, tmp_path):
     assert (code, out.strip()) == (0, "OK: 2 file(s) valid.")
     code, out, _ = run_cli("explain", out_dir, "C1")
     assert code == 0
-    assert "总分 95（基础得分 92 + 加分 3）  档次 A档" in out
+    assert "总分 95 = 基础得分 92 + 加分 3  档次 A档" in out
     assert "党群服务中心面积：自报 520 平方米，核查 480 平方米，超出允许误差" in out
     code, _, err = run_cli("explain", out_dir, "C11")
     assert code == 2 and "no organization 'C11'; did you mean 'C1'?" in err
@@ -163,3 +163,19 @@ def test_cases_files_are_schema_checked_and_unknown_standards_named(tmp_path):
     assert "missing required key 'period'" in err and "unknown key 'totl' (did you mean 'total'?)" in err
     code, _, err = run_cli("test", "comunity")
     assert code == 2 and "no golden cases for standard 'comunity'; did you mean 'community'?" in err
+
+
+def test_a_standard_without_cases_is_not_its_own_suggestion(tmp_path):
+    import shutil
+    shutil.copy(FIXTURES / "mini" / "mini.yaml", tmp_path / "mini.yaml")
+    code, _, err = run_cli("test", "mini", "--rules", tmp_path)
+    assert code == 2
+    assert "standard 'mini' has no golden cases (no mini.cases.yaml)" in err
+    assert "did you mean 'mini'" not in err
+    shutil.copy(FIXTURES / "mini" / "mini.yaml", tmp_path / "minj.yaml")   # a look-alike, also without cases
+    code, _, err = run_cli("test", "minj", "--rules", tmp_path)
+    assert code == 2 and "did you mean 'mini'" not in err and "did you mean 'minj'" not in err
+    (tmp_path / "mini.cases.yaml").write_text("standard: mini\nperiod: {from: 2026-01-01, to: 2026-12-31}\ncases: []\n",
+                                              encoding="utf-8")
+    code, _, err = run_cli("test", "minj", "--rules", tmp_path)
+    assert code == 2 and "standard 'minj' has no golden cases (no minj.cases.yaml); did you mean 'mini'?" in err

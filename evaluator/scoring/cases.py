@@ -139,11 +139,18 @@ def run_all(dirs: list[Path], standards: Iterable[str] = ()) -> list[CaseResult]
     import difflib
     from ..standard.loader import available_standards
     known = set(available_standards(dirs))
+    with_cases = sorted(p.name[: -len(".cases.yaml")] for p in case_files(dirs))
     for sid in standards:
         if not case_files(dirs, [sid]):
-            hint = difflib.get_close_matches(sid, sorted(known), 1)
-            raise InputError(Issue(sid, 0, 0, "$", f"no golden cases for standard '{sid}'"
-                                   + (f"; did you mean '{hint[0]}'?" if hint else f" (standards: {', '.join(sorted(known))})")))
+            # suggest only standards that have cases, and never the one asked for
+            others = [s for s in with_cases if s != sid]
+            hint = difflib.get_close_matches(sid, others, 1)
+            if sid in known:
+                message = f"standard '{sid}' has no golden cases (no {sid}.cases.yaml)"
+            else:
+                message = f"no golden cases for standard '{sid}'"
+            raise InputError(Issue(sid, 0, 0, "$", message + (f"; did you mean '{hint[0]}'?" if hint else
+                                                            f" (standards with cases: {', '.join(others) or 'none'})")))
     cache: dict[str, Standard] = {}
     results = []
     for path in case_files(dirs, standards):
