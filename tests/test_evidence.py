@@ -59,7 +59,7 @@ def test_xlsx_errors_name_the_sheet_row_and_column(tmp_path):
     raw, _, _, _ = collect([p])
     _, issues = resolve(raw["C1"], "C1", STD)
     assert len(issues) == 1
-    assert str(issues[0]).startswith(f"{p}:2:3: values!row 2.self: 党群服务中心面积（centre_area）: 'NaN'")
+    assert str(issues[0]).startswith(f"{p}:2:3: values!C2: 党群服务中心面积（centre_area）: 'NaN'")
 
 
 def test_same_value_given_twice_is_an_error(tmp_path):

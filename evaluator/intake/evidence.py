@@ -3,25 +3,29 @@
 Reading happens in two steps so that every problem can name its file and line:
 1. `collect()` reads files into `RawEntry`s (raw text as typed, with provenance and location);
 2. `resolve()` normalizes them against the organization's standard, lets the verified
-   value win, and turns a self-report that differs beyond tolerance into a finding.
+   value win, and turns what the grade must not silently absorb into findings: a self-report
+   that differs beyond tolerance, a verified value left blank, a record listed twice.
 """
 from __future__ import annotations
 
 import csv
-import functools
+import datetime
 import difflib
 import hashlib
+import io
+import re
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError, Issue, json_path
 from ..terms import value_text
-from ..model import Evidence, Field, Finding, Standard
-from .normalize import NormalizeError, normalize
-from ..standard.schema import check as schema_check
-from ..standard.yamlsafe import load_document
+from ..model import Evidence, Field, Finding, Record, Standard
+from .normalize import NormalizeError, is_blank, normalize
+from ..standard.schema import check as schema_check, check_with, make_validator, schema
+from ..standard.yamlsafe import control_message, decode_text, find_control, gc_paused, load_document, read_limited
 
 SOURCES = ("self", "verified")
 _DATE = Field(id="verified_on", type="date", label="核查日期")
@@ -35,6 +39,8 @@ class RawEntry:
     verified_on: Any = None
     where: dict = dc_field(default_factory=dict)      # 'self' / 'verified' -> Issue template (file, line, col, path)
     bulk: set = dc_field(default_factory=set)         # sources whose values are rows of a bulk file
+    rows: dict = dc_field(default_factory=dict)       # bulk source -> where each row is, in order
+    verified_on_where: Issue | None = None            # where verified_on was written
 
 
 @dataclass
@@ -42,6 +48,7 @@ class RawEvidence:
     organization: str
     fields: dict[str, RawEntry] = dc_field(default_factory=dict)
     files: set[str] = dc_field(default_factory=set)
+    where: Issue | None = None                        # where the organization is first named
 
 
 class _Collector:
@@ -58,7 +65,16 @@ class _Collector:
             raw = self.by_org[org_id] = RawEvidence(org_id)
         return raw
 
-    def put(self, org_id, fid, source, value, where: Issue, inspector=None, verified_on=None, append=False):
+    def named(self, org_id: str, where: Issue) -> RawEvidence:
+        """The organization as named at `where` (a document's `organization` key, a row's cell)."""
+        raw = self.org(org_id)
+        raw.files.add(where.file)
+        if raw.where is None:
+            raw.where = where
+        return raw
+
+    def put(self, org_id, fid, source, value, where: Issue, inspector=None, verified_on=None, append=False,
+            verified_on_where: Issue | None = None):
         """Record one value. append=True adds one row of a bulk records file to that field's list;
         a field's records come from bulk rows or from one document, never both (whatever the
         order the files are read in)."""
@@ -76,6 +92,7 @@ class _Collector:
         if append:
             entry.values.setdefault(source, []).append(value)
             entry.where.setdefault(source, where)
+            entry.rows.setdefault(source, []).append(where)
             entry.bulk.add(source)
         else:
             entry.values[source] = value
@@ -84,6 +101,7 @@ class _Collector:
             entry.inspector = inspector
         if verified_on:
             entry.verified_on = verified_on
+            entry.verified_on_where = verified_on_where or where
 
 
 # ------------------------------------------------------------------ reading files
@@ -104,46 +122,56 @@ def collect(paths: Iterable[Path]) -> tuple[dict[str, RawEvidence], str, list[st
             files.append(p)
         else:
             c.issues.append(Issue(str(p), 0, 0, "$", "evidence path does not exist"))
-    for f in files:
-        c.digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-        c.files.append(str(f))
-        suffix = f.suffix.lower()
-        try:
-            if suffix in (".yaml", ".yml", ".json"):
-                _read_document(c, f)
-            elif suffix == ".csv":
-                _read_csv(c, f)
-            elif suffix == ".xlsx":
-                _read_xlsx(c, f)
-        except InputError as e:
-            c.issues += e.issues
+    with gc_paused():                    # bulk building of acyclic data (see gc_paused)
+        for f in files:
+            _read_file(c, f)
     if c.issues:
         raise InputError(c.issues)
     return c.by_org, "sha256:" + c.digest.hexdigest(), c.files, c.notices
 
 
-def _read_document(c: _Collector, path: Path):
-    data, loc = load_document(path)
-    issues = schema_check(data, "evidence", loc)
+def _read_file(c: _Collector, f: Path) -> None:
+    """One evidence file into the collector; its problems join the others."""
+    suffix = f.suffix.lower()
+    try:
+        data = read_limited(f)       # refused before reading when above the size limit
+        c.digest.update(f.name.encode() + b"\0" + data + b"\0")
+        c.files.append(str(f))
+        if suffix in (".yaml", ".yml", ".json"):
+            _read_document(c, f, data)
+        elif suffix == ".csv":
+            _read_csv(c, f, data)
+        elif suffix == ".xlsx":
+            _read_xlsx(c, f, data)
+    except InputError as e:
+        c.issues += e.issues
+
+
+def _read_document(c: _Collector, path: Path, data: bytes | None = None):
+    doc, loc = load_document(path, data=data)
+    issues = _schema_issues(doc, loc)
     if issues:
         raise InputError(issues)
-    docs = [(data, ())] if "organization" in data else [(d, ("organizations", i)) for i, d in enumerate(data["organizations"])]
-    for doc, base in docs:
-        _add_document(c, doc, base, loc, str(path))
+    docs = [(doc, ())] if "organization" in doc else [(d, ("organizations", i)) for i, d in enumerate(doc["organizations"])]
+    for one, base in docs:
+        _add_document(c, one, base, loc, str(path))
 
 
 def _add_document(c: _Collector, doc: dict, base: tuple, loc, filename: str):
     org = str(doc["organization"])
-    c.org(org).files.add(filename)
+    line, col = loc.where(list(base + ("organization",)))
+    c.named(org, Issue(filename, line, col, json_path(base + ("organization",))))
     for kind in ("values", "records"):
         for fid, v in (doc.get(kind) or {}).items():
             p = base + (kind, fid)
             if isinstance(v, dict):          # {self, verified, inspector, verified_on}
+                on = p + ("verified_on",)
+                on_where = Issue(filename, *loc.where(list(on)), json_path(on)) if "verified_on" in v else None
                 for s in SOURCES:
                     if s in v:
                         line, col = loc.where(list(p + (s,)))
                         c.put(org, fid, s, v[s], Issue(filename, line, col, json_path(p + (s,))),
-                              v.get("inspector"), v.get("verified_on"))
+                              v.get("inspector"), v.get("verified_on"), verified_on_where=on_where)
             else:
                 line, col = loc.where(list(p))
                 c.put(org, fid, "self", v, Issue(filename, line, col, json_path(p)))
@@ -158,6 +186,124 @@ def raw_from_mapping(doc: dict, loc, filename: str, base: tuple = ()) -> RawEvid
     return c.by_org[str(doc["organization"])]
 
 
+# ------------------------------------------------------------------ schema check, fast
+
+class _Within:
+    """A locator for one organization of a file holding several: paths get the item's prefix."""
+
+    def __init__(self, loc, base: tuple):
+        self.loc, self.base = loc, base
+
+    def issue(self, path, message: str) -> Issue:
+        return self.loc.issue(list(self.base) + list(path), message)
+
+
+_ORG_VALIDATOR = None
+
+
+def _org_validator():
+    """The evidence schema's `organization` definition as a validator of its own, so a file of
+    many organizations is checked (and its errors explained) one organization at a time."""
+    global _ORG_VALIDATOR
+    if _ORG_VALIDATOR is None:
+        s = schema("evidence")
+        _ORG_VALIDATOR = make_validator({"$schema": s["$schema"], "$defs": s["$defs"], "$ref": "#/$defs/organization"})
+    return _ORG_VALIDATOR
+
+
+def _schema_issues(doc: Any, loc) -> list[Issue]:
+    """The evidence schema's verdict. jsonschema costs about a second per megabyte, so each
+    organization first goes through `_plainly_valid` (a strict subset of the schema, in plain
+    Python); only what it does not vouch for is checked, and explained, by the schema."""
+    if isinstance(doc, dict) and "organization" in doc:
+        items = [(doc, ())]
+    elif isinstance(doc, dict) and list(doc) == ["organizations"] and isinstance(doc["organizations"], list):
+        items = [(d, ("organizations", i)) for i, d in enumerate(doc["organizations"])]
+    else:
+        return schema_check(doc, "evidence", loc)
+    issues: list[Issue] = []
+    for one, base in items:
+        if not _plainly_valid(one):
+            issues += check_with(one, _org_validator(), _Within(loc, base))
+    return issues
+
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_SCALAR = (str, int, Decimal, bool, type(None), datetime.date)
+_SOURCED_KEYS = frozenset({"self", "verified", "inspector", "verified_on", "note"})
+
+
+def _plainly_valid(doc: Any) -> bool:
+    """True only for an organization document the schema certainly accepts (False means: ask
+    the schema). Kept stricter than the schema on purpose; tests check it never says True
+    where the schema refuses."""
+    if not isinstance(doc, dict) or "organization" not in doc or not doc.keys() <= {"organization", "values", "records"}:
+        return False
+    org = doc["organization"]
+    if isinstance(org, bool) or not isinstance(org, (str, int, Decimal)):
+        return False
+    values, records = doc.get("values", {}), doc.get("records", {})
+    if not isinstance(values, dict) or not isinstance(records, dict):
+        return False
+    for fid, v in values.items():
+        if not _NAME.fullmatch(fid):
+            return False
+        if isinstance(v, dict):
+            if not _plain_sourced(v, _plain_scalar):
+                return False
+        elif not isinstance(v, _SCALAR):
+            return False
+    for fid, v in records.items():
+        if not _NAME.fullmatch(fid):
+            return False
+        if isinstance(v, dict):
+            if not _plain_sourced(v, _plain_record_list):
+                return False
+        elif not _plain_record_list(v):
+            return False
+    return True
+
+
+def _plain_scalar(v) -> bool:
+    return isinstance(v, _SCALAR)
+
+
+def _plain_sourced(v: dict, ok) -> bool:
+    if not v or not v.keys() <= _SOURCED_KEYS:
+        return False
+    if "verified" in v and "inspector" not in v:
+        return False
+    if any(s in v and not ok(v[s]) for s in SOURCES):
+        return False
+    if "inspector" in v and not isinstance(v["inspector"], str):
+        return False
+    if "note" in v and not isinstance(v["note"], str):
+        return False
+    # a date written as text must still pass the schema's date format: let the schema judge it
+    return "verified_on" not in v or type(v["verified_on"]) is datetime.date
+
+
+def _plain_record_list(v) -> bool:
+    if v is None or isinstance(v, str):
+        return True
+    if not isinstance(v, list):
+        return False
+    for r in v:
+        if isinstance(r, dict):
+            if "date" not in r or not r.keys() <= {"date", "title"}:
+                return False
+            d = r["date"]
+            if isinstance(d, bool) or not isinstance(d, (str, int, Decimal, datetime.date)):
+                return False
+            if "title" in r and not isinstance(r["title"], str):
+                return False
+        elif isinstance(r, bool) or not isinstance(r, (str, int, Decimal, datetime.date)):
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ bulk files (CSV, XLSX)
+
 _VALUE_COLS = ("organization", "field", "self", "verified", "inspector", "verified_on")
 _RECORD_COLS = ("organization", "date", "title", "source", "inspector", "verified_on")
 _HEADER_ZH = {"组织编号": "organization", "编号": "organization", "指标字段": "field", "字段": "field",
@@ -165,15 +311,33 @@ _HEADER_ZH = {"组织编号": "organization", "编号": "organization", "指标�
               "核查日期": "verified_on", "日期": "date", "标题": "title", "名称": "title", "来源": "source"}
 
 
-def _header(row, where_file, required, sheet=""):
+def column_letter(n: int) -> str:
+    """1 -> A, 27 -> AA: how Excel names a column."""
+    letters = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _at(file: str, sheet: str | None, row: int, col: int, name: str = "") -> Issue:
+    """Where a cell is: `values!C7` in a workbook (the sheet and cell Excel shows), `row 7.self`
+    in a CSV file; line and column are the row and column either way."""
+    if sheet is not None:
+        return Issue(file, row, col, f"{sheet}!{column_letter(col)}{row}")
+    return Issue(file, row, col, f"row {row}.{name}" if name else f"row {row}")
+
+
+def _header(row, where_file, required, sheet=None):
     cols = [_HEADER_ZH.get(str(h).strip(), str(h).strip().lower()) if h is not None else "" for h in row]
     missing = [r for r in required if r not in cols]
     if missing:
-        raise InputError(Issue(where_file, 1, 1, f"{sheet}header", f"missing column(s) {', '.join(missing)}; expected {', '.join(required)}"))
+        w = _at(where_file, sheet, 1, 1, "header") if sheet is not None else Issue(where_file, 1, 1, "header")
+        raise InputError(Issue(w.file, w.line, w.col, w.path, f"missing column(s) {', '.join(missing)}; expected {', '.join(required)}"))
     return {name: i for i, name in enumerate(cols) if name}
 
 
-def _rows_values(c: _Collector, rows, file, sheet=""):
+def _rows_values(c: _Collector, rows, file, sheet=None):
     it = iter(rows)
     head = _header(next(it, []), file, ("organization", "field", "self"), sheet)
     for n, row in enumerate(it, start=2):
@@ -183,17 +347,25 @@ def _rows_values(c: _Collector, rows, file, sheet=""):
             continue                       # blank line
         fid = _cell_text(get("field"))
         if not org or not fid:
-            c.issues.append(Issue(file, n, 1, f"{sheet}row {n}", "organization and field must not be blank"))
+            w = _at(file, sheet, n, head["organization"] + 1 if not org else head["field"] + 1,
+                    "organization" if not org else "field")
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, "organization and field must not be blank"))
             continue
+        c.named(org, _at(file, sheet, n, head["organization"] + 1, "organization"))
+        inspector = _cell_text(get("inspector")) or None
         for s in SOURCES:
-            if s in head:
-                v = get(s)
-                if v is not None and _cell_text(v) != "":
-                    c.put(org, fid, s, v, Issue(file, n, head[s] + 1, f"{sheet}row {n}.{s}"),
-                          _cell_text(get("inspector")) or None, get("verified_on"))
+            if s not in head:
+                continue
+            v = get(s)
+            # A blank cell is no value, except a verified cell on a row that names its inspector:
+            # that is the inspector's "nothing found" and must reach resolve().
+            if (v is None or _cell_text(v) == "") and not (s == "verified" and inspector):
+                continue
+            c.put(org, fid, s, v, _at(file, sheet, n, head[s] + 1, s), inspector, get("verified_on"),
+                  verified_on_where=_verified_on_cell(file, sheet, n, head))
 
 
-def _rows_records(c: _Collector, rows, file, fid, sheet=""):
+def _rows_records(c: _Collector, rows, file, fid, sheet=None):
     it = iter(rows)
     required = ("organization", "date") + (() if fid else ("field",))
     head = _header(next(it, []), file, required, sheet)
@@ -202,56 +374,167 @@ def _rows_records(c: _Collector, rows, file, fid, sheet=""):
         org = _cell_text(get("organization"))
         if not org and all(_cell_text(x) == "" for x in row):
             continue
+        c.named(org, _at(file, sheet, n, head["organization"] + 1, "organization"))
         kind = fid or _cell_text(get("field"))
         source = _cell_text(get("source")) or "self"
         source = {"自评": "self", "核查": "verified"}.get(source, source)
         if source not in SOURCES:
-            c.issues.append(Issue(file, n, head.get("source", 0) + 1, f"{sheet}row {n}.source",
-                                  f"source '{source}' must be self or verified (自评/核查)"))
+            w = _at(file, sheet, n, head.get("source", 0) + 1, "source")
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"source '{source}' must be self or verified (自评/核查)"))
             continue
         rec = {"date": get("date")}
         if _cell_text(get("title")):
             rec["title"] = _cell_text(get("title"))
-        c.put(org, kind, source, rec, Issue(file, n, head["date"] + 1, f"{sheet}row {n}.date"),
-              _cell_text(get("inspector")) or None, get("verified_on"), append=True)
+        c.put(org, kind, source, rec, _at(file, sheet, n, head["date"] + 1, "date"),
+              _cell_text(get("inspector")) or None, get("verified_on"), append=True,
+              verified_on_where=_verified_on_cell(file, sheet, n, head))
 
 
-def read_csv_rows(path: Path) -> list[list[str]]:
-    """A CSV as rows; UTF-8 with or without BOM (as Excel saves it), else a precise error."""
+def _verified_on_cell(file, sheet, n, head) -> Issue | None:
+    return _at(file, sheet, n, head["verified_on"] + 1, "verified_on") if "verified_on" in head else None
+
+
+_NUL_STAND_IN = "\ufdd0"   # a noncharacter: lets the csv module (which refuses NUL) parse the file
+
+
+def read_csv_rows(path: Path, data: bytes | None = None) -> list[list[str]]:
+    """A CSV as rows; UTF-8 with or without BOM (as Excel saves it), else a precise error.
+    A cell holding a control character (NUL included) is refused at its row and column."""
+    name = str(path)
+    text = decode_text(read_limited(path, name) if data is None else data, name)
+    dirty = find_control(text) is not None
+    if dirty:
+        text = text.replace("\x00", _NUL_STAND_IN)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return list(csv.reader(fh))
-    except UnicodeDecodeError as e:
-        raise InputError(Issue(str(path), 0, 0, "$", f"not UTF-8 text (byte {e.start}); save the CSV as UTF-8")) from None
+        for row in reader:
+            rows.append(row)
+    except csv.Error as e:
+        raise InputError(Issue(name, reader.line_num, 1, f"row {len(rows) + 1}",
+                               f"not readable as CSV ({e}); save the sheet again as CSV UTF-8")) from None
+    if dirty:
+        raise InputError(_control_cells(name, rows))
+    return rows
 
 
-def _read_csv(c: _Collector, path: Path):
-    rows = read_csv_rows(path)
+def _control_cells(name: str, rows: list[list[str]], limit: int = 20) -> list[Issue]:
+    issues = []
+    for n, row in enumerate(rows, start=1):
+        for j, cell in enumerate(row, start=1):
+            bad = find_control(cell)
+            char = "\x00" if _NUL_STAND_IN in cell else bad.group() if bad else None
+            if char is not None:
+                issues.append(Issue(name, n, j, f"row {n}", control_message(char, "the cell")))
+                if len(issues) >= limit:
+                    return issues
+    return issues
+
+
+def _read_csv(c: _Collector, path: Path, data: bytes | None = None):
+    if not (path.stem == "values" or path.stem.endswith((".values", "_values"))
+            or path.stem == "records" or path.stem.endswith(("_records", ".records"))):
+        raise InputError(Issue(str(path), 0, 0, "$", "a bulk CSV must be named values.csv or records.csv"))
+    rows = read_csv_rows(path, data)
     if path.stem == "values" or path.stem.endswith(".values") or path.stem.endswith("_values"):
         _rows_values(c, rows, str(path))
-    elif path.stem == "records" or path.stem.endswith("_records") or path.stem.endswith(".records"):
-        _rows_records(c, rows, str(path), None)
     else:
-        raise InputError(Issue(str(path), 0, 0, "$", "a bulk CSV must be named values.csv or records.csv"))
+        _rows_records(c, rows, str(path), None)
 
 
-def _read_xlsx(c: _Collector, path: Path):
+def _read_xlsx(c: _Collector, path: Path, data: bytes | None = None):
+    sheets, hidden = read_xlsx(path, data)
+    if hidden:
+        c.notices.append(Issue(str(path), 0, 0, "$", f"ignored hidden sheet(s): {', '.join(hidden)}"))
+    for title, rows in sheets:
+        if not rows:
+            continue
+        if title == "values":
+            _rows_values(c, rows, str(path), title)
+        else:
+            _rows_records(c, rows, str(path), title, title)
+
+
+def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False) -> tuple[list[tuple[str, list[list]]], list[str]]:
+    """The visible sheets of a workbook as (title, rows), and the titles of the hidden ones.
+
+    Cells are read as Excel shows them, so nothing is misread: a date-formatted cell is a
+    datetime (openpyxl), a percent-formatted number is the text '55.8%' (the cell holds 0.558);
+    a formula whose value was never saved, or a control character, is refused at its cell.
+    first_only: only the first sheet (the organization registry), which must be visible."""
     import openpyxl
+    name = str(path)
+    if data is None:
+        data = read_limited(path, name)
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        shown = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as e:          # openpyxl raises many kinds for a broken file
-        raise InputError(Issue(str(path), 0, 0, "$", f"cannot read as XLSX: {e}")) from None
+        raise InputError(Issue(name, 0, 0, "$", f"cannot read as XLSX: {e}")) from None
+    sheets, hidden, issues = [], [], []
     try:
-        for ws in wb.worksheets:
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            if not rows:
+        pairs = list(zip(shown.worksheets, formulas.worksheets))
+        for ws, wf in pairs[:1] if first_only else pairs:
+            if ws.sheet_state != "visible":
+                if first_only:
+                    raise InputError(Issue(name, 0, 0, "$", f"the first sheet '{ws.title}' is hidden; "
+                                                            "unhide it, or put the registry on the first sheet"))
+                hidden.append(ws.title)
                 continue
-            if ws.title == "values":
-                _rows_values(c, rows, str(path), f"{ws.title}!")
-            else:
-                _rows_records(c, rows, str(path), ws.title, f"{ws.title}!")
+            sheets.append((ws.title, _sheet_rows(name, ws, wf, issues)))
     finally:
-        wb.close()
+        shown.close()
+        formulas.close()
+    if issues:
+        raise InputError(issues)
+    return sheets, hidden
+
+
+def _sheet_rows(name: str, ws, wf, issues: list[Issue]) -> list[list]:
+    # Read-only sheets trust the size the file declares; some writers declare it wrong, which
+    # would cut off cells silently.
+    ws.reset_dimensions()
+    wf.reset_dimensions()
+    rows = []
+    for n, (row, frow) in enumerate(zip_longest(ws.iter_rows(), wf.iter_rows(), fillvalue=()), start=1):
+        values = []
+        for j, cell in enumerate(row):
+            values.append(_cell_value(name, ws.title, n, j + 1, cell, frow[j] if j < len(frow) else None, issues))
+        rows.append(values)
+    return rows
+
+
+def _cell_value(name, sheet, n, col, cell, fcell, issues):
+    v = cell.value
+    if v is None:
+        formula = getattr(fcell, "value", None)
+        formula = getattr(formula, "text", formula)      # array formulas carry their text
+        if isinstance(formula, str) and formula.startswith("="):
+            w = _at(name, sheet, n, col)
+            issues.append(Issue(w.file, w.line, w.col, w.path,
+                                f"{w.path}: the formula {formula[:80]} has no saved value (the file was written by a "
+                                "program that does not calculate formulas); open and save it in Excel or WPS, "
+                                "or type the value itself"))
+        return None
+    if isinstance(v, str):
+        bad = find_control(v)
+        if bad:
+            w = _at(name, sheet, n, col)
+            issues.append(Issue(w.file, w.line, w.col, w.path, control_message(bad.group(), f"the cell {w.path}")))
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and "%" in (cell.number_format or ""):
+        return _percent_text(v, cell.number_format)
+    return v
+
+
+def _percent_text(v: int | float, number_format: str) -> str:
+    """A percent-formatted cell as the text Excel shows: 1.0 under '0%' is '100%'. A format
+    with a literal percent sign ('0"%"', '0\\%') shows the number itself."""
+    d = Decimal(str(v))
+    if "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
+        d = d.scaleb(2)
+    d = d.normalize() if d else Decimal(0)
+    return format(d, "f") + "%"
 
 
 def _cell_text(v) -> str:
@@ -268,9 +551,8 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
     """Normalize one organization's evidence against its standard."""
     ev = Evidence(org_id)
     issues: list[Issue] = []
-    if raw is None:
-        return ev, issues
-    for fid, entry in raw.fields.items():
+    broken: set[str] = set()
+    for fid, entry in (raw.fields.items() if raw is not None else ()):
         f = standard.fields.get(fid)
         if f is None:
             hint = difflib.get_close_matches(fid, list(standard.fields), 1)
@@ -278,37 +560,144 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
             issues.append(Issue(w.file, w.line, w.col, w.path,
                                 f"unknown field '{fid}' for standard '{standard.id}'" + (f"; did you mean '{hint[0]}'?" if hint else "")))
             continue
-        if "verified" in entry.values and not entry.inspector:
+        n = len(issues)
+        _resolve_field(ev, issues, f, entry)
+        if len(issues) > n:
+            broken.add(fid)
+    _blank_as_zero(ev, standard, broken)
+    return ev, issues
+
+
+def _from_xlsx(where: Issue) -> bool:
+    """Excel day numbers are dates only in cells of an .xlsx file."""
+    return where.file.lower().endswith(".xlsx")
+
+
+def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry) -> None:
+    fid = f.id
+    sources = dict(entry.values)
+    if "verified" in sources and not entry.inspector:
+        if is_blank(sources["verified"], f.type):
+            del sources["verified"]      # an empty verified cell with nobody named: not verified
+        else:
             w = entry.where["verified"]
             issues.append(Issue(w.file, w.line, w.col, w.path,
                                 f"{f.label}（{fid}）: a verified value needs the inspector who verified it (inspector)"))
-        got = {}
-        for s, raw_value in entry.values.items():
-            try:
-                got[s] = normalize(raw_value, f)
-            except NormalizeError as e:
-                w = entry.where[s]
-                issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{fid}）: {e.message}"))
-        if "verified" in got and got["verified"] is not None:
-            ev.values[fid] = got["verified"]
-            verified_on = None
-            if entry.verified_on not in (None, ""):
-                try:
-                    verified_on = normalize(entry.verified_on, _DATE).isoformat()
-                except NormalizeError as e:
-                    w = entry.where["verified"]
-                    issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
-            ev.provenance[fid] = {"source": "verified", "inspector": entry.inspector, "verified_on": verified_on}
-        elif got.get("self") is not None:
-            ev.values[fid] = got["self"]
+    got = {}
+    for s, raw_value in sources.items():
+        if s in entry.bulk:              # rows of a bulk records file: each refused at its own row
+            value = _bulk_records(issues, f, raw_value, entry.rows[s])
+            if value is not None:
+                got[s] = value
+            continue
+        w = entry.where[s]
+        try:
+            got[s] = normalize(raw_value, f, excel=_from_xlsx(w))
+        except NormalizeError as e:
+            issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{fid}）: {e.message}"))
+    if f.type == "records":
+        for s in got:
+            got[s] = _once_each(ev, f, got[s])
+    self_v = got.get("self")
+    if self_v is not None:
+        ev.self_values[fid] = self_v
+    if "verified" not in got:
+        if self_v is not None:
+            ev.values[fid] = self_v
             ev.provenance[fid] = {"source": "self"}
-        if got.get("self") is not None:
-            ev.self_values[fid] = got["self"]
-        if got.get("self") is not None and got.get("verified") is not None:
-            finding = _mismatch(f, got["self"], got["verified"])
-            if finding:
-                ev.findings.append(finding)
-    return ev, issues
+        return
+    verified_on = _verified_on(issues, f, entry)
+    ev.provenance[fid] = {"source": "verified", "inspector": entry.inspector, "verified_on": verified_on}
+    if got["verified"] is None:
+        _verified_blank(ev, f, entry.inspector, self_v)
+        return
+    ev.values[fid] = got["verified"]
+    if self_v is not None:
+        finding = _mismatch(f, self_v, got["verified"])
+        if finding:
+            ev.findings.append(finding)
+
+
+def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue]) -> tuple[Record, ...] | None:
+    """The records of a field given as rows of bulk files, sorted; None when a row is refused."""
+    records: list[Record] = []
+    ok = True
+    for row, w in zip(rows, where):
+        try:
+            records += normalize([row], f, excel=_from_xlsx(w))
+        except NormalizeError as e:
+            issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{f.id}）: {e.message}"))
+            ok = False
+    return tuple(sorted(records)) if ok else None
+
+
+def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
+    if entry.verified_on in (None, ""):
+        return None
+    w = entry.verified_on_where or entry.where["verified"]
+    try:
+        day = normalize(entry.verified_on, _DATE, excel=_from_xlsx(w))
+    except NormalizeError as e:
+        issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
+        return None
+    return day.isoformat() if day is not None else None
+
+
+def _verified_blank(ev: Evidence, f: Field, inspector: str, self_v: Any) -> None:
+    """An inspector named, the verified value left blank: the inspector's "no value". The
+    organization's own figure is not used (the field stays without a value, so criteria reading it
+    are not reviewed), unless the field counts a blank as 0 (blank: zero), and it is a finding."""
+    fid = f.id
+    ev.provenance[fid]["blank"] = True
+    if self_v is not None:
+        message = f"{f.label}：核查值为空（核查人 {inspector}），未采用自报值 {value_text(self_v, f)}"
+        note = f"核查值为空（核查人：{inspector}），未采用自报值"
+    else:
+        message = f"{f.label}：核查值为空（核查人 {inspector}），无自报值"
+        note = f"核查值为空（核查人：{inspector}）"
+    if f.blank == "zero":
+        ev.values[fid] = _zero(f)
+        note = note.replace("）", "），按 0 计", 1)
+    ev.findings.append(Finding("verified_blank", fid, message, self_v, None))
+    ev.notes[fid] = note
+
+
+def _zero(f: Field):
+    return () if f.type == "records" else Decimal(0)
+
+
+def _blank_as_zero(ev: Evidence, standard: Standard, broken: set[str]) -> None:
+    """Fields declared `blank: zero` (a count of honours left empty means none): a blank or
+    absent value is 0, and every reason that uses it says so (ev.notes)."""
+    for f in standard.fields.values():
+        if f.blank != "zero" or f.id in broken:
+            continue
+        if f.id not in ev.values and f.id not in ev.provenance:
+            ev.values[f.id] = _zero(f)
+            ev.provenance[f.id] = {"source": "blank"}
+            ev.notes[f.id] = f"{f.label}空白，按 0 计"
+        if f.id not in ev.self_values:
+            ev.self_values[f.id] = _zero(f)     # the self-assessment sees the same 0
+
+
+def _once_each(ev: Evidence, f: Field, records: tuple[Record, ...] | None) -> tuple[Record, ...] | None:
+    """A record (same date, same title) listed more than once counts once, and it is a finding."""
+    if not records:
+        return records
+    counts: dict[Record, int] = {}
+    for r in records:
+        counts[r] = counts.get(r, 0) + 1
+    if len(counts) == len(records):
+        return records
+    seen = {(x.kind, x.message) for x in ev.findings}
+    for r, n in counts.items():
+        if n > 1:
+            title = f"《{r.title}》" if r.title else ""
+            message = f"{f.label}：重复记录 {r.date.isoformat()}{title} 列出 {n} 次，只计 1 次"
+            if ("duplicate_record", message) not in seen:
+                ev.findings.append(Finding("duplicate_record", f.id, message))
+                seen.add(("duplicate_record", message))
+    return tuple(counts)                 # records arrive sorted; dict keeps that order
 
 
 def _mismatch(f: Field, self_v, verified) -> Finding | None:

@@ -14,9 +14,11 @@ value for the field's type (docs/FORMATS.md section 2, "Evidence"):
 A blank value (``None``, ``""``, ``"-"``, ``"N/A"``, ``"未填"`` ...) is missing evidence and
 normalizes to ``None`` for every type.  Anything that cannot be read safely raises
 `NormalizeError` whose message names the bad value and what was expected; nothing
-is guessed (``"约500"`` is refused, ``"60"`` for a percentage is refused as ambiguous).
-Numbers never pass through binary floats except when the raw value already is one,
-and then via ``Decimal(str(f))``.
+is guessed (``"约500"`` is refused, ``"60"`` or ``1`` for a percentage is refused as
+ambiguous, a bare number in a date field is refused unless it is an Excel day number
+from an .xlsx cell: ``excel=True``).  Numbers never pass through binary floats except
+when the raw value already is one, and then via ``Decimal(str(f))``; numbers beyond
+10^15 in magnitude (or non-zero below 10^-15) are refused as implausible evidence.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..model import Field, Record
+from ..standard.yamlsafe import control_message, find_control
 from ..terms import FIELD_TYPES, UNIT_ZH, UNITS
 
 __all__ = [
@@ -76,16 +79,24 @@ RECORD_SEPARATORS = re.compile(r"[、,;\n\r]+")        # applied after full-widt
 # records given as mappings: key -> Record attribute
 RECORD_KEYS: dict[str, str] = {"date": "date", "日期": "date", "title": "title", "标题": "title"}
 
+# an optional time of day after a date: 14:30, 14:30:05, 14:30:05.250, then an optional ISO time
+# zone (Z, +08:00, +0800, +08); the date is the date as written, local to its own offset
+_TIME = (r"(?:(?:\s+|T)(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:\.[0-9]+)?)?"
+         r"(?:\s*(?P<tz>Z|[+-](?P<tzh>[0-9]{2})(?::?(?P<tzm>[0-9]{2}))?))?)?")
 DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
     # 2026-03-05, 2026/3/5, 2026.3.5 (one separator throughout), optional time of day
-    re.compile(r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
-               r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"),
+    re.compile(r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})" + _TIME, re.I),
     # 2026年3月5日 (the 日 may be left off)
-    re.compile(r"(?P<y>[0-9]{4})\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*[日号]?"),
-    # 20260305
+    re.compile(r"(?P<y>[0-9]{4})\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*[日号]?" + _TIME, re.I),
+    # 20260305: eight digits that are a valid yyyymmdd
     re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
 )
 DATE_EXAMPLES = "2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日 or 20260305"
+# what people write for a month or a year where a day is needed: refused with a hint
+_YEAR_MONTH = re.compile(r"(?P<y>[0-9]{4})(?:\s*[-/.]\s*|\s*年\s*)(?P<m>[0-9]{1,2})\s*月?")
+_YEAR = re.compile(r"(?P<y>[0-9]{4})\s*年?")
+# years anyone writes in evidence; a 4-digit number in this range is a year, not a day number
+_YEARS = range(1900, 2101)
 
 # Excel 1900 date system: serial 0 = 1899-12-30, 1 = 1900-01-01, 60 = the fictitious
 # 1900-02-29 (Lotus bug), 61 = 1900-03-01, 2958465 = 9999-12-31 (as openpyxl reads them)
@@ -107,6 +118,10 @@ _HALFWIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2212: 0x2D, 0xFE63: 0x2D})
 
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
+# evidence numbers beyond these magnitudes are typing or export accidents (1E999999999, a
+# 5,000-digit cell), never real counts, areas or shares
+_IMPLAUSIBLY_LARGE = Decimal("1E+15")
+_IMPLAUSIBLY_SMALL = Decimal("1E-15")
 
 
 # --------------------------------------------------------------------------------------
@@ -133,8 +148,11 @@ Missing = None
 # Entry points
 # --------------------------------------------------------------------------------------
 
-def normalize(raw: Any, field: Field) -> Any:
-    """Return `raw` as the typed value of `field`, None when blank; raise NormalizeError."""
+def normalize(raw: Any, field: Field, *, excel: bool = False) -> Any:
+    """Return `raw` as the typed value of `field`, None when blank; raise NormalizeError.
+
+    excel=True: `raw` is a cell of an .xlsx file, where a number in a date (or records date)
+    is an Excel day number (46086 = 2026-03-05); from any other file it is refused."""
     parser = _PARSERS.get(field.type)
     if parser is None:
         raise NormalizeError(
@@ -143,7 +161,7 @@ def normalize(raw: Any, field: Field) -> Any:
     if is_blank(raw, field.type):
         return Missing
     try:
-        return parser(raw, field)
+        return parser(raw, field, excel)
     except NormalizeError:
         raise
     except (ArithmeticError, ValueError) as exc:     # safety net: never leak anything else
@@ -186,7 +204,7 @@ def excel_serial_to_date(serial: int) -> datetime.date:
 # One function per type
 # --------------------------------------------------------------------------------------
 
-def _number(raw: Any, field: Field) -> Decimal:
+def _number(raw: Any, field: Field, excel: bool = False) -> Decimal:
     expected = _expected_number(field)
     value, unit = _read_decimal(raw, expected)
     _check_unit(raw, unit, field, expected)
@@ -194,7 +212,7 @@ def _number(raw: Any, field: Field) -> Decimal:
     return value
 
 
-def _integer(raw: Any, field: Field) -> Decimal:
+def _integer(raw: Any, field: Field, excel: bool = False) -> Decimal:
     expected = _expected_number(field)
     value, unit = _read_decimal(raw, expected)
     _check_unit(raw, unit, field, expected)
@@ -207,7 +225,7 @@ def _integer(raw: Any, field: Field) -> Decimal:
     return value
 
 
-def _percentage(raw: Any, field: Field) -> Decimal:
+def _percentage(raw: Any, field: Field, excel: bool = False) -> Decimal:
     expected = "a percentage such as 60% or 0.6"
     value, unit = _read_decimal(raw, expected)
     lo = _bound(field.min, _ZERO)
@@ -216,13 +234,14 @@ def _percentage(raw: Any, field: Field) -> Decimal:
         value = _shift(value, -2)
     elif unit:
         raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {expected}", expected)
-    elif value > _ONE and value > hi:
+    elif abs(value) == _ONE or (value > _ONE and value > hi):
+        # a bare 1 is 100% to some and 1% to others; a bare 98 is 98% or nonsense: ask
         raise NormalizeError(f"{_show(raw)} is ambiguous for a percentage: {_percent_hint(value)}", expected)
     _check_bounds(raw, value, lo, hi, percent=True)
     return value
 
 
-def _boolean(raw: Any, field: Field) -> bool:
+def _boolean(raw: Any, field: Field, excel: bool = False) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, (int, float, Decimal)) and _is_finite(raw) and raw in (0, 1):
@@ -237,7 +256,7 @@ def _boolean(raw: Any, field: Field) -> bool:
     raise NormalizeError(f"{_show(raw)} is not a yes/no value, expected {expected}", expected)
 
 
-def _enum(raw: Any, field: Field) -> str:
+def _enum(raw: Any, field: Field, excel: bool = False) -> str:
     allowed = ", ".join(str(v) for v in field.values)
     expected = f"one of: {allowed}" if field.values else "a value (the field declares none)"
     if isinstance(raw, (str, int, float, Decimal)) and not isinstance(raw, bool):
@@ -251,12 +270,13 @@ def _enum(raw: Any, field: Field) -> str:
     raise NormalizeError(f"{_show(raw)} is not a single value, expected {expected}", expected)
 
 
-def _date(raw: Any, field: Field) -> datetime.date:
-    return _read_date(raw)
+def _date(raw: Any, field: Field, excel: bool = False) -> datetime.date:
+    return _read_date(raw, excel)
 
 
-def _text(raw: Any, field: Field) -> str:
+def _text(raw: Any, field: Field, excel: bool = False) -> str:
     if isinstance(raw, str):
+        _refuse_control(raw)
         return raw.strip()
     if isinstance(raw, bool):
         raise NormalizeError(f"{_show(raw)} is a yes/no value, expected text", "text")
@@ -265,7 +285,7 @@ def _text(raw: Any, field: Field) -> str:
     raise NormalizeError(f"{_show(raw)} is not a single value, expected text", "text")
 
 
-def _records(raw: Any, field: Field) -> tuple[Record, ...] | None:
+def _records(raw: Any, field: Field, excel: bool = False) -> tuple[Record, ...] | None:
     items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     pieces: list[Any] = []
     for item in items:
@@ -278,7 +298,7 @@ def _records(raw: Any, field: Field) -> tuple[Record, ...] | None:
     records = []
     for n, piece in enumerate(pieces, 1):
         try:
-            records.append(_read_record(piece))
+            records.append(_read_record(piece, excel))
         except NormalizeError as exc:
             if len(pieces) == 1:
                 raise
@@ -313,11 +333,11 @@ def _read_decimal(raw: Any, expected: str) -> tuple[Decimal, str]:
     if isinstance(raw, bool):
         raise NormalizeError(f"{_show(raw)} is a yes/no value, expected {expected}", expected)
     if isinstance(raw, int):
-        return Decimal(raw), ""
+        return _plausible(raw, Decimal(raw), expected), ""
     if isinstance(raw, (float, Decimal)):
         if not _is_finite(raw):
             raise NormalizeError(f"{_show(raw)} is not a finite number, expected {expected}", expected)
-        return (Decimal(str(raw)) if isinstance(raw, float) else raw), ""
+        return _plausible(raw, Decimal(str(raw)) if isinstance(raw, float) else raw, expected), ""
     if not isinstance(raw, str):
         raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
     text = halfwidth(raw).strip()
@@ -332,7 +352,20 @@ def _read_decimal(raw: Any, expected: str) -> tuple[Decimal, str]:
         value = Decimal(m["sign"] + m["num"].replace(",", "") + (m["exp"] or ""))
     except InvalidOperation:
         raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected) from None
-    return value, m["rest"].strip()
+    return _plausible(raw, value, expected), m["rest"].strip()
+
+
+def _plausible(raw: Any, value: Decimal, expected: str) -> Decimal:
+    """Refuse magnitudes no evidence has: they come from a slipped key or a broken export, and
+    later arithmetic on them would overflow or take forever."""
+    size = value.copy_abs()          # copy_abs: no context, so no Overflow on 1E999999999
+    if size > _IMPLAUSIBLY_LARGE:
+        raise NormalizeError(f"{_show(raw)} is implausibly large for evidence (beyond 10^15); "
+                             f"check the value, expected {expected}", expected)
+    if size and size < _IMPLAUSIBLY_SMALL:
+        raise NormalizeError(f"{_show(raw)} is implausibly small for evidence (below 10^-15 but not 0); "
+                             f"check the value, expected {expected}", expected)
+    return value
 
 
 def _check_unit(raw: Any, unit: str, field: Field, expected: str) -> None:
@@ -414,6 +447,9 @@ def _is_finite(value: float | Decimal | int) -> bool:
 
 
 def _percent_hint(value: Decimal) -> str:
+    if abs(value) == _ONE:
+        sign = "-" if value < 0 else ""
+        return f"write {sign}1% or {sign}100%"
     if -15 < value.adjusted() < 15:
         return f"write {_plain(value)}% or {_plain(_shift(value, -2))}"
     return "write it with % (60%) or as a fraction (0.6)"
@@ -437,44 +473,96 @@ def _show_percent(value: Decimal) -> str:
 # Helpers: dates and records
 # --------------------------------------------------------------------------------------
 
-def _read_date(raw: Any) -> datetime.date:
+def _read_date(raw: Any, excel: bool = False) -> datetime.date:
     expected = f"a date such as {DATE_EXAMPLES}"
     if isinstance(raw, datetime.datetime):
-        return raw.date()
+        return raw.date()          # the date as written, in its own time zone
     if isinstance(raw, datetime.date):
         return raw
     if isinstance(raw, bool):
         raise NormalizeError(f"{_show(raw)} is a yes/no value, expected {expected}", expected)
     if isinstance(raw, (int, float, Decimal)):
-        return _date_from_number(raw, expected)
+        return _date_from_number(raw, expected, excel)
     if not isinstance(raw, str):
         raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
     text = halfwidth(raw).strip()
     for pattern in DATE_PATTERNS:
         m = pattern.fullmatch(text)
         if m:
-            return _make_date(raw, int(m["y"]), int(m["m"]), int(m["d"]), expected)
-    if re.fullmatch(r"[0-9]{1,7}", text):
-        return _date_from_number(raw, expected, int(text))
+            day = _make_date(raw, int(m["y"]), int(m["m"]), int(m["d"]), expected)
+            if "H" in m.re.groupindex and m["H"] is not None:
+                _check_time(raw, m, expected)
+            return day
+    if text.isdigit() and text.isascii():
+        # digits typed as text are never Excel day numbers (Excel stores those as numbers)
+        return _date_from_digits(raw, text, expected, excel=False)
+    _refuse_partial_date(raw, text, expected)
     raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
 
 
-def _date_from_number(raw: Any, expected: str, number: Any = None) -> datetime.date:
-    """Excel serial day number (1..2958465) or a yyyymmdd number typed into a numeric cell."""
-    value = raw if number is None else number
-    if not _is_finite(value):
+def _check_time(raw: Any, m: re.Match, expected: str) -> None:
+    """A time of day after the date must exist: hours 0-23, minutes and seconds 0-59."""
+    hour, minute, second = int(m["H"]), int(m["M"]), int(m["S"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise NormalizeError(f"{_show(raw)} has an impossible time of day (hours run 0-23, minutes and seconds "
+                             f"0-59); write e.g. {m['y']}-{int(m['m']):02}-{int(m['d']):02} 14:30, or the date alone",
+                             expected)
+    if m["tz"] and m["tz"].upper() != "Z" and (int(m["tzh"]) > 23 or int(m["tzm"] or 0) > 59):
+        raise NormalizeError(f"{_show(raw)} has an impossible time zone offset {m['tz']!r}; write e.g. +08:00",
+                             expected)
+
+
+def _refuse_partial_date(raw: Any, text: str, expected: str) -> None:
+    """A year or a year and month where a day is needed: say so, and what to write."""
+    m = _YEAR_MONTH.fullmatch(text)
+    if m and 1 <= int(m["m"]) <= 12:
+        y, mo = m["y"], int(m["m"])
+        raise NormalizeError(f"{_show(raw)} is a year and month ({y}-{mo:02}), not a date; "
+                             f"write the full date such as {y}-{mo:02}-05", expected)
+    m = _YEAR.fullmatch(text)
+    if m:
+        raise NormalizeError(f"{_show(raw)} is a year, not a date; write the full date such as {m['y']}-03-05",
+                             expected)
+
+
+def _date_from_number(raw: Any, expected: str, excel: bool) -> datetime.date:
+    """A number in a date field: yyyymmdd from anywhere; an Excel day number only from .xlsx."""
+    if not _is_finite(raw):
         raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
-    value = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    value = Decimal(str(raw)) if isinstance(raw, float) else Decimal(raw)
+    if value < 0 or value.adjusted() > 8:       # checked first: 1E999999999 is no day
+        raise NormalizeError(f"{_show(raw)} is not a date, expected {expected}", expected)
     if value != value.to_integral_value():
-        raise NormalizeError(f"{_show(raw)} is not a whole Excel day number, expected {expected}", expected)
-    if 1 <= value <= EXCEL_MAX_SERIAL:
-        return excel_serial_to_date(int(value))
-    if 10_000_000 <= value <= 99_999_999:
-        digits = str(int(value))
+        whole = "a whole Excel day number" if excel else "a date"
+        raise NormalizeError(f"{_show(raw)} is not {whole}, expected {expected}", expected)
+    return _date_from_digits(raw, str(int(value)), expected, excel)
+
+
+def _date_from_digits(raw: Any, digits: str, expected: str, excel: bool) -> datetime.date:
+    """Whole-number dates, from the least to the most doubtful reading:
+    20260305 (yyyymmdd, valid dates only) is accepted from any file; 2023 (a year) and
+    202603 (a year and month) are refused with what to write; any other number is an Excel day
+    number only in an .xlsx cell, and elsewhere refused (CSV, YAML and JSON have real dates)."""
+    shown = digits if not isinstance(raw, str) or raw.strip() == digits else _show(raw)
+    number = int(digits)
+    if len(digits) == 8 and not digits.startswith("0"):
         return _make_date(raw, int(digits[:4]), int(digits[4:6]), int(digits[6:]), expected)
-    raise NormalizeError(
-        f"{_show(raw)} is not a date (Excel day numbers run 1..{EXCEL_MAX_SERIAL}), expected {expected}",
-        expected)
+    if len(digits) == 4 and number in _YEARS:
+        raise NormalizeError(f"{shown} is a year, not a date; write the full date such as {digits}-03-05", expected)
+    if len(digits) == 6 and int(digits[:4]) in _YEARS and 1 <= int(digits[4:]) <= 12:
+        y, mo = digits[:4], digits[4:]
+        raise NormalizeError(f"{shown} is a year and month ({y}-{mo}), not a date; "
+                             f"write the full date such as {y}-{mo}-05", expected)
+    if excel and 1 <= number <= EXCEL_MAX_SERIAL:
+        return excel_serial_to_date(number)
+    if excel:
+        raise NormalizeError(f"{shown} is not a date (Excel day numbers run 1..{EXCEL_MAX_SERIAL}), "
+                             f"expected {expected}", expected)
+    meant = ""
+    if 1 <= number <= EXCEL_MAX_SERIAL and number != 60:
+        meant = f" (as an Excel day number it would be {excel_serial_to_date(number).isoformat()})"
+    raise NormalizeError(f"{shown} is a number, not a date: Excel day numbers are read only from .xlsx cells"
+                         f"{meant}; write the date itself, such as {DATE_EXAMPLES}", expected)
 
 
 def _make_date(raw: Any, year: int, month: int, day: int, expected: str) -> datetime.date:
@@ -484,18 +572,24 @@ def _make_date(raw: Any, year: int, month: int, day: int, expected: str) -> date
         raise NormalizeError(f"{_show(raw)} is not a valid date ({exc})", expected) from None
 
 
-def _read_record(item: Any) -> Record:
+def _refuse_control(text: str) -> None:
+    bad = find_control(text)
+    if bad:
+        raise NormalizeError(f"{_show(text)}: " + control_message(bad.group(), "the text"), "text without control characters")
+
+
+def _read_record(item: Any, excel: bool = False) -> Record:
     if isinstance(item, Record):
         return item
     if isinstance(item, Mapping):
-        return _record_from_mapping(item)
+        return _record_from_mapping(item, excel)
     if isinstance(item, (list, tuple, set, frozenset)):
         raise NormalizeError(f"{_show(item)} is a nested list, expected a date or {{date, title}}",
                              "a date or a mapping with date and title")
-    return Record(_read_date(item))
+    return Record(_read_date(item, excel))
 
 
-def _record_from_mapping(item: Mapping) -> Record:
+def _record_from_mapping(item: Mapping, excel: bool = False) -> Record:
     expected = "a mapping with date and an optional title"
     fields: dict[str, Any] = {}
     for key, value in item.items():
@@ -511,7 +605,9 @@ def _record_from_mapping(item: Mapping) -> Record:
         title = ""
     elif isinstance(title, bool) or not isinstance(title, (str, int, float, Decimal, datetime.date)):
         raise NormalizeError(f"record {_show(item)} has title {_show(title)}, expected text", expected)
-    return Record(_read_date(fields["date"]), _as_text(title).strip())
+    title = _as_text(title)
+    _refuse_control(title)
+    return Record(_read_date(fields["date"], excel), title.strip())
 
 
 # --------------------------------------------------------------------------------------

@@ -192,17 +192,51 @@ def load_registry(path: Path, round_loc: Locator | None = None) -> list[Organiza
             continue
         orgs.append(Organization(oid, cell("name") or oid, code, cell("district"), cell("street"), cell("parent"),
                                  cell("responsible")))
+    if "parent" in idx:
+        issues += _check_parents(str(path), orgs, seen, idx["parent"] + 1)
     if issues:
         raise InputError(issues)
     return orgs
 
 
+def _check_parents(file: str, orgs: list[Organization], rows: dict[str, int], col: int) -> list[Issue]:
+    """`parent` must name an organization of the registry, and the chain of parents must end:
+    a mistyped parent would silently drop an organization out of its street's roll-up."""
+    issues = []
+    by_id = {o.id: o for o in orgs}
+    for o in orgs:
+        if not o.parent:
+            continue
+        n = rows[o.id]
+        if o.parent == o.id:
+            issues.append(Issue(file, n, col, f"row {n}.parent", f"organization '{o.id}' names itself as its parent; "
+                                                                  "leave parent empty or write the id of the organization above it"))
+        elif o.parent not in rows:
+            hint = difflib.get_close_matches(o.parent, list(rows), 1)
+            issues.append(Issue(file, n, col, f"row {n}.parent",
+                                f"parent '{o.parent}' is not an organization id in the registry; "
+                                + (f"did you mean '{hint[0]}'?" if hint else "write the id of a registered organization, or leave it empty")))
+    if issues:
+        return issues
+    done: set[str] = set()
+    for o in orgs:                       # every chain of parents must reach a root
+        chain: list[str] = []
+        cur = o.id
+        while cur and cur not in done and cur not in chain:
+            chain.append(cur)
+            cur = by_id[cur].parent if cur in by_id else ""
+        if cur in chain:
+            loop = chain[chain.index(cur):] + [cur]
+            n = rows[cur]
+            issues.append(Issue(file, n, col, f"row {n}.parent",
+                                f"parents go round in a circle: {' -> '.join(loop)}; one of them must have another parent or none"))
+        done.update(chain)
+    return issues
+
+
 def _read_table(path: Path) -> list[list[Any]]:
     if path.suffix.lower() == ".xlsx":
-        import openpyxl
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            wb.close()
+        from .evidence import read_xlsx
+        sheets, _ = read_xlsx(path, first_only=True)
+        return sheets[0][1] if sheets else []
     return read_csv_rows(path)

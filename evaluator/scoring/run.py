@@ -63,9 +63,14 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
     rnd.notices += [n for n in notices if n not in rnd.notices]
     by_id = {o.id: o for o in rnd.organizations}
     issues: list[Issue] = []
-    for u in sorted(set(raw) - set(by_id)):
-        where = sorted(raw[u].files)[0] if raw[u].files else "evidence"
-        issues.append(Issue(where, 0, 0, "$.organization", f"evidence for organization '{u}', which is not in the registry"))
+    import difflib
+    for n, u in enumerate(sorted(set(raw) - set(by_id))):
+        # at the first place the organization is named (its `organization` key, its row's cell)
+        w = raw[u].where or next((e for f in raw[u].fields.values() for e in f.where.values()), None) \
+            or Issue(sorted(raw[u].files)[0] if raw[u].files else "evidence", 0, 0, "$.organization")
+        hint = difflib.get_close_matches(u, list(by_id), 1) if n < 20 else []    # a hint costs a registry scan
+        issues.append(Issue(w.file, w.line, w.col, w.path, f"evidence for organization '{u}', which is not in the registry"
+                            + (f"; did you mean '{hint[0]}'?" if hint else "")))
     resolved: dict[str, Evidence] = {}
     for org in rnd.organizations:
         ev, errs = resolve(raw.get(org.id), org.id, standards[org.type])
