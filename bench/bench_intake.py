@@ -1,0 +1,109 @@
+"""Benchmark: loading evidence YAML (MB/s) with agrade's loader, against plain libyaml.
+
+Generates evidence files of about 1 MB and 10 MB (many organizations in one file, the shape an
+inspection team sends: values with self/verified/inspector, dated records) and times, in the same
+run and over several repetitions (median):
+  baseline  `yaml.load(text, Loader=yaml.CSafeLoader)`: the same parsing with libyaml, but
+            YAML 1.1 types and no positions, no refusals (what a naive loader would do)
+  agrade    `load_yaml`: libyaml's events built into YAML 1.2 values with the position of every
+            value (for file:line:col messages) and all refusals (aliases, tags, duplicate keys,
+            control characters, huge numbers)
+  collect   `collect`: the whole evidence intake of that file (agrade's loader, the evidence
+            schema, raw entries with provenance)
+and prints MB/s for each and the ratio to the baseline. Each run starts from the file's bytes.
+
+    python bench/bench_intake.py [SIZES_MB ...] [--repeats R] [--python]
+
+--python also times the pure-Python parser fallback (used when PyYAML lacks libyaml; slow).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import yaml                                                      # noqa: E402
+
+from evaluator.intake.evidence import collect                    # noqa: E402
+from evaluator.standard import yamlsafe                          # noqa: E402
+from evaluator.standard.yamlsafe import load_yaml                # noqa: E402
+
+
+def evidence_yaml(n_bytes: int) -> str:
+    """Organizations one after another until the text reaches n_bytes (UTF-8)."""
+    out, size, i = ["organizations:\n"], 0, 0
+    while size < n_bytes:
+        i += 1
+        block = (f"  - organization: HD-{i:06d}\n"
+                 f"    values:\n"
+                 f"      members_full: {10 + i % 30}\n"
+                 f"      centre_area: {{self: 520平方米, verified: 480, inspector: 督导三组-王敏, verified_on: 2026-10-12}}\n"
+                 f"      grid_party_share: 55.8%\n"
+                 f"      secretary_rating: 好\n"
+                 f"      has_volunteer_team: 是\n"
+                 f"    records:\n"
+                 f"      committee_meetings: [2026-01-10, 2026-02-10, 2026-03-10, 2026-04-10, 2026-05-10, 2026-06-10]\n"
+                 f"      theme_party_days:\n"
+                 f"        - {{date: 2026-01-05, title: 一月主题党日}}\n"
+                 f"        - {{date: 2026-02-05, title: 二月主题党日}}\n")
+        out.append(block)
+        size += len(block.encode())
+    return "".join(out)
+
+
+def median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sizes", nargs="*", type=float, default=[1.0, 10.0], help="file sizes in MB (default 1 10)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--python", action="store_true", help="also time the pure-Python parser fallback")
+    args = ap.parse_args()
+    print(f"PyYAML {yaml.__version__}, libyaml {'yes' if yamlsafe._CParser else 'no'}, "
+          f"repeats: {args.repeats} (median)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            path = Path(tmp) / f"evidence_{size:g}mb.yaml"
+            path.write_text(evidence_yaml(int(size * 1e6)), encoding="utf-8")
+            data = path.read_bytes()
+            mb = len(data) / 1e6
+
+            def baseline():
+                yaml.load(data.decode("utf-8"), Loader=yaml.CSafeLoader)
+
+            def agrade():
+                load_yaml(data, filename=str(path))
+
+            def whole():
+                collect([path])
+
+            rows = [("baseline (yaml.load, CSafeLoader)", median_time(baseline, args.repeats)),
+                    ("agrade load_yaml (positions, refusals)", median_time(agrade, args.repeats)),
+                    ("agrade collect (+ schema, provenance)", median_time(whole, args.repeats))]
+            if args.python:
+                saved, yamlsafe._CParser = yamlsafe._CParser, None
+                try:
+                    rows.append(("agrade load_yaml, pure-Python parser", median_time(agrade, args.repeats)))
+                finally:
+                    yamlsafe._CParser = saved
+            t_base = rows[0][1]
+            print(f"\n{path.name}: {mb:.2f} MB, {data.count(b'organization:')} organizations")
+            for label, t in rows:
+                ratio = "" if t is t_base else f"   ratio to baseline {t_base / t:.2f}"
+                print(f"  {label:<40} {mb / t:7.2f} MB/s  {t:7.3f} s{ratio}")
+
+
+if __name__ == "__main__":
+    main()
