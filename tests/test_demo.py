@@ -103,7 +103,9 @@ def test_evidence_mix(demo300):
     assert "是" in cells and "否" in cells
     with (ev / "records.csv").open(encoding="utf-8-sig") as fh:
         recs = list(csv.DictReader(fh))
-    assert any(r["date"].isdigit() and len(r["date"]) == 5 for r in recs)   # Excel serial dates
+    dates = [r["date"] for r in recs]
+    assert any("年" in d for d in dates) and any("/" in d for d in dates)   # dates as people type them
+    assert not any(d.isdigit() and len(d) != 8 for d in dates)   # never an Excel day number in a CSV
     assert {r["source"] for r in recs} == {"self", "verified"}
 
 
