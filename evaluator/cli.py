@@ -7,7 +7,6 @@ Exit codes: 0 success, 1 an evaluation invariant broke (a bug, reported loudly),
 from __future__ import annotations
 
 import functools
-import json
 import platform
 import sys
 import time
@@ -18,14 +17,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import EvaluationError, InputError, Issue
+from .terms import pct, scope_label
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="agrade：基层党组织“创A”考评工具 — score organizations against 1+N YAML standards.")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Data (titles, names, districts typed by people) is printed as it is: `[red]`, `[/b]` or
+# `:smile:` in a round title must neither crash the console nor change what is shown.
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def command(fn):
@@ -59,8 +62,11 @@ def _kind_of(path: Path, data) -> str:
     return "evidence"
 
 
-def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
+def validate_paths(paths: list[Path], notices: list[Issue] | None = None) -> tuple[list[Issue], int]:
+    """Check every file under `paths`; returns (problems, files checked). Rounds' notices
+    (problems that do not stop a run) are added to `notices` when given."""
     from .scoring.cases import load_cases
+    from .scoring.results import result_set_issues
     from .scoring.run import load_evidence
     from .intake.rounds import load_round
     from .standard.schema import check
@@ -69,9 +75,13 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
 
     issues: list[Issue] = []
     files: list[Path] = []
+    checked_sets: set[Path] = set()
+    scanned: set[Path] = set()          # files found by searching a folder
     for p in paths:
         if p.is_dir():
-            files += sorted(q for q in p.rglob("*") if q.suffix.lower() in (".yaml", ".yml", ".json"))
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in (".yaml", ".yml", ".json"))
+            files += found
+            scanned.update(found)
         elif p.exists():
             files.append(p)
         else:
@@ -83,15 +93,23 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
             if kind == "standard":
                 load_standard(f)
             elif kind == "round":
-                load_evidence(load_round(f))      # everything `evaluate` checks before scoring
+                rnd = load_round(f)
+                try:
+                    load_evidence(rnd)            # everything `evaluate` checks before scoring
+                finally:
+                    if notices is not None:
+                        notices += [n for n in rnd.notices if n not in notices]
             elif kind == "cases":
                 load_cases(f)
             elif kind == "results":
                 issues += check(data, "result", loc)
-            elif kind == "run":
-                pass
-            else:
+            elif kind != "run":
                 issues += check(data, "evidence", loc)
+            if kind in ("results", "run") and f.resolve().parent not in checked_sets:
+                # results.json and run.json must belong to one complete set (a folder named on
+                # the command line is checked as a folder; a results.json alone passes)
+                checked_sets.add(f.resolve().parent)
+                issues += result_set_issues(f.parent if f in scanned else f)
         except InputError as e:
             issues += e.issues
     return issues, len(files)
@@ -101,13 +119,15 @@ def validate_paths(paths: list[Path]) -> tuple[list[Issue], int]:
 @command
 def validate(paths: List[Path] = typer.Argument(..., help="standards, rounds, evidence files or folders")):
     """检查标准、考评轮次和证据文件 — check standards, rounds and evidence."""
-    issues, n = validate_paths(paths)
+    notices: list[Issue] = []
+    issues, n = validate_paths(paths, notices)
+    print_notices(notices)
     if issues:
         for i in issues:
             err.print(str(i), markup=False)
         err.print(f"{len(issues)} problem(s) in {n} file(s).", markup=False)
         raise typer.Exit(2)
-    out.print(f"OK: {n} file(s) valid.")
+    out.print(f"OK: {n} file(s) valid.", markup=False)
 
 
 # ------------------------------------------------------------------ evaluate
@@ -117,22 +137,55 @@ def _progress(total_label: str):
                     console=err, transient=True, disable=not err.is_terminal)
 
 
+def print_notices(notices: list[Issue]) -> None:
+    """Problems that do not stop the run (a hidden sheet that was ignored...), on stderr."""
+    for n in notices:
+        err.print(f"注意：{n}", markup=False)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """--out must be a folder (or not exist yet): refuse an existing file before any work."""
+    p = Path(out_dir)
+    for q in [p, *p.parents]:
+        if q.exists() or q.is_symlink():
+            if not q.is_dir():
+                what = "is a file" if q == p else f"is inside {q}, which is a file"
+                raise InputError(Issue(str(p), 0, 0, "--out", f"{p} {what}; --out must name a folder"))
+            return
+
+
 def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
-    from .scoring.results import dumps, results_csv, write_atomically
+    from .scoring.results import dumps, results_csv, write_result_set
     from .intake.rounds import load_round
     from .scoring.run import evaluate_round
 
+    check_out_dir(out_dir)
     started = time.time()
     rnd = load_round(round_path)
-    with _progress("评估中") as bar:
-        task = bar.add_task("evaluate", total=len(rnd.organizations))
-        payload = evaluate_round(rnd, lambda n, total: bar.update(task, completed=n))
+    shown: list[Issue] = []
+
+    def show_notices():                      # once loading is done (or stopped), before scoring
+        new = [n for n in rnd.notices if n not in shown]
+        shown.extend(new)
+        print_notices(new)
+
+    try:
+        with _progress("评估中") as bar:
+            task = bar.add_task("evaluate", total=len(rnd.organizations))
+
+            def progress(n, total):
+                if n == 1:                   # the evidence is loaded: the first organization is scored
+                    show_notices()
+                bar.update(task, completed=n)
+            payload = evaluate_round(rnd, progress)
+    finally:
+        show_notices()
     elapsed = time.time() - started
     run_meta = {"agrade_version": __version__, "round": str(round_path), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
                 "seconds": round(elapsed, 3), "organizations": len(rnd.organizations),
-                "host": platform.node(), "python": sys.version.split()[0]}
-    write_atomically(out_dir, {"results.json": dumps(payload), "results.csv": results_csv(payload),
-                               "run.json": json.dumps(run_meta, ensure_ascii=False, indent=1) + "\n"})
+                "host": platform.node(), "python": sys.version.split()[0],
+                "notices": [str(n) for n in rnd.notices]}
+    write_result_set(out_dir, dumps(payload), results_csv(payload), run_meta)
     if not quiet:
         _print_summary(payload, out_dir, elapsed)
     return payload
@@ -140,17 +193,20 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
 
 def _print_summary(payload: dict, out_dir: Path, elapsed: float):
     s = payload["summary"]
-    t = Table(title=f"{payload['round']['title']}：定档结果", show_lines=False)
+    # Text objects and a markup-free console: titles and names are shown exactly as typed
+    t = Table(title=Text(f"{payload['round']['title']}：定档结果"), show_lines=False)
     t.add_column("档次")
     t.add_column("组织数", justify="right")
     for tier, n in sorted(s["tiers"].items(), key=lambda kv: (kv[0] == "not_graded", kv[0])):
-        t.add_row("不予定档" if tier == "not_graded" else tier, str(n))
+        t.add_row(Text("不予定档" if tier == "not_graded" else str(tier)), str(n))
     out.print(t)
     for row in s.get("target") or []:
         mark = "达标" if row["met"] else "未达标"
-        out.print(f"目标 {row['tier']} 档占比 ≥ {float(row['target']) * 100:g}%"
-                  f"（{row['value'] or '全域'}）：{row['count']}/{row['graded']} = {float(row['share']) * 100:.1f}% {mark}")
-    out.print(f"{s['organizations']} 个组织，{s['graded']} 个已定档，用时 {elapsed:.1f} 秒 → {out_dir}/results.json")
+        where = scope_label(row.get("scope") or "round", row.get("value") or "")
+        out.print(f"目标 {row['tier']} 档占比 ≥ {pct(row['target'], 2)}"
+                  f"（{where}）：{row['count']}/{row['graded']} = {pct(row['share'])} {mark}", markup=False)
+    out.print(f"{s['organizations']} 个组织，{s['graded']} 个已定档，用时 {elapsed:.1f} 秒 → {out_dir}/results.json",
+              markup=False)
 
 
 @app.command()
@@ -164,22 +220,38 @@ def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
 
 # ------------------------------------------------------------------ explain
 
+def find_organization(payload: dict, key: str, where: str) -> dict:
+    """The organization whose id is `key`, else the one whose name is exactly `key`."""
+    orgs = payload["organizations"]
+    org = next((o for o in orgs if o["id"] == key), None)
+    if org is not None:
+        return org
+    named = [o for o in orgs if o.get("name") == key]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise InputError(Issue(where, 0, 0, "$", f"{len(named)} organizations are named '{key}': "
+                               f"{', '.join(o['id'] for o in named)}; give one of these ids"))
+    import difflib
+    hint = difflib.get_close_matches(key, [o["id"] for o in orgs], 1, 0.5) or \
+        difflib.get_close_matches(key, [o.get("name", "") for o in orgs], 1, 0.5)
+    raise InputError(Issue(where, 0, 0, "$", f"no organization '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else "")))
+
+
 @app.command()
 @command
-def explain(results_dir: Path = typer.Argument(..., metavar="DIR"), org_id: str = typer.Argument(..., metavar="ORG_ID")):
+def explain(results_dir: Path = typer.Argument(..., metavar="DIR"),
+            org_id: str = typer.Argument(..., metavar="ORG", help="organization id or exact name")):
     """解释某组织的每一分和档次 — why an organization got each point and its tier."""
     from .scoring.explain import explain_text
-    from .scoring.results import load_results
-    path = results_dir / "results.json" if results_dir.is_dir() else results_dir
-    if not path.is_file():
-        err.print(f"{path}: no results.json here (run `agrade evaluate` first)", markup=False)
-        raise typer.Exit(2)
-    payload = load_results(path)
-    org = next((o for o in payload["organizations"] if o["id"] == org_id), None)
-    if org is None:
-        import difflib
-        hint = difflib.get_close_matches(org_id, [o["id"] for o in payload["organizations"]], 1, 0.5)
-        err.print(f"{path}: no organization '{org_id}'" + (f"; did you mean '{hint[0]}'?" if hint else ""), markup=False)
+    from .scoring.results import load_results, results_file
+    path = results_file(results_dir)
+    try:
+        payload = load_results(results_dir)
+        org = find_organization(payload, org_id, str(path))
+    except InputError as e:
+        for i in e.issues:
+            err.print(f"{i.file}: {i.message}", markup=False)
         raise typer.Exit(2)
     out.print(explain_text(payload, org), markup=False)
 
@@ -204,7 +276,7 @@ def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (def
                 out.print(f"     {f}", markup=False)
         else:
             out.print(f"PASS {r.case.id}", markup=False)
-    out.print(f"{len(results) - failed} passed, {failed} failed")
+    out.print(f"{len(results) - failed} passed, {failed} failed", markup=False)
     if failed or not results:
         raise typer.Exit(1)
 
@@ -220,13 +292,14 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
                                              "ungraded examples; 0 renders every organization's")):
     """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round."""
     from .demo import generate
+    check_out_dir(out_dir)
     round_path = generate(out_dir / "round", orgs, seed)
-    out.print(f"示例轮次已生成：{round_path}")
+    out.print(f"示例轮次已生成：{round_path}", markup=False)
     payload = evaluate_to(round_path, out_dir / "results")
     if reports:
         only = demo_sample(payload, scorecards) if scorecards else None
         _report(out_dir / "results", out_dir / "reports", None, None, False, None, None, only)
-    out.print(f"下一步：agrade explain {out_dir / 'results'} {payload['organizations'][0]['id']}")
+    out.print(f"下一步：agrade explain {out_dir / 'results'} {payload['organizations'][0]['id']}", markup=False)
 
 
 def demo_sample(payload: dict, n: int) -> list[str]:
@@ -254,7 +327,7 @@ def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, onl
         written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public, workers=workers,
                                  previous_results=previous, only=only,
                                  progress=lambda n, total: bar.update(task, completed=n, total=total))
-    out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}")
+    out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}", markup=False)
 
 
 @app.command()
@@ -267,6 +340,7 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
            previous: Optional[Path] = typer.Option(None, "--previous", help="last round's results, for tier movement (升档/降档)"),
            only: Optional[str] = typer.Option(None, "--only", help="scorecards for these organization ids only (comma-separated)")):
     """生成测评报告、通报和红黑榜 — render scorecards, the round summary and red/black lists."""
+    check_out_dir(out_dir)
     _report(results_dir, out_dir, kind, fmt, public, workers, previous,
             [x.strip() for x in only.split(",") if x.strip()] if only else None)
 
@@ -275,7 +349,7 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
 @command
 def version():
     """显示版本 — print the version."""
-    out.print(__version__)
+    out.print(__version__, markup=False)
 
 
 def run(argv: list[str]) -> int:

@@ -1,5 +1,5 @@
 """`agrade explain`: the total as the arithmetic the standard does, numbers as the standard
-rounds them, tier reasons (quota ties included)."""
+rounds them, tier reasons (quota ties included), and organizations found by name too."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -89,3 +89,22 @@ def test_a_quota_tie_broken_by_id_is_shown(mini, tmp_path):
     assert "总分 95，达到 A档（≥ 90）" in reasons
     assert "按组织编号先后确定名额" in reasons
     assert "档次 B档" in text
+
+
+def test_organizations_are_found_by_exact_name(mini, tmp_path):
+    evaluate(mini, tmp_path / "out")
+    code, text, _ = run_cli("explain", tmp_path / "out", "乙社区党委")
+    assert code == 0 and text.startswith("乙社区党委（C2）")
+    code, _, err = run_cli("explain", tmp_path / "out", "乙社区")
+    assert code == 2 and "no organization '乙社区'; did you mean '乙社区党委'?" in err
+
+
+def test_an_ambiguous_name_lists_the_ids(mini, tmp_path):
+    p = mini / "orgs.csv"
+    p.write_text(p.read_text(encoding="utf-8").replace("丙社区党委", "乙社区党委"), encoding="utf-8")
+    evaluate(mini, tmp_path / "out")
+    code, text, err = run_cli("explain", tmp_path / "out", "乙社区党委")
+    assert code == 2 and text == ""
+    assert "2 organizations are named '乙社区党委': C2, C3; give one of these ids" in err
+    code, text, _ = run_cli("explain", tmp_path / "out", "C3")
+    assert code == 0 and text.startswith("乙社区党委（C3）")

@@ -51,7 +51,7 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
     if "json" in formats and Path(out_dir).resolve() == results_file.resolve().parent:
         raise InputError(Issue(str(out_dir), path="--out", message="the json format would overwrite the "
                                "results.json it reads; choose another output folder"))
-    results = load_results(results_file)
+    results = load_results(Path(results_dir))
     previous = load_previous(Path(previous_results) if previous_results else None)
     ctx = model.context(results, public=public, has_previous=previous_results is not None)
     counts = model.rank_counts(results)

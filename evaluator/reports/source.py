@@ -1,5 +1,6 @@
 """Reading results.json for the reports: strict about the keys documents need, tolerant of
-everything else (docs/FORMATS.md §3). Numbers are read as Decimal."""
+everything else (docs/FORMATS.md §3). Numbers are read as Decimal. A results folder must hold a
+complete set (run.json's digests match; `evaluator.scoring.results.read_results_bytes`)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Issue
+from ..scoring.results import read_results_bytes
 
 _NUMBER = (int, Decimal)
 
@@ -18,10 +20,17 @@ def results_path(results: Path) -> Path:
 
 
 def read_json(path: Path) -> Any:
+    """The results in `path` (a results folder or file), refused when the set is inconsistent."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(Issue(str(path), message="results file not found")) from None
+        path, data = read_results_bytes(path)
+    except InputError as exc:
+        if not Path(path).exists():
+            raise InputError(Issue(str(path), message="results file not found")) from None
+        raise exc from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(Issue(str(path), 0, 0, "$", f"not valid UTF-8: {exc}")) from None
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -51,7 +60,7 @@ def load_results(results: Path) -> dict:
     """Load and check results.json (a file or the folder holding it); raise InputError listing
     every missing or mistyped key the documents rely on."""
     path = results_path(results)
-    data = read_json(path)
+    data = read_json(Path(results))
     c = _Checker(str(path))
     if not isinstance(data, dict):
         raise InputError(Issue(str(path), path="$", message="expected a JSON object"))
@@ -103,7 +112,7 @@ def load_previous(results: Path | None) -> dict[str, dict]:
     if results is None:
         return {}
     path = results_path(results)
-    data = read_json(path)
+    data = read_json(Path(results))
     orgs = data.get("organizations") if isinstance(data, dict) else None
     if not isinstance(orgs, list):
         raise InputError(Issue(str(path), path="$.organizations", message="required key is missing"))

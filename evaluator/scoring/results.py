@@ -1,22 +1,49 @@
-"""Write results: results.json (byte-identical for the same inputs), results.csv, run.json.
+"""Write and read result sets: results.json (byte-identical for the same inputs), results.csv
+and run.json, replaced together or not at all.
 
-Files are first written into a temporary folder beside the output folder and moved in only
-when all of them are complete, so a failed run leaves nothing half-written.
+Writing (`write_result_set`): each file's bytes go to an anonymous O_TMPFILE inode in the output
+folder (Linux; elsewhere a hidden named temp file), are fsynced, and only then get a name:
+linked to a hidden temp name and renamed over the final one, in the order results.json,
+results.csv, run.json. run.json comes last and records the SHA-256 digest and byte size of
+the other two, so a run killed between two renames leaves a set whose run.json does not
+describe its results: every reader checks the digests (`read_results_bytes`) and refuses
+such a set. A folder without a run.json gets a placeholder run.json (no digests, so
+"incomplete") before the first rename. Writers hold an exclusive lock on the folder; at the
+start they remove hidden temp names a killed run left behind (only the instant between link
+and rename can leave one). Readers take a shared lock, so they never see a set half-replaced
+by a live writer.
+
+A results.json without a run.json beside it (copied on its own) is read as it is, with
+nothing to check it against; a folder that holds results.csv but no run.json is incomplete.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+try:
+    import fcntl
+except ImportError:          # not on Linux: no locking, the digests still catch mixed sets
+    fcntl = None
+
+from ..errors import InputError, Issue
 from ..terms import STATUS_ZH
+
+RESULT_FILES = ("results.json", "results.csv")   # what run.json's digests cover, in write order
+RUN_FILE = "run.json"
+TMP_PREFIX = ".agrade-tmp-"                      # hidden temp names; stale ones are removed
+_LEGACY_TMP_DIR = re.compile(r"\.agrade-[a-z0-9_]{8}")   # temp folders of agrade <= 0.1.0
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -40,6 +67,8 @@ def to_jsonable(obj: Any) -> Any:
 def dumps(payload: dict) -> str:
     return json.dumps(to_jsonable(payload), ensure_ascii=False, indent=1) + "\n"
 
+
+# ------------------------------------------------------------------ spreadsheets
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice (the
 # full-width forms too: spreadsheet input methods fold them), and a leading tab or CR can hide
@@ -77,27 +106,270 @@ def results_csv(payload: dict) -> str:
     return "\ufeff" + buf.getvalue()     # BOM so Excel opens the Chinese correctly
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes | str]) -> list[Path]:
-    """Write all files or none: build them in a temp folder, then move each into place."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".agrade-", dir=out_dir))
+# ------------------------------------------------------------------ writing
+
+def _bytes(content: bytes | str) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def _lock(fd: int, exclusive: bool) -> None:
+    """flock the folder open as `fd` (released when it is closed). Where locks are not
+    supported, go on without: the digests still catch a mixed set."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+
+
+@contextlib.contextmanager
+def _reading(folder: Path) -> Iterator[None]:
+    """Hold a shared lock on the folder: a writer (exclusive lock) waits until we are done."""
     try:
-        for name, content in files.items():
-            target = tmp / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        written = []
-        for name in files:
-            dest = out_dir / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp / name, dest)
-            written.append(dest)
-        return written
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        yield
+        return
+    try:
+        _lock(fd, exclusive=False)
+        yield
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.close(fd)
 
 
-def load_results(results_dir: Path) -> dict:
-    path = Path(results_dir) / "results.json" if Path(results_dir).is_dir() else Path(results_dir)
-    return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+def remove_stale_temps(folder: Path) -> list[str]:
+    """Remove the hidden temp names a killed writer left in `folder`; returns their names.
+    Call with the folder locked exclusively."""
+    removed = []
+    for entry in os.scandir(folder):
+        try:
+            if entry.name.startswith(TMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
+            elif _LEGACY_TMP_DIR.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                continue
+        except FileNotFoundError:
+            continue
+        removed.append(entry.name)
+    return removed
+
+
+class _Staged:
+    """One file's bytes, written and fsynced but not yet visible under its final name.
+    Names are relative to the output folder's descriptor `dir_fd`."""
+
+    def __init__(self, dir_fd: int, data: bytes):
+        self.dir_fd, self.data, self.named = dir_fd, data, None
+        try:                                       # an inode without a name: a kill leaves nothing
+            self.fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o666, dir_fd=dir_fd)
+        except (AttributeError, OSError):          # no O_TMPFILE here (kernel, file system, OS)
+            self.named = _temp_name()
+            self.fd = os.open(self.named, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
+        try:
+            _write_all(self.fd, data)
+            os.fsync(self.fd)
+        except BaseException:
+            self.close()
+            raise
+
+    def commit(self, name: str) -> None:
+        """Give the file its final name in one rename (replacing any file there)."""
+        tmp = self.named
+        if tmp is None:
+            tmp = _temp_name()
+            try:
+                # linkat(AT_SYMLINK_FOLLOW) of the /proc link names the anonymous inode; Python
+                # only calls linkat (not link, which fails with EXDEV here) when a dir_fd is given
+                os.link(f"/proc/self/fd/{self.fd}", tmp, dst_dir_fd=self.dir_fd, follow_symlinks=True)
+            except OSError:                        # no /proc: write a named copy instead
+                self.named = tmp
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=self.dir_fd)
+                try:
+                    _write_all(fd, self.data)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        try:
+            os.replace(tmp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=self.dir_fd)
+            raise
+        self.named = None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.named is not None:                 # a named temp that never got committed
+            with contextlib.suppress(OSError):
+                os.unlink(self.named, dir_fd=self.dir_fd)
+            self.named = None
+
+
+def _temp_name() -> str:
+    return f"{TMP_PREFIX}{secrets.token_hex(8)}"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes | str],
+                     placeholders: dict[str, bytes | str] | None = None) -> list[Path]:
+    """Write `files` (plain names in `out_dir`), each atomically, in the given order.
+
+    Every file is complete on disk before the first one is renamed into place, so a failure
+    while writing changes nothing. `placeholders` are put in place first, only where no file
+    of that name exists yet. Returns the paths written."""
+    out_dir = Path(out_dir)
+    for name in list(files) + list(placeholders or {}):
+        if not name or name != Path(name).name or name.startswith("."):
+            raise ValueError(f"not a plain file name: {name!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dir_fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    staged: list[tuple[str, _Staged]] = []
+    try:
+        _lock(dir_fd, exclusive=True)             # one writer at a time; readers wait for us
+        remove_stale_temps(out_dir)
+        for name, content in (placeholders or {}).items():
+            if not os.path.lexists(out_dir / name):
+                staged.append((name, _Staged(dir_fd, _bytes(content))))
+        n_placeholders = len(staged)
+        for name, content in files.items():
+            staged.append((name, _Staged(dir_fd, _bytes(content))))
+        for i, (name, s) in enumerate(staged):
+            s.commit(name)
+            if i == n_placeholders - 1:
+                os.fsync(dir_fd)                   # the placeholder is on disk before anything moves
+        os.fsync(dir_fd)
+    finally:
+        for _, s in staged:
+            s.close()
+        os.close(dir_fd)                           # releases the lock
+    return [out_dir / name for name in files]
+
+
+def digest(data: bytes) -> dict:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def write_result_set(out_dir: Path, results_json: bytes | str, results_csv_text: bytes | str, run_meta: dict) -> list[Path]:
+    """Replace results.json, results.csv and run.json in `out_dir` together; run.json (written
+    last) gets `files`: the digest and size of the other two."""
+    data = {"results.json": _bytes(results_json), "results.csv": _bytes(results_csv_text)}
+    meta = {**run_meta, "files": {name: digest(content) for name, content in data.items()}}
+    placeholder = {k: run_meta[k] for k in ("agrade_version", "round", "started") if k in run_meta}
+    placeholder["incomplete"] = "agrade evaluate was writing these results and did not finish"
+    return write_atomically(out_dir, {**data, RUN_FILE: json.dumps(meta, ensure_ascii=False, indent=1) + "\n"},
+                            placeholders={RUN_FILE: json.dumps(placeholder, ensure_ascii=False, indent=1) + "\n"})
+
+
+# ------------------------------------------------------------------ reading
+
+def results_file(path: Path) -> Path:
+    """results.json inside a results folder, or the file itself."""
+    path = Path(path)
+    return path / "results.json" if path.is_dir() else path
+
+
+def inconsistent(folder: Path, why: str) -> InputError:
+    return InputError(Issue(str(Path(folder) / RUN_FILE), 0, 0, "$",
+                            f"results in {folder} are incomplete or from two different runs (interrupted?); "
+                            f"run agrade evaluate again ({why})"))
+
+
+def _file_digest(path: Path) -> dict | None:
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        return None
+    return {"sha256": h.hexdigest(), "bytes": size}
+
+
+def _recorded(folder: Path) -> dict:
+    """run.json's digests of the result files; InputError when there are none."""
+    try:
+        meta = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise inconsistent(folder, f"run.json cannot be read: {exc}") from None
+    files = meta.get("files") if isinstance(meta, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(files.get(n), dict) for n in RESULT_FILES):
+        raise inconsistent(folder, "run.json records no digests of the result files")
+    return files
+
+
+def check_result_set(folder: Path, results_data: bytes | None = None) -> None:
+    """Raise InputError unless run.json in `folder` describes the result files beside it.
+    `results_data`: results.json's bytes when already read (checked instead of the file)."""
+    folder = Path(folder)
+    files = _recorded(folder)
+    for name in RESULT_FILES:
+        want = files[name]
+        got = digest(results_data) if name == "results.json" and results_data is not None else _file_digest(folder / name)
+        if got is None:
+            raise inconsistent(folder, f"{name} is missing")
+        if got["bytes"] != want.get("bytes") or got["sha256"] != want.get("sha256"):
+            raise inconsistent(folder, f"{name} is not the one run.json describes")
+
+
+def result_set_issues(path: Path) -> list[Issue]:
+    """The problems `read_results_bytes` would refuse `path` (a results folder, results.json or
+    run.json) for; [] for a consistent set or a results.json standing alone."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / RUN_FILE).exists():
+        if path.is_dir() and (folder / "results.csv").exists():
+            return inconsistent(folder, "run.json is missing").issues
+        return []
+    if not path.is_dir() and path.name not in ("results.json", RUN_FILE):
+        return []
+    with _reading(folder):
+        try:
+            check_result_set(folder)
+        except InputError as e:
+            return e.issues
+    return []
+
+
+def read_results_bytes(path: Path) -> tuple[Path, bytes]:
+    """results.json's bytes from a results folder or the file, checked against run.json.
+
+    A folder must hold a complete set (run.json's digests match results.json and results.csv);
+    a file named results.json is checked the same way when a run.json is beside it, and read as
+    it is when it stands alone (copied on its own). Raises InputError otherwise."""
+    path = Path(path)
+    given_folder = path.is_dir()
+    file = results_file(path)
+    folder = file.parent
+    with _reading(folder):
+        has_run = (folder / RUN_FILE).exists() and file.name == "results.json"
+        if given_folder and not has_run and (folder / "results.csv").exists():
+            raise inconsistent(folder, "run.json is missing")
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError:
+            if has_run:
+                raise inconsistent(folder, "results.json is missing") from None
+            raise InputError(Issue(str(file), 0, 0, "$", "no results.json here (run `agrade evaluate` first)")) from None
+        except IsADirectoryError:
+            raise InputError(Issue(str(file), 0, 0, "$", "expected a results.json file")) from None
+        if has_run:
+            check_result_set(folder, data)
+    return file, data
+
+
+def load_results(path: Path) -> dict:
+    """results.json (a file or its folder), checked as `read_results_bytes` does; numbers as Decimal."""
+    file, data = read_results_bytes(path)
+    try:
+        return json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line, col = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (0, 0)
+        raise InputError(Issue(str(file), line, col, "$", f"not valid JSON: {exc}")) from None
