@@ -154,6 +154,7 @@ def to_xlsx(tables: list[Table], *, title: str, author: str, when: dt.date) -> b
     wb = Workbook()
     wb.remove(wb.active)
     stamp = dt.datetime.combine(when, dt.time(0, 0))
+    author, title = _ILLEGAL_XML.sub("", author), _ILLEGAL_XML.sub("", title)
     wb.properties.creator = author
     wb.properties.title = title
     wb.properties.created = stamp

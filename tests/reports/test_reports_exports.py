@@ -257,3 +257,14 @@ def test_long_cjk_ids_give_short_unique_file_names(tmp_path):
     names = file_names([{"id": long_a}, {"id": long_b}, {"id": long_a + "x"}])
     assert len(set(names.values())) == 3
     assert all(len(n.encode("utf-8")) <= 200 for n in names.values())
+
+
+def test_control_characters_do_not_break_the_workbook():
+    import datetime as dt
+    from evaluator.reports import tables
+    data = tables.to_xlsx([tables.Table("名单\x01[草稿]", [("a", "甲", "text")], [{"a": "甲\x02乙"}])],
+                          title="某轮\x03", author="组织部\x04", when=dt.date(2026, 12, 31))
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["名单［草稿］"]
+    assert wb["名单［草稿］"]["A2"].value == "甲\ufffd乙"
+    assert wb.properties.title == "某轮" and wb.properties.creator == "组织部"
