@@ -182,26 +182,36 @@ def test_notices_are_printed_and_kept_in_run_json(mini, tmp_path):
     assert [line for line in err.splitlines() if line.startswith("注意：")] == notices
 
 
-def test_evidence_notices_are_printed(mini, tmp_path, monkeypatch):
-    """Notices from reading evidence (a hidden sheet ignored...) reach the screen and run.json."""
-    from evaluator.errors import Issue
-    from evaluator.intake import evidence
-    from evaluator.scoring import run
-    real = evidence.collect
-
-    def collect(paths):
-        raw, digest, files, notices = real(paths)
-        return raw, digest, files, notices + [Issue("evidence/book.xlsx", 0, 0, "$.sheets[\"隐藏\"]",
-                                                    "hidden sheet '隐藏' was ignored")]
-    monkeypatch.setattr(run, "collect", collect)
+def test_a_hidden_sheet_notice_is_printed_and_kept(mini, tmp_path):
+    """A workbook's hidden sheet is ignored (read by intake) with a notice that reaches the
+    screen, after loading, and run.json."""
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.active.title = "values"
+    wb["values"].append(["organization", "field", "self"])
+    wb["values"].append(["C3", "awards", 0])
+    old = wb.create_sheet("old")
+    old.append(["organization", "field", "self"])
+    old.append(["C3", "members_full", 99])
+    old.sheet_state = "hidden"
+    book = mini / "evidence" / "book.xlsx"
+    wb.save(book)
     out = tmp_path / "out"
-    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", out, "-q")
+    code, text, err = run_cli("evaluate", mini / "round.yaml", "--out", out)
     assert code == 0, err
-    assert "注意：evidence/book.xlsx: $.sheets[\"隐藏\"]: hidden sheet '隐藏' was ignored" in err.splitlines()
-    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["notices"] == [
-        "evidence/book.xlsx: $.sheets[\"隐藏\"]: hidden sheet '隐藏' was ignored"]
-    code, _, err = run_cli("validate", mini / "round.yaml")
-    assert code == 0 and "注意：evidence/book.xlsx" in err
+    notice = f"{book}: $: ignored hidden sheet(s): old"
+    assert err.splitlines() == [f"注意：{notice}"]
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["notices"] == [notice]
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    c3 = next(o for o in results["organizations"] if o["id"] == "C3")
+    assert next(c for c in c3["criteria"] if c["id"] == "G1.1")["evidence"]["members_full"] == 5
+    code, text, err = run_cli("validate", mini / "round.yaml")
+    assert code == 0 and err.splitlines() == [f"注意：{notice}"]
+    # a round that stops on an error still shows what was noticed, before the errors
+    p = mini / "evidence" / "c1.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("members_full: 12", "members_full: -1"), encoding="utf-8")
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out2")
+    assert code == 2 and err.splitlines()[0] == f"注意：{notice}"
 
 
 # ------------------------------------------------------------------ item 8: percentages half up
