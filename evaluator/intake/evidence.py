@@ -601,12 +601,12 @@ def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry)
     self_v = got.get("self")
     if self_v is not None:
         ev.self_values[fid] = self_v
+    verified_on = _verified_on(issues, f, entry)     # a date cell is read (and refused) even when unused
     if "verified" not in got:
         if self_v is not None:
             ev.values[fid] = self_v
             ev.provenance[fid] = {"source": "self"}
         return
-    verified_on = _verified_on(issues, f, entry)
     ev.provenance[fid] = {"source": "verified", "inspector": entry.inspector, "verified_on": verified_on}
     if got["verified"] is None:
         _verified_blank(ev, f, entry.inspector, self_v)
@@ -634,7 +634,7 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
 def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
     if entry.verified_on in (None, ""):
         return None
-    w = entry.verified_on_where or entry.where["verified"]
+    w = entry.verified_on_where or entry.where.get("verified") or next(iter(entry.where.values()))
     try:
         day = normalize(entry.verified_on, _DATE, excel=_from_xlsx(w))
     except NormalizeError as e:

@@ -295,14 +295,18 @@ def _records(raw: Any, field: Field, excel: bool = False) -> tuple[Record, ...] 
             pieces.append(item)
     if not pieces and not isinstance(raw, (list, tuple)):
         return Missing            # a cell holding only separators is as good as empty
-    records = []
+    records, bad = [], []
     for n, piece in enumerate(pieces, 1):
         try:
             records.append(_read_record(piece, excel))
         except NormalizeError as exc:
             if len(pieces) == 1:
                 raise
-            raise NormalizeError(f"record {n}: {exc.message}", exc.expected) from None
+            bad.append((n, exc))
+    if bad:       # every bad record at once, so one correction round fixes the whole list
+        shown = "; ".join(f"record {n}: {exc.message}" for n, exc in bad[:10])
+        more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
+        raise NormalizeError(shown + more, bad[0][1].expected)
     return tuple(sorted(records))
 
 

@@ -6,7 +6,7 @@ Numbers are shown as the standard rounds them (terms.num, terms.pct: half up).
 """
 from __future__ import annotations
 
-from ..terms import OUTCOME_ZH, num, pct, to_decimal
+from ..terms import FINDING_ZH, OUTCOME_ZH, num, pct, to_decimal
 
 
 def total_text(payload: dict, org: dict) -> str:
@@ -73,6 +73,6 @@ def explain_text(payload: dict, org: dict) -> str:
         lines += [f"  - {v['criterion']}：{v['reason']}" for v in org["vetoes"]]
     if org["findings"]:
         lines.append("")
-        lines.append("核查发现（自评与核查不一致）：")
-        lines += [f"  - {f['message']}" for f in org["findings"]]
+        lines.append("核查发现：")
+        lines += [f"  - [{FINDING_ZH.get(f['kind'], f['kind'])}] {f['message']}" for f in org["findings"]]
     return "\n".join(lines)
