@@ -96,3 +96,150 @@ def test_a_condition_that_cannot_hold_for_one_standard_is_a_notice(mini):
     rnd = load_round(mini / "round.yaml")
     assert [n.message for n in rnd.notices] == [
         "红榜的条件“档次为A”不适用于按“合格评定标准”考评的组织（其档次为 合格、不合格），这些组织不会因此条件列入"]
+
+
+# ---------------------------------------------------------------- every name a rule may use
+
+from evaluator.standard.listrules import compile_rule_expr, describe_expr, describe_rules, normalize_rules, share, tier_literals
+
+
+def _payload():
+    def o(oid, **kw):
+        base = {"id": oid, "name": f"{oid}党支部", "type": "community", "district": "东区", "street": "一街道",
+                "standard": {"id": "mini"}, "status": "graded", "tier": "B", "tier_name": "B档",
+                "total": Decimal(80), "base": Decimal(80), "bonus": Decimal(0), "vetoes": [],
+                "rank": {"round": 5, "district": 3, "type": 4}}
+        base.update(kw)
+        return base
+    orgs = [o("O1", tier="A", tier_name="A档", total=Decimal(95), base=Decimal(92), bonus=Decimal(3),
+              rank={"round": 1, "district": 1, "type": 1}),
+            o("O2", type="village", district="西区", street="二街道", rank={"round": 2, "district": 1, "type": 1}),
+            o("O3", tier="D", tier_name="D档", total=Decimal("55.5"), base=Decimal("55.5"), vetoes=[{"criterion": "G9.2"}],
+              rank={"round": 3, "district": 2, "type": 2}),
+            o("O4", status="not_graded", tier=None, tier_name=None, total=None, base=Decimal(40),
+              rank={"round": None, "district": None, "type": None})]
+    return {"standards": {"mini": {"tiers": [{"id": "A"}, {"id": "B"}, {"id": "D"}]}}, "organizations": orgs}
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("tier == 'A'", ["O1"]), ("top_tier", ["O1"]), ("bottom_tier", ["O3"]), ("not top_tier", ["O2", "O3"]),
+    ("total >= 80", ["O1", "O2"]), ("base > 91", ["O1"]), ("bonus > 0", ["O1"]), ("veto_count > 0", ["O3"]),
+    ("rank <= 2", ["O1", "O2"]), ("rank_district == 1", ["O1", "O2"]), ("rank_type == 2", ["O3"]),
+    ("org.type == 'village'", ["O2"]), ("org.district == '西区'", ["O2"]), ("org.street == '一街道'", ["O1", "O3", "O4"]),
+    ("status == 'not_graded'", ["O4"]), ("base < 50", ["O4"]),
+])
+def test_every_name_a_list_rule_may_use_selects_what_it_says(expr, expected):
+    lst = derive_lists(_payload(), {"x": {"include": expr}})["x"]
+    assert [e["organization"] for e in lst["entries"]] == expected        # ranked first, then the ungraded
+
+
+def test_include_and_include_any_together_give_both_reasons():
+    lst = derive_lists(_payload(), {"x": {"include": "total > 50", "include_any": ["veto_count > 0", "tier == 'A'"]}})["x"]
+    assert {e["organization"]: e["reasons"] for e in lst["entries"]} == {
+        "O1": ["符合条件：总分大于50", "符合条件：档次为A"],
+        "O3": ["符合条件：总分大于50", "符合条件：一票否决项数大于0"]}
+
+
+def test_an_entry_carries_what_the_published_list_prints():
+    (e,) = derive_lists(_payload(), {"x": {"include": "tier == 'A'"}})["x"]["entries"]
+    assert e == {"organization": "O1", "name": "O1党支部", "district": "东区", "street": "一街道", "type": "community",
+                 "tier": "A", "tier_name": "A档", "total": Decimal(95), "rank": 1, "reasons": ["符合条件：档次为A"]}
+    assert derive_lists(_payload(), {"x": {"include": "tier == 'A'"}})["x"]["description"] == ["列入条件：档次为A"]
+
+
+def test_top_tier_is_unknown_without_the_standards_tiers():
+    payload = _payload()
+    del payload["standards"]
+    assert derive_lists(payload, {"x": {"include": "top_tier"}})["x"]["entries"] == []
+
+
+def test_bottom_share_per_scope_when_a_small_scope_has_no_place():
+    payload = _payload()          # 东区: O1, O3 (2 graded, 50% -> 1); 西区: O2 (1 graded, 50% -> 0)
+    lst = derive_lists(payload, {"b": {"bottom": {"share": "50%", "scope": "district"}}})["b"]
+    assert [e["organization"] for e in lst["entries"]] == ["O3"]
+    # the best-ranked organization alone in its district: its scope has no place, the others still do
+    payload["organizations"][0]["district"] = "甲区"
+    payload["organizations"][1]["district"] = "东区"      # 东区 now O2, O3 -> 1 place
+    lst = derive_lists(payload, {"b": {"bottom": {"share": "50%", "scope": "district"}}})["b"]
+    assert [e["organization"] for e in lst["entries"]] == ["O3"]
+
+
+def test_top_n_ties_and_scopes_without_a_name_read_plainly():
+    orgs = [org("T1", "", "", "A", 1), org("T2", "", "", "A", 1), org("T3", "", "", "A", 3)]
+    lst = derive_lists({"organizations": orgs}, {"r": {"top": {"n": 1, "scope": "district"}}})["r"]
+    assert [e["organization"] for e in lst["entries"]] == ["T1", "T2"]
+    assert lst["entries"][0]["reasons"] == ["区县入选组织中第 1 名（并列）"]
+
+
+@pytest.mark.parametrize("value, expected", [("5%", "0.05"), (Decimal("0.1"), "0.1"), (0.05, "0.05"), ("100%", "1"), (1, "1")])
+def test_shares_that_are_accepted(value, expected):
+    assert share(value) == Decimal(expected)
+
+
+@pytest.mark.parametrize("value", [True, "0%", "150%", Decimal("1.5"), "五成", None, -0.1])
+def test_shares_that_are_refused(value):
+    with pytest.raises(InputError):
+        share(value)
+
+
+@pytest.mark.parametrize("rules, path, words", [
+    ([], "$.lists", "expected a mapping of list ids"),
+    ({"Red": {}}, "$.lists", "a list id must match"),
+    ({"red": "tier == 'A'"}, "$.lists.red", "expected a mapping with title, include/include_any, top, bottom"),
+    ({"red": {"inclde": "x"}}, "$.lists.red.inclde", "unknown key (allowed: bottom, include, include_any, title, top)"),
+    ({"red": {"title": " "}}, "$.lists.red.title", "expected a title"),
+    ({"red": {"include": ""}}, "$.lists.red.include", "expected an expression, got ''"),
+    ({"red": {"include_any": []}}, "$.lists.red.include_any", "expected a non-empty list of expressions"),
+    ({"red": {"top": {"scope": "district"}}}, "$.lists.red.top", "expected {n: <count>, scope: round|district|street|type}"),
+    ({"red": {"top": {"n": 1, "size": 2}}}, "$.lists.red.top", "expected {n: <count>"),
+    ({"red": {"top": {"n": True}}}, "$.lists.red.top.n", "expected a whole number of at least 1"),
+    ({"red": {"top": {"n": Decimal("1.5")}}}, "$.lists.red.top.n", "expected a whole number of at least 1"),
+    ({"red": {"top": {"n": 0}}}, "$.lists.red.top.n", "expected a whole number of at least 1"),
+    ({"red": {"top": {"n": 1, "scope": "town"}}}, "$.lists.red.top.scope", "unknown scope 'town' (one of round, district, street, type)"),
+    ({"b": {"bottom": {"scope": "round"}}}, "$.lists.b.bottom", "expected {share: '5%', scope: round|district|street|type}"),
+    ({"b": {"bottom": {"share": "5%", "n": 1}}}, "$.lists.b.bottom", "expected {share: '5%'"),
+    ({"b": {"bottom": {"share": "5%", "scope": "town"}}}, "$.lists.b.bottom.scope", "unknown scope 'town'"),
+])
+def test_rule_errors_name_their_path_and_what_to_write(rules, path, words):
+    with pytest.raises(InputError) as e:
+        normalize_rules(rules)
+    (issue,) = e.value.issues
+    assert issue.path == path and words in issue.message
+
+
+def test_an_expression_error_carries_its_column():
+    with pytest.raises(InputError) as e:
+        normalize_rules({"red": {"include": "tier == 'A' and totl > 3"}})
+    (issue,) = e.value.issues
+    assert issue.col == 17 and "totl" in issue.message
+
+
+def test_titles_default_to_the_known_lists_and_to_the_id():
+    norm = normalize_rules({"red": {"include": "top_tier"}, "watch": {"include": "veto_count > 0"}})
+    assert (norm["red"]["title"], norm["watch"]["title"]) == ("红榜", "watch")
+
+
+@pytest.mark.parametrize("expr, tiers", [
+    ("tier == 'A'", {"A"}), ("'B' == tier", {"B"}), ("tier != 'C'", {"C"}), ("tier in ['A', 'B']", {"A", "B"}),
+    ("tier not in ['D']", {"D"}), ("not (tier == 'A') or total > 1", {"A"}), ("veto_count > 0", set()),
+    ("abs(total) > 1 and tier == 'S5'", {"S5"}), ("tier == org.type", set()),
+])
+def test_tier_literals_are_found_wherever_tier_is_compared(expr, tiers):
+    assert tier_literals(compile_rule_expr(expr)) == tiers
+
+
+def test_rules_print_scopes_and_connectives_plainly():
+    assert describe_expr("tier == 'A' or total >= 90") == "档次为A 或 总分不低于90"
+    assert describe_expr("unknown_name > 1") == "unknown_name大于1"
+    assert describe_expr("tier == 'A' # 备注") == "tier == 'A' # 备注"          # unusual text: printed as written
+    assert describe_rules({"top": {"n": 2, "scope": "round"}}) == ["全域按排名取前 2 名（并列者同时列入）"]
+    assert describe_rules({"top": {"n": 2, "scope": "street"}}) == ["每个街道按排名取前 2 名（并列者同时列入）"]
+
+
+def test_a_notice_for_each_expression_that_cannot_hold():
+    from evaluator.standard.listrules import check_against_standards
+    norm = normalize_rules({"red": {"include": "total > 1", "include_any": ["tier == 'A'", "tier == 'S5'"]}})
+    notices = check_against_standards(norm, {"mini": ("甲", [("A", "A档"), ("B", "B档")]),
+                                             "stars": ("乙", [("S5", "五星"), ("S1", "一星")])})
+    assert len(notices) == 2
+    assert "“档次为A”不适用于按“乙”考评" in notices[0] and "“档次为S5”不适用于按“甲”考评" in notices[1]

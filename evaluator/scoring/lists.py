@@ -29,23 +29,12 @@ __all__ = ["derive_lists"]
 # ------------------------------------------------------------------ deriving
 
 def _num(v: Any) -> Decimal | None:
-    if v is None or isinstance(v, bool):
-        return None
-    if isinstance(v, Decimal):
-        return v
-    if isinstance(v, (int, str)):
-        return Decimal(v)
-    if isinstance(v, float):
-        return Decimal(str(v))
-    raise TypeError(f"expected a number, got {type(v).__name__}")
+    """Result numbers arrive as Decimal or int (results.json is read with parse_float=Decimal)."""
+    return None if v is None or isinstance(v, bool) else Decimal(v)
 
 
 def _rank(org: Mapping, scope: str = "round") -> int | None:
-    r = org.get("rank")
-    if isinstance(r, Mapping):
-        r = r.get(scope)
-    elif scope != "round":
-        r = None
+    r = (org.get("rank") or {}).get(scope)
     return None if r is None else int(r)
 
 
@@ -103,7 +92,7 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     ranked = sorted((o for o in orgs if _rank(o) is not None), key=lambda o: (_rank(o), str(o.get("id"))))
     out: dict = {}
     for lid, rule in norm.items():
-        reasons = _select(rule, orgs, tiers, f"$.lists.{lid}")
+        reasons = _select(rule, orgs, tiers)
         if "top" in rule:
             reasons = _keep_top(reasons, ranked, rule["top"]["n"], rule["top"]["scope"])
         if "bottom" in rule:
@@ -115,10 +104,11 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     return out
 
 
-def _select(rule: Mapping, orgs: list[Mapping], tiers: Mapping[str, list[str]], path: str) -> dict[str, list[str]]:
-    """Step 1: organization id -> the reasons it was selected, in results order."""
-    include = compile_rule_expr(rule["include"], f"{path}.include") if "include" in rule else None
-    anys = [(compile_rule_expr(s, f"{path}.include_any[{i}]"), s) for i, s in enumerate(rule.get("include_any", []))]
+def _select(rule: Mapping, orgs: list[Mapping], tiers: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Step 1: organization id -> the reasons it was selected, in results order. (The rule was
+    checked by normalize_rules, so compiling cannot fail here.)"""
+    include = compile_rule_expr(rule["include"]) if "include" in rule else None
+    anys = [(compile_rule_expr(s), s) for s in rule.get("include_any", [])]
     if include is None and not anys:
         return {} if "bottom" in rule else {str(o.get("id")): [] for o in orgs if o.get("status") == "graded"}
     reasons: dict[str, list[str]] = {}
@@ -160,9 +150,8 @@ def _keep_top(reasons: dict[str, list[str]], ranked: list[Mapping], n: int, scop
 
 def _add_bottom(reasons: dict[str, list[str]], ranked: list[Mapping], share_text: str, scope: str) -> None:
     """Step 3: add floor(share x graded) lowest-ranked per scope, ties at the boundary included."""
-    fraction = share(share_text, "$.lists.bottom.share")
-    graded = [o for o in ranked if o.get("status", "graded") == "graded"]
-    for key, group in _groups(graded, scope).items():
+    fraction = share(share_text)
+    for key, group in _groups(ranked, scope).items():      # ranked organizations are the graded ones
         places = int((fraction * len(group)).to_integral_value(ROUND_FLOOR))
         if places == 0:
             continue

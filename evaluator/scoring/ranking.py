@@ -91,8 +91,8 @@ def apply_quotas(entries: list[Entry], tie_breaks) -> None:
 
 
 def _tier_pos(members, tier_id):
-    tiers = [t.id for t in members[0].grading.tiers]
-    return tiers.index(tier_id) if tier_id in tiers else len(tiers)
+    # quota tiers are checked against every standard when the standard and the round load
+    return [t.id for t in members[0].grading.tiers].index(tier_id)
 
 
 def rank(entries: list[Entry], tie_breaks, scope: str) -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, Issue
 from ..terms import ORG_TYPES, SCOPE_ZH, SCOPES, STATUS_ZH
-from .expr import Binary, Call, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
+from .expr import Binary, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
 
 __all__ = ["DEFAULT_LISTS", "LIST_NAMES", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
            "share", "check_against_standards", "tier_literals"]
@@ -57,7 +57,7 @@ def _fail(path: str, message: str, col: int = 0) -> InputError:
 
 # ------------------------------------------------------------------ rules
 
-def share(value: Any, path: str) -> Decimal:
+def share(value: Any, path: str = "$.lists") -> Decimal:
     """'5%' or a fraction 0.05 -> Decimal('0.05'); anything else is an error."""
     try:
         if isinstance(value, str) and value.strip().endswith("%"):
@@ -88,7 +88,7 @@ def _scope(value: Any, path: str) -> str:
     return value
 
 
-def compile_rule_expr(source: Any, path: str, tier_ids: Sequence[str] | None = None):
+def compile_rule_expr(source: Any, path: str = "$.lists", tier_ids: Sequence[str] | None = None):
     """A list expression, type-checked; with `tier_ids` (every tier of the round's standards) a
     tier literal that no standard has is an error with "did you mean" at its column."""
     if not isinstance(source, str) or not source.strip():
@@ -115,19 +115,15 @@ def tier_literals(expr) -> set[str]:
             walk(node.right)
         elif isinstance(node, Unary):
             walk(node.operand)
-        elif isinstance(node, Call):
-            for a in node.args:
-                walk(a)
+        # a call's arguments are numbers or records (len, count, min...), never a tier comparison
 
     walk(expr.tree)
     return found
 
 
-def rule_expressions(rule: Mapping) -> list[tuple[str, str]]:
-    """(JSON path suffix, source) of every expression of one normalized rule."""
-    out = [("include", rule["include"])] if "include" in rule else []
-    out += [(f"include_any[{i}]", s) for i, s in enumerate(rule.get("include_any", []))]
-    return out
+def rule_expressions(rule: Mapping) -> list[str]:
+    """Every expression of one normalized rule."""
+    return ([rule["include"]] if "include" in rule else []) + list(rule.get("include_any", []))
 
 
 def check_against_standards(norm: Mapping, standards: Mapping[str, tuple[str, Sequence[tuple[str, str]]]]) -> list[str]:
@@ -136,8 +132,8 @@ def check_against_standards(norm: Mapping, standards: Mapping[str, tuple[str, Se
     standard id to (title, [(tier id, tier name), ...]). Unknown tier ids are already errors."""
     notices = []
     for lid, rule in norm.items():
-        for where, source in rule_expressions(rule):
-            wanted = tier_literals(compile_rule_expr(source, f"$.lists.{lid}.{where}"))
+        for source in rule_expressions(rule):
+            wanted = tier_literals(compile_rule_expr(source))
             if not wanted:
                 continue
             for sid, (title, tiers) in sorted(standards.items()):
