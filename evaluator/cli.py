@@ -21,7 +21,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluationError, InputError, Issue
-from .terms import pct, scope_label
+from .terms import STATUS_ZH, pct, scope_label
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="agrade：基层党组织“创A”考评工具 — score organizations against 1+N YAML standards.")
@@ -198,7 +198,7 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
     t.add_column("档次")
     t.add_column("组织数", justify="right")
     for tier, n in sorted(s["tiers"].items(), key=lambda kv: (kv[0] == "not_graded", kv[0])):
-        t.add_row(Text("不予定档" if tier == "not_graded" else str(tier)), str(n))
+        t.add_row(Text(STATUS_ZH["not_graded"] if tier == "not_graded" else str(tier)), str(n))
     out.print(t)
     for row in s.get("target") or []:
         mark = "达标" if row["met"] else "未达标"

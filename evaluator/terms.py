@@ -75,6 +75,7 @@ ORG_TYPE_ALIASES.update({"两新": "nonpublic", "非公企业": "nonpublic", "�
 # Where organizations are compared (quotas, targets, ranks, lists).
 SCOPES = ("round", "district", "street", "type")
 SCOPE_ZH = {"round": "全域", "district": "区县", "street": "街道", "type": "领域"}
+RANK_ZH = {"round": "全域排名", "district": "区县内排名", "street": "街道内排名", "type": "领域内排名"}
 
 
 def scope_key(scope: str, district: str, street: str, org_type: str) -> str:

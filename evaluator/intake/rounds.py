@@ -14,15 +14,12 @@ from typing import Any
 from ..errors import InputError, Issue
 from ..standard.listrules import check_against_standards, normalize_rules
 from .evidence import read_csv_rows
-from ..terms import ORG_TYPES
+from ..terms import ORG_TYPE_ALIASES, ORG_TYPES
 from ..model import Organization, Standard
 from ..standard.schema import check as schema_check
 from ..standard.loader import load_standard
 from ..standard.yamlsafe import Locator, load_yaml
 
-_TYPE_BY_ZH = {zh: code for code, zh in ORG_TYPES.items()}
-_TYPE_BY_ZH.update({"两新": "nonpublic", "非公企业": "nonpublic", "社会组织": "nonpublic", "国企": "soe",
-                    "村（社区）": "village", "行政村": "village", "小区党支部": "compound", "物业": "compound"})
 _REG_COLS = {"id": "id", "编号": "id", "组织编号": "id", "name": "name", "名称": "name", "组织名称": "name",
              "type": "type", "类型": "type", "领域": "type", "district": "district", "区县": "district", "区": "district",
              "street": "street", "街道": "street", "街道（乡镇）": "street", "乡镇": "street",
@@ -183,9 +180,9 @@ def load_registry(path: Path, round_loc: Locator | None = None) -> list[Organiza
             issues.append(Issue(str(path), n, idx["id"] + 1, f"row {n}.id", f"duplicate organization id '{oid}' (first on line {seen[oid]})"))
             continue
         seen[oid] = n
-        code = typ if typ in ORG_TYPES else _TYPE_BY_ZH.get(typ)
+        code = typ if typ in ORG_TYPES else ORG_TYPE_ALIASES.get(typ)
         if code is None:
-            hint = difflib.get_close_matches(typ, list(ORG_TYPES) + list(_TYPE_BY_ZH), 1)
+            hint = difflib.get_close_matches(typ, list(ORG_TYPES) + list(ORG_TYPE_ALIASES), 1)
             issues.append(Issue(str(path), n, idx["type"] + 1, f"row {n}.type",
                                 f"unknown organization type '{typ}'" + (f"; did you mean '{hint[0]}'?" if hint else
                                                                         f" (use {', '.join(ORG_TYPES)} or 社区/村/机关/...)")))

@@ -9,6 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from ..terms import RANK_ZH
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, num, pct, to_decimal, type_name)
 
@@ -186,8 +187,8 @@ def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | Non
 def _ranks(org: dict, counts: dict) -> list[dict]:
     rank = org.get("rank") or {}
     out = []
-    for scope, label, key in (("round", "全域排名", ""), ("district", "区县内排名", org.get("district", "")),
-                              ("type", "领域内排名", org.get("type", ""))):
+    for scope, key in (("round", ""), ("district", org.get("district", "")), ("type", org.get("type", ""))):
+        label = RANK_ZH[scope]
         r = rank.get(scope) if isinstance(rank, dict) else None
         n = counts.get((scope, key))
         out.append({"label": label, "value": "—" if r is None else f"第 {r} 名" + (f" / 共 {n} 个" if n else "")})
@@ -275,7 +276,7 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
     sid = std.get("id") if isinstance(std, dict) else std
     std_info = ctx["standards"].get(sid, {})
     version = std.get("version") if isinstance(std, dict) else std_info.get("version", "")
-    tier_name = org.get("tier_name") or org.get("tier") or "不予定档"
+    tier_name = org.get("tier_name") or org.get("tier") or STATUS_ZH["not_graded"]
     before = org.get("tier_before_quota")
     comps = [{"label": COMPONENT_ZH.get(k, k), "value": num(v)} for k, v in (org.get("components") or {}).items()]
     return {
@@ -416,7 +417,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict]) -> dict:
         ranking.append({"rank": (o.get("rank") or {}).get("round") or "—", "id": o["id"], "name": o["name"],
                         "district": o.get("district") or "—", "street": o.get("street") or "—",
                         "type": type_name(o), "total": num(o.get("total")),
-                        "tier": o.get("tier_name") or o.get("tier") or "不予定档", "cls": tier_class(o, ctx),
+                        "tier": o.get("tier_name") or o.get("tier") or STATUS_ZH["not_graded"], "cls": tier_class(o, ctx),
                         "vetoes": len(o.get("vetoes") or []), "movement": mv})
     crit_titles = {}
     vetoes, not_graded = [], []

@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from ..scoring.results import neutralize
+from ..terms import RANK_ZH
 from .labels import STATUS_ZH, to_decimal, type_name
 
 # characters XML 1.0 cannot hold (openpyxl refuses them); shown as U+FFFD in XLSX cells
@@ -82,7 +83,7 @@ def sheet_names(titles: list[str]) -> list[str]:
 # ------------------------------------------------------------------ the tables
 
 def rankings(results: dict, previous: dict[str, dict]) -> Table:
-    cols = [("rank", "全域排名", "num"), ("rank_district", "区县内排名", "num"), ("rank_type", "领域内排名", "num"),
+    cols = [("rank", RANK_ZH["round"], "num"), ("rank_district", RANK_ZH["district"], "num"), ("rank_type", RANK_ZH["type"], "num"),
             ("id", "组织编号", "text"), ("name", "组织名称", "text"), ("type", "领域", "text"),
             ("district", "区县", "text"), ("street", "街道（镇）", "text"), ("status", "状态", "text"),
             ("total", "总分", "num"), ("base", "基础得分", "num"), ("bonus", "加分", "num"),

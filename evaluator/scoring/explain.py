@@ -6,7 +6,7 @@ Numbers are shown as the standard rounds them (terms.num, terms.pct: half up).
 """
 from __future__ import annotations
 
-from ..terms import FINDING_ZH, OUTCOME_ZH, num, pct, to_decimal
+from ..terms import FINDING_ZH, OUTCOME_ZH, STATUS_ZH, num, pct, to_decimal
 
 
 def total_text(payload: dict, org: dict) -> str:
@@ -50,7 +50,7 @@ def explain_text(payload: dict, org: dict) -> str:
         if capped:
             lines.append(f"（{capped}）")
     else:
-        lines.append("不予定档")
+        lines.append(STATUS_ZH["not_graded"])
     lines.append("定档依据：")
     lines += [f"  - {r}" for r in org["tier_reasons"]]
     section_titles = {s["id"]: s for s in org.get("sections", [])}

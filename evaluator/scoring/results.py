@@ -38,7 +38,7 @@ except ImportError:          # not on Linux: no locking, the digests still catch
     fcntl = None
 
 from ..errors import InputError, Issue
-from ..terms import STATUS_ZH
+from ..terms import RANK_ZH, STATUS_ZH
 
 RESULT_FILES = ("results.json", "results.csv")   # what run.json's digests cover, in write order
 RUN_FILE = "run.json"
@@ -86,8 +86,8 @@ def neutralize(value: Any) -> Any:
 
 CSV_COLUMNS = [("rank", "排名"), ("id", "组织编号"), ("name", "组织名称"), ("type_name", "领域"), ("district", "区县"),
                ("street", "街道"), ("standard", "标准"), ("status", "状态"), ("total", "总分"), ("base", "基础得分"),
-               ("bonus", "加分"), ("tier", "档次"), ("tier_name", "档次名称"), ("rank_district", "区县内排名"),
-               ("rank_type", "领域内排名"), ("vetoes", "一票否决"), ("findings", "核查发现"), ("lost", "失分指标数")]
+               ("bonus", "加分"), ("tier", "档次"), ("tier_name", "档次名称"), ("rank_district", RANK_ZH["district"]),
+               ("rank_type", RANK_ZH["type"]), ("vetoes", "一票否决"), ("findings", "核查发现"), ("lost", "失分指标数")]
 
 
 def results_csv(payload: dict) -> str:

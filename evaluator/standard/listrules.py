@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, Issue
-from ..terms import ORG_TYPES, SCOPE_ZH, SCOPES, STATUS_ZH
+from ..terms import ORG_TYPES, RANK_ZH, SCOPE_ZH, SCOPES, STATUS_ZH
 from .expr import Binary, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
 
 __all__ = ["DEFAULT_LISTS", "LIST_NAMES", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
@@ -38,9 +38,9 @@ LIST_NAMES: dict[str, tuple[NameSpec, str]] = {
     "base": (NameSpec(Type.NUMBER), "基础得分"),
     "bonus": (NameSpec(Type.NUMBER), "加分"),
     "veto_count": (NameSpec(Type.NUMBER), "一票否决项数"),
-    "rank": (NameSpec(Type.NUMBER), "全域排名"),
-    "rank_district": (NameSpec(Type.NUMBER), "区县内排名"),
-    "rank_type": (NameSpec(Type.NUMBER), "领域内排名"),
+    "rank": (NameSpec(Type.NUMBER), RANK_ZH["round"]),
+    "rank_district": (NameSpec(Type.NUMBER), RANK_ZH["district"]),
+    "rank_type": (NameSpec(Type.NUMBER), RANK_ZH["type"]),
     "org.type": (NameSpec(Type.TEXT, tuple(ORG_TYPES)), "领域"),
     "org.district": (NameSpec(Type.TEXT), "区县"),
     "org.street": (NameSpec(Type.TEXT), "街道"),
@@ -233,7 +233,7 @@ def describe_expr(source: str) -> str:
 
 
 def _each(scope: str) -> str:
-    return "全域" if scope == "round" else f"每个{SCOPE_ZH[scope]}"
+    return SCOPE_ZH["round"] if scope == "round" else f"每个{SCOPE_ZH[scope]}"
 
 
 def describe_rules(rule: Mapping) -> list[str]:
