@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evaluator.demo import generate                      # noqa: E402
-from evaluator.scoring.engine import Engine, org_env, score_criterion   # noqa: E402
+from evaluator.scoring.criteria import org_env, score_all, score_criterion   # noqa: E402
 from evaluator.intake.evidence import collect, resolve          # noqa: E402
 from evaluator.intake.rounds import load_round                  # noqa: E402
 from evaluator.scoring.run import evaluate_organizations         # noqa: E402
@@ -46,13 +46,8 @@ def main():
     criteria = sum(len(rnd.standards[o.type].criteria) for o in orgs)
 
     def engine():
-        engines = {}
         for o in orgs:
-            std = rnd.standards[o.type]
-            eng = engines.get(std.id) or engines.setdefault(std.id, Engine(std, rnd.period))
-            eng.evaluate(o, evidence[o.id])
-        for e in engines.values():
-            e.close()
+            score_all(rnd.standards[o.type], o, evidence[o.id], rnd.period)
 
     def baseline():
         for o in orgs:
@@ -73,7 +68,7 @@ def main():
     t_full = median_time(full, repeats)
     print(f"organizations: {n}, criterion outcomes per pass: {criteria}, repeats: {repeats} (median)")
     print(f"baseline (plain loop, no rules engine): {n / t_base:8.0f} orgs/s  {t_base:6.2f} s")
-    print(f"engine (durable-rules, owned host):     {n / t_engine:8.0f} orgs/s  {t_engine:6.2f} s   ratio to baseline {t_base / t_engine:.2f}")
+    print(f"scoring pass (score_all):               {n / t_engine:8.0f} orgs/s  {t_engine:6.2f} s   ratio to baseline {t_base / t_engine:.2f}")
     print(f"full (engine + grading + quotas + rank): {n / t_full:8.0f} orgs/s  {t_full:6.2f} s   ratio to baseline {t_base / t_full:.2f}")
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from evaluator.cli import run
-from evaluator.scoring.engine import Engine
+from evaluator.scoring.criteria import score_all
 from evaluator.model import Organization
 from evaluator.model import Record
 from evaluator.scoring.run import evaluate_organizations
@@ -48,8 +48,7 @@ def test_twenty_thousand_organizations_all_get_complete_outcomes():
 # ---------------------------------------------------------------- properties
 
 def score(ev, cid):
-    with Engine(STD, PERIOD) as eng:
-        outcomes, _ = eng.evaluate(Organization("P", "P", "community"), ev)
+    outcomes, _ = score_all(STD, Organization("P", "P", "community"), ev, PERIOD)
     return next(o for o in outcomes if o.criterion == cid).points
 
 

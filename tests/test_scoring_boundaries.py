@@ -8,7 +8,7 @@ import pytest
 
 from evaluator.errors import EvaluationError
 from evaluator.model import Evidence, Organization, Quota, Record
-from evaluator.scoring.engine import org_env, score_criterion
+from evaluator.scoring.criteria import org_env, score_criterion
 from evaluator.standard import methods
 
 from test_engine import full_evidence

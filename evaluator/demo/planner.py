@@ -20,7 +20,7 @@ from collections import defaultdict
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ..scoring.engine import org_env, score_criterion
+from ..scoring.criteria import org_env, score_criterion
 from ..standard.expr import Binary, Call, ListLit, Literal, Name, Unary
 from ..model import ZERO, Criterion, Field, Organization, Standard
 from ..model import Record

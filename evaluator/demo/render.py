@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..scoring.engine import org_env, score_criterion
+from ..scoring.criteria import org_env, score_criterion
 from ..intake.evidence import _mismatch
 from ..model import ZERO, Field, Organization
 from ..model import Record

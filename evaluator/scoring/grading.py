@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from .engine import org_env
-from ..standard.expr import EvalError, MissingValue
+from .criteria import org_env
+from .engine import ConcludingRules
 from ..terms import num, pct
 from ..model import ZERO, Evidence, Grading, Organization, Outcome, Standard
 
@@ -78,11 +78,13 @@ class Grade:
     tier_reasons: list[str]
     vetoes: list[dict]
     sections: dict[str, Decimal]
-    gate_env: dict | None = None             # what gates read; quotas re-check gates with it
+    # what the rules engine concluded, kept so a quota move places the organization again
+    caps: list[tuple[str, int]] = field(default_factory=list)
+    gate_failures: dict[int, str] = field(default_factory=dict)
 
 
 def grade(standard: Standard, org: Organization, evidence: Evidence,
-          outcomes: list[Outcome], self_outcomes: list[Outcome] | None, period) -> Grade:
+          outcomes: list[Outcome], self_outcomes: list[Outcome] | None, period, rules: ConcludingRules) -> Grade:
     g = standard.grading
     main = base_score(standard, outcomes)
     problems = list(main.problems)
@@ -114,13 +116,16 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
             value = Decimal(raw) * g.base / (comp.scale or g.base)
         comps[comp.id] = value
         weighted += comp.weight * value
-    bonus_raw = sum((o.points for o in outcomes if standard.criteria[o.criterion].kind == "bonus"), ZERO)
+    criteria = standard.criteria
+    bonus_raw = sum((o.points for o in outcomes if criteria[o.criterion].kind == "bonus"), ZERO)
     bonus = min(bonus_raw, g.bonus_cap)
     # Section points are base points only: bonus is reported (and capped) on its own.
-    sections = {s.id: sum((o.points for o in outcomes if standard.criteria[o.criterion].section == s.id
-                           and standard.criteria[o.criterion].kind == "base"), ZERO)
-                for s in standard.sections}
-    vetoes = [{"criterion": o.criterion, "cap_tier": standard.criteria[o.criterion].params[1], "reason": o.reason}
+    sections = dict.fromkeys((s.id for s in standard.sections), ZERO)
+    for o in outcomes:
+        c = criteria[o.criterion]
+        if c.kind == "base":
+            sections[c.section] += o.points
+    vetoes = [{"criterion": o.criterion, "cap_tier": criteria[o.criterion].params[1], "reason": o.reason}
               for o in outcomes if o.veto_hit]
     total = round_total(weighted + bonus)
     rounded = {k: round_total(v) for k, v in comps.items()}
@@ -135,45 +140,27 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
                      "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections})
-    idx = place(g, idx, gate_env, vetoes, reasons)
+    found = rules.conclude(gate_env, f"organization {org.id}")
+    idx = place(g, idx, found.caps, found.gate_failures, reasons)
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
-                 reasons, vetoes, sections, gate_env)
+                 reasons, vetoes, sections, found.caps, found.gate_failures)
 
 
-def place(g: Grading, idx: int, gate_env: dict, vetoes: list[dict], reasons: list[str]) -> int:
+def place(g: Grading, idx: int, caps: list[tuple[str, int]], gate_failures: dict[int, str], reasons: list[str]) -> int:
     """Tier placement, the one function scoring and quota moves share: from tier `idx` (what the
-    total reached, or where a quota moved the organization), apply veto caps and the tiers' gates
-    until nothing changes. A veto that caps at C leaves the organization in C only if C's gates
-    hold too. Both rules only move down, so this ends; each move is stated in `reasons`."""
+    total reached, or where a quota moved the organization), apply the veto caps and the tiers'
+    failing gates — both concluded by the rules engine — until nothing changes. A veto that caps
+    at C leaves the organization in C only if C's gates hold too. Both rules only move down, so
+    this ends; each move is stated in `reasons`."""
+    last = len(g.tiers) - 1
     while True:
         before = idx
-        for v in vetoes:
-            cap = g.tier_index(v["cap_tier"])
+        for cid, cap in caps:
             if idx < cap:
-                reasons.append(f"触发一票否决（{v['criterion']}），档次最高为 {g.tiers[cap].name}")
+                reasons.append(f"触发一票否决（{cid}），档次最高为 {g.tiers[cap].name}")
                 idx = cap
-        idx = _lower_until_gates_pass(g, idx, gate_env, reasons)
+        while idx < last and idx in gate_failures:
+            reasons.append(f"未满足 {g.tiers[idx].name} 条件（{gate_failures[idx]}），降为 {g.tiers[idx + 1].name}")
+            idx += 1
         if idx == before:
             return idx
-
-
-def _lower_until_gates_pass(g: Grading, idx: int, gate_env: dict, reasons: list[str]) -> int:
-    """Move down from tier `idx` until that tier's gates are met (the last tier has none that bind)."""
-    while idx < len(g.tiers) - 1:
-        failed = [(gt, why) for gt in g.gates if gt.tier == g.tiers[idx].id
-                  for ok, why in [_gate_ok(gt, gate_env)] if not ok]
-        if not failed:
-            break
-        gt, why = failed[0]
-        reasons.append(f"未满足 {g.tiers[idx].name} 条件（{gt.reason}{why}），降为 {g.tiers[idx + 1].name}")
-        idx += 1
-    return idx
-
-
-def _gate_ok(gate, env) -> tuple[bool, str]:
-    try:
-        return bool(gate.condition.evaluate(env)), ""
-    except MissingValue as e:
-        return False, f"；缺少材料 {e.name}，无法认定"       # a gate that cannot be checked is not met
-    except EvalError as e:
-        return False, f"；无法计算：{e.message}"

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from .. import __version__
-from .engine import Engine
+from .criteria import score_all
+from .engine import ConcludingRules
 from ..errors import InputError, Issue
 from ..intake.evidence import collect, resolve
 from .grading import Grade, grade, place
@@ -84,22 +85,22 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
 def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidence], standards: dict[str, Standard],
                            period, waivers=None, progress: Progress | None = None) -> dict[str, Any]:
     """Score, grade and rank organizations whose evidence is already resolved."""
-    engines: dict[str, Engine] = {}
+    rulesets: dict[str, ConcludingRules] = {}
     graded: list[tuple[Organization, Standard, Evidence, list[Outcome], list[Outcome] | None, Grade]] = []
     try:
         for n, org in enumerate(orgs, start=1):
             std = standards[org.type]
-            eng = engines.get(std.id)
-            if eng is None:
-                eng = engines[std.id] = Engine(std, period, waivers)
+            rules = rulesets.get(std.id)
+            if rules is None:
+                rules = rulesets[std.id] = ConcludingRules(std)
             ev = evidence.get(org.id) or Evidence(org.id)
-            outcomes, own = eng.evaluate(org, ev)
-            graded.append((org, std, ev, outcomes, own, grade(std, org, ev, outcomes, own, period)))
+            outcomes, own = score_all(std, org, ev, period, waivers)
+            graded.append((org, std, ev, outcomes, own, grade(std, org, ev, outcomes, own, period, rules)))
             if progress:
                 progress(n, len(orgs))
     finally:
-        for eng in engines.values():
-            eng.close()
+        for rules in rulesets.values():
+            rules.close()
 
     tie_breaks = _tie_breaks(list(standards.values()))
     entries = {}
@@ -108,8 +109,8 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
                 "reviewed_share": g.reviewed_share}
         keys.update({f"section:{k}": v for k, v in g.sections.items()})
         tier_idx = std.grading.tier_index(g.tier) if g.tier else None
-        replace = (lambda idx, reasons, g=g, grading=std.grading: place(grading, idx, g.gate_env, g.vetoes, reasons)) \
-            if g.gate_env is not None else None
+        replace = (lambda idx, reasons, g=g, grading=std.grading: place(grading, idx, g.caps, g.gate_failures, reasons)) \
+            if g.status == "graded" else None
         entries[org.id] = Entry(org.id, org.district, org.street, org.type, g.status == "graded", tier_idx, keys,
                                 std.grading, reasons=list(g.tier_reasons), place=replace)
     apply_quotas(list(entries.values()), tie_breaks)

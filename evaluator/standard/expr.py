@@ -648,6 +648,11 @@ class Expr:
         """The checked AST (frozen nodes), for tools that read an expression's structure."""
         return self._tree
 
+    def subexpression(self, node) -> "Expr":
+        """A node of this expression's tree as an expression of its own (same names and
+        functions), evaluated with the same semantics. Its source is the node's text."""
+        return Expr(_unparse(node), node, Type.ANY, self._specs, self._functions, frozenset(_names_in(node)))
+
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         result = self._eval(self._tree, env)
         return result if self.type is Type.ANY else _coerce("the expression", result, self.type)
@@ -716,6 +721,41 @@ class Expr:
         if result is None:        # "no value" from a function means the same as a missing name
             raise MissingValue(f"{node.func}()")
         return _coerce(f"{node.func}()", result, spec.returns)
+
+
+def _names_in(node) -> set[str]:
+    if isinstance(node, Name):
+        return {node.name}
+    if isinstance(node, Unary):
+        return _names_in(node.operand)
+    if isinstance(node, Binary):
+        return _names_in(node.left) | _names_in(node.right)
+    if isinstance(node, Call):
+        return set().union(*(_names_in(a) for a in node.args)) if node.args else set()
+    return set()
+
+
+def _unparse(node) -> str:
+    """Expression text for a node (for messages about a part of a larger expression)."""
+    if isinstance(node, Literal):
+        if isinstance(node.value, bool):
+            return "true" if node.value else "false"
+        if isinstance(node.value, str):
+            return repr(node.value)
+        if isinstance(node.value, _dt.date):
+            return f"date('{node.value.isoformat()}')"
+        return str(node.value)
+    if isinstance(node, ListLit):
+        return "[" + ", ".join(_unparse(i) for i in node.items) + "]"
+    if isinstance(node, Name):
+        return node.name
+    if isinstance(node, Unary):
+        return f"not {_unparse(node.operand)}" if node.op == "not" else f"-{_unparse(node.operand)}"
+    if isinstance(node, Binary):
+        return f"{_unparse(node.left)} {node.op} {_unparse(node.right)}"
+    if isinstance(node, Call):
+        return f"{node.func}({', '.join(_unparse(a) for a in node.args)})"
+    return "?"
 
 
 def _want_bool(v) -> bool:
