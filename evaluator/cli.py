@@ -155,9 +155,9 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
-    from .scoring.results import dumps, results_csv, write_result_set
+    from .scoring.results import write_result_set
     from .intake.rounds import load_round
-    from .scoring.run import evaluate_round
+    from .scoring.run import score_round
 
     check_out_dir(out_dir)
     started = time.time()
@@ -177,7 +177,7 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
                 if n == 1:                   # the evidence is loaded: the first organization is scored
                     show_notices()
                 bar.update(task, completed=n)
-            payload = evaluate_round(rnd, progress)
+            scored = score_round(rnd, progress, spill_dir=out_dir if out_dir.is_dir() else None)
     finally:
         show_notices()
     elapsed = time.time() - started
@@ -185,10 +185,13 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
                 "seconds": round(elapsed, 3), "organizations": len(rnd.organizations),
                 "host": platform.node(), "python": sys.version.split()[0],
                 "notices": [str(n) for n in rnd.notices]}
-    write_result_set(out_dir, dumps(payload), results_csv(payload), run_meta)
+    try:
+        write_result_set(out_dir, scored.write_json, scored.write_csv, run_meta)
+    finally:
+        scored.close()
     if not quiet:
-        _print_summary(payload, out_dir, elapsed)
-    return payload
+        _print_summary(scored.header, out_dir, elapsed)
+    return scored.header
 
 
 def _print_summary(payload: dict, out_dir: Path, elapsed: float):
@@ -295,7 +298,9 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
     check_out_dir(out_dir)
     round_path = generate(out_dir / "round", orgs, seed)
     out.print(f"示例轮次已生成：{round_path}", markup=False)
-    payload = evaluate_to(round_path, out_dir / "results")
+    evaluate_to(round_path, out_dir / "results")
+    from .scoring.results import load_results
+    payload = load_results(out_dir / "results")
     if reports:
         only = demo_sample(payload, scorecards) if scorecards else None
         _report(out_dir / "results", out_dir / "reports", None, None, False, None, None, only)

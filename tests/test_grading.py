@@ -107,14 +107,16 @@ def test_quota_demotes_by_rank_and_ranks_follow_tiers():
     assert [o["id"] for o in payload["organizations"]] == ["O1", "O2", "O3", "O4", "O5"]
 
 
-def test_ranks_are_per_district_and_type():
+def test_ranks_are_per_district_street_and_type():
     orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
-            Organization("W2", "W2", "community", "西区", "s")]
-    ev = {"E1": full_evidence("E1", centre_area=Decimal(10)), "W1": full_evidence("W1"), "W2": full_evidence("W2", awards=Decimal(1))}
+            Organization("W2", "W2", "community", "西区", "s"), Organization("W3", "W3", "community", "西区", "t")]
+    ev = {"E1": full_evidence("E1", centre_area=Decimal(10)), "W1": full_evidence("W1"), "W2": full_evidence("W2", awards=Decimal(1)),
+          "W3": full_evidence("W3", centre_area=Decimal(350))}
     r, _ = run(ev, STD, orgs)
-    assert r["W2"]["rank"] == {"round": 1, "district": 1, "type": 1}
-    assert r["W1"]["rank"] == {"round": 2, "district": 2, "type": 2}
-    assert r["E1"]["rank"] == {"round": 3, "district": 1, "type": 3}
+    assert r["W2"]["rank"] == {"round": 1, "district": 1, "street": 1, "type": 1}
+    assert r["W1"]["rank"] == {"round": 2, "district": 2, "street": 2, "type": 2}
+    assert r["W3"]["rank"] == {"round": 3, "district": 3, "street": 1, "type": 3}      # first in its own street
+    assert r["E1"]["rank"] == {"round": 4, "district": 1, "street": 1, "type": 4}      # same-named street, other district
 
 
 def test_target_share_is_reported():

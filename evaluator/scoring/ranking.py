@@ -1,4 +1,4 @@
-"""Ranks, tier quotas and the tier-A target over a whole round.
+"""Ranks, tier quotas and the tier-A target over a whole round, on compact rows.
 
 Order: organizations are compared by tier (best first), then by the standard's tie-break
 keys (e.g. total desc, base desc, bonus desc, veto_count asc). Organizations equal on all
@@ -6,127 +6,112 @@ of them share a rank ("1224" competition ranking) and are listed by id.
 
 Quotas ("at most 30% of a district in tier A") are resolved best tier first: within each
 scope, the organizations placed in the tier are taken in tie-break order and those beyond
-floor(share × graded organizations in the scope) move one tier down, where the next
-tier's quota applies to them too. At the quota boundary, equal organizations are taken by
-id, which is deterministic though arbitrary; the tier reasons say so.
+floor(share × graded organizations in the scope) move one tier down, where placement runs
+again (grading.place: that tier's gates, the vetoes) and the next tier's quota applies to
+them too. At the quota boundary, equal organizations are taken by id, which is
+deterministic though arbitrary; the tier reasons say so.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Callable
+from typing import Any, Iterable, Mapping
 
-from ..terms import pct, scope_key, scope_label
 from ..model import Grading, Target, ZERO
+from ..terms import SCOPES, pct, scope_key, scope_label
+from .grading import place
+from .rows import Row
 
 
-
-@dataclass
-class Entry:
-    """What ranking needs of one organization (mutable: quotas move tiers)."""
-    id: str
-    district: str
-    street: str
-    type: str
-    graded: bool
-    tier_index: int | None
-    keys: dict[str, Decimal]           # total, base, bonus, veto_count, reviewed_share, section:<id>
-    grading: Grading
-    tier_before_quota: int | None = None
-    reasons: list[str] | None = None
-    # After a quota moves it down, placement runs again (gates of the new tier, vetoes):
-    # place(idx, reasons) -> idx (grading.place)
-    place: Callable[[int, list], int] | None = None
+def sort_key(values: Mapping[str, Decimal], tie_breaks) -> tuple:
+    """The tie-break values of one organization, signed so that ascending order is best first."""
+    return tuple((-values.get(k, ZERO) if desc else values.get(k, ZERO)) for k, desc in tie_breaks)
 
 
-def scope_value(e: Entry, scope: str) -> str:
-    return scope_key(scope, e.district, e.street, e.type)
+def scope_value(r: Row, scope: str) -> str:
+    return scope_key(scope, r.district, r.street, r.type)
 
 
-def _sort_key(tie_breaks):
-    def key(e: Entry):
-        return tuple((-e.keys.get(k, ZERO) if desc else e.keys.get(k, ZERO)) for k, desc in tie_breaks)
-    return key
-
-
-def apply_quotas(entries: list[Entry], tie_breaks) -> None:
-    by_key = _sort_key(tie_breaks)
-    specs: dict[tuple, list[Entry]] = defaultdict(list)
-    for e in entries:
-        if e.graded:
-            for q in e.grading.quotas:
-                specs[(q.tier, q.max_share, q.scope)].append(e)
-    for e in entries:
-        e.tier_before_quota = e.tier_index
+def apply_quotas(rows: Iterable[Row], gradings: Mapping[str, Grading]) -> None:
+    specs: dict[tuple, list[Row]] = defaultdict(list)
+    for r in rows:
+        r.tier_before_quota = r.tier_index
+        if r.graded:
+            for q in gradings[r.standard].quotas:
+                specs[(q.tier, q.max_share, q.scope)].append(r)
     # Tier order is the grading's tier list; all standards in a round share the tier ids they quota.
-    for (tier, share, scope), members in sorted(specs.items(), key=lambda kv: _tier_pos(kv[1], kv[0][0])):
-        groups: dict[str, list[Entry]] = defaultdict(list)
-        for e in members:
-            groups[scope_value(e, scope)].append(e)
+    order = lambda kv: [t.id for t in gradings[kv[1][0].standard].tiers].index(kv[0][0])   # noqa: E731
+    for (tier, share, scope), members in sorted(specs.items(), key=order):
+        groups: dict[str, list[Row]] = defaultdict(list)
+        for r in members:
+            groups[scope_value(r, scope)].append(r)
         for value, group in sorted(groups.items()):
-            allowed = int((share * len(group)).to_integral_value(ROUND_FLOOR))
-            in_tier = sorted((e for e in group if e.tier_index is not None and e.grading.tiers[e.tier_index].id == tier),
-                             key=lambda e: (by_key(e), e.id))
-            where = scope_label(scope, value)
-            # Organizations equal on every tie-break key at the boundary are told apart by id:
-            # deterministic but arbitrary, so both sides of the cut are told so.
-            boundary = by_key(in_tier[allowed]) if allowed < len(in_tier) else None
-            tied = {e.id for e in in_tier if by_key(e) == boundary} if boundary is not None else set()
-            tie_note = (f"；与其他 {len(tied) - 1} 个组织在排序各项上完全并列，按组织编号先后确定名额"
-                        if len(tied) > 1 and allowed > 0 and by_key(in_tier[allowed - 1]) == boundary else "")
-            for e in in_tier[:allowed]:
-                if tie_note and e.id in tied:
-                    e.reasons.append(f"{where}{e.grading.tiers[e.tier_index].name}名额为 {pct(share, 2)}"
-                                     f"（{len(group)} 个中最多 {allowed} 个），本组织保留在该档{tie_note}")
-            for pos, e in enumerate(in_tier[allowed:], start=allowed + 1):
-                tiers = e.grading.tiers
-                if e.tier_index < len(tiers) - 1:
-                    e.tier_index += 1
-                    e.reasons.append(f"{where}{tiers[e.tier_index - 1].name}名额为 {pct(share, 2)}"
-                                     f"（{len(group)} 个中最多 {allowed} 个），本组织在该档排第 {pos}，调整为 {tiers[e.tier_index].name}"
-                                     + (tie_note if e.id in tied else ""))
-                    if e.place is not None:
-                        e.tier_index = e.place(e.tier_index, e.reasons)
+            _one_quota(group, gradings, tier, share, scope, value)
 
 
-def _tier_pos(members, tier_id):
-    # quota tiers are checked against every standard when the standard and the round load
-    return [t.id for t in members[0].grading.tiers].index(tier_id)
+def _one_quota(group: list[Row], gradings, tier: str, share: Decimal, scope: str, value: str) -> None:
+    allowed = int((share * len(group)).to_integral_value(ROUND_FLOOR))
+    in_tier = sorted((r for r in group if r.tier_index is not None
+                      and gradings[r.standard].tiers[r.tier_index].id == tier), key=lambda r: (r.sort_key, r.id))
+    where = scope_label(scope, value)
+    # Organizations equal on every tie-break key at the boundary are told apart by id:
+    # deterministic but arbitrary, so both sides of the cut are told so.
+    boundary = in_tier[allowed].sort_key if allowed < len(in_tier) else None
+    tied = {r.id for r in in_tier if r.sort_key == boundary} if boundary is not None else set()
+    tie_note = (f"；与其他 {len(tied) - 1} 个组织在排序各项上完全并列，按组织编号先后确定名额"
+                if len(tied) > 1 and allowed > 0 and in_tier[allowed - 1].sort_key == boundary else "")
+    for r in in_tier[:allowed]:
+        if tie_note and r.id in tied:
+            _reasons(r).append(f"{where}{gradings[r.standard].tiers[r.tier_index].name}名额为 {pct(share, 2)}"
+                               f"（{len(group)} 个中最多 {allowed} 个），本组织保留在该档{tie_note}")
+    for pos, r in enumerate(in_tier[allowed:], start=allowed + 1):
+        g = gradings[r.standard]
+        if r.tier_index < len(g.tiers) - 1:
+            r.tier_index += 1
+            reasons = _reasons(r)
+            reasons.append(f"{where}{g.tiers[r.tier_index - 1].name}名额为 {pct(share, 2)}"
+                           f"（{len(group)} 个中最多 {allowed} 个），本组织在该档排第 {pos}，调整为 {g.tiers[r.tier_index].name}"
+                           + (tie_note if r.id in tied else ""))
+            r.tier_index = place(g, r.tier_index, list(r.caps), r.gate_failures or {}, reasons)
 
 
-def rank(entries: list[Entry], tie_breaks, scope: str) -> dict[str, int]:
-    """Competition ranks within each scope value; not-graded organizations get no rank."""
-    by_key = _sort_key(tie_breaks)
-    out: dict[str, int] = {}
-    groups: dict[str, list[Entry]] = defaultdict(list)
-    for e in entries:
-        if e.graded:
-            groups[scope_value(e, scope)].append(e)
-    for group in groups.values():
-        ordered = sorted(group, key=lambda e: ((e.tier_index, by_key(e)), e.id))
-        prev, prev_rank = None, 0
-        for pos, e in enumerate(ordered, start=1):
-            k = (e.tier_index, by_key(e))
-            if k != prev:
-                prev, prev_rank = k, pos
-            out[e.id] = prev_rank
-    return out
+def _reasons(r: Row) -> list[str]:
+    if r.extra_reasons is None:
+        r.extra_reasons = []
+    return r.extra_reasons
 
 
-def target_report(entries: list[Entry], target: Target | None) -> list[dict[str, Any]]:
+def assign_ranks(rows: Iterable[Row]) -> list[Row]:
+    """Competition ranks in every scope, set on the rows; returns the graded rows in rank order
+    (ungraded organizations get no rank)."""
+    ranked = sorted((r for r in rows if r.graded), key=lambda r: (r.tier_index, r.sort_key, r.id))
+    for scope in SCOPES:
+        attr = "rank_" + scope
+        prev: dict[str, tuple] = {}          # scope value -> (key, rank, seen)
+        for r in ranked:
+            value = scope_value(r, scope)
+            k = (r.tier_index, r.sort_key)
+            last = prev.get(value)
+            seen = last[2] + 1 if last else 1
+            rank = last[1] if last and last[0] == k else seen
+            prev[value] = (k, rank, seen)
+            setattr(r, attr, rank)
+    return ranked
+
+
+def target_report(rows: Iterable[Row], target: Target | None, gradings: Mapping[str, Grading]) -> list[dict[str, Any]]:
     """Share of the target tier per scope value, against the target share."""
     if target is None:
         return []
-    groups: dict[str, list[Entry]] = defaultdict(list)
-    for e in entries:
-        if e.graded:
-            groups[scope_value(e, target.scope)].append(e)
-    rows = []
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        if r.graded:
+            groups[scope_value(r, target.scope)].append(r)
+    out = []
     for value, group in sorted(groups.items()):
-        hit = sum(1 for e in group if e.grading.tiers[e.tier_index].id == target.tier)
+        hit = sum(1 for r in group if gradings[r.standard].tiers[r.tier_index].id == target.tier)
         share = (Decimal(hit) / len(group)).quantize(Decimal("0.0001"))
-        rows.append({"scope": target.scope, "value": value, "tier": target.tier, "count": hit,
-                     "graded": len(group), "share": share, "target": target.min_share,
-                     "met": share >= target.min_share})
-    return rows
+        out.append({"scope": target.scope, "value": value, "tier": target.tier, "count": hit,
+                    "graded": len(group), "share": share, "target": target.min_share,
+                    "met": share >= target.min_share})
+    return out

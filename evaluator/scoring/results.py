@@ -30,7 +30,7 @@ import secrets
 import shutil
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 try:
     import fcntl
@@ -90,20 +90,40 @@ CSV_COLUMNS = [("rank", "排名"), ("id", "组织编号"), ("name", "组织名�
                ("rank_type", RANK_ZH["type"]), ("vetoes", "一票否决"), ("findings", "核查发现"), ("lost", "失分指标数")]
 
 
-def results_csv(payload: dict) -> str:
+def csv_lines(rows) -> Iterator[bytes]:
+    """results.csv, a line at a time, from rows (evaluator.scoring.rows.Row) in rank order:
+    UTF-8 with a BOM (Excel opens the Chinese correctly), typed text neutralized."""
+    from ..terms import ORG_TYPES
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([zh for _, zh in CSV_COLUMNS])
-    for r in payload["organizations"]:
-        row = {"rank": r["rank"]["round"], "id": r["id"], "name": r["name"], "type_name": r["type_name"],
-               "district": r["district"], "street": r["street"], "standard": r["standard"]["id"],
-               "status": STATUS_ZH.get(r["status"], r["status"]), "total": r["total"], "base": r["base"],
-               "bonus": r["bonus"], "tier": r["tier"], "tier_name": r["tier_name"],
-               "rank_district": r["rank"]["district"], "rank_type": r["rank"]["type"],
-               "vetoes": "；".join(v["criterion"] for v in r["vetoes"]), "findings": len(r["findings"]),
-               "lost": sum(1 for c in r["criteria"] if c["points"] < c["max_points"] and c["outcome"] != "not_applicable")}
-        w.writerow(["" if row[k] is None else neutralize(to_jsonable(row[k])) for k, _ in CSV_COLUMNS])
-    return "\ufeff" + buf.getvalue()     # BOM so Excel opens the Chinese correctly
+
+    def line(cells) -> bytes:
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(cells)
+        return buf.getvalue().encode("utf-8")
+    yield "\ufeff".encode("utf-8") + line([zh for _, zh in CSV_COLUMNS])
+    for r in rows:
+        row = {"rank": r.rank_round, "id": r.id, "name": r.name, "type_name": ORG_TYPES.get(r.type, r.type),
+               "district": r.district, "street": r.street, "standard": r.standard,
+               "status": STATUS_ZH[r.status], "total": r.total, "base": r.base, "bonus": r.bonus,
+               "tier": r.tier, "tier_name": r.tier_name, "rank_district": r.rank_district, "rank_type": r.rank_type,
+               "vetoes": r.vetoes, "findings": r.findings, "lost": r.lost}
+        yield line(["" if row[k] is None else neutralize(to_jsonable(row[k])) for k, _ in CSV_COLUMNS])
+
+
+def results_csv(payload: dict) -> str:
+    """results.csv of a results payload (results.json as read back)."""
+    from .lists import _row_of
+    rows = []
+    for o in payload["organizations"]:
+        r = _row_of(o)
+        r.vetoes = "；".join(v["criterion"] for v in o["vetoes"])
+        r.findings = len(o["findings"])
+        r.lost = sum(1 for c in o["criteria"] if c["points"] < c["max_points"] and c["outcome"] != "not_applicable")
+        r.standard = o["standard"]["id"]
+        rows.append(r)
+    return b"".join(csv_lines(rows)).decode("utf-8")
 
 
 # ------------------------------------------------------------------ writing
@@ -153,19 +173,25 @@ def remove_stale_temps(folder: Path) -> list[str]:
     return removed
 
 
+Content = bytes | str | Callable[[Callable[[bytes], None]], None]
+"""A file's content: its bytes, or a function that writes them piece by piece (a stream)."""
+
+
 class _Staged:
     """One file's bytes, written and fsynced but not yet visible under its final name.
-    Names are relative to the output folder's descriptor `dir_fd`."""
+    Names are relative to the output folder's descriptor `dir_fd`. Content given as a
+    function is streamed (a results.json of a million organizations is never in memory);
+    `digest` is its SHA-256 and size, computed on the way."""
 
-    def __init__(self, dir_fd: int, data: bytes):
-        self.dir_fd, self.data, self.named = dir_fd, data, None
+    def __init__(self, dir_fd: int, data: Content):
+        self.dir_fd, self.named = dir_fd, None
         try:                                       # an inode without a name: a kill leaves nothing
-            self.fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o666, dir_fd=dir_fd)
+            self.fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o666, dir_fd=dir_fd)
         except (AttributeError, OSError):          # no O_TMPFILE here (kernel, file system, OS)
             self.named = _temp_name()
-            self.fd = os.open(self.named, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
+            self.fd = os.open(self.named, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
         try:
-            _write_all(self.fd, data)
+            self.digest = _fill(self.fd, data)
             os.fsync(self.fd)
         except BaseException:
             self.close()
@@ -184,7 +210,10 @@ class _Staged:
                 self.named = tmp
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=self.dir_fd)
                 try:
-                    _write_all(fd, self.data)
+                    offset = 0
+                    while chunk := os.pread(self.fd, 1 << 20, offset):
+                        _write_all(fd, chunk)
+                        offset += len(chunk)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
@@ -216,15 +245,48 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes | str],
-                     placeholders: dict[str, bytes | str] | None = None) -> list[Path]:
+def _fill(fd: int, data: Content) -> dict:
+    """Write `data` to `fd` (bytes, text, or a function given a `write`); its digest."""
+    h, size = hashlib.sha256(), 0
+    if not callable(data):
+        data = _bytes(data)
+        _write_all(fd, data)
+        h.update(data)
+        return {"sha256": h.hexdigest(), "bytes": len(data)}
+    buf: list[bytes] = []
+    held = 0
+
+    def flush():
+        nonlocal held
+        chunk = b"".join(buf)
+        buf.clear()
+        held = 0
+        _write_all(fd, chunk)
+
+    def write(piece: bytes) -> None:
+        nonlocal size, held
+        h.update(piece)
+        size += len(piece)
+        buf.append(piece)
+        held += len(piece)
+        if held >= 1 << 20:
+            flush()
+    data(write)
+    flush()
+    return {"sha256": h.hexdigest(), "bytes": size}
+
+
+def write_atomically(out_dir: Path, files: dict[str, Content],
+                     placeholders: dict[str, Content] | None = None,
+                     last: tuple[str, Callable[[dict[str, dict]], Content]] | None = None) -> list[Path]:
     """Write `files` (plain names in `out_dir`), each atomically, in the given order.
 
     Every file is complete on disk before the first one is renamed into place, so a failure
     while writing changes nothing. `placeholders` are put in place first, only where no file
-    of that name exists yet. Returns the paths written."""
+    of that name exists yet. `last`: (name, function of the other files' digests) for a file
+    written after them (run.json). Returns the paths written."""
     out_dir = Path(out_dir)
-    for name in list(files) + list(placeholders or {}):
+    for name in list(files) + list(placeholders or {}) + ([last[0]] if last else []):
         if not name or name != Path(name).name or name.startswith("."):
             raise ValueError(f"not a plain file name: {name!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -235,10 +297,13 @@ def write_atomically(out_dir: Path, files: dict[str, bytes | str],
         remove_stale_temps(out_dir)
         for name, content in (placeholders or {}).items():
             if not os.path.lexists(out_dir / name):
-                staged.append((name, _Staged(dir_fd, _bytes(content))))
+                staged.append((name, _Staged(dir_fd, content)))
         n_placeholders = len(staged)
         for name, content in files.items():
-            staged.append((name, _Staged(dir_fd, _bytes(content))))
+            staged.append((name, _Staged(dir_fd, content)))
+        if last is not None:
+            written = {name: s.digest for name, s in staged[n_placeholders:]}
+            staged.append((last[0], _Staged(dir_fd, last[1](written))))
         for i, (name, s) in enumerate(staged):
             s.commit(name)
             if i == n_placeholders - 1:
@@ -248,22 +313,25 @@ def write_atomically(out_dir: Path, files: dict[str, bytes | str],
         for _, s in staged:
             s.close()
         os.close(dir_fd)                           # releases the lock
-    return [out_dir / name for name in files]
+    return [out_dir / name for name in list(files) + ([last[0]] if last else [])]
 
 
 def digest(data: bytes) -> dict:
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
-def write_result_set(out_dir: Path, results_json: bytes | str, results_csv_text: bytes | str, run_meta: dict) -> list[Path]:
+def write_result_set(out_dir: Path, results_json: Content, results_csv_text: Content, run_meta: dict) -> list[Path]:
     """Replace results.json, results.csv and run.json in `out_dir` together; run.json (written
-    last) gets `files`: the digest and size of the other two."""
-    data = {"results.json": _bytes(results_json), "results.csv": _bytes(results_csv_text)}
-    meta = {**run_meta, "files": {name: digest(content) for name, content in data.items()}}
+    last) gets `files`: the digest and size of the other two. The results may be streamed
+    (functions given a `write`)."""
     placeholder = {k: run_meta[k] for k in ("agrade_version", "round", "started") if k in run_meta}
     placeholder["incomplete"] = "agrade evaluate was writing these results and did not finish"
-    return write_atomically(out_dir, {**data, RUN_FILE: json.dumps(meta, ensure_ascii=False, indent=1) + "\n"},
-                            placeholders={RUN_FILE: json.dumps(placeholder, ensure_ascii=False, indent=1) + "\n"})
+
+    def run_json(written: dict[str, dict]) -> str:
+        return json.dumps({**run_meta, "files": written}, ensure_ascii=False, indent=1) + "\n"
+    return write_atomically(out_dir, {"results.json": results_json, "results.csv": results_csv_text},
+                            placeholders={RUN_FILE: json.dumps(placeholder, ensure_ascii=False, indent=1) + "\n"},
+                            last=(RUN_FILE, run_json))
 
 
 # ------------------------------------------------------------------ reading

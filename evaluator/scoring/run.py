@@ -1,26 +1,35 @@
-"""Evaluate a whole round: evidence -> outcomes -> grades -> quotas -> ranks -> results.
+"""Evaluate a whole round: evidence -> outcomes -> grades -> quotas -> ranks -> lists -> results.
 
-`evaluate_round` returns the scored payload as plain data (Decimal numbers, ISO dates);
-`evaluator.scoring.results` writes it. Nothing here depends on time or host, so the same inputs
-give the same payload (design invariant 2).
+The round streams through: each organization is scored on its own (`RoundScorer.score`), its
+full result serialized and spilled to an anonymous temporary file, and only a compact row
+(evaluator.scoring.rows) kept for the round-level steps — quotas, ranks, the lists, the
+summary. The writer then streams results.json and results.csv in rank order from the rows and
+the spill. Nothing depends on time or host, so the same inputs give the same bytes (design
+invariant 2).
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import os
+import tempfile
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from .. import __version__
-from .criteria import score_all
-from .engine import ConcludingRules
 from ..errors import InputError, Issue
 from ..intake.evidence import collect, resolve
-from .grading import Grade, grade, place
-from .lists import derive_lists
-from ..terms import ORG_TYPES
-from ..model import Evidence, Organization, Outcome, Standard
-from .ranking import Entry, apply_quotas, rank, target_report
 from ..intake.rounds import Round
+from ..model import Evidence, Organization, Standard
+from ..terms import ORG_TYPES, STATUS_ZH
+from .criteria import score_all
+from .engine import ConcludingRules
+from .grading import grade
+from .lists import lists_for_rows
+from .orgresult import dumps, parts, round_part, splice
+from .ranking import apply_quotas, assign_ranks, sort_key, target_report
+from .rows import Row
 
 Progress = Callable[[int, int], None]
 
@@ -41,20 +50,7 @@ def with_round_overrides(std: Standard, override: dict) -> Standard:
     return dataclasses.replace(std, grading=dataclasses.replace(g, **changes))
 
 
-def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, Any]:
-    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    resolved, evidence_digest, files = load_evidence(rnd, standards)
-    payload = evaluate_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers, progress)
-    payload["round"] = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
-                        "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
-    for key in ("issued_on", "rectification_deadline"):
-        if rnd.raw.get(key):
-            payload["round"][key] = rnd.raw[key].isoformat()
-    payload["evidence_digest"] = evidence_digest
-    payload["evidence_files"] = len(files)
-    payload["lists"] = derive_lists(payload, rnd.lists)
-    return _ordered(payload)
-
+# ------------------------------------------------------------------ evidence
 
 def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
     """Read and normalize all of a round's evidence, so bad input stops the run before anything
@@ -64,7 +60,6 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
     rnd.notices += [n for n in notices if n not in rnd.notices]
     by_id = {o.id: o for o in rnd.organizations}
     issues: list[Issue] = []
-    import difflib
     for n, u in enumerate(sorted(set(raw) - set(by_id))):
         # at the first place the organization is named (its `organization` key, its row's cell)
         w = raw[u].where or next((e for f in raw[u].fields.values() for e in f.where.values()), None) \
@@ -82,119 +77,238 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
     return resolved, digest, files
 
 
-def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidence], standards: dict[str, Standard],
-                           period, waivers=None, progress: Progress | None = None) -> dict[str, Any]:
-    """Score, grade and rank organizations whose evidence is already resolved."""
-    rulesets: dict[str, ConcludingRules] = {}
-    graded: list[tuple[Organization, Standard, Evidence, list[Outcome], list[Outcome] | None, Grade]] = []
-    try:
-        for n, org in enumerate(orgs, start=1):
-            std = standards[org.type]
-            rules = rulesets.get(std.id)
-            if rules is None:
-                rules = rulesets[std.id] = ConcludingRules(std)
-            ev = evidence.get(org.id) or Evidence(org.id)
-            outcomes, own = score_all(std, org, ev, period, waivers)
-            graded.append((org, std, ev, outcomes, own, grade(std, org, ev, outcomes, own, period, rules)))
-            if progress:
-                progress(n, len(orgs))
-    finally:
-        for rules in rulesets.values():
+# ------------------------------------------------------------------ scoring one organization
+
+class RoundScorer:
+    """Scores organizations of one round, one at a time, into compact rows and result parts."""
+
+    def __init__(self, standards: dict[str, Standard], period, waivers=None):
+        self.standards = standards
+        self.period = period
+        self.waivers = waivers or {}
+        self.tie_breaks = next(iter(standards.values())).grading.tie_breaks   # load_round checked they agree
+        self._rules: dict[str, ConcludingRules] = {}
+
+    def score(self, org: Organization, ev: Evidence | None) -> tuple[Row, bytes, bytes]:
+        std = self.standards[org.type]
+        rules = self._rules.get(std.id)
+        if rules is None:
+            rules = self._rules[std.id] = ConcludingRules(std)
+        ev = ev or Evidence(org.id)
+        outcomes, own = score_all(std, org, ev, self.period, self.waivers)
+        g = grade(std, org, ev, outcomes, own, self.period, rules)
+        values = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
+                  "reviewed_share": g.reviewed_share, **{f"section:{k}": v for k, v in g.sections.items()}}
+        graded = g.status == "graded"
+        row = Row.of(org, std.id, graded=graded, total=g.total, base=g.base, bonus=g.bonus,
+                     veto_count=len(g.vetoes), vetoes="；".join(v["criterion"] for v in g.vetoes),
+                     findings=len(ev.findings),
+                     lost=sum(1 for o in outcomes if o.points < o.max_points and o.outcome != "not_applicable"),
+                     sort_key=sort_key(values, self.tie_breaks) if graded else (),
+                     tier_index=std.grading.tier_index(g.tier) if g.tier else None,
+                     reasons=tuple(g.tier_reasons), caps=tuple(g.caps), gate_failures=g.gate_failures or None)
+        head, tail = parts(org, std, ev, outcomes, own, g)
+        return row, head, tail
+
+    def close(self) -> None:
+        for rules in self._rules.values():
             rules.close()
-
-    tie_breaks = _tie_breaks(list(standards.values()))
-    entries = {}
-    for org, std, ev, outcomes, own, g in graded:
-        keys = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
-                "reviewed_share": g.reviewed_share}
-        keys.update({f"section:{k}": v for k, v in g.sections.items()})
-        tier_idx = std.grading.tier_index(g.tier) if g.tier else None
-        replace = (lambda idx, reasons, g=g, grading=std.grading: place(grading, idx, g.caps, g.gate_failures, reasons)) \
-            if g.status == "graded" else None
-        entries[org.id] = Entry(org.id, org.district, org.street, org.type, g.status == "graded", tier_idx, keys,
-                                std.grading, reasons=list(g.tier_reasons), place=replace)
-    apply_quotas(list(entries.values()), tie_breaks)
-    ranks = {scope: rank(list(entries.values()), tie_breaks, scope) for scope in ("round", "district", "type")}
-    results = [_org_result(org, std, ev, outcomes, own, g, entries[org.id], ranks) for org, std, ev, outcomes, own, g in graded]
-    results.sort(key=lambda r: (r["rank"]["round"] is None, r["rank"]["round"] or 0, r["id"]))
-    used = {s.id: s for s in standards.values()}
-    return {
-        "agrade_version": __version__,
-        "standards": {sid: {"version": s.version, "title": s.title, "digest": s.digest, "lineage": list(s.lineage),
-                            "tiers": [{"id": t.id, "name": t.name, "min": t.min} for t in s.grading.tiers],
-                            "base": s.grading.base, "bonus_cap": s.grading.bonus_cap,
-                            "components": [{"id": c.id, "label": c.label, "source": c.source, "weight": c.weight}
-                                           for c in s.grading.components],
-                            "fields": {f.id: {"label": f.label, "type": f.type, **({"unit": f.unit} if f.unit else {})}
-                                       for f in s.fields.values()}}
-                      for sid, s in sorted(used.items())},
-        "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in tie_breaks],
-        "summary": _summary(results, list(entries.values()), standards),
-        "organizations": results,
-    }
+        self._rules.clear()
 
 
-def _tie_breaks(stds: list[Standard]):
-    """The round's tie-breaks; load_round has already checked that its standards agree."""
-    return stds[0].grading.tie_breaks
+# ------------------------------------------------------------------ the spill
+
+class Spill:
+    """Append-only store of serialized results, read back by offset. An anonymous temporary
+    file (no name on disk on Linux), so a killed run leaves nothing behind."""
+
+    def __init__(self, directory=None):
+        directory = str(directory or tempfile.gettempdir())
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+        except (AttributeError, OSError):        # no O_TMPFILE: a named file, unlinked at once
+            fd, name = tempfile.mkstemp(prefix=".agrade-tmp-spill-", dir=directory)
+            os.unlink(name)
+        self._f = os.fdopen(fd, "w+b")
+        self._end = 0
+
+    def add(self, head: bytes, tail: bytes) -> tuple[int, int, int]:
+        at = self._end
+        self._f.write(head)
+        self._f.write(tail)
+        self._end += len(head) + len(tail)
+        return (at, len(head), len(tail))
+
+    def get(self, where: tuple[int, int, int]) -> tuple[bytes, bytes]:
+        at, nh, nt = where
+        self._f.flush()
+        data = os.pread(self._f.fileno(), nh + nt, at)
+        return data[:nh], data[nh:]
+
+    def close(self) -> None:
+        self._f.close()
 
 
-def _org_result(org, std: Standard, ev: Evidence, outcomes, own, g: Grade, entry: Entry, ranks) -> dict:
-    tiers = std.grading.tiers
-    tier = tiers[entry.tier_index].id if entry.tier_index is not None else None
-    own_by_id = {o.criterion: o for o in own} if own else {}
-    criteria = []
-    for o in outcomes:
-        c = std.criteria[o.criterion]
-        item = {"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
-                "outcome": o.outcome, "points": o.points, "max_points": o.max_points, "reason": o.reason,
-                "evidence": {k: v for k, v in o.evidence}, "rectification": c.rectification}
-        if c.id in own_by_id:
-            item["self_outcome"] = own_by_id[c.id].outcome
-            item["self_points"] = own_by_id[c.id].points
-        criteria.append(item)
-    return {
-        "id": org.id, "name": org.name, "type": org.type, "type_name": ORG_TYPES.get(org.type, org.type),
-        "district": org.district, "street": org.street, "parent": org.parent,
-        **({"responsible": org.responsible} if org.responsible else {}),
-        "standard": {"id": std.id, "version": std.version},
-        "status": g.status, "total": g.total, "base": g.base, "bonus": g.bonus, "components": g.components,
-        "reviewed_share": g.reviewed_share, "tier": tier, "tier_name": std.grading.tier_name(tier),
-        "tier_before_quota": tiers[entry.tier_before_quota].id if entry.tier_before_quota is not None else None,
-        "tier_reasons": entry.reasons,
-        "rank": {scope: ranks[scope].get(org.id) for scope in ("round", "district", "type")},
-        "sections": [{"id": s.id, "title": s.title, "points": g.sections[s.id],
-                      "max_points": sum((std.criteria[c].points for c in s.criteria if std.criteria[c].kind == "base"), Decimal(0))}
-                     for s in std.sections],
-        "criteria": criteria, "vetoes": g.vetoes,
-        "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
-                      "message": f.message} for f in ev.findings],
-        "provenance": dict(sorted(ev.provenance.items())),
-    }
+# ------------------------------------------------------------------ a scored round
+
+class ScoredRound:
+    """A round scored and placed: compact rows, the spill, and what results.json says of the
+    round as a whole. `write_json` / `write_csv` stream the results; `payload()` builds them
+    in memory (small rounds, tests, golden cases)."""
+
+    def __init__(self, rows: list[Row], spill: Spill, standards: dict[str, Standard], header: dict):
+        self.rows = rows
+        self.spill = spill
+        self.standards = {s.id: s for s in standards.values()}
+        gradings = {sid: s.grading for sid, s in self.standards.items()}
+        apply_quotas(rows, gradings)
+        self.ranked = assign_ranks(rows)
+        for r in rows:
+            if r.tier_index is not None:
+                tier = gradings[r.standard].tiers[r.tier_index]
+                r.tier, r.tier_name = tier.id, tier.name
+        self.order = self.ranked + [r for r in rows if not r.graded]     # ungraded last, in registry order
+        self.header = {
+            "agrade_version": __version__, **header,
+            "standards": _standards_block(self.standards),
+            "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in next(iter(self.standards.values())).grading.tie_breaks],
+            "summary": _summary(rows, standards, gradings),
+        }
+
+    def add_lists(self, rules) -> None:
+        tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}
+        self.header["lists"] = lists_for_rows(self.rows, self.ranked, tiers, rules)
+
+    def org_bytes(self) -> Iterator[bytes]:
+        for r in self.order:
+            head, tail = self.spill.get(r.spill)
+            yield splice(head, round_part(r, self.standards[r.standard]), tail)
+
+    def write_json(self, write: Callable[[bytes], None]) -> None:
+        head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
+        text = dumps_indented(head)
+        write(text[:-2] + b',\n  "organizations": [\n')
+        first = True
+        for data in self.org_bytes():
+            write(data if first else b",\n" + data)
+            first = False
+        write(b"\n  ]\n}\n")
+
+    def write_csv(self, write: Callable[[bytes], None]) -> None:
+        from .results import csv_lines
+        for line in csv_lines(self.order):
+            write(line)
+
+    def payload(self) -> dict[str, Any]:
+        buf: list[bytes] = []
+        self.write_json(buf.append)
+        return json.loads(b"".join(buf), parse_float=Decimal)
+
+    def close(self) -> None:
+        self.spill.close()
 
 
-def _summary(results: list[dict], entries: list[Entry], standards) -> dict:
-    def count(key):
-        out: dict[str, dict[str, int]] = {}
-        for r in results:
-            k = r[key] if key else "all"
-            bucket = out.setdefault(k, {})
-            t = r["tier"] or "not_graded"
-            bucket[t] = bucket.get(t, 0) + 1
-        return dict(sorted(out.items()))
-    targets = []
-    seen = set()
+_HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks",
+                 "summary", "lists")
+
+
+def dumps_indented(obj) -> bytes:
+    import orjson
+    from .orgresult import _default
+    return orjson.dumps(obj, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def _standards_block(used: dict[str, Standard]) -> dict:
+    return {sid: {"version": s.version, "title": s.title, "digest": s.digest, "lineage": list(s.lineage),
+                  "tiers": [{"id": t.id, "name": t.name, "min": t.min} for t in s.grading.tiers],
+                  "base": s.grading.base, "bonus_cap": s.grading.bonus_cap,
+                  "components": [{"id": c.id, "label": c.label, "source": c.source, "weight": c.weight}
+                                 for c in s.grading.components],
+                  "fields": {f.id: {"label": f.label, "type": f.type, **({"unit": f.unit} if f.unit else {})}
+                             for f in s.fields.values()}}
+            for sid, s in sorted(used.items())}
+
+
+def _summary(rows: list[Row], standards: dict[str, Standard], gradings) -> dict:
+    tiers: dict[str, int] = {}
+    by_district: dict[str, dict[str, int]] = {}
+    by_type: dict[str, dict[str, int]] = {}
+    for r in rows:
+        t = r.tier or "not_graded"
+        tiers[t] = tiers.get(t, 0) + 1
+        d = by_district.setdefault(r.district, {})
+        d[t] = d.get(t, 0) + 1
+        y = by_type.setdefault(r.type, {})
+        y[t] = y.get(t, 0) + 1
+    targets, seen = [], set()
     for std in sorted({s.id: s for s in standards.values()}.values(), key=lambda s: s.id):
         t = std.grading.target
         if t and (t.tier, t.min_share, t.scope) not in seen:
             seen.add((t.tier, t.min_share, t.scope))
             # only the organizations whose standard sets this target are measured against it
-            targets += target_report([e for e in entries if e.grading.target == t], t)
-    return {"organizations": len(results), "graded": sum(1 for r in results if r["status"] == "graded"),
-            "tiers": count(None)["all"] if results else {}, "by_district": count("district"), "by_type": count("type"),
+            targets += target_report([r for r in rows if gradings[r.standard].target == t], t, gradings)
+    return {"organizations": len(rows), "graded": sum(1 for r in rows if r.graded), "tiers": tiers,
+            "by_district": dict(sorted(by_district.items())), "by_type": dict(sorted(by_type.items())),
             "target": targets}
 
 
-def _ordered(payload: dict) -> dict:
-    keys = ["agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks", "summary", "lists", "organizations"]
-    return {k: payload[k] for k in keys if k in payload}
+# ------------------------------------------------------------------ entry points
+
+def score_organizations(orgs: Iterable[Organization], evidence: Callable[[str], Evidence | None],
+                        standards: dict[str, Standard], period, waivers=None, progress: Progress | None = None,
+                        spill_dir=None, total: int | None = None) -> tuple[list[Row], Spill]:
+    """Score each organization, spilling its result; the compact rows and the spill."""
+    scorer = RoundScorer(standards, period, waivers)
+    spill = Spill(spill_dir)
+    rows: list[Row] = []
+    try:
+        for n, org in enumerate(orgs, start=1):
+            row, head, tail = scorer.score(org, evidence(org.id))
+            row.spill = spill.add(head, tail)
+            rows.append(row)
+            if progress:
+                progress(n, total or n)
+    except BaseException:
+        spill.close()
+        raise
+    finally:
+        scorer.close()
+    return rows, spill
+
+
+def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidence], standards: dict[str, Standard],
+                           period, waivers=None, progress: Progress | None = None) -> dict[str, Any]:
+    """Score, grade and rank organizations whose evidence is already resolved: the payload
+    (as results.json reads back, without the round and the lists)."""
+    rows, spill = score_organizations(orgs, evidence.get, standards, period, waivers, progress, total=len(orgs))
+    scored = ScoredRound(rows, spill, standards, {})
+    try:
+        return scored.payload()
+    finally:
+        scored.close()
+
+
+def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None) -> ScoredRound:
+    """The round scored, placed, ranked and listed, ready to be written."""
+    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    resolved, evidence_digest, files = load_evidence(rnd, standards)
+    rows, spill = score_organizations(rnd.organizations, resolved.pop, standards, rnd.period, rnd.waivers,
+                                      progress, spill_dir, total=len(rnd.organizations))
+    round_info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
+                  "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
+    for key in ("issued_on", "rectification_deadline"):
+        if rnd.raw.get(key):
+            round_info[key] = rnd.raw[key].isoformat()
+    scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": evidence_digest,
+                                                  "evidence_files": len(files)})
+    scored.add_lists(rnd.lists)
+    return scored
+
+
+def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, Any]:
+    """The whole results payload in memory (tests, small rounds); `score_round` streams."""
+    scored = score_round(rnd, progress)
+    try:
+        return scored.payload()
+    finally:
+        scored.close()

@@ -1,0 +1,65 @@
+"""What a round keeps of each scored organization: one compact row (about 1 KB).
+
+Everything an organization's result says lives in its serialized result (spilled to disk as
+it is scored); the row holds only what ranking, quotas, the lists, the summary and the CSV
+need, so a round's memory grows by one row per organization whatever its criteria
+(design: flat memory, a province in one process).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..model import Organization
+
+_intern = sys.intern
+
+
+@dataclass(slots=True)
+class Row:
+    id: str
+    name: str
+    type: str
+    district: str
+    street: str
+    standard: str                       # the standard's id
+    graded: bool
+    total: Decimal | None
+    base: Decimal
+    bonus: Decimal
+    veto_count: int
+    vetoes: str                         # veto criteria hit, for the CSV ("G9.2；G9.3")
+    findings: int
+    lost: int                           # criteria that lost points
+    sort_key: tuple                     # the tie-break values, signed so ascending is best first
+    tier_index: int | None              # after placement (quotas move it)
+    tier: str | None = None             # the tier's id and name once the round is placed (name_tiers)
+    tier_name: str | None = None
+    tier_before_quota: int | None = None
+    reasons: tuple = ()                 # tier reasons from scoring (band, vetoes, gates)
+    caps: tuple = ()                    # the rules engine's veto caps: ((criterion, tier index), ...)
+    gate_failures: dict | None = None   # tier index -> why its gate fails
+    extra_reasons: list | None = None   # tier reasons added by quota moves
+
+    @property
+    def tier_reasons(self) -> list[str]:
+        return list(self.reasons) + (self.extra_reasons or [])
+    rank_round: int | None = None
+    rank_district: int | None = None
+    rank_street: int | None = None
+    rank_type: int | None = None
+    spill: tuple = ()                   # where its serialized result is: (offset, head bytes, tail bytes)
+
+    @staticmethod
+    def of(org: Organization, standard: str, **kw) -> "Row":
+        return Row(id=org.id, name=org.name, type=_intern(org.type), district=_intern(org.district),
+                   street=_intern(org.street), standard=_intern(standard), **kw)
+
+    @property
+    def status(self) -> str:
+        return "graded" if self.graded else "not_graded"
+
+    def rank(self, scope: str) -> int | None:
+        return {"round": self.rank_round, "district": self.rank_district, "street": self.rank_street,
+                "type": self.rank_type}[scope]
