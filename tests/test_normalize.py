@@ -589,3 +589,43 @@ def test_only_normalize_error_escapes(raw, field, excel):
     assert got is None or isinstance(got, want)
     if field.type == "records" and got is not None:
         assert list(got) == sorted(got) and all(isinstance(r, Record) for r in got)
+
+
+# ---------------------------------------------------------------- the fast path agrees
+
+from hypothesis import given as _given, settings as _settings, strategies as _st
+
+from evaluator.intake import normalize as _norm
+
+_FIELDS = [Field("n", "number", label="数"), Field("i", "integer", label="整数", min=D(0), max=D(500)),
+           Field("p", "percentage", label="比例"), Field("p2", "percentage", label="比例", min=D("0.5")),
+           Field("d", "date", label="日期"), Field("b", "boolean", label="是否"),
+           Field("e", "enum", label="等次", values=("好", "较好", "无", " 差"))]
+_TEXT = _st.text(alphabet="0123456789.%-/年月日是否好较无差 ", max_size=12) | _st.sampled_from(
+    ["0", "00", "012", "100%", "100.0%", "0.5", "1000000000000000", "999999999999999", "2026-02-29", "2024-02-29",
+     "2026-13-01", "是", "否", "无", "好", " 差", "差", "", "-", "60%", "100.5%", "0.0001"])
+
+
+def _slow(raw, field):
+    if _norm.is_blank(raw, field.type):
+        return "blank", None
+    try:
+        return "value", _norm._PARSERS[field.type](raw, field, False)
+    except NormalizeError as e:
+        return "error", e.message
+
+
+def _fast(raw, field):
+    try:
+        return ("blank", None) if (v := normalize(raw, field)) is None else ("value", v)
+    except NormalizeError as e:
+        return "error", e.message
+
+
+@_settings(max_examples=3000)
+@_given(_TEXT, _st.sampled_from(_FIELDS))
+def test_the_fast_path_reads_exactly_what_the_general_readers_read(raw, field):
+    slow, fast = _slow(raw, field), _fast(raw, field)
+    assert fast == slow
+    if fast[0] == "value" and isinstance(fast[1], Decimal):
+        assert fast[1].as_tuple() == slow[1].as_tuple()          # the same digits and exponent, too

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from ..errors import InputError, Issue, json_path
 from ..terms import value_text
@@ -28,6 +28,7 @@ from ..standard.schema import check as schema_check, check_with, make_validator,
 from ..standard.yamlsafe import control_message, decode_text, find_control, gc_paused, load_document, read_limited
 
 SOURCES = ("self", "verified")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE = Field(id="verified_on", type="date", label="核查日期")
 
 
@@ -65,12 +66,16 @@ class _Collector:
             raw = self.by_org[org_id] = RawEvidence(org_id)
         return raw
 
-    def named(self, org_id: str, where: Issue) -> RawEvidence:
+    def named(self, org_id: str, file: str, where) -> RawEvidence:
         """The organization as named at `where` (a document's `organization` key, a row's cell)."""
-        raw = self.org(org_id)
-        raw.files.add(where.file)
+        raw = self.by_org.get(org_id)
+        if raw is None:
+            raw = self.by_org[org_id] = RawEvidence(org_id)
         if raw.where is None:
             raw.where = where
+            raw.files.add(file)
+        elif file not in raw.files:
+            raw.files.add(file)
         return raw
 
     def put(self, org_id, fid, source, value, where: Issue, inspector=None, verified_on=None, append=False,
@@ -160,7 +165,7 @@ def _read_document(c: _Collector, path: Path, data: bytes | None = None):
 def _add_document(c: _Collector, doc: dict, base: tuple, loc, filename: str):
     org = str(doc["organization"])
     line, col = loc.where(list(base + ("organization",)))
-    c.named(org, Issue(filename, line, col, json_path(base + ("organization",))))
+    c.named(org, filename, Issue(filename, line, col, json_path(base + ("organization",))))
     for kind in ("values", "records"):
         for fid, v in (doc.get(kind) or {}).items():
             p = base + (kind, fid)
@@ -320,12 +325,26 @@ def column_letter(n: int) -> str:
     return letters
 
 
-def _at(file: str, sheet: str | None, row: int, col: int, name: str = "") -> Issue:
-    """Where a cell is: `values!C7` in a workbook (the sheet and cell Excel shows), `row 7.self`
-    in a CSV file; line and column are the row and column either way."""
-    if sheet is not None:
-        return Issue(file, row, col, f"{sheet}!{column_letter(col)}{row}")
-    return Issue(file, row, col, f"row {row}.{name}" if name else f"row {row}")
+class Cell(NamedTuple):
+    """Where a cell is, read like an Issue (file, line, col, path): `values!C7` in a workbook
+    (the sheet and cell Excel shows), `row 7.self` in a CSV file; line and column are the row
+    and column either way. The path text is made only when a message needs it: intake keeps
+    one of these per cell."""
+    file: str
+    line: int
+    col: int
+    sheet: str | None = None
+    name: str = ""
+
+    @property
+    def path(self) -> str:
+        if self.sheet is not None:
+            return f"{self.sheet}!{column_letter(self.col)}{self.line}"
+        return f"row {self.line}.{self.name}" if self.name else f"row {self.line}"
+
+
+def _at(file: str, sheet: str | None, row: int, col: int, name: str = "") -> Cell:
+    return Cell(file, row, col, sheet, name)
 
 
 def _header(row, where_file, required, sheet=None):
@@ -337,61 +356,88 @@ def _header(row, where_file, required, sheet=None):
     return {name: i for i, name in enumerate(cols) if name}
 
 
-def _rows_values(c: _Collector, rows, file, sheet=None):
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def _csv_text(v) -> str:
+    """A CSV cell as text: always a string there (None only for a short row's missing cells)."""
+    return v.strip() if v is not None else ""
+
+
+_SOURCE_ZH = {"": "self", "自评": "self", "核查": "verified", "self": "self", "verified": "verified"}
+
+
+def _padded(rows, width: int):
+    """Rows of at least `width` cells (short rows padded with None), so cells index directly."""
+    pad = [None] * width
+    for row in rows:
+        yield row if len(row) >= width else list(row) + pad[:width - len(row)]
+
+
+def _rows_values(c: _Collector, rows, file, sheet=None, _cell_text=_cell_text):
     it = iter(rows)
     head = _header(next(it, []), file, ("organization", "field", "self"), sheet)
-    for n, row in enumerate(it, start=2):
-        get = lambda k: row[head[k]] if k in head and head[k] < len(row) else None
-        org = _cell_text(get("organization"))
+    i_org, i_field = head["organization"], head["field"]
+    i_insp, i_on = head.get("inspector"), head.get("verified_on")
+    sources = [(s, head[s]) for s in SOURCES if s in head]
+    width = max(head.values()) + 1
+    for n, row in enumerate(_padded(it, width), start=2):
+        org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue                       # blank line
-        fid = _cell_text(get("field"))
+        fid = _cell_text(row[i_field])
         if not org or not fid:
-            w = _at(file, sheet, n, head["organization"] + 1 if not org else head["field"] + 1,
-                    "organization" if not org else "field")
+            w = _at(file, sheet, n, i_org + 1 if not org else i_field + 1, "organization" if not org else "field")
             c.issues.append(Issue(w.file, w.line, w.col, w.path, "organization and field must not be blank"))
             continue
-        c.named(org, _at(file, sheet, n, head["organization"] + 1, "organization"))
-        inspector = _cell_text(get("inspector")) or None
-        for s in SOURCES:
-            if s not in head:
-                continue
-            v = get(s)
+        c.named(org, file, Cell(file, n, i_org + 1, sheet, "organization"))
+        inspector = (_cell_text(row[i_insp]) or None) if i_insp is not None else None
+        on = row[i_on] if i_on is not None else None
+        for s, i in sources:
+            v = row[i]
             # A blank cell is no value, except a verified cell on a row that names its inspector:
             # that is the inspector's "nothing found" and must reach resolve().
             if (v is None or _cell_text(v) == "") and not (s == "verified" and inspector):
                 continue
-            c.put(org, fid, s, v, _at(file, sheet, n, head[s] + 1, s), inspector, get("verified_on"),
-                  verified_on_where=_verified_on_cell(file, sheet, n, head))
+            c.put(org, fid, s, v, Cell(file, n, i + 1, sheet, s), inspector, on,
+                  verified_on_where=Cell(file, n, i_on + 1, sheet, "verified_on") if on else None)
 
 
-def _rows_records(c: _Collector, rows, file, fid, sheet=None):
+
+
+def _rows_records(c: _Collector, rows, file, fid, sheet=None, _cell_text=_cell_text):
     it = iter(rows)
     required = ("organization", "date") + (() if fid else ("field",))
     head = _header(next(it, []), file, required, sheet)
-    for n, row in enumerate(it, start=2):
-        get = lambda k: row[head[k]] if k in head and head[k] < len(row) else None
-        org = _cell_text(get("organization"))
+    i_org, i_date = head["organization"], head["date"]
+    i_field, i_title, i_source = head.get("field"), head.get("title"), head.get("source")
+    i_insp, i_on = head.get("inspector"), head.get("verified_on")
+    width = max(head.values()) + 1
+    for n, row in enumerate(_padded(it, width), start=2):
+        org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue
-        c.named(org, _at(file, sheet, n, head["organization"] + 1, "organization"))
-        kind = fid or _cell_text(get("field"))
-        source = _cell_text(get("source")) or "self"
-        source = {"自评": "self", "核查": "verified"}.get(source, source)
-        if source not in SOURCES:
-            w = _at(file, sheet, n, head.get("source", 0) + 1, "source")
-            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"source '{source}' must be self or verified (自评/核查)"))
+        c.named(org, file, Cell(file, n, i_org + 1, sheet, "organization"))
+        kind = fid or _cell_text(row[i_field])
+        typed = _cell_text(row[i_source]) if i_source is not None else ""
+        source = _SOURCE_ZH.get(typed)
+        if source is None:
+            w = _at(file, sheet, n, (i_source or 0) + 1, "source")
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"source '{typed}' must be self or verified (自评/核查)"))
             continue
-        rec = {"date": get("date")}
-        if _cell_text(get("title")):
-            rec["title"] = _cell_text(get("title"))
-        c.put(org, kind, source, rec, _at(file, sheet, n, head["date"] + 1, "date"),
-              _cell_text(get("inspector")) or None, get("verified_on"), append=True,
-              verified_on_where=_verified_on_cell(file, sheet, n, head))
-
-
-def _verified_on_cell(file, sheet, n, head) -> Issue | None:
-    return _at(file, sheet, n, head["verified_on"] + 1, "verified_on") if "verified_on" in head else None
+        rec = {"date": row[i_date]}
+        title = _cell_text(row[i_title]) if i_title is not None else ""
+        if title:
+            rec["title"] = title
+        on = row[i_on] if i_on is not None else None
+        c.put(org, kind, source, rec, Cell(file, n, i_date + 1, sheet, "date"),
+              (_cell_text(row[i_insp]) or None) if i_insp is not None else None, on, append=True,
+              verified_on_where=Cell(file, n, i_on + 1, sheet, "verified_on") if on else None)
 
 
 _NUL_STAND_IN = "\ufdd0"   # a noncharacter: lets the csv module (which refuses NUL) parse the file
@@ -437,9 +483,9 @@ def _read_csv(c: _Collector, path: Path, data: bytes | None = None):
         raise InputError(Issue(str(path), 0, 0, "$", "a bulk CSV must be named values.csv or records.csv"))
     rows = read_csv_rows(path, data)
     if path.stem == "values" or path.stem.endswith(".values") or path.stem.endswith("_values"):
-        _rows_values(c, rows, str(path))
+        _rows_values(c, rows, str(path), _cell_text=_csv_text)
     else:
-        _rows_records(c, rows, str(path), None)
+        _rows_records(c, rows, str(path), None, _cell_text=_csv_text)
 
 
 def _read_xlsx(c: _Collector, path: Path, data: bytes | None = None):
@@ -537,14 +583,6 @@ def _percent_text(v: int | float, number_format: str) -> str:
     return format(d, "f") + "%"
 
 
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
-
-
 # ------------------------------------------------------------------ resolving
 
 def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[Evidence, list[Issue]]:
@@ -623,6 +661,15 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
     records: list[Record] = []
     ok = True
     for row, w in zip(rows, where):
+        day, title = row.get("date"), row.get("title", "")
+        # the common row (an ISO date, a plain title), read directly to what the reader gives
+        if (type(day) is str and type(title) is str and _ISO_DAY.fullmatch(day)
+                and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
+            try:
+                records.append(Record(datetime.date.fromisoformat(day), title))
+                continue
+            except ValueError:
+                pass                      # an impossible date: the general reader says why
         try:
             records += normalize([row], f, excel=_from_xlsx(w))
         except NormalizeError as e:

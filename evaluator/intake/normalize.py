@@ -23,6 +23,7 @@ when the raw value already is one, and then via ``Decimal(str(f))``; numbers bey
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -153,6 +154,12 @@ def normalize(raw: Any, field: Field, *, excel: bool = False) -> Any:
 
     excel=True: `raw` is a cell of an .xlsx file, where a number in a date (or records date)
     is an Excel day number (46086 = 2026-03-05); from any other file it is refused."""
+    if type(raw) is str:
+        fast = _FAST.get(field.type)
+        if fast is not None:
+            value = fast(raw, field)
+            if value is not _SLOW:
+                return value
     parser = _PARSERS.get(field.type)
     if parser is None:
         raise NormalizeError(
@@ -168,6 +175,65 @@ def normalize(raw: Any, field: Field, *, excel: bool = False) -> Any:
         expected = _EXPECTED_FALLBACK.get(field.type, "a valid value")
         raise NormalizeError(f"{_show(raw)} could not be read, expected {expected} ({exc})",
                              expected) from exc
+
+
+# ------------------------------------------------------------------ the common case, fast
+#
+# Most cells are plain: "12", "520.5", "60%", "2026-03-05", "是". These few patterns are read
+# directly, to exactly what the general readers below would give (a test checks it on random
+# text); anything else, or anything out of bounds, takes the general path and its messages.
+
+_SLOW = object()
+_PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,14})")
+_PLAIN_DEC = re.compile(r"(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,6})?")
+_PLAIN_PCT = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.[0-9]{1,4})?%")
+_PLAIN_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _fast_number(raw: str, field: Field):
+    if not (_PLAIN_INT if field.type == "integer" else _PLAIN_DEC).fullmatch(raw):
+        return _SLOW if raw else Missing
+    value = Decimal(raw)
+    if (field.min is not None and value < field.min) or (field.max is not None and value > field.max):
+        return _SLOW
+    return value
+
+
+def _fast_percentage(raw: str, field: Field):
+    if not _PLAIN_PCT.fullmatch(raw):
+        return _SLOW if raw else Missing
+    value = _shift(Decimal(raw[:-1]), -2)
+    lo = _ZERO if field.min is None else field.min
+    hi = _ONE if field.max is None else field.max
+    return value if lo <= value <= hi else _SLOW
+
+
+def _fast_date(raw: str, field: Field):
+    if not _PLAIN_ISO.fullmatch(raw):
+        return _SLOW if raw else Missing
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        return _SLOW
+
+
+def _fast_boolean(raw: str, field: Field):
+    return True if raw == "是" else False if raw == "否" else Missing if raw == "" else _SLOW
+
+
+def _fast_enum(raw: str, field: Field):
+    return raw if raw in _enum_values(field) else Missing if raw == "" else _SLOW
+
+
+@functools.lru_cache(maxsize=1024)
+def _enum_values(field: Field) -> frozenset[str]:
+    """The values of an enum that a cell can hold as they are (a value spelled like a blank,
+    such as 无, is a blank in a cell)."""
+    return frozenset(str(v) for v in field.values if not is_blank(str(v), "enum"))
+
+
+_FAST = {"number": _fast_number, "integer": _fast_number, "percentage": _fast_percentage,
+         "date": _fast_date, "boolean": _fast_boolean, "enum": _fast_enum}
 
 
 def is_blank(raw: Any, field_type: str | None = None) -> bool:
