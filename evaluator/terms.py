@@ -130,9 +130,13 @@ def to_decimal(v: Any) -> Decimal | None:
 
 def num(v: Any, places: int = 2) -> str:
     """98 -> '98', 97.50 -> '97.5', 9.711333 -> '9.71', 0.125 -> '0.13' (half up); None -> '—'."""
+    if type(v) is int:
+        return str(v)
     d = to_decimal(v)
     if d is None:
         return "—"
+    if d == d.to_integral_value() and abs(d) < _HUGE:    # most points, counts and areas: no rounding
+        return str(int(d))
     if abs(d) >= _HUGE:
         return f"{d:.3E}"
     text = format(d.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP), "f")

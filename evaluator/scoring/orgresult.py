@@ -33,6 +33,10 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot serialize {type(obj).__name__}")
 
 
+def _number(d: Decimal) -> int | float:
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=_default, option=_OPTS)
 
@@ -51,8 +55,8 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     for o in outcomes:
         c = std.criteria[o.criterion]
         item = {"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
-                "outcome": o.outcome, "points": o.points, "max_points": o.max_points, "reason": o.reason,
-                "evidence": dict(o.evidence), "rectification": c.rectification}
+                "outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
+                "reason": o.reason, "evidence": dict(o.evidence), "rectification": c.rectification}
         mine = own_by_id.get(c.id)
         if mine is not None:
             item["self_outcome"] = mine.outcome
