@@ -67,7 +67,7 @@ def validate_paths(paths: list[Path], notices: list[Issue] | None = None) -> tup
     (problems that do not stop a run) are added to `notices` when given."""
     from .scoring.cases import load_cases
     from .scoring.results import result_set_issues
-    from .scoring.run import load_evidence
+    from .scoring.run import check_round
     from .intake.rounds import load_round
     from .standard.schema import check
     from .standard.loader import load_standard
@@ -95,7 +95,7 @@ def validate_paths(paths: list[Path], notices: list[Issue] | None = None) -> tup
             elif kind == "round":
                 rnd = load_round(f)
                 try:
-                    load_evidence(rnd)            # everything `evaluate` checks before scoring
+                    check_round(rnd, workers=None)   # everything `evaluate` checks before scoring
                 finally:
                     if notices is not None:
                         notices += [n for n in rnd.notices if n not in notices]
@@ -154,7 +154,8 @@ def check_out_dir(out_dir: Path) -> None:
             return
 
 
-def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
+def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False, workers: int | None = None,
+                cluster: str | None = None) -> dict:
     from .scoring.results import write_result_set
     from .intake.rounds import load_round
     from .scoring.run import score_round
@@ -177,7 +178,8 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False) -> dict:
                 if n == 1:                   # the evidence is loaded: the first organization is scored
                     show_notices()
                 bar.update(task, completed=n)
-            scored = score_round(rnd, progress, spill_dir=out_dir if out_dir.is_dir() else None)
+            scored = score_round(rnd, progress, spill_dir=out_dir if out_dir.is_dir() else None,
+                                 workers=workers, cluster=cluster)
     finally:
         show_notices()
     elapsed = time.time() - started
@@ -216,9 +218,13 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
 @command
 def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
              out_dir: Path = typer.Option(..., "--out", help="folder for results.json, results.csv, run.json"),
-             quiet: bool = typer.Option(False, "--quiet", "-q")):
+             quiet: bool = typer.Option(False, "--quiet", "-q"),
+             workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                                   help="并行进程数（默认每核一个）— worker processes (default: one per core)"),
+             cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT",
+                                                   help="在 Dask 集群上评估 — score on a Dask distributed cluster")):
     """评估一个考评轮次 — evaluate a round and write its results."""
-    evaluate_to(round_file, out_dir, quiet)
+    evaluate_to(round_file, out_dir, quiet, workers, cluster)
 
 
 # ------------------------------------------------------------------ explain

@@ -118,21 +118,29 @@ def collect(paths: Iterable[Path]) -> tuple[dict[str, RawEvidence], str, list[st
 
     Files are read in sorted order so the evidence digest is stable."""
     c = _Collector()
-    files: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            files += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in (".yaml", ".yml", ".json", ".csv", ".xlsx"))
-        elif p.is_file():
-            files.append(p)
-        else:
-            c.issues.append(Issue(str(p), 0, 0, "$", "evidence path does not exist"))
     with gc_paused():                    # bulk building of acyclic data (see gc_paused)
-        for f in files:
+        for f in _evidence_files(paths, c.issues):
             _read_file(c, f)
     if c.issues:
         raise InputError(c.issues)
     return c.by_org, "sha256:" + c.digest.hexdigest(), c.files, c.notices
+
+
+EVIDENCE_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".xlsx")
+
+
+def _evidence_files(paths: Iterable[Path], issues: list[Issue]) -> list[Path]:
+    """The evidence files under `paths`, folders searched, in a stable order."""
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in EVIDENCE_SUFFIXES)
+        elif p.is_file():
+            files.append(p)
+        else:
+            issues.append(Issue(str(p), 0, 0, "$", "evidence path does not exist"))
+    return files
 
 
 def _read_file(c: _Collector, f: Path) -> None:
@@ -145,7 +153,9 @@ def _read_file(c: _Collector, f: Path) -> None:
         if suffix in (".yaml", ".yml", ".json"):
             _read_document(c, f, data)
         elif suffix == ".csv":
-            _read_csv(c, f, data)
+            # a collector may read bulk CSV its own way (intake.partition, column-wise)
+            reader = getattr(c, "read_csv", None)
+            reader(f, data) if reader is not None else _read_csv(c, f, data)
         elif suffix == ".xlsx":
             _read_xlsx(c, f, data)
     except InputError as e:
@@ -372,21 +382,31 @@ def _csv_text(v) -> str:
 _SOURCE_ZH = {"": "self", "自评": "self", "核查": "verified", "self": "self", "verified": "verified"}
 
 
-def _padded(rows, width: int):
-    """Rows of at least `width` cells (short rows padded with None), so cells index directly."""
+def _padded(numbered, width: int):
+    """(n, row) pairs with rows of at least `width` cells (short rows padded with None)."""
     pad = [None] * width
-    for row in rows:
-        yield row if len(row) >= width else list(row) + pad[:width - len(row)]
+    for n, row in numbered:
+        yield n, (row if len(row) >= width else list(row) + pad[:width - len(row)])
 
 
 def _rows_values(c: _Collector, rows, file, sheet=None, _cell_text=_cell_text):
     it = iter(rows)
-    head = _header(next(it, []), file, ("organization", "field", "self"), sheet)
+    head = values_head(next(it, []), file, sheet)
+    values_rows(c, head, enumerate(it, start=2), file, sheet, _cell_text)
+
+
+def values_head(row, file, sheet=None) -> dict:
+    """A values sheet's header: column name -> index; refused when a required column is missing."""
+    return _header(row, file, ("organization", "field", "self"), sheet)
+
+
+def values_rows(c: _Collector, head: dict, numbered, file, sheet=None, _cell_text=_cell_text) -> None:
+    """Rows of a values sheet, given as (row number, cells), into the collector."""
     i_org, i_field = head["organization"], head["field"]
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     sources = [(s, head[s]) for s in SOURCES if s in head]
     width = max(head.values()) + 1
-    for n, row in enumerate(_padded(it, width), start=2):
+    for n, row in _padded(numbered, width):
         org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue                       # blank line
@@ -408,17 +428,24 @@ def _rows_values(c: _Collector, rows, file, sheet=None, _cell_text=_cell_text):
                   verified_on_where=Cell(file, n, i_on + 1, sheet, "verified_on") if on else None)
 
 
-
-
 def _rows_records(c: _Collector, rows, file, fid, sheet=None, _cell_text=_cell_text):
     it = iter(rows)
-    required = ("organization", "date") + (() if fid else ("field",))
-    head = _header(next(it, []), file, required, sheet)
+    head = records_head(next(it, []), file, fid, sheet)
+    records_rows(c, head, enumerate(it, start=2), file, fid, sheet, _cell_text)
+
+
+def records_head(row, file, fid, sheet=None) -> dict:
+    """A records sheet's header (a sheet named after its field needs no field column)."""
+    return _header(row, file, ("organization", "date") + (() if fid else ("field",)), sheet)
+
+
+def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _cell_text=_cell_text) -> None:
+    """Rows of a records sheet, given as (row number, cells), into the collector."""
     i_org, i_date = head["organization"], head["date"]
     i_field, i_title, i_source = head.get("field"), head.get("title"), head.get("source")
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     width = max(head.values()) + 1
-    for n, row in enumerate(_padded(it, width), start=2):
+    for n, row in _padded(numbered, width):
         org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue
@@ -477,12 +504,20 @@ def _control_cells(name: str, rows: list[list[str]], limit: int = 20) -> list[Is
     return issues
 
 
+def csv_kind(path: Path) -> str:
+    """'values' or 'records', from a bulk CSV's name; anything else is refused."""
+    stem = path.stem
+    if stem == "values" or stem.endswith((".values", "_values")):
+        return "values"
+    if stem == "records" or stem.endswith(("_records", ".records")):
+        return "records"
+    raise InputError(Issue(str(path), 0, 0, "$", "a bulk CSV must be named values.csv or records.csv"))
+
+
 def _read_csv(c: _Collector, path: Path, data: bytes | None = None):
-    if not (path.stem == "values" or path.stem.endswith((".values", "_values"))
-            or path.stem == "records" or path.stem.endswith(("_records", ".records"))):
-        raise InputError(Issue(str(path), 0, 0, "$", "a bulk CSV must be named values.csv or records.csv"))
+    kind = csv_kind(path)
     rows = read_csv_rows(path, data)
-    if path.stem == "values" or path.stem.endswith(".values") or path.stem.endswith("_values"):
+    if kind == "values":
         _rows_values(c, rows, str(path), _cell_text=_csv_text)
     else:
         _rows_records(c, rows, str(path), None, _cell_text=_csv_text)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .. import __version__
 from ..errors import InputError, Issue
 from ..intake.evidence import collect, resolve
+from ..intake.partition import DEFAULT_SIZE, route, unknown_issues
 from ..intake.rounds import Round
 from ..model import Evidence, Organization, Standard
 from ..terms import ORG_TYPES, STATUS_ZH
@@ -28,6 +29,7 @@ from .engine import ConcludingRules
 from .grading import grade
 from .lists import lists_for_rows
 from .orgresult import dumps, parts, round_part, splice
+from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
 from .ranking import apply_quotas, assign_ranks, sort_key, target_report
 from .rows import Row
 
@@ -133,11 +135,15 @@ class Spill:
         self._end = 0
 
     def add(self, head: bytes, tail: bytes) -> tuple[int, int, int]:
-        at = self._end
-        self._f.write(head)
-        self._f.write(tail)
-        self._end += len(head) + len(tail)
+        at = self.add_blob(head + tail)
         return (at, len(head), len(tail))
+
+    def add_blob(self, blob: bytes) -> int:
+        """Append serialized results; the offset they start at."""
+        at = self._end
+        self._f.write(blob)
+        self._end += len(blob)
+        return at
 
     def get(self, where: tuple[int, int, int]) -> tuple[bytes, bytes]:
         at, nh, nt = where
@@ -288,21 +294,79 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
         scored.close()
 
 
-def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None) -> ScoredRound:
-    """The round scored, placed, ranked and listed, ready to be written."""
+def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, workers: int | None = 1,
+                cluster: str | None = None, partition_size: int = DEFAULT_SIZE) -> ScoredRound:
+    """The round scored, placed, ranked and listed, ready to be written. Evidence is read once
+    into partitions of the registry; partitions are resolved and scored where `workers` /
+    `cluster` say (pipeline.executor), the results spilled as they come back."""
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    resolved, evidence_digest, files = load_evidence(rnd, standards)
-    rows, spill = score_organizations(rnd.organizations, resolved.pop, standards, rnd.period, rnd.waivers,
-                                      progress, spill_dir, total=len(rnd.organizations))
+    rows, spill, router = _run_partitions(rnd, standards, True, progress, spill_dir, workers, cluster, partition_size)
     round_info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
                   "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
     for key in ("issued_on", "rectification_deadline"):
         if rnd.raw.get(key):
             round_info[key] = rnd.raw[key].isoformat()
-    scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": evidence_digest,
-                                                  "evidence_files": len(files)})
+    scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
+                                                  "evidence_files": len(router.files)})
     scored.add_lists(rnd.lists)
     return scored
+
+
+def check_round(rnd: Round, workers: int | None = 1, cluster: str | None = None,
+                partition_size: int = DEFAULT_SIZE) -> None:
+    """Everything `score_round` refuses, refused the same way, without scoring (agrade validate)."""
+    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    _run_partitions(rnd, standards, False, None, None, workers, cluster, partition_size)
+
+
+def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, workers, cluster, size):
+    router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir)
+    try:
+        rnd.notices += [n for n in router.notices if n not in rnd.notices]
+        if router.issues:
+            raise InputError(router.issues)
+        spec = StandardsSpec.of(standards, rnd.grading_override, rnd.period, rnd.waivers)
+        orgs, total = rnd.organizations, len(rnd.organizations)
+        failed = bool(router.unknown)        # once anything is refused, the rest is only checked
+
+        def jobs():
+            for k in range(router.count):
+                yield PartJob(k, orgs[k * size:(k + 1) * size], router.partition(k), score and not failed)
+        ex = executor(workers, cluster) if router.count > 1 else Serial()
+        spill = Spill(spill_dir) if score else None
+        results: dict[int, PartResult] = {}
+        done = 0
+        try:
+            for res in ex.run(jobs(), spec):
+                if res.put_issues or res.issues:
+                    failed = True
+                if res.rows and spill is not None:
+                    base = spill.add_blob(res.blob)
+                    for r in res.rows:
+                        r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
+                res.blob = b""
+                results[res.index] = res
+                done += min(size, total - res.index * size)
+                if progress:
+                    progress(done, total)
+            ordered = [results[k] for k in range(router.count)]
+            # the order reading the round in one piece gives: putting evidence together first
+            # (duplicates), then organizations not in the registry, then values refused
+            put_issues = [i for res in ordered for i in res.put_issues]
+            if put_issues:
+                raise InputError(put_issues)
+            issues = unknown_issues(router, orgs) + [i for res in ordered for i in res.issues]
+            if issues:
+                raise InputError(issues)
+        except BaseException:
+            if spill is not None:
+                spill.close()
+            raise
+        finally:
+            ex.close()
+        return [r for res in ordered for r in res.rows], spill, router
+    finally:
+        router.close()
 
 
 def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, Any]:

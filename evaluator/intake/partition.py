@@ -1,0 +1,257 @@
+"""Evidence routed to partitions of the registry, so a round of any size is read in pieces.
+
+A partition is a run of consecutive organizations of the registry (`size` of them). Reading
+the evidence files once, every value is routed to its organization's partition; a partition's
+pieces are pickled to an anonymous temporary file once they pile up, so memory holds only what
+is being read. Each partition is then replayed, on its own and in any process, into the
+ordinary collector and resolved (`replay`): the same checks, the same messages, in the same
+order as reading the round in one piece.
+
+Bulk CSV files, most of a large round's evidence, are read by pyarrow's CSV reader and split
+by partition column-wise; their rows are turned into values only when a partition is
+replayed (in a worker). A CSV that pyarrow would read differently from Python's csv module
+(empty lines, ragged rows, control characters, bad encoding) is read by the general reader,
+whose messages are the reference.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import InputError, Issue
+from ..model import Organization
+from ..standard.yamlsafe import decode_text, find_control, gc_paused
+from .evidence import (RawEvidence, _Collector, _csv_text, _evidence_files, _read_csv, _read_file, csv_kind,
+                       records_head, records_rows, values_head, values_rows)
+
+DEFAULT_SIZE = 500            # organizations per partition: bounds the memory of resolving one
+_FLUSH = 250_000              # entries held in memory, all partitions together, before spilling
+_PICKLE = pickle.HIGHEST_PROTOCOL
+
+
+class Router:
+    """A collector (the readers' interface: named, put, issues, notices, digest, files) that
+    routes each entry to its organization's partition instead of keeping it."""
+
+    def __init__(self, organizations: list[Organization], size: int = DEFAULT_SIZE, spill_dir=None):
+        self.ids = [o.id for o in organizations]
+        self.index = {oid: i for i, oid in enumerate(self.ids)}
+        self.size = max(1, size)
+        self.count = (len(organizations) + self.size - 1) // self.size
+        self.issues: list[Issue] = []
+        self.notices: list[Issue] = []
+        self.digest = hashlib.sha256()
+        self.files: list[str] = []
+        self.unknown: dict[str, RawEvidence] = {}       # organizations not in the registry: where named
+        self._pieces: dict[int, list] = {}              # partition -> pieces in reading order
+        self._open: dict[int, list] = {}                # partition -> the list entries are added to
+        self._n_held = 0
+        self._spill = None
+        self._spill_dir = spill_dir
+        self._end = 0
+        self._last_org: str | None = None
+        self._last_list: list | None = None
+
+    # -------------------------------------------------------------- the collector interface
+
+    def _entries_of(self, org_id: str) -> list | None:
+        """The list an organization's entries go to (None: not in the registry). Rows of one
+        organization usually follow each other: the last answer is kept."""
+        if org_id == self._last_org:
+            return self._last_list
+        i = self.index.get(org_id)
+        held = None
+        if i is not None:
+            k = i // self.size
+            held = self._open.get(k)
+            if held is None:
+                held = self._open[k] = []
+                self._pieces.setdefault(k, []).append(("entries", held))
+        self._last_org, self._last_list = org_id, held
+        return held
+
+    def named(self, org_id: str, file: str, where):
+        # Where a known organization is named matters to nothing after reading (values carry
+        # their own locations); an unknown one is reported there.
+        if org_id in self.index:
+            return None
+        raw = self.unknown.get(org_id)
+        if raw is None:
+            raw = self.unknown[org_id] = RawEvidence(org_id)
+            raw.where = where
+        raw.files.add(file)
+        return raw
+
+    def put(self, org_id, fid, source, value, where, inspector=None, verified_on=None, append=False,
+            verified_on_where=None):
+        held = self._entries_of(org_id)
+        if held is None:
+            raw = self.unknown.setdefault(org_id, RawEvidence(org_id))
+            raw.files.add(where.file)
+            if raw.where is None:
+                raw.where = where
+            return
+        held.append((org_id, fid, source, value, where, inspector, verified_on, append, verified_on_where))
+        self._n_held += 1
+        if self._n_held >= _FLUSH:
+            self._flush()
+
+    # -------------------------------------------------------------- bulk CSV, column-wise
+
+    def read_csv(self, path: Path, data: bytes) -> None:
+        kind = csv_kind(path)
+        name = str(path)
+        text = decode_text(data, name)                  # not UTF-8: refused here, at line and column
+        table = None if find_control(text) else _arrow_rows(data, text)
+        if table is None:
+            _read_csv(self, path, data)                 # the general reader and its messages
+            return
+        header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
+        head = values_head(header, name) if kind == "values" else records_head(header, name, None)
+        body = table.slice(1)
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        org = pc.utf8_trim_whitespace(body.column(head["organization"]))
+        pos = pc.index_in(org, value_set=pa.array(self.ids, pa.string())).to_numpy(zero_copy_only=False)
+        numbers = np.arange(2, body.num_rows + 2)
+        known = ~np.isnan(pos) if pos.dtype.kind == "f" else np.ones(len(pos), bool)
+        part = np.where(known, np.nan_to_num(pos) // self.size, -1).astype(np.int64)
+        # rows naming no known organization (blank or not in the registry) are read here
+        loose = np.flatnonzero(~known)
+        if len(loose):
+            self._rows(kind, head, name, body.take(pa.array(loose)), numbers[loose])
+        order = np.argsort(part, kind="stable")
+        sorted_part = part[order]
+        starts = np.flatnonzero(np.r_[True, sorted_part[1:] != sorted_part[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        for s, e in zip(starts, ends):
+            k = int(sorted_part[s])
+            if k < 0:
+                continue
+            take = order[s:e]
+            piece = ("csv", kind, name, head, body.take(pa.array(take)), numbers[take])
+            self._open.pop(k, None)                     # later entries start a new piece
+            self._pieces.setdefault(k, []).append(piece)
+            self._n_held += e - s
+        self._last_org = self._last_list = None
+        if self._n_held >= _FLUSH:
+            self._flush()
+
+    def _rows(self, kind, head, name, table, numbers) -> None:
+        rows = zip(*(c.to_pylist() for c in table.columns))
+        reader = values_rows if kind == "values" else records_rows
+        args = (head, zip(numbers.tolist(), rows), name) + ((None,) if kind == "records" else ())
+        reader(self, *args, _cell_text=_csv_text)
+
+    # -------------------------------------------------------------- pieces to and from disk
+
+    def _flush(self) -> None:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(dir=self._spill_dir)
+        for k, pieces in self._pieces.items():
+            for i, piece in enumerate(pieces):
+                if piece[0] != "spilled":
+                    data = pickle.dumps(piece, protocol=_PICKLE)
+                    self._spill.write(data)
+                    pieces[i] = ("spilled", self._end, len(data))
+                    self._end += len(data)
+        self._open.clear()
+        self._n_held = 0
+        self._last_org = self._last_list = None
+
+    def partition(self, k: int) -> bytes:
+        """Partition k's pieces, as one pickled list (what a worker replays)."""
+        out = []
+        for piece in self._pieces.get(k, []):
+            if piece[0] == "spilled":
+                self._spill.flush()
+                out.append(os.pread(self._spill.fileno(), piece[2], piece[1]))
+            else:
+                out.append(pickle.dumps(piece, protocol=_PICKLE))
+        return pickle.dumps(out, protocol=_PICKLE)
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        self._pieces.clear()
+        self._open.clear()
+
+
+def _arrow_rows(data: bytes, text: str):
+    """The CSV as a table of strings (the header as its first row), or None when pyarrow might
+    read it differently from Python's csv module, which then reads it."""
+    lines = text.splitlines()
+    if not lines or any(not line.strip() for line in lines):
+        return None                                      # empty lines: the csv module's business
+    import csv
+    import io
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    try:
+        width = len(next(csv.reader(io.StringIO(lines[0]))))
+        names = [f"c{i}" for i in range(width)]
+        return pcsv.read_csv(
+            pa.BufferReader(data[3:] if data.startswith(b"\xef\xbb\xbf") else data),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, csv.Error, StopIteration):
+        return None
+
+
+def route(paths: Iterable[Path], organizations: list[Organization], size: int = DEFAULT_SIZE,
+          spill_dir=None) -> Router:
+    """Read every evidence file under `paths` into partitions. File-level problems are in
+    `router.issues`, evidence naming unknown organizations in `router.unknown`."""
+    r = Router(organizations, size, spill_dir)
+    for f in _evidence_files(paths, r.issues):
+        with gc_paused():                # bulk building of acyclic data (see gc_paused)
+            _read_file(r, f)
+    return r
+
+
+def unknown_issues(router: Router, organizations: list[Organization]) -> list[Issue]:
+    """Evidence for organizations not in the registry, at the first place each is named."""
+    ids = [o.id for o in organizations]
+    issues = []
+    for n, u in enumerate(sorted(router.unknown)):
+        raw = router.unknown[u]
+        w = raw.where or Issue(sorted(raw.files)[0] if raw.files else "evidence", 0, 0, "$.organization")
+        hint = difflib.get_close_matches(u, ids, 1) if n < 20 else []      # a hint costs a registry scan
+        issues.append(Issue(w.file, w.line, w.col, w.path, f"evidence for organization '{u}', which is not in the registry"
+                            + (f"; did you mean '{hint[0]}'?" if hint else "")))
+    return issues
+
+
+def replay(data: bytes) -> tuple[dict[str, RawEvidence], list[Issue]]:
+    """A partition's pieces back into the ordinary collector, in reading order: its raw
+    evidence by organization and the problems found putting it together (duplicate values)."""
+    c = _Collector()
+    with gc_paused():
+        for blob in pickle.loads(data):
+            piece = pickle.loads(blob)
+            if piece[0] == "entries":
+                put = c.put
+                for entry in piece[1]:
+                    put(*entry)
+            else:
+                _, kind, name, head, table, numbers = piece
+                rows = zip(*(col.to_pylist() for col in table.columns))
+                if kind == "values":
+                    values_rows(c, head, zip(numbers.tolist(), rows), name, None, _csv_text)
+                else:
+                    records_rows(c, head, zip(numbers.tolist(), rows), name, None, None, _csv_text)
+    return c.by_org, c.issues
+
+
+def partitions(router: Router) -> Iterator[tuple[int, bytes]]:
+    for k in range(router.count):
+        yield k, router.partition(k)

@@ -1,0 +1,178 @@
+"""The round as independent partitions: read (intake.partition), then each partition resolved
+and scored on its own — in this process, in local worker processes, or on a Dask cluster —
+and the compact rows and serialized results brought back.
+
+A partition's work (`score_partition`) depends only on its own evidence and the round's
+standards, so where it runs cannot change a byte of the results: rows are assembled in
+registry order and results written in rank order, whatever order partitions finish in.
+Standards travel to other machines as the bytes of their YAML files (`StandardsSpec`) and are
+compiled there once per process, checked against the digest the round was loaded with.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from ..errors import EvaluationError, Issue
+from ..intake.evidence import resolve
+from ..intake.partition import replay
+from ..model import Organization, Standard
+from .rows import Row
+
+
+@dataclass
+class StandardsSpec:
+    """A round's standards as data that can cross process and machine boundaries."""
+    leaf: dict[str, str]                 # organization type -> file name of its standard
+    files: dict[str, bytes]              # file name -> content, every standard of every lineage
+    digests: dict[str, str]              # organization type -> the standard's digest
+    override: dict                       # round-level grading overrides
+    period: tuple
+    waivers: dict
+    key: str = ""
+
+    @staticmethod
+    def of(standards: dict[str, Standard], override: dict, period, waivers) -> "StandardsSpec":
+        leaf, files = {}, {}
+        for org_type, std in standards.items():
+            for path in std.files:
+                name = Path(path).name
+                data = Path(path).read_bytes()
+                if files.setdefault(name, data) != data:
+                    raise EvaluationError(f"two different standards named {name} in one round")
+            leaf[org_type] = Path(std.files[-1]).name
+        h = hashlib.sha256()
+        for name in sorted(files):
+            h.update(name.encode() + b"\0" + files[name] + b"\0")
+        h.update(repr((sorted(leaf.items()), sorted(override.items()), period, sorted(waivers.items()))).encode())
+        spec = StandardsSpec(leaf, files, {t: s.digest for t, s in standards.items()}, override, period, waivers,
+                             h.hexdigest())
+        _COMPILED[spec.key] = standards          # this process already has them compiled
+        return spec
+
+    def standards(self) -> dict[str, Standard]:
+        """The compiled standards (once per process)."""
+        got = _COMPILED.get(self.key)
+        if got is None:
+            got = _COMPILED[self.key] = self._compile()
+        return got
+
+    def _compile(self) -> dict[str, Standard]:
+        from ..standard.loader import load_standard
+        from .run import with_round_overrides
+        folder = Path(tempfile.mkdtemp(prefix="agrade-standards-"))
+        for name, data in self.files.items():
+            (folder / name).write_bytes(data)
+        out = {}
+        for org_type, name in self.leaf.items():
+            std = with_round_overrides(load_standard(folder / name, [folder]), self.override)
+            if std.digest != self.digests[org_type]:
+                raise EvaluationError(f"standard {std.id} compiled here differs from the round's ({std.digest})")
+            out[org_type] = std
+        return out
+
+
+_COMPILED: dict[str, dict[str, Standard]] = {}
+
+
+@dataclass
+class PartJob:
+    index: int
+    organizations: list[Organization]
+    data: bytes                          # the partition's routed evidence (intake.partition)
+    score: bool = True                   # False: read and check only (agrade validate)
+
+
+@dataclass
+class PartResult:
+    index: int
+    put_issues: list[Issue] = field(default_factory=list)      # duplicates found putting evidence together
+    issues: list[Issue] = field(default_factory=list)          # values refused when resolved
+    rows: list[Row] = field(default_factory=list)
+    blob: bytes = b""                    # serialized results; each row's spill is relative to it
+    notes: dict = field(default_factory=dict)
+
+
+def score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
+    """Resolve a partition's evidence and, if nothing was refused, score its organizations."""
+    from .run import RoundScorer
+    raw, put_issues = replay(job.data)
+    standards = spec.standards()
+    evidence, issues = {}, []
+    for org in job.organizations:
+        ev, errs = resolve(raw.pop(org.id, None), org.id, standards[org.type])
+        evidence[org.id] = ev
+        issues += errs
+    result = PartResult(job.index, put_issues, issues)
+    if put_issues or issues or not job.score:
+        return result
+    scorer = RoundScorer(standards, spec.period, spec.waivers)
+    pieces, at = [], 0
+    try:
+        for org in job.organizations:
+            row, head, tail = scorer.score(org, evidence.pop(org.id))
+            row.spill = (at, len(head), len(tail))
+            pieces += (head, tail)
+            at += len(head) + len(tail)
+            result.rows.append(row)
+    finally:
+        scorer.close()
+    result.blob = b"".join(pieces)
+    return result
+
+
+# ------------------------------------------------------------------ where partitions run
+
+class Serial:
+    """Partitions scored one after the other in this process."""
+    workers = 1
+
+    def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
+        for job in jobs:
+            yield score_partition(job, spec)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalPool:
+    """Partitions scored by worker processes on this machine (forked: they inherit the
+    compiled standards). At most 2 jobs per worker are in flight, so memory stays bounded."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self._pool = None
+
+    def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
+        pending: set = set()
+        for job in jobs:
+            pending.add(self._pool.submit(score_partition, job, spec))
+            if len(pending) >= 2 * self.workers:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+        for f in cf.as_completed(pending):
+            yield f.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def executor(workers: int | None = None, cluster: str | None = None):
+    """Where partitions run: a Dask cluster (scheduler address), local worker processes, or
+    this process. workers=None: one per core."""
+    if cluster:
+        from .cluster import DaskCluster
+        return DaskCluster(cluster)
+    n = (os.cpu_count() or 1) if workers is None else workers
+    return LocalPool(n) if n > 1 else Serial()
