@@ -30,7 +30,7 @@ from .grading import grade
 from .lists import lists_for_rows
 from .orgresult import dumps, parts, round_part, splice
 from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
-from .ranking import apply_quotas, assign_ranks, sort_key, target_report
+from .placement import Quotas, Ranks, sort_key, target_report
 from .rows import Row
 
 Progress = Callable[[int, int], None]
@@ -166,20 +166,27 @@ class ScoredRound:
         self.rows = rows
         self.spill = spill
         self.standards = {s.id: s for s in standards.values()}
-        gradings = {sid: s.grading for sid, s in self.standards.items()}
-        apply_quotas(rows, gradings)
-        self.ranked = assign_ranks(rows)
+        self.gradings = gradings = {sid: s.grading for sid, s in self.standards.items()}
         for r in rows:
-            if r.tier_index is not None:
-                tier = gradings[r.standard].tiers[r.tier_index]
-                r.tier, r.tier_name = tier.id, tier.name
-        self.order = self.ranked + [r for r in rows if not r.graded]     # ungraded last, in registry order
+            r.tier_before_quota = r.tier_index
+        self.quotas = Quotas(rows, gradings)
+        self.ranks = Ranks(rows)
+        self.place_all()
         self.header = {
             "agrade_version": __version__, **header,
             "standards": _standards_block(self.standards),
             "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in next(iter(self.standards.values())).grading.tie_breaks],
             "summary": _summary(rows, standards, gradings),
         }
+
+    def place_all(self) -> None:
+        """Ranks, tier names and quota reasons on every row, after any change."""
+        self.ranked = self.ranks.assign()
+        for r in self.rows:
+            r.extra_reasons = self.quotas.reasons(r) or None
+            tier = self.gradings[r.standard].tiers[r.tier_index] if r.tier_index is not None else None
+            r.tier, r.tier_name = (tier.id, tier.name) if tier else (None, None)
+        self.order = self.ranked + [r for r in self.rows if not r.graded]     # ungraded last, in registry order
 
     def add_lists(self, rules) -> None:
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}

@@ -1,0 +1,313 @@
+"""Quotas and ranks over a round, kept in sorted structures that change one organization at a
+time: what a round needs to be placed once, and to be placed again in milliseconds when one
+organization's evidence changes (an appeal).
+
+Quotas ("at most 30% of a district in tier A") are resolved best tier first: within each
+scope group, the organizations in the tier (after the quotas of better tiers) are taken in
+tie-break order; those beyond floor(share × graded organizations of the group) move one tier
+down, where placement runs again (grading.place: that tier's gates, the vetoes) and the next
+tier's quota applies to them too. At the boundary, equal organizations are taken by id,
+deterministic though arbitrary, and the tier reasons say so.
+
+Ranks: organizations are compared by tier (best first), then by the tie-break keys; equal on
+all of them, they share a rank ("1224") and are listed by id. Each scope group keeps its
+organizations sorted, so a rank is a binary search and moving one organization is an insertion.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from decimal import ROUND_FLOOR, Decimal
+from typing import Iterable, Mapping
+
+from ..model import ZERO, Grading, Quota, Target
+from ..terms import SCOPES, pct, scope_key, scope_label
+from .grading import place
+from .rows import Row
+
+
+def scope_value(r: Row, scope: str) -> str:
+    return scope_key(scope, r.district, r.street, r.type)
+
+
+def _rank_key(r: Row) -> tuple:
+    return (r.tier_index, r.sort_key, r.id)
+
+
+def sort_key(values: Mapping[str, Decimal], tie_breaks) -> tuple:
+    """The tie-break values of one organization, signed so that ascending order is best first."""
+    return tuple((-values.get(k, ZERO) if desc else values.get(k, ZERO)) for k, desc in tie_breaks)
+
+
+def target_report(rows: Iterable[Row], target: Target | None, gradings: Mapping[str, Grading]) -> list[dict]:
+    """Share of the target tier per scope value, against the target share."""
+    if target is None:
+        return []
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        if r.graded:
+            groups[scope_value(r, target.scope)].append(r)
+    out = []
+    for value, group in sorted(groups.items()):
+        hit = sum(1 for r in group if gradings[r.standard].tiers[r.tier_index].id == target.tier)
+        share = (Decimal(hit) / len(group)).quantize(Decimal("0.0001"))
+        out.append({"scope": target.scope, "value": value, "tier": target.tier, "count": hit,
+                    "graded": len(group), "share": share, "target": target.min_share,
+                    "met": share >= target.min_share})
+    return out
+
+
+# ------------------------------------------------------------------ quotas
+
+class _Group:
+    """One quota's scope group: its graded members and, sorted, those in the quota's tier."""
+    __slots__ = ("quota", "value", "members", "cand", "moved")
+
+    def __init__(self, quota: Quota, value: str):
+        self.quota, self.value = quota, value
+        self.members = 0                  # graded organizations of the group with this quota
+        self.cand: list[tuple] = []       # (sort_key, id) of those in the tier when the quota applies
+        self.moved: set[str] = set()      # ids the quota moved down
+
+    @property
+    def allowed(self) -> int:
+        return int((self.quota.max_share * self.members).to_integral_value(ROUND_FLOOR))
+
+
+class Quotas:
+    """Every quota of a round, resolved best tier first, kept so one organization can change.
+
+    Steps are the round's distinct quotas in tier order. For each row, `entering[id][i]` is its
+    tier when step i applies; each (step, scope group) keeps its candidates sorted and the set
+    it moved down (those past the allowed count): invariants every change restores."""
+
+    def __init__(self, rows: Iterable[Row], gradings: Mapping[str, Grading]):
+        self.gradings = gradings
+        self.rows: dict[str, Row] = {}
+        steps: dict[tuple, Quota] = {}
+        for g in gradings.values():
+            for q in g.quotas:
+                steps.setdefault((q.tier, q.max_share, q.scope), q)
+        tier_pos = lambda q: min([t.id for t in g.tiers].index(q.tier) for g in gradings.values()   # noqa: E731
+                                 if q.tier in [t.id for t in g.tiers])
+        self.steps: list[Quota] = sorted(steps.values(), key=lambda q: (tier_pos(q), q.tier, q.max_share, q.scope))
+        self.groups: list[dict[str, _Group]] = [{} for _ in self.steps]
+        self.entering: dict[str, list] = {}
+        rows = list(rows)
+        for r in rows:
+            self.rows[r.id] = r
+            self.entering[r.id] = [None] * len(self.steps)
+            for i in range(len(self.steps)):
+                if self._applies(i, r):
+                    self._group(i, r).members += 1
+        tiers = {r.id: r.tier_before_quota for r in rows}
+        for i in range(len(self.steps)):
+            for r in rows:
+                self._enter(i, r, tiers[r.id], sort=False)
+            for grp in self.groups[i].values():
+                grp.cand.sort()
+                grp.moved = {rid for _, rid in grp.cand[grp.allowed:]}
+            tiers = {r.id: self._after(i, r) for r in rows}
+        for r in rows:
+            r.tier_index = tiers[r.id]
+
+    # -- membership
+
+    def _applies(self, i: int, r: Row) -> bool:
+        q = self.steps[i]
+        return r.graded and any((x.tier, x.max_share, x.scope) == (q.tier, q.max_share, q.scope)
+                                for x in self.gradings[r.standard].quotas)
+
+    def _group(self, i: int, r: Row) -> _Group:
+        value = scope_value(r, self.steps[i].scope)
+        grp = self.groups[i].get(value)
+        if grp is None:
+            grp = self.groups[i][value] = _Group(self.steps[i], value)
+        return grp
+
+    def _candidate(self, i: int, r: Row, tier: int | None) -> bool:
+        return (tier is not None and self._applies(i, r)
+                and self.gradings[r.standard].tiers[tier].id == self.steps[i].tier)
+
+    def _enter(self, i: int, r: Row, tier: int | None, sort: bool = True) -> None:
+        """Row r reaches step i in tier `tier` (a candidate when that is the step's tier)."""
+        self.entering[r.id][i] = tier
+        if self._candidate(i, r, tier):
+            grp = self._group(i, r)
+            if sort:
+                bisect.insort(grp.cand, (r.sort_key, r.id))
+            else:
+                grp.cand.append((r.sort_key, r.id))
+
+    def _leave(self, i: int, r: Row) -> None:
+        """Row r no longer reaches step i as it did (its candidacy, if any, is withdrawn)."""
+        if self._candidate(i, r, self.entering[r.id][i]):
+            grp = self._group(i, r)
+            item = (r.sort_key, r.id)
+            j = bisect.bisect_left(grp.cand, item)
+            if j < len(grp.cand) and grp.cand[j] == item:
+                del grp.cand[j]
+        self.entering[r.id][i] = None
+
+    def _position(self, grp: _Group, r: Row) -> int | None:
+        item = (r.sort_key, r.id)
+        j = bisect.bisect_left(grp.cand, item)
+        return j if j < len(grp.cand) and grp.cand[j] == item else None
+
+    def _after(self, i: int, r: Row) -> int | None:
+        """Row r's tier after step i: one tier down and placed again if the step moved it."""
+        tier = self.entering[r.id][i]
+        if not self._candidate(i, r, tier) or r.id not in self._group(i, r).moved:
+            return tier
+        g = self.gradings[r.standard]
+        if tier >= len(g.tiers) - 1:
+            return tier
+        return place(g, tier + 1, list(r.caps), r.gate_failures or {}, [])
+
+    # -- one organization changes
+
+    def replace(self, old: Row | None, new: Row) -> set[str]:
+        """Swap an organization's row (re-scored, or new); the ids whose final tier changed."""
+        final_before = {new.id: old.tier_index if old is not None else None}
+        touched: list[set[int]] = [set() for _ in self.steps]
+        if old is not None:
+            for i in range(len(self.steps)):
+                self._leave(i, old)
+                if self._applies(i, old):
+                    grp = self._group(i, old)
+                    grp.members -= 1
+                    touched[i].add(id(grp))
+        self.rows[new.id] = new
+        self.entering[new.id] = [None] * len(self.steps)
+        for i in range(len(self.steps)):
+            if self._applies(i, new):
+                grp = self._group(i, new)
+                grp.members += 1
+                touched[i].add(id(grp))
+        dirty: dict[str, int | None] = {new.id: new.tier_before_quota}
+        for i in range(len(self.steps)):
+            groups = {id(g): g for g in self.groups[i].values()}
+            for rid, tier in dirty.items():
+                r = self.rows[rid]
+                self._leave(i, r)
+                self._enter(i, r, tier)
+                if self._applies(i, r):
+                    touched[i].add(id(self._group(i, r)))
+            flipped: set[str] = set()
+            for gid in touched[i]:
+                grp = groups[gid]
+                now = {rid for _, rid in grp.cand[grp.allowed:]}
+                flipped |= now ^ grp.moved
+                grp.moved = now
+            nxt: dict[str, int | None] = {}
+            for rid in set(dirty) | flipped:
+                r = self.rows[rid]
+                after = self._after(i, r)
+                if i + 1 < len(self.steps):
+                    if rid in dirty or self.entering[rid][i + 1] != after:
+                        nxt[rid] = after
+                else:
+                    final_before.setdefault(rid, r.tier_index)
+                    r.tier_index = after
+            dirty = nxt
+        if not self.steps:
+            new.tier_index = new.tier_before_quota
+        return {rid for rid, was in final_before.items() if self.rows[rid].tier_index != was}
+
+    # -- what the reasons say
+
+    def reasons(self, r: Row) -> list[str]:
+        """The tier reasons quota steps add to row r (its position and the group's counts)."""
+        out: list[str] = []
+        for i, q in enumerate(self.steps):
+            tier = self.entering[r.id][i]
+            if not self._candidate(i, r, tier):
+                continue
+            grp = self._group(i, r)
+            allowed = grp.allowed
+            g = self.gradings[r.standard]
+            boundary = grp.cand[allowed][0] if allowed < len(grp.cand) else None
+            tie = (boundary is not None and allowed > 0 and grp.cand[allowed - 1][0] == boundary
+                   and r.sort_key == boundary)
+            note = ""
+            if tie:
+                lo = bisect.bisect_left(grp.cand, (boundary,))
+                hi = bisect.bisect_right(grp.cand, (boundary, "\U0010ffff"))
+                note = f"；与其他 {hi - lo - 1} 个组织在排序各项上完全并列，按组织编号先后确定名额"
+            head = (f"{scope_label(q.scope, grp.value)}{g.tiers[tier].name}名额为 {pct(q.max_share, 2)}"
+                    f"（{grp.members} 个中最多 {allowed} 个），本组织")
+            if r.id in grp.moved and tier < len(g.tiers) - 1:
+                moved = [f"{head}在该档排第 {self._position(grp, r) + 1}，调整为 {g.tiers[tier + 1].name}{note}"]
+                place(g, tier + 1, list(r.caps), r.gate_failures or {}, moved)
+                out += moved
+            elif tie:
+                out.append(f"{head}保留在该档{note}")
+        return out
+
+
+# ------------------------------------------------------------------ ranks
+
+class Ranks:
+    """Graded rows sorted by rank in every scope group; ranks by binary search."""
+
+    def __init__(self, rows: Iterable[Row]):
+        self.keys: dict[str, tuple] = {}
+        self.groups: dict[str, dict[str, list[tuple]]] = {s: defaultdict(list) for s in SCOPES}
+        self.rows: dict[str, Row] = {}
+        for r in rows:
+            self.rows[r.id] = r
+            if r.graded:
+                k = _rank_key(r)
+                self.keys[r.id] = k
+                for s in SCOPES:
+                    self.groups[s][scope_value(r, s)].append(k)
+        for s in SCOPES:
+            for lst in self.groups[s].values():
+                lst.sort()
+
+    def rank(self, r: Row, scope: str) -> int | None:
+        k = self.keys.get(r.id)
+        if k is None:
+            return None
+        lst = self.groups[scope][scope_value(r, scope)]
+        return bisect.bisect_left(lst, k[:2]) + 1
+
+    def ordered(self, scope: str = "round") -> list[str]:
+        """Ids of the graded rows in rank order (the round scope: everyone)."""
+        return [k[2] for k in self.groups[scope][""]] if scope == "round" else [
+            k[2] for value in sorted(self.groups[scope]) for k in self.groups[scope][value]]
+
+    def group(self, r: Row, scope: str) -> list[tuple]:
+        return self.groups[scope][scope_value(r, scope)]
+
+    def update(self, r: Row) -> None:
+        """Row r (same id, maybe a new row object) moved: re-sorted in each of its groups."""
+        old = self.keys.pop(r.id, None)
+        prev = self.rows.get(r.id)
+        self.rows[r.id] = r
+        if old is not None:
+            for s in SCOPES:
+                lst = self.groups[s][scope_value(prev, s)]
+                j = bisect.bisect_left(lst, old)
+                if j < len(lst) and lst[j] == old:
+                    del lst[j]
+        if r.graded:
+            k = _rank_key(r)
+            self.keys[r.id] = k
+            for s in SCOPES:
+                bisect.insort(self.groups[s][scope_value(r, s)], k)
+
+    def assign(self) -> list[Row]:
+        """Set every row's ranks (for writing); the graded rows in rank order."""
+        for s in SCOPES:
+            attr = "rank_" + s
+            for lst in self.groups[s].values():
+                prev, rank = None, 0
+                for pos, k in enumerate(lst, start=1):
+                    if k[:2] != prev:
+                        prev, rank = k[:2], pos
+                    setattr(self.rows[k[2]], attr, rank)
+        for r in self.rows.values():
+            if not r.graded:
+                r.rank_round = r.rank_district = r.rank_street = r.rank_type = None
+        return [self.rows[rid] for rid in self.ordered()]
