@@ -10,8 +10,6 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-
 from .grading import CENTS, SHARE_STEPS, RoundResult
 from .intake import Pivot
 from .methods import OUTCOMES

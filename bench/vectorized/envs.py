@@ -8,7 +8,7 @@ import numpy as np
 
 from evaluator.standard.periods import periods
 
-from .expr import MISSING, OK, RecView, Val, record_unit_keys, to_date
+from .expr import MISSING, OK, RecView, Val, record_unit_keys
 from .intake import Pivot
 from .rational import Frac
 from .setup import SCALE, Setup, days
@@ -92,8 +92,9 @@ class CriteriaEnv:
     def _load(self, name: str) -> Val:
         p, r = self.piv, self.rows
         if name.startswith("org."):
-            col = {"org.type": p.type_code, "org.district": p.district, "org.street": p.street,
-                   "org.id": p.id_code, "org.name": p.name}[name]
+            if name in ("org.id", "org.name"):
+                return Val("text", p.text_codes(name, self.strings)[r])
+            col = {"org.type": p.type_code, "org.district": p.district, "org.street": p.street}[name]
             return Val("text", col[r])
         f = self.setup.field[name]
         has = self._has[f.code, r]

@@ -94,7 +94,7 @@ def _ev(node, env) -> Val:
         v = _ev(node.operand, env)
         if node.op == "not":
             return Val("bool", np.logical_not(v.v), v.st)
-        return Val("num", Frac(-v.v.num if not isinstance(v.v.num, int) else -v.v.num, v.v.den), v.st)
+        return Val("num", Frac(-v.v.num, v.v.den), v.st)
     if isinstance(node, Binary):
         return _binary(node, env)
     if isinstance(node, Call):

@@ -21,7 +21,7 @@ from .envs import CriteriaEnv, GateEnv, RecordCache
 from .expr import OK, Val, as_bool, evaluate
 from .intake import ExactRangeError, Pivot
 from .methods import ERR, NA, NR, OUTCOMES, dec, score
-from .rational import LIMIT, Frac, f_add, f_cmp, f_mul, maxabs, round_half_up
+from .rational import LIMIT, Frac, _gcd_obj, f_add, f_mul, maxabs, round_half_up
 from .setup import Setup
 
 CENTS = 100
@@ -119,7 +119,24 @@ def _base_score(std, code, num, L, info):
     g = dec(std.grading.base)
     zero = counted == 0
     score = Frac(np.where(zero, 0, earned * g.num), np.where(zero, 1, counted * g.den)).reduced()
-    return score, reviewed, applicable, problems
+    return score, reviewed, applicable, problems, (earned, np.where(zero, 1, counted))
+
+
+def _terminates(num, den) -> np.ndarray:
+    """Whether num/den is a terminating decimal (its reduced denominator is 2^a·5^b)."""
+    num, den = np.asarray(num), np.broadcast_to(np.asarray(den), np.shape(num))
+    if num.dtype == object or den.dtype == object:
+        num, den = num.astype(object), den.astype(object)
+        d = den // _gcd_obj(num, den)
+    else:
+        d = den // np.gcd(num, den)
+    for p in (2, 5):
+        while True:
+            m = d % p == 0
+            if not m.any():
+                break
+            d = np.where(m, d // p, d)
+    return np.asarray(d == 1, bool)
 
 
 def _half_cent(f: Frac, n: int) -> np.ndarray:
@@ -146,7 +163,8 @@ def _grade(setup: Setup, piv: Pivot, cache: RecordCache, s: StdScores) -> int:
     excl = col([c.na_policy == "exclude" for c in crits]).astype(bool).reshape(-1, 1)
     forbid = col([c.na_policy == "forbid" for c in crits]).astype(bool).reshape(-1, 1)
     info = (is_base, maxL, excl, forbid)
-    main, reviewed, applicable, problems = _base_score(std, s.code, s.num, s.L, info)
+    main, reviewed, applicable, problems, quotients = _base_score(std, s.code, s.num, s.L, info)
+    quotients = [quotients]                  # earned / counted, which agrade divides in Decimal
     problems = problems | (~is_base & (s.code == ERR)).any(0) | (~is_base & (s.code == NR) & forbid).any(0)
     app0 = applicable == 0
     s.share = np.asarray(round_half_up(Frac(np.where(app0, 0, reviewed), np.where(app0, 1, applicable)), SHARE_STEPS))
@@ -158,7 +176,8 @@ def _grade(setup: Setup, piv: Pivot, cache: RecordCache, s: StdScores) -> int:
         if comp.source == "criteria":
             value = main
         elif comp.source == "self_assessment":
-            value = _base_score(std, s.self_code, s.self_num, s.L, info)[0]
+            value, *_, q = _base_score(std, s.self_code, s.self_num, s.L, info)
+            quotients.append(q)
         else:
             c = setup.field[comp.field].code
             has = piv.has[c, s.rows]
@@ -181,11 +200,22 @@ def _grade(setup: Setup, piv: Pivot, cache: RecordCache, s: StdScores) -> int:
     s.sections = {sec.id: (s.num * col([c.section == sec.id and c.kind == "base" for c in crits]).reshape(-1, 1)).sum(0)
                   for sec in std.sections}
     s.graded = ~problems
-    # the one rounding, checked: rows exactly on a half cent are recomputed as agrade computes them
+    # The one rounding, checked. A value exactly on a half cent rounds up, in agrade too, as long
+    # as every Decimal step on the way was exact (all terminating decimals). Where one was not
+    # (a point of x/9, a score renormalized over 97 points), agrade's 28-digit Decimal may sit a
+    # hair off the half cent: those organizations are recomputed as agrade computes them.
     edge = _half_cent(total, n) | _half_cent(main, n)
     for v in comps.values():
         edge |= _half_cent(v, n)
-    recomputed = np.flatnonzero(edge)
+    e = np.flatnonzero(edge)
+    inexact = ~_terminates(s.num[:, e], s.L).all(0) | ~_terminates(s.bonus[e], s.L)
+    for v in comps.values():
+        inexact |= ~_terminates(np.broadcast_to(v.num, (n,))[e], np.broadcast_to(v.den, (n,))[e])
+    if s.self_num is not None:
+        inexact |= ~_terminates(s.self_num[:, e], s.L).all(0)
+    for earned, counted in quotients:
+        inexact |= ~_terminates(earned[e], counted[e])
+    recomputed = e[inexact]
     for i in recomputed:
         _decimal_row(setup, piv, std, s, int(i), crits)
     # tier from the total, then veto caps and gates (placement)
@@ -282,8 +312,7 @@ def _cents(d: Decimal) -> int:
 
 def score_round(setup: Setup, piv: Pivot) -> RoundResult:
     cache = RecordCache(setup, piv)
-    waived_orgs = {oid for oid, _ in setup.waivers}
-    id_index = {oid: i for i, oid in enumerate(piv.ids) if oid in waived_orgs}
+    id_index = {oid: piv.index_of(oid) for oid, _ in setup.waivers}
     stds, recomputed = [], 0
     for si in range(len(setup.standards)):
         rows = np.flatnonzero(piv.std == si)

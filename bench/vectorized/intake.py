@@ -75,8 +75,8 @@ class Pivot:
     type_code: np.ndarray      # string codes (org.type)
     district: np.ndarray       # string codes
     street: np.ndarray         # string codes
-    name: np.ndarray           # string codes
-    id_code: np.ndarray        # string codes
+    ids_series: pl.Series      # organization ids, and names, as text (org.id / org.name codes on demand)
+    names_series: pl.Series
     val: np.ndarray            # int64 (F, N), resolved: verified wins
     has: np.ndarray            # bool (F, N)
     self_val: np.ndarray
@@ -85,6 +85,16 @@ class Pivot:
     self_rec: dict = dc_field(default_factory=dict)   # field code -> RecordField (self)
     fallback: int = 0          # cells normalized by agrade's normalize() one at a time
     fallback_examples: list = dc_field(default_factory=list)
+    _codes: dict = dc_field(default_factory=dict)
+
+    def index_of(self, org_id: str) -> int | None:
+        return self.ids_series.index_of(org_id)
+
+    def text_codes(self, name: str, strings) -> np.ndarray:
+        """String codes of org.id / org.name (only when an expression reads them)."""
+        if name not in self._codes:
+            self._codes[name] = strings.codes(self.ids_series if name == "org.id" else self.names_series)
+        return self._codes[name]
 
 
 # ------------------------------------------------------------------ files
@@ -145,17 +155,18 @@ def _registry(setup: Setup, pv: dict) -> None:
     s = setup.strings
     pv["n"] = n
     pv["ids"] = ids.to_list()
-    pv["id_order"] = np.argsort(np.argsort(np.array(pv["ids"], dtype=object), kind="stable"), kind="stable")
+    order = ids.arg_sort().to_numpy()                    # byte order of UTF-8 = code point order, as Python's
+    pv["id_order"] = np.empty(n, np.int64)
+    pv["id_order"][order] = np.arange(n)
     pv["std"] = codes.replace_strict(list(std_of_type), list(std_of_type.values()), return_dtype=pl.Int64).to_numpy()
     pv["type_code"] = s.codes(codes)
     empty = pl.Series([""] * n)
     pv["district"] = s.codes(df["district"] if "district" in df.columns else empty)
     pv["street"] = s.codes(df["street"] if "street" in df.columns else empty)
     names = df["name"] if "name" in df.columns else empty
-    pv["name"] = s.codes(pl.select(pl.when(names == "").then(ids).otherwise(names)).to_series())
-    pv["id_code"] = s.codes(ids)
-    pv["id_index"] = {oid: i for i, oid in enumerate(pv["ids"])}
+    pv["names_series"] = pl.select(pl.when(names == "").then(ids).otherwise(names)).to_series()
     pv["ids_series"] = ids
+    pv["index_of"] = ids.index_of
 
 
 # ------------------------------------------------------------------ cells
@@ -181,6 +192,8 @@ class _Cells:
         out = s.cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
         bad = np.flatnonzero(out < 0)
         if len(bad):
+            out = out.copy()
+        if len(bad):
             again = s.gather(bad).str.strip_chars().cast(enum, strict=False).to_physical().cast(pl.Int64) \
                 .fill_null(-1).to_numpy()
             out[bad] = again
@@ -200,10 +213,11 @@ def _nonblank(s: pl.Series | None, n: int) -> np.ndarray:
     """Cells holding something other than spaces (agrade's _cell_text(v) != "")."""
     if s is None:
         return np.zeros(n, bool)
-    out = s.is_not_null().to_numpy()
+    nn = s.is_not_null()
+    out = nn.to_numpy()
     idx = np.flatnonzero(out)
     if len(idx):
-        out[idx] = (s.gather(idx).str.strip_chars() != "").to_numpy()
+        out[idx] = (s.filter(nn).str.strip_chars() != "").to_numpy()
     return out
 
 
@@ -258,8 +272,9 @@ def _records_csv(path: Path, cells: _Cells) -> None:
     if source is None:
         src = np.zeros(int((~blank).sum()), np.int64)
     else:
-        src = source.replace_strict(["self", "自评", "verified", "核查"], [0, 0, 1, 1], default=-1,
-                                    return_dtype=pl.Int64).fill_null(0).to_numpy()
+        ver = ((source == "verified") | (source == "核查")).fill_null(False).to_numpy()
+        known = (source.is_null() | source.is_in(["self", "自评", "verified", "核查"])).to_numpy()
+        src = np.where(known, ver.astype(np.int64), -1)
         odd = np.flatnonzero(src < 0)
         if len(odd):     # spaces around, or an empty-looking cell
             again = source.gather(odd).str.strip_chars().replace_strict(
@@ -289,7 +304,7 @@ def _yaml_text(v) -> str:
 
 def _document(doc: dict, cells: _Cells, path: Path) -> None:
     org_id = str(doc["organization"])
-    org = cells.pv["id_index"].get(org_id)
+    org = cells.pv["index_of"](org_id)
     if org is None:
         raise RoundInputError(f"{path}: evidence for organization {org_id!r}, which is not in the registry")
 
@@ -323,14 +338,14 @@ def _document(doc: dict, cells: _Cells, path: Path) -> None:
                 cells.doc_verified_on.append(_yaml_text(v["verified_on"]))
         for src, items, insp in lists:
             if items is None or (not isinstance(items, list) and _yaml_text(items) == ""):
-                cells.rec_flags.append((org_id, fid, src, True, insp))
+                cells.rec_flags.append((org, code(fid), src, True, insp))
                 continue
-            cells.rec_flags.append((org_id, fid, src, False, insp))
+            cells.rec_flags.append((org, code(fid), src, False, insp))
             plain = isinstance(items, list) and all(
                 isinstance(i, str) or (isinstance(i, dict) and set(i) <= {"date", "title"} and isinstance(i.get("date"), str))
                 for i in items)
             if not plain:
-                cells.rec_extra.append(("raw", org_id, fid, src, items))
+                cells.rec_extra.append((org, code(fid), src, items))
                 continue
             for i in items:
                 if isinstance(i, dict):
@@ -361,6 +376,7 @@ RE_NUM_UNIT = r"^([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*(\D.*)$"
 RE_YMD = (r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$", r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$",
           r"^([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})$",
           r"^([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]?$", r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
+RE_YMD_ANY = "^(?:" + "|".join(r[1:-1] for r in RE_YMD) + ")$"
 _BLANK_FOLDED = sorted(BLANK_TOKENS)
 _TRUE_FOLDED, _FALSE_FOLDED = list(TRUE_TOKENS), list(FALSE_TOKENS)
 
@@ -388,17 +404,15 @@ def parse_dates(s: pl.Series, folded: bool = False) -> tuple[np.ndarray, np.ndar
         ok = s.str.contains(RE_DATE).to_numpy()
         d = s.str.to_date("%Y-%m-%d", strict=False).to_physical()
         ok &= d.is_not_null().to_numpy()
-        return ok, d.fill_null(0).cast(pl.Int64).to_numpy()
-    ok = np.zeros(len(s), bool)
-    out = np.zeros(len(s), np.int64)
-    for rx in RE_YMD:
-        g = s.str.extract_groups(rx)
-        parts = [g.struct.field(str(i)).cast(pl.Int64).fill_null(-1).to_numpy() for i in (1, 2, 3)]
-        valid, dd = ymd_days(*parts)
-        new = valid & ~ok
-        out[new] = dd[new]
-        ok |= new
-    return ok, out
+        return ok, np.array(d.fill_null(0).cast(pl.Int64).to_numpy())
+    if not len(s):
+        return np.zeros(0, bool), np.zeros(0, np.int64)
+    g = s.str.extract_groups(RE_YMD_ANY)
+    parts = []
+    for k in (0, 1, 2):                 # year, month, day of whichever spelling matched
+        parts.append(pl.select(pl.coalesce([g.struct.field(str(1 + 3 * j + k)) for j in range(len(RE_YMD))]))
+                     .to_series().cast(pl.Int64).fill_null(-1).to_numpy())
+    return ymd_days(*parts)
 
 
 class _Normalizer:
@@ -435,32 +449,34 @@ class _Normalizer:
             raise ExactRangeError(f"{d} does not fit the baseline's fixed point (10^-6 steps, < 4.6e12)")
         return int(x)
 
-    def _parse(self, tc: int, s: pl.Series, std: np.ndarray, fld: np.ndarray, folded: bool):
-        """(ok, value) of one type's cells; folded=True for the second pass (odd forms)."""
+    def _parse(self, tc: int, s: pl.Series, folded: bool):
+        """(ok, value, unit code or -1) of distinct spellings `s` read as type `tc`; folded=True for
+        the second pass (full-width forms and spaces folded: units, other date spellings, 是/否
+        spelled otherwise). What depends on the field (limits, units, enum values) is checked
+        per cell by the caller."""
         n = len(s)
-        ok, v = np.zeros(n, bool), np.zeros(n, np.int64)
-        if tc in (T_NUMBER, T_INTEGER):
-            ok = s.str.contains(RE_NUM).to_numpy()
-            v = s.cast(_DEC, strict=False).to_physical().cast(pl.Int64).fill_null(0).to_numpy()
-            if folded:          # 500平方米, 12人: a unit the field accepts
-                g = s.str.extract_groups(RE_NUM_UNIT)
-                num, unit = g.struct.field("1"), g.struct.field("2").str.strip_chars().str.to_lowercase()
-                has = num.is_not_null().to_numpy() & ~ok
-                if has.any():
-                    ucode = self.setup.strings.codes(unit.fill_null(""))
-                    key = (std * len(self.setup.fields) + fld) * (1 << 32) + ucode
-                    good = has & np.isin(key, self.unit_keys)
-                    nv = num.cast(_DEC, strict=False).to_physical().cast(pl.Int64).fill_null(0).to_numpy()
-                    v = np.where(good, nv, v)
-                    ok |= good
-            if tc == T_INTEGER:
-                ok &= v % SCALE == 0
-        elif tc == T_PERCENT:
-            pct = s.str.contains(RE_PCT).to_numpy()
-            frac = s.str.contains(RE_FRACTION).to_numpy()
-            v = s.str.strip_suffix("%").cast(_DEC, strict=False).to_physical().cast(pl.Int64).fill_null(0).to_numpy()
-            v = np.where(pct, v // 100, v)
-            ok = pct | frac
+        ok, v, unit = np.zeros(n, bool), np.zeros(n, np.int64), np.full(n, -1, np.int64)
+        if tc in (T_NUMBER, T_INTEGER, T_PERCENT):
+            if tc == T_PERCENT:
+                pct = s.str.contains(RE_PCT).to_numpy()
+                ok = pct | s.str.contains(RE_FRACTION).to_numpy()
+                v = s.str.strip_suffix("%").cast(_DEC, strict=False).to_physical().cast(pl.Int64).fill_null(0).to_numpy()
+                v = np.where(pct, v // 100, v)               # <= 4 decimals in %: exact
+            else:
+                ok = s.str.contains(RE_NUM).to_numpy()
+                v = s.cast(_DEC, strict=False).to_physical().cast(pl.Int64).fill_null(0).to_numpy()
+                if folded:          # 500平方米, 12 人: the unit is checked against the field per cell
+                    g = s.str.extract_groups(RE_NUM_UNIT)
+                    num = g.struct.field("1")
+                    has = num.is_not_null().to_numpy() & ~ok
+                    if has.any():
+                        u = g.struct.field("2").str.strip_chars().str.to_lowercase().fill_null("")
+                        unit = np.where(has, self.setup.strings.codes(u), -1)
+                        nv = num.cast(_DEC, strict=False).to_physical().cast(pl.Int64).fill_null(0).to_numpy()
+                        v = np.where(has, nv, v)
+                        ok |= has
+                if tc == T_INTEGER:
+                    ok &= v % SCALE == 0
         elif tc == T_BOOL:
             src = s.str.to_lowercase() if folded else s
             t, f = (_TRUE_FOLDED, _FALSE_FOLDED) if folded else (TRUE, FALSE)
@@ -469,66 +485,78 @@ class _Normalizer:
         elif tc == T_DATE:
             ok, v = parse_dates(s, folded)
         elif tc == T_ENUM and not folded:
-            v = self.setup.strings.codes(s)
-            ok = np.isin((std * len(self.setup.fields) + fld) * (1 << 32) + v, self.enum_keys)
+            ok, v = np.ones(n, bool), self.setup.strings.codes(s)
         elif tc == T_TEXT and not folded:
-            ok = (s == s.str.strip_chars()).to_numpy()
-            v = self.setup.strings.codes(s)
-        if tc in (T_NUMBER, T_INTEGER, T_PERCENT):
-            ok &= (v >= self.setup.lo[std, fld]) & (v <= self.setup.hi[std, fld])
-        return ok, v
+            ok, v = (s == s.str.strip_chars()).to_numpy(), self.setup.strings.codes(s)
+        return ok, v, unit
 
     def cells(self, std: np.ndarray, fld: np.ndarray, raw: pl.Series):
         """Normalize value cells: (int64 value, blank mask, [(cell, records)] of records-typed cells).
-        Per type: the clean forms; then blanks; then, folded (full-width, spaces), the odd forms;
-        then agrade's normalize() one cell at a time."""
+
+        Each distinct spelling is read once per field type (a round's 1.2 million cells have some
+        30,000): the clean forms, then blank tokens, then, folded, the odd forms; then the field's
+        own limits, unit and enum values per cell; what is still unread goes through agrade's
+        normalize() one cell at a time."""
         n = len(raw)
         t = self.tcode[fld]
         val = np.zeros(n, np.int64)
         blank = np.zeros(n, bool)
+        done = np.zeros(n, bool)
         recs = []
-        order = np.argsort(t, kind="stable")
-        bounds = np.searchsorted(t[order], np.arange(9))
-        for tc in range(8):
-            sel = order[bounds[tc]:bounds[tc + 1]]
-            if not len(sel):
-                continue
-            s = raw.gather(sel)
-            if tc == T_REC:
-                ok = np.zeros(len(sel), bool)
-            else:
-                ok, v = self._parse(tc, s, std[sel], fld[sel], False)
-                val[sel[ok]] = v[ok]
-            for folded in (False, True):
-                rest = np.flatnonzero(~ok)
-                if not len(rest):
-                    break
-                sub = s.gather(rest)
-                if folded:
-                    sub = _fold(sub)
-                    sub_b = sub.str.to_lowercase()
-                    b = sub_b.is_in(_BLANK_FOLDED)
-                else:
-                    sub_b = sub
-                    b = sub.is_in(BLANK) | sub.is_null()
-                if tc == T_BOOL:                 # 无 in a boolean field is 否, not blank
-                    b &= sub_b != "无"
-                b = b.fill_null(True).to_numpy()
-                blank[sel[rest[b]]] = True
-                ok[rest[b]] = True
-                if folded and tc != T_REC and not b.all():
+        raw = raw.fill_null("")
+        uniq = raw.unique()
+        code = raw.cast(pl.Enum(uniq.to_list())).to_physical().to_numpy().astype(np.int64)
+        nf = len(self.setup.fields)
+        for tc in np.unique(t).tolist():
+            cell = np.flatnonzero(t == tc)
+            used = np.flatnonzero(np.bincount(code[cell], minlength=len(uniq)))
+            s = uniq.gather(used)
+            u_ok, u_val, u_unit = np.zeros(len(used), bool), np.zeros(len(used), np.int64), np.full(len(used), -1)
+            if tc != T_REC:
+                u_ok, u_val, u_unit = (np.array(x) for x in self._parse(tc, s, False))
+            u_blank = s.is_in(BLANK).to_numpy()
+            if tc == T_BOOL:                                 # 无 in a boolean field is 否, not blank
+                u_blank &= (s != "无").to_numpy()
+            u_ok &= ~u_blank
+            rest = np.flatnonzero(~u_ok & ~u_blank)
+            if len(rest):
+                f = _fold(s.gather(rest))
+                low = f.str.to_lowercase()
+                b = low.is_in(_BLANK_FOLDED).to_numpy()
+                if tc == T_BOOL:
+                    b &= (low != "无").to_numpy()
+                u_blank[rest[b]] = True
+                if tc != T_REC and not b.all():
                     left = rest[~b]
-                    ok2, v2 = self._parse(tc, sub.filter(pl.Series(~b)), std[sel[left]], fld[sel[left]], True)
-                    val[sel[left[ok2]]] = v2[ok2]
-                    ok[left[ok2]] = True
-            for i in sel[~ok]:
-                x = self.slow(raw[int(i)], int(std[i]), int(fld[i]))
-                if x is None:
-                    blank[i] = True
-                elif tc == T_REC:
-                    recs.append((int(i), x))
-                else:
-                    val[i] = self.typed(x, tc)
+                    ok2, v2, un2 = self._parse(tc, f.filter(pl.Series(~b)), True)
+                    u_ok[left], u_val[left], u_unit[left] = ok2, v2, un2
+            pos = np.empty(len(uniq), np.int64)
+            pos[used] = np.arange(len(used))
+            k = pos[code[cell]]
+            ok = u_ok[k]
+            v = u_val[k]
+            sf = std[cell] * nf + fld[cell]
+            if tc in (T_NUMBER, T_INTEGER):
+                un = u_unit[k]
+                w = np.flatnonzero(un >= 0)
+                if len(w):
+                    ok[w] &= np.isin(sf[w] * (1 << 32) + un[w], self.unit_keys)
+            if tc in (T_NUMBER, T_INTEGER, T_PERCENT):
+                ok &= (v >= self.setup.lo.ravel()[sf]) & (v <= self.setup.hi.ravel()[sf])
+            elif tc == T_ENUM:
+                ok &= np.isin(sf * (1 << 32) + v, self.enum_keys)
+            val[cell[ok]] = v[ok]
+            b = u_blank[k]
+            blank[cell[b]] = True
+            done[cell[ok | b]] = True
+        for i in np.flatnonzero(~done):
+            x = self.slow(raw[int(i)], int(std[i]), int(fld[i]))
+            if x is None:
+                blank[i] = True
+            elif t[i] == T_REC:
+                recs.append((int(i), x))
+            else:
+                val[i] = self.typed(x, int(t[i]))
         return val, blank, recs
 
     def typed(self, x, tc) -> int:
@@ -543,20 +571,27 @@ class _Normalizer:
         raise AssertionError(tc)
 
     def record_days(self, std: np.ndarray, fld: np.ndarray, date: pl.Series, title: pl.Series) -> np.ndarray:
-        """Record dates as days; other spellings folded and parsed; the rest through
-        normalize([{date, title}]) (counted)."""
-        ok, out = parse_dates(date)
+        """Record dates as days, parsed once per distinct spelling (a round has a few hundred):
+        ISO dates, then the other spellings folded; the rest through normalize([{date, title}])
+        one row at a time (counted)."""
+        uniq = date.unique()
+        ok, out = parse_dates(uniq)
         left = np.flatnonzero(~ok)
         if len(left):
-            ok2, d2 = parse_dates(_fold(date.gather(left)), folded=True)
+            ok2, d2 = parse_dates(_fold(uniq.gather(left)), folded=True)
             out[left[ok2]] = d2[ok2]
             ok[left[ok2]] = True
-        for i in np.flatnonzero(~ok):
+        code = date.cast(pl.Enum(uniq.drop_nulls().to_list())).to_physical().fill_null(len(uniq)).to_numpy()
+        nulls = uniq.is_null().to_numpy()
+        table = np.append(out[~nulls], 0)
+        valid = np.append(ok[~nulls], False)
+        result = table[code]                            # a new array: writable
+        for i in np.flatnonzero(~valid[code]):
             row = {"date": date[int(i)]}
             if title[int(i)]:
                 row["title"] = title[int(i)]
-            out[i] = days(self.slow(row, int(std[i]), int(fld[i]), records_row=True)[0].date)
-        return out
+            result[i] = days(self.slow(row, int(std[i]), int(fld[i]), records_row=True)[0].date)
+        return result
 
     def check_dates(self, s: pl.Series) -> None:
         """verified_on cells are read (and refused when wrong) even when no value uses them."""
@@ -573,16 +608,14 @@ class _Normalizer:
                     raise RoundInputError(f"verified_on: {e}") from None
 
 
-def _title_codes(table: dict, titles: pl.Series) -> np.ndarray:
-    """Record titles as compared by agrade (stripped, blank tokens = no title) as small codes of
-    `table`, computed once per distinct title."""
-    uniq = titles.drop_nulls().unique().to_list()
-    phys = titles.cast(pl.Enum(uniq)).to_physical()
-    mapping = np.zeros(len(uniq) + 1, np.int64)          # null (last) -> no title (code 0)
-    codes = phys.fill_null(len(uniq)).to_numpy()
-    for i, u in enumerate(uniq):
-        mapping[i] = table.setdefault("" if is_blank(u) else u.strip(), len(table))
-    return mapping[codes]
+def _title_codes(titles: pl.Series) -> np.ndarray:
+    """Record titles as agrade compares them (stripped, blank tokens = no title), as codes
+    computed once per distinct title."""
+    titles = titles.fill_null("")
+    uniq = titles.unique().to_list()
+    table: dict[str, int] = {}
+    mapped = [table.setdefault("" if is_blank(t) else t.strip(), len(table)) for t in uniq]
+    return titles.replace_strict(uniq, mapped, return_dtype=pl.Int64).to_numpy()
 
 
 # ------------------------------------------------------------------ pivoting
@@ -607,7 +640,8 @@ def read_round(setup: Setup) -> Pivot:
     rec, self_rec = _records(setup, pv, cells, norm, grid)
     _blank_zero(setup, pv, grid)
     return Pivot(n=n, ids=pv["ids"], id_order=pv["id_order"], std=pv["std"], type_code=pv["type_code"],
-                 district=pv["district"], street=pv["street"], name=pv["name"], id_code=pv["id_code"],
+                 district=pv["district"], street=pv["street"], ids_series=pv["ids_series"],
+                 names_series=pv["names_series"],
                  val=grid["val"].reshape(nf, n), has=grid["has"].reshape(nf, n),
                  self_val=grid["self_val"].reshape(nf, n), self_has=grid["self_has"].reshape(nf, n),
                  rec=rec, self_rec=self_rec, fallback=norm.fallback, fallback_examples=norm.examples)
@@ -663,7 +697,6 @@ def _records(setup: Setup, pv: dict, cells: _Cells, norm: _Normalizer, grid: dic
     n, nf = pv["n"], len(setup.fields)
     size = n * nf
     orgs, flds, srcs, dys, titles, insps = [], [], [], [], [], []
-    title_table: dict[str, int] = {"": 0}
     if cells.rec_parts:
         org = np.concatenate([p[0] for p in cells.rec_parts])
         fld = np.concatenate([p[1] for p in cells.rec_parts])
@@ -676,40 +709,38 @@ def _records(setup: Setup, pv: dict, cells: _Cells, norm: _Normalizer, grid: dic
         flds.append(fld)
         srcs.append(np.concatenate([p[2] for p in cells.rec_parts]))
         dys.append(norm.record_days(std, fld, date, title))
-        titles.append(_title_codes(title_table, title))
+        titles.append(title)
         insps.append(np.concatenate([p[3] for p in cells.rec_parts]))
     # records that came typed from fallbacks (values.csv cells, odd YAML lists)
     extra = list(grid.pop("cell_recs"))
+    for o, fc, src, items in cells.rec_extra:
+        if not setup.member[pv["std"][o], fc] or norm.tcode[fc] != T_REC:
+            raise RoundInputError(f"records {setup.fields[fc].id!r} for organization {pv['ids'][o]!r}")
+        extra.append((o, fc, src, norm.slow(items, int(pv["std"][o]), fc)))
+    typed = [(o, fc, src, days(r.date), r.title) for o, fc, src, recs in extra for r in recs or ()]
+    if typed:
+        o, fc, sv, dd, tt = zip(*typed)
+        orgs.append(np.array(o, np.int64))
+        flds.append(np.array(fc, np.int64))
+        srcs.append(np.array(sv, np.int64))
+        dys.append(np.array(dd, np.int64))
+        titles.append(pl.Series(tt, dtype=pl.String))
+        insps.append(np.zeros(len(typed), bool))
     flags = []
-    for item in cells.rec_extra:
-        _, org_id, fid, src, items = item
-        o = pv["id_index"].get(org_id)
-        f = setup.field.get(fid)
-        if o is None or f is None or not setup.member[pv["std"][o], f.code]:
-            raise RoundInputError(f"records {fid!r} for organization {org_id!r}")
-        extra.append((o, f.code, src, norm.slow(items, int(pv["std"][o]), f.code)))
-    for o, fc, src, recs in extra:
-        for r in recs or ():
-            orgs.append(np.array([o]))
-            flds.append(np.array([fc]))
-            srcs.append(np.array([src]))
-            dys.append(np.array([days(r.date)]))
-            titles.append(np.array([title_table.setdefault(r.title, len(title_table))]))
-            insps.append(np.array([False]))
-    for org_id, fid, src, blank, insp in cells.rec_flags:
-        o = pv["id_index"].get(org_id)
-        f = setup.field.get(fid)
-        if o is None or f is None or not setup.member[pv["std"][o], f.code]:
-            raise RoundInputError(f"records {fid!r} for organization {org_id!r}")
-        flags.append((o, f.code, src, blank, insp))
+    for o, fc, src, blank, insp in cells.rec_flags:
+        if not setup.member[pv["std"][o], fc] or norm.tcode[fc] != T_REC:
+            raise RoundInputError(f"records {setup.fields[fc].id!r} for organization {pv['ids'][o]!r}")
+        flags.append((o, fc, src, blank, insp))
     rc_org, rc_fld, rc_src, rc_blank = grid.pop("rec_cells")
     flags += list(zip(rc_org.tolist(), rc_fld.tolist(), rc_src.tolist(), rc_blank.tolist(), [False] * len(rc_org)))
     if orgs:
         org, fld, src = np.concatenate(orgs), np.concatenate(flds), np.concatenate(srcs)
-        day, title, insp = np.concatenate(dys), np.concatenate(titles), np.concatenate(insps)
+        day, insp = np.concatenate(dys), np.concatenate(insps)
+        title = pl.concat(titles)
     else:
-        org = fld = src = day = title = np.zeros(0, np.int64)
+        org = fld = src = day = np.zeros(0, np.int64)
         insp = np.zeros(0, bool)
+        title = pl.Series([], dtype=pl.String)
     ekey = fld * n + org
     insp_grid = grid["insp"]
     insp_grid[ekey[insp]] = True
@@ -733,43 +764,45 @@ def _records(setup: Setup, pv: dict, cells: _Cells, norm: _Normalizer, grid: dic
     if (drop & ~ver_blank).any():
         raise RoundInputError("verified records need the inspector who verified them (inspector)")
     ver_present &= ~drop
-    # distinct (field, org, source, day, title), sorted
+    # distinct records (org, field, source, day, title) in that order, which is how bulk files list
+    # them (then nothing is sorted); titles are compared only where the same (org, field, source,
+    # day) occurs more than once
     if len(org):
         d0 = int(day.min())
-        span, tspan = int(day.max()) - d0 + 1, int(title.max()) + 1
-        if float(nf) * n * 2 * span * tspan < 2.0 ** 62:
-            key = np.sort((((fld * n + org) * 2 + src) * span + (day - d0)) * tspan + title)
-            keep = np.ones(len(key), bool)
-            keep[1:] = key[1:] != key[:-1]
-            key = key[keep]
-            rest, _ = np.divmod(key, tspan)
-            rest, dd = np.divmod(rest, span)
-            rest, src = np.divmod(rest, 2)
-            fld, org = np.divmod(rest, n)
-            day = dd + d0
-        else:
-            order = np.lexsort((title, day, src, org, fld))
-            cols = np.stack([fld, org, src, day, title])[:, order]
-            keep = np.ones(cols.shape[1], bool)
-            keep[1:] = (cols[:, 1:] != cols[:, :-1]).any(axis=0)
-            fld, org, src, day = cols[0, keep], cols[1, keep], cols[2, keep], cols[3, keep]
-    # rows of one (field, org) are contiguous; a day may repeat under different titles
+        span = int(day.max()) - d0 + 1
+        if float(nf) * n * 2 * span >= 2.0 ** 62:
+            raise ExactRangeError("record keys do not fit int64")
+        key = ((org * nf + fld) * 2 + src) * span + (day - d0)
+        perm = None
+        if len(key) > 1 and (key[1:] < key[:-1]).any():
+            perm = np.argsort(key, kind="stable")
+            key, org, fld, src, day = key[perm], org[perm], fld[perm], src[perm], day[perm]
+        first = np.ones(len(key), bool)
+        first[1:] = key[1:] != key[:-1]
+        if not first.all():
+            rows = np.flatnonzero(~first | np.append(~first[1:], False))    # every row of a repeated key
+            tcode = _title_codes(title.gather(rows if perm is None else perm[rows]))
+            seen = set()
+            for i, k, t in zip(rows.tolist(), key[rows].tolist(), tcode.tolist()):
+                first[i] = (k, t) not in seen      # a different title on the same day is another record
+                seen.add((k, t))
+            org, fld, src, day = org[first], fld[first], src[first], day[first]
     ekey = fld * n + org
     use = np.where(ver_present[ekey], 1, 0)
     res_rows = src == use
     self_rows = src == 0
     rec, self_rec = {}, {}
-    for f in setup.fields:
-        if f.kind != "rec":
-            continue
-        c = f.code
-        lo, hi = np.searchsorted(fld, [c, c + 1])
-        for rows, out in ((res_rows, rec), (self_rows, self_rec)):
-            m = rows[lo:hi]
-            o, d = org[lo:hi][m], day[lo:hi][m]
+    codes = [f.code for f in setup.fields if f.kind == "rec"]
+    for rows, out in ((res_rows, rec), (self_rows, self_rec)):
+        f_, o_, d_ = fld[rows], org[rows], day[rows]
+        by_field = np.argsort(f_.astype(np.int16), kind="stable")    # radix sort; organizations stay in order
+        f_, o_, d_ = f_[by_field], o_[by_field], d_[by_field].astype(np.int32)
+        for c in codes:
+            lo, hi = np.searchsorted(f_, [c, c + 1])
             off = np.zeros(n + 1, np.int64)
-            off[1:] = np.cumsum(np.bincount(o, minlength=n))
-            out[c] = RecordField(off, d.astype(np.int32))
+            off[1:] = np.cumsum(np.bincount(o_[lo:hi], minlength=n))
+            out[c] = RecordField(off, d_[lo:hi])
+    for c in codes:
         sl = slice(c * n, (c + 1) * n)
         grid["has"][sl] = np.where(ver_present[sl], ~ver_blank[sl], self_present[sl])
         grid["self_has"][sl] = self_present[sl]
@@ -778,7 +811,6 @@ def _records(setup: Setup, pv: dict, cells: _Cells, norm: _Normalizer, grid: dic
 
 def _blank_zero(setup: Setup, pv: dict, grid: dict) -> None:
     """`blank: zero`: a missing value counts 0 (records: none), in the self-assessment too."""
-    n, nf = pv["n"], len(setup.fields)
     if not setup.blank_zero.any():
         return
     bz = setup.blank_zero[pv["std"]].T.reshape(-1)       # (F*N,)

@@ -32,7 +32,8 @@ def _outcome(got: Frac, points: Frac, n: int) -> np.ndarray:
     return np.where(s_full >= 0, PASS, np.where(s_pos > 0, PARTIAL, FAIL)).astype(np.int8) * np.ones(n, np.int8)
 
 
-def _scalar_den(f: Frac, n: int, what: str) -> tuple[np.ndarray, int]:
+def _scalar_den(f: Frac, n: int) -> tuple[np.ndarray, int]:
+    """Numerators over one denominator (the least common one when rows differ)."""
     f = frac_rows(f, n)
     if isinstance(f.den, np.ndarray):
         d = np.unique(f.den)
@@ -165,7 +166,7 @@ def _deduction(c, env, n, P):
 def _bonus(c, env, n, P):
     total, lines, st = _items(c, env, n)
     got = _min(Frac(np.full(n, P.num), P.den), total)
-    num, den = _scalar_den(got, n, "bonus")
+    num, den = _scalar_den(got, n)
     code = np.where(lines, _outcome(Frac(num, den), P, n), FAIL).astype(np.int8)
     return code, Frac(np.where(lines, num, 0), den), st, None
 
@@ -189,7 +190,7 @@ def score(c, env, n: int, waived: np.ndarray | None):
     max_points = c.points if c.kind in ("base", "bonus") else Decimal(0)
     P = dec(max_points)
     code, pts, mst, veto = METHODS[c.method](c, env, n, P)
-    num, den = _scalar_den(pts, n, c.method)
+    num, den = _scalar_den(pts, n)
     if P.den != 1 and den % P.den:
         lcm = den * P.den // math.gcd(den, P.den)
         num, den = num * (lcm // den), lcm

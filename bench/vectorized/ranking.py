@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grading import CENTS, RoundResult, StdScores, _lcm, place
+from .grading import RoundResult, StdScores, _lcm, place
 from .intake import ExactRangeError, Pivot
 from .methods import dec
 from .rational import LIMIT, maxabs

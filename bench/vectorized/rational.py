@@ -84,7 +84,7 @@ class Frac:
         num, den = self.num, self.den
         if isinstance(den, np.ndarray):
             g = gcd(num, den)
-            g = np.where(g == 0, 1, g) if not is_obj(g) else np.where(g == 0, 1, g)
+            g = np.where(g == 0, 1, g)
             return Frac(_narrow(num // g), _narrow(den // g))
         if den == 1:
             return self
@@ -98,11 +98,6 @@ class Frac:
         if g > 1:
             return Frac(_narrow(num // g) if isinstance(num, np.ndarray) else num // g, den // g)
         return self
-
-    def scaled_to(self, den: int):
-        """The numerator over `den` (a multiple of a scalar self.den)."""
-        assert not isinstance(self.den, np.ndarray) and den % self.den == 0
-        return mul(self.num, den // self.den)
 
 
 def common(a: Frac, b: Frac):
