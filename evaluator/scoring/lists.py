@@ -66,40 +66,64 @@ class ListRules(Ruleset):
                 self.add(f"{lid}:any:{i}", self.lowering.lower(compile_rule_expr(src)).T, i)
 
 
+_RANK_NAMES = frozenset({"rank", "rank_district", "rank_type"})
+
+
+class ListState:
+    """A round's lists, kept so that one organization can change: which rules each
+    organization's fact fires is remembered, and fired again only for organizations whose
+    result (or, when a rule reads ranks, rank) changed."""
+
+    def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row]):
+        self.norm = normalize_rules(rules)
+        self.tiers = tiers
+        self.rows = rows
+        exprs = [s for r in self.norm.values() for s in ([r["include"]] if "include" in r else []) + r.get("include_any", [])]
+        self.reads_ranks = any(_RANK_NAMES & compile_rule_expr(s).names for s in exprs)
+        self.engine = ListRules(self.norm) if exprs else None
+        self.fired: dict[str, set[str]] = {}
+        for r in rows:
+            self.fire(r)
+
+    def fire(self, r: Row) -> None:
+        if self.engine is None:
+            return
+        hit = self.engine.run(_env(r, self.tiers.get(r.standard)), f"organization {r.id}").rules
+        if hit:
+            self.fired[r.id] = set(hit)
+        else:
+            self.fired.pop(r.id, None)
+
+    def derive(self, ranked: list[Row]) -> dict:
+        """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}
+        (`ranked`: the graded rows in rank order, ranks assigned)."""
+        out: dict = {}
+        for lid, rule in self.norm.items():
+            reasons = _select(lid, rule, self.rows, self.fired)
+            if "top" in rule:
+                reasons = _keep_top(reasons, ranked, rule["top"]["n"], rule["top"]["scope"])
+            if "bottom" in rule:
+                _add_bottom(reasons, ranked, rule["bottom"]["share"], rule["bottom"]["scope"])
+            entries = [_entry(r, reasons[r.id]) for r in self.rows if r.id in reasons]
+            entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
+            out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule), "entries": entries}
+        return out
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
+
 def lists_for_rows(rows: Iterable[Row], ranked: list[Row], tiers: Mapping[str, list[str]],
                    rules: Mapping | None) -> dict:
-    """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}.
-
-    `rows` every organization (registry order), `ranked` the graded ones in rank order,
-    `tiers` standard id -> its tier ids best first, `rules` the round's `lists:` (None: the
-    defaults)."""
-    norm = normalize_rules(rules)
-    rows = list(rows)
-    fired = _fire(norm, rows, tiers)
-    out: dict = {}
-    for lid, rule in norm.items():
-        reasons = _select(lid, rule, rows, fired)
-        if "top" in rule:
-            reasons = _keep_top(reasons, ranked, rule["top"]["n"], rule["top"]["scope"])
-        if "bottom" in rule:
-            _add_bottom(reasons, ranked, rule["bottom"]["share"], rule["bottom"]["scope"])
-        entries = [_entry(r, reasons[r.id]) for r in rows if r.id in reasons]
-        entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
-        out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule), "entries": entries}
-    return out
-
-
-def _fire(norm, rows: list[Row], tiers) -> dict[str, set[str]]:
-    """Organization id -> the rules (`<list>:include`, `<list>:any:<i>`) whose conditions hold."""
-    if not any("include" in r or "include_any" in r for r in norm.values()):
-        return {}
-    out: dict[str, set[str]] = {}
-    with ListRules(norm) as engine:
-        for r in rows:
-            fired = engine.run(_env(r, tiers.get(r.standard)), f"organization {r.id}")
-            if fired.rules:
-                out[r.id] = set(fired.rules)
-    return out
+    """The `lists` object of results.json, in one go. `rows` every organization (registry
+    order), `ranked` the graded ones in rank order, `tiers` standard id -> its tier ids best
+    first, `rules` the round's `lists:` (None: the defaults)."""
+    state = ListState(rules, tiers, list(rows))
+    try:
+        return state.derive(ranked)
+    finally:
+        state.close()
 
 
 def _select(lid: str, rule: Mapping, rows: list[Row], fired: Mapping[str, set[str]]) -> dict[str, list[str]]:

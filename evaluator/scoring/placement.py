@@ -20,7 +20,7 @@ from collections import defaultdict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Iterable, Mapping
 
-from ..model import ZERO, Grading, Quota, Target
+from ..model import ZERO, Grading, Quota
 from ..terms import SCOPES, pct, scope_key, scope_label
 from .grading import place
 from .rows import Row
@@ -37,24 +37,6 @@ def _rank_key(r: Row) -> tuple:
 def sort_key(values: Mapping[str, Decimal], tie_breaks) -> tuple:
     """The tie-break values of one organization, signed so that ascending order is best first."""
     return tuple((-values.get(k, ZERO) if desc else values.get(k, ZERO)) for k, desc in tie_breaks)
-
-
-def target_report(rows: Iterable[Row], target: Target | None, gradings: Mapping[str, Grading]) -> list[dict]:
-    """Share of the target tier per scope value, against the target share."""
-    if target is None:
-        return []
-    groups: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        if r.graded:
-            groups[scope_value(r, target.scope)].append(r)
-    out = []
-    for value, group in sorted(groups.items()):
-        hit = sum(1 for r in group if gradings[r.standard].tiers[r.tier_index].id == target.tier)
-        share = (Decimal(hit) / len(group)).quantize(Decimal("0.0001"))
-        out.append({"scope": target.scope, "value": value, "tier": target.tier, "count": hit,
-                    "graded": len(group), "share": share, "target": target.min_share,
-                    "met": share >= target.min_share})
-    return out
 
 
 # ------------------------------------------------------------------ quotas
@@ -166,8 +148,9 @@ class Quotas:
 
     # -- one organization changes
 
-    def replace(self, old: Row | None, new: Row) -> set[str]:
-        """Swap an organization's row (re-scored, or new); the ids whose final tier changed."""
+    def replace(self, old: Row | None, new: Row) -> dict[str, int | None]:
+        """Swap an organization's row (re-scored, or new); the ids whose final tier changed,
+        with the tier index each had before."""
         final_before = {new.id: old.tier_index if old is not None else None}
         touched: list[set[int]] = [set() for _ in self.steps]
         if old is not None:
@@ -212,7 +195,7 @@ class Quotas:
             dirty = nxt
         if not self.steps:
             new.tier_index = new.tier_before_quota
-        return {rid for rid, was in final_before.items() if self.rows[rid].tier_index != was}
+        return {rid: was for rid, was in final_before.items() if self.rows[rid].tier_index != was}
 
     # -- what the reasons say
 

@@ -30,7 +30,8 @@ from .grading import grade
 from .lists import lists_for_rows
 from .orgresult import dumps, parts, round_part, splice
 from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
-from .placement import Quotas, Ranks, sort_key, target_report
+from .placement import Quotas, Ranks, sort_key
+from ..terms import scope_key
 from .rows import Row
 
 Progress = Callable[[int, int], None]
@@ -176,14 +177,14 @@ class ScoredRound:
             "agrade_version": __version__, **header,
             "standards": _standards_block(self.standards),
             "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in next(iter(self.standards.values())).grading.tie_breaks],
-            "summary": _summary(rows, standards, gradings),
         }
+        self.summary = Summary(rows, standards, gradings)
+        self.header["summary"] = self.summary.render()
 
     def place_all(self) -> None:
         """Ranks, tier names and quota reasons on every row, after any change."""
         self.ranked = self.ranks.assign()
         for r in self.rows:
-            r.extra_reasons = self.quotas.reasons(r) or None
             tier = self.gradings[r.standard].tiers[r.tier_index] if r.tier_index is not None else None
             r.tier, r.tier_name = (tier.id, tier.name) if tier else (None, None)
         self.order = self.ranked + [r for r in self.rows if not r.graded]     # ungraded last, in registry order
@@ -195,6 +196,8 @@ class ScoredRound:
     def org_bytes(self) -> Iterator[bytes]:
         for r in self.order:
             head, tail = self.spill.get(r.spill)
+            # quota reasons quote positions and counts of the final placement: made here
+            r.extra_reasons = self.quotas.reasons(r) or None
             yield splice(head, round_part(r, self.standards[r.standard]), tail)
 
     def write_json(self, write: Callable[[bytes], None]) -> None:
@@ -242,27 +245,61 @@ def _standards_block(used: dict[str, Standard]) -> dict:
             for sid, s in sorted(used.items())}
 
 
-def _summary(rows: list[Row], standards: dict[str, Standard], gradings) -> dict:
-    tiers: dict[str, int] = {}
-    by_district: dict[str, dict[str, int]] = {}
-    by_type: dict[str, dict[str, int]] = {}
-    for r in rows:
-        t = r.tier or "not_graded"
-        tiers[t] = tiers.get(t, 0) + 1
-        d = by_district.setdefault(r.district, {})
-        d[t] = d.get(t, 0) + 1
-        y = by_type.setdefault(r.type, {})
-        y[t] = y.get(t, 0) + 1
-    targets, seen = [], set()
-    for std in sorted({s.id: s for s in standards.values()}.values(), key=lambda s: s.id):
-        t = std.grading.target
-        if t and (t.tier, t.min_share, t.scope) not in seen:
-            seen.add((t.tier, t.min_share, t.scope))
+class Summary:
+    """results.json's summary — tier counts overall, per district and per type, and each target
+    share — kept as counters so one organization moving is two updates. Dictionaries list
+    tiers in the standards' order ("not_graded" last) and districts and types sorted."""
+
+    def __init__(self, rows: list[Row], standards: dict[str, Standard], gradings):
+        self.gradings = gradings
+        order: dict[str, int] = {}
+        for s in sorted({x.id: x for x in standards.values()}.values(), key=lambda x: x.id):
+            for t in s.grading.tiers:
+                order.setdefault(t.id, len(order))
+        self.tier_order = order
+        self.count = len(rows)
+        self.tiers: dict[str, int] = {}
+        self.by: dict[str, dict[str, dict[str, int]]] = {"district": {}, "type": {}}
+        self.targets: list = []                   # [(target, {scope value: [hit, graded]})]
+        seen = set()
+        for s in sorted({x.id: x for x in standards.values()}.values(), key=lambda x: x.id):
+            t = s.grading.target
+            if t and (t.tier, t.min_share, t.scope) not in seen:
+                seen.add((t.tier, t.min_share, t.scope))
+                self.targets.append((t, {}))
+        for r in rows:
+            self.add(r, r.tier, +1)
+
+    def add(self, r: Row, tier: str | None, sign: int) -> None:
+        """Count (sign +1) or uncount (-1) row r as placed in `tier` (None: not graded)."""
+        key = tier or "not_graded"
+        for counter in (self.tiers, self.by["district"].setdefault(r.district, {}),
+                        self.by["type"].setdefault(r.type, {})):
+            counter[key] = counter.get(key, 0) + sign
+        for t, groups in self.targets:
             # only the organizations whose standard sets this target are measured against it
-            targets += target_report([r for r in rows if gradings[r.standard].target == t], t, gradings)
-    return {"organizations": len(rows), "graded": sum(1 for r in rows if r.graded), "tiers": tiers,
-            "by_district": dict(sorted(by_district.items())), "by_type": dict(sorted(by_type.items())),
-            "target": targets}
+            if tier is not None and self.gradings[r.standard].target == t:
+                hit_graded = groups.setdefault(scope_key(t.scope, r.district, r.street, r.type), [0, 0])
+                hit_graded[0] += sign * (tier == t.tier)
+                hit_graded[1] += sign
+
+    def _tiers(self, counter: dict[str, int]) -> dict[str, int]:
+        keys = sorted((k for k, n in counter.items() if n), key=lambda k: (k == "not_graded", self.tier_order.get(k, 1 << 20), k))
+        return {k: counter[k] for k in keys}
+
+    def render(self) -> dict:
+        targets = []
+        for t, groups in self.targets:
+            for value, (hit, graded) in sorted(groups.items()):
+                if graded:
+                    share = (Decimal(hit) / graded).quantize(Decimal("0.0001"))
+                    targets.append({"scope": t.scope, "value": value, "tier": t.tier, "count": hit, "graded": graded,
+                                    "share": share, "target": t.min_share, "met": share >= t.min_share})
+        return {"organizations": self.count, "graded": sum(n for k, n in self.tiers.items() if k != "not_graded"),
+                "tiers": self._tiers(self.tiers),
+                "by_district": {k: self._tiers(v) for k, v in sorted(self.by["district"].items()) if any(v.values())},
+                "by_type": {k: self._tiers(v) for k, v in sorted(self.by["type"].items()) if any(v.values())},
+                "target": targets}
 
 
 # ------------------------------------------------------------------ entry points

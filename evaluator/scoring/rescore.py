@@ -1,0 +1,191 @@
+"""Re-scoring one organization of a scored round, in milliseconds: the API an appeal, the
+store and the web app call (and `agrade rescore`).
+
+`RoundState` holds a scored round in memory (compact rows, quotas and ranks in sorted
+structures, which rules each organization fires for the lists). `rescore` scores the one
+organization again, lets the quotas of its groups settle (others may move tier), moves the
+changed organizations in the rank structures, fires the list rules again only where a result
+changed, re-derives the lists, and reports every organization whose tier, rank or list
+membership changed.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import Evidence, Organization
+from ..terms import SCOPES
+from .lists import ListState
+from .placement import scope_value
+from .rows import Row
+
+
+@dataclass
+class Change:
+    """What re-scoring one organization changed: its own result, and everyone else's tier,
+    ranks or list membership that moved with it."""
+    organization: str
+    before: dict
+    after: dict
+    others: dict[str, dict[str, tuple]] = field(default_factory=dict)   # id -> {what: (before, after)}
+
+    @property
+    def changed(self) -> list[str]:
+        """Every organization whose tier, rank or list membership changed, this one first."""
+        moved = lambda b: (b["tier"], b["rank"], b["lists"])      # noqa: E731
+        mine = [self.organization] if moved(self.before) != moved(self.after) else []
+        return mine + sorted(self.others)
+
+
+def _brief(r: Row, lists: dict[str, set[str]]) -> dict:
+    return {"tier": r.tier, "total": r.total, "rank": {s: r.rank(s) for s in SCOPES},
+            "lists": sorted(lid for lid, members in lists.items() if r.id in members)}
+
+
+class RoundState:
+    """A scored round (evaluator.scoring.run.ScoredRound) ready for incremental changes."""
+
+    def __init__(self, scored, scorer, rules):
+        self.scored = scored
+        self.scorer = scorer
+        self.by_id: dict[str, Row] = {r.id: r for r in scored.rows}
+        self.index: dict[str, int] = {r.id: i for i, r in enumerate(scored.rows)}
+        tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in scored.standards.items()}
+        self.lists = ListState(rules, tiers, scored.rows)
+        self._derive()
+
+    def _derive(self) -> None:
+        self.scored.header["lists"] = self.lists.derive(self.scored.ranked)
+        self.members = {lid: {e["organization"] for e in lst["entries"]}
+                        for lid, lst in self.scored.header["lists"].items()}
+
+    def rescore(self, org: Organization, evidence: Evidence) -> Change:
+        scored = self.scored
+        old = self.by_id[org.id]
+        before = _brief(old, self.members)
+        new, head, tail = self.scorer.score(org, evidence)
+        new.tier_before_quota = new.tier_index
+        new.spill = scored.spill.add(head, tail)
+        scored.rows[self.index[org.id]] = new
+        self.by_id[org.id] = new
+        self.lists.rows = scored.rows
+
+        # who moved tier (the quotas of its groups settle again), and the counts that follow
+        was = scored.quotas.replace(old, new)
+        moved_tier = set(was) | {new.id}
+        scored.summary.add(old, old.tier, -1)
+        for rid in set(was) - {new.id}:
+            r = self.by_id[rid]
+            scored.summary.add(r, r.tier, -1)          # r.tier still names its tier before
+        windows = self._snapshot(moved_tier, old)
+        for rid in moved_tier:
+            scored.ranks.update(self.by_id[rid])
+        rank_changed = self._rerank(windows)
+        for s in SCOPES:                      # the new row's ranks, whether or not it moved
+            setattr(new, "rank_" + s, scored.ranks.rank(new, s))
+
+        # tier names, quota reasons and the rank order, only where something moved
+        touched = moved_tier | rank_changed
+        for rid in touched:
+            r = self.by_id[rid]
+            g = scored.gradings[r.standard]
+            tier = g.tiers[r.tier_index] if r.tier_index is not None else None
+            r.tier, r.tier_name = (tier.id, tier.name) if tier else (None, None)
+        for rid in moved_tier:
+            r = self.by_id[rid]
+            scored.summary.add(r, r.tier, +1)
+        scored.header["summary"] = scored.summary.render()
+        self._reorder()
+
+        refire = moved_tier | (rank_changed if self.lists.reads_ranks else set())
+        for rid in refire:
+            self.lists.fire(self.by_id[rid])
+        old_members = self.members
+        self._derive()
+
+        change = Change(org.id, before, _brief(new, self.members))
+        for rid in sorted(touched - {org.id}):
+            r = self.by_id[rid]
+            diff = {}
+            if rid in moved_tier:
+                diff["tier"] = (None, r.tier)
+            if rid in rank_changed:
+                diff["rank"] = (None, {s: r.rank(s) for s in SCOPES})
+            if diff:
+                change.others[rid] = diff
+        for lid, now in self.members.items():
+            was = old_members.get(lid, set())
+            for rid in (now ^ was) - {org.id}:
+                change.others.setdefault(rid, {})[f"list:{lid}"] = (rid in was, rid in now)
+        return change
+
+    # -------------------------------------------------------------- ranks, by window
+
+    def _snapshot(self, ids: set[str], old: Row) -> list[tuple[str, str, list]]:
+        """Copies of the rank-sorted groups these organizations are in (before they move)."""
+        ranks = self.scored.ranks
+        seen, out = set(), []
+        for rid in ids:
+            r = old if rid == old.id else self.by_id[rid]
+            for s in SCOPES:
+                value = scope_value(r, s)
+                if (s, value) not in seen:
+                    seen.add((s, value))
+                    out.append((s, value, list(ranks.groups[s][value])))
+        return out
+
+    def _rerank(self, windows) -> set[str]:
+        """Set new ranks where a group's order changed; the ids whose rank changed."""
+        ranks = self.scored.ranks
+        changed: set[str] = set()
+        for s, value, before in windows:
+            after = ranks.groups[s][value]
+            lo, hi_b, hi_a = _window(before, after)
+            attr = "rank_" + s
+            old_rank = dict(_ranks_in(before, lo, hi_b))
+            for rid, rank in _ranks_in(after, lo, hi_a):
+                r = self.by_id[rid]
+                setattr(r, attr, rank)
+                if old_rank.get(rid) != rank:
+                    changed.add(rid)
+            for rid in old_rank:
+                r = self.by_id.get(rid)
+                if r is not None and not r.graded:
+                    setattr(r, attr, None)
+                    changed.add(rid)
+        return changed
+
+    def _reorder(self) -> None:
+        """The round's rank order (graded first, then the ungraded) after some rows moved."""
+        scored = self.scored
+        scored.ranked = [self.by_id[k[2]] for k in scored.ranks.groups["round"][""]]
+        scored.order = scored.ranked + [r for r in scored.rows if not r.graded]
+
+
+def _window(before: list[tuple], after: list[tuple]) -> tuple[int, int, int]:
+    """The index range where two rank-sorted lists differ, widened to whole runs of equal keys
+    in either list (a tie shares the rank of its first member): (lo, end in before, end in
+    after). When the lengths differ every later rank moves, so the range runs to the end."""
+    n = min(len(before), len(after))
+    lo = 0
+    while lo < n and before[lo] == after[lo]:
+        lo += 1
+    tie = lambda keys, i: 0 < i < len(keys) and keys[i - 1][:2] == keys[i][:2]     # noqa: E731
+    while lo > 0 and (tie(before, lo) or tie(after, lo)):
+        lo -= 1
+    if len(before) != len(after):
+        return lo, len(before), len(after)
+    end = len(before)
+    while end > lo and before[end - 1] == after[end - 1]:
+        end -= 1
+    while end < len(before) and (tie(before, end) or tie(after, end)):
+        end += 1
+    return lo, end, end
+
+
+def _ranks_in(keys: list[tuple], lo: int, hi: int):
+    """(id, competition rank) of keys[lo:hi] in a rank-sorted list."""
+    for j in range(lo, hi):
+        k = keys[j]
+        yield k[2], bisect.bisect_left(keys, k[:2]) + 1

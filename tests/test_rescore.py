@@ -1,0 +1,123 @@
+"""Re-scoring one organization (an appeal) in place gives exactly what evaluating the whole
+round again gives: the same bytes, and a change report naming everyone who moved."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from evaluator.model import Organization, Record
+from evaluator.scoring.rescore import RoundState
+from evaluator.scoring.run import RoundScorer, ScoredRound, score_organizations
+
+from test_engine import PERIOD, full_evidence
+from test_grading import child_standard
+
+CASCADE = """id: cascade
+version: "1"
+title: 两级名额
+extends: mini
+grading:
+  quotas:
+    - {tier: A, max_share: 50%, scope: district}
+    - {tier: B, max_share: 40%, scope: round}
+  gates:
+    - {tier: A, condition: "section_points('G2') >= 60", reason: 组织生活不低于60分}
+    - {tier: B, condition: "points('G1.2') >= 12", reason: 场所基本达标}
+"""
+LISTS = {"red": {"include": "top_tier and veto_count == 0", "top": {"n": 2, "scope": "district"}},
+         "black": {"include_any": ["veto_count > 0", "bottom_tier"], "bottom": {"share": "20%", "scope": "round"}},
+         "near": {"include": "rank <= 3"}}
+
+ORGS = [Organization(f"O{i:02d}", f"组织{i}", "community", "东区" if i % 2 else "西区", f"街{i % 3}") for i in range(14)]
+
+EVIDENCE_CHANGES = st.fixed_dictionaries({
+    "centre_area": st.sampled_from([Decimal(100), Decimal(350), Decimal(520)]),
+    "awards": st.sampled_from([Decimal(0), Decimal(1), Decimal(3)]),
+    "serious_violation": st.booleans(),
+    "months": st.integers(min_value=0, max_value=12),
+    "grid_staff": st.sampled_from([Decimal(10), None]),
+})
+
+
+def evidence_for(i: int, change: dict | None = None):
+    base = {"centre_area": Decimal([520, 350, 100][i % 3]), "awards": Decimal(i % 2), "serious_violation": i == 5,
+            "months": 12 - (i % 4), "grid_staff": Decimal(10)}
+    base.update(change or {})
+    ev = full_evidence(ORGS[i].id, centre_area=base["centre_area"], awards=base["awards"],
+                       serious_violation=base["serious_violation"],
+                       committee_meetings=tuple(Record(dt.date(2026, m, 9)) for m in range(1, base["months"] + 1)))
+    if base["grid_staff"] is None:
+        del ev.values["grid_staff"]
+    return ev
+
+
+def full(standards, evidence) -> bytes:
+    rows, spill = score_organizations(ORGS, evidence.get, standards, PERIOD)
+    scored = ScoredRound(rows, spill, standards, {})
+    scored.add_lists(LISTS)
+    out: list[bytes] = []
+    scored.write_json(out.append)
+    scored.close()
+    return b"".join(out)
+
+
+def state(standards, evidence) -> RoundState:
+    rows, spill = score_organizations(ORGS, evidence.get, standards, PERIOD)
+    return RoundState(ScoredRound(rows, spill, standards, {}), RoundScorer(standards, PERIOD), LISTS)
+
+
+def written(st: RoundState) -> bytes:
+    out: list[bytes] = []
+    st.scored.write_json(out.append)
+    return b"".join(out)
+
+
+def brief(payload: bytes) -> dict:
+    data = json.loads(payload)
+    lists = {lid: {e["organization"] for e in lst["entries"]} for lid, lst in data["lists"].items()}
+    return {o["id"]: (o["tier"], tuple(sorted(o["rank"].items())),
+                      tuple(sorted(lid for lid, m in lists.items() if o["id"] in m)))
+            for o in data["organizations"]}
+
+
+@pytest.fixture(scope="module")
+def standards(tmp_path_factory):
+    return {"community": child_standard(tmp_path_factory.mktemp("std"), "cascade", CASCADE)}
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=13), EVIDENCE_CHANGES), min_size=1, max_size=4))
+def test_rescoring_in_place_equals_evaluating_the_round_again(standards, steps):
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        for i, change in steps:
+            before = brief(full(standards, evidence))
+            evidence[ORGS[i].id] = evidence_for(i, change)
+            report = live.rescore(ORGS[i], evidence[ORGS[i].id])
+            expected = full(standards, evidence)
+            assert written(live) == expected
+            after = brief(expected)
+            moved = sorted(k for k in after if after[k] != before[k])
+            assert sorted(report.changed) == moved, (report, moved)
+    finally:
+        live.scored.close()
+
+
+def test_a_rescore_reports_who_else_moved(standards):
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        worst = min(range(14), key=lambda i: json.loads(full(standards, evidence))["organizations"][-1]["id"] == ORGS[i].id)
+        evidence[ORGS[worst].id] = evidence_for(worst, {"centre_area": Decimal(520), "awards": Decimal(3),
+                                                        "serious_violation": False, "months": 12})
+        report = live.rescore(ORGS[worst], evidence[ORGS[worst].id])
+        assert report.before != report.after
+        assert report.others, "climbing to the top moves others down"
+        assert all({"tier", "rank"} & set(d) or any(k.startswith("list:") for k in d) for d in report.others.values())
+    finally:
+        live.scored.close()
