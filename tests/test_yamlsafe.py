@@ -1,5 +1,4 @@
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -128,10 +127,8 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 """
 
 
-def test_billion_laughs_refused_fast():
-    start = time.perf_counter()
-    i = one(BOMB)
-    assert time.perf_counter() - start < 0.5
+def test_billion_laughs_refused_before_expanding():
+    i = one(BOMB)            # 9^8 strings if expanded: refused at the first alias instead
     assert "aliases are not allowed" in i.message
     assert (i.line, i.col, i.path) == (1, 4, "$.a")
 

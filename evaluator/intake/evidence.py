@@ -42,6 +42,7 @@ class RawEntry:
     bulk: set = dc_field(default_factory=set)         # sources whose values are rows of a bulk file
     rows: dict = dc_field(default_factory=dict)       # bulk source -> where each row is, in order
     verified_on_where: Issue | None = None            # where verified_on was written
+    ons: list = dc_field(default_factory=list)        # every (verified_on, where) given: each is checked
 
 
 @dataclass
@@ -107,6 +108,9 @@ class _Collector:
         if verified_on:
             entry.verified_on = verified_on
             entry.verified_on_where = verified_on_where or where
+            on = (verified_on, entry.verified_on_where)
+            if not entry.ons or entry.ons[-1] != on:       # a row's self and verified share one date cell
+                entry.ons.append(on)
 
 
 # ------------------------------------------------------------------ reading files
@@ -714,14 +718,16 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
 
 
 def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
-    if entry.verified_on in (None, ""):
-        return None
-    w = entry.verified_on_where or entry.where.get("verified") or next(iter(entry.where.values()))
-    try:
-        day = normalize(entry.verified_on, _DATE, excel=_from_xlsx(w))
-    except NormalizeError as e:
-        issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
-        return None
+    """The date the value was verified (the last one given); every date given is checked (a
+    bulk records field has one per row), each refused at its own cell."""
+    day = None
+    for value, w in entry.ons or ([(entry.verified_on, entry.verified_on_where)] if entry.verified_on not in (None, "") else []):
+        w = w or entry.where.get("verified") or next(iter(entry.where.values()))
+        try:
+            day = normalize(value, _DATE, excel=_from_xlsx(w))
+        except NormalizeError as e:
+            issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
+            day = None
     return day.isoformat() if day is not None else None
 
 

@@ -54,8 +54,9 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
         return obj
     if isinstance(obj, Decimal):
-        # Integral values as ints; others as the shortest float that round-trips the decimal
-        # (all our numbers have at most a few decimal places, so this is exact in text).
+        # Integral values as ints; others as the shortest float that round-trips the decimal:
+        # exact for totals, scores and evidence (a few decimal places); a proportional ratio's
+        # points, kept to 28 digits until the total's rounding, are shown to 17 significant digits.
         return int(obj) if obj == obj.to_integral_value() else float(obj)
     if isinstance(obj, (dt.date, dt.datetime)):
         return obj.isoformat()

@@ -14,7 +14,7 @@ import difflib
 import json
 import os
 import tempfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import __version__
@@ -292,7 +292,7 @@ class Summary:
         for t, groups in self.targets:
             for value, (hit, graded) in sorted(groups.items()):
                 if graded:
-                    share = (Decimal(hit) / graded).quantize(Decimal("0.0001"))
+                    share = (Decimal(hit) / graded).quantize(Decimal("0.0001"), ROUND_HALF_UP)
                     targets.append({"scope": t.scope, "value": value, "tier": t.tier, "count": hit, "graded": graded,
                                     "share": share, "target": t.min_share, "met": share >= t.min_share})
         return {"organizations": self.count, "graded": sum(n for k, n in self.tiers.items() if k != "not_graded"),

@@ -22,7 +22,7 @@ aliases, merge keys, tags and deep nesting as the events arrive:
 * quoted and block scalars are always text; control characters (raw, or
   written as escapes such as `"\\0"`) and unpaired surrogates are refused.
 
-Files larger than `max_file_bytes()` (64 MB, or the environment variable
+Files larger than `max_file_bytes()` (256 MB, or the environment variable
 AGRADE_MAX_FILE_MB) are refused before they are read.
 
 Every problem is an `Issue(file, line, col, $.json.path, message)`; all
@@ -62,7 +62,7 @@ __all__ = ["Locator", "load_yaml", "load_yaml_text", "load_json", "load_json_tex
 MAX_DEPTH = 100  # far beyond any real standard; stops stack exhaustion from `[[[[...` bombs
 MAX_DIGITS = 100  # digits in one number
 MAX_EXPONENT = 100  # |exponent| of one number
-DEFAULT_MAX_FILE_MB = 64
+DEFAULT_MAX_FILE_MB = 256
 MAX_FILE_ENV = "AGRADE_MAX_FILE_MB"
 
 _YAML = "tag:yaml.org,2002:"
@@ -414,7 +414,7 @@ class _PyParser(Reader, Scanner, Parser):
 # --- file size, bytes and text -------------------------------------------------------
 
 def max_file_mb(filename: str = "$") -> float:
-    """The size limit per file in megabytes: AGRADE_MAX_FILE_MB, 64 by default."""
+    """The size limit per file in megabytes: AGRADE_MAX_FILE_MB, 256 by default."""
     raw = os.environ.get(MAX_FILE_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_FILE_MB

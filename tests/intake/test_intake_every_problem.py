@@ -17,3 +17,11 @@ def test_a_bad_verified_on_is_refused_even_without_a_verified_value(tmp_path):
     rnd = make_round(tmp_path, {"values.csv": (
         "organization,field,self,verified,inspector,verified_on\nC1,centre_area,600,,,2026\n")})
     cli_refuses_alike(rnd, "values.csv:2:6: row 2.verified_on: verified_on: 2026 is a year, not a date")
+
+
+def test_every_verified_on_of_a_records_field_is_checked(tmp_path):
+    rnd = make_round(tmp_path, {"records.csv": (
+        "organization,field,date,title,source,inspector,verified_on\n"
+        "C1,committee_meetings,2026-01-05,,verified,王敏,2026-13-45\n"
+        "C1,committee_meetings,2026-02-05,,verified,王敏,2026-10-01\n")})
+    cli_refuses_alike(rnd, "records.csv:2:7: row 2.verified_on: verified_on:")
