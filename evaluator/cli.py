@@ -21,7 +21,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluationError, InputError, Issue
-from .terms import STATUS_ZH, pct, scope_label
+from .terms import STATUS_ZH, num, pct, scope_label
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="agrade：基层党组织“创A”考评工具 — score organizations against 1+N YAML standards.")
@@ -188,7 +188,7 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False, workers: i
                 "host": platform.node(), "python": sys.version.split()[0],
                 "notices": [str(n) for n in rnd.notices]}
     try:
-        write_result_set(out_dir, scored.write_json, scored.write_csv, run_meta)
+        write_result_set(out_dir, scored.write_json, scored.write_csv, run_meta, state=scored.write_state)
     finally:
         scored.close()
     if not quiet:
@@ -225,6 +225,56 @@ def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
                                                    help="在 Dask 集群上评估 — score on a Dask distributed cluster")):
     """评估一个考评轮次 — evaluate a round and write its results."""
     evaluate_to(round_file, out_dir, quiet, workers, cluster)
+
+
+# ------------------------------------------------------------------ rescore
+
+@app.command()
+@command
+def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+            org_ids: List[str] = typer.Argument(..., metavar="ORG...", help="组织编号 — organization ids"),
+            results_dir: Path = typer.Option(..., "--results", help="agrade evaluate 写出的结果目录 — the results folder"),
+            quiet: bool = typer.Option(False, "--quiet", "-q")):
+    """重新评分个别组织（如申诉改正证据后）— re-score organizations whose evidence changed, in place."""
+    from .intake.rounds import load_round
+    from .scoring.rescore import load_state
+    from .scoring.results import write_result_set
+    from .scoring.run import evidence_of, with_round_overrides
+    started = time.time()
+    rnd = load_round(round_file)
+    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    state = load_state(results_dir, rnd, standards)
+    try:
+        evidence, digest, n_files = evidence_of(rnd, list(dict.fromkeys(org_ids)), standards)
+        state.scored.header.update(evidence_digest=digest, evidence_files=n_files)
+        print_notices(rnd.notices)
+        by_id = {o.id: o for o in rnd.organizations}
+        changes = [state.rescore(by_id[oid], evidence[oid]) for oid in dict.fromkeys(org_ids)]
+        run_meta = {"agrade_version": __version__, "round": str(round_file),
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                    "rescored": list(dict.fromkeys(org_ids)), "organizations": len(rnd.organizations),
+                    "host": platform.node(), "python": sys.version.split()[0], "notices": [str(n) for n in rnd.notices]}
+        scored = state.scored
+        write_result_set(results_dir, scored.write_json, scored.write_csv, run_meta, state=scored.write_state)
+    finally:
+        state.scored.close()
+    if not quiet:
+        for c in changes:
+            b, a = c.before, c.after
+            out.print(f"{c.organization}：总分 {num(b['total'])} → {num(a['total'])}，档次 {b['tier'] or '不予定档'} → "
+                      f"{a['tier'] or '不予定档'}，全域排名 {b['rank']['round'] or '—'} → {a['rank']['round'] or '—'}", markup=False)
+            for oid, what in sorted(c.others.items()):
+                parts = []
+                for k, (was, now) in what.items():
+                    if k == "tier":
+                        parts.append(f"档次 → {now}")
+                    elif k == "rank":
+                        parts.append(f"排名 → {now['round'] or '—'}")
+                    else:
+                        parts.append(f"{'列入' if now else '移出'}{k.split(':', 1)[1]}")
+                out.print(f"  随之变化：{oid} " + "，".join(parts), markup=False)
+        out.print(f"重新评分 {len(changes)} 个组织，{sum(len(c.others) for c in changes)} 个其他组织随之变化，"
+                  f"用时 {time.time() - started:.1f} 秒 → {results_dir}/results.json", markup=False)
 
 
 # ------------------------------------------------------------------ explain

@@ -13,7 +13,7 @@ def test_evaluate_writes_results_and_explain_reads_them(mini, tmp_path):
     out_dir = tmp_path / "out"
     code, out, err = run_cli("evaluate", mini / "round.yaml", "--out", out_dir)
     assert code == 0, err
-    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json", "state.jsonl"]
     assert "3 个组织，3 个已定档" in out
     code, out, _ = run_cli("validate", out_dir)            # agrade's own output validates too
     assert (code, out.strip()) == (0, "OK: 2 file(s) valid.")
@@ -91,7 +91,7 @@ def test_failed_run_leaves_previous_results_untouched(mini, tmp_path):
     p.write_text(p.read_text(encoding="utf-8").replace("members_full: 12", "members_full: -1"), encoding="utf-8")
     assert run_cli("evaluate", mini / "round.yaml", "--out", out_dir)[0] == 2
     assert (out_dir / "results.json").read_bytes() == before
-    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.json", "run.json", "state.jsonl"]
 
 
 def test_registry_errors(mini, tmp_path):

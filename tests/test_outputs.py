@@ -145,7 +145,7 @@ def test_report_out_naming_a_file_is_refused(mini, tmp_path):
     # and the results file itself given as --out
     code, _, err = run_cli("report", results, "--out", results / "results.json", "--format", "csv")
     assert code == 2 and "--out must name a folder" in err
-    assert sorted(p.name for p in results.iterdir()) == ["results.csv", "results.json", "run.json"]
+    assert sorted(p.name for p in results.iterdir()) == ["results.csv", "results.json", "run.json", "state.jsonl"]
 
 
 # ------------------------------------------------------------------ item 5: notices

@@ -121,3 +121,43 @@ def test_a_rescore_reports_who_else_moved(standards):
         assert all({"tier", "rank"} & set(d) or any(k.startswith("list:") for k in d) for d in report.others.values())
     finally:
         live.scored.close()
+
+
+# ---------------------------------------------------------------- agrade rescore
+
+import csv
+import shutil
+
+from conftest import run_cli
+from evaluator.demo import generate
+
+
+def test_agrade_rescore_writes_what_evaluating_again_writes(tmp_path):
+    rnd = generate(tmp_path / "round", 160, 5)
+    assert run_cli("evaluate", rnd, "--out", tmp_path / "out", "-q", "--workers", "1")[0] == 0
+    values = rnd.parent / "evidence" / "values.csv"
+    rows = list(csv.reader(values.open(encoding="utf-8-sig")))
+    # the organization of the 10th row gains 300 square metres (an appeal found the rest of its centre)
+    target = rows[10][0]
+    area = next(r for r in rows[1:] if r[0] == target and r[1] == "centre_area")
+    area[2], area[3] = "900", ("900" if area[3] else "")
+    with values.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    code, out, err = run_cli("rescore", rnd, target, "--results", tmp_path / "out")
+    assert code == 0, err
+    assert f"{target}：总分" in out
+    assert run_cli("evaluate", rnd, "--out", tmp_path / "fresh", "-q", "--workers", "1")[0] == 0
+    for name in ("results.json", "results.csv", "state.jsonl"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert run_cli("explain", tmp_path / "out", target)[0] == 0
+
+
+def test_agrade_rescore_refuses_results_of_another_standard(tmp_path, mini):
+    assert run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out", "-q")[0] == 0
+    std = mini / "mini.yaml"
+    std.write_text(std.read_text(encoding="utf-8").replace('version: "1"', 'version: "2"'), encoding="utf-8")
+    code, _, err = run_cli("rescore", mini / "round.yaml", "C1", "--results", tmp_path / "out")
+    assert code == 2 and "standards changed since these results were written" in err
+    std.write_text(std.read_text(encoding="utf-8").replace('version: "2"', 'version: "1"'), encoding="utf-8")
+    code, _, err = run_cli("rescore", mini / "round.yaml", "C4", "--results", tmp_path / "out")
+    assert code == 2 and "no organization 'C4' in the registry" in err

@@ -21,7 +21,7 @@ from conftest import ROOT, run_cli
 from evaluator.errors import InputError
 from evaluator.scoring import results as results_mod
 
-SET = ["results.csv", "results.json", "run.json"]
+SET = ["results.csv", "results.json", "run.json", "state.jsonl"]
 MIXED = "are incomplete or from two different runs (interrupted?); run agrade evaluate again"
 
 

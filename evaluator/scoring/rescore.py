@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..model import Evidence, Organization
@@ -189,3 +190,96 @@ def _ranks_in(keys: list[tuple], lo: int, hi: int):
     for j in range(lo, hi):
         k = keys[j]
         yield k[2], bisect.bisect_left(keys, k[:2]) + 1
+
+
+# ------------------------------------------------------------------ state on disk
+
+_ROW_FIELDS = ("id", "name", "type", "district", "street", "standard", "graded", "total", "base", "bonus",
+               "veto_count", "vetoes", "findings", "lost", "sort_key", "tier_before_quota", "reasons", "caps",
+               "gate_failures")
+
+
+def _dec(v):
+    return None if v is None else str(v)
+
+
+def state_lines(scored):
+    """state.jsonl, a line at a time: a header line, then one line per organization in registry
+    order (its compact row and where its result is in results.json). JSON, not pickle: a file
+    in a results folder may have come from anywhere."""
+    import orjson
+    yield orjson.dumps({"agrade_state": 1, "header": {k: scored.header[k] for k in ("round", "evidence_digest", "evidence_files")
+                                                      if k in scored.header},
+                        "standards": {sid: s.digest for sid, s in scored.standards.items()}},
+                       default=str) + b"\n"
+    for r in scored.rows:
+        row = {k: getattr(r, k) for k in _ROW_FIELDS}
+        row.update(total=_dec(r.total), base=_dec(r.base), bonus=_dec(r.bonus), sort_key=[str(x) for x in r.sort_key],
+                   reasons=list(r.reasons), caps=[list(c) for c in r.caps],
+                   gate_failures={str(k): v for k, v in (r.gate_failures or {}).items()},
+                   at=scored.positions[r.id])
+        yield orjson.dumps(row) + b"\n"
+
+
+class FileSpill:
+    """Results already written: each organization's result read from results.json, by the
+    position state.jsonl records; new results (re-scored organizations) in a fresh Spill."""
+
+    def __init__(self, results_json, fresh):
+        self._f = open(results_json, "rb")
+        self.fresh = fresh
+
+    def get(self, where):
+        if where[0] != "file":
+            return self.fresh.get(where)
+        import os
+        _, at, length, before, middle = where
+        data = os.pread(self._f.fileno(), length, at)
+        return data[:before] + b"}", b"{" + data[before + 1 + middle + 1:]
+
+    def add(self, head: bytes, tail: bytes):
+        return self.fresh.add(head, tail)
+
+    def close(self) -> None:
+        self._f.close()
+        self.fresh.close()
+
+
+def load_state(folder, rnd, standards, spill_dir=None):
+    """A RoundState from a results folder written by `agrade evaluate` (checked against its
+    run.json) for the round `rnd`, whose standards must be the ones it was scored with."""
+    import json
+    from pathlib import Path
+    from ..errors import InputError, Issue
+    from .results import STATE_FILE, _recorded, check_result_set, inconsistent
+    from .run import RoundScorer, ScoredRound, Spill
+    folder = Path(folder)
+    check_result_set(folder)
+    if STATE_FILE not in _recorded(folder):
+        raise inconsistent(folder, f"no {STATE_FILE}: these results were written before agrade could rescore; "
+                                   "run agrade evaluate again")
+    by_id = {o.id: o for o in rnd.organizations}
+    rows: list[Row] = []
+    with open(folder / STATE_FILE, encoding="utf-8") as fh:
+        head = json.loads(fh.readline())
+        digests = {sid: s.digest for sid, s in {s.id: s for s in standards.values()}.items()}
+        if head.get("standards") != digests:
+            raise InputError(Issue(str(folder / STATE_FILE), 1, 1, "$.standards",
+                                   "the round's standards changed since these results were written; run agrade evaluate again"))
+        for line in fh:
+            d = json.loads(line)
+            if d["id"] not in by_id:
+                raise InputError(Issue(str(folder / STATE_FILE), 0, 0, "$", f"organization {d['id']} is no longer in the "
+                                                                           "registry; run agrade evaluate again"))
+            D = lambda v: None if v is None else Decimal(v)                    # noqa: E731
+            rows.append(Row(id=d["id"], name=d["name"], type=d["type"], district=d["district"], street=d["street"],
+                            standard=d["standard"], graded=d["graded"], total=D(d["total"]), base=D(d["base"]),
+                            bonus=D(d["bonus"]), veto_count=d["veto_count"], vetoes=d["vetoes"], findings=d["findings"],
+                            lost=d["lost"], sort_key=tuple(Decimal(x) for x in d["sort_key"]),
+                            tier_index=d["tier_before_quota"], reasons=tuple(d["reasons"]),
+                            caps=tuple((c[0], c[1]) for c in d["caps"]),
+                            gate_failures={int(k): v for k, v in d["gate_failures"].items()} or None,
+                            spill=("file", *d["at"])))
+    spill = FileSpill(folder / "results.json", Spill(spill_dir))
+    scored = ScoredRound(rows, spill, standards, head["header"])
+    return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists)

@@ -42,6 +42,7 @@ from ..terms import RANK_ZH, STATUS_ZH
 
 RESULT_FILES = ("results.json", "results.csv")   # what run.json's digests cover, in write order
 RUN_FILE = "run.json"
+STATE_FILE = "state.jsonl"                       # optional: the round's compact rows, for rescoring
 TMP_PREFIX = ".agrade-tmp-"                      # hidden temp names; stale ones are removed
 _LEGACY_TMP_DIR = re.compile(r"\.agrade-[a-z0-9_]{8}")   # temp folders of agrade <= 0.1.0
 
@@ -321,16 +322,20 @@ def digest(data: bytes) -> dict:
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
-def write_result_set(out_dir: Path, results_json: Content, results_csv_text: Content, run_meta: dict) -> list[Path]:
-    """Replace results.json, results.csv and run.json in `out_dir` together; run.json (written
-    last) gets `files`: the digest and size of the other two. The results may be streamed
-    (functions given a `write`)."""
+def write_result_set(out_dir: Path, results_json: Content, results_csv_text: Content, run_meta: dict,
+                     state: Content | None = None) -> list[Path]:
+    """Replace results.json, results.csv (and state.jsonl, what `agrade rescore` starts from)
+    and run.json in `out_dir` together; run.json (written last) gets `files`: the digest and
+    size of the others. The results may be streamed (functions given a `write`)."""
     placeholder = {k: run_meta[k] for k in ("agrade_version", "round", "started") if k in run_meta}
     placeholder["incomplete"] = "agrade evaluate was writing these results and did not finish"
 
     def run_json(written: dict[str, dict]) -> str:
         return json.dumps({**run_meta, "files": written}, ensure_ascii=False, indent=1) + "\n"
-    return write_atomically(out_dir, {"results.json": results_json, "results.csv": results_csv_text},
+    files = {"results.json": results_json, "results.csv": results_csv_text}
+    if state is not None:
+        files[STATE_FILE] = state
+    return write_atomically(out_dir, files,
                             placeholders={RUN_FILE: json.dumps(placeholder, ensure_ascii=False, indent=1) + "\n"},
                             last=(RUN_FILE, run_json))
 
@@ -379,7 +384,9 @@ def check_result_set(folder: Path, results_data: bytes | None = None) -> None:
     `results_data`: results.json's bytes when already read (checked instead of the file)."""
     folder = Path(folder)
     files = _recorded(folder)
-    for name in RESULT_FILES:
+    extra = [n for n in files if n not in RESULT_FILES and isinstance(files[n], dict)
+             and n == Path(n).name and not n.startswith(".")]          # plain names beside it, nothing else
+    for name in list(RESULT_FILES) + extra:
         want = files[name]
         got = digest(results_data) if name == "results.json" and results_data is not None else _file_digest(folder / name)
         if got is None:

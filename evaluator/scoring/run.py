@@ -193,26 +193,42 @@ class ScoredRound:
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}
         self.header["lists"] = lists_for_rows(self.rows, self.ranked, tiers, rules)
 
-    def org_bytes(self) -> Iterator[bytes]:
+    def org_bytes(self) -> Iterator[tuple[Row, bytes, int, int]]:
+        """Each organization's result in rank order: (row, bytes, length of the part before the
+        round part, length of the round part) — where `rescore` later splices a new round part."""
         for r in self.order:
             head, tail = self.spill.get(r.spill)
             # quota reasons quote positions and counts of the final placement: made here
             r.extra_reasons = self.quotas.reasons(r) or None
-            yield splice(head, round_part(r, self.standards[r.standard]), tail)
+            middle = dumps(round_part(r, self.standards[r.standard]))[1:-1]
+            yield r, head[:-1] + b"," + middle + b"," + tail[1:], len(head) - 1, len(middle)
 
     def write_json(self, write: Callable[[bytes], None]) -> None:
+        """results.json, streamed; self.positions: where each organization's result is in it."""
         head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
-        text = dumps_indented(head)
-        write(text[:-2] + b',\n  "organizations": [\n')
-        first = True
-        for data in self.org_bytes():
-            write(data if first else b",\n" + data)
-            first = False
+        text = dumps_indented(head)[:-2] + b',\n  "organizations": [\n'
+        write(text)
+        at = len(text)
+        self.positions: dict[str, tuple[int, int, int, int]] = {}
+        for n, (r, data, before, middle) in enumerate(self.org_bytes()):
+            if n:
+                write(b",\n")
+                at += 2
+            write(data)
+            self.positions[r.id] = (at, len(data), before, middle)
+            at += len(data)
         write(b"\n  ]\n}\n")
 
     def write_csv(self, write: Callable[[bytes], None]) -> None:
         from .results import csv_lines
         for line in csv_lines(self.order):
+            write(line)
+
+    def write_state(self, write: Callable[[bytes], None]) -> None:
+        """state.jsonl: the compact rows and where each result is in results.json (write_json
+        first), what `agrade rescore` starts from."""
+        from .rescore import state_lines
+        for line in state_lines(self):
             write(line)
 
     def payload(self) -> dict[str, Any]:
@@ -409,6 +425,39 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
         finally:
             ex.close()
         return [r for res in ordered for r in res.rows], spill, router
+    finally:
+        router.close()
+
+
+def evidence_of(rnd: Round, ids: list[str], standards: dict[str, Standard]) -> tuple[dict[str, Evidence], str, int]:
+    """The current evidence of a few organizations (re-read from the round's files, only their
+    partitions resolved), with the evidence digest and file count of the round as it is now;
+    what they would be refused for, refused the same way."""
+    by_id = {o.id: o for o in rnd.organizations}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], list(by_id), 1)
+        raise InputError(Issue(str(rnd.path), 0, 0, "$.organizations", f"no organization '{unknown[0]}' in the registry"
+                               + (f"; did you mean '{hint[0]}'?" if hint else "")))
+    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE)
+    try:
+        rnd.notices += [n for n in router.notices if n not in rnd.notices]
+        if router.issues:
+            raise InputError(router.issues)
+        index = {o.id: i for i, o in enumerate(rnd.organizations)}
+        out, issues = {}, []
+        for k in sorted({index[i] // router.size for i in ids}):
+            from ..intake.partition import replay
+            raw, put_issues = replay(router.partition(k))
+            issues += put_issues
+            for oid in ids:
+                if index[oid] // router.size == k:
+                    ev, errs = resolve(raw.get(oid), oid, standards[by_id[oid].type])
+                    out[oid] = ev
+                    issues += errs
+        if issues:
+            raise InputError(issues)
+        return out, "sha256:" + router.digest.hexdigest(), len(router.files)
     finally:
         router.close()
 
