@@ -24,7 +24,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
 from ..standard.listrules import compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
-from ..terms import scope_key, scope_label
+from ..terms import SCOPES, scope_key, scope_label
 from .engine import Exact, Lowering, Ruleset
 from .rows import Row
 
@@ -70,20 +70,39 @@ _RANK_NAMES = frozenset({"rank", "rank_district", "rank_type"})
 
 
 class ListState:
-    """A round's lists, kept so that one organization can change: which rules each
-    organization's fact fires is remembered, and fired again only for organizations whose
-    result (or, when a rule reads ranks, rank) changed."""
+    """A round's lists, kept so that one organization can change.
 
-    def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row]):
+    Which rules each organization's fact fires is remembered (fired again only for
+    organizations whose result, or, when a rule reads ranks, rank changed); the selection
+    (step 1), the best n of each top-scope group (step 2) and the last share of each
+    bottom-scope group (step 3) are kept per group, so a change recomputes only the groups it
+    touches. `groups[scope][value]` are the graded organizations of each scope group in rank
+    order, as sorted keys whose last item is the id and whose other items are equal exactly
+    for organizations sharing a rank (evaluator.scoring.placement.Ranks keeps them so)."""
+
+    def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row],
+                 groups: Mapping[str, Mapping[str, list[tuple]]]):
         self.norm = normalize_rules(rules)
         self.tiers = tiers
-        self.rows = rows
+        self.by_id = {r.id: r for r in rows}
+        self.groups = groups
         exprs = [s for r in self.norm.values() for s in ([r["include"]] if "include" in r else []) + r.get("include_any", [])]
         self.reads_ranks = any(_RANK_NAMES & compile_rule_expr(s).names for s in exprs)
         self.engine = ListRules(self.norm) if exprs else None
         self.fired: dict[str, set[str]] = {}
+        self.selected: dict[str, dict[str, list[str]]] = {lid: {} for lid in self.norm}
+        self.kept: dict[str, dict[str, dict[str, list[str]]]] = {lid: {} for lid in self.norm}
+        self.bottom: dict[str, dict[str, dict[str, str]]] = {lid: {} for lid in self.norm}
         for r in rows:
             self.fire(r)
+            self._select(r)
+        for lid, rule in self.norm.items():
+            for part in ("top", "bottom"):
+                if part in rule:
+                    for value in list(groups[rule[part]["scope"]]):
+                        self._group(lid, part, value)
+
+    # -- step 1, per organization
 
     def fire(self, r: Row) -> None:
         if self.engine is None:
@@ -94,17 +113,57 @@ class ListState:
         else:
             self.fired.pop(r.id, None)
 
-    def derive(self, ranked: list[Row]) -> dict:
-        """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}
-        (`ranked`: the graded rows in rank order, ranks assigned)."""
+    def _select(self, r: Row) -> None:
+        for lid, rule in self.norm.items():
+            why = _reasons(lid, rule, r, self.fired.get(r.id))
+            if why is None:
+                self.selected[lid].pop(r.id, None)
+            else:
+                self.selected[lid][r.id] = why
+
+    # -- steps 2 and 3, per group
+
+    def _group(self, lid: str, part: str, value: str) -> None:
+        rule = self.norm[lid]
+        scope = rule[part]["scope"]
+        keys = self.groups[scope].get(value, [])
+        if part == "top":
+            out = _top(keys, self.selected[lid], rule["top"]["n"], scope, value)
+            target = self.kept[lid]
+        else:
+            out = _bottom(keys, rule["bottom"]["share"], scope, value)
+            target = self.bottom[lid]
+        if out:
+            target[value] = out
+        else:
+            target.pop(value, None)
+
+    def refresh(self, rows: list[Row], changed: set[str], refire: set[str], moved_groups: dict[str, set[str]]) -> None:
+        """After `changed` organizations' results or ranks changed: fire `refire` again, select
+        `changed` again, recompute the top/bottom groups in `moved_groups` (scope -> values)."""
+        for rid in refire:
+            self.fire(self.by_id[rid])
+        for rid in changed:
+            self._select(self.by_id[rid])
+        for lid, rule in self.norm.items():
+            for part in ("top", "bottom"):
+                if part in rule:
+                    for value in moved_groups.get(rule[part]["scope"], ()):
+                        self._group(lid, part, value)
+
+    def derive(self) -> dict:
+        """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}."""
         out: dict = {}
         for lid, rule in self.norm.items():
-            reasons = _select(lid, rule, self.rows, self.fired)
             if "top" in rule:
-                reasons = _keep_top(reasons, ranked, rule["top"]["n"], rule["top"]["scope"])
+                reasons = {rid: why for grp in self.kept[lid].values() for rid, why in grp.items()}
+            else:
+                reasons = dict(self.selected[lid])
             if "bottom" in rule:
-                _add_bottom(reasons, ranked, rule["bottom"]["share"], rule["bottom"]["scope"])
-            entries = [_entry(r, reasons[r.id]) for r in self.rows if r.id in reasons]
+                for grp in self.bottom[lid].values():
+                    for rid, line in grp.items():
+                        reasons[rid] = reasons.get(rid, []) + [line]
+            entries = [_entry(self.by_id[rid], why) for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
             out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule), "entries": entries}
         return out
@@ -114,83 +173,75 @@ class ListState:
             self.engine.close()
 
 
-def lists_for_rows(rows: Iterable[Row], ranked: list[Row], tiers: Mapping[str, list[str]],
+def lists_for_rows(rows: Iterable[Row], groups: Mapping[str, Mapping[str, list[tuple]]], tiers: Mapping[str, list[str]],
                    rules: Mapping | None) -> dict:
-    """The `lists` object of results.json, in one go. `rows` every organization (registry
-    order), `ranked` the graded ones in rank order, `tiers` standard id -> its tier ids best
-    first, `rules` the round's `lists:` (None: the defaults)."""
-    state = ListState(rules, tiers, list(rows))
+    """The `lists` object of results.json, in one go. `rows` every organization, `groups` its
+    graded ones per scope group in rank order (see ListState), `tiers` standard id -> its tier
+    ids best first, `rules` the round's `lists:` (None: the defaults)."""
+    state = ListState(rules, tiers, list(rows), groups)
     try:
-        return state.derive(ranked)
+        return state.derive()
     finally:
         state.close()
 
 
-def _select(lid: str, rule: Mapping, rows: list[Row], fired: Mapping[str, set[str]]) -> dict[str, list[str]]:
-    """Step 1: organization id -> the reasons it was selected, in registry order."""
+def _reasons(lid: str, rule: Mapping, r: Row, hit: set[str] | None) -> list[str] | None:
+    """Step 1: why organization r is selected (None: it is not)."""
     has_include, anys = "include" in rule, rule.get("include_any", [])
     if not has_include and not anys:
-        return {} if "bottom" in rule else {r.id: [] for r in rows if r.graded}
-    reasons: dict[str, list[str]] = {}
-    for r in rows:
-        hit = fired.get(r.id)
-        if not hit:
+        return None if "bottom" in rule or not r.graded else []
+    if not hit:
+        return None
+    why = []
+    if has_include:
+        if f"{lid}:include" not in hit:
+            return None
+        why.append("符合条件：" + describe_expr(rule["include"]))
+    if anys:
+        matched = [s for i, s in enumerate(anys) if f"{lid}:any:{i}" in hit]
+        if not matched:
+            return None
+        why += ["符合条件：" + describe_expr(s) for s in matched]
+    return why
+
+
+def _top(keys: list[tuple], selected: Mapping[str, list[str]], n: int, scope: str, value: str) -> dict[str, list[str]]:
+    """Step 2 for one group: of the selected, the best n by rank; ties at the boundary all stay."""
+    out: dict[str, list[str]] = {}
+    pos, prev, start, run = 0, None, 0, []
+    for k in keys:
+        if k[-1] not in selected:
             continue
-        why = []
-        if has_include:
-            if f"{lid}:include" not in hit:
-                continue
-            why.append("符合条件：" + describe_expr(rule["include"]))
-        if anys:
-            matched = [s for i, s in enumerate(anys) if f"{lid}:any:{i}" in hit]
-            if not matched:
-                continue
-            why += ["符合条件：" + describe_expr(s) for s in matched]
-        reasons[r.id] = why
-    return reasons
-
-
-def _groups(rows: Iterable[Row], scope: str) -> dict[str, list[Row]]:
-    groups: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        groups[scope_key(scope, r.district or "", r.street or "", r.type or "")].append(r)
-    return groups
-
-
-def _positions(rows: list[Row]) -> list[int]:
-    """Competition positions ("1224") of organizations already in rank order."""
-    out, prev, prev_pos = [], None, 0
-    for i, r in enumerate(rows, start=1):
-        if r.rank_round != prev:
-            prev, prev_pos = r.rank_round, i
-        out.append(prev_pos)
+        pos += 1
+        if k[:-1] != prev:                  # a new rank: the run of equals before it is complete
+            _close_run(out, run, selected, scope, value)
+            prev, start, run = k[:-1], pos, []
+            if start > n:
+                break
+        run.append((k[-1], start))
+    _close_run(out, run, selected, scope, value)
     return out
 
 
-def _keep_top(reasons: dict[str, list[str]], ranked: list[Row], n: int, scope: str) -> dict[str, list[str]]:
-    """Step 2: of the selected, the best n by rank per scope; ties at the boundary all stay."""
-    kept: dict[str, list[str]] = {}
-    for key, group in _groups([r for r in ranked if r.id in reasons], scope).items():
-        shared = Counter(r.rank_round for r in group)
-        for r, pos in zip(group, _positions(group)):
-            if pos <= n:
-                tie = "（并列）" if shared[r.rank_round] > 1 else ""
-                kept[r.id] = reasons[r.id] + [f"{scope_label(scope, key)}入选组织中第 {pos} 名{tie}"]
-    return kept
+def _close_run(out, run, selected, scope, value) -> None:
+    tie = "（并列）" if len(run) > 1 else ""
+    for rid, pos in run:
+        out[rid] = selected[rid] + [f"{scope_label(scope, value)}入选组织中第 {pos} 名{tie}"]
 
 
-def _add_bottom(reasons: dict[str, list[str]], ranked: list[Row], share_text: str, scope: str) -> None:
-    """Step 3: add floor(share x graded) lowest-ranked per scope, ties at the boundary included."""
-    fraction = share(share_text)
-    for key, group in _groups(ranked, scope).items():      # ranked organizations are the graded ones
-        places = int((fraction * len(group)).to_integral_value(ROUND_FLOOR))
-        if places == 0:
-            continue
-        cutoff = group[len(group) - places].rank_round
-        for r, pos in zip(group, _positions(group)):
-            if r.rank_round >= cutoff:
-                reasons.setdefault(r.id, []).append(
-                    f"{scope_label(scope, key)}排名后 {share_text}（第 {pos} 名 / 共 {len(group)} 个，后 {places} 名列入）")
+def _bottom(keys: list[tuple], share_text: str, scope: str, value: str) -> dict[str, str]:
+    """Step 3 for one group: floor(share x graded) lowest-ranked, ties at the boundary included."""
+    places = int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
+    if places == 0:
+        return {}
+    import bisect
+    first = bisect.bisect_left(keys, keys[len(keys) - places][:-1])
+    out = {}
+    for j in range(first, len(keys)):
+        pos = bisect.bisect_left(keys, keys[j][:-1]) + 1
+        out[keys[j][-1]] = (f"{scope_label(scope, value)}排名后 {share_text}（第 {pos} 名 / 共 {len(keys)} 个，"
+                            f"后 {places} 名列入）")
+    return out
 
 
 def _entry(r: Row, reasons: list[str]) -> dict:
@@ -205,8 +256,11 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     what reports use to draw lists for results written without them."""
     tiers = {sid: [t["id"] for t in s.get("tiers") or []] for sid, s in (results.get("standards") or {}).items()}
     rows = [_row_of(o) for o in results.get("organizations") or []]
-    ranked = sorted((r for r in rows if r.rank_round is not None), key=lambda r: (r.rank_round, r.id))
-    return lists_for_rows(rows, ranked, tiers, rules)
+    groups: dict[str, dict[str, list[tuple]]] = {s: defaultdict(list) for s in SCOPES}
+    for r in sorted((r for r in rows if r.rank_round is not None), key=lambda r: (r.rank_round, r.id)):
+        for s in SCOPES:          # the round's rank orders every group; equal ranks are ties
+            groups[s][scope_key(s, r.district or "", r.street or "", r.type or "")].append((r.rank_round, r.id))
+    return lists_for_rows(rows, groups, tiers, rules)
 
 
 def _row_of(o: Mapping[str, Any]) -> Row:

@@ -53,11 +53,11 @@ class RoundState:
         self.by_id: dict[str, Row] = {r.id: r for r in scored.rows}
         self.index: dict[str, int] = {r.id: i for i, r in enumerate(scored.rows)}
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in scored.standards.items()}
-        self.lists = ListState(rules, tiers, scored.rows)
+        self.lists = ListState(rules, tiers, scored.rows, scored.ranks.groups)
         self._derive()
 
     def _derive(self) -> None:
-        self.scored.header["lists"] = self.lists.derive(self.scored.ranked)
+        self.scored.header["lists"] = self.lists.derive()
         self.members = {lid: {e["organization"] for e in lst["entries"]}
                         for lid, lst in self.scored.header["lists"].items()}
 
@@ -70,7 +70,7 @@ class RoundState:
         new.spill = scored.spill.add(head, tail)
         scored.rows[self.index[org.id]] = new
         self.by_id[org.id] = new
-        self.lists.rows = scored.rows
+        self.lists.by_id[org.id] = new
 
         # who moved tier (the quotas of its groups settle again), and the counts that follow
         was = scored.quotas.replace(old, new)
@@ -79,10 +79,10 @@ class RoundState:
         for rid in set(was) - {new.id}:
             r = self.by_id[rid]
             scored.summary.add(r, r.tier, -1)          # r.tier still names its tier before
-        windows = self._snapshot(moved_tier, old)
+        where = self._positions(moved_tier, old)
         for rid in moved_tier:
             scored.ranks.update(self.by_id[rid])
-        rank_changed = self._rerank(windows)
+        rank_changed = self._rerank(where, moved_tier)
         for s in SCOPES:                      # the new row's ranks, whether or not it moved
             setattr(new, "rank_" + s, scored.ranks.rank(new, s))
 
@@ -97,11 +97,14 @@ class RoundState:
             r = self.by_id[rid]
             scored.summary.add(r, r.tier, +1)
         scored.header["summary"] = scored.summary.render()
-        self._reorder()
+        scored.invalidate_order()
 
         refire = moved_tier | (rank_changed if self.lists.reads_ranks else set())
-        for rid in refire:
-            self.lists.fire(self.by_id[rid])
+        moved_groups: dict[str, set[str]] = {s: set() for s in SCOPES}
+        for rid in moved_tier | refire:
+            for s in SCOPES:
+                moved_groups[s].add(scope_value(self.by_id[rid], s))
+        self.lists.refresh(scored.rows, moved_tier | rank_changed, refire, moved_groups)
         old_members = self.members
         self._derive()
 
@@ -123,66 +126,61 @@ class RoundState:
 
     # -------------------------------------------------------------- ranks, by window
 
-    def _snapshot(self, ids: set[str], old: Row) -> list[tuple[str, str, list]]:
-        """Copies of the rank-sorted groups these organizations are in (before they move)."""
+    def _positions(self, ids: set[str], old: Row) -> dict[tuple[str, str], tuple[int, int]]:
+        """For each rank group the moving rows are in: (lowest index, highest index) they held
+        before moving, and the group's length then."""
         ranks = self.scored.ranks
-        seen, out = set(), []
+        out: dict[tuple[str, str], list] = {}
         for rid in ids:
             r = old if rid == old.id else self.by_id[rid]
+            k = ranks.keys.get(rid)
             for s in SCOPES:
                 value = scope_value(r, s)
-                if (s, value) not in seen:
-                    seen.add((s, value))
-                    out.append((s, value, list(ranks.groups[s][value])))
-        return out
+                lst = ranks.groups[s][value]
+                span = out.setdefault((s, value), [len(lst), -1, len(lst), []])
+                if k is not None:
+                    j = bisect.bisect_left(lst, k)
+                    span[0], span[1] = min(span[0], j), max(span[1], j)
+                    span[3].append(k[:2])          # whoever shared its rank may not any more
+        return {g: tuple(v) for g, v in out.items()}
 
-    def _rerank(self, windows) -> set[str]:
-        """Set new ranks where a group's order changed; the ids whose rank changed."""
+    def _rerank(self, where, ids: set[str]) -> set[str]:
+        """New ranks where a group's order changed (between where the moving rows were and
+        where they are, widened to whole runs of equal keys; to the end if the group grew or
+        shrank); the ids whose rank changed."""
         ranks = self.scored.ranks
         changed: set[str] = set()
-        for s, value, before in windows:
-            after = ranks.groups[s][value]
-            lo, hi_b, hi_a = _window(before, after)
+        for (s, value), (lo, hi, n_before, old_ties) in where.items():
+            lst = ranks.groups[s][value]
+            for rid in ids:
+                k = ranks.keys.get(rid)
+                if k is not None and scope_value(self.by_id[rid], s) == value:
+                    j = bisect.bisect_left(lst, k)
+                    lo, hi = min(lo, j), max(hi, j)
+            for tie in old_ties:                     # the run it was tied with, where it is now
+                a, b = bisect.bisect_left(lst, tie), bisect.bisect_left(lst, tie + ("\U0010ffff",))
+                if a < b:
+                    lo, hi = min(lo, a), max(hi, b - 1)
+            hi = len(lst) - 1 if len(lst) != n_before else min(hi, len(lst) - 1)
+            if lo > hi:
+                continue
+            while lo > 0 and lst[lo - 1][:2] == lst[lo][:2]:
+                lo -= 1
+            while hi + 1 < len(lst) and lst[hi + 1][:2] == lst[hi][:2]:
+                hi += 1
             attr = "rank_" + s
-            old_rank = dict(_ranks_in(before, lo, hi_b))
-            for rid, rank in _ranks_in(after, lo, hi_a):
+            for rid, rank in _ranks_in(lst, lo, hi + 1):
                 r = self.by_id[rid]
-                setattr(r, attr, rank)
-                if old_rank.get(rid) != rank:
+                if getattr(r, attr) != rank:
+                    setattr(r, attr, rank)
                     changed.add(rid)
-            for rid in old_rank:
-                r = self.by_id.get(rid)
-                if r is not None and not r.graded:
-                    setattr(r, attr, None)
-                    changed.add(rid)
+        for rid in ids:                         # an organization no longer graded has no rank
+            r = self.by_id[rid]
+            if not r.graded and any(getattr(r, "rank_" + s) is not None for s in SCOPES):
+                for s in SCOPES:
+                    setattr(r, "rank_" + s, None)
+                changed.add(rid)
         return changed
-
-    def _reorder(self) -> None:
-        """The round's rank order (graded first, then the ungraded) after some rows moved."""
-        scored = self.scored
-        scored.ranked = [self.by_id[k[2]] for k in scored.ranks.groups["round"][""]]
-        scored.order = scored.ranked + [r for r in scored.rows if not r.graded]
-
-
-def _window(before: list[tuple], after: list[tuple]) -> tuple[int, int, int]:
-    """The index range where two rank-sorted lists differ, widened to whole runs of equal keys
-    in either list (a tie shares the rank of its first member): (lo, end in before, end in
-    after). When the lengths differ every later rank moves, so the range runs to the end."""
-    n = min(len(before), len(after))
-    lo = 0
-    while lo < n and before[lo] == after[lo]:
-        lo += 1
-    tie = lambda keys, i: 0 < i < len(keys) and keys[i - 1][:2] == keys[i][:2]     # noqa: E731
-    while lo > 0 and (tie(before, lo) or tie(after, lo)):
-        lo -= 1
-    if len(before) != len(after):
-        return lo, len(before), len(after)
-    end = len(before)
-    while end > lo and before[end - 1] == after[end - 1]:
-        end -= 1
-    while end < len(before) and (tie(before, end) or tie(after, end)):
-        end += 1
-    return lo, end, end
 
 
 def _ranks_in(keys: list[tuple], lo: int, hi: int):

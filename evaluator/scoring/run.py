@@ -182,16 +182,29 @@ class ScoredRound:
         self.header["summary"] = self.summary.render()
 
     def place_all(self) -> None:
-        """Ranks, tier names and quota reasons on every row, after any change."""
-        self.ranked = self.ranks.assign()
+        """Ranks and tier names on every row."""
+        self.ranks.assign()
         for r in self.rows:
             tier = self.gradings[r.standard].tiers[r.tier_index] if r.tier_index is not None else None
             r.tier, r.tier_name = (tier.id, tier.name) if tier else (None, None)
-        self.order = self.ranked + [r for r in self.rows if not r.graded]     # ungraded last, in registry order
+        self._order = None
+
+    def invalidate_order(self) -> None:
+        """Rows moved (rescore): the rank order is made again when next needed."""
+        self._order = None
+
+    @property
+    def order(self) -> list[Row]:
+        """The organizations as results.json lists them: graded in rank order, then the
+        ungraded in registry order."""
+        if self._order is None:
+            by_id = {r.id: r for r in self.rows}
+            self._order = [by_id[k[-1]] for k in self.ranks.groups["round"][""]] + [r for r in self.rows if not r.graded]
+        return self._order
 
     def add_lists(self, rules) -> None:
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}
-        self.header["lists"] = lists_for_rows(self.rows, self.ranked, tiers, rules)
+        self.header["lists"] = lists_for_rows(self.rows, self.ranks.groups, tiers, rules)
 
     def org_bytes(self) -> Iterator[tuple[Row, bytes, int, int]]:
         """Each organization's result in rank order: (row, bytes, length of the part before the
@@ -354,13 +367,22 @@ def evaluate_organizations(orgs: list[Organization], evidence: dict[str, Evidenc
         scored.close()
 
 
+def default_partition_size() -> int:
+    """Organizations per partition: AGRADE_PARTITION_SIZE, or intake.partition.DEFAULT_SIZE."""
+    try:
+        return max(1, int(os.environ.get("AGRADE_PARTITION_SIZE", DEFAULT_SIZE)))
+    except ValueError:
+        raise InputError(Issue("AGRADE_PARTITION_SIZE", 0, 0, "$", "AGRADE_PARTITION_SIZE must be a whole number")) from None
+
+
 def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, workers: int | None = 1,
-                cluster: str | None = None, partition_size: int = DEFAULT_SIZE) -> ScoredRound:
+                cluster: str | None = None, partition_size: int | None = None) -> ScoredRound:
     """The round scored, placed, ranked and listed, ready to be written. Evidence is read once
     into partitions of the registry; partitions are resolved and scored where `workers` /
     `cluster` say (pipeline.executor), the results spilled as they come back."""
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    rows, spill, router = _run_partitions(rnd, standards, True, progress, spill_dir, workers, cluster, partition_size)
+    rows, spill, router = _run_partitions(rnd, standards, True, progress, spill_dir, workers, cluster,
+                                          partition_size or default_partition_size())
     round_info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
                   "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
     for key in ("issued_on", "rectification_deadline"):
@@ -373,10 +395,10 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
 
 
 def check_round(rnd: Round, workers: int | None = 1, cluster: str | None = None,
-                partition_size: int = DEFAULT_SIZE) -> None:
+                partition_size: int | None = None) -> None:
     """Everything `score_round` refuses, refused the same way, without scoring (agrade validate)."""
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    _run_partitions(rnd, standards, False, None, None, workers, cluster, partition_size)
+    _run_partitions(rnd, standards, False, None, None, workers, cluster, partition_size or default_partition_size())
 
 
 def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, workers, cluster, size):

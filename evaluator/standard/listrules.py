@@ -3,6 +3,7 @@ loads, and printed in Chinese on the published lists. `evaluator.scoring.lists` 
 """
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
@@ -206,6 +207,7 @@ _OPS = {"==": "为", "!=": "不为", ">": "大于", ">=": "不低于", "<": "小
 _VALUES = {**ORG_TYPES, **STATUS_ZH}
 
 
+@functools.lru_cache(maxsize=1024)
 def describe_expr(source: str) -> str:
     """'tier == 'A' and veto_count == 0' -> '档次为A 且 一票否决项数为0' (for the printed rules)."""
     out: list[str] = []

@@ -1,0 +1,158 @@
+"""Benchmark: `agrade evaluate` end to end, against the vectorized limit, on one and two cores;
+peak memory as rounds grow; re-scoring one organization of a large round.
+
+    python bench/bench_scale.py [N] [REPEATS]          # E2E vs the vectorized baseline, 1 vs 2 workers
+    python bench/bench_scale.py --memory 20000,100000  # peak RSS of evaluate as the round grows
+    python bench/bench_scale.py --rescore 100000       # one organization re-scored, vs placing the round again
+
+End to end is the whole command in a fresh process (load, read evidence, score, grade, place,
+rank, lists, write results.json/csv/state), wall and CPU seconds (the process and its workers,
+from the OS), median of REPEATS. The baseline, in the same run, is bench/vectorized (read +
+pivot + score + grade + rank + lists, checked equal to agrade's results, before writing), in
+CPU seconds: the practical limit. Rounds: `agrade demo` for N (the baseline reads its layout),
+bench/biground.py (a demo round repeated, bulk files of 20,000 organizations) for memory and
+rescoring. Peak RSS is the largest process (the main one or a worker), from the OS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+AGRADE = [sys.executable, "-m", "evaluator"]
+WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "agrade-bench"))
+
+
+def run_evaluate(round_yaml: Path, workers: int) -> tuple[float, float, int]:
+    """(wall s, CPU s of the command and its workers, peak RSS KB of its largest process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = Path(tempfile.mkdtemp(prefix="agrade-bench-out-", dir=WORK))
+    t = time.perf_counter()
+    subprocess.run(AGRADE + ["evaluate", str(round_yaml), "--out", str(out), "--workers", str(workers), "-q"],
+                   check=True, cwd=ROOT)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    return wall, cpu, after.ru_maxrss
+
+
+def end_to_end(n: int, repeats: int) -> None:
+    from bench_vectorized import generate_round, timed
+    from vectorized import Setup, compare, read_round, score_round
+    folder = WORK / f"demo{n}"
+    if not (folder / "results" / "results.json").is_file():
+        generate_round(folder, n, 2026)
+    round_yaml = folder / "round" / "round.yaml"
+    os.environ["AGRADE_MAX_FILE_MB"] = "1024"
+    runs = {w: [run_evaluate(round_yaml, w) for _ in range(repeats)] for w in (1, 2)}
+    setup = Setup(round_yaml)
+    vec = []
+    for _ in range(repeats):
+        (piv, c1, _), (res, c2, _) = None, None
+        piv, c1, _ = timed(lambda: read_round(setup))
+        res, c2, _ = timed(lambda: score_round(setup, piv))
+        vec.append(c1 + c2)
+    problems, outcomes = compare(setup, piv, res, folder / "results" / "results.json")
+    if problems:
+        raise SystemExit("the vectorized baseline disagrees with agrade:\n" + "\n".join(problems))
+    med = lambda xs: statistics.median(xs)      # noqa: E731
+    w1, c1, m1 = (med([r[i] for r in runs[1]]) for i in range(3))
+    w2, c2, m2 = (med([r[i] for r in runs[2]]) for i in range(3))
+    v = med(vec)
+    print(f"round: {n} organizations ({folder}), median of {repeats}; baseline checked equal ({outcomes} outcomes)")
+    print(f"vectorized baseline (read+pivot+score+grade+rank+lists, CPU):  {n / v:9.0f} orgs per CPU-second  ({v:.2f} s)")
+    print(f"agrade evaluate, 1 worker (end to end, CPU):              {n / c1:9.0f} orgs per CPU-second  ({c1:.2f} s)"
+          f"   ratio to the baseline {v / c1:.3f} (target >= 0.333)")
+    print(f"agrade evaluate, 1 worker, wall:                          {n / w1:9.0f} orgs/s  ({w1:.2f} s)  peak RSS {m1 / 1024:.0f} MB")
+    print(f"agrade evaluate, 2 workers, wall:                         {n / w2:9.0f} orgs/s  ({w2:.2f} s)  peak RSS {m2 / 1024:.0f} MB"
+          f"   speed-up over 1 worker {w1 / w2:.2f} (target >= 1.8)")
+
+
+def memory(sizes: list[int]) -> None:
+    from biground import make
+    base_run = None
+    print("round size   wall s    peak RSS (largest process)   per organization")
+    for n in sizes:
+        round_yaml = make(WORK / f"big{n}", n)
+        wall, _, rss = run_evaluate(round_yaml, 2)
+        if base_run is None:
+            base_run = (n, rss)
+        per = (rss - base_run[1]) * 1024 / (n - base_run[0]) if n != base_run[0] else float("nan")
+        print(f"{n:>10}   {wall:6.1f}    {rss / 1024:8.0f} MB                  "
+              f"{'(first size: the reference)' if n == base_run[0] else f'{per:,.0f} bytes more per organization'}")
+
+
+def rescore(n: int, k: int = 20) -> None:
+    from biground import make
+    from evaluator.intake.rounds import load_round
+    from evaluator.scoring.rescore import RoundState
+    from evaluator.scoring.run import RoundScorer, ScoredRound, evidence_of, score_round, with_round_overrides
+    round_yaml = make(WORK / f"big{n}", n)
+    rnd = load_round(round_yaml)
+    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    t = time.perf_counter()
+    scored = score_round(rnd, workers=2)
+    state = RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists)
+    print(f"round: {n} organizations scored and placed in {time.perf_counter() - t:.1f} s")
+    rng = random.Random(7)
+    ids = [rnd.organizations[rng.randrange(n)].id for _ in range(k)]
+    evidence, _, _ = evidence_of(rnd, ids, standards)
+    by_id = {o.id: o for o in rnd.organizations}
+    times, moved = [], []
+    for oid in ids:
+        ev = evidence[oid]
+        for f, v in list(ev.values.items()):            # an appeal: every number verified 30% higher
+            if isinstance(v, Decimal) and f in standards[by_id[oid].type].fields and \
+                    standards[by_id[oid].type].fields[f].type in ("number", "integer"):
+                ev.values[f] = (v * Decimal("1.3")).to_integral_value()
+        t = time.perf_counter()
+        change = state.rescore(by_id[oid], ev)
+        times.append(time.perf_counter() - t)
+        moved.append(len(change.changed))
+    # the baseline: placing the whole round again (quotas, ranks, summary, lists) from its rows
+    base = []
+    for _ in range(3):
+        t = time.perf_counter()
+        again = ScoredRound(scored.rows, scored.spill, standards, dict(scored.header))
+        again.add_lists(rnd.lists)
+        base.append(time.perf_counter() - t)
+    ms = statistics.median(times) * 1000
+    b = statistics.median(base) * 1000
+    print(f"rescore one organization (score, quotas, ranks, lists, change report): median {ms:.1f} ms, "
+          f"max {max(times) * 1000:.1f} ms over {k} (target < 50 ms); organizations changed per rescore: "
+          f"median {statistics.median(moved):.0f}")
+    print(f"baseline, placing the whole round again: median {b:.0f} ms   ratio {b / ms:.0f}x")
+    scored.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=20000)
+    ap.add_argument("repeats", nargs="?", type=int, default=3)
+    ap.add_argument("--memory", help="round sizes, comma-separated")
+    ap.add_argument("--rescore", type=int, help="round size")
+    a = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("AGRADE_MAX_FILE_MB", "1024")
+    if a.memory:
+        memory([int(x) for x in a.memory.split(",")])
+    elif a.rescore:
+        rescore(a.rescore)
+    else:
+        end_to_end(a.n, a.repeats)
+
+
+if __name__ == "__main__":
+    main()

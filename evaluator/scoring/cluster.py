@@ -1,0 +1,56 @@
+"""Partitions scored on a Dask distributed cluster (`agrade evaluate --cluster tcp://HOST:PORT`).
+
+The client (this process) reads the evidence into partitions and sends each as a task
+(`pipeline.score_partition`) with the round's standards as data (`StandardsSpec`: the YAML
+bytes, compiled once per worker process and checked against their digests). Results come
+back as compact rows and serialized results, written by the client exactly as a local run
+writes them: the results are the same bytes whichever workers did the work. A worker that
+dies mid-run loses nothing: the scheduler runs its tasks again elsewhere (each task is pure:
+the same partition gives the same result).
+
+Workers need agrade installed (the same version; `pip install "agrade[cluster]"`) and reach
+nothing but the scheduler: no shared file system is needed, evidence travels in the tasks.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from ..errors import InputError, Issue
+from .pipeline import PartJob, PartResult, StandardsSpec, score_partition
+
+
+class DaskCluster:
+    """Where partitions run: the workers of a Dask scheduler."""
+
+    def __init__(self, address: str, timeout: float = 30):
+        try:
+            from distributed import Client
+        except ImportError:          # pragma: no cover - the base install has it
+            raise InputError(Issue("--cluster", 0, 0, "$", "Dask is not installed here; pip install \"agrade[cluster]\"")) from None
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except OSError as e:
+            raise InputError(Issue("--cluster", 0, 0, "$", f"cannot reach the Dask scheduler at {address}: {e}")) from None
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
+        from distributed import as_completed
+        spec_future = self.client.scatter(spec, broadcast=True, hash=False)
+        window = as_completed(loop=self.client.loop)
+        in_flight = 0
+        for job in jobs:
+            # a few tasks per worker at a time: the client holds only what is in flight
+            window.add(self.client.submit(score_partition, job, spec_future, key=f"agrade-part-{spec.key[:12]}-{job.index}-{job.score}",
+                                          retries=3, pure=False))
+            in_flight += 1
+            while in_flight >= 2 * self.workers:
+                future = next(window)
+                in_flight -= 1
+                yield future.result()
+                future.release()
+        for future in window:
+            yield future.result()
+            future.release()
+
+    def close(self) -> None:
+        self.client.close()

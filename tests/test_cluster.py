@@ -1,0 +1,88 @@
+"""A real Dask cluster on 127.0.0.1 (a scheduler and two worker processes, started and stopped
+here): a round scored on it is byte-identical to a local run, also when a worker is killed
+mid-run."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+distributed = pytest.importorskip("distributed")
+DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen(DASK + ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "scheduler.log", "w"))]
+    try:
+        for i in range(2):
+            procs.append(subprocess.Popen(WORKER + [address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                                                    "--no-dashboard", "--name", f"w{i}"],
+                                          stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"w{i}.log", "w")))
+        client = distributed.Client(address, timeout=30)
+        client.wait_for_workers(2, timeout=60)
+        yield address, client, procs
+        client.close()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+
+
+def round_for(tmp_path, n=300) -> Path:
+    from evaluator.demo import generate
+    return generate(tmp_path / "round", n, 3)
+
+
+def test_a_round_scored_on_the_cluster_is_the_local_round(tmp_path, cluster):
+    address, _, _ = cluster
+    rnd = round_for(tmp_path)
+    assert run_cli("evaluate", rnd, "--out", tmp_path / "local", "-q", "--workers", "1")[0] == 0
+    code, _, err = run_cli("evaluate", rnd, "--out", tmp_path / "dask", "-q", "--cluster", address)
+    assert code == 0, err
+    for name in ("results.json", "results.csv", "state.jsonl"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path, cluster):
+    address, client, procs = cluster
+    rnd = round_for(tmp_path, 600)
+    assert run_cli("evaluate", rnd, "--out", tmp_path / "local", "-q", "--workers", "1")[0] == 0
+    env = dict(os.environ, AGRADE_PARTITION_SIZE="5")           # 120 partitions: the run lasts a while
+    run = subprocess.Popen([sys.executable, "-m", "evaluator", "evaluate", str(rnd), "--out", str(tmp_path / "dask"),
+                            "-q", "--cluster", address], env=env, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    pids = client.run(os.getpid)                                 # worker address -> its process
+    killed = None
+    deadline = time.time() + 120
+    while killed is None and time.time() < deadline and run.poll() is None:
+        busy = [w for w, tasks in client.processing().items() if tasks]
+        if busy:                                   # a worker is in the middle of a partition: kill it
+            pid = pids[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed = pid
+        time.sleep(0.02)
+    _, err = run.communicate(timeout=300)
+    assert killed is not None, "no worker was ever busy"
+    assert run.returncode == 0, err.decode()
+    assert len(client.scheduler_info()["workers"]) == 1        # the run finished on the one left
+    for name in ("results.json", "results.csv", "state.jsonl"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
