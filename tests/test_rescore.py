@@ -104,6 +104,11 @@ def test_rescoring_in_place_equals_evaluating_the_round_again(standards, steps):
             after = brief(expected)
             moved = sorted(k for k in after if after[k] != before[k])
             assert sorted(report.changed) == moved, (report, moved)
+            for rid, diff in report.others.items():        # each list entry and exit, the right way round
+                for what, (was, now) in diff.items():
+                    if what.startswith("list:"):
+                        assert (was, now) == (what[5:] in before[rid][2], what[5:] in after[rid][2])
+            assert report.after["lists"] == list(after[ORGS[i].id][2])
     finally:
         live.scored.close()
 

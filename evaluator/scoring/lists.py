@@ -19,6 +19,7 @@ report renderer imports here.
 """
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
@@ -26,6 +27,7 @@ from typing import Any, Iterable, Mapping
 from ..standard.listrules import compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
 from ..terms import SCOPES, scope_key, scope_label
 from .engine import Exact, Lowering, Ruleset
+from .placement import scope_value
 from .rows import Row
 
 __all__ = ["derive_lists", "lists_for_rows", "ListRules"]
@@ -81,18 +83,20 @@ class ListState:
     for organizations sharing a rank (evaluator.scoring.placement.Ranks keeps them so)."""
 
     def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row],
-                 groups: Mapping[str, Mapping[str, list[tuple]]]):
+                 groups: Mapping[str, Mapping[str, list[tuple]]], keys: Mapping[str, tuple] | None = None):
         self.norm = normalize_rules(rules)
         self.tiers = tiers
         self.by_id = {r.id: r for r in rows}
         self.groups = groups
+        # each graded organization's sorted key (shared with, and kept by, the rank structure)
+        self.keys = keys if keys is not None else {k[-1]: k for k in groups["round"].get("", [])}
         exprs = [s for r in self.norm.values() for s in ([r["include"]] if "include" in r else []) + r.get("include_any", [])]
         self.reads_ranks = any(_RANK_NAMES & compile_rule_expr(s).names for s in exprs)
         self.engine = ListRules(self.norm) if exprs else None
         self.fired: dict[str, set[str]] = {}
         self.selected: dict[str, dict[str, list[str]]] = {lid: {} for lid in self.norm}
         self.kept: dict[str, dict[str, dict[str, list[str]]]] = {lid: {} for lid in self.norm}
-        self.bottom: dict[str, dict[str, dict[str, str]]] = {lid: {} for lid in self.norm}
+        self.bottom: dict[str, dict[str, tuple]] = {lid: {} for lid in self.norm}     # group -> boundary
         for r in rows:
             self.fire(r)
             self._select(r)
@@ -123,33 +127,75 @@ class ListState:
 
     # -- steps 2 and 3, per group
 
-    def _group(self, lid: str, part: str, value: str) -> None:
+    def _group(self, lid: str, part: str, value: str) -> set[str]:
+        """Steps 2 or 3 again for one group; the ids that entered or left it."""
         rule = self.norm[lid]
         scope = rule[part]["scope"]
         keys = self.groups[scope].get(value, [])
         if part == "top":
-            out = _top(keys, self.selected[lid], rule["top"]["n"], scope, value)
             target = self.kept[lid]
-        else:
-            out = _bottom(keys, rule["bottom"]["share"], scope, value)
-            target = self.bottom[lid]
-        if out:
-            target[value] = out
-        else:
+            was = target.get(value, {})
+            now = _top(keys, self.selected[lid], rule["top"]["n"], scope, value)
+            if now:
+                target[value] = now
+            else:
+                target.pop(value, None)
+            return set(was) ^ set(now)
+        # bottom: kept as the group's boundary — a member is at or after it — so that a change
+        # costs the rows between the old and the new boundary, not the whole last share
+        target = self.bottom[lid]
+        was_b = target.get(value)
+        now_b = _bottom_boundary(keys, rule["bottom"]["share"])
+        if now_b is None:
             target.pop(value, None)
+        else:
+            target[value] = now_b
+        if was_b == now_b:
+            return set()
+        lo = min((b for b in (was_b, now_b) if b is not None))
+        hi = max(was_b or lo, now_b or lo)
+        # with no boundary on one side, everyone from the other boundary on entered or left
+        end = len(keys) if was_b is None or now_b is None else bisect.bisect_left(keys, hi)
+        return {k[-1] for k in keys[bisect.bisect_left(keys, lo):end]}
 
-    def refresh(self, rows: list[Row], changed: set[str], refire: set[str], moved_groups: dict[str, set[str]]) -> None:
-        """After `changed` organizations' results or ranks changed: fire `refire` again, select
-        `changed` again, recompute the top/bottom groups in `moved_groups` (scope -> values)."""
+    def refresh(self, refire: set[str], moved_groups: dict[str, set[str]]) -> dict[str, set]:
+        """After organizations' results or ranks changed: fire the rules again for `refire` (whose
+        result changed, or rank when a rule reads ranks) and select them again, recompute the
+        top/bottom groups in `moved_groups` (scope -> values). Returns who entered or left a
+        recomputed group: id -> {(list, "top"|"bottom")}, so that `memberships(id, flipped)`
+        tells what they were on before."""
         for rid in refire:
-            self.fire(self.by_id[rid])
-        for rid in changed:
-            self._select(self.by_id[rid])
+            r = self.by_id[rid]
+            self.fire(r)
+            self._select(r)
+        flips: dict[str, set] = {}
         for lid, rule in self.norm.items():
             for part in ("top", "bottom"):
                 if part in rule:
                     for value in moved_groups.get(rule[part]["scope"], ()):
-                        self._group(lid, part, value)
+                        for rid in self._group(lid, part, value):
+                            flips.setdefault(rid, set()).add((lid, part))
+        return flips
+
+    def member(self, lid: str, rid: str, flipped: frozenset | set = frozenset()) -> bool:
+        """Whether organization rid is on list lid (what `derive` would list), in O(1) (an
+        organization is in one group of each scope); with the (list, part) pairs in `flipped`
+        taken as the other way round (what it was before a refresh)."""
+        rule, r = self.norm[lid], self.by_id[rid]
+        if "top" in rule:
+            inside = rid in self.kept[lid].get(scope_value(r, rule["top"]["scope"]), ())
+            inside ^= (lid, "top") in flipped
+        else:
+            inside = rid in self.selected[lid]
+        if "bottom" in rule:
+            boundary, k = self.bottom[lid].get(scope_value(r, rule["bottom"]["scope"])), self.keys.get(rid)
+            low = boundary is not None and k is not None and k >= boundary
+            inside = inside or (low ^ ((lid, "bottom") in flipped))
+        return inside
+
+    def memberships(self, rid: str, flipped: frozenset | set = frozenset()) -> list[str]:
+        """The lists organization rid is on (was on, with `flipped`, see `member`)."""
+        return [lid for lid in self.norm if self.member(lid, rid, flipped)]
 
     def derive(self) -> dict:
         """The `lists` object of results.json: {id: {title, rules, description, entries: [...]}}."""
@@ -160,8 +206,9 @@ class ListState:
             else:
                 reasons = dict(self.selected[lid])
             if "bottom" in rule:
-                for grp in self.bottom[lid].values():
-                    for rid, line in grp.items():
+                scope, share_text = rule["bottom"]["scope"], rule["bottom"]["share"]
+                for value, boundary in self.bottom[lid].items():
+                    for rid, line in _bottom_lines(self.groups[scope][value], boundary, share_text, scope, value):
                         reasons[rid] = reasons.get(rid, []) + [line]
             entries = [_entry(self.by_id[rid], why) for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
@@ -229,19 +276,23 @@ def _close_run(out, run, selected, scope, value) -> None:
         out[rid] = selected[rid] + [f"{scope_label(scope, value)}入选组织中第 {pos} 名{tie}"]
 
 
-def _bottom(keys: list[tuple], share_text: str, scope: str, value: str) -> dict[str, str]:
-    """Step 3 for one group: floor(share x graded) lowest-ranked, ties at the boundary included."""
+def _bottom_boundary(keys: list[tuple], share_text: str) -> tuple | None:
+    """Step 3 for one group: the rank (key without the id) from which its organizations are in
+    the lowest floor(share x graded) places, ties at the boundary included; None: no places."""
     places = int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
-    if places == 0:
-        return {}
-    import bisect
-    first = bisect.bisect_left(keys, keys[len(keys) - places][:-1])
-    out = {}
+    return keys[len(keys) - places][:-1] if places else None
+
+
+def _bottom_lines(keys: list[tuple], boundary: tuple, share_text: str, scope: str, value: str):
+    """(id, reason) of each organization of a group from its bottom boundary on."""
+    places = int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
+    first = bisect.bisect_left(keys, boundary)
+    pos = first + 1
     for j in range(first, len(keys)):
-        pos = bisect.bisect_left(keys, keys[j][:-1]) + 1
-        out[keys[j][-1]] = (f"{scope_label(scope, value)}排名后 {share_text}（第 {pos} 名 / 共 {len(keys)} 个，"
+        if j > first and keys[j][:-1] != keys[j - 1][:-1]:
+            pos = j + 1                          # a new rank; equals share the first one's place
+        yield keys[j][-1], (f"{scope_label(scope, value)}排名后 {share_text}（第 {pos} 名 / 共 {len(keys)} 个，"
                             f"后 {places} 名列入）")
-    return out
 
 
 def _entry(r: Row, reasons: list[str]) -> dict:

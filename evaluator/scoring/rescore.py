@@ -39,9 +39,9 @@ class Change:
         return mine + sorted(self.others)
 
 
-def _brief(r: Row, lists: dict[str, set[str]]) -> dict:
+def _brief(r: Row, lists: ListState) -> dict:
     return {"tier": r.tier, "total": r.total, "rank": {s: r.rank(s) for s in SCOPES},
-            "lists": sorted(lid for lid, members in lists.items() if r.id in members)}
+            "lists": sorted(lists.memberships(r.id))}
 
 
 class RoundState:
@@ -53,18 +53,14 @@ class RoundState:
         self.by_id: dict[str, Row] = {r.id: r for r in scored.rows}
         self.index: dict[str, int] = {r.id: i for i, r in enumerate(scored.rows)}
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in scored.standards.items()}
-        self.lists = ListState(rules, tiers, scored.rows, scored.ranks.groups)
-        self._derive()
-
-    def _derive(self) -> None:
-        self.scored.header["lists"] = self.lists.derive()
-        self.members = {lid: {e["organization"] for e in lst["entries"]}
-                        for lid, lst in self.scored.header["lists"].items()}
+        self.lists = ListState(rules, tiers, scored.rows, scored.ranks.groups, scored.ranks.keys)
+        # the lists' entries are made when the results are written, not on every change
+        scored.lists_source = self.lists.derive
 
     def rescore(self, org: Organization, evidence: Evidence) -> Change:
         scored = self.scored
         old = self.by_id[org.id]
-        before = _brief(old, self.members)
+        before = _brief(old, self.lists)
         new, head, tail = self.scorer.score(org, evidence)
         new.tier_before_quota = new.tier_index
         new.spill = scored.spill.add(head, tail)
@@ -79,6 +75,8 @@ class RoundState:
         for rid in set(was) - {new.id}:
             r = self.by_id[rid]
             scored.summary.add(r, r.tier, -1)          # r.tier still names its tier before
+        # the lists they were on, asked before their rank keys move
+        was_on = {rid: self.lists.memberships(rid) for rid in moved_tier - {org.id}}
         where = self._positions(moved_tier, old)
         for rid in moved_tier:
             scored.ranks.update(self.by_id[rid])
@@ -104,11 +102,16 @@ class RoundState:
         for rid in moved_tier | refire:
             for s in SCOPES:
                 moved_groups[s].add(scope_value(self.by_id[rid], s))
-        self.lists.refresh(scored.rows, moved_tier | rank_changed, refire, moved_groups)
-        old_members = self.members
-        self._derive()
+        # and of those fired again for a new rank, and of anyone who entered or left a top or
+        # bottom group without moving, from the groups' changes
+        for rid in refire - moved_tier:
+            was_on[rid] = self.lists.memberships(rid)
+        flips = self.lists.refresh(refire, moved_groups)
+        for rid, flipped in flips.items():
+            if rid not in was_on and rid != org.id:
+                was_on[rid] = self.lists.memberships(rid, flipped)
 
-        change = Change(org.id, before, _brief(new, self.members))
+        change = Change(org.id, before, _brief(new, self.lists))
         for rid in sorted(touched - {org.id}):
             r = self.by_id[rid]
             diff = {}
@@ -118,10 +121,10 @@ class RoundState:
                 diff["rank"] = (None, {s: r.rank(s) for s in SCOPES})
             if diff:
                 change.others[rid] = diff
-        for lid, now in self.members.items():
-            was = old_members.get(lid, set())
-            for rid in (now ^ was) - {org.id}:
-                change.others.setdefault(rid, {})[f"list:{lid}"] = (rid in was, rid in now)
+        for rid, was in was_on.items():
+            now = self.lists.memberships(rid)
+            for lid in set(was) ^ set(now):
+                change.others.setdefault(rid, {})[f"list:{lid}"] = (lid in was, lid in now)
         return change
 
     # -------------------------------------------------------------- ranks, by window
@@ -185,9 +188,14 @@ class RoundState:
 
 def _ranks_in(keys: list[tuple], lo: int, hi: int):
     """(id, competition rank) of keys[lo:hi] in a rank-sorted list."""
+    rank = 0
     for j in range(lo, hi):
         k = keys[j]
-        yield k[2], bisect.bisect_left(keys, k[:2]) + 1
+        if j == lo:
+            rank = bisect.bisect_left(keys, k[:2]) + 1
+        elif k[:2] != keys[j - 1][:2]:
+            rank = j + 1                           # a new rank; equals share the first one's
+        yield k[2], rank
 
 
 # ------------------------------------------------------------------ state on disk

@@ -180,6 +180,7 @@ class ScoredRound:
         }
         self.summary = Summary(rows, standards, gradings)
         self.header["summary"] = self.summary.render()
+        self.lists_source: Callable[[], dict] | None = None    # set by a RoundState: lists made at write
 
     def place_all(self) -> None:
         """Ranks and tier names on every row."""
@@ -218,6 +219,8 @@ class ScoredRound:
 
     def write_json(self, write: Callable[[bytes], None]) -> None:
         """results.json, streamed; self.positions: where each organization's result is in it."""
+        if self.lists_source is not None:
+            self.header["lists"] = self.lists_source()
         head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
         text = dumps_indented(head)[:-2] + b',\n  "organizations": [\n'
         write(text)
