@@ -56,17 +56,23 @@ def end_to_end(n: int, repeats: int) -> None:
         generate_round(folder, n, 2026)
     round_yaml = folder / "round" / "round.yaml"
     os.environ["AGRADE_MAX_FILE_MB"] = "1024"
-    runs = {w: [run_evaluate(round_yaml, w) for _ in range(repeats)] for w in (1, 2)}
+    # the baseline first: it is quick, and a disagreement stops the run before the long part
     setup = Setup(round_yaml)
     vec = []
     for _ in range(repeats):
-        (piv, c1, _), (res, c2, _) = None, None
         piv, c1, _ = timed(lambda: read_round(setup))
         res, c2, _ = timed(lambda: score_round(setup, piv))
         vec.append(c1 + c2)
-    problems, outcomes = compare(setup, piv, res, folder / "results" / "results.json")
+    problems, _, outcomes = compare(setup, piv, res, folder / "results" / "results.json")
     if problems:
         raise SystemExit("the vectorized baseline disagrees with agrade:\n" + "\n".join(problems))
+    runs = {}
+    for w in (1, 2):
+        runs[w] = []
+        for _ in range(repeats):
+            runs[w].append(run_evaluate(round_yaml, w))
+            print(f"  evaluate, {w} worker(s): wall {runs[w][-1][0]:.2f} s, CPU {runs[w][-1][1]:.2f} s, "
+                  f"peak RSS {runs[w][-1][2] / 1024:.0f} MB", flush=True)
     med = lambda xs: statistics.median(xs)      # noqa: E731
     w1, c1, m1 = (med([r[i] for r in runs[1]]) for i in range(3))
     w2, c2, m2 = (med([r[i] for r in runs[2]]) for i in range(3))
