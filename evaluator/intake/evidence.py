@@ -13,6 +13,7 @@ import datetime
 import difflib
 import hashlib
 import io
+import operator
 import re
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
@@ -32,17 +33,20 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE = Field(id="verified_on", type="date", label="核查日期")
 
 
-@dataclass
 class RawEntry:
-    """One field's evidence for one organization as typed, with where it came from."""
-    values: dict = dc_field(default_factory=dict)     # 'self' / 'verified' -> raw value
-    inspector: str | None = None
-    verified_on: Any = None
-    where: dict = dc_field(default_factory=dict)      # 'self' / 'verified' -> Issue template (file, line, col, path)
-    bulk: set = dc_field(default_factory=set)         # sources whose values are rows of a bulk file
-    rows: dict = dc_field(default_factory=dict)       # bulk source -> where each row is, in order
-    verified_on_where: Issue | None = None            # where verified_on was written
-    ons: list = dc_field(default_factory=list)        # every (verified_on, where) given: each is checked
+    """One field's evidence for one organization as typed, with where it came from. A plain
+    class with slots: intake makes one per organization and field, a million in a large round."""
+    __slots__ = ("values", "inspector", "verified_on", "where", "bulk", "rows", "verified_on_where", "ons")
+
+    def __init__(self):
+        self.values: dict = {}                        # 'self' / 'verified' -> raw value
+        self.inspector: str | None = None
+        self.verified_on: Any = None
+        self.where: dict = {}                         # 'self' / 'verified' -> Issue template (file, line, col, path)
+        self.bulk: set = set()                        # sources whose values are rows of a bulk file
+        self.rows: dict = {}                          # bulk source -> where each row is, in order
+        self.verified_on_where: Issue | None = None   # where verified_on was written
+        self.ons: list = []                           # every (verified_on, where) given: each is checked
 
 
 @dataclass
@@ -84,24 +88,32 @@ class _Collector:
         """Record one value. append=True adds one row of a bulk records file to that field's list;
         a field's records come from bulk rows or from one document, never both (whatever the
         order the files are read in)."""
-        raw = self.org(org_id)
+        raw = self.by_org.get(org_id)
+        if raw is None:
+            raw = self.by_org[org_id] = RawEvidence(org_id)
         entry = raw.fields.get(fid)
         if entry is None:
             entry = raw.fields[fid] = RawEntry()
         raw.files.add(where.file)
-        if source in entry.values and not (append and source in entry.bulk):
+        values = entry.values
+        if source in values and not (append and source in entry.bulk):
             first = entry.where[source]
             self.issues.append(Issue(where.file, where.line, where.col, where.path,
                                      f"duplicate {source} value for organization '{org_id}' field '{fid}' "
                                      f"(first given at {first.file}:{first.line})"))
             return
         if append:
-            entry.values.setdefault(source, []).append(value)
-            entry.where.setdefault(source, where)
-            entry.rows.setdefault(source, []).append(where)
-            entry.bulk.add(source)
+            listed = values.get(source)
+            if listed is None:
+                values[source] = [value]
+                entry.where[source] = where
+                entry.rows[source] = [where]
+                entry.bulk.add(source)
+            else:
+                listed.append(value)
+                entry.rows[source].append(where)
         else:
-            entry.values[source] = value
+            values[source] = value
             entry.where[source] = where
         if inspector:
             entry.inspector = inspector
@@ -357,6 +369,11 @@ class Cell(NamedTuple):
         return f"row {self.line}.{self.name}" if self.name else f"row {self.line}"
 
 
+# Cell(...) through tuple.__new__ directly: a NamedTuple's own __new__ is a Python function,
+# and intake makes a Cell for every cell it reads
+_cell = tuple.__new__
+
+
 def _at(file: str, sheet: str | None, row: int, col: int, name: str = "") -> Cell:
     return Cell(file, row, col, sheet, name)
 
@@ -410,6 +427,8 @@ def values_rows(c: _Collector, head: dict, numbered, file, sheet=None, _cell_tex
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     sources = [(s, head[s]) for s in SOURCES if s in head]
     width = max(head.values()) + 1
+    named, put = c.named, c.put
+    last = None
     for n, row in _padded(numbered, width):
         org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
@@ -419,17 +438,19 @@ def values_rows(c: _Collector, head: dict, numbered, file, sheet=None, _cell_tex
             w = _at(file, sheet, n, i_org + 1 if not org else i_field + 1, "organization" if not org else "field")
             c.issues.append(Issue(w.file, w.line, w.col, w.path, "organization and field must not be blank"))
             continue
-        c.named(org, file, Cell(file, n, i_org + 1, sheet, "organization"))
+        if org != last:                    # naming it again in the same file changes nothing
+            named(org, file, _cell(Cell, (file, n, i_org + 1, sheet, "organization")))
+            last = org
         inspector = (_cell_text(row[i_insp]) or None) if i_insp is not None else None
         on = row[i_on] if i_on is not None else None
+        on_where = _cell(Cell, (file, n, i_on + 1, sheet, "verified_on")) if on else None
         for s, i in sources:
             v = row[i]
             # A blank cell is no value, except a verified cell on a row that names its inspector:
             # that is the inspector's "nothing found" and must reach resolve().
             if (v is None or _cell_text(v) == "") and not (s == "verified" and inspector):
                 continue
-            c.put(org, fid, s, v, Cell(file, n, i + 1, sheet, s), inspector, on,
-                  verified_on_where=Cell(file, n, i_on + 1, sheet, "verified_on") if on else None)
+            put(org, fid, s, v, _cell(Cell, (file, n, i + 1, sheet, s)), inspector, on, verified_on_where=on_where)
 
 
 def _rows_records(c: _Collector, rows, file, fid, sheet=None, _cell_text=_cell_text):
@@ -449,11 +470,15 @@ def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _ce
     i_field, i_title, i_source = head.get("field"), head.get("title"), head.get("source")
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     width = max(head.values()) + 1
+    named, put = c.named, c.put
+    last = None
     for n, row in _padded(numbered, width):
         org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue
-        c.named(org, file, Cell(file, n, i_org + 1, sheet, "organization"))
+        if org != last:                    # naming it again in the same file changes nothing
+            named(org, file, _cell(Cell, (file, n, i_org + 1, sheet, "organization")))
+            last = org
         kind = fid or _cell_text(row[i_field])
         typed = _cell_text(row[i_source]) if i_source is not None else ""
         source = _SOURCE_ZH.get(typed)
@@ -466,9 +491,9 @@ def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _ce
         if title:
             rec["title"] = title
         on = row[i_on] if i_on is not None else None
-        c.put(org, kind, source, rec, Cell(file, n, i_date + 1, sheet, "date"),
-              (_cell_text(row[i_insp]) or None) if i_insp is not None else None, on, append=True,
-              verified_on_where=Cell(file, n, i_on + 1, sheet, "verified_on") if on else None)
+        put(org, kind, source, rec, _cell(Cell, (file, n, i_date + 1, sheet, "date")),
+            (_cell_text(row[i_insp]) or None) if i_insp is not None else None, on, append=True,
+            verified_on_where=_cell(Cell, (file, n, i_on + 1, sheet, "verified_on")) if on else None)
 
 
 _NUL_STAND_IN = "\ufdd0"   # a noncharacter: lets the csv module (which refuses NUL) parse the file
@@ -647,7 +672,16 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
 
 def _from_xlsx(where: Issue) -> bool:
     """Excel day numbers are dates only in cells of an .xlsx file."""
-    return where.file.lower().endswith(".xlsx")
+    file = where.file
+    got = _XLSX.get(file)
+    if got is None:                       # asked for every value: answered once per file
+        if len(_XLSX) >= 4096:
+            _XLSX.clear()
+        got = _XLSX[file] = file.lower().endswith(".xlsx")
+    return got
+
+
+_XLSX: dict[str, bool] = {}
 
 
 def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry) -> None:
@@ -699,22 +733,38 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
     """The records of a field given as rows of bulk files, sorted; None when a row is refused."""
     records: list[Record] = []
     ok = True
+    plain = _PLAIN_RECORDS
     for row, w in zip(rows, where):
         day, title = row.get("date"), row.get("title", "")
-        # the common row (an ISO date, a plain title), read directly to what the reader gives
-        if (type(day) is str and type(title) is str and _ISO_DAY.fullmatch(day)
-                and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
-            try:
-                records.append(Record(datetime.date.fromisoformat(day), title))
+        # the common row (an ISO date, a plain title), read directly to what the reader gives;
+        # its Record is shared (records are immutable) by every row written the same way
+        if type(day) is str and type(title) is str:
+            got = plain.get((day, title))
+            if got is not None:
+                records.append(got)
                 continue
-            except ValueError:
-                pass                      # an impossible date: the general reader says why
+            if (_ISO_DAY.fullmatch(day)
+                    and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
+                try:
+                    got = Record(datetime.date.fromisoformat(day), title)
+                except ValueError:
+                    pass                  # an impossible date: the general reader says why
+                else:
+                    if len(plain) >= 100_000:
+                        plain.clear()
+                    records.append(plain.setdefault((day, title), got))
+                    continue
         try:
             records += normalize([row], f, excel=_from_xlsx(w))
         except NormalizeError as e:
             issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{f.id}）: {e.message}"))
             ok = False
-    return tuple(sorted(records)) if ok else None
+    # sorted as Record's own order sorts them ((date, title), stable), compared in C
+    return tuple(sorted(records, key=_DATE_TITLE)) if ok else None
+
+
+_PLAIN_RECORDS: dict[tuple[str, str], Record] = {}
+_DATE_TITLE = operator.attrgetter("date", "title")
 
 
 def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
@@ -772,11 +822,11 @@ def _once_each(ev: Evidence, f: Field, records: tuple[Record, ...] | None) -> tu
     """A record (same date, same title) listed more than once counts once, and it is a finding."""
     if not records:
         return records
+    if len(set(map(_DATE_TITLE, records))) == len(records):   # (date, title) is a Record's equality
+        return records
     counts: dict[Record, int] = {}
     for r in records:
         counts[r] = counts.get(r, 0) + 1
-    if len(counts) == len(records):
-        return records
     seen = {(x.kind, x.message) for x in ev.findings}
     for r, n in counts.items():
         if n > 1:
