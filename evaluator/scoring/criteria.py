@@ -7,11 +7,12 @@ engine (evaluator.scoring.engine), not here.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Mapping
 
 from ..errors import EvaluationError
-from ..model import ZERO, Criterion, Evidence, Organization, Outcome, Standard
-from ..standard.expr import EvalError, MissingValue
+from ..model import ZERO, Criterion, Evidence, Field, Organization, Outcome, Standard
+from ..standard.expr import DEFAULT_FUNCTIONS, EvalError, Expr, MissingValue
 from ..standard.methods import REGISTRY, Scored
 from ..terms import NA_POLICY_ZH
 
@@ -66,20 +67,107 @@ def _evidence(env, names):
 
 
 def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
-              waivers: Mapping[tuple[str, str], str] | None = None) -> tuple[list[Outcome], list[Outcome] | None]:
+              waivers: Mapping[tuple[str, str], str] | None = None,
+              cache: "OutcomeCache | None" = None) -> tuple[list[Outcome], list[Outcome] | None]:
     """Every criterion's outcome in document order, and the self-assessment outcomes (from
     self-reported values only) when a grading component needs them. Exactly one outcome per
-    criterion, by construction: the invariant "nothing is silently skipped"."""
+    criterion, by construction: the invariant "nothing is silently skipped".
+
+    `cache` (an OutcomeCache of this standard and period) gives an organization whose values
+    equal an earlier one's the outcome already computed for them."""
     fields = standard.fields
     env = org_env(org, evidence.values, period, fields, evidence.notes)
     own_env = (org_env(org, evidence.self_values, period, fields, evidence.notes)
                if standard.needs_self_assessment else None)
-    waivers = waivers or {}
     main: list[Outcome] = []
     own: list[Outcome] | None = [] if own_env is not None else None
+    score = cache.score if cache is not None else None
+    notes = evidence.notes
     for c in standard.criteria.values():
         waiver = waivers.get((org.id, c.id)) if waivers else None
-        main.append(score_criterion(c, env, waiver, fields))
-        if own is not None:
-            own.append(score_criterion(c, own_env, waiver, fields))
+        if score is None or waiver is not None:
+            main.append(score_criterion(c, env, waiver, fields))
+            if own is not None:
+                own.append(score_criterion(c, own_env, waiver, fields))
+        else:
+            main.append(score(c, env, notes))
+            if own is not None:
+                own.append(score(c, own_env, notes))
     return main, own
+
+
+class OutcomeCache:
+    """Outcomes already computed, by criterion and the values it reads.
+
+    A criterion's outcome — points, reason, evidence — is a function of the criterion and the
+    values of the names its expressions and fields read (plus the round period and the
+    standard's field labels, fixed for one cache, and intake's notes on those names). Many
+    organizations report the same counts, yes/no answers and enum values, so most outcomes
+    repeat: each is computed once and shared (outcomes are immutable). Keys hold each value
+    with its type, so values that are equal but written differently in a reason (False and a
+    blank-as-zero 0) never share an outcome; Decimals equal in value are shown and serialized
+    the same (terms.num, orgresult), whatever their exponent. A criterion whose method or
+    functions this module does not know (so whose reads it cannot list) is never cached, nor is
+    one that reads dated records.
+
+    One cache serves one standard and period (a RoundScorer keeps one per standard) and is
+    bounded: it is emptied when it holds `limit` outcomes."""
+
+    _KNOWN = frozenset(("check", "threshold", "bands", "ratio", "frequency", "deduction", "bonus", "veto", "info"))
+
+    def __init__(self, standard: Standard, limit: int = 50_000):
+        self.fields = standard.fields
+        self.limit = limit
+        self._names: dict[str, tuple[str, ...] | None] = {}
+        self._memo: dict[tuple, Outcome] = {}
+
+    def score(self, c: Criterion, env: Mapping[str, Any], notes: Mapping[str, str] | None) -> Outcome:
+        names = self._names.get(c.id, ())
+        if names == ():
+            names = _names_read(c)
+            # dated records rarely repeat between organizations (one in eight, measured on the
+            # demo round) and hashing them costs more than scoring: not cached
+            if names is not None and any(self.fields[n].type == "records" for n in names if n in self.fields):
+                names = None
+            self._names[c.id] = names
+        if names is None:
+            return score_criterion(c, env, None, self.fields)
+        values = tuple(map(env.get, names))
+        key = (c.id, values, tuple(map(type, values)))
+        if notes:
+            key += tuple(map(notes.get, names))
+        try:
+            got = self._memo.get(key)
+        except TypeError:                     # a value that cannot be a key: computed each time
+            return score_criterion(c, env, None, self.fields)
+        if got is None:
+            got = score_criterion(c, env, None, self.fields)
+            if len(self._memo) >= self.limit:
+                self._memo.clear()
+            self._memo[key] = got
+        return got
+
+
+def _names_read(c: Criterion) -> tuple[str, ...] | None:
+    """Every env name a criterion's scoring can read: its fields and the names of its
+    expressions (org.* included); None when that cannot be known."""
+    if c.method not in OutcomeCache._KNOWN:
+        return None
+    exprs: list[Expr] = []
+
+    def walk(x) -> bool:
+        if isinstance(x, Expr):
+            exprs.append(x)
+        elif isinstance(x, tuple):
+            return all(walk(y) for y in x)
+        elif x is not None and not isinstance(x, (str, int, Decimal, Field)):
+            return False                      # a parameter of a kind not seen before
+        return True
+    if not walk(c.params) or not walk(c.applies_if):
+        return None
+    if any(e._functions is not DEFAULT_FUNCTIONS for e in exprs):
+        return None
+    names = set(c.reads).union(*(e.names for e in exprs))
+    if any(n.startswith("$") for n in names):
+        return None
+    return tuple(sorted(names))

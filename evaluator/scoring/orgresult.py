@@ -42,33 +42,77 @@ def dumps(obj: Any) -> bytes:
 
 
 def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome],
-          own: list[Outcome] | None, g: Grade) -> tuple[bytes, bytes]:
-    """(head, tail) of the organization's result, as JSON objects."""
+          own: list[Outcome] | None, g: Grade, pieces: "Pieces | None" = None) -> tuple[bytes, bytes]:
+    """(head, tail) of the organization's result, as JSON objects. `pieces` keeps what is
+    serialized once and used again (criteria items of shared outcomes, section maxima)."""
+    pieces = pieces or Pieces()
     head = {"id": org.id, "name": org.name, "type": org.type, "type_name": ORG_TYPES.get(org.type, org.type),
             "district": org.district, "street": org.street, "parent": org.parent}
     if org.responsible:
         head["responsible"] = org.responsible
     head.update({"standard": {"id": std.id, "version": std.version}, "status": g.status, "total": g.total,
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
-    own_by_id = {o.criterion: o for o in own} if own else {}
-    criteria = []
-    for o in outcomes:
+    item, mine = pieces.item, pieces.self_part
+    if own:
+        criteria = b",".join([item(std, o) + mine(m) for o, m in zip(outcomes, own)])
+    else:
+        criteria = b",".join([item(std, o) + b"}" for o in outcomes])
+    maxima = pieces.section_max(std)
+    sections = [{"id": s.id, "title": s.title, "points": g.sections[s.id], "max_points": maxima[s.id]}
+                for s in std.sections]
+    # the tail as orjson would write the one object {"sections", "criteria", "vetoes",
+    # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
+    rest = dumps({"vetoes": g.vetoes,
+                  "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
+                                "message": f.message} for f in ev.findings],
+                  "provenance": dict(sorted(ev.provenance.items()))})
+    tail = b'{"sections":' + dumps(sections) + b',"criteria":[' + criteria + b"]," + rest[1:]
+    return dumps(head), tail
+
+
+class Pieces:
+    """Serialized pieces of results, made once and used again while one scorer lives.
+
+    An outcome shared by many organizations (scoring.criteria.OutcomeCache) is serialized
+    once: its criteria item, without the closing brace the self-assessment part goes
+    before. Items are kept by the outcome's identity, with the outcome itself (so the
+    identity stays its own while kept); bounded like the outcome cache."""
+
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self._items: dict[int, tuple[Outcome, bytes]] = {}
+        self._mine: dict[int, tuple[Outcome, bytes]] = {}
+        self._maxima: dict[str, tuple[Standard, dict]] = {}
+
+    def item(self, std: Standard, o: Outcome) -> bytes:
+        got = self._items.get(id(o))
+        if got is not None and got[0] is o:
+            return got[1]
         c = std.criteria[o.criterion]
-        item = {"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
-                "outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
-                "reason": o.reason, "evidence": dict(o.evidence), "rectification": c.rectification}
-        mine = own_by_id.get(c.id)
-        if mine is not None:
-            item["self_outcome"] = mine.outcome
-            item["self_points"] = mine.points
-        criteria.append(item)
-    tail = {"sections": [{"id": s.id, "title": s.title, "points": g.sections[s.id], "max_points": _section_max(std, s)}
-                         for s in std.sections],
-            "criteria": criteria, "vetoes": g.vetoes,
-            "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
-                          "message": f.message} for f in ev.findings],
-            "provenance": dict(sorted(ev.provenance.items()))}
-    return dumps(head), dumps(tail)
+        data = dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
+                      "outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
+                      "reason": o.reason, "evidence": dict(o.evidence), "rectification": c.rectification})[:-1]
+        if len(self._items) >= self.limit:
+            self._items.clear()
+        self._items[id(o)] = (o, data)
+        return data
+
+    def self_part(self, mine: Outcome) -> bytes:
+        """`,"self_outcome":…,"self_points":…}`: the end of an item with a self-assessment."""
+        got = self._mine.get(id(mine))
+        if got is not None and got[0] is mine:
+            return got[1]
+        data = b"," + dumps({"self_outcome": mine.outcome, "self_points": mine.points})[1:]
+        if len(self._mine) >= self.limit:
+            self._mine.clear()
+        self._mine[id(mine)] = (mine, data)
+        return data
+
+    def section_max(self, std: Standard) -> dict:
+        got = self._maxima.get(std.id)
+        if got is None or got[0] is not std:
+            got = self._maxima[std.id] = (std, {s.id: _section_max(std, s) for s in std.sections})
+        return got[1]
 
 
 def _section_max(std: Standard, section) -> Decimal:

@@ -24,11 +24,11 @@ from ..intake.partition import DEFAULT_SIZE, route, unknown_issues
 from ..intake.rounds import Round
 from ..model import Evidence, Organization, Standard
 from ..terms import ORG_TYPES, STATUS_ZH
-from .criteria import score_all
+from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
 from .grading import grade
 from .lists import lists_for_rows
-from .orgresult import dumps, parts, round_part, splice
+from .orgresult import Pieces, dumps, parts, round_part, splice
 from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
 from .placement import Quotas, Ranks, sort_key
 from ..terms import scope_key
@@ -91,14 +91,17 @@ class RoundScorer:
         self.waivers = waivers or {}
         self.tie_breaks = next(iter(standards.values())).grading.tie_breaks   # load_round checked they agree
         self._rules: dict[str, ConcludingRules] = {}
+        self._outcomes: dict[str, OutcomeCache] = {}     # per standard: outcomes shared by equal values
+        self._pieces = Pieces()                           # their serialized criteria items
 
     def score(self, org: Organization, ev: Evidence | None) -> tuple[Row, bytes, bytes]:
         std = self.standards[org.type]
         rules = self._rules.get(std.id)
         if rules is None:
             rules = self._rules[std.id] = ConcludingRules(std)
+            self._outcomes[std.id] = OutcomeCache(std)
         ev = ev or Evidence(org.id)
-        outcomes, own = score_all(std, org, ev, self.period, self.waivers)
+        outcomes, own = score_all(std, org, ev, self.period, self.waivers, self._outcomes[std.id])
         g = grade(std, org, ev, outcomes, own, self.period, rules)
         values = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
                   "reviewed_share": g.reviewed_share, **{f"section:{k}": v for k, v in g.sections.items()}}
@@ -110,13 +113,15 @@ class RoundScorer:
                      sort_key=sort_key(values, self.tie_breaks) if graded else (),
                      tier_index=std.grading.tier_index(g.tier) if g.tier else None,
                      reasons=tuple(g.tier_reasons), caps=tuple(g.caps), gate_failures=g.gate_failures or None)
-        head, tail = parts(org, std, ev, outcomes, own, g)
+        head, tail = parts(org, std, ev, outcomes, own, g, self._pieces)
         return row, head, tail
 
     def close(self) -> None:
         for rules in self._rules.values():
             rules.close()
         self._rules.clear()
+        self._outcomes.clear()
+        self._pieces = Pieces()
 
 
 # ------------------------------------------------------------------ the spill

@@ -10,6 +10,7 @@ one organization's evidence into points and a Chinese reason.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Mapping
@@ -249,8 +250,10 @@ class Frequency:
         start, end = env["$period"]
         missing, gaps = 0, []
         spans = periods(every, start, end)
+        # records counted per period by bisecting their sorted dates (not a scan per period)
+        dates = sorted([r.date for r in records])
         for p in spans:
-            n = sum(1 for r in records if p[0] <= r.date <= p[1])
+            n = bisect_right(dates, p[1]) - bisect_left(dates, p[0])
             if n < at_least:
                 missing += at_least - n
                 gaps.append(period_label(every, p))
