@@ -375,7 +375,7 @@ def demo_sample(payload: dict, n: int) -> list[str]:
     return chosen[:n]
 
 
-def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None):
+def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None, cluster=None):
     try:
         from .reports import render_reports
     except ImportError as e:
@@ -383,11 +383,16 @@ def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, onl
         raise typer.Exit(1)
     kinds = tuple(k.strip() for k in kind.split(",")) if kind else ("scorecards", "summary", "lists")
     formats = tuple(f.strip() for f in fmt.split(",")) if fmt else ("pdf", "html", "xlsx", "csv")
-    with _progress("生成报告") as bar:
-        task = bar.add_task("report", total=None)
-        written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public, workers=workers,
-                                 previous_results=previous, only=only,
-                                 progress=lambda n, total: bar.update(task, completed=n, total=total))
+    from .reports.render import RenderError
+    try:
+        with _progress("生成报告") as bar:
+            task = bar.add_task("report", total=None)
+            written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public,
+                                     workers=workers, previous_results=previous, only=only, cluster=cluster,
+                                     progress=lambda n, total: bar.update(task, completed=n, total=total))
+    except RenderError as e:            # a document that cannot be drawn: named, nothing written
+        err.print(f"{e}; no report was written.", markup=False)
+        raise typer.Exit(1)
     out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}", markup=False)
 
 
@@ -399,11 +404,13 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
            public: bool = typer.Option(False, "--public", help="public release: no evidence details or personal names"),
            workers: Optional[int] = typer.Option(None, "--workers"),
            previous: Optional[Path] = typer.Option(None, "--previous", help="last round's results, for tier movement (升档/降档)"),
-           only: Optional[str] = typer.Option(None, "--only", help="scorecards for these organization ids only (comma-separated)")):
+           only: Optional[str] = typer.Option(None, "--only", help="scorecards for these organization ids only (comma-separated)"),
+           cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT",
+                                                 help="在 Dask 集群上生成 — render the documents on a Dask distributed cluster")):
     """生成测评报告、通报和红黑榜 — render scorecards, the round summary and red/black lists."""
     check_out_dir(out_dir)
     _report(results_dir, out_dir, kind, fmt, public, workers, previous,
-            [x.strip() for x in only.split(",") if x.strip()] if only else None)
+            [x.strip() for x in only.split(",") if x.strip()] if only else None, cluster)
 
 
 @app.command()

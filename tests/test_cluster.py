@@ -5,47 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import run_cli
-
-distributed = pytest.importorskip("distributed")
-DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen(DASK + ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "scheduler.log", "w"))]
-    try:
-        for i in range(2):
-            procs.append(subprocess.Popen(WORKER + [address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
-                                                    "--no-dashboard", "--name", f"w{i}"],
-                                          stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"w{i}.log", "w")))
-        client = distributed.Client(address, timeout=30)
-        client.wait_for_workers(2, timeout=60)
-        yield address, client, procs
-        client.close()
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+from dask_local import cluster  # noqa: F401  (the fixture: a scheduler and two workers on 127.0.0.1)
 
 
 def round_for(tmp_path, n=300) -> Path:

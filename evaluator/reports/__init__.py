@@ -9,6 +9,7 @@ reproducible bytes). This package is a front end: the core never imports it.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable, Collection
@@ -16,7 +17,7 @@ from typing import Callable, Collection
 from ..errors import InputError, Issue
 from . import model, tables
 from .render import EXTRA_FORMATS, FORMATS, KINDS, Job, Stage, file_names, jsonable, run_tasks
-from .source import load_previous, load_results, results_path
+from .source import RoundSource, load_previous, open_results, results_path
 
 __all__ = ["render_reports", "KINDS", "FORMATS"]
 
@@ -34,16 +35,18 @@ def _choices(values, allowed, what) -> tuple[str, ...]:
 def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FORMATS, public: bool = False,
                    workers: int | None = None, previous_results: Path | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   only: Collection[str] | None = None) -> list[Path]:
+                   only: Collection[str] | None = None, cluster: str | None = None) -> list[Path]:
     """Render the chosen documents of a round into `out_dir`; return the files written.
 
     kinds: scorecards, summary, lists. formats: pdf, html (documents), xlsx, csv (rankings,
     lists and rectification items); json (not by default) writes results.json again, redacted
     when public. public: leave out evidence details and personal names.
     only: organization ids whose scorecards to render (default: every organization).
-    workers: processes for the scorecards (default: all cores). previous_results: the last
-    round's results.json (or its folder) for tier movement. Nothing is left in `out_dir`
-    if rendering fails.
+    workers: processes for the documents (default: all cores). cluster: a Dask scheduler's
+    address (tcp://HOST:PORT): the documents are rendered on its workers instead.
+    previous_results: the last round's results.json (or its folder) for tier movement.
+    results.json is read one organization at a time (`source.py`). Nothing is left in
+    `out_dir` if rendering fails.
     """
     kinds = _choices(kinds, KINDS, "kind")
     formats = _choices(formats, FORMATS + EXTRA_FORMATS, "format")
@@ -51,47 +54,68 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
     if "json" in formats and Path(out_dir).resolve() == results_file.resolve().parent:
         raise InputError(Issue(str(out_dir), path="--out", message="the json format would overwrite the "
                                "results.json it reads; choose another output folder"))
-    results = load_results(Path(results_dir))
-    previous = load_previous(Path(previous_results) if previous_results else None)
-    ctx = model.context(results, public=public, has_previous=previous_results is not None)
-    counts = model.rank_counts(results)
-    orgs = results["organizations"]
-    names = file_names(orgs)
-    if only is not None:
-        wanted = set(only)
-        unknown = sorted(wanted - {o["id"] for o in orgs})
-        if unknown:
-            raise InputError(Issue(str(results_file), path="--only", message=f"no organization {', '.join(unknown)} in the results"))
-        orgs = [o for o in orgs if o["id"] in wanted]
     docs = [f for f in formats if f in ("pdf", "html")]
     sheets = [f for f in formats if f in ("csv", "xlsx", "json")]
+    # the summary, the lists and the rankings need every organization in brief; scorecards
+    # need nothing of the others but counts
+    compact = "summary" in kinds or "lists" in kinds
+    pool = None
+    if cluster and docs:
+        from .cluster import ReportCluster
+        pool = ReportCluster(cluster)           # a wrong address fails before the round is read
+    try:
+        with open_results(Path(results_dir), lambda: model.RoundFacts(compact)) as src:
+            return _render(src, Path(out_dir), kinds, docs, sheets, public, workers, previous_results, progress,
+                           only, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, workers, previous_results, progress,
+            only, pool) -> list[Path]:
+    facts: model.RoundFacts = src.collected
+    facts.counts = dict(facts.counts)
+    results = {**src.header, "organizations": facts.orgs if facts.orgs is not None else []}
+    previous = load_previous(Path(previous_results) if previous_results else None)
+    ctx = model.context(results, public=public, has_previous=previous_results is not None, facts=facts)
+    names = file_names(src.ids)
+    indices: list[int] | range = range(len(src))
+    if only is not None:
+        wanted = set(only)
+        unknown = sorted(wanted - set(src.ids))
+        if unknown:
+            raise InputError(Issue(str(src.path), path="--only", message=f"no organization {', '.join(unknown)} in the results"))
+        indices = [i for i, oid in enumerate(src.ids) if oid in wanted]
 
     tasks: list[tuple] = []
     if docs and "summary" in kinds:
-        tasks.append(("summary", model.summary(results, ctx, previous), "summary"))
+        tasks.append(("summary", model.summary(results, ctx, previous, facts), "summary"))
     lists_model = None
     if "lists" in kinds:
         lists_model = model.lists(results, ctx, _lists_of(results))
         if docs:
             tasks.append(("lists", lists_model, "lists"))
-    n_cards = len(orgs) if docs and "scorecards" in kinds else 0
+    n_cards = len(indices) if docs and "scorecards" in kinds else 0
     total = len(tasks) + n_cards + (1 if sheets else 0)
 
-    stage = Stage(Path(out_dir))
+    stage = Stage(out_dir)
     standards = {sid: {k: s.get(k) for k in ("version", "title", "digest") if k in s}
                  for sid, s in (results.get("standards") or {}).items() if isinstance(s, dict)}
-    job = Job(str(stage.path), tuple(docs), ctx, counts, standards)
+    job = Job(str(stage.path), tuple(docs), ctx, facts.counts, standards)
     try:
         written: list[str] = []
         if sheets:
-            written += _exports(job, results, previous, kinds, sheets, lists_model)
+            written += _exports(job, src, results, previous, kinds, sheets, lists_model)
             if progress:
                 progress(1, total)
-        card_tasks = (("scorecard", o, previous.get(o["id"]), names[o["id"]]) for o in orgs) if n_cards else iter(())
+        card_tasks = (("scorecard", o, previous.get(o["id"]), names[o["id"]])
+                      for o in src.organizations(indices)) if n_cards else iter(())
         all_tasks = _chain(tasks, card_tasks)
         # a worker costs ~1 s to start (imports, fonts), so small jobs use fewer of them
         n_workers = max(1, min(workers or os.cpu_count() or 1, (len(tasks) + n_cards) // 4))
-        files, _ = run_tasks(job, all_tasks, total, n_workers, progress, done_before=1 if sheets else 0)
+        files, _ = run_tasks(job, all_tasks, total, n_workers, progress, done_before=1 if sheets else 0,
+                             cluster=pool)
         written += files
         return stage.commit(written)
     finally:
@@ -112,7 +136,8 @@ def _lists_of(results: dict) -> dict:
     return derive_lists(results, None)
 
 
-def _exports(job: Job, results: dict, previous: dict, kinds, sheets, lists_model) -> list[str]:
+def _exports(job: Job, src: RoundSource, results: dict, previous: dict, kinds, sheets, lists_model) -> list[str]:
+    """`results`: the header with the organizations in brief; full ones are read from `src`."""
     ctx = job.ctx
     when = model.parse_date(ctx["issued_iso"])
     out: dict[str, list[tables.Table]] = {}
@@ -120,12 +145,12 @@ def _exports(job: Job, results: dict, previous: dict, kinds, sheets, lists_model
         out["rankings"] = [tables.rankings(results, previous)]
     if "lists" in kinds and lists_model is not None:
         out["lists"] = tables.list_tables(lists_model)
-    if "scorecards" in kinds:
-        cards = (model.scorecard(o, ctx, previous.get(o["id"]), job.counts) for o in results["organizations"])
+    if "scorecards" in kinds and ("csv" in sheets or "xlsx" in sheets):
+        cards = (model.scorecard(o, ctx, previous.get(o["id"]), job.counts) for o in src.organizations())
         out["rectification"] = [tables.rectification(results, cards)]
     written = []
     if "json" in sheets:
-        written.append(job.write("results.json", _results_json(results, ctx["public"])))
+        written.append(_results_json(job, src, ctx["public"]))
     for stem, tbls in out.items():
         if "csv" in sheets:
             written.append(job.write(f"{stem}.csv", tables.to_csv(_one_table(tbls))))
@@ -144,14 +169,23 @@ def _one_table(tbls: list[tables.Table]) -> tables.Table:
     return tables.Table("红黑榜", cols, rows)
 
 
-def _results_json(results: dict, public: bool) -> str:
-    """The results as JSON; in public mode without evidence, findings' values or names."""
-    import json
-    data = dict(results)
-    if public:
-        data["organizations"] = [model.public_result(o) for o in results["organizations"]]
-        if isinstance(data.get("lists"), dict):
-            data["lists"] = {k: {**v, "entries": [{key: e.get(key) for key in (
-                "organization", "name", "district", "street", "type", "tier", "tier_name", "total", "rank", "reasons")}
-                for e in v.get("entries") or []]} for k, v in data["lists"].items() if isinstance(v, dict)}
-    return json.dumps(jsonable(data), ensure_ascii=False, indent=1) + "\n"
+def _results_json(job: Job, src: RoundSource, public: bool) -> str:
+    """results.json again, in the evaluator's layout (the round indented, then one organization
+    per line), written as it is read; in public mode without evidence, findings' values or
+    names."""
+    data = dict(src.header)
+    if public and isinstance(data.get("lists"), dict):
+        data["lists"] = {k: {**v, "entries": [{key: e.get(key) for key in (
+            "organization", "name", "district", "street", "type", "tier", "tier_name", "total", "rank", "reasons")}
+            for e in v.get("entries") or []]} for k, v in data["lists"].items() if isinstance(v, dict)}
+    head = json.dumps(jsonable(data), ensure_ascii=False, indent=2)
+    path = Path(job.stage) / "results.json"
+    with open(path, "wb") as f:
+        f.write((head[:-2] + ',\n  "organizations": [\n').encode("utf-8") if data else b'{\n  "organizations": [\n')
+        for n, o in enumerate(src.organizations()):
+            if n:
+                f.write(b",\n")
+            f.write(json.dumps(jsonable(model.public_result(o) if public else o), ensure_ascii=False,
+                               separators=(",", ":")).encode("utf-8"))
+        f.write(b"\n  ]\n}\n" if len(src) else b"  ]\n}\n")
+    return "results.json"

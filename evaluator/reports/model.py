@@ -19,8 +19,9 @@ MAX_RECORDS_SHOWN = 12     # dated records listed in an evidence cell before "�
 
 # ------------------------------------------------------------------ round context
 
-def context(results: dict, *, public: bool, has_previous: bool) -> dict:
-    """What every document of a round shares; small and picklable (sent to workers)."""
+def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFacts | None" = None) -> dict:
+    """What every document of a round shares; small and picklable (sent to workers).
+    `facts`: the round's facts when its organizations are not all in `results`."""
     rnd = results["round"]
     period_to = parse_date(rnd["period"]["to"])
     issued = parse_date(rnd.get("issued_on")) or period_to
@@ -35,7 +36,7 @@ def context(results: dict, *, public: bool, has_previous: bool) -> dict:
         for fid, f in (std.get("fields") or field_labels(sid, std)).items():
             if isinstance(f, dict):
                 fields.setdefault(fid, {"label": f.get("label", fid), "unit": f.get("unit")})
-    schemes, scheme_of = _tier_schemes(results)
+    schemes, scheme_of = _tier_schemes(results, (facts or collect(results["organizations"], compact=False)).tiers)
     return {
         "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
                   "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"},
@@ -62,10 +63,10 @@ def field_labels(sid: str, std: dict) -> dict:
     return {f.id: {"label": f.label, "unit": f.unit} for f in loaded.fields.values()}
 
 
-def _tier_schemes(results: dict) -> tuple[list[dict], dict[str, int]]:
+def _tier_schemes(results: dict, seen: dict[str, str]) -> tuple[list[dict], dict[str, int]]:
     """Distinct tier lists (A/B/C/D, 五星…一星, ...) with the standards that use them; a round
-    may mix them (one per field standard). Organizations' tiers not declared anywhere form a
-    last scheme of their own."""
+    may mix them (one per field standard). Organizations' tiers not declared anywhere (`seen`:
+    every tier given, with its first name) form a last scheme of their own."""
     schemes: list[dict] = []
     scheme_of: dict[str, int] = {}
     for sid, std in sorted((results.get("standards") or {}).items()):
@@ -82,10 +83,9 @@ def _tier_schemes(results: dict) -> tuple[list[dict], dict[str, int]]:
         scheme_of[sid] = i
     known = {t["id"] for sc in schemes for t in sc["tiers"]}
     extra = []
-    for o in results["organizations"]:
-        if o.get("tier") and o["tier"] not in known:
-            known.add(o["tier"])
-            extra.append({"id": o["tier"], "name": o.get("tier_name") or o["tier"]})
+    for tier, name in seen.items():
+        if tier not in known:
+            extra.append({"id": tier, "name": name})
     if extra or not schemes:
         schemes.append({"tiers": extra, "standards": []})
     return schemes, scheme_of
@@ -197,13 +197,7 @@ def _ranks(org: dict, counts: dict) -> list[dict]:
 
 def rank_counts(results: dict) -> dict:
     """Graded organizations per ranking scope, for 'rank r of n'."""
-    counts: dict = defaultdict(int)
-    for o in results["organizations"]:
-        if o.get("status") == "graded":
-            counts[("round", "")] += 1
-            counts[("district", o.get("district", ""))] += 1
-            counts[("type", o.get("type", ""))] += 1
-    return dict(counts)
+    return collect(results["organizations"], compact=False).counts
 
 
 def _criterion_row(c: dict) -> dict:
@@ -310,6 +304,58 @@ def public_result(org: dict) -> dict:
     return keep
 
 
+# ------------------------------------------------------------------ the round, one organization at a time
+
+# What the summary, the lists and the rankings read of an organization: everything but its
+# criteria, evidence, findings and provenance (most of its bytes).
+COMPACT_KEYS = ("id", "name", "type", "type_name", "district", "street", "parent", "standard", "status", "total",
+                "base", "bonus", "tier", "tier_name", "tier_before_quota", "tier_reasons", "rank", "vetoes")
+VETO_TITLE = "_title"      # a compact veto's criterion title (the latest given to that id so far)
+
+
+class RoundFacts:
+    """What the round-wide documents need, gathered one organization at a time (results order):
+    graded organizations per ranking scope, every tier given (with its first name), the points
+    lost per criterion, and, when `compact`, each organization without its criteria."""
+
+    def __init__(self, compact: bool = True):
+        self.counts: dict = defaultdict(int)
+        self.tiers: dict[str, str] = {}
+        self.losses: dict[str, dict] = {}
+        self.orgs: list[dict] | None = [] if compact else None
+        self._titles: dict[str, str] = {}
+
+    def add(self, o: dict) -> None:
+        if o.get("status") == "graded":
+            self.counts[("round", "")] += 1
+            self.counts[("district", o.get("district", ""))] += 1
+            self.counts[("type", o.get("type", ""))] += 1
+        if o.get("tier") and o["tier"] not in self.tiers:
+            self.tiers[o["tier"]] = o.get("tier_name") or o["tier"]
+        if self.orgs is None:
+            return
+        for c in o["criteria"]:
+            self._titles[c["id"]] = c["title"]
+            row = _criterion_row(c)
+            if row["lost"] > 0:
+                e = self.losses.setdefault(c["id"], {"id": c["id"], "title": c["title"], "orgs": 0, "lost": Decimal(0)})
+                e["orgs"] += 1
+                e["lost"] += row["lost"]
+        small = {k: o[k] for k in COMPACT_KEYS if k in o}
+        if "vetoes" in small:
+            small["vetoes"] = [{**v, VETO_TITLE: self._titles.get(v.get("criterion"), "")} if isinstance(v, dict) else v
+                               for v in small["vetoes"] or []]
+        self.orgs.append(small)
+
+
+def collect(orgs, compact: bool = True) -> RoundFacts:
+    facts = RoundFacts(compact)
+    for o in orgs:
+        facts.add(o)
+    facts.counts = dict(facts.counts)
+    return facts
+
+
 # ------------------------------------------------------------------ summary (通报)
 
 def _bar(count: int, total: int) -> float:
@@ -374,15 +420,7 @@ def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
     return out
 
 
-def _top_losses(results: dict, limit: int = 10) -> list[dict]:
-    lost: dict[str, dict] = {}
-    for o in results["organizations"]:
-        for c in o["criteria"]:
-            row = _criterion_row(c)
-            if row["lost"] > 0:
-                e = lost.setdefault(c["id"], {"id": c["id"], "title": c["title"], "orgs": 0, "lost": Decimal(0)})
-                e["orgs"] += 1
-                e["lost"] += row["lost"]
+def _top_losses(lost: dict[str, dict], limit: int = 10) -> list[dict]:
     ranked = sorted(lost.values(), key=lambda e: (-e["lost"], -e["orgs"], e["id"]))[:limit]
     biggest = ranked[0]["lost"] if ranked else Decimal(1)
     return [{**e, "lost": num(e["lost"]), "avg": num(e["lost"] / e["orgs"]),
@@ -407,9 +445,13 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
     return rows
 
 
-def summary(results: dict, ctx: dict, previous: dict[str, dict]) -> dict:
+def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFacts | None" = None) -> dict:
+    """`facts`: the round's facts (with compact organizations) when `results` does not hold
+    every organization in full."""
     public = ctx["public"]
-    orgs = results["organizations"]
+    facts = facts or collect(results["organizations"])
+    orgs = facts.orgs
+    results = {**results, "organizations": orgs}
     order = tier_order(ctx)
     ranking = []
     for o in orgs:
@@ -419,13 +461,10 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict]) -> dict:
                         "type": type_name(o), "total": num(o.get("total")),
                         "tier": o.get("tier_name") or o.get("tier") or STATUS_ZH["not_graded"], "cls": tier_class(o, ctx),
                         "vetoes": len(o.get("vetoes") or []), "movement": mv})
-    crit_titles = {}
     vetoes, not_graded = [], []
     for o in orgs:
-        crit_titles.update({c["id"]: c["title"] for c in o["criteria"]})
         for v in o.get("vetoes") or []:
-            vetoes.append({"name": o["name"], "id": v.get("criterion", ""),
-                           "title": crit_titles.get(v.get("criterion"), ""),
+            vetoes.append({"name": o["name"], "id": v.get("criterion", ""), "title": v[VETO_TITLE],
                            "reason": "" if public else v.get("reason", "")})
         if o.get("status") != "graded":
             not_graded.append({"name": o["name"], "district": o.get("district") or "—",
@@ -440,7 +479,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict]) -> dict:
         "schemes": _scheme_tables(results, ctx),
         "targets": _target_rows(results, ctx),
         "ranking": ranking,
-        "top_losses": _top_losses(results),
+        "top_losses": _top_losses(facts.losses),
         "vetoes": vetoes, "not_graded": not_graded,
     }
 

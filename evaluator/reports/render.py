@@ -1,24 +1,28 @@
 """Running a report job: which files to make, in which process, and writing them safely.
 
-Scorecards (one WeasyPrint document per organization) are rendered in worker processes; each
-worker builds its `PdfRenderer` once and reuses the parsed stylesheet and fonts for every
-document it gets. The parent builds the summary and list models and the CSV/XLSX exports,
-feeds the workers a bounded number of tasks at a time (memory stays flat however many
-organizations there are), and moves the finished files into place only when all succeeded.
+Documents (one WeasyPrint document per organization, the summary, the lists) are rendered in
+worker processes, or on the workers of a Dask cluster (`cluster.py`); each process builds its
+`PdfRenderer` once and reuses the parsed stylesheet and fonts for every document it gets. The
+parent builds the summary and list models and the CSV/XLSX exports, feeds the workers a
+bounded number of tasks at a time (memory stays flat however many organizations there are),
+and moves the finished files into place only when all succeeded.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import re
 import shutil
 import tempfile
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import model
 
@@ -43,18 +47,19 @@ def safe_name(org_id: str) -> str:
     return _cut_bytes(name, NAME_MAX_BYTES)
 
 
-def file_names(orgs: list[dict]) -> dict[str, str]:
+def file_names(orgs: Iterable[dict | str]) -> dict[str, str]:
     """Organization id -> unique file stem (case-insensitively, within NAME_MAX_BYTES),
-    deterministic in the results' order."""
+    deterministic in the results' order. `orgs`: organizations or their ids."""
     out, used = {}, set()
     for o in orgs:
-        stem = base = safe_name(o["id"])
+        oid = o["id"] if isinstance(o, dict) else o
+        stem = base = safe_name(oid)
         n = 2
         while stem.lower() in used:
             suffix = f"-{n}"
             stem, n = _cut_bytes(base, NAME_MAX_BYTES - len(suffix)) + suffix, n + 1
         used.add(stem.lower())
-        out[o["id"]] = stem
+        out[oid] = stem
     return out
 
 
@@ -68,24 +73,49 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+_LOCAL = threading.local()
+
+
+def renderer():
+    """This thread's PdfRenderer: built once (stylesheet parsed, fonts loaded, the CJK font
+    checked) and reused for every document the thread renders."""
+    r = getattr(_LOCAL, "renderer", None)
+    if r is None:
+        from .pdf import PdfRenderer
+        r = _LOCAL.renderer = PdfRenderer()
+    return r
+
+
+def drop_renderer() -> None:
+    """Let this thread's renderer go while Python still runs: WeasyPrint's font configuration
+    removes its temporary font folder when collected (not at interpreter teardown)."""
+    _LOCAL.__dict__.pop("renderer", None)
+
+
+atexit.register(drop_renderer)
+
+
+class RenderError(RuntimeError):
+    """A document could not be rendered (its organization named); nothing is written."""
+
+
+Files = list[tuple[str, bytes]]
+"""What rendering one task makes: (path relative to the output folder, content)."""
+
+
 @dataclass
 class Job:
-    """Everything a worker needs besides its tasks; picklable."""
+    """Everything a worker needs besides its tasks; picklable, without any open resource.
+    A task is ("scorecard", organization, previous round's entry, file stem) or (kind,
+    document model, file stem) for the summary and the lists."""
     stage: str
     formats: tuple[str, ...]
     ctx: dict
     counts: dict
     standards: dict
-    _renderer: Any = field(default=None, repr=False)
-
-    def __getstate__(self):          # workers build their own renderer
-        return {**self.__dict__, "_renderer": None}
 
     def renderer(self):
-        if self._renderer is None:
-            from .pdf import PdfRenderer
-            self._renderer = PdfRenderer()
-        return self._renderer
+        return renderer()
 
     def write(self, rel: str, data: bytes | str) -> str:
         path = Path(self.stage) / rel
@@ -93,25 +123,28 @@ class Job:
         path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         return rel
 
-    def run(self, task: tuple) -> tuple[list[str], float]:
+    def render(self, task: tuple) -> Files:
+        """The files of one task, in memory (a Dask worker sends them back)."""
         kind = task[0]
         try:
             if kind == "scorecard":
-                written = self.scorecard(*task[1:])
-            else:
-                written = self.document(*task)
+                return self.scorecard(*task[1:])
+            return self.document(*task)
         except Exception as exc:   # name the document; the parent stops the run
             what = f"organization {task[1]['id']}" if kind == "scorecard" else "round"
-            raise RuntimeError(f"rendering the {kind} for {what} failed: {type(exc).__name__}: {exc}") from None
-        from .pdf import rss_mb
-        return written, rss_mb()
+            raise RenderError(f"rendering the {kind} for {what} failed: {type(exc).__name__}: {exc}") from None
 
-    def scorecard(self, org: dict, prev: dict | None, stem: str) -> list[str]:
+    def run(self, task: tuple) -> tuple[list[str], float]:
+        """Render one task into the stage folder; the files written and this process's memory."""
+        from .pdf import rss_mb
+        return [self.write(rel, data) for rel, data in self.render(task)], rss_mb()
+
+    def scorecard(self, org: dict, prev: dict | None, stem: str) -> Files:
         from .html import render_html
         card = model.scorecard(org, self.ctx, prev, self.counts)
-        written = []
+        files: Files = []
         if "html" in self.formats:
-            written.append(self.write(f"scorecards/{stem}.html", render_html("scorecard", card, standalone=True)))
+            files.append((f"scorecards/{stem}.html", render_html("scorecard", card, standalone=True).encode("utf-8")))
         if "pdf" in self.formats:
             payload = model.public_result(org) if self.ctx["public"] else org
             sid = org.get("standard", {}).get("id") if isinstance(org.get("standard"), dict) else org.get("standard")
@@ -119,19 +152,18 @@ class Job:
                         "standard": {"id": sid, **(self.standards.get(sid) or {})}, "organization": payload}
             data = json.dumps(jsonable(attached), ensure_ascii=False, indent=1).encode("utf-8")
             html = render_html("scorecard", card, standalone=False, attached=True)
-            written.append(self.write(f"scorecards/{stem}.pdf", self._pdf(
+            files.append((f"scorecards/{stem}.pdf", self._pdf(
                 html, "scorecard", org["id"], [(f"{stem}.result.json", data, f"{org['name']} 考评结果数据")])))
-        return written
+        return files
 
-    def document(self, kind: str, doc_model: dict, stem: str) -> list[str]:
+    def document(self, kind: str, doc_model: dict, stem: str) -> Files:
         from .html import render_html
-        written = []
+        files: Files = []
         if "html" in self.formats:
-            written.append(self.write(f"{stem}.html", render_html(kind, doc_model, standalone=True)))
+            files.append((f"{stem}.html", render_html(kind, doc_model, standalone=True).encode("utf-8")))
         if "pdf" in self.formats:
-            written.append(self.write(f"{stem}.pdf", self._pdf(render_html(kind, doc_model, standalone=False),
-                                                               kind, stem, [])))
-        return written
+            files.append((f"{stem}.pdf", self._pdf(render_html(kind, doc_model, standalone=False), kind, stem, [])))
+        return files
 
     def _pdf(self, html: str, kind: str, key: str, attachments) -> bytes:
         from .pdf import fixed_datetime, stable_id
@@ -147,6 +179,7 @@ _WORKER_JOB: Job | None = None
 def _init_worker(job: Job) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
+    multiprocessing.util.Finalize(None, drop_renderer, exitpriority=10)   # worker processes skip atexit
     job.renderer()        # parse the stylesheet, load fonts, check for a CJK font: once per worker
 
 
@@ -156,12 +189,22 @@ def _run_in_worker(task: tuple) -> tuple[list[str], float]:
 
 
 def run_tasks(job: Job, tasks: Iterator[tuple], total: int, workers: int,
-              progress: Callable[[int, int], None] | None, done_before: int = 0) -> tuple[list[str], list[float]]:
+              progress: Callable[[int, int], None] | None, done_before: int = 0,
+              cluster=None) -> tuple[list[str], list[float]]:
     """Render tasks in `workers` processes (in this process when 1), at most 4 per worker in
-    flight. Returns the files written and the workers' resident memory after each task."""
+    flight, or on `cluster` (a cluster.ReportCluster: the files come back and are written
+    here). Returns the files written and the workers' resident memory after each task."""
     written: list[str] = []
     rss: list[float] = []
     done = done_before
+    if cluster is not None:
+        for files, mem in cluster.render(job, tasks):
+            written += [job.write(rel, data) for rel, data in files]
+            rss.append(mem)
+            done += 1
+            if progress:
+                progress(done, total)
+        return written, rss
     if workers <= 1:
         for task in tasks:
             files, mem = job.run(task)

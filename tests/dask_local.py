@@ -1,0 +1,67 @@
+"""A real Dask cluster on 127.0.0.1 for the tests: a scheduler and worker processes (one thread
+each, no nanny, no dashboard), started by the `cluster` fixture and stopped after it.
+
+    from dask_local import cluster          # noqa: F401  (the fixture)
+
+    def test_x(cluster):
+        address, client, procs = cluster   # procs[0] is the scheduler, then the workers
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_cluster(logs: Path, workers: int = 2, worker_env: dict[str, str] | None = None,
+                  ) -> Iterator[tuple[str, "distributed.Client", list]]:
+    """A scheduler and `workers` worker processes on 127.0.0.1 (their logs in `logs`; their
+    environment this one's plus `worker_env`), stopped (killed) when the block ends."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs_open = [open(logs / "scheduler.log", "w")]
+    procs = [subprocess.Popen(SCHEDULER + ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=logs_open[0])]
+    try:
+        for i in range(workers):
+            logs_open.append(open(logs / f"w{i}.log", "w"))
+            procs.append(subprocess.Popen(WORKER + [address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                                                    "--no-dashboard", "--name", f"w{i}"],
+                                          env={**os.environ, **(worker_env or {})}, stdout=subprocess.DEVNULL,
+                                          stderr=logs_open[-1]))
+        client = distributed.Client(address, timeout=30)
+        try:
+            client.wait_for_workers(workers, timeout=60)
+            yield address, client, procs
+        finally:
+            client.close()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        for f in logs_open:
+            f.close()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with local_cluster(tmp_path) as running:
+        yield running
