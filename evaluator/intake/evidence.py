@@ -486,10 +486,13 @@ def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _ce
             w = _at(file, sheet, n, (i_source or 0) + 1, "source")
             c.issues.append(Issue(w.file, w.line, w.col, w.path, f"source '{typed}' must be self or verified (自评/核查)"))
             continue
-        rec = {"date": row[i_date]}
+        day = row[i_date]
         title = _cell_text(row[i_title]) if i_title is not None else ""
-        if title:
-            rec["title"] = title
+        rec = _plain_record(day, title)    # the common row, read here; any other is read when resolved
+        if rec is None:
+            rec = {"date": day}
+            if title:
+                rec["title"] = title
         on = row[i_on] if i_on is not None else None
         put(org, kind, source, rec, _cell(Cell, (file, n, i_date + 1, sheet, "date")),
             (_cell_text(row[i_insp]) or None) if i_insp is not None else None, on, append=True,
@@ -686,9 +689,10 @@ _XLSX: dict[str, bool] = {}
 
 def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry) -> None:
     fid = f.id
-    sources = dict(entry.values)
+    sources = entry.values
     if "verified" in sources and not entry.inspector:
         if is_blank(sources["verified"], f.type):
+            sources = dict(sources)
             del sources["verified"]      # an empty verified cell with nobody named: not verified
         else:
             w = entry.where["verified"]
@@ -701,10 +705,11 @@ def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry)
             if value is not None:
                 got[s] = value
             continue
-        w = entry.where[s]
         try:
-            got[s] = normalize(raw_value, f, excel=_from_xlsx(w))
+            # text reads the same from any file: only a number may be an Excel day number
+            got[s] = normalize(raw_value, f, excel=type(raw_value) is not str and _from_xlsx(entry.where[s]))
         except NormalizeError as e:
+            w = entry.where[s]
             issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{fid}）: {e.message}"))
     if f.type == "records":
         for s in got:
@@ -730,30 +735,18 @@ def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry)
 
 
 def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue]) -> tuple[Record, ...] | None:
-    """The records of a field given as rows of bulk files, sorted; None when a row is refused."""
+    """The records of a field given as rows of bulk files, sorted; None when a row is refused.
+    A row is a Record already (a plain row, read by records_rows) or {date, title} as typed."""
     records: list[Record] = []
     ok = True
-    plain = _PLAIN_RECORDS
     for row, w in zip(rows, where):
-        day, title = row.get("date"), row.get("title", "")
-        # the common row (an ISO date, a plain title), read directly to what the reader gives;
-        # its Record is shared (records are immutable) by every row written the same way
-        if type(day) is str and type(title) is str:
-            got = plain.get((day, title))
-            if got is not None:
-                records.append(got)
-                continue
-            if (_ISO_DAY.fullmatch(day)
-                    and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
-                try:
-                    got = Record(datetime.date.fromisoformat(day), title)
-                except ValueError:
-                    pass                  # an impossible date: the general reader says why
-                else:
-                    if len(plain) >= 100_000:
-                        plain.clear()
-                    records.append(plain.setdefault((day, title), got))
-                    continue
+        if type(row) is Record:
+            records.append(row)
+            continue
+        got = _plain_record(row.get("date"), row.get("title", ""))
+        if got is not None:
+            records.append(got)
+            continue
         try:
             records += normalize([row], f, excel=_from_xlsx(w))
         except NormalizeError as e:
@@ -761,6 +754,27 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
             ok = False
     # sorted as Record's own order sorts them ((date, title), stable), compared in C
     return tuple(sorted(records, key=_DATE_TITLE)) if ok else None
+
+
+def _plain_record(day, title) -> Record | None:
+    """The record of the common row — an ISO date, a plain title — as the general reader
+    (normalize) would read it; None for any other row, which normalize reads. Records are
+    immutable: one is shared by every row written the same way."""
+    if type(day) is not str or type(title) is not str:
+        return None
+    got = _PLAIN_RECORDS.get((day, title))
+    if got is None:
+        if not (_ISO_DAY.fullmatch(day)
+                and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
+            return None
+        try:
+            got = Record(datetime.date.fromisoformat(day), title)
+        except ValueError:
+            return None                   # an impossible date: the general reader says why
+        if len(_PLAIN_RECORDS) >= 100_000:
+            _PLAIN_RECORDS.clear()
+        _PLAIN_RECORDS[(day, title)] = got
+    return got
 
 
 _PLAIN_RECORDS: dict[tuple[str, str], Record] = {}
@@ -772,13 +786,27 @@ def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
     bulk records field has one per row), each refused at its own cell."""
     day = None
     for value, w in entry.ons or ([(entry.verified_on, entry.verified_on_where)] if entry.verified_on not in (None, "") else []):
+        if type(value) is str:
+            # a bulk records field repeats its date cell on every row: each spelling read once
+            # (text reads the same from any file)
+            day = _DAYS.get(value)
+            if day is not None:
+                continue
         w = w or entry.where.get("verified") or next(iter(entry.where.values()))
         try:
             day = normalize(value, _DATE, excel=_from_xlsx(w))
         except NormalizeError as e:
             issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
             day = None
+        else:
+            if type(value) is str and day is not None:
+                if len(_DAYS) >= 10_000:
+                    _DAYS.clear()
+                _DAYS[value] = day
     return day.isoformat() if day is not None else None
+
+
+_DAYS: dict[str, datetime.date] = {}
 
 
 def _verified_blank(ev: Evidence, f: Field, inspector: str, self_v: Any) -> None:
