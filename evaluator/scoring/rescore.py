@@ -19,7 +19,7 @@ from ..model import Evidence, Organization
 from ..terms import SCOPES
 from .lists import ListState
 from .placement import scope_value
-from .rows import Row
+from .rows import Row, Shared
 
 
 @dataclass
@@ -223,7 +223,7 @@ def state_lines(scored):
         row.update(total=_dec(r.total), base=_dec(r.base), bonus=_dec(r.bonus), sort_key=[str(x) for x in r.sort_key],
                    reasons=list(r.reasons), caps=[list(c) for c in r.caps],
                    gate_failures={str(k): v for k, v in (r.gate_failures or {}).items()},
-                   at=scored.positions[r.id])
+                   at=scored.where(r))
         yield orjson.dumps(row) + b"\n"
 
 
@@ -266,6 +266,7 @@ def load_state(folder, rnd, standards, spill_dir=None):
                                    "run agrade evaluate again")
     by_id = {o.id: o for o in rnd.organizations}
     rows: list[Row] = []
+    shared = Shared()
     with open(folder / STATE_FILE, encoding="utf-8") as fh:
         head = json.loads(fh.readline())
         digests = {sid: s.digest for sid, s in {s.id: s for s in standards.values()}.items()}
@@ -286,6 +287,7 @@ def load_state(folder, rnd, standards, spill_dir=None):
                             caps=tuple((c[0], c[1]) for c in d["caps"]),
                             gate_failures={int(k): v for k, v in d["gate_failures"].items()} or None,
                             spill=("file", *d["at"])))
+            shared.row(rows[-1])
     spill = FileSpill(folder / "results.json", Spill(spill_dir))
     scored = ScoredRound(rows, spill, standards, head["header"])
     return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists)

@@ -50,6 +50,7 @@ class Row:
     rank_street: int | None = None
     rank_type: int | None = None
     spill: tuple = ()                   # where its serialized result is: (offset, head bytes, tail bytes)
+    at: int = -1                        # its place in results.json as written (ScoredRound.where)
 
     @staticmethod
     def of(org: Organization, standard: str, **kw) -> "Row":
@@ -63,3 +64,29 @@ class Row:
     def rank(self, scope: str) -> int | None:
         return {"round": self.rank_round, "district": self.rank_district, "street": self.rank_street,
                 "type": self.rank_type}[scope]
+
+
+class Shared:
+    """One object per distinct value across a round's rows. Rows come back from worker
+    processes unpickled, each with its own Decimal and text objects (a Decimal is 104 bytes);
+    totals, tie-break values and tier reasons repeat across thousands of organizations, so
+    sharing them keeps a row near 1 KB in a round of a million. Decimals are keyed by their
+    text: Decimal("1") and Decimal("1.00") are equal but print differently."""
+
+    def __init__(self):
+        self._decimals: dict[str, Decimal] = {}
+        self._texts: dict[str, str] = {}
+
+    def decimal(self, v: Decimal | None) -> Decimal | None:
+        return None if v is None else self._decimals.setdefault(str(v), v)
+
+    def text(self, v: str) -> str:
+        return self._texts.setdefault(v, v)
+
+    def row(self, r: Row) -> None:
+        d, t = self.decimal, self.text
+        r.total, r.base, r.bonus = d(r.total), d(r.base), d(r.bonus)
+        r.sort_key = tuple(d(v) if isinstance(v, Decimal) else v for v in r.sort_key)
+        r.type, r.district, r.street, r.standard = t(r.type), t(r.district), t(r.street), t(r.standard)
+        r.vetoes = t(r.vetoes)
+        r.reasons = tuple(t(x) for x in r.reasons)

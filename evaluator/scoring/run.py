@@ -14,6 +14,7 @@ import difflib
 import json
 import os
 import tempfile
+from array import array
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Iterator
 
@@ -32,7 +33,7 @@ from .orgresult import Pieces, dumps, parts, round_part, splice
 from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
 from .placement import Quotas, Ranks, sort_key
 from ..terms import scope_key
-from .rows import Row
+from .rows import Row, Shared
 
 Progress = Callable[[int, int], None]
 
@@ -223,22 +224,29 @@ class ScoredRound:
             yield r, head[:-1] + b"," + middle + b"," + tail[1:], len(head) - 1, len(middle)
 
     def write_json(self, write: Callable[[bytes], None]) -> None:
-        """results.json, streamed; self.positions: where each organization's result is in it."""
+        """results.json, streamed; `where(row)`: where each organization's result is in it."""
         if self.lists_source is not None:
             self.header["lists"] = self.lists_source()
         head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
         text = dumps_indented(head)[:-2] + b',\n  "organizations": [\n'
         write(text)
         at = len(text)
-        self.positions: dict[str, tuple[int, int, int, int]] = {}
+        # four numbers per organization in one array, not a tuple each: a round of a million
+        self.positions = array("q")
         for n, (r, data, before, middle) in enumerate(self.org_bytes()):
             if n:
                 write(b",\n")
                 at += 2
             write(data)
-            self.positions[r.id] = (at, len(data), before, middle)
+            r.at = n
+            self.positions.extend((at, len(data), before, middle))
             at += len(data)
         write(b"\n  ]\n}\n")
+
+    def where(self, r: Row) -> list[int]:
+        """Where r's result is in results.json as last written: [offset, length, length of the
+        part before the round part, length of the round part]."""
+        return self.positions[4 * r.at: 4 * r.at + 4].tolist()
 
     def write_csv(self, write: Callable[[bytes], None]) -> None:
         from .results import csv_lines
@@ -423,6 +431,7 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
             for k in range(router.count):
                 yield PartJob(k, orgs[k * size:(k + 1) * size], router.partition(k), score and not failed)
         ex = executor(workers, cluster) if router.count > 1 else Serial()
+        shared = Shared()
         spill = Spill(spill_dir) if score else None
         results: dict[int, PartResult] = {}
         done = 0
@@ -434,6 +443,7 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
                     base = spill.add_blob(res.blob)
                     for r in res.rows:
                         r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
+                        shared.row(r)
                 res.blob = b""
                 results[res.index] = res
                 done += min(size, total - res.index * size)

@@ -1,0 +1,146 @@
+"""Benchmark: a large synthetic round through a local Dask cluster.
+
+    python bench/bench_cluster.py [N] [--workers W] [--no-baseline]
+
+Makes an N-organization round (bench/biground.py; default 1,000,000), starts a Dask
+scheduler and W worker processes (default 2, one thread each) on 127.0.0.1, runs
+`agrade evaluate ROUND --out DIR --cluster tcp://127.0.0.1:PORT` and prints, for the whole
+command (reading the evidence, scoring on the workers, placing, ranking, lists, writing
+results.json/csv/state.jsonl): wall time and organizations per second; for each worker: the
+organizations it scored, its CPU seconds, organizations per CPU second and its peak resident
+memory; and the client's peak resident memory. Then the baseline, in the same run: the same
+command on this machine's own worker processes (`--workers W`, no Dask), with the ratio, and
+whether both runs wrote the same bytes. Everything is stopped afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "agrade-bench"))
+PY = sys.executable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _proc(pid: int) -> tuple[float, int]:
+    """(CPU seconds, peak RSS in KB) of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    hwm = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith("VmHWM:"))
+    return cpu, hwm
+
+
+class LocalCluster:
+    """A scheduler and `workers` worker processes on 127.0.0.1 (no nanny: the worker is the
+    process we started, so its memory and CPU are its own)."""
+
+    def __init__(self, workers: int, log_dir: Path):
+        port = _free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        quiet = dict(stdout=subprocess.DEVNULL)
+        self.scheduler = subprocess.Popen([PY, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                           "--port", str(port), "--no-dashboard"],
+                                          stderr=open(log_dir / "scheduler.log", "w"), **quiet)
+        self.workers = [subprocess.Popen([PY, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
+                                          "--no-nanny", "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{i}",
+                                          "--memory-limit", "0"],
+                                         stderr=open(log_dir / f"w{i}.log", "w"), **quiet)
+                        for i in range(workers)]
+        from distributed import Client
+        self.client = Client(self.address, timeout=60)
+        self.client.wait_for_workers(workers, timeout=120)
+
+    def executed(self) -> dict[int, int]:
+        """Worker pid -> tasks it ran."""
+        return self.client.run(lambda dask_worker: (os.getpid(), dask_worker.state.executed_count)).values()
+
+    def close(self) -> None:
+        self.client.close()
+        for p in self.workers + [self.scheduler]:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.workers + [self.scheduler]:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def _evaluate(round_yaml: Path, out: Path, extra: list[str], env: dict) -> tuple[float, int]:
+    """Wall seconds and the command's peak RSS (KB) — its own process, read when it has
+    finished (the cluster's processes are not its children)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([PY, "-m", "evaluator", "evaluate", str(round_yaml), "--out", str(out), "-q", *extra],
+                            cwd=ROOT, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"agrade evaluate failed ({extra})")
+    return wall, usage.ru_maxrss
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("n", nargs="?", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-baseline", action="store_true", help="skip the local run")
+    args = ap.parse_args()
+
+    from biground import make
+    WORK.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    round_yaml = make(WORK / f"big{args.n}", args.n)
+    print(f"round: {args.n:,} organizations ({_size(round_yaml.parent)}), ready in {time.perf_counter() - t:.0f} s")
+    env = dict(os.environ, AGRADE_MAX_FILE_MB=os.environ.get("AGRADE_MAX_FILE_MB", "2048"))
+    size = int(env.get("AGRADE_PARTITION_SIZE", "500"))
+    outs = Path(tempfile.mkdtemp(prefix="agrade-cluster-", dir=WORK))
+    try:
+        cluster = LocalCluster(args.workers, outs)
+        try:
+            wall, client_rss = _evaluate(round_yaml, outs / "dask", ["--cluster", cluster.address], env)
+            stats = [(pid, tasks, *_proc(pid)) for pid, tasks in cluster.executed()]
+        finally:
+            cluster.close()
+        print(f"\nDask, {args.workers} workers: {wall:.0f} s wall, {args.n / wall:,.0f} organizations/s "
+              f"end to end; client peak RSS {client_rss / 1024:,.0f} MB")
+        print("  worker      partitions  organizations   CPU s    orgs per CPU s   peak RSS")
+        for i, (pid, tasks, cpu, hwm) in enumerate(stats):
+            orgs = min(tasks * size, args.n)
+            print(f"  w{i} ({pid:>7})  {tasks:>9}  {orgs:>13,}  {cpu:>7.0f}    {orgs / cpu if cpu else 0:>10,.0f}     "
+                  f"{hwm / 1024:,.0f} MB")
+        if not args.no_baseline:
+            base_wall, base_rss = _evaluate(round_yaml, outs / "local", ["--workers", str(args.workers)], env)
+            same = all(filecmp.cmp(outs / "dask" / f, outs / "local" / f, shallow=False)
+                       for f in ("results.json", "results.csv", "state.jsonl"))
+            print(f"\nbaseline, local worker processes (--workers {args.workers}): {base_wall:.0f} s wall, "
+                  f"{args.n / base_wall:,.0f} organizations/s; peak RSS of its largest process {base_rss / 1024:,.0f} MB")
+            print(f"ratio Dask / local: {base_wall / wall:.2f}   same results.json, results.csv, state.jsonl: {same}")
+    finally:
+        shutil.rmtree(outs, ignore_errors=True)
+
+
+def _size(folder: Path) -> str:
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return f"{total / 1e9:.1f} GB of evidence" if total > 1e9 else f"{total / 1e6:.0f} MB of evidence"
+
+
+if __name__ == "__main__":
+    main()
