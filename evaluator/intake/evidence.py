@@ -421,15 +421,16 @@ def values_head(row, file, sheet=None) -> dict:
     return _header(row, file, ("organization", "field", "self"), sheet)
 
 
-def values_rows(c: _Collector, head: dict, numbered, file, sheet=None, _cell_text=_cell_text) -> None:
-    """Rows of a values sheet, given as (row number, cells), into the collector."""
+def values_rows(c: _Collector, head: dict, numbered, file, sheet=None, _cell_text=_cell_text, full=False) -> None:
+    """Rows of a values sheet, given as (row number, cells), into the collector. full=True:
+    every row holds every column (rows of an Arrow table), so none needs padding."""
     i_org, i_field = head["organization"], head["field"]
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     sources = [(s, head[s]) for s in SOURCES if s in head]
     width = max(head.values()) + 1
     named, put = c.named, c.put
     last = None
-    for n, row in _padded(numbered, width):
+    for n, row in (numbered if full else _padded(numbered, width)):
         org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue                       # blank line
@@ -464,15 +465,16 @@ def records_head(row, file, fid, sheet=None) -> dict:
     return _header(row, file, ("organization", "date") + (() if fid else ("field",)), sheet)
 
 
-def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _cell_text=_cell_text) -> None:
-    """Rows of a records sheet, given as (row number, cells), into the collector."""
+def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _cell_text=_cell_text, full=False) -> None:
+    """Rows of a records sheet, given as (row number, cells), into the collector (full: as
+    for values_rows)."""
     i_org, i_date = head["organization"], head["date"]
     i_field, i_title, i_source = head.get("field"), head.get("title"), head.get("source")
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     width = max(head.values()) + 1
     named, put = c.named, c.put
     last = None
-    for n, row in _padded(numbered, width):
+    for n, row in (numbered if full else _padded(numbered, width)):
         org = _cell_text(row[i_org])
         if not org and all(_cell_text(x) == "" for x in row):
             continue

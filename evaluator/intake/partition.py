@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 from ..errors import InputError, Issue
 from ..model import Organization
 from ..standard.yamlsafe import decode_text, find_control, gc_paused
-from .evidence import (RawEvidence, _Collector, _csv_text, _evidence_files, _read_csv, _read_file, csv_kind,
+from .evidence import (RawEvidence, _Collector, _evidence_files, _read_csv, _read_file, csv_kind,
                        records_head, records_rows, values_head, values_rows)
 
 DEFAULT_SIZE = 500            # organizations per partition: bounds the memory of resolving one
@@ -130,12 +130,17 @@ class Router:
         sorted_part = part[order]
         starts = np.flatnonzero(np.r_[True, sorted_part[1:] != sorted_part[:-1]])
         ends = np.r_[starts[1:], len(order)]
+        # The rows in partition order, then each partition's run of them cut off: one take of
+        # the whole table (none when the file is in registry order already, as files usually
+        # are) instead of one per partition, which cost 4x more. A piece holds its rows as an
+        # Arrow IPC stream: a slice pickled would carry the whole table's buffers.
+        if not np.array_equal(order, np.arange(len(order))):
+            body, numbers = body.take(pa.array(order)), numbers[order]
         for s, e in zip(starts, ends):
             k = int(sorted_part[s])
             if k < 0:
                 continue
-            take = order[s:e]
-            piece = ("csv", kind, name, head, body.take(pa.array(take)), numbers[take])
+            piece = ("csv", kind, name, head, _ipc(body.slice(s, e - s)), numbers[s:e].copy())
             self._open.pop(k, None)                     # later entries start a new piece
             self._pieces.setdefault(k, []).append(piece)
             self._n_held += e - s
@@ -147,7 +152,7 @@ class Router:
         rows = zip(*(c.to_pylist() for c in table.columns))
         reader = values_rows if kind == "values" else records_rows
         args = (head, zip(numbers.tolist(), rows), name) + ((None,) if kind == "records" else ())
-        reader(self, *args, _cell_text=_csv_text)
+        reader(self, *args, _cell_text=str.strip, full=True)     # Arrow rows: as in replay
 
     # -------------------------------------------------------------- pieces to and from disk
 
@@ -184,11 +189,28 @@ class Router:
         self._open.clear()
 
 
+def _ipc(table) -> bytes:
+    """A table as the bytes of an Arrow IPC stream (only its own rows, also of a slice)."""
+    import pyarrow as pa
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _table(data):
+    """A piece's rows as a table (an Arrow IPC stream's bytes, or a table)."""
+    if isinstance(data, bytes):
+        import pyarrow as pa
+        return pa.ipc.open_stream(data).read_all()
+    return data
+
+
 def _arrow_rows(data: bytes, text: str):
     """The CSV as a table of strings (the header as its first row), or None when pyarrow might
     read it differently from Python's csv module, which then reads it."""
     lines = text.splitlines()
-    if not lines or any(not line.strip() for line in lines):
+    if not lines or "" in map(str.strip, lines):         # (in C: a million lines of a large file)
         return None                                      # empty lines: the csv module's business
     import csv
     import io
@@ -244,11 +266,13 @@ def replay(data: bytes) -> tuple[dict[str, RawEvidence], list[Issue]]:
                     put(*entry)
             else:
                 _, kind, name, head, table, numbers = piece
-                rows = zip(*(col.to_pylist() for col in table.columns))
+                rows = zip(*(col.to_pylist() for col in _table(table).columns))
+                # an Arrow table's cells are all text (never null) and its rows full: each cell's
+                # text is its str.strip(), called directly
                 if kind == "values":
-                    values_rows(c, head, zip(numbers.tolist(), rows), name, None, _csv_text)
+                    values_rows(c, head, zip(numbers.tolist(), rows), name, None, str.strip, full=True)
                 else:
-                    records_rows(c, head, zip(numbers.tolist(), rows), name, None, None, _csv_text)
+                    records_rows(c, head, zip(numbers.tolist(), rows), name, None, None, str.strip, full=True)
     return c.by_org, c.issues
 
 
