@@ -81,18 +81,26 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
                if standard.needs_self_assessment else None)
     main: list[Outcome] = []
     own: list[Outcome] | None = [] if own_env is not None else None
-    score = cache.score if cache is not None else None
-    notes = evidence.notes
-    for c in standard.criteria.values():
-        waiver = waivers.get((org.id, c.id)) if waivers else None
-        if score is None or waiver is not None:
+    if cache is None:
+        for c in standard.criteria.values():
+            waiver = waivers.get((org.id, c.id)) if waivers else None
             main.append(score_criterion(c, env, waiver, fields))
             if own is not None:
                 own.append(score_criterion(c, own_env, waiver, fields))
-        else:
-            main.append(score(c, env, notes))
+        return main, own
+    if cache.standard != standard.id:
+        raise EvaluationError(f"an outcome cache of standard {cache.standard} used for {standard.id}")
+    notes = evidence.notes or None
+    for c, names, memo in cache.plan:
+        waiver = waivers.get((org.id, c.id)) if waivers else None
+        if names is None or waiver is not None:
+            main.append(score_criterion(c, env, waiver, fields))
             if own is not None:
-                own.append(score(c, own_env, notes))
+                own.append(score_criterion(c, own_env, waiver, fields))
+            continue
+        main.append(cache.score(c, names, memo, env, notes))
+        if own is not None:
+            own.append(cache.score(c, names, memo, own_env, notes))
     return main, own
 
 
@@ -116,35 +124,37 @@ class OutcomeCache:
     _KNOWN = frozenset(("check", "threshold", "bands", "ratio", "frequency", "deduction", "bonus", "veto", "info"))
 
     def __init__(self, standard: Standard, limit: int = 50_000):
+        self.standard = standard.id
         self.fields = standard.fields
         self.limit = limit
-        self._names: dict[str, tuple[str, ...] | None] = {}
-        self._memo: dict[tuple, Outcome] = {}
-
-    def score(self, c: Criterion, env: Mapping[str, Any], notes: Mapping[str, str] | None) -> Outcome:
-        names = self._names.get(c.id, ())
-        if names == ():
+        self.size = 0
+        # per criterion, in document order: (criterion, the names it reads or None when it is
+        # not cached, its outcomes by key)
+        self.plan: list[tuple[Criterion, tuple[str, ...] | None, dict]] = []
+        for c in standard.criteria.values():
             names = _names_read(c)
             # dated records rarely repeat between organizations (one in eight, measured on the
             # demo round) and hashing them costs more than scoring: not cached
             if names is not None and any(self.fields[n].type == "records" for n in names if n in self.fields):
                 names = None
-            self._names[c.id] = names
-        if names is None:
-            return score_criterion(c, env, None, self.fields)
+            self.plan.append((c, names, {}))
+
+    def score(self, c: Criterion, names: tuple[str, ...], memo: dict, env: Mapping[str, Any],
+              notes: Mapping[str, str] | None) -> Outcome:
         values = tuple(map(env.get, names))
-        key = (c.id, values, tuple(map(type, values)))
-        if notes:
-            key += tuple(map(notes.get, names))
+        key = (values, tuple(map(type, values)), tuple(map(notes.get, names)) if notes else None)
         try:
-            got = self._memo.get(key)
+            got = memo.get(key)
         except TypeError:                     # a value that cannot be a key: computed each time
             return score_criterion(c, env, None, self.fields)
         if got is None:
             got = score_criterion(c, env, None, self.fields)
-            if len(self._memo) >= self.limit:
-                self._memo.clear()
-            self._memo[key] = got
+            if self.size >= self.limit:
+                for _, _, m in self.plan:
+                    m.clear()
+                self.size = 0
+            memo[key] = got
+            self.size += 1
         return got
 
 

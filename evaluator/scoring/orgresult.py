@@ -37,6 +37,18 @@ def _number(d: Decimal) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
+def _plain(v: Any) -> Any:
+    """An evidence value as `_default` would give it to orjson, made here for the common kinds
+    (a number, a list of records): a callback from orjson per value cost more than the value."""
+    t = type(v)
+    if t is Decimal:
+        return _number(v)
+    if t is tuple:
+        return [(r.date.isoformat() if not r.title else {"date": r.date.isoformat(), "title": r.title})
+                if type(r) is Record else _plain(r) for r in v]
+    return v
+
+
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=_default, option=_OPTS)
 
@@ -58,7 +70,7 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     else:
         criteria = b",".join([item(std, o) + b"}" for o in outcomes])
     maxima = pieces.section_max(std)
-    sections = [{"id": s.id, "title": s.title, "points": g.sections[s.id], "max_points": maxima[s.id]}
+    sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
                 for s in std.sections]
     # the tail as orjson would write the one object {"sections", "criteria", "vetoes",
     # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
@@ -91,7 +103,8 @@ class Pieces:
         c = std.criteria[o.criterion]
         data = dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
                       "outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
-                      "reason": o.reason, "evidence": dict(o.evidence), "rectification": c.rectification})[:-1]
+                      "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence},
+                      "rectification": c.rectification})[:-1]
         if len(self._items) >= self.limit:
             self._items.clear()
         self._items[id(o)] = (o, data)
@@ -111,7 +124,7 @@ class Pieces:
     def section_max(self, std: Standard) -> dict:
         got = self._maxima.get(std.id)
         if got is None or got[0] is not std:
-            got = self._maxima[std.id] = (std, {s.id: _section_max(std, s) for s in std.sections})
+            got = self._maxima[std.id] = (std, {s.id: _number(_section_max(std, s)) for s in std.sections})
         return got[1]
 
 
