@@ -259,6 +259,7 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
     finally:
         state.scored.close()
     if not quiet:
+        titles = state.titles()
         for c in changes:
             b, a = c.before, c.after
             out.print(f"{c.organization}：总分 {num(b['total'])} → {num(a['total'])}，档次 {b['tier'] or '不予定档'} → "
@@ -270,8 +271,10 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
                         parts.append(f"档次 → {now}")
                     elif k == "rank":
                         parts.append(f"排名 → {now['round'] or '—'}")
+                    elif k.startswith("designation:"):
+                        parts.append(f"{'认定为' if now else '不再认定为'}{titles[k]}")
                     else:
-                        parts.append(f"{'列入' if now else '移出'}{k.split(':', 1)[1]}")
+                        parts.append(f"{'列入' if now else '移出'}{titles[k]}")
                 out.print(f"  随之变化：{oid} " + "，".join(parts), markup=False)
         out.print(f"重新评分 {len(changes)} 个组织，{sum(len(c.others) for c in changes)} 个其他组织随之变化，"
                   f"用时 {time.time() - started:.1f} 秒 → {results_dir}/results.json", markup=False)

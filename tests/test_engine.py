@@ -124,9 +124,11 @@ def test_closed_rules_free_their_ruleset():
 # ---------------------------------------------------------------- lowering, differentially
 
 NAMES = {"total": NameSpec(Type.NUMBER), "veto_count": NameSpec(Type.NUMBER), "area": NameSpec(Type.NUMBER),
-         "rating": NameSpec(Type.TEXT, ("好", "较好", "差")), "team": NameSpec(Type.BOOL), "org.type": NameSpec(Type.TEXT)}
+         "rating": NameSpec(Type.TEXT, ("好", "较好", "差")), "team": NameSpec(Type.BOOL), "org.type": NameSpec(Type.TEXT),
+         "previous.bottom_tier": NameSpec(Type.BOOL), "previous.tier": NameSpec(Type.TEXT)}
 EXACT = {"total": Exact("number", 2), "veto_count": Exact("number", 0), "rating": Exact("text"),
-         "team": Exact("bool"), "org.type": Exact("text")}
+         "team": Exact("bool"), "org.type": Exact("text"), "previous.bottom_tier": Exact("bool"),
+         "previous.tier": Exact("text")}
 
 NUMS = st.sampled_from(["89.99", "90", "90.005", "0", "3", "-1", "1.5"])
 LEAVES = st.one_of(
@@ -136,7 +138,8 @@ LEAVES = st.one_of(
     st.builds(lambda op, n: f"area {op} {n}", st.sampled_from(["<", ">="]), NUMS),
     st.sampled_from(["rating == '好'", "rating != '差'", "rating in ['好', '较好']", "rating not in ['差']",
                      "team", "not team", "team == false", "exists(area)", "org.type == 'village'",
-                     "total >= area", "area / veto_count > 1", "true", "false"]),
+                     "total >= area", "area / veto_count > 1", "true", "false",
+                     "previous.bottom_tier", "previous.tier == 'D'", "previous.tier != 'A'"]),
 )
 EXPRS = st.recursive(LEAVES, lambda inner: st.one_of(
     st.builds(lambda a, b: f"({a}) and ({b})", inner, inner),
@@ -149,6 +152,8 @@ ENVS = st.fixed_dictionaries({
     "rating": st.one_of(st.none(), st.sampled_from(["好", "较好", "差"])),
     "team": st.one_of(st.none(), st.booleans()),
     "org.type": st.sampled_from(["community", "village"]),
+    "previous.bottom_tier": st.one_of(st.none(), st.booleans()),       # none: not in the previous round
+    "previous.tier": st.one_of(st.none(), st.sampled_from(["A", "D"])),
 })
 
 

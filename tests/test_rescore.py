@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from evaluator.model import Organization, Record
+from evaluator.scoring.previous import Previous, PreviousRound
 from evaluator.scoring.rescore import RoundState
 from evaluator.scoring.run import RoundScorer, ScoredRound, score_organizations
 
@@ -31,6 +32,11 @@ grading:
 LISTS = {"red": {"include": "top_tier and veto_count == 0", "top": {"n": 2, "scope": "district"}},
          "black": {"include_any": ["veto_count > 0", "bottom_tier"], "bottom": {"share": "20%", "scope": "round"}},
          "near": {"include": "rank <= 3"}}
+
+# designations, one of them across rounds: the previous round is fixed, the current one moves
+DESIGNATIONS = {"weak": {"title": "软弱涣散党组织", "include_any": ["veto_count > 0", "bottom_tier and previous.bottom_tier"],
+                         "bottom": {"share": "30%", "scope": "district"}},
+                "steady": {"title": "连续优秀", "include": "top_tier and previous.top_tier"}}
 
 ORGS = [Organization(f"O{i:02d}", f"组织{i}", "community", "东区" if i % 2 else "西区", f"街{i % 3}") for i in range(14)]
 
@@ -55,10 +61,15 @@ def evidence_for(i: int, change: dict | None = None):
     return ev
 
 
+PREVIOUS = PreviousRound({"id": "2025"}, {o.id: Previous(*[("A", Decimal(95), True, False), ("C", Decimal(60), False, True),
+                                                           ("B", Decimal(80), False, False)][i % 3])
+                                          for i, o in enumerate(ORGS) if i % 5})
+
+
 def full(standards, evidence) -> bytes:
     rows, spill = score_organizations(ORGS, evidence.get, standards, PERIOD)
     scored = ScoredRound(rows, spill, standards, {})
-    scored.add_lists(LISTS)
+    scored.add_lists(LISTS, DESIGNATIONS, PREVIOUS)
     out: list[bytes] = []
     scored.write_json(out.append)
     scored.close()
@@ -67,7 +78,8 @@ def full(standards, evidence) -> bytes:
 
 def state(standards, evidence) -> RoundState:
     rows, spill = score_organizations(ORGS, evidence.get, standards, PERIOD)
-    return RoundState(ScoredRound(rows, spill, standards, {}), RoundScorer(standards, PERIOD), LISTS)
+    return RoundState(ScoredRound(rows, spill, standards, {}), RoundScorer(standards, PERIOD), LISTS, DESIGNATIONS,
+                      PREVIOUS)
 
 
 def written(st: RoundState) -> bytes:
@@ -77,8 +89,11 @@ def written(st: RoundState) -> bytes:
 
 
 def brief(payload: bytes) -> dict:
+    """id -> (tier, ranks, lists and designations it is on: 'list:red', 'designation:weak')."""
     data = json.loads(payload)
-    lists = {lid: {e["organization"] for e in lst["entries"]} for lid, lst in data["lists"].items()}
+    lists = {f"{kind}:{lid}": {e["organization"] for e in lst["entries"]}
+             for key, kind in (("lists", "list"), ("designations", "designation"))
+             for lid, lst in data[key].items()}
     return {o["id"]: (o["tier"], tuple(sorted(o["rank"].items())),
                       tuple(sorted(lid for lid, m in lists.items() if o["id"] in m)))
             for o in data["organizations"]}
@@ -106,9 +121,11 @@ def test_rescoring_in_place_equals_evaluating_the_round_again(standards, steps):
             assert sorted(report.changed) == moved, (report, moved)
             for rid, diff in report.others.items():        # each list entry and exit, the right way round
                 for what, (was, now) in diff.items():
-                    if what.startswith("list:"):
-                        assert (was, now) == (what[5:] in before[rid][2], what[5:] in after[rid][2])
-            assert report.after["lists"] == list(after[ORGS[i].id][2])
+                    if what.startswith(("list:", "designation:")):
+                        assert (was, now) == (what in before[rid][2], what in after[rid][2])
+            mine = after[ORGS[i].id][2]
+            assert report.after["lists"] == [x[5:] for x in mine if x.startswith("list:")]
+            assert report.after["designations"] == [x[12:] for x in mine if x.startswith("designation:")]
     finally:
         live.scored.close()
 
@@ -123,7 +140,8 @@ def test_a_rescore_reports_who_else_moved(standards):
         report = live.rescore(ORGS[worst], evidence[ORGS[worst].id])
         assert report.before != report.after
         assert report.others, "climbing to the top moves others down"
-        assert all({"tier", "rank"} & set(d) or any(k.startswith("list:") for k in d) for d in report.others.values())
+        assert all({"tier", "rank"} & set(d) or any(k.startswith(("list:", "designation:")) for k in d)
+                   for d in report.others.values())
     finally:
         live.scored.close()
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Issue
-from ..standard.listrules import check_against_standards, normalize_rules
+from ..standard.listrules import (KINDS, PREVIOUS_NAMES, check_against_standards, compile_rule_expr, normalize_rules,
+                                  rule_expressions)
 from .evidence import read_csv_rows
 from ..terms import ORG_TYPE_ALIASES, ORG_TYPES
 from ..model import Organization, Standard
@@ -41,6 +42,8 @@ class Round:
     grading_override: dict
     lists: dict | None
     raw: dict = field(default_factory=dict)
+    designations: dict | None = None
+    previous: Path | None = None             # the previous round's results folder (cross-round rules)
     # problems that do not stop the run but are shown with its summary (and kept in run.json)
     notices: list[Issue] = field(default_factory=list)
 
@@ -93,11 +96,29 @@ def load_round(path: Path) -> Round:
             raise InputError(loc.issue(["waivers", i, "criterion"], f"criterion '{w['criterion']}' is a {std.criteria[w['criterion']].kind} "
                                        "criterion; only base criteria can be waived (a waived criterion counts as full points)"))
         waivers[(w["organization"], w["criterion"])] = w["reason"]
-    notices = _check_lists(data, loc, standards)
+    notices = _check_lists(data, loc, standards, "lists") + _check_lists(data, loc, standards, "designations")
+    previous = None
+    if data.get("previous") is not None:
+        previous = base / data["previous"]
+        if not (previous / "results.json").is_file():
+            raise InputError(loc.issue(["previous"], f"'{previous}' is not a results folder (no results.json): name the "
+                                                     "folder agrade evaluate wrote for the previous round"))
+    elif _reads_previous(data):
+        raise InputError(loc.issue([_reads_previous(data)], "a rule reads the previous round (previous.…), but round.yaml "
+                                                             "names no previous: give the previous round's results folder"))
     return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),
-                 raw=data, notices=notices)
+                 raw=data, notices=notices, designations=data.get("designations"), previous=previous)
+
+
+def _reads_previous(data) -> str | None:
+    """'lists' or 'designations' when one of its rules names previous.…"""
+    for kind in KINDS:
+        for rule in (data.get(kind) or {}).values():
+            if any(compile_rule_expr(e).names & PREVIOUS_NAMES for e in rule_expressions(rule)):
+                return kind
+    return None
 
 
 def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
@@ -123,16 +144,17 @@ def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
         raise InputError(issues)
 
 
-def _check_lists(data, loc: Locator, standards: dict[str, Standard]) -> list[Issue]:
-    """Red/black list rules are checked here, before anything is evaluated, at their line:
-    a tier id that none of the round's standards has is an error ("did you mean"); a tier
-    condition that cannot hold for one standard's organizations is a notice (returned)."""
+def _check_lists(data, loc: Locator, standards: dict[str, Standard], kind: str) -> list[Issue]:
+    """Red/black list rules (and designations: `kind`) are checked here, before anything is
+    evaluated, at their line: a tier id that none of the round's standards has is an error
+    ("did you mean"); a tier condition that cannot hold for one standard's organizations is a
+    notice (returned)."""
     tier_ids = list(dict.fromkeys(t.id for s in standards.values() for t in s.grading.tiers))
     try:
-        norm = normalize_rules(data.get("lists"), tier_ids)
+        norm = normalize_rules(data.get(kind), tier_ids, kind)
         by_std = {s.id: (s.title, [(t.id, t.name) for t in s.grading.tiers]) for s in standards.values()}
-        where = loc.where(["lists"]) if data.get("lists") else (0, 0)
-        return [Issue(loc.filename, *where, "$.lists", n) for n in check_against_standards(norm, by_std)]
+        where = loc.where([kind]) if data.get(kind) else (0, 0)
+        return [Issue(loc.filename, *where, f"$.{kind}", n) for n in check_against_standards(norm, by_std)]
     except InputError as e:
         issues = []
         for i in e.issues:

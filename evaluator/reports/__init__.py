@@ -17,9 +17,18 @@ from typing import Callable, Collection
 from ..errors import InputError, Issue
 from . import model, tables
 from .render import EXTRA_FORMATS, FORMATS, KINDS, Job, Stage, file_names, jsonable, run_tasks
-from .source import RoundSource, load_previous, open_results, results_path
+from ..scoring.previous import load_previous
+from ..scoring.source import RoundSource, open_results, results_path
 
 __all__ = ["render_reports", "KINDS", "FORMATS"]
+
+
+def _previous_entries(results: Path) -> dict[str, dict]:
+    """The previous round's organizations by id, as the documents show them (tier movement)."""
+    before = load_previous(results)
+    title = before.round.get("title", "")
+    return {oid: {"tier": p.tier, "tier_name": p.tier_name, "total": p.total, "rank": p.rank, "round_title": title}
+            for oid, p in before.organizations.items()}
 
 
 def _choices(values, allowed, what) -> tuple[str, ...]:
@@ -77,7 +86,7 @@ def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, worker
     facts: model.RoundFacts = src.collected
     facts.counts = dict(facts.counts)
     results = {**src.header, "organizations": facts.orgs if facts.orgs is not None else []}
-    previous = load_previous(Path(previous_results) if previous_results else None)
+    previous = _previous_entries(Path(previous_results)) if previous_results else {}
     ctx = model.context(results, public=public, has_previous=previous_results is not None, facts=facts)
     names = file_names(src.ids)
     indices: list[int] | range = range(len(src))

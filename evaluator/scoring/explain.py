@@ -36,6 +36,13 @@ def bonus_cap_text(payload: dict, org: dict) -> str | None:
     return f"加分项合计 {num(earned)} 分，超过加分上限 {num(cap)} 分，按 {num(bonus)} 分计入"
 
 
+def designations_of(payload: dict, org_id: str) -> list[tuple[str, list[str]]]:
+    """(title, reasons) of each designation (认定, such as 软弱涣散党组织) the organization
+    received in this round."""
+    return [(d["title"], list(e.get("reasons") or [])) for d in (payload.get("designations") or {}).values()
+            for e in d.get("entries") or [] if e.get("organization") == org_id]
+
+
 def explain_text(payload: dict, org: dict) -> str:
     lines = []
     rnd = payload["round"]
@@ -53,6 +60,10 @@ def explain_text(payload: dict, org: dict) -> str:
         lines.append(STATUS_ZH["not_graded"])
     lines.append("定档依据：")
     lines += [f"  - {r}" for r in org["tier_reasons"]]
+    marked = designations_of(payload, org["id"])
+    if marked:
+        lines.append("认定：")
+        lines += [f"  - {title}（{'；'.join(why)}）" if why else f"  - {title}" for title, why in marked]
     section_titles = {s["id"]: s for s in org.get("sections", [])}
     current = None
     for c in org["criteria"]:

@@ -37,18 +37,27 @@ _EXACT = {"tier": Exact("text"), "top_tier": Exact("bool"), "bottom_tier": Exact
           "total": Exact("number", 2), "base": Exact("number", 2), "veto_count": Exact("number", 0),
           "rank": Exact("number", 0), "rank_district": Exact("number", 0), "rank_type": Exact("number", 0),
           "org.type": Exact("text"), "org.district": Exact("text"), "org.street": Exact("text"),
-          "status": Exact("text")}
+          "status": Exact("text"), "previous.tier": Exact("text"), "previous.total": Exact("number", 2),
+          "previous.top_tier": Exact("bool"), "previous.bottom_tier": Exact("bool")}
+_NO_PREVIOUS = {"previous.tier": None, "previous.total": None, "previous.top_tier": None, "previous.bottom_tier": None}
 
 
-def _env(r: Row, order: list[str] | None) -> dict:
+def _env(r: Row, order: list[str] | None, previous: Mapping | None = None) -> dict:
     tier = r.tier
-    return {
+    env = {
         "tier": tier, "top_tier": None if tier is None or not order else tier == order[0],
         "bottom_tier": None if tier is None or not order else tier == order[-1],
         "total": r.total, "base": r.base, "bonus": r.bonus, "veto_count": Decimal(r.veto_count),
         "rank": _dec(r.rank_round), "rank_district": _dec(r.rank_district), "rank_type": _dec(r.rank_type),
         "org.type": r.type, "org.district": r.district or "", "org.street": r.street or "", "status": r.status,
     }
+    before = previous.get(r.id) if previous else None
+    if before is None:
+        env.update(_NO_PREVIOUS)           # missing: a condition on it does not hold
+    else:
+        env.update({"previous.tier": before.tier, "previous.total": before.total,
+                    "previous.top_tier": before.top_tier, "previous.bottom_tier": before.bottom_tier})
+    return env
 
 
 def _dec(v):
@@ -83,8 +92,10 @@ class ListState:
     for organizations sharing a rank (evaluator.scoring.placement.Ranks keeps them so)."""
 
     def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row],
-                 groups: Mapping[str, Mapping[str, list[tuple]]], keys: Mapping[str, tuple] | None = None):
-        self.norm = normalize_rules(rules)
+                 groups: Mapping[str, Mapping[str, list[tuple]]], keys: Mapping[str, tuple] | None = None,
+                 previous: Mapping | None = None, kind: str = "lists"):
+        self.norm = normalize_rules(rules, kind=kind)
+        self.previous = previous
         self.tiers = tiers
         self.by_id = {r.id: r for r in rows}
         self.groups = groups
@@ -111,7 +122,7 @@ class ListState:
     def fire(self, r: Row) -> None:
         if self.engine is None:
             return
-        hit = self.engine.run(_env(r, self.tiers.get(r.standard)), f"organization {r.id}").rules
+        hit = self.engine.run(_env(r, self.tiers.get(r.standard), self.previous), f"organization {r.id}").rules
         if hit:
             self.fired[r.id] = set(hit)
         else:
@@ -221,11 +232,12 @@ class ListState:
 
 
 def lists_for_rows(rows: Iterable[Row], groups: Mapping[str, Mapping[str, list[tuple]]], tiers: Mapping[str, list[str]],
-                   rules: Mapping | None) -> dict:
-    """The `lists` object of results.json, in one go. `rows` every organization, `groups` its
-    graded ones per scope group in rank order (see ListState), `tiers` standard id -> its tier
-    ids best first, `rules` the round's `lists:` (None: the defaults)."""
-    state = ListState(rules, tiers, list(rows), groups)
+                   rules: Mapping | None, previous: Mapping | None = None, kind: str = "lists") -> dict:
+    """The `lists` (or `designations`) object of results.json, in one go. `rows` every
+    organization, `groups` its graded ones per scope group in rank order (see ListState),
+    `tiers` standard id -> its tier ids best first, `rules` the round's `lists:` (None: the
+    defaults), `previous` id -> the previous round's result (evaluator.scoring.previous)."""
+    state = ListState(rules, tiers, list(rows), groups, previous=previous, kind=kind)
     try:
         return state.derive()
     finally:

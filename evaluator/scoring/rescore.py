@@ -19,6 +19,7 @@ from ..model import Evidence, Organization
 from ..terms import SCOPES
 from .lists import ListState
 from .placement import scope_value
+from .previous import load_previous
 from .rows import Row, Shared
 
 
@@ -33,40 +34,61 @@ class Change:
 
     @property
     def changed(self) -> list[str]:
-        """Every organization whose tier, rank or list membership changed, this one first."""
-        moved = lambda b: (b["tier"], b["rank"], b["lists"])      # noqa: E731
+        """Every organization whose tier, rank, list membership or designation changed, this
+        one first."""
+        moved = lambda b: (b["tier"], b["rank"], b["lists"], b["designations"])      # noqa: E731
         mine = [self.organization] if moved(self.before) != moved(self.after) else []
         return mine + sorted(self.others)
 
 
-def _brief(r: Row, lists: ListState) -> dict:
-    return {"tier": r.tier, "total": r.total, "rank": {s: r.rank(s) for s in SCOPES},
-            "lists": sorted(lists.memberships(r.id))}
+# what a Change calls each kind of selection (evaluator.standard.listrules.KINDS)
+_KIND = {"lists": "list", "designations": "designation"}
+
+
+def _brief(r: Row, states: dict[str, ListState]) -> dict:
+    out = {"tier": r.tier, "total": r.total, "rank": {s: r.rank(s) for s in SCOPES}}
+    for kind in _KIND:
+        out[kind] = sorted(states[kind].memberships(r.id)) if kind in states else []
+    return out
 
 
 class RoundState:
     """A scored round (evaluator.scoring.run.ScoredRound) ready for incremental changes."""
 
-    def __init__(self, scored, scorer, rules):
+    def __init__(self, scored, scorer, rules, designations=None, previous=None):
+        """`rules` the round's lists: (None: the defaults), `designations` its designations:,
+        `previous` the previous round (evaluator.scoring.previous.PreviousRound) if its
+        rules read it."""
         self.scored = scored
         self.scorer = scorer
         self.by_id: dict[str, Row] = {r.id: r for r in scored.rows}
         self.index: dict[str, int] = {r.id: i for i, r in enumerate(scored.rows)}
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in scored.standards.items()}
-        self.lists = ListState(rules, tiers, scored.rows, scored.ranks.groups, scored.ranks.keys)
-        # the lists' entries are made when the results are written, not on every change
-        scored.lists_source = self.lists.derive
+        before = previous.graded() if previous else None
+        self.states: dict[str, ListState] = {
+            kind: ListState(r, tiers, scored.rows, scored.ranks.groups, scored.ranks.keys, before, kind)
+            for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
+        if previous:
+            scored.header["previous"] = previous.round
+        # the entries are made when the results are written, not on every change
+        for kind, state in self.states.items():
+            scored.derived[kind] = state.derive
+
+    @property
+    def lists(self) -> ListState:
+        return self.states["lists"]
 
     def rescore(self, org: Organization, evidence: Evidence) -> Change:
         scored = self.scored
         old = self.by_id[org.id]
-        before = _brief(old, self.lists)
+        before = _brief(old, self.states)
         new, head, tail = self.scorer.score(org, evidence)
         new.tier_before_quota = new.tier_index
         new.spill = scored.spill.add(head, tail)
         scored.rows[self.index[org.id]] = new
         self.by_id[org.id] = new
-        self.lists.by_id[org.id] = new
+        for state in self.states.values():
+            state.by_id[org.id] = new
 
         # who moved tier (the quotas of its groups settle again), and the counts that follow
         was = scored.quotas.replace(old, new)
@@ -76,7 +98,7 @@ class RoundState:
             r = self.by_id[rid]
             scored.summary.add(r, r.tier, -1)          # r.tier still names its tier before
         # the lists they were on, asked before their rank keys move
-        was_on = {rid: self.lists.memberships(rid) for rid in moved_tier - {org.id}}
+        was_on = {rid: self._memberships(rid) for rid in moved_tier - {org.id}}
         where = self._positions(moved_tier, old)
         for rid in moved_tier:
             scored.ranks.update(self.by_id[rid])
@@ -97,21 +119,25 @@ class RoundState:
         scored.header["summary"] = scored.summary.render()
         scored.invalidate_order()
 
-        refire = moved_tier | (rank_changed if self.lists.reads_ranks else set())
-        moved_groups: dict[str, set[str]] = {s: set() for s in SCOPES}
-        for rid in moved_tier | refire:
-            for s in SCOPES:
-                moved_groups[s].add(scope_value(self.by_id[rid], s))
-        # and of those fired again for a new rank, and of anyone who entered or left a top or
-        # bottom group without moving, from the groups' changes
-        for rid in refire - moved_tier:
-            was_on[rid] = self.lists.memberships(rid)
-        flips = self.lists.refresh(refire, moved_groups)
+        refires = {kind: moved_tier | (rank_changed if state.reads_ranks else set())
+                   for kind, state in self.states.items()}
+        # and of those fired again for a new rank (asked before any kind is refreshed), and of
+        # anyone who entered or left a top or bottom group without moving, from the groups' changes
+        for rid in set().union(*refires.values()) - moved_tier:
+            was_on[rid] = self._memberships(rid)
+        flips: dict[str, dict] = {}
+        for kind, state in self.states.items():
+            moved_groups: dict[str, set[str]] = {s: set() for s in SCOPES}
+            for rid in moved_tier | refires[kind]:
+                for s in SCOPES:
+                    moved_groups[s].add(scope_value(self.by_id[rid], s))
+            for rid, flipped in state.refresh(refires[kind], moved_groups).items():
+                flips.setdefault(rid, {})[kind] = flipped
         for rid, flipped in flips.items():
             if rid not in was_on and rid != org.id:
-                was_on[rid] = self.lists.memberships(rid, flipped)
+                was_on[rid] = self._memberships(rid, flipped)
 
-        change = Change(org.id, before, _brief(new, self.lists))
+        change = Change(org.id, before, _brief(new, self.states))
         for rid in sorted(touched - {org.id}):
             r = self.by_id[rid]
             diff = {}
@@ -122,10 +148,21 @@ class RoundState:
             if diff:
                 change.others[rid] = diff
         for rid, was in was_on.items():
-            now = self.lists.memberships(rid)
-            for lid in set(was) ^ set(now):
-                change.others.setdefault(rid, {})[f"list:{lid}"] = (lid in was, lid in now)
+            now = self._memberships(rid)
+            for item in set(was) ^ set(now):
+                change.others.setdefault(rid, {})[item] = (item in was, item in now)
         return change
+
+    def titles(self) -> dict[str, str]:
+        """'list:red' -> '红榜', 'designation:weak' -> '软弱涣散党组织', ... (as a Change names them)."""
+        return {f"{_KIND[kind]}:{lid}": rule["title"] for kind, state in self.states.items()
+                for lid, rule in state.norm.items()}
+
+    def _memberships(self, rid: str, flipped: dict | None = None) -> list[str]:
+        """'list:red', 'designation:weak', ... that organization rid is on (was on, with the
+        group changes `flipped` of a refresh, per kind)."""
+        return [f"{_KIND[kind]}:{lid}" for kind, state in self.states.items()
+                for lid in state.memberships(rid, (flipped or {}).get(kind, frozenset()))]
 
     # -------------------------------------------------------------- ranks, by window
 
@@ -290,4 +327,5 @@ def load_state(folder, rnd, standards, spill_dir=None):
             shared.row(rows[-1])
     spill = FileSpill(folder / "results.json", Spill(spill_dir))
     scored = ScoredRound(rows, spill, standards, head["header"])
-    return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists)
+    return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
+                      load_previous(rnd.previous) if rnd.previous else None)

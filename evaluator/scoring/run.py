@@ -32,6 +32,7 @@ from .lists import lists_for_rows
 from .orgresult import Pieces, dumps, parts, round_part, splice
 from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
 from .placement import Quotas, Ranks, sort_key
+from .previous import load_previous
 from ..terms import scope_key
 from .rows import Row, Shared
 
@@ -186,7 +187,8 @@ class ScoredRound:
         }
         self.summary = Summary(rows, standards, gradings)
         self.header["summary"] = self.summary.render()
-        self.lists_source: Callable[[], dict] | None = None    # set by a RoundState: lists made at write
+        # header parts made when the results are written (a RoundState's lists, kept as it changes)
+        self.derived: dict[str, Callable[[], dict]] = {}
 
     def place_all(self) -> None:
         """Ranks and tier names on every row."""
@@ -209,9 +211,18 @@ class ScoredRound:
             self._order = [by_id[k[-1]] for k in self.ranks.groups["round"][""]] + [r for r in self.rows if not r.graded]
         return self._order
 
-    def add_lists(self, rules) -> None:
+    def add_lists(self, rules, designations=None, previous=None) -> None:
+        """The red and black lists (`rules`: the round's lists:, None for the defaults) and the
+        designations, with `previous` (evaluator.scoring.previous.PreviousRound) for rules
+        that read the previous round."""
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}
-        self.header["lists"] = lists_for_rows(self.rows, self.ranks.groups, tiers, rules)
+        before = previous.graded() if previous else None
+        self.header["lists"] = lists_for_rows(self.rows, self.ranks.groups, tiers, rules, before)
+        if designations:
+            self.header["designations"] = lists_for_rows(self.rows, self.ranks.groups, tiers, designations, before,
+                                                         kind="designations")
+        if previous:
+            self.header["previous"] = previous.round
 
     def org_bytes(self) -> Iterator[tuple[Row, bytes, int, int]]:
         """Each organization's result in rank order: (row, bytes, length of the part before the
@@ -225,8 +236,8 @@ class ScoredRound:
 
     def write_json(self, write: Callable[[bytes], None]) -> None:
         """results.json, streamed; `where(row)`: where each organization's result is in it."""
-        if self.lists_source is not None:
-            self.header["lists"] = self.lists_source()
+        for key, make in self.derived.items():
+            self.header[key] = make()
         head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
         text = dumps_indented(head)[:-2] + b',\n  "organizations": [\n'
         write(text)
@@ -270,7 +281,7 @@ class ScoredRound:
 
 
 _HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks",
-                 "summary", "lists")
+                 "summary", "lists", "designations", "previous")
 
 
 def dumps_indented(obj) -> bytes:
@@ -406,7 +417,7 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
             round_info[key] = rnd.raw[key].isoformat()
     scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
                                                   "evidence_files": len(router.files)})
-    scored.add_lists(rnd.lists)
+    scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous) if rnd.previous else None)
     return scored
 
 

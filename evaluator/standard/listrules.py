@@ -12,7 +12,7 @@ from ..errors import InputError, Issue
 from ..terms import ORG_TYPES, RANK_ZH, SCOPE_ZH, SCOPES, STATUS_ZH
 from .expr import Binary, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
 
-__all__ = ["DEFAULT_LISTS", "LIST_NAMES", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
+__all__ = ["DEFAULT_LISTS", "LIST_NAMES", "PREVIOUS_NAMES", "KINDS", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
            "share", "check_against_standards", "tier_literals"]
 
 # The defaults name no tier id, so they fit every standard (A–D, 五星…一星, 先进…后进).
@@ -46,7 +46,14 @@ LIST_NAMES: dict[str, tuple[NameSpec, str]] = {
     "org.district": (NameSpec(Type.TEXT), "区县"),
     "org.street": (NameSpec(Type.TEXT), "街道"),
     "status": (NameSpec(Type.TEXT, tuple(STATUS_ZH)), "状态"),
+    # the organization in the round named by `previous:` (cross-round rules); missing for an
+    # organization that round did not grade, so a condition on it does not hold
+    "previous.tier": (NameSpec(Type.TEXT), "上一轮档次"),
+    "previous.total": (NameSpec(Type.NUMBER), "上一轮总分"),
+    "previous.top_tier": (NameSpec(Type.BOOL), "上一轮处于最高档次"),
+    "previous.bottom_tier": (NameSpec(Type.BOOL), "上一轮处于最低档次"),
 }
+PREVIOUS_NAMES = frozenset(k for k in LIST_NAMES if k.startswith("previous."))
 _SPECS = {k: spec for k, (spec, _) in LIST_NAMES.items()}
 _LIST_KEYS = {"title", "include", "include_any", "top", "bottom"}
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -144,26 +151,40 @@ def check_against_standards(norm: Mapping, standards: Mapping[str, tuple[str, Se
     return notices
 
 
-def normalize_rules(rules: Mapping | None, tier_ids: Sequence[str] | None = None) -> dict:
-    """Check the `lists:` mapping and return it normalized (JSON-friendly, shares as '5%').
+# What a round selects organizations for with these rules: the published red and black lists,
+# and designations (认定), such as 软弱涣散党组织, which name the organizations that must be
+# rectified. Both use the same rules; lists have defaults, designations only what the round says.
+KINDS = ("lists", "designations")
 
-    Raises InputError naming the JSON path of the first problem. None means the defaults.
-    `tier_ids`, when known (the round's standards), are the tier ids expressions may name.
+
+def normalize_rules(rules: Mapping | None, tier_ids: Sequence[str] | None = None, kind: str = "lists") -> dict:
+    """Check the `lists:` (or `designations:`) mapping and return it normalized (JSON-friendly,
+    shares as '5%').
+
+    Raises InputError naming the JSON path of the first problem. None means the defaults (no
+    designations). `tier_ids`, when known (the round's standards), are the tier ids
+    expressions may name.
     """
     if rules is None:
-        rules = DEFAULT_LISTS
+        rules = DEFAULT_LISTS if kind == "lists" else {}
+        if not rules:
+            return {}
+    what = "list ids (red, black, ...)" if kind == "lists" else "designation ids (weak, ...)"
     if not isinstance(rules, Mapping) or not rules:
-        raise _fail("$.lists", "expected a mapping of list ids (red, black, ...) to rules")
+        raise _fail(f"$.{kind}", f"expected a mapping of {what} to rules")
     out: dict = {}
     for lid, rule in rules.items():
-        path = f"$.lists.{lid}"
+        path = f"$.{kind}.{lid}"
         if not isinstance(lid, str) or not _ID.match(lid):
-            raise _fail("$.lists", f"a list id must match [a-z][a-z0-9_]*, got {lid!r}")
+            raise _fail(f"$.{kind}", f"a {'list' if kind == 'lists' else 'designation'} id must match "
+                                     f"[a-z][a-z0-9_]*, got {lid!r}")
         if not isinstance(rule, Mapping):
             raise _fail(path, "expected a mapping with title, include/include_any, top, bottom")
         unknown = sorted(set(rule) - _LIST_KEYS)
         if unknown:
             raise _fail(f"{path}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(_LIST_KEYS))})")
+        if kind == "designations" and "title" not in rule:
+            raise _fail(f"{path}", "a designation needs a title (what it is called on the documents, e.g. 软弱涣散党组织)")
         default_title = DEFAULT_LISTS.get(lid, {}).get("title", lid)
         title = rule.get("title", default_title)
         if not isinstance(title, str) or not title.strip():

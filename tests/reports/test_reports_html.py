@@ -105,7 +105,7 @@ def test_scorecard_model_evidence_values_and_findings(results):
 
 
 def test_tier_movement_against_the_previous_round(results):
-    from evaluator.reports.source import load_previous
+    from evaluator.reports import _previous_entries as load_previous
     from tests.reports.conftest import PREVIOUS
     prev = load_previous(PREVIOUS)
     moves = {oid: card(results, oid, previous=prev)["movement"] for oid in ("HD-001", "CH-002", "HD-003", "CH-008")}

@@ -13,7 +13,7 @@ import pytest
 from evaluator.errors import InputError
 from evaluator.reports import model, render_reports
 from evaluator.reports.render import jsonable
-from evaluator.reports.source import load_results, open_results
+from evaluator.scoring.source import load_results, open_results
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Reading results.json for the reports, one organization at a time: strict about the keys
+"""Reading results.json one organization at a time (the reports, the previous round): strict about the keys
 documents need, tolerant of everything else (docs/FORMATS.md §3). Numbers are read as Decimal.
 A results folder must hold a complete set (run.json's digests match; checked as
 `evaluator.scoring.results.read_results_bytes` does).
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError, Issue
-from ..scoring.results import RUN_FILE, _reading, check_result_set, inconsistent
+from .results import RUN_FILE, _reading, check_result_set, inconsistent
 
 _NUMBER = (int, Decimal)
 ORGS_LINE = b'  "organizations": [\n'        # where the evaluator's header ends
@@ -296,26 +296,3 @@ def load_results(results: Path) -> dict:
     """The whole results.json, checked as `open_results` does (small rounds, tests, benchmarks)."""
     with open_results(results) as src:
         return src.results()
-
-
-class _Previous:
-    def __init__(self):
-        self.orgs: dict[str, dict] = {}
-
-    def add(self, o: dict) -> None:
-        rank = o.get("rank")
-        self.orgs[o["id"]] = {"tier": o.get("tier"), "tier_name": o.get("tier_name"), "total": o.get("total"),
-                              "rank": rank.get("round") if isinstance(rank, dict) else rank}
-
-
-def load_previous(results: Path | None) -> dict[str, dict]:
-    """The previous round's organizations by id (only id, tier, tier_name, total, rank are read,
-    one organization at a time)."""
-    if results is None:
-        return {}
-    with open_results(results, _Previous, check=False) as src:
-        title = (src.header.get("round") or {}).get("title", "") if isinstance(src.header.get("round"), dict) else ""
-        out = src.collected.orgs
-    for v in out.values():
-        v["round_title"] = title
-    return out
