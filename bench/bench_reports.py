@@ -19,10 +19,11 @@ measured in this run; speeds are medians.
      document (bytes, or pages and text);
    - layout only: WeasyPrint laying out the prepared HTML with the same stylesheet and font,
      fresh each time (`render()`, no PDF written); and with the stylesheet and fonts reused.
-2. `render_reports` (scorecards as PDF), wall clock including start-up, median of R runs:
-   1 local worker process vs W; then on a Dask cluster this script starts on 127.0.0.1 with
-   1 worker vs 2 workers (long-lived workers: warmed up by one small run first; the client
-   still connects, reads the round and writes the files in every timed run).
+2. `agrade report` of those N scorecards as PDF (a results.json of just them), run as a command,
+   wall clock including start-up, median of R runs: 1 local worker process vs W; then on a Dask
+   cluster this script starts on 127.0.0.1 with 1 worker vs 2 workers (long-lived workers,
+   warmed up by one run first; the command still starts, connects, reads the round and writes
+   the files in every timed run).
 3. `--memory M`: M scorecards rendered by `render_reports` on the 2-worker cluster (organizations
    streamed from RESULTS, cycling through them if it has fewer than M), the workers' and this
    client's resident memory sampled every few seconds.
@@ -55,7 +56,7 @@ from evaluator.reports import model, render_reports  # noqa: E402
 from evaluator.reports.html import CSS_FILE, assets_dir, render_html  # noqa: E402
 from evaluator.reports.pdf import AssetFetcher, fixed_datetime, rss_mb, stable_id  # noqa: E402
 from evaluator.reports.render import Job, jsonable  # noqa: E402
-from evaluator.reports.source import open_results  # noqa: E402
+from evaluator.scoring.source import open_results  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "reports" / "fixtures" / "round" / "results.json"
 
@@ -165,16 +166,19 @@ def same_document(a: bytes, b: bytes) -> str:
 
 # ------------------------------------------------------------------ 2. the pipeline
 
-def pipeline(results: Path, ids: list[str], repeats: int, **how) -> float:
-    """Median scorecards per second of render_reports (wall clock, start-up included)."""
+def pipeline(results: Path, n: int, repeats: int, *options: str) -> float:
+    """Median scorecards per second of `agrade report RESULTS --kind scorecards --format pdf
+    OPTIONS` run as a command (wall clock: start-up, reading the round and writing included)."""
     seconds = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as out:
             t = time.perf_counter()
-            files = render_reports(results, Path(out), kinds=("scorecards",), formats=("pdf",), only=ids, **how)
+            subprocess.run([sys.executable, "-m", "evaluator", "report", str(results), "--out", out, "--kind",
+                            "scorecards", "--format", "pdf", *options], check=True, cwd=ROOT,
+                           stdout=subprocess.DEVNULL)
             seconds.append(time.perf_counter() - t)
-            assert len(files) == len(ids)
-    return len(ids) / statistics.median(seconds)
+            assert len(list(Path(out, "scorecards").iterdir())) == n
+    return n / statistics.median(seconds)
 
 
 def free_port() -> int:
@@ -285,7 +289,6 @@ def main(argv=None) -> int:
         path = args.results or scaled_results(args.n, Path(tmp))
         with open_results(path) as src:
             n = min(args.n, len(src))
-            ids = src.ids[:n]
         print(f"{n} scorecards from {path}; weasyprint {weasyprint.__version__}, {os.cpu_count()} cores", flush=True)
         if not args.skip_speed:
             r = per_card(path, n)
@@ -297,10 +300,11 @@ def main(argv=None) -> int:
                   f"{r['agrade'] / r['layout']:.2f}")
             print(f"  layout only, reused CSS      {r['layout_reused']:6.2f} scorecards/s   agrade/this   = "
                   f"{r['agrade'] / r['layout_reused']:.2f}", flush=True)
-            one = pipeline(path, ids, args.repeats, workers=1)
-            many = pipeline(path, ids, args.repeats, workers=args.workers)
-            print(f"  render_reports, 1 process    {one:6.2f} scorecards/s (wall, start-up included)")
-            print(f"  render_reports, {args.workers} processes  {many:6.2f} scorecards/s   speed-up = {many / one:.2f}",
+            cards = cycled(path if path.is_file() else path / "results.json", n, Path(tmp) / "cards")
+            one = pipeline(cards, n, args.repeats, "--workers", "1")
+            many = pipeline(cards, n, args.repeats, "--workers", str(args.workers))
+            print(f"  agrade report, 1 process     {one:6.2f} scorecards/s (wall, start-up included)")
+            print(f"  agrade report, {args.workers} processes   {many:6.2f} scorecards/s   speed-up = {many / one:.2f}",
                   flush=True)
             if args.cluster:
                 print("  (--cluster given: the 1- vs 2-worker comparison needs clusters of its own; skipped)")
@@ -308,10 +312,10 @@ def main(argv=None) -> int:
                 rates = {}
                 for w in (1, 2):
                     with local_cluster(w, Path(tmp) / f"dask{w}") as address:
-                        pipeline(path, ids[:2 * w], 1, cluster=address)    # warm-up: imports, fonts, once per worker
-                        rates[w] = pipeline(path, ids, args.repeats, cluster=address)
-                print(f"  render_reports on Dask, 1 worker   {rates[1]:6.2f} scorecards/s")
-                print(f"  render_reports on Dask, 2 workers  {rates[2]:6.2f} scorecards/s   speed-up = "
+                        pipeline(cards, n, 1, "--cluster", address)    # warm-up: imports, fonts, once per worker
+                        rates[w] = pipeline(cards, n, args.repeats, "--cluster", address)
+                print(f"  agrade report --cluster, 1 worker   {rates[1]:6.2f} scorecards/s")
+                print(f"  agrade report --cluster, 2 workers  {rates[2]:6.2f} scorecards/s   speed-up = "
                       f"{rates[2] / rates[1]:.2f}", flush=True)
         if args.memory:
             with (contextlib.nullcontext(args.cluster) if args.cluster
