@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,17 +34,19 @@ WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "ag
 
 
 def run_evaluate(round_yaml: Path, workers: int) -> tuple[float, float, int]:
-    """(wall s, CPU s of the command and its workers, peak RSS KB of its largest process)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """(wall s, CPU s of the command and its workers, peak RSS KB of its largest process).
+    From wait4 on this command alone: RUSAGE_CHILDREN's peak would be the largest of every
+    child this script ever had."""
     out = Path(tempfile.mkdtemp(prefix="agrade-bench-out-", dir=WORK))
     t = time.perf_counter()
-    subprocess.run(AGRADE + ["evaluate", str(round_yaml), "--out", str(out), "--workers", str(workers), "-q"],
-                   check=True, cwd=ROOT)
+    proc = subprocess.Popen(AGRADE + ["evaluate", str(round_yaml), "--out", str(out), "--workers", str(workers), "-q"],
+                            cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"agrade evaluate failed (--workers {workers})")
     subprocess.run(["rm", "-rf", str(out)], check=True)
-    return wall, cpu, after.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def end_to_end(n: int, repeats: int) -> None:
