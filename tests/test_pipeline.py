@@ -76,3 +76,20 @@ def test_refusals_are_the_same_however_the_round_is_read(demo_round, tmp_path, n
         with pytest.raises(InputError) as parted:
             check_round(load_round(copy / "round.yaml"), workers=workers, partition_size=size)
         assert [str(i) for i in parted.value.issues] == [str(i) for i in whole.value.issues], (size, workers)
+
+
+def test_a_worker_keeps_one_set_of_rulesets_however_many_partitions_it_scores(demo_round, monkeypatch):
+    # durable-rules keeps part of a deleted ruleset's memory: a ruleset per partition grew a
+    # worker scoring a million organizations by about 400 MB. Partition after partition, the
+    # process makes each standard's concluding rules once, and the results are the same bytes.
+    from evaluator.scoring import engine
+    made = []
+    real = engine.Ruleset.__init__
+    monkeypatch.setattr(engine.Ruleset, "__init__", lambda self, *a: made.append(a[0]) or real(self, *a))
+    reference = results_bytes(demo_round, workers=1, partition_size=100_000)
+    first = len(made)
+    assert results_bytes(demo_round, workers=1, partition_size=7) == reference
+    standards = {t for t in load_round(demo_round).standards}
+    # a second run of the same round in this process makes none of the concluding rules again
+    # (only the lists' own rules, once per run); 35 partitions would otherwise make 35 per standard
+    assert len(made) - first < first and len(made) - first <= 2 * len(standards)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -78,6 +79,9 @@ class StandardsSpec:
 
 
 _COMPILED: dict[str, dict[str, Standard]] = {}
+# (round's StandardsSpec.key, thread) -> concluding rules per standard id; like _COMPILED, one
+# entry per round a (long-lived, e.g. Dask) worker has scored
+_RULES: dict[tuple[str, int], dict] = {}
 
 
 @dataclass
@@ -122,7 +126,10 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
     result = PartResult(job.index, put_issues, issues)
     if put_issues or issues or not job.score:
         return result
-    scorer = RoundScorer(standards, spec.period, spec.waivers)
+    # one set of concluding rules per round and thread, kept for the process's life (see
+    # RoundScorer); per thread because a ruleset reports one fact's firings at a time
+    rules = _RULES.setdefault((spec.key, threading.get_ident()), {})
+    scorer = RoundScorer(standards, spec.period, spec.waivers, rules)
     pieces, at = [], 0
     try:
         for org in job.organizations:

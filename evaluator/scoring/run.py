@@ -87,12 +87,19 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
 class RoundScorer:
     """Scores organizations of one round, one at a time, into compact rows and result parts."""
 
-    def __init__(self, standards: dict[str, Standard], period, waivers=None):
+    def __init__(self, standards: dict[str, Standard], period, waivers=None,
+                 rules: dict[str, ConcludingRules] | None = None):
+        """`rules`: concluding rules per standard id kept by the caller across scorers (a
+        worker scoring partition after partition): durable-rules does not give back all of a
+        ruleset's memory when it is deleted (about 80 KB each), so a ruleset per partition
+        grew a worker by about 1 KB per organization scored. Without it, the scorer makes its
+        own and deletes them on close()."""
         self.standards = standards
         self.period = period
         self.waivers = waivers or {}
         self.tie_breaks = next(iter(standards.values())).grading.tie_breaks   # load_round checked they agree
-        self._rules: dict[str, ConcludingRules] = {}
+        self._own_rules = rules is None
+        self._rules: dict[str, ConcludingRules] = {} if rules is None else rules
         self._outcomes: dict[str, OutcomeCache] = {}     # per standard: outcomes shared by equal values
         self._pieces = Pieces()                           # their serialized criteria items
 
@@ -101,9 +108,11 @@ class RoundScorer:
         rules = self._rules.get(std.id)
         if rules is None:
             rules = self._rules[std.id] = ConcludingRules(std)
-            self._outcomes[std.id] = OutcomeCache(std)
+        cache = self._outcomes.get(std.id)
+        if cache is None:
+            cache = self._outcomes[std.id] = OutcomeCache(std)
         ev = ev or Evidence(org.id)
-        outcomes, own = score_all(std, org, ev, self.period, self.waivers, self._outcomes[std.id])
+        outcomes, own = score_all(std, org, ev, self.period, self.waivers, cache)
         g = grade(std, org, ev, outcomes, own, self.period, rules)
         values = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
                   "reviewed_share": g.reviewed_share, **{f"section:{k}": v for k, v in g.sections.items()}}
@@ -119,9 +128,10 @@ class RoundScorer:
         return row, head, tail
 
     def close(self) -> None:
-        for rules in self._rules.values():
-            rules.close()
-        self._rules.clear()
+        if self._own_rules:
+            for rules in self._rules.values():
+                rules.close()
+            self._rules.clear()
         self._outcomes.clear()
         self._pieces = Pieces()
 
