@@ -85,16 +85,12 @@ class LocalCluster:
 
 
 def _evaluate(round_yaml: Path, out: Path, extra: list[str], env: dict) -> tuple[float, int]:
-    """Wall seconds and the command's peak RSS (KB) — its own process, read when it has
-    finished (the cluster's processes are not its children)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen([PY, "-m", "evaluator", "evaluate", str(round_yaml), "--out", str(out), "-q", *extra],
-                            cwd=ROOT, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"agrade evaluate failed ({extra})")
-    return wall, usage.ru_maxrss
+    """Wall seconds and the command's peak RSS (KB): its own process and the local workers it
+    starts (the cluster's processes are not its children)."""
+    from measure import run_measured
+    wall, _, rss = run_measured([PY, "-m", "evaluator", "evaluate", str(round_yaml), "--out", str(out), "-q", *extra],
+                                cwd=ROOT, env=env)
+    return wall, rss
 
 
 def _digests(folder: Path) -> dict[str, str]:

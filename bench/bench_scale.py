@@ -34,19 +34,14 @@ WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "ag
 
 
 def run_evaluate(round_yaml: Path, workers: int) -> tuple[float, float, int]:
-    """(wall s, CPU s of the command and its workers, peak RSS KB of its largest process).
-    From wait4 on this command alone: RUSAGE_CHILDREN's peak would be the largest of every
-    child this script ever had."""
+    """(wall s, CPU s of the command and its workers, peak RSS KB of its largest process)."""
+    from measure import run_measured
     out = Path(tempfile.mkdtemp(prefix="agrade-bench-out-", dir=WORK))
-    t = time.perf_counter()
-    proc = subprocess.Popen(AGRADE + ["evaluate", str(round_yaml), "--out", str(out), "--workers", str(workers), "-q"],
+    try:
+        return run_measured(AGRADE + ["evaluate", str(round_yaml), "--out", str(out), "--workers", str(workers), "-q"],
                             cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"agrade evaluate failed (--workers {workers})")
-    subprocess.run(["rm", "-rf", str(out)], check=True)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    finally:
+        subprocess.run(["rm", "-rf", str(out)], check=True)
 
 
 def end_to_end(n: int, repeats: int) -> None:
