@@ -82,14 +82,12 @@ def test_a_worker_keeps_one_set_of_rulesets_however_many_partitions_it_scores(de
     # durable-rules keeps part of a deleted ruleset's memory: a ruleset per partition grew a
     # worker scoring a million organizations by about 400 MB. Partition after partition, the
     # process makes each standard's concluding rules once, and the results are the same bytes.
-    from evaluator.scoring import engine
+    from evaluator.scoring import engine, pipeline
+    monkeypatch.setattr(pipeline, "_RULES", {})           # as in a fresh worker
     made = []
-    real = engine.Ruleset.__init__
-    monkeypatch.setattr(engine.Ruleset, "__init__", lambda self, *a: made.append(a[0]) or real(self, *a))
+    real = engine.ConcludingRules.__init__
+    monkeypatch.setattr(engine.ConcludingRules, "__init__", lambda self, std: made.append(std.id) or real(self, std))
     reference = results_bytes(demo_round, workers=1, partition_size=100_000)
-    first = len(made)
-    assert results_bytes(demo_round, workers=1, partition_size=7) == reference
-    standards = {t for t in load_round(demo_round).standards}
-    # a second run of the same round in this process makes none of the concluding rules again
-    # (only the lists' own rules, once per run); 35 partitions would otherwise make 35 per standard
-    assert len(made) - first < first and len(made) - first <= 2 * len(standards)
+    assert sorted(made) == sorted({s.id for s in load_round(demo_round).standards.values()})
+    assert results_bytes(demo_round, workers=1, partition_size=7) == reference      # 35 partitions
+    assert len(made) == len(set(made))                    # none made again

@@ -1,5 +1,6 @@
 """Loading standards: 1+N resolution and precise load-time errors."""
 import re
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -240,3 +241,28 @@ override:
     (tmp_path / "mini.yaml").write_text((tmp_path / "mini.yaml").read_text(encoding="utf-8").replace(
         "title: 支部设置", "title: 支部设置规范"), encoding="utf-8")
     assert load_standard(p).criteria["G1.1"].title == "支部设置规范"   # a parent's change reaches the child
+
+
+def test_a_standard_found_valid_is_not_schema_checked_again_until_its_bytes_change(tmp_path, monkeypatch):
+    # agrade validate rules/ remembers valid files by digest (on disk, across runs); problems
+    # are never remembered: an edited file is checked again and its error has its line
+    from evaluator.standard import loader, schema
+    monkeypatch.setenv("AGRADE_CACHE_DIR", str(tmp_path / "cache"))
+    src = Path(__file__).resolve().parents[1] / "rules"
+    for f in ("general.yaml", "community.yaml"):
+        (tmp_path / f).write_bytes((src / f).read_bytes())
+    checked = []
+    real = schema.check_with
+    monkeypatch.setattr(schema, "check_with", lambda inst, v, loc: checked.append(1) or real(inst, v, loc))
+    for _ in range(2):
+        loader._DOCS.clear()
+        loader._STANDARDS.clear()
+        loader.load_standard(tmp_path / "community.yaml", [tmp_path])
+    assert len(checked) == 2                  # general and community, the first time only
+    text = (tmp_path / "community.yaml").read_text(encoding="utf-8")
+    (tmp_path / "community.yaml").write_text(text.replace("version:", "unknown_key: 1\nversion:", 1), encoding="utf-8")
+    loader._DOCS.clear()
+    loader._STANDARDS.clear()
+    with pytest.raises(InputError) as e:
+        loader.load_standard(tmp_path / "community.yaml", [tmp_path])
+    assert "unknown_key" in str(e.value) and e.value.issues[0].line > 0

@@ -103,7 +103,7 @@ def load_document(path: Path) -> _Doc:
 
 def _parse_document(path: Path, content: bytes, digest: str) -> _Doc:
     data, loc = load_yaml(content, filename=str(path))
-    issues = schema_check(data, "standard", loc)
+    issues = schema_check(data, "standard", loc, digest)
     if issues:
         raise InputError(issues)
     expected = path.stem

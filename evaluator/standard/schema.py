@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import hashlib
 import json
 import re
 from decimal import Decimal
@@ -234,9 +235,53 @@ def validator(name: str):
     return make_validator(schema(name), trusted=True)
 
 
-def check(instance: Any, name: str, locator: Locator) -> list[Issue]:
-    """Issues for `instance` against the shipped schema `name`; [] when valid."""
-    return check_with(instance, validator(name), locator)
+def check(instance: Any, name: str, locator: Locator, content_digest: str | None = None) -> list[Issue]:
+    """Issues for `instance` against the shipped schema `name`; [] when valid.
+
+    `content_digest`, the sha256 of the file `instance` was read from, lets a file found valid
+    before skip the check: checking the shipped standards takes longer than everything else
+    `agrade validate rules/` does. What is remembered is only "these bytes were valid against
+    this schema with this agrade and jsonschema" (an empty file named by that key in the cache
+    folder); problems are always found afresh, so every message still comes with its line."""
+    mark = _valid_mark(name, content_digest) if content_digest else None
+    if mark is not None and mark.exists():
+        return []
+    issues = check_with(instance, validator(name), locator)
+    if not issues and mark is not None:
+        try:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+        except OSError:          # a read-only home: nothing is remembered, nothing is wrong
+            pass
+    return issues
+
+
+def cache_dir():
+    """Where agrade remembers what it can compute again: AGRADE_CACHE_DIR, else
+    $XDG_CACHE_HOME/agrade, else ~/.cache/agrade."""
+    import os
+    from pathlib import Path
+    if os.environ.get("AGRADE_CACHE_DIR"):
+        return Path(os.environ["AGRADE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agrade"
+
+
+@cache
+def _schema_key(name: str) -> str:
+    from .. import __version__
+    body = json.dumps(schema(name), sort_keys=True).encode()
+    return hashlib.sha256(b"\0".join([name.encode(), body, __version__.encode(),
+                                       jsonschema_version().encode()])).hexdigest()
+
+
+def jsonschema_version() -> str:
+    from importlib.metadata import version
+    return version("jsonschema")
+
+
+def _valid_mark(name: str, content_digest: str):
+    key = hashlib.sha256(f"{_schema_key(name)}:{content_digest}".encode()).hexdigest()
+    return cache_dir() / "schema-valid" / key[:2] / key[2:]
 
 
 def check_with(instance: Any, v, locator: Locator) -> list[Issue]:
