@@ -268,9 +268,15 @@ def cache_dir():
 
 @cache
 def _schema_key(name: str) -> str:
+    """What a verdict depends on besides the file: the schema, the code that reads YAML into
+    values (yamlsafe) and checks them (this module, with its own keywords and types), agrade's
+    and jsonschema's versions. Any change to one of them and nothing remembered applies."""
+    from pathlib import Path
     from .. import __version__
+    from . import yamlsafe
+    code = Path(__file__).read_bytes() + Path(yamlsafe.__file__).read_bytes()
     body = json.dumps(schema(name), sort_keys=True).encode()
-    return hashlib.sha256(b"\0".join([name.encode(), body, __version__.encode(),
+    return hashlib.sha256(b"\0".join([name.encode(), body, code, __version__.encode(),
                                        jsonschema_version().encode()])).hexdigest()
 
 
