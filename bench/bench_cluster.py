@@ -52,6 +52,7 @@ class LocalCluster:
     process we started, so its memory and CPU are its own)."""
 
     def __init__(self, workers: int, log_dir: Path):
+        from evaluator.scoring.cluster import WORKER_ENV
         port = _free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         quiet = dict(stdout=subprocess.DEVNULL)
@@ -61,7 +62,7 @@ class LocalCluster:
         self.workers = [subprocess.Popen([PY, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                                           "--no-nanny", "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{i}",
                                           "--memory-limit", "0"],
-                                         stderr=open(log_dir / f"w{i}.log", "w"), **quiet)
+                                         stderr=open(log_dir / f"w{i}.log", "w"), env={**os.environ, **WORKER_ENV}, **quiet)
                         for i in range(workers)]
         from distributed import Client
         self.client = Client(self.address, timeout=60)

@@ -56,6 +56,7 @@ from evaluator.reports import model, render_reports  # noqa: E402
 from evaluator.reports.html import CSS_FILE, assets_dir, render_html  # noqa: E402
 from evaluator.reports.pdf import AssetFetcher, fixed_datetime, rss_mb, stable_id  # noqa: E402
 from evaluator.reports.render import Job, jsonable  # noqa: E402
+from evaluator.scoring.cluster import WORKER_ENV  # noqa: E402
 from evaluator.scoring.source import open_results  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "reports" / "fixtures" / "round" / "results.json"
@@ -204,7 +205,7 @@ def local_cluster(workers: int, logs: Path):
             procs.append(subprocess.Popen(py + ["distributed.cli.dask_worker", address, "--nthreads", "1",
                                                 "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
                                                 "--name", f"w{i}"], stdout=subprocess.DEVNULL,
-                                          stderr=(logs / f"w{i}.log").open("w")))
+                                          stderr=(logs / f"w{i}.log").open("w"), env={**os.environ, **WORKER_ENV}))
         with distributed.Client(address, timeout=30) as client:
             client.wait_for_workers(workers, timeout=120)
         yield address

@@ -18,6 +18,8 @@ from typing import Iterator
 
 import pytest
 
+from evaluator.scoring.cluster import WORKER_ENV
+
 distributed = pytest.importorskip("distributed")
 SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
 WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
@@ -44,7 +46,7 @@ def local_cluster(logs: Path, workers: int = 2, worker_env: dict[str, str] | Non
             logs_open.append(open(logs / f"w{i}.log", "w"))
             procs.append(subprocess.Popen(WORKER + [address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
                                                     "--no-dashboard", "--name", f"w{i}"],
-                                          env={**os.environ, **(worker_env or {})}, stdout=subprocess.DEVNULL,
+                                          env={**os.environ, **WORKER_ENV, **(worker_env or {})}, stdout=subprocess.DEVNULL,
                                           stderr=logs_open[-1]))
         client = distributed.Client(address, timeout=30)
         try:

@@ -18,6 +18,12 @@ from typing import Iterable, Iterator
 from ..errors import InputError, Issue
 from .pipeline import PartJob, PartResult, StandardsSpec, score_partition
 
+# The environment agrade's own scripts start Dask workers with, and recommend (README, Dask).
+# Dask's sampling profiler keeps the call trees of each worker's last 1,000 seconds: with
+# WeasyPrint's deep stacks that grew a report worker from about 100 MB to 700 MB (measured by
+# bench/bench_reports.py --memory), which is not agrade's memory and says nothing about it.
+WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+
 
 class DaskCluster:
     """Where partitions run: the workers of a Dask scheduler."""
