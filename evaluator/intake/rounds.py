@@ -103,9 +103,9 @@ def load_round(path: Path) -> Round:
         if not (previous / "results.json").is_file():
             raise InputError(loc.issue(["previous"], f"'{previous}' is not a results folder (no results.json): name the "
                                                      "folder agrade evaluate wrote for the previous round"))
-    elif _reads_previous(data):
-        raise InputError(loc.issue([_reads_previous(data)], "a rule reads the previous round (previous.…), but round.yaml "
-                                                             "names no previous: give the previous round's results folder"))
+    elif (reader := _reads_previous(data)) is not None:
+        raise InputError(loc.issue([reader], "a rule reads the previous round (previous.…), but round.yaml "
+                                             "names no previous: give the previous round's results folder"))
     return Round(id=data["id"], title=data["title"], issuer=data.get("issuer", ""), period=period, path=path,
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),

@@ -59,8 +59,11 @@ class _Collect:
                               str(std.get("id")) if isinstance(std, dict) else None)
 
 
-def load_previous(results: Path) -> PreviousRound:
-    """The previous round whose results are in `results` (its folder or results.json)."""
+def load_previous(results: Path | None) -> PreviousRound | None:
+    """The previous round whose results are in `results` (its folder or results.json); None
+    for a round that names none."""
+    if results is None:
+        return None
     with open_results(Path(results), _Collect, check=False) as src:
         header = src.header
         orgs = src.collected.orgs

@@ -63,13 +63,7 @@ class RoundState:
         self.scorer = scorer
         self.by_id: dict[str, Row] = {r.id: r for r in scored.rows}
         self.index: dict[str, int] = {r.id: i for i, r in enumerate(scored.rows)}
-        tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in scored.standards.items()}
-        before = previous.graded() if previous else None
-        self.states: dict[str, ListState] = {
-            kind: ListState(r, tiers, scored.rows, scored.ranks.groups, scored.ranks.keys, before, kind)
-            for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
-        if previous:
-            scored.header["previous"] = previous.round
+        self.states: dict[str, ListState] = scored.list_states(rules, designations, previous)
         # the entries are made when the results are written, not on every change
         for kind, state in self.states.items():
             scored.derived[kind] = state.derive
@@ -328,4 +322,4 @@ def load_state(folder, rnd, standards, spill_dir=None):
     spill = FileSpill(folder / "results.json", Spill(spill_dir))
     scored = ScoredRound(rows, spill, standards, head["header"])
     return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
-                      load_previous(rnd.previous) if rnd.previous else None)
+                      load_previous(rnd.previous))

@@ -28,7 +28,7 @@ from ..terms import ORG_TYPES, STATUS_ZH
 from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
 from .grading import grade
-from .lists import lists_for_rows
+from .lists import ListState
 from .orgresult import Pieces, dumps, parts, round_part, splice
 from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
 from .placement import Quotas, Ranks, sort_key
@@ -221,18 +221,25 @@ class ScoredRound:
             self._order = [by_id[k[-1]] for k in self.ranks.groups["round"][""]] + [r for r in self.rows if not r.graded]
         return self._order
 
-    def add_lists(self, rules, designations=None, previous=None) -> None:
-        """The red and black lists (`rules`: the round's lists:, None for the defaults) and the
-        designations, with `previous` (evaluator.scoring.previous.PreviousRound) for rules
-        that read the previous round."""
+    def list_states(self, rules, designations=None, previous=None) -> dict[str, ListState]:
+        """The red and black lists (`rules`: the round's lists:, None for the defaults) and, if
+        the round has any, its designations, each as a ListState over these rows, with
+        `previous` (evaluator.scoring.previous.PreviousRound) for rules that read the previous
+        round (named in the header). Close them when done."""
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}
         before = previous.graded() if previous else None
-        self.header["lists"] = lists_for_rows(self.rows, self.ranks.groups, tiers, rules, before)
-        if designations:
-            self.header["designations"] = lists_for_rows(self.rows, self.ranks.groups, tiers, designations, before,
-                                                         kind="designations")
         if previous:
             self.header["previous"] = previous.round
+        return {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind)
+                for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
+
+    def add_lists(self, rules, designations=None, previous=None) -> None:
+        """The lists and designations (see list_states) into the header, once."""
+        for kind, state in self.list_states(rules, designations, previous).items():
+            try:
+                self.header[kind] = state.derive()
+            finally:
+                state.close()
 
     def org_bytes(self) -> Iterator[tuple[Row, bytes, int, int]]:
         """Each organization's result in rank order: (row, bytes, length of the part before the
@@ -427,7 +434,7 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
             round_info[key] = rnd.raw[key].isoformat()
     scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
                                                   "evidence_files": len(router.files)})
-    scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous) if rnd.previous else None)
+    scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous))
     return scored
 
 
