@@ -21,6 +21,10 @@ class Record:
     date: datetime.date
     title: str = ""
 
+    def as_json(self):
+        """As results write it: the date alone, or {date, title} when it has a title."""
+        return self.date.isoformat() if not self.title else {"date": self.date.isoformat(), "title": self.title}
+
 
 @dataclass(frozen=True)
 class Field:

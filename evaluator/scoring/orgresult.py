@@ -27,7 +27,7 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         return int(obj) if obj == obj.to_integral_value() else float(obj)
     if isinstance(obj, Record):
-        return obj.date.isoformat() if not obj.title else {"date": obj.date.isoformat(), "title": obj.title}
+        return obj.as_json()
     if isinstance(obj, (tuple, set, frozenset)):
         return list(obj)
     raise TypeError(f"cannot serialize {type(obj).__name__}")
@@ -44,8 +44,7 @@ def _plain(v: Any) -> Any:
     if t is Decimal:
         return _number(v)
     if t is tuple:
-        return [(r.date.isoformat() if not r.title else {"date": r.date.isoformat(), "title": r.title})
-                if type(r) is Record else _plain(r) for r in v]
+        return [r.as_json() if type(r) is Record else _plain(r) for r in v]
     return v
 
 

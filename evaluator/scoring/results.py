@@ -38,6 +38,7 @@ except ImportError:          # not on Linux: no locking, the digests still catch
     fcntl = None
 
 from ..errors import InputError, Issue
+from ..model import Record
 from ..terms import RANK_ZH, STATUS_ZH
 
 RESULT_FILES = ("results.json", "results.csv")   # what run.json's digests cover, in write order
@@ -62,7 +63,7 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (dt.date, dt.datetime)):
         return obj.isoformat()
     if hasattr(obj, "date") and hasattr(obj, "title"):          # a normalize.Record
-        return obj.date.isoformat() if not obj.title else {"date": obj.date.isoformat(), "title": obj.title}
+        return Record.as_json(obj)
     raise TypeError(f"cannot serialize {type(obj).__name__}")
 
 
