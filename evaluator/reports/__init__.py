@@ -18,7 +18,7 @@ from ..errors import InputError, Issue
 from . import model, tables
 from .render import EXTRA_FORMATS, FORMATS, KINDS, Job, Stage, file_names, jsonable, run_tasks
 from ..scoring.previous import load_previous
-from ..scoring.source import RoundSource, open_results, results_path
+from ..scoring.source import CLOSING, END_LINES, ORGS_LINE, RoundSource, open_results, opening, results_path
 
 __all__ = ["render_reports", "KINDS", "FORMATS"]
 
@@ -190,11 +190,11 @@ def _results_json(job: Job, src: RoundSource, public: bool) -> str:
     head = json.dumps(jsonable(data), ensure_ascii=False, indent=2)
     path = Path(job.stage) / "results.json"
     with open(path, "wb") as f:
-        f.write((head[:-2] + ',\n  "organizations": [\n').encode("utf-8") if data else b'{\n  "organizations": [\n')
+        f.write(opening(head.encode("utf-8")) if data else b"{\n" + ORGS_LINE)
         for n, o in enumerate(src.organizations()):
             if n:
                 f.write(b",\n")
             f.write(json.dumps(jsonable(model.public_result(o) if public else o), ensure_ascii=False,
                                separators=(",", ":")).encode("utf-8"))
-        f.write(b"\n  ]\n}\n" if len(src) else b"  ]\n}\n")
+        f.write(CLOSING if len(src) else b"".join(END_LINES))
     return "results.json"

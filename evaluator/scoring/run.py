@@ -35,6 +35,7 @@ from .placement import Quotas, Ranks, sort_key
 from .previous import load_previous
 from ..terms import scope_key
 from .rows import Row, Shared
+from .source import CLOSING, opening
 
 Progress = Callable[[int, int], None]
 
@@ -256,7 +257,7 @@ class ScoredRound:
         for key, make in self.derived.items():
             self.header[key] = make()
         head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
-        text = dumps_indented(head)[:-2] + b',\n  "organizations": [\n'
+        text = opening(dumps_indented(head))
         write(text)
         at = len(text)
         # four numbers per organization in one array, not a tuple each: a round of a million
@@ -269,7 +270,7 @@ class ScoredRound:
             r.at = n
             self.positions.extend((at, len(data), before, middle))
             at += len(data)
-        write(b"\n  ]\n}\n")
+        write(CLOSING)
 
     def where(self, r: Row) -> list[int]:
         """Where r's result is in results.json as last written: [offset, length, length of the

@@ -26,6 +26,13 @@ from .results import RUN_FILE, _reading, check_result_set, inconsistent
 _NUMBER = (int, Decimal)
 ORGS_LINE = b'  "organizations": [\n'        # where the evaluator's header ends
 END_LINES = (b"  ]\n", b"}\n")               # and how its file ends
+CLOSING = b"\n" + b"".join(END_LINES)        # what follows the last organization's line
+
+
+def opening(header: bytes) -> bytes:
+    """What precedes the first organization's line: the header as indented JSON (ending
+    "\n}"), left open for the organizations."""
+    return header[:-2] + b",\n" + ORGS_LINE
 MAX_ISSUES = 50
 
 
