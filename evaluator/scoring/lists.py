@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
-from ..standard.listrules import compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
+from ..standard.listrules import PREVIOUS_NAMES, compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
 from ..terms import SCOPES, scope_key, scope_label
 from .engine import Exact, Lowering, Ruleset
 from .placement import scope_value
@@ -39,7 +39,7 @@ _EXACT = {"tier": Exact("text"), "top_tier": Exact("bool"), "bottom_tier": Exact
           "org.type": Exact("text"), "org.district": Exact("text"), "org.street": Exact("text"),
           "status": Exact("text"), "previous.tier": Exact("text"), "previous.total": Exact("number", 2),
           "previous.top_tier": Exact("bool"), "previous.bottom_tier": Exact("bool")}
-_NO_PREVIOUS = {"previous.tier": None, "previous.total": None, "previous.top_tier": None, "previous.bottom_tier": None}
+_NO_PREVIOUS = dict.fromkeys(PREVIOUS_NAMES)     # an organization the previous round did not grade
 
 
 def _env(r: Row, order: list[str] | None, previous: Mapping | None = None) -> dict:
@@ -55,8 +55,7 @@ def _env(r: Row, order: list[str] | None, previous: Mapping | None = None) -> di
     if before is None:
         env.update(_NO_PREVIOUS)           # missing: a condition on it does not hold
     else:
-        env.update({"previous.tier": before.tier, "previous.total": before.total,
-                    "previous.top_tier": before.top_tier, "previous.bottom_tier": before.bottom_tier})
+        env.update({name: getattr(before, name[len("previous."):]) for name in PREVIOUS_NAMES})
     return env
 
 
@@ -288,16 +287,21 @@ def _close_run(out, run, selected, scope, value) -> None:
         out[rid] = selected[rid] + [f"{scope_label(scope, value)}入选组织中第 {pos} 名{tie}"]
 
 
+def _bottom_places(keys: list[tuple], share_text: str) -> int:
+    """How many of a group's last places step 3 lists: floor(share x graded)."""
+    return int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
+
+
 def _bottom_boundary(keys: list[tuple], share_text: str) -> tuple | None:
     """Step 3 for one group: the rank (key without the id) from which its organizations are in
-    the lowest floor(share x graded) places, ties at the boundary included; None: no places."""
-    places = int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
+    the lowest places (_bottom_places), ties at the boundary included; None: no places."""
+    places = _bottom_places(keys, share_text)
     return keys[len(keys) - places][:-1] if places else None
 
 
 def _bottom_lines(keys: list[tuple], boundary: tuple, share_text: str, scope: str, value: str):
     """(id, reason) of each organization of a group from its bottom boundary on."""
-    places = int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
+    places = _bottom_places(keys, share_text)
     first = bisect.bisect_left(keys, boundary)
     pos = first + 1
     for j in range(first, len(keys)):
