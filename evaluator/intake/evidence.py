@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime
 import difflib
+import functools
 import hashlib
 import io
 import operator
@@ -677,16 +678,12 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
 
 def _from_xlsx(where: Issue) -> bool:
     """Excel day numbers are dates only in cells of an .xlsx file."""
-    file = where.file
-    got = _XLSX.get(file)
-    if got is None:                       # asked for every value: answered once per file
-        if len(_XLSX) >= 4096:
-            _XLSX.clear()
-        got = _XLSX[file] = file.lower().endswith(".xlsx")
-    return got
+    return _is_xlsx(where.file)
 
 
-_XLSX: dict[str, bool] = {}
+@functools.lru_cache(maxsize=4096)        # asked for every value: answered once per file
+def _is_xlsx(file: str) -> bool:
+    return file.lower().endswith(".xlsx")
 
 
 def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry) -> None:
@@ -760,26 +757,23 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
 
 def _plain_record(day, title) -> Record | None:
     """The record of the common row — an ISO date, a plain title — as the general reader
-    (normalize) would read it; None for any other row, which normalize reads. Records are
-    immutable: one is shared by every row written the same way."""
+    (normalize) would read it; None for any other row, which normalize reads."""
     if type(day) is not str or type(title) is not str:
         return None
-    got = _PLAIN_RECORDS.get((day, title))
-    if got is None:
-        if not (_ISO_DAY.fullmatch(day)
-                and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
-            return None
-        try:
-            got = Record(datetime.date.fromisoformat(day), title)
-        except ValueError:
-            return None                   # an impossible date: the general reader says why
-        if len(_PLAIN_RECORDS) >= 100_000:
-            _PLAIN_RECORDS.clear()
-        _PLAIN_RECORDS[(day, title)] = got
-    return got
+    return _plain_text_record(day, title)
 
 
-_PLAIN_RECORDS: dict[tuple[str, str], Record] = {}
+@functools.lru_cache(maxsize=100_000)     # records are immutable: one shared by every row written the same way
+def _plain_text_record(day: str, title: str) -> Record | None:
+    if not (_ISO_DAY.fullmatch(day)
+            and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
+        return None
+    try:
+        return Record(datetime.date.fromisoformat(day), title)
+    except ValueError:
+        return None                       # an impossible date: the general reader says why
+
+
 _DATE_TITLE = operator.attrgetter("date", "title")
 
 
@@ -788,27 +782,20 @@ def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
     bulk records field has one per row), each refused at its own cell."""
     day = None
     for value, w in entry.ons or ([(entry.verified_on, entry.verified_on_where)] if entry.verified_on not in (None, "") else []):
-        if type(value) is str:
-            # a bulk records field repeats its date cell on every row: each spelling read once
-            # (text reads the same from any file)
-            day = _DAYS.get(value)
-            if day is not None:
-                continue
         w = w or entry.where.get("verified") or next(iter(entry.where.values()))
         try:
-            day = normalize(value, _DATE, excel=_from_xlsx(w))
+            # a bulk records field repeats its date cell on every row: each spelling read once
+            # (text reads the same from any file; a refused one is refused again, at its cell)
+            day = _text_day(value) if type(value) is str else normalize(value, _DATE, excel=_from_xlsx(w))
         except NormalizeError as e:
             issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
             day = None
-        else:
-            if type(value) is str and day is not None:
-                if len(_DAYS) >= 10_000:
-                    _DAYS.clear()
-                _DAYS[value] = day
     return day.isoformat() if day is not None else None
 
 
-_DAYS: dict[str, datetime.date] = {}
+@functools.lru_cache(maxsize=10_000)
+def _text_day(value: str) -> datetime.date:
+    return normalize(value, _DATE)
 
 
 def _verified_blank(ev: Evidence, f: Field, inspector: str, self_v: Any) -> None:
