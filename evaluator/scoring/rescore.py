@@ -240,6 +240,28 @@ def _dec(v):
     return None if v is None else str(v)
 
 
+def row_state(r: Row) -> dict:
+    """A scored row as JSON-able data: what scoring decided of the organization (placement,
+    ranks and lists are derived again from all rows). state.jsonl and the store keep this."""
+    row = {k: getattr(r, k) for k in _ROW_FIELDS}
+    row.update(total=_dec(r.total), base=_dec(r.base), bonus=_dec(r.bonus), sort_key=[str(x) for x in r.sort_key],
+               reasons=list(r.reasons), caps=[list(c) for c in r.caps],
+               gate_failures={str(k): v for k, v in (r.gate_failures or {}).items()})
+    return row
+
+
+def row_of_state(d: dict, spill) -> Row:
+    """The row `row_state` wrote, its result at `spill` (where the round's spill finds it)."""
+    D = lambda v: None if v is None else Decimal(v)                    # noqa: E731
+    return Row(id=d["id"], name=d["name"], type=d["type"], district=d["district"], street=d["street"],
+               standard=d["standard"], graded=d["graded"], total=D(d["total"]), base=D(d["base"]),
+               bonus=D(d["bonus"]), veto_count=d["veto_count"], vetoes=d["vetoes"], findings=d["findings"],
+               lost=d["lost"], sort_key=tuple(Decimal(x) for x in d["sort_key"]),
+               tier_index=d["tier_before_quota"], reasons=tuple(d["reasons"]),
+               caps=tuple((c[0], c[1]) for c in d["caps"]),
+               gate_failures={int(k): v for k, v in d["gate_failures"].items()} or None, spill=spill)
+
+
 def state_lines(scored):
     """state.jsonl, a line at a time: a header line, then one line per organization in registry
     order (its compact row and where its result is in results.json). JSON, not pickle: a file
@@ -250,11 +272,8 @@ def state_lines(scored):
                         "standards": {sid: s.digest for sid, s in scored.standards.items()}},
                        default=str) + b"\n"
     for r in scored.rows:
-        row = {k: getattr(r, k) for k in _ROW_FIELDS}
-        row.update(total=_dec(r.total), base=_dec(r.base), bonus=_dec(r.bonus), sort_key=[str(x) for x in r.sort_key],
-                   reasons=list(r.reasons), caps=[list(c) for c in r.caps],
-                   gate_failures={str(k): v for k, v in (r.gate_failures or {}).items()},
-                   at=scored.where(r))
+        row = row_state(r)
+        row["at"] = scored.where(r)
         yield orjson.dumps(row) + b"\n"
 
 
@@ -309,15 +328,7 @@ def load_state(folder, rnd, standards, spill_dir=None):
             if d["id"] not in by_id:
                 raise InputError(Issue(str(folder / STATE_FILE), 0, 0, "$", f"organization {d['id']} is no longer in the "
                                                                            "registry; run agrade evaluate again"))
-            D = lambda v: None if v is None else Decimal(v)                    # noqa: E731
-            rows.append(Row(id=d["id"], name=d["name"], type=d["type"], district=d["district"], street=d["street"],
-                            standard=d["standard"], graded=d["graded"], total=D(d["total"]), base=D(d["base"]),
-                            bonus=D(d["bonus"]), veto_count=d["veto_count"], vetoes=d["vetoes"], findings=d["findings"],
-                            lost=d["lost"], sort_key=tuple(Decimal(x) for x in d["sort_key"]),
-                            tier_index=d["tier_before_quota"], reasons=tuple(d["reasons"]),
-                            caps=tuple((c[0], c[1]) for c in d["caps"]),
-                            gate_failures={int(k): v for k, v in d["gate_failures"].items()} or None,
-                            spill=("file", *d["at"])))
+            rows.append(row_of_state(d, ("file", *d["at"])))
             shared.row(rows[-1])
     spill = FileSpill(folder / "results.json", Spill(spill_dir))
     scored = ScoredRound(rows, spill, standards, head["header"])
