@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 # System packages: a CJK font (or PDFs show empty boxes), harfbuzz's subsetter (without it
 # WeasyPrint spends seconds per PDF subsetting the CJK font), Pango for WeasyPrint,
-# poppler-utils for the tests that read PDFs back, gcc for durable-rules' C extension.
-APT_PACKAGES="fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils gcc python3-dev"
+# poppler-utils for the tests that read PDFs back, gcc for durable-rules' C extension,
+# Debian's PostgreSQL server for the round store's tests (they run on SQLite and on a real
+# PostgreSQL: scripts/postgres.sh starts a throwaway one on 127.0.0.1 and stops it).
+APT_PACKAGES="fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils gcc python3-dev postgresql"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -15,6 +17,12 @@ done
 if [ -n "$missing" ]; then
   echo "agrade setup: installing$missing" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Debian's postgresql would create and start a default cluster on port 5432 and leave it
+  # running; the tests start their own servers, so ask for none.
+  case "$missing " in *" postgresql "*)
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/agrade.conf ;;
+  esac
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
