@@ -147,6 +147,10 @@ class RoundState:
                 change.others.setdefault(rid, {})[item] = (item in was, item in now)
         return change
 
+    def brief(self, rid: str) -> dict:
+        """Where organization rid stands: tier, total, ranks, lists, designations."""
+        return _brief(self.by_id[rid], self.states)
+
     def titles(self) -> dict[str, str]:
         """'list:red' -> '红榜', 'designation:weak' -> '软弱涣散党组织', ... (as a Change names them)."""
         return {f"{_KIND[kind]}:{lid}": rule["title"] for kind, state in self.states.items()
