@@ -1,0 +1,217 @@
+"""Evidence submissions: append-only versions per (organization, field, source).
+
+A submission is one field's value from one source (self: the organization's self-report;
+verified: the inspector's), exactly as typed (codec), with who sent it, when, and from
+where (file, line, column, JSON path; the rows of a bulk records file). `heads` points at
+each field's current version. Saving checks the version the writer started from against
+the head in the same statement (optimistic concurrency): the second of two writers gets a
+Conflict naming the version now current, never a silent overwrite.
+
+Evaluation rebuilds each organization's raw evidence (intake.evidence.RawEvidence) from the
+heads, in the order the fields were first given, and normalizes it with the same code as a
+round folder: a stored round and its folder score identically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sqlalchemy import and_, insert, select, update
+
+from ..intake.evidence import SOURCES, RawEntry, RawEvidence
+from . import codec
+from .base import Conflict, Tx
+from .db import now
+from .tables import heads, submissions
+
+
+@dataclass
+class Submission:
+    """One field's value from one source, as typed, with its provenance."""
+    field: str
+    source: str
+    value: Any
+    where: dict                     # codec.where_json, plus "rows" for a bulk records field
+    inspector: str | None = None
+    ons: list | None = None         # [(verified_on as typed, where json), ...]
+    withdrawn: bool = False
+    note: str | None = None
+
+    def content(self) -> str:
+        """What was submitted (not where from): equal content is not a new version."""
+        body = {"value": codec.encode(self.value), "inspector": self.inspector, "withdrawn": self.withdrawn,
+                "ons": [codec.encode(v) for v, _ in (self.ons or [])]}
+        return "sha256:" + hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def from_raw(raw: RawEvidence) -> list[Submission]:
+    """A file-read organization's evidence as submissions, in the order intake read it. The
+    verification's details (inspector, dates) go with the verified value when there is one."""
+    out = []
+    for fid, e in raw.fields.items():
+        carrier = "verified" if "verified" in e.values else next(iter(e.values))
+        for s in SOURCES:
+            if s not in e.values:
+                continue
+            where = codec.where_json(e.where[s])
+            if s in e.bulk:
+                where["rows"] = [codec.where_json(w) for w in e.rows[s]]
+            ons = [(v, codec.where_json(w) if w else None) for v, w in e.ons] if s == carrier else None
+            out.append(Submission(fid, s, e.values[s], where, e.inspector if s == carrier else None, ons or None))
+    return out
+
+
+def to_raw(org_id: str, subs: list[Submission]) -> RawEvidence:
+    """The raw evidence intake would have read (the inverse of from_raw)."""
+    raw = RawEvidence(org_id)
+    for sub in subs:
+        if sub.withdrawn:
+            continue
+        e = raw.fields.get(sub.field)
+        if e is None:
+            e = raw.fields[sub.field] = RawEntry()
+        w = codec.where_of(sub.where)
+        raw.files.add(w.file)
+        e.values[sub.source] = sub.value
+        e.where[sub.source] = w
+        if "rows" in sub.where:
+            e.bulk.add(sub.source)
+            e.rows[sub.source] = [codec.where_of(r) for r in sub.where["rows"]]
+        if sub.inspector:
+            e.inspector = sub.inspector
+        for v, wj in sub.ons or ():
+            on = (v, codec.where_of(wj) if wj else None)
+            if not e.ons or e.ons[-1] != on:
+                e.ons.append(on)
+            e.verified_on, e.verified_on_where = on
+    if raw.fields and raw.where is None:
+        first = next(iter(raw.fields.values()))
+        raw.where = next(iter(first.where.values()))
+    return raw
+
+
+def _row(sub: Submission) -> dict:
+    return {"field": sub.field, "source": sub.source, "value": None if sub.withdrawn else codec.dumps(sub.value),
+            "withdrawn": sub.withdrawn, "inspector": sub.inspector,
+            "ons": None if sub.ons is None else json.dumps([[codec.encode(v), w] for v, w in sub.ons], ensure_ascii=False),
+            "location": json.dumps(sub.where, ensure_ascii=False), "content": sub.content(), "note": sub.note}
+
+
+def _sub(row) -> Submission:
+    return Submission(row["field"], row["source"], codec.loads(row["value"]), json.loads(row["location"]),
+                      row["inspector"], [(codec.decode(v), w) for v, w in json.loads(row["ons"])] if row["ons"] else None,
+                      bool(row["withdrawn"]), row["note"])
+
+
+def current(conn, round_id: str, organization: str | None = None) -> Iterator[tuple[str, int, Submission]]:
+    """(organization, version, submission) of every current field, by organization and the
+    order its fields were first given."""
+    q = (select(heads.c.organization, heads.c.version, submissions)
+         .join(submissions, submissions.c.id == heads.c.submission)
+         .where(heads.c.round == round_id))
+    if organization is not None:
+        q = q.where(heads.c.organization == organization)
+    q = q.order_by(heads.c.organization, heads.c.seq, heads.c.source)
+    for row in conn.execute(q).mappings():
+        yield row["organization"], row["version"], _sub(row)
+
+
+def by_organization(conn, round_id: str) -> Iterator[tuple[str, list[Submission]]]:
+    org, subs = None, []
+    for oid, _, sub in current(conn, round_id):
+        if oid != org:
+            if subs:
+                yield org, subs
+            org, subs = oid, []
+        subs.append(sub)
+    if subs:
+        yield org, subs
+
+
+def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], by: str) -> list[int | None]:
+    """Bulk form of `save` without an expected version (an import, under the writers' lock):
+    (organization, submission, field order) each saved as the next version where its content
+    differs from the current one; the new versions, None where unchanged."""
+    have = {}
+    q = (select(heads.c.organization, heads.c.field, heads.c.source, heads.c.version, submissions.c.content)
+         .join(submissions, submissions.c.id == heads.c.submission).where(heads.c.round == round_id))
+    for row in tx.conn.execute(q):
+        have[(row.organization, row.field, row.source)] = (row.version, row.content)
+    out, rows, keys = [], [], []
+    at = now()
+    for org, sub, seq in items:
+        key = (org, sub.field, sub.source)
+        cur = have.get(key)
+        content = sub.content()
+        if (cur is not None and cur[1] == content) or (cur is None and sub.withdrawn):
+            out.append(None)
+            continue
+        version = (cur[0] if cur else 0) + 1
+        have[key] = (version, content)
+        rows.append({"round": round_id, "organization": org, "version": version, "submitted_by": by,
+                     "submitted_at": at, **_row(sub)})
+        keys.append((key, seq, cur is None, version))
+        out.append(version)
+    if not rows:
+        return out
+    ids = []
+    for i in range(0, len(rows), 5000):
+        res = tx.conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
+                              rows[i:i + 5000])
+        ids += [r[0] for r in res]
+    new = [{"round": round_id, "organization": k[0], "field": k[1], "source": k[2], "seq": seq, "version": v,
+            "submission": sid} for (k, seq, fresh, v), sid in zip(keys, ids) if fresh]
+    moved = [{"o": k[0], "f": k[1], "s": k[2], "v": v, "sid": sid}
+             for (k, seq, fresh, v), sid in zip(keys, ids) if not fresh]
+    if new:
+        tx.conn.execute(insert(heads), new)
+    if moved:
+        from sqlalchemy import bindparam
+        tx.conn.execute(update(heads).where(and_(heads.c.round == round_id, heads.c.organization == bindparam("o"),
+                                                 heads.c.field == bindparam("f"), heads.c.source == bindparam("s")))
+                        .values(version=bindparam("v"), submission=bindparam("sid")), moved)
+    return out
+
+
+def save(tx: Tx, round_id: str, organization: str, sub: Submission, expected: int | None, by: str,
+         seq: int | None = None) -> int | None:
+    """Save one submission as the field's next version. `expected`: the version the writer
+    started from (0: the field had none), or None to take whatever is current (bulk import,
+    which compares content instead). Returns the new version, None when the content equals
+    the current one. Raises Conflict when `expected` is no longer current."""
+    key = and_(heads.c.round == round_id, heads.c.organization == organization, heads.c.field == sub.field,
+               heads.c.source == sub.source)
+    head = tx.conn.execute(select(heads.c.version, heads.c.seq, submissions.c.content)
+                           .join(submissions, submissions.c.id == heads.c.submission).where(key)).first()
+    have = head.version if head else 0
+    if expected is not None and expected != have:
+        raise Conflict(f"{organization}.{sub.field}.{sub.source}",
+                       f"{organization} 的 {sub.field}（{'自评' if sub.source == 'self' else '核查'}）已被他人更新为第 {have} 版，"
+                       f"您的修改基于第 {expected} 版：请查看最新值后再提交", have)
+    content = sub.content()
+    if head is not None and head.content == content:
+        return None
+    if head is None and sub.withdrawn:
+        return None
+    version = have + 1
+    sid = tx.conn.execute(insert(submissions).values(round=round_id, organization=organization, version=version,
+                                                     submitted_by=by, submitted_at=now(), **_row(sub))
+                          ).inserted_primary_key[0]
+    if head is None:
+        if seq is None:
+            seq = tx.conn.execute(select(heads.c.seq).where(and_(heads.c.round == round_id,
+                                                                 heads.c.organization == organization))
+                                  .order_by(heads.c.seq.desc()).limit(1)).scalar_one_or_none()
+            seq = 0 if seq is None else seq + 1
+        tx.conn.execute(insert(heads).values(round=round_id, organization=organization, field=sub.field,
+                                             source=sub.source, seq=seq, version=version, submission=sid))
+    else:
+        # the version in the WHERE clause is the check: a writer that got here second finds none
+        done = tx.conn.execute(update(heads).where(and_(key, heads.c.version == have))
+                               .values(version=version, submission=sid)).rowcount
+        if done != 1:
+            raise Conflict(f"{organization}.{sub.field}.{sub.source}",
+                           f"{organization} 的 {sub.field} 刚被他人更新：请查看最新值后再提交", have + 1)
+    return version

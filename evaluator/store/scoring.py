@@ -1,0 +1,299 @@
+"""Evaluating a stored round, and re-scoring one organization of it.
+
+A full evaluation reads the round as stored (open_round: its pinned standards, its members,
+its current submissions), scores every organization with the same code as `agrade evaluate`,
+and stores for each its outcome (the compact row and its serialized result, compressed) and
+its placement (tier, total, rank, lists). Re-scoring one organization starts from the stored
+outcomes (no evidence but its own is read), lets quotas, ranks and lists settle
+(scoring.rescore.RoundState), and records who else moved. Every evaluation is kept, with
+what changed since the one before; placements are kept for every organization in a full
+evaluation and for those that changed in a re-score, so any earlier state can be told.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import and_, delete, func, insert, select
+
+from ..intake.evidence import resolve
+from ..scoring.rescore import RoundState, row_of_state, row_state
+from ..scoring.run import RoundScorer, ScoredRound, Spill, score_organizations, with_round_overrides
+from ..scoring.previous import load_previous
+from ..scoring.rows import Shared
+from .base import Refused, Store
+from .db import now
+from .evidence import by_organization, current, to_raw
+from .rounds import get_round, open_round, require_open
+from .tables import evaluations, outcomes, placements, submissions, heads
+
+
+def evidence_digest(conn, round_id: str) -> tuple[str, int]:
+    """The digest of the round's current evidence (every current submission's content, in a
+    fixed order) and how many source files it came from: a stored round's evidence_digest."""
+    h = hashlib.sha256()
+    files = set()
+    q = (select(heads.c.organization, heads.c.field, heads.c.source, submissions.c.content, submissions.c.location)
+         .join(submissions, submissions.c.id == heads.c.submission).where(heads.c.round == round_id)
+         .order_by(heads.c.organization, heads.c.field, heads.c.source))
+    for row in conn.execute(q):
+        h.update(f"{row.organization}\0{row.field}\0{row.source}\0{row.content}\n".encode())
+        files.add(json.loads(row.location)["file"])
+    return "sha256:" + h.hexdigest(), len(files - {"(import)"})
+
+
+def latest_evaluation(conn, round_id: str) -> dict | None:
+    row = conn.execute(select(evaluations).where(evaluations.c.round == round_id)
+                       .order_by(evaluations.c.id.desc()).limit(1)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["stale"] = evidence_digest(conn, round_id)[0] != row["evidence_digest"]
+    return out
+
+
+def _standards(rnd):
+    return {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+
+
+def _pack(b: bytes) -> bytes:
+    return zlib.compress(b, 1)
+
+
+class StoreSpill:
+    """Stored results read back by organization; new ones (re-scored) in a fresh Spill."""
+
+    def __init__(self, conn, round_id: str):
+        self.conn, self.round = conn, round_id
+        self.fresh = Spill()
+
+    def get(self, where):
+        if where[0] != "store":
+            return self.fresh.get(where)
+        row = self.conn.execute(select(outcomes.c.head, outcomes.c.tail).where(
+            and_(outcomes.c.round == self.round, outcomes.c.organization == where[1]))).first()
+        return zlib.decompress(row.head), zlib.decompress(row.tail)
+
+    def add(self, head: bytes, tail: bytes):
+        return self.fresh.add(head, tail)
+
+    def close(self) -> None:
+        self.fresh.close()
+
+
+@dataclass
+class Evaluation:
+    id: int
+    round: str
+    kind: str
+    organizations: int
+    changed: dict = field(default_factory=dict)      # id -> {what: [before, after]}
+    digest: str = ""
+
+
+def _header(rnd, digest: str, n_files: int) -> dict:
+    info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
+            "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
+    for key in ("issued_on", "rectification_deadline"):
+        if rnd.raw.get(key):
+            info[key] = rnd.raw[key].isoformat()
+    return {"round": info, "evidence_digest": digest, "evidence_files": n_files}
+
+
+def _placement(state: RoundState, rid: str) -> dict:
+    b = state.brief(rid)
+    return {"total": None if b["total"] is None else str(b["total"]), "tier": b["tier"], "rank": b["rank"]["round"],
+            "lists": b["lists"] + b["designations"]}
+
+
+def _placements_now(conn, round_id: str) -> dict[str, dict]:
+    """Each organization's placement as the latest evaluation that placed it left it."""
+    q = (select(placements).where(placements.c.round == round_id).order_by(placements.c.evaluation))
+    out = {}
+    for p in conn.execute(q).mappings():
+        out[p["organization"]] = {"total": p["total"], "tier": p["tier"], "rank": p["rank"], "lists": json.loads(p["lists"])}
+    return out
+
+
+def _diff(before: dict | None, after: dict) -> dict:
+    if before is None:
+        return {"new": [None, after]}
+    return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+
+
+def load_state(conn, round_id: str, mat) -> RoundState:
+    """The stored round's outcomes as a RoundState (nothing re-scored, nothing re-read)."""
+    rnd = mat.round
+    standards = _standards(rnd)
+    rows, shared = [], Shared()
+    order = {o.id: i for i, o in enumerate(rnd.organizations)}
+    for o in conn.execute(select(outcomes.c.organization, outcomes.c.state).where(outcomes.c.round == round_id)):
+        rows.append(row_of_state(json.loads(o.state), ("store", o.organization)))
+        shared.row(rows[-1])
+    if len(rows) != len(order):
+        raise Refused(round_id, f"轮次 {round_id} 尚未完整评估（{len(rows)}/{len(order)} 个组织有结果）："
+                                f"请先运行 agrade round evaluate {round_id}")
+    rows.sort(key=lambda r: order[r.id])
+    digest, n_files = evidence_digest(conn, round_id)
+    scored = ScoredRound(rows, StoreSpill(conn, round_id), standards, _header(rnd, digest, n_files))
+    return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
+                      load_previous(rnd.previous))
+
+
+def evaluate(store: Store, round_id: str, by: str, kind: str = "full") -> Evaluation:
+    """Score every organization of the stored round from its current evidence; store outcomes,
+    placements and what changed since the last evaluation."""
+    with store.read() as conn:
+        r = get_round(conn, round_id)
+        if r["state"] not in ("draft", "collecting", "verifying", "reviewing"):
+            raise Refused(round_id, f"轮次 {round_id} 已定稿，结果不再重新评估（更正请走申诉复核）")
+        mat = open_round(conn, round_id)
+        rnd = mat.round
+        standards = _standards(rnd)
+        evidence = {}
+        issues = []
+        for oid, subs in by_organization(conn, round_id):
+            evidence[oid] = to_raw(oid, subs)
+        digest, n_files = evidence_digest(conn, round_id)
+        before = _placements_now(conn, round_id)
+
+    def resolved(oid):
+        std = standards[by_id[oid].type]
+        ev, errs = resolve(evidence.pop(oid, None), oid, std)
+        issues.extend(errs)
+        return ev
+    by_id = {o.id: o for o in rnd.organizations}
+    from ..errors import InputError
+    rows, spill = score_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers)
+    try:
+        if issues:
+            raise InputError(issues)
+        scored = ScoredRound(rows, spill, standards, _header(rnd, digest, n_files))
+        state = RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
+                           load_previous(rnd.previous))
+        after = {r.id: _placement(state, r.id) for r in rows}
+        changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))} if before else {}
+        with store.change(by) as tx:
+            require_open(tx, round_id, "重新评估", ("draft", "collecting", "verifying", "reviewing"))
+            eid = tx.conn.execute(insert(evaluations).values(
+                round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(rows),
+                changed=json.dumps(changed, ensure_ascii=False), summary=json.dumps(scored.header["summary"], ensure_ascii=False,
+                                                                                      default=str))).inserted_primary_key[0]
+            tx.conn.execute(delete(outcomes).where(outcomes.c.round == round_id))
+            batch = []
+            for r in rows:
+                head, tail = spill.get(r.spill)
+                batch.append({"round": round_id, "organization": r.id, "state": json.dumps(row_state(r), ensure_ascii=False),
+                              "head": _pack(head), "tail": _pack(tail), "evaluation": eid})
+                if len(batch) >= 500:
+                    tx.conn.execute(insert(outcomes), batch)
+                    batch = []
+            if batch:
+                tx.conn.execute(insert(outcomes), batch)
+            tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
+                                                  "total": p["total"], "tier": p["tier"], "rank": p["rank"],
+                                                  "lists": json.dumps(p["lists"], ensure_ascii=False)}
+                                                 for oid, p in after.items()])
+            tx.log.append("round.evaluate", "round", round_id, before or None, after, evaluation=eid,
+                          evidence_digest=digest, changed=len(changed))
+        for st in state.states.values():
+            st.close()
+        state.scorer.close()
+        return Evaluation(eid, round_id, kind, len(rows), changed, digest)
+    finally:
+        spill.close()
+
+
+def rescore(store: Store, round_id: str, org_ids: list[str], by: str, kind: str = "rescore",
+            allow_closed: bool = False, tx_extra=None) -> Evaluation:
+    """Re-score organizations whose evidence changed, from the stored outcomes; store their
+    outcomes and every placement that moved. `tx_extra(tx, evaluation id, changes)` runs in
+    the same transaction (an appeal's decision is recorded with the re-score it caused)."""
+    with store.read() as conn:
+        r = get_round(conn, round_id)
+        mat = open_round(conn, round_id)
+        rnd = mat.round
+        by_id = {o.id: o for o in rnd.organizations}
+        missing = [o for o in org_ids if o not in by_id]
+        if missing:
+            raise Refused(round_id, f"轮次 {round_id} 中没有组织 {missing[0]}")
+        state = load_state(conn, round_id, mat)
+        standards = _standards(rnd)
+        changes = []
+        issues = []
+        for oid in dict.fromkeys(org_ids):
+            subs = [s for _, _, s in current(conn, round_id, oid)]
+            ev, errs = resolve(to_raw(oid, subs), oid, standards[by_id[oid].type])
+            issues += errs
+            if not errs:
+                changes.append(state.rescore(by_id[oid], ev))
+        if issues:
+            from ..errors import InputError
+            raise InputError(issues)
+        digest, _ = evidence_digest(conn, round_id)
+        try:
+            moved = dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others))
+            after = {oid: _placement(state, oid) for oid in moved}
+            fresh = {oid: state.scored.spill.get(state.by_id[oid].spill) for oid in dict.fromkeys(org_ids)}
+        finally:
+            pass
+    changed = {}
+    for c in changes:
+        changed[c.organization] = {k: [_jsonable(c.before[k]), _jsonable(c.after[k])] for k in c.after
+                                   if c.before[k] != c.after[k]}
+        for oid, what in c.others.items():
+            changed.setdefault(oid, {}).update({k: [_jsonable(a), _jsonable(b)] for k, (a, b) in what.items()})
+    changed = {k: v for k, v in changed.items() if v}
+    allowed = ("draft", "collecting", "verifying", "reviewing") + (("finalized", "published") if allow_closed else ())
+    with store.change(by) as tx:
+        require_open(tx, round_id, "重新评分", allowed)
+        eid = tx.conn.execute(insert(evaluations).values(
+            round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(fresh),
+            changed=json.dumps(changed, ensure_ascii=False),
+            summary=json.dumps(state.scored.summary.render(), ensure_ascii=False, default=str))).inserted_primary_key[0]
+        for oid, (head, tail) in fresh.items():
+            tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
+            tx.conn.execute(insert(outcomes).values(round=round_id, organization=oid,
+                                                    state=json.dumps(row_state(state.by_id[oid]), ensure_ascii=False),
+                                                    head=_pack(head), tail=_pack(tail), evaluation=eid))
+        if after:
+            tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
+                                                  "total": p["total"], "tier": p["tier"], "rank": p["rank"],
+                                                  "lists": json.dumps(p["lists"], ensure_ascii=False)}
+                                                 for oid, p in after.items()])
+        tx.log.append(f"round.{kind}", "round", round_id, None, after, evaluation=eid, organizations=list(fresh),
+                      changed=sorted(changed))
+        if tx_extra is not None:
+            tx_extra(tx, eid, changed)
+    state.scored.close()
+    return Evaluation(eid, round_id, kind, len(fresh), changed, digest)
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
+
+
+def write_results(conn, round_id: str, folder: Path) -> Path:
+    """The stored round's current results as a results folder (results.json, results.csv,
+    state.jsonl, run.json), exactly as `agrade evaluate` writes them."""
+    import tempfile
+    from .. import __version__
+    from ..scoring.results import write_result_set
+    mat = open_round(conn, round_id, Path(tempfile.mkdtemp(prefix="agrade-round-")))
+    state = load_state(conn, round_id, mat)
+    try:
+        scored = state.scored
+        meta = {"agrade_version": __version__, "round": f"store:{round_id}", "organizations": len(scored.rows)}
+        write_result_set(folder, scored.write_json, scored.write_csv, meta, state=scored.write_state)
+    finally:
+        for st in state.states.values():
+            st.close()
+        state.scored.close()
+    return folder
