@@ -439,3 +439,7 @@ def run(argv: list[str]) -> int:
 
 def main() -> None:
     app(prog_name="agrade")
+
+
+# the store's commands (agrade round/evidence/appeal/waiver/audit/history) register on `app`
+from . import cli_round  # noqa: E402,F401

@@ -44,7 +44,8 @@ def _choices(values, allowed, what) -> tuple[str, ...]:
 def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FORMATS, public: bool = False,
                    workers: int | None = None, previous_results: Path | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   only: Collection[str] | None = None, cluster: str | None = None) -> list[Path]:
+                   only: Collection[str] | None = None, cluster: str | None = None,
+                   reviews: dict[str, dict] | None = None) -> list[Path]:
     """Render the chosen documents of a round into `out_dir`; return the files written.
 
     kinds: scorecards, summary, lists. formats: pdf, html (documents), xlsx, csv (rankings,
@@ -54,6 +55,8 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
     workers: processes for the documents (default: all cores). cluster: a Dask scheduler's
     address (tcp://HOST:PORT): the documents are rendered on its workers instead.
     previous_results: the last round's results.json (or its folder) for tier movement.
+    reviews: organization id -> an appeal's decision ({no, date, reason, before: {total,
+    tier}}): its scorecard is re-issued stamped 复核 with them.
     results.json is read one organization at a time (`source.py`). Nothing is left in
     `out_dir` if rendering fails.
     """
@@ -75,19 +78,20 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
     try:
         with open_results(Path(results_dir), lambda: model.RoundFacts(compact)) as src:
             return _render(src, Path(out_dir), kinds, docs, sheets, public, workers, previous_results, progress,
-                           only, pool)
+                           only, pool, reviews)
     finally:
         if pool is not None:
             pool.close()
 
 
 def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, workers, previous_results, progress,
-            only, pool) -> list[Path]:
+            only, pool, reviews=None) -> list[Path]:
     facts: model.RoundFacts = src.collected
     facts.counts = dict(facts.counts)
     results = {**src.header, "organizations": facts.orgs if facts.orgs is not None else []}
     previous = _previous_entries(Path(previous_results)) if previous_results else {}
     ctx = model.context(results, public=public, has_previous=previous_results is not None, facts=facts)
+    ctx["reviews"] = dict(reviews or {})
     names = file_names(src.ids)
     indices: list[int] | range = range(len(src))
     if only is not None:

@@ -290,6 +290,7 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
         "ranks": _ranks(org, counts),
         "movement": _movement(prev, org, order) if ctx["has_previous"] else None,
         "previous": prev,
+        "review": (ctx.get("reviews") or {}).get(org["id"]),       # re-issued after an appeal: stamped 复核
         "sections": list(sections.values()),
         "losses": losses, "vetoes": vetoes, "findings": findings, "rectification": rect,
     }

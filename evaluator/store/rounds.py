@@ -26,9 +26,9 @@ from ..intake.rounds import Round, load_round
 from . import codec
 from .base import Refused, Store, Tx
 from .db import now
-from .evidence import Submission, from_raw, save
+from .evidence import Submission, from_raw
 from .registry import organization_of, standard_files, store_standard, sync_units
-from .tables import heads, members, round_standards, rounds, units
+from .tables import members, round_standards, rounds, units
 
 LIFECYCLE = ("draft", "collecting", "verifying", "reviewing", "finalized", "published")
 LIFECYCLE_ZH = {"draft": "草拟", "collecting": "材料收集", "verifying": "核查", "reviewing": "审核",
@@ -106,15 +106,19 @@ def _previous_id(rnd: Round) -> str | None:
     return read_header(rnd.previous / "results.json")["round"]["id"]
 
 
-def import_round(store: Store, round_yaml: Path, by: str) -> ImportReport:
+def import_round(store: Store, round_yaml: Path, by: str, evidence: bool = True) -> ImportReport:
     """Load a round folder (round.yaml, its standards, registry and evidence) into the store.
     Idempotent: what is already stored, equal, adds nothing. Everything is checked as
-    `agrade validate` checks it before anything is written; the import is one transaction."""
+    `agrade validate` checks it before anything is written; the import is one transaction.
+    evidence=False (agrade round create): settings, standards and registry only; a new round
+    starts as a draft."""
     from ..scoring.run import load_evidence, with_round_overrides
     rnd = load_round(round_yaml)
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    load_evidence(rnd, standards)                 # refuses what evaluate would refuse, at its cell
-    raw, _, _, _ = collect(rnd.evidence_paths)
+    raw = {}
+    if evidence:
+        load_evidence(rnd, standards)             # refuses what evaluate would refuse, at its cell
+        raw, _, _, _ = collect(rnd.evidence_paths)
     base = Path(round_yaml).resolve().parent
     report = ImportReport(rnd.id, organizations=len(rnd.organizations))
     previous = _previous_id(rnd)
@@ -127,7 +131,7 @@ def import_round(store: Store, round_yaml: Path, by: str) -> ImportReport:
                                            "import it first (agrade round import its round.yaml)")
         if r is None:
             row = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer, "period_from": rnd.period[0],
-                   "period_to": rnd.period[1], "state": "collecting", "config": config, "previous": previous,
+                   "period_to": rnd.period[1], "state": "collecting" if evidence else "draft", "config": config, "previous": previous,
                    "created_at": now(), "created_by": by}
             tx.conn.execute(insert(rounds).values(**row))
             for s in {s.digest: s for s in rnd.standards.values()}.values():
@@ -154,7 +158,8 @@ def import_round(store: Store, round_yaml: Path, by: str) -> ImportReport:
                               {k: str(v) for k, v in new.items()})
         unit_ids, report.units = sync_units(tx, rnd.organizations, today)
         _sync_members(tx, rnd, unit_ids, report)
-        _import_evidence(tx, rnd, raw, base, by, report)
+        if evidence:
+            _import_evidence(tx, rnd, raw, base, by, report)
     return report
 
 
@@ -334,6 +339,7 @@ def _record(x):
 class Materialized:
     folder: Path
     round: Round
+    expired: list = field(default_factory=list)      # waivers past their expiry: not applied, flagged
 
     def close(self) -> None:
         import shutil
@@ -358,6 +364,10 @@ def open_round(conn, round_id: str, keep: Path | None = None) -> Materialized:
         write_results(conn, r["previous"], prev)
     path = materialize(conn, round_id, folder, previous_results=prev)
     try:
-        return Materialized(folder, load_round(path))
+        rnd = load_round(path)
     except InputError as e:
         raise InputError([Issue(round_id, 0, 0, "$", "the stored round does not load (see below)")] + e.issues) from None
+    from .waivers import in_force
+    active, expired = in_force(conn, round_id)
+    rnd.waivers.update(active)
+    return Materialized(folder, rnd, expired)

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, insert, select, update
 
 from ..intake.evidence import resolve
 from ..scoring.rescore import RoundState, row_of_state, row_state
@@ -92,6 +92,7 @@ class Evaluation:
     organizations: int
     changed: dict = field(default_factory=dict)      # id -> {what: [before, after]}
     digest: str = ""
+    expired: list = field(default_factory=list)      # waivers past their expiry, evaluated normally
 
 
 def _header(rnd, digest: str, n_files: int) -> dict:
@@ -151,6 +152,14 @@ def evaluate(store: Store, round_id: str, by: str, kind: str = "full") -> Evalua
         if r["state"] not in ("draft", "collecting", "verifying", "reviewing"):
             raise Refused(round_id, f"轮次 {round_id} 已定稿，结果不再重新评估（更正请走申诉复核）")
         mat = open_round(conn, round_id)
+    try:
+        return _evaluate(store, round_id, by, kind, mat)
+    finally:
+        mat.close()
+
+
+def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluation:
+    with store.read() as conn:
         rnd = mat.round
         standards = _standards(rnd)
         evidence = {}
@@ -198,23 +207,32 @@ def evaluate(store: Store, round_id: str, by: str, kind: str = "full") -> Evalua
                                                   "lists": json.dumps(p["lists"], ensure_ascii=False)}
                                                  for oid, p in after.items()])
             tx.log.append("round.evaluate", "round", round_id, before or None, after, evaluation=eid,
-                          evidence_digest=digest, changed=len(changed))
+                          evidence_digest=digest, changed=len(changed), expired_waivers=[w["id"] for w in mat.expired])
         for st in state.states.values():
             st.close()
         state.scorer.close()
-        return Evaluation(eid, round_id, kind, len(rows), changed, digest)
+        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired)
     finally:
         spill.close()
 
 
 def rescore(store: Store, round_id: str, org_ids: list[str], by: str, kind: str = "rescore",
-            allow_closed: bool = False, tx_extra=None) -> Evaluation:
+            allow_closed: bool = False, tx_extra=None, amendments: dict | None = None) -> Evaluation:
     """Re-score organizations whose evidence changed, from the stored outcomes; store their
-    outcomes and every placement that moved. `tx_extra(tx, evaluation id, changes)` runs in
-    the same transaction (an appeal's decision is recorded with the re-score it caused)."""
+    outcomes and every placement that moved. `amendments` {org: [Submission]}: evidence not
+    yet saved, scored as if it were (tx_extra saves it). `tx_extra(tx, evaluation id,
+    changes, state)` runs in the same transaction: an appeal's decision, its evidence and
+    the re-score it caused commit together or not at all."""
     with store.read() as conn:
-        r = get_round(conn, round_id)
         mat = open_round(conn, round_id)
+    try:
+        return _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, amendments or {})
+    finally:
+        mat.close()
+
+
+def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, amendments) -> Evaluation:
+    with store.read() as conn:
         rnd = mat.round
         by_id = {o.id: o for o in rnd.organizations}
         missing = [o for o in org_ids if o not in by_id]
@@ -226,6 +244,12 @@ def rescore(store: Store, round_id: str, org_ids: list[str], by: str, kind: str 
         issues = []
         for oid in dict.fromkeys(org_ids):
             subs = [s for _, _, s in current(conn, round_id, oid)]
+            for new in amendments.get(oid, ()):          # in the field's place, as saving it will put it
+                at = next((i for i, s in enumerate(subs) if (s.field, s.source) == (new.field, new.source)), None)
+                if at is None:
+                    subs.append(new)
+                else:
+                    subs[at] = new
             ev, errs = resolve(to_raw(oid, subs), oid, standards[by_id[oid].type])
             issues += errs
             if not errs:
@@ -234,12 +258,9 @@ def rescore(store: Store, round_id: str, org_ids: list[str], by: str, kind: str 
             from ..errors import InputError
             raise InputError(issues)
         digest, _ = evidence_digest(conn, round_id)
-        try:
-            moved = dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others))
-            after = {oid: _placement(state, oid) for oid in moved}
-            fresh = {oid: state.scored.spill.get(state.by_id[oid].spill) for oid in dict.fromkeys(org_ids)}
-        finally:
-            pass
+        moved = dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others))
+        after = {oid: _placement(state, oid) for oid in moved}
+        fresh = {oid: state.scored.spill.get(state.by_id[oid].spill) for oid in dict.fromkeys(org_ids)}
     changed = {}
     for c in changes:
         changed[c.organization] = {k: [_jsonable(c.before[k]), _jsonable(c.after[k])] for k in c.after
@@ -267,9 +288,12 @@ def rescore(store: Store, round_id: str, org_ids: list[str], by: str, kind: str 
         tx.log.append(f"round.{kind}", "round", round_id, None, after, evaluation=eid, organizations=list(fresh),
                       changed=sorted(changed))
         if tx_extra is not None:
-            tx_extra(tx, eid, changed)
+            tx_extra(tx, eid, changed, state)
+            # the evidence it saved is part of what this evaluation scored
+            tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
+                            .values(evidence_digest=evidence_digest(tx.conn, round_id)[0]))
     state.scored.close()
-    return Evaluation(eid, round_id, kind, len(fresh), changed, digest)
+    return Evaluation(eid, round_id, kind, len(fresh), changed, digest, mat.expired)
 
 
 def _jsonable(v):
@@ -283,11 +307,10 @@ def _jsonable(v):
 def write_results(conn, round_id: str, folder: Path) -> Path:
     """The stored round's current results as a results folder (results.json, results.csv,
     state.jsonl, run.json), exactly as `agrade evaluate` writes them."""
-    import tempfile
     from .. import __version__
     from ..scoring.results import write_result_set
-    mat = open_round(conn, round_id, Path(tempfile.mkdtemp(prefix="agrade-round-")))
-    state = load_state(conn, round_id, mat)
+    with open_round(conn, round_id) as mat:
+        state = load_state(conn, round_id, mat)
     try:
         scored = state.scored
         meta = {"agrade_version": __version__, "round": f"store:{round_id}", "organizations": len(scored.rows)}

@@ -241,3 +241,97 @@ audit_head = Table(                                         # one row: the last 
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+
+# ---- inspection (evaluator/store/inspection.py)
+# A round's inspection plan (loaded from its inspection YAML): the conflict-of-interest rules,
+# the inspectors with the units they belong or belonged to, the teams and their members. The
+# plan belongs to the round: reloading it replaces these rows (audited, before/after), and a
+# finalized round refuses that. Assignments are mutable pointers (each move audited); samples
+# and their lists are append-only (a new draw is a new sample, the last one is current).
+
+from sqlalchemy import ForeignKeyConstraint  # noqa: E402  (kept with the tables that use it)
+
+inspection_plans = Table(
+    "inspection_plans", metadata,
+    Column("round", String(100), ForeignKey("rounds.id"), primary_key=True),
+    Column("rules", Text, nullable=False),                 # JSON: the YAML's rules, defaults filled in
+    Column("source", Text, nullable=False),                # the YAML file's name as given
+    Column("digest", String(80), nullable=False),          # sha256 of the file's bytes
+    Column("loaded_at", UTC, nullable=False),
+    Column("loaded_by", Text, nullable=False),
+)
+
+inspectors = Table(
+    "inspectors", metadata,
+    Column("round", String(100), ForeignKey("rounds.id"), primary_key=True),
+    Column("id", String(200), primary_key=True),           # the name evidence files give (inspector)
+    Column("name", Text, nullable=False),
+    Column("aliases", Text, nullable=False, server_default="[]"),   # JSON: other spellings in evidence
+)
+
+inspector_units = Table(                                    # where an inspector works or worked
+    "inspector_units", metadata, _id(),
+    Column("round", String(100), nullable=False),
+    Column("inspector", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),            # organization | street | district (as units.kind)
+    Column("code", String(200), nullable=False),           # as units.code: the id; 'district/street'; the district
+    Column("belonged_from", Date),                         # None: since before anyone recorded
+    Column("belonged_to", Date),                           # the last day (inclusive); None: still there
+    ForeignKeyConstraint(["round", "inspector"], ["inspectors.round", "inspectors.id"]),
+    Index(None, "round", "inspector"),
+)
+
+inspection_teams = Table(
+    "inspection_teams", metadata,
+    Column("round", String(100), ForeignKey("rounds.id"), primary_key=True),
+    Column("id", String(100), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("leader", String(200)),                         # an inspector's id
+)
+
+team_members = Table(
+    "team_members", metadata,
+    Column("round", String(100), primary_key=True),
+    Column("team", String(100), primary_key=True),
+    Column("inspector", String(200), primary_key=True),
+    ForeignKeyConstraint(["round", "team"], ["inspection_teams.round", "inspection_teams.id"]),
+    ForeignKeyConstraint(["round", "inspector"], ["inspectors.round", "inspectors.id"]),
+)
+
+assignments = Table(                                        # which team inspects an organization in a round
+    "assignments", metadata,
+    Column("round", String(100), primary_key=True),
+    Column("organization", String(200), primary_key=True),
+    Column("team", String(100), nullable=False),
+    Column("assigned_at", UTC, nullable=False),
+    Column("assigned_by", Text, nullable=False),
+    ForeignKeyConstraint(["round", "team"], ["inspection_teams.round", "inspection_teams.id"]),
+    Index(None, "round", "team"),
+)
+
+samples = Table(                                            # spot-check draws (抽查), append-only
+    "samples", metadata, _id(),
+    Column("round", String(100), ForeignKey("rounds.id"), nullable=False),
+    Column("seed", String(40), nullable=False),            # the integer given to random.Random, as text
+    Column("rate", String(30), nullable=False),            # a decimal, e.g. '0.1'
+    Column("strata", Text, nullable=False),                # JSON ["district", "street", "type"]
+    Column("rounding", Text, nullable=False),              # how each stratum's count was rounded (stated)
+    Column("population", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("population_digest", String(80), nullable=False),   # the members and strata drawn from
+    Column("drawn_at", UTC, nullable=False),
+    Column("drawn_by", Text, nullable=False),
+    Index(None, "round"),
+)
+
+sample_members = Table(
+    "sample_members", metadata,
+    Column("sample", Integer, ForeignKey("samples.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),              # the order of the list (stratum, then draw)
+    Column("organization", String(200), nullable=False),
+    Column("stratum", Text, nullable=False),               # JSON [value per stratum]
+    Column("stratum_size", Integer, nullable=False),
+    Column("stratum_drawn", Integer, nullable=False),
+    UniqueConstraint("sample", "organization"),
+)

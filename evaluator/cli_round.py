@@ -1,0 +1,386 @@
+"""The store's commands: `agrade round …`, `agrade evidence …`, `agrade appeal …`,
+`agrade waiver …`, `agrade history`, `agrade audit verify`.
+
+Every command takes --db (else AGRADE_DB, else ./agrade.db); every change names who makes
+it: --by, else AGRADE_USER, else the login name.
+"""
+from __future__ import annotations
+
+import datetime
+import getpass
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from .cli import app, command, err, out
+
+DB = typer.Option(None, "--db", metavar="URL", help="数据库（默认 AGRADE_DB 或 ./agrade.db）— the store: sqlite:///… or postgresql://…")
+BY = typer.Option(None, "--by", metavar="NAME", help="操作人（默认 AGRADE_USER 或登录名）— who makes the change")
+
+round_app = typer.Typer(no_args_is_help=True, help="考评轮次（数据库）— rounds in the store: import, evaluate, lifecycle, export")
+evidence_app = typer.Typer(no_args_is_help=True, help="佐证材料 — evidence submissions in the store")
+appeal_app = typer.Typer(no_args_is_help=True, help="申诉复核 — appeals: file and decide")
+waiver_app = typer.Typer(no_args_is_help=True, help="免考核 — waivers with an approver and an expiry")
+audit_app = typer.Typer(no_args_is_help=True, help="审计日志 — the audit log")
+app.add_typer(round_app, name="round")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(appeal_app, name="appeal")
+app.add_typer(waiver_app, name="waiver")
+app.add_typer(audit_app, name="audit")
+
+
+def _store(db: str | None):
+    from .store.base import Store
+    return Store(db)
+
+
+def _by(by: str | None) -> str:
+    if by:
+        return by
+    if os.environ.get("AGRADE_USER"):
+        return os.environ["AGRADE_USER"]
+    try:
+        return getpass.getuser()
+    except Exception:                      # no login name (a container): the change must still say who
+        return ""
+
+
+def _say(text: str) -> None:
+    out.print(text, markup=False)
+
+
+# ------------------------------------------------------------------ round
+
+@round_app.command("import")
+@command
+def round_import(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"), db: Optional[str] = DB,
+                 by: Optional[str] = BY):
+    """导入轮次文件夹（可重复导入，相同内容不重复记录）— load a round folder into the store (idempotent)."""
+    from .store.rounds import import_round
+    store = _store(db)
+    r = import_round(store, round_file, _by(by))
+    _say(f"轮次 {r.round}{'（新建）' if r.created else ''}：{r.organizations} 个组织"
+         f"（新增 {r.units.get('added', 0)}，信息变更 {r.units.get('changed', 0)}）；"
+         f"材料新版本 {r.new_versions} 条，未变 {r.unchanged} 条，撤回 {r.withdrawn} 条 → {store.where}")
+
+
+@round_app.command("create")
+@command
+def round_create(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"), db: Optional[str] = DB,
+                 by: Optional[str] = BY):
+    """新建轮次（草拟阶段，只登记标准与组织名册，不导入材料）— create a draft round: settings, standards, registry."""
+    from .store.rounds import import_round
+    store = _store(db)
+    r = import_round(store, round_file, _by(by), evidence=False)
+    _say(f"轮次 {r.round}{'已新建（草拟）' if r.created else '已存在，设置与名册已同步'}：{r.organizations} 个组织 → {store.where}")
+
+
+@round_app.command("evaluate")
+@command
+def round_evaluate(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB, by: Optional[str] = BY,
+                   out_dir: Optional[Path] = typer.Option(None, "--out", help="同时写出结果文件夹 — also write a results folder")):
+    """评估数据库中的轮次并保存结果 — evaluate a stored round from its current evidence; store outcomes."""
+    from .store.scoring import evaluate
+    store = _store(db)
+    ev = evaluate(store, round_id, _by(by))
+    _expired(ev)
+    _changes(ev.changed)
+    _say(f"轮次 {round_id} 第 {ev.id} 次评估：{ev.organizations} 个组织，{len(ev.changed)} 个组织的档次、排名或名单与上次不同")
+    if out_dir is not None:
+        _write(store, round_id, out_dir)
+
+
+def _write(store, round_id: str, out_dir: Path) -> None:
+    from .cli import check_out_dir
+    from .store.scoring import write_results
+    check_out_dir(out_dir)
+    with store.read() as conn:
+        write_results(conn, round_id, out_dir)
+    _say(f"结果已写出 → {out_dir}/results.json")
+
+
+def _changes(changed: dict, limit: int = 30) -> None:
+    names = {"tier": "档次", "rank": "排名", "total": "总分", "lists": "名单", "new": "新评"}
+    for n, (oid, what) in enumerate(sorted(changed.items())):
+        if n == limit:
+            _say(f"  ……另有 {len(changed) - limit} 个组织")
+            break
+        parts = []
+        for k, (a, b) in what.items():
+            label = names.get(k.split(":")[0], k)
+            if isinstance(b, dict) and "round" in b:
+                b = b["round"]
+            if isinstance(a, dict) and "round" in a:
+                a = a["round"]
+            parts.append(f"{label} {a if a not in (None, False) else '—'} → {b if b not in (None, False) else '—'}")
+        _say(f"  {oid}：" + "，".join(parts))
+
+
+@round_app.command("export")
+@command
+def round_export(round_id: str = typer.Argument(..., metavar="ROUND"), out_dir: Path = typer.Option(..., "--out"),
+                 db: Optional[str] = DB,
+                 results: bool = typer.Option(False, "--results", help="同时写出最近一次评估的结果 — also write the results")):
+    """导出为轮次文件夹（round.yaml、标准、名册、材料）— write the stored round back as a round folder."""
+    from .cli import check_out_dir
+    from .store.rounds import materialize
+    check_out_dir(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        from .errors import InputError, Issue
+        raise InputError(Issue(str(out_dir), 0, 0, "--out", "the folder is not empty; export into a new or empty folder"))
+    store = _store(db)
+    with store.read() as conn:
+        path = materialize(conn, round_id, out_dir, evidence=True)
+    _say(f"轮次 {round_id} 已导出 → {path}")
+    if results:
+        _write(store, round_id, out_dir / "results")
+
+
+@round_app.command("status")
+@command
+def round_status(round_id: Optional[str] = typer.Argument(None, metavar="[ROUND]"), db: Optional[str] = DB):
+    """轮次状态：阶段、组织数、最近评估、档次分布 — a round's state (or every round's)."""
+    from .store.status import round_status as status, rounds_list
+    store = _store(db)
+    with store.read() as conn:
+        if round_id is None:
+            t = Table(title=Text("考评轮次"))
+            for c in ("轮次", "名称", "阶段", "组织数", "最近评估"):
+                t.add_column(c)
+            for r in rounds_list(conn):
+                t.add_row(*(Text(str(x)) for x in r))
+            out.print(t)
+            return
+        for line in status(conn, round_id):
+            _say(line)
+
+
+def _step(to: str):
+    def step(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB, by: Optional[str] = BY):
+        from .store.rounds import LIFECYCLE_ZH, advance
+        store = _store(db)
+        advance(store, round_id, to, _by(by))
+        _say(f"轮次 {round_id} 进入“{LIFECYCLE_ZH[to]}”阶段")
+    return step
+
+
+for _name, _to, _help in (("collect", "collecting", "开始收集材料 — open the round for evidence"),
+                          ("verify", "verifying", "进入核查阶段 — inspectors verify"),
+                          ("review", "reviewing", "进入审核阶段 — evidence closes, results are reviewed"),
+                          ("finalize", "finalized", "定稿（之后只能通过申诉复核更正）— finalize: no change but appeals")):
+    round_app.command(_name, help=_help)(command(_step(_to)))
+
+
+@round_app.command("publish")
+@command
+def round_publish(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB, by: Optional[str] = BY,
+                  on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help="发布日期（默认今天）")):
+    """发布：定稿的结果与红黑榜成为有日期的公布版本 — publish a finalized round and its lists (dated)."""
+    from .store.publish import publish
+    store = _store(db)
+    pid = publish(store, round_id, _by(by), _date(on))
+    _say(f"轮次 {round_id} 已发布（名单第 {pid} 号，{_date(on) or datetime.date.today()}）")
+
+
+@round_app.command("bulletin")
+@command
+def round_bulletin(round_id: str = typer.Argument(..., metavar="ROUND"),
+                   as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD"), db: Optional[str] = DB,
+                   by: Optional[str] = BY):
+    """发布一期通报（当日结果的快照）— issue a bulletin: a dated snapshot of the round's standing."""
+    from .store.publish import bulletin
+    store = _store(db)
+    bid = bulletin(store, round_id, _date(as_of), _by(by))
+    _say(f"轮次 {round_id} 第 {bid} 期通报（截至 {as_of}）已记录")
+
+
+def _date(text: str | None):
+    if text is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        from .errors import InputError, Issue
+        raise InputError(Issue("--on/--as-of", 0, 0, "$", f"not a date: {text!r} (expected YYYY-MM-DD)")) from None
+
+
+# ------------------------------------------------------------------ evidence
+
+@evidence_app.command("submit")
+@command
+def evidence_submit(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
+                    field: str = typer.Argument(..., metavar="FIELD"), value: str = typer.Argument(..., metavar="VALUE"),
+                    source: str = typer.Option("self", "--source", help="self（自评）| verified（核查）"),
+                    inspector: Optional[str] = typer.Option(None, "--inspector"),
+                    verified_on: Optional[str] = typer.Option(None, "--verified-on", metavar="YYYY-MM-DD"),
+                    expect: Optional[int] = typer.Option(None, "--expect", metavar="VERSION",
+                                                         help="您看到的版本号（0 表示此前没有）；他人已更新则拒绝 — the version you started from"),
+                    db: Optional[str] = DB, by: Optional[str] = BY):
+    """提交一项材料（新版本，原有版本保留）— submit one field's value as its next version."""
+    from .store.submit import submit
+    store = _store(db)
+    v = submit(store, round_id, org, field, value, source, _by(by), expect, inspector, verified_on)
+    _say(f"{org} 的 {field}（{'核查' if source == 'verified' else '自评'}）" + (f"已保存为第 {v} 版" if v else "与当前版本相同，未新增"))
+
+
+@evidence_app.command("show")
+@command
+def evidence_show(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
+                  db: Optional[str] = DB):
+    """一个组织的当前材料及版本号 — an organization's current evidence, with versions."""
+    from .store.submit import show
+    store = _store(db)
+    with store.read() as conn:
+        for line in show(conn, round_id, org):
+            _say(line)
+
+
+# ------------------------------------------------------------------ audit
+
+@audit_app.command("verify")
+@command
+def audit_verify(db: Optional[str] = DB):
+    """校验审计日志哈希链（发现被改动、插入或删除的记录）— verify the audit log's hash chain."""
+    from .store.audit import verify
+    store = _store(db)
+    with store.read() as conn:
+        v = verify(conn)
+    for p in v.problems:
+        err.print(p, markup=False)
+    if v.problems:
+        err.print(f"审计日志校验未通过：{len(v.problems)} 处问题（{store.where}）", markup=False)
+        raise typer.Exit(1)
+    _say(f"审计日志完好：{v.entries} 条记录，链头哈希 {v.head}（可抄录留存，日后比对）")
+
+
+def _expired(ev) -> None:
+    for w in ev.expired:
+        err.print(f"注意：{w['organization']} 的 {w['criterion']} 免考核已于 {w['expires_at']:%Y-%m-%d %H:%M} UTC 过期，"
+                  "本次按正常标准评估", markup=False)
+
+
+# ------------------------------------------------------------------ appeals
+
+@appeal_app.command("file")
+@command
+def appeal_file(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
+                criteria: str = typer.Option(..., "--criteria", help="申诉的指标，逗号分隔 — e.g. G4.1,G6.2"),
+                reason: str = typer.Option(..., "--reason", help="申诉理由"),
+                attach: List[Path] = typer.Option([], "--attach", help="附件（可多次）— attachments"),
+                db: Optional[str] = DB, by: Optional[str] = BY):
+    """提出申诉 — file an appeal against criterion outcomes."""
+    from .store.appeals import file_appeal
+    store = _store(db)
+    aid = file_appeal(store, round_id, org, [c.strip() for c in criteria.split(",") if c.strip()], reason, _by(by),
+                      list(attach))
+    _say(f"申诉已登记：第 {aid} 号（{org}，{criteria}）")
+
+
+@appeal_app.command("decide")
+@command
+def appeal_decide(appeal_id: int = typer.Argument(..., metavar="APPEAL"),
+                  uphold: bool = typer.Option(False, "--uphold", help="维持原结果"),
+                  amend: List[str] = typer.Option([], "--set", metavar="FIELD=VALUE", help="更正的核查值（可多次）"),
+                  reason: str = typer.Option(..., "--reason", help="复核意见"),
+                  out_dir: Optional[Path] = typer.Option(None, "--out", help="重新出具的测评报告（加注复核）写到此文件夹"),
+                  db: Optional[str] = DB, by: Optional[str] = BY):
+    """复核申诉：维持或更正；更正后重新评分、排名并重新出具测评报告 — decide an appeal."""
+    from .errors import InputError, Issue
+    from .store.appeals import decide
+    if uphold == bool(amend):
+        raise InputError(Issue(f"appeal {appeal_id}", 0, 0, "$", "decide with either --uphold or --set FIELD=VALUE (amend)"))
+    pairs = []
+    for a in amend:
+        if "=" not in a:
+            raise InputError(Issue(f"appeal {appeal_id}", 0, 0, "--set", f"expected FIELD=VALUE, got {a!r}"))
+        k, v = a.split("=", 1)
+        pairs.append((k.strip(), v.strip()))
+    store = _store(db)
+    d = decide(store, appeal_id, "uphold" if uphold else "amend", reason, _by(by), pairs)
+    if d["state"] == "upheld":
+        _say(f"第 {appeal_id} 号申诉：维持原结果")
+        return
+    _say(f"第 {appeal_id} 号申诉：予以更正，{d['organization']} 已重新评分（第 {d['evaluation']} 次评估）")
+    _changes(d["changed"])
+    if out_dir is not None:
+        from .store.reissue import reissue
+        files = reissue(store, appeal_id, out_dir)
+        _say(f"已重新出具测评报告（复核）：{len(files)} 个文件 → {out_dir}")
+
+
+# ------------------------------------------------------------------ waivers
+
+@waiver_app.command("add")
+@command
+def waiver_add(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
+               criterion: str = typer.Argument(..., metavar="CRITERION"),
+               justification: str = typer.Option(..., "--justification", help="免考核理由"),
+               approver: str = typer.Option(..., "--approver", help="批准人"),
+               expires: str = typer.Option(..., "--expires", metavar="2026-12-31T23:59:59+08:00", help="到期时间（须带时区）"),
+               db: Optional[str] = DB, by: Optional[str] = BY):
+    """新增免考核（须有理由、批准人和带时区的到期时间）— add a waiver."""
+    from .store.waivers import add_waiver, parse_expiry
+    store = _store(db)
+    wid = add_waiver(store, round_id, org, criterion, justification, approver, parse_expiry(expires), _by(by))
+    _say(f"免考核第 {wid} 号：{org} 的 {criterion}，到期 {expires}")
+
+
+@waiver_app.command("list")
+@command
+def waiver_list(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB):
+    """免考核清单（标明已过期的）— list a round's waivers, expired ones marked."""
+    from .store.db import now
+    from .store.waivers import waivers_of
+    store = _store(db)
+    with store.read() as conn:
+        ws = waivers_of(conn, round_id)
+    t = Table(title=Text(f"{round_id} 免考核清单"))
+    for c in ("编号", "组织", "指标", "理由", "批准人", "到期（UTC）", "状态"):
+        t.add_column(c)
+    for w in ws:
+        t.add_row(*(Text(str(x)) for x in (w["id"], w["organization"], w["criterion"], w["justification"], w["approver"],
+                                           f"{w['expires_at']:%Y-%m-%d %H:%M}", "已过期" if w["expires_at"] <= now() else "有效")))
+    out.print(t)
+
+
+# ------------------------------------------------------------------ history
+
+@app.command("history")
+@command
+def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str] = DB):
+    """一个组织历年的档次变化（各轮次、各次评估、通报、申诉）— an organization's tiers across rounds."""
+    from .store.history import history
+    store = _store(db)
+    with store.read() as conn:
+        rounds = history(conn, org)
+    if not rounds:
+        from .errors import InputError, Issue
+        raise InputError(Issue(org, 0, 0, "$", f"organization {org} is in no round of the store ({store.where})"))
+    prev_tier = None
+    for r in rounds:
+        _say(f"{r['title']}（{r['round']}，{r['period'][0]} 至 {r['period'][1]}）：{r['name']}")
+        for s in r["steps"]:
+            lists = "，".join(s["lists"])
+            _say(f"  {s['at']:%Y-%m-%d} {_KIND_ZH.get(s['kind'], s['kind'])}：档次 {s['tier'] or '不予定档'}，"
+                 f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}" + (f"，{lists}" if lists else ""))
+        for b in r["bulletins"]:
+            _say(f"  通报（截至 {b['as_of']}）：档次 {b['tier'] or '—'}，排名 {b['rank'] or '—'}")
+        for a in r["appeals"]:
+            _say(f"  申诉第 {a['id']} 号（{', '.join(json_loads(a['criteria']))}）："
+                 + {"filed": "待复核", "upheld": "维持原结果", "amended": "予以更正"}[a["state"]])
+        last = r["steps"][-1]["tier"] if r["steps"] else None
+        if prev_tier is not None and last is not None:
+            _say(f"  与上一轮相比：{prev_tier} → {last}")
+        prev_tier = last or prev_tier
+
+
+_KIND_ZH = {"full": "评估", "rescore": "重新评分", "appeal": "申诉复核"}
+
+
+def json_loads(text):
+    import json
+    return json.loads(text)

@@ -1,0 +1,61 @@
+"""What `agrade round status` tells: where a round is and what it holds."""
+from __future__ import annotations
+
+
+from sqlalchemy import and_, func, select
+
+from .rounds import LIFECYCLE, LIFECYCLE_ZH, get_round
+from .scoring import latest_evaluation
+from .tables import appeals, bulletins, heads, members, placements, published_lists, rounds, submissions
+
+
+def rounds_list(conn) -> list[tuple]:
+    out = []
+    for r in conn.execute(select(rounds).order_by(rounds.c.period_from, rounds.c.id)).mappings():
+        n = conn.execute(select(func.count()).select_from(members).where(members.c.round == r["id"])).scalar_one()
+        ev = latest_evaluation(conn, r["id"])
+        last = "未评估" if ev is None else f"第 {ev['id']} 次，{ev['at']:%Y-%m-%d %H:%M} UTC" + ("（材料已变）" if ev["stale"] else "")
+        out.append((r["id"], r["title"], LIFECYCLE_ZH[r["state"]], n, last))
+    return out
+
+
+def current_placements(conn, round_id: str) -> dict[str, dict]:
+    """Each organization's placement as the latest evaluation that placed it left it."""
+    out = {}
+    for p in conn.execute(select(placements).where(placements.c.round == round_id).order_by(placements.c.evaluation)).mappings():
+        out[p["organization"]] = dict(p)
+    return out
+
+
+def round_status(conn, round_id: str) -> list[str]:
+    r = get_round(conn, round_id)
+    n = conn.execute(select(func.count()).select_from(members).where(members.c.round == round_id)).scalar_one()
+    lines = [f"{r['title']}（{round_id}）", f"考评期：{r['period_from']} 至 {r['period_to']}",
+             "阶段：" + " → ".join(f"【{LIFECYCLE_ZH[s]}】" if s == r["state"] else LIFECYCLE_ZH[s] for s in LIFECYCLE),
+             f"组织：{n} 个"]
+    counts = dict(conn.execute(select(heads.c.source, func.count()).where(heads.c.round == round_id)
+                               .group_by(heads.c.source)).all())
+    versions = conn.execute(select(func.count()).select_from(submissions).where(submissions.c.round == round_id)).scalar_one()
+    lines.append(f"材料：自评 {counts.get('self', 0)} 项，核查 {counts.get('verified', 0)} 项（历史版本共 {versions} 条）")
+    ev = latest_evaluation(conn, round_id)
+    if ev is None:
+        lines.append("评估：尚未评估")
+    else:
+        lines.append(f"评估：第 {ev['id']} 次（{ev['kind']}），{ev['at']:%Y-%m-%d %H:%M} UTC，{ev['actor']}"
+                     + ("；此后材料有变化，需重新评估" if ev["stale"] else "；与当前材料一致"))
+        tiers: dict[str, int] = {}
+        for p in current_placements(conn, round_id).values():
+            tiers[p["tier"] or "不予定档"] = tiers.get(p["tier"] or "不予定档", 0) + 1
+        lines.append("档次：" + "，".join(f"{t} {c} 个" for t, c in sorted(tiers.items())))
+    open_appeals = conn.execute(select(func.count()).select_from(appeals).where(
+        and_(appeals.c.round == round_id, appeals.c.state == "filed"))).scalar_one()
+    decided = conn.execute(select(func.count()).select_from(appeals).where(
+        and_(appeals.c.round == round_id, appeals.c.state != "filed"))).scalar_one()
+    lines.append(f"申诉：待复核 {open_appeals} 件，已复核 {decided} 件")
+    nb = conn.execute(select(func.count()).select_from(bulletins).where(bulletins.c.round == round_id)).scalar_one()
+    pl = conn.execute(select(published_lists.c.id, published_lists.c.issued_on, published_lists.c.supersedes)
+                      .where(published_lists.c.round == round_id).order_by(published_lists.c.id)).all()
+    lines.append(f"通报：{nb} 期；公布名单：" + ("，".join(f"第 {p.id} 号（{p.issued_on}"
+                                                     + (f"，更正第 {p.supersedes} 号" if p.supersedes else "") + "）"
+                                                     for p in pl) or "未公布"))
+    return lines
