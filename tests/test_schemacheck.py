@@ -235,7 +235,7 @@ def test_validator_built_once(tmp_path, monkeypatch):
         schemacheck.validator.cache_clear()
 
 
-@pytest.mark.parametrize("name", ["round", "evidence", "standard", "result", "cases"])
+@pytest.mark.parametrize("name", ["round", "evidence", "standard", "result", "cases", "inspection"])
 def test_shipped_schemas_compile(name):
     from evaluator.resources import schemas_dir
     if not (schemas_dir() / f"{name}.schema.json").exists():

@@ -11,7 +11,8 @@ from evaluator.resources import schemas_dir
 
 def test_all_schemas_are_valid_draft_2020_12():
     names = sorted(p.name for p in schemas_dir().glob("*.schema.json"))
-    assert names == ["cases.schema.json", "evidence.schema.json", "result.schema.json", "round.schema.json", "standard.schema.json"]
+    assert names == ["cases.schema.json", "evidence.schema.json", "inspection.schema.json", "result.schema.json",
+                     "round.schema.json", "standard.schema.json"]
     for p in schemas_dir().glob("*.schema.json"):
         Draft202012Validator.check_schema(json.loads(p.read_text(encoding="utf-8")))
 
