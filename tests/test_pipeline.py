@@ -91,3 +91,21 @@ def test_a_worker_keeps_one_set_of_rulesets_however_many_partitions_it_scores(de
     assert sorted(made) == sorted({s.id for s in load_round(demo_round).standards.values()})
     assert results_bytes(demo_round, workers=1, partition_size=7) == reference      # 35 partitions
     assert len(made) == len(set(made))                    # none made again
+
+
+def test_local_workers_read_evidence_and_write_results_in_place(demo_round, monkeypatch):
+    # Forked workers read their partitions from the router they share with the parent and
+    # append their results to its spill: nothing is pickled to bytes for them (only a cluster
+    # gets bytes), and the results are the same bytes.
+    from evaluator.intake.partition import Router
+    reference = results_bytes(demo_round, workers=1, partition_size=100_000)
+    monkeypatch.setattr(Router, "partition", lambda self, k: pytest.fail("partition sent as bytes"))
+    assert results_bytes(demo_round, workers=2, partition_size=50) == reference
+    assert results_bytes(demo_round, workers=1, partition_size=50) == reference
+
+
+def test_a_partition_of_a_round_the_process_was_not_forked_for_is_refused():
+    from evaluator.errors import EvaluationError
+    from evaluator.scoring.pipeline import PartJob, score_partition
+    with pytest.raises(EvaluationError, match="not forked for"):
+        score_partition(PartJob(0, [], None, True, local=12345), None)

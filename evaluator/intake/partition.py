@@ -171,15 +171,31 @@ class Router:
         self._last_org = self._last_list = None
 
     def partition(self, k: int) -> bytes:
-        """Partition k's pieces, as one pickled list (what a worker replays)."""
+        """Partition k's pieces, as one pickled list (what a worker elsewhere replays)."""
         out = []
+        self._done()
         for piece in self._pieces.get(k, []):
             if piece[0] == "spilled":
-                self._spill.flush()
                 out.append(os.pread(self._spill.fileno(), piece[2], piece[1]))
             else:
                 out.append(pickle.dumps(piece, protocol=_PICKLE))
         return pickle.dumps(out, protocol=_PICKLE)
+
+    def pieces(self, k: int) -> Iterator[tuple]:
+        """Partition k's pieces themselves, in reading order: what `partition` would send, for
+        a partition replayed in this process or in one forked from it once reading was done
+        (it shares this router's memory and spill file), without pickling it to bytes and back."""
+        for piece in self._pieces.get(k, []):
+            if piece[0] == "spilled":
+                yield pickle.loads(os.pread(self._spill.fileno(), piece[2], piece[1]))
+            else:
+                yield piece
+
+    def _done(self) -> None:
+        """Reading is over: the spill's buffer on disk, so that it is read by position alone
+        (pread, also from forked processes, whose copy of the buffer must stay empty)."""
+        if self._spill is not None:
+            self._spill.flush()
 
     def close(self) -> None:
         if self._spill is not None:
@@ -237,6 +253,7 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
     for f in _evidence_files(paths, r.issues):
         with gc_paused():                # bulk building of acyclic data (see gc_paused)
             _read_file(r, f)
+    r._done()
     return r
 
 
@@ -254,12 +271,17 @@ def unknown_issues(router: Router, organizations: list[Organization]) -> list[Is
 
 
 def replay(data: bytes) -> tuple[dict[str, RawEvidence], list[Issue]]:
-    """A partition's pieces back into the ordinary collector, in reading order: its raw
-    evidence by organization and the problems found putting it together (duplicate values)."""
+    """A partition's pieces (`Router.partition`'s bytes) back into the ordinary collector, in
+    reading order: its raw evidence by organization and the problems found putting it
+    together (duplicate values)."""
+    return replay_pieces(pickle.loads(blob) for blob in pickle.loads(data))
+
+
+def replay_pieces(pieces: Iterable[tuple]) -> tuple[dict[str, RawEvidence], list[Issue]]:
+    """`replay` of the pieces themselves (`Router.pieces`)."""
     c = _Collector()
     with gc_paused():
-        for blob in pickle.loads(data):
-            piece = pickle.loads(blob)
+        for piece in pieces:
             if piece[0] == "entries":
                 put = c.put
                 for entry in piece[1]:

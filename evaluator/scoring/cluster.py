@@ -27,6 +27,7 @@ WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 class DaskCluster:
     """Where partitions run: the workers of a Dask scheduler."""
+    shares_memory = False                # jobs carry their evidence as bytes
 
     def __init__(self, address: str, timeout: float = 30):
         try:

@@ -9,11 +9,11 @@ invariant 2).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
 import os
-import tempfile
 from array import array
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Iterator
@@ -30,11 +30,12 @@ from .engine import ConcludingRules
 from .grading import grade
 from .lists import ListState
 from .orgresult import Pieces, dumps, parts, round_part, splice
-from .pipeline import PartJob, PartResult, Serial, StandardsSpec, executor
+from .pipeline import Local, LocalPool, PartJob, PartResult, Serial, StandardsSpec, executor
 from .placement import Quotas, Ranks, sort_key
 from .previous import load_previous
 from ..terms import scope_key
 from .rows import Row, Shared
+from .spill import Spill
 from .source import CLOSING, opening
 
 Progress = Callable[[int, int], None]
@@ -135,43 +136,6 @@ class RoundScorer:
             self._rules.clear()
         self._outcomes.clear()
         self._pieces = Pieces()
-
-
-# ------------------------------------------------------------------ the spill
-
-class Spill:
-    """Append-only store of serialized results, read back by offset. An anonymous temporary
-    file (no name on disk on Linux), so a killed run leaves nothing behind."""
-
-    def __init__(self, directory=None):
-        directory = str(directory or tempfile.gettempdir())
-        try:
-            fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
-        except (AttributeError, OSError):        # no O_TMPFILE: a named file, unlinked at once
-            fd, name = tempfile.mkstemp(prefix=".agrade-tmp-spill-", dir=directory)
-            os.unlink(name)
-        self._f = os.fdopen(fd, "w+b")
-        self._end = 0
-
-    def add(self, head: bytes, tail: bytes) -> tuple[int, int, int]:
-        at = self.add_blob(head + tail)
-        return (at, len(head), len(tail))
-
-    def add_blob(self, blob: bytes) -> int:
-        """Append serialized results; the offset they start at."""
-        at = self._end
-        self._f.write(blob)
-        self._end += len(blob)
-        return at
-
-    def get(self, where: tuple[int, int, int]) -> tuple[bytes, bytes]:
-        at, nh, nt = where
-        self._f.flush()
-        data = os.pread(self._f.fileno(), nh + nt, at)
-        return data[:nh], data[nh:]
-
-    def close(self) -> None:
-        self._f.close()
 
 
 # ------------------------------------------------------------------ a scored round
@@ -456,28 +420,37 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
         orgs, total = rnd.organizations, len(rnd.organizations)
         failed = bool(router.unknown)        # once anything is refused, the rest is only checked
 
-        def jobs():
-            for k in range(router.count):
-                yield PartJob(k, orgs[k * size:(k + 1) * size], router.partition(k), score and not failed)
         ex = executor(workers, cluster) if router.count > 1 else Serial()
         shared = Shared()
         spill = Spill(spill_dir) if score else None
+        # in place (pipeline.Local) wherever the partitions' processes share this one's memory
+        local = Local(router, spill) if ex.shares_memory else contextlib.nullcontext(0)
+
+        def jobs(token):
+            for k in range(router.count):
+                yield PartJob(k, orgs[k * size:(k + 1) * size], None if token else router.partition(k),
+                              score and not failed, token)
         results: dict[int, PartResult] = {}
         done = 0
         try:
-            for res in ex.run(jobs(), spec):
-                if res.put_issues or res.issues:
-                    failed = True
-                if res.rows and spill is not None:
-                    base = spill.add_blob(res.blob)
-                    for r in res.rows:
-                        r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
-                        shared.row(r)
-                res.blob = b""
-                results[res.index] = res
-                done += min(size, total - res.index * size)
-                if progress:
-                    progress(done, total)
+            with local as token:
+                if spill is not None and isinstance(ex, LocalPool):
+                    spill.share(ex.context)            # its workers append their results themselves
+                for res in ex.run(jobs(token), spec):
+                    if res.put_issues or res.issues:
+                        failed = True
+                    if res.rows and spill is not None:
+                        base = 0 if res.in_spill else spill.add_blob(res.blob)
+                        for r in res.rows:
+                            r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
+                            shared.row(r)
+                    res.blob = b""
+                    results[res.index] = res
+                    done += min(size, total - res.index * size)
+                    if progress:
+                        progress(done, total)
+            if spill is not None:
+                spill.unshare()
             ordered = [results[k] for k in range(router.count)]
             # the order reading the round in one piece gives: putting evidence together first
             # (duplicates), then organizations not in the registry, then values refused

@@ -1,0 +1,71 @@
+"""The spill: every organization's serialized result, on disk until the round is written.
+
+An anonymous temporary file (no name on disk on Linux), so a killed run leaves nothing
+behind. Written with pwrite at offsets this object hands out, never through a shared file
+position, so that worker processes forked from the one that made it can append their
+partitions' results themselves (`share`): a partition's results (about 12 MB per 500
+organizations) then never travel back through a pipe to be written by the parent, which
+spent about 2 s of a 20,000-organization round doing so while both workers wanted its core.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+class Spill:
+    """Append-only store of serialized results, read back by offset."""
+
+    def __init__(self, directory=None):
+        directory = str(directory or tempfile.gettempdir())
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+        except (AttributeError, OSError):        # no O_TMPFILE: a named file, unlinked at once
+            fd, name = tempfile.mkstemp(prefix=".agrade-tmp-spill-", dir=directory)
+            os.unlink(name)
+        self._fd = fd
+        self._end = 0
+        self._shared = None                      # the end in shared memory while shared
+
+    def add(self, head: bytes, tail: bytes) -> tuple[int, int, int]:
+        at = self.add_blob(head + tail)
+        return (at, len(head), len(tail))
+
+    def add_blob(self, blob: bytes) -> int:
+        """Append serialized results; the offset they start at."""
+        at = self._reserve(len(blob))
+        view, pos = memoryview(blob), at
+        while view:
+            n = os.pwrite(self._fd, view, pos)
+            view, pos = view[n:], pos + n
+        return at
+
+    def _reserve(self, n: int) -> int:
+        if self._shared is None:
+            at = self._end
+            self._end += n
+            return at
+        with self._shared.get_lock():
+            at = self._shared.value
+            self._shared.value = at + n
+            return at
+
+    def share(self, context) -> None:
+        """From now on, processes forked (with multiprocessing `context`) from this one may
+        append too: the end moves to shared memory, and each append reserves its own range."""
+        self._shared = context.Value("q", self._end)
+
+    def unshare(self) -> None:
+        """Only this process appends again (the forked ones are done)."""
+        if self._shared is not None:
+            self._end, self._shared = self._shared.value, None
+
+    def get(self, where: tuple[int, int, int]) -> tuple[bytes, bytes]:
+        at, nh, nt = where
+        data = os.pread(self._fd, nh + nt, at)
+        return data[:nh], data[nh:]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
