@@ -52,6 +52,16 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=_default, option=_OPTS)
 
 
+def _in_field_order(std: Standard, findings: list) -> list:
+    """Findings in the standard's field order: the same evidence gives the same results however
+    it was split into files and in whatever order they were read (a round folder, the store,
+    an export of it)."""
+    if len(findings) < 2:
+        return findings
+    order = {fid: i for i, fid in enumerate(std.fields)}
+    return sorted(findings, key=lambda f: order.get(f.field, len(order)))
+
+
 def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome],
           own: list[Outcome] | None, g: Grade, pieces: "Pieces | None" = None) -> tuple[bytes, bytes]:
     """(head, tail) of the organization's result, as JSON objects. `pieces` keeps what is
@@ -75,7 +85,7 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
     rest = dumps({"vetoes": g.vetoes,
                   "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
-                                "message": f.message} for f in ev.findings],
+                                "message": f.message} for f in _in_field_order(std, ev.findings)],
                   "provenance": dict(sorted(ev.provenance.items()))})
     tail = b'{"sections":' + dumps(sections) + b',"criteria":[' + criteria + b"]," + rest[1:]
     return dumps(head), tail

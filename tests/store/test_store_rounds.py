@@ -1,0 +1,110 @@
+"""A round folder in the store and back: import (idempotent), evaluation, export."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from evaluator.errors import InputError
+from evaluator.store import rounds, scoring
+from evaluator.store.base import Store
+from evaluator.store.tables import audit, members, submissions, units
+
+from .helpers_store import demo_round, evaluate_folder, mini_round, scored  # noqa: F401
+
+
+def count(store, table, *where):
+    with store.read() as c:
+        return c.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def test_import_twice_adds_nothing_and_the_store_scores_as_the_folder(db_url, demo_round, tmp_path):
+    store = Store(db_url)
+    first = rounds.import_round(store, demo_round, "区委组织部")
+    assert first.created and first.organizations == 60 and first.new_versions > 1000
+    n_subs, n_audit = count(store, submissions), count(store, audit)
+    again = rounds.import_round(store, demo_round, "区委组织部")
+    assert (again.created, again.new_versions, again.withdrawn) == (False, 0, 0)
+    assert again.unchanged == first.new_versions
+    assert (count(store, submissions), count(store, audit)) == (n_subs, n_audit)
+
+    ev = scoring.evaluate(store, first.round, "区委组织部")
+    assert ev.organizations == 60 and ev.changed == {}
+    with store.read() as c:
+        scoring.write_results(c, first.round, tmp_path / "store")
+    assert scored(tmp_path / "store") == evaluate_folder(demo_round, tmp_path / "folder")
+
+
+def test_export_writes_a_folder_that_evaluates_as_the_store(db_url, demo_round, tmp_path):
+    store = Store(db_url)
+    r = rounds.import_round(store, demo_round, "区委组织部")
+    scoring.evaluate(store, r.round, "区委组织部")
+    with store.read() as c:
+        path = rounds.materialize(c, r.round, tmp_path / "exported", evidence=True)
+        scoring.write_results(c, r.round, tmp_path / "store")
+    assert evaluate_folder(path, tmp_path / "again") == scored(tmp_path / "store")
+    # and the exported folder imports into another store unchanged
+    assert (path.parent / "standards").is_dir() and (path.parent / "organizations.csv").is_file()
+
+
+def test_a_bad_cell_refuses_the_import_and_writes_nothing(db_url, mini_round):
+    values = mini_round.parent / "evidence" / "bulk_values.csv"
+    values.write_text(values.read_text(encoding="utf-8").replace("\n", "\nC3,centre_area,self,五百平米,,\n", 1),
+                      encoding="utf-8")
+    store = Store(db_url)
+    with pytest.raises(InputError) as e:
+        rounds.import_round(store, mini_round, "张三")
+    assert "bulk_values.csv:2" in str(e.value) and "centre_area" in str(e.value)
+    with store.read() as c:
+        assert c.execute(select(func.count()).select_from(members)).scalar_one() == 0
+    assert count(store, submissions) == 0
+
+
+def test_a_changed_value_is_a_new_version_and_a_removed_one_is_withdrawn(db_url, mini_round):
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "张三")
+    doc = mini_round.parent / "evidence" / "c1.yaml"
+    text = doc.read_text(encoding="utf-8")
+    assert "awards: 3" in text
+    doc.write_text(text.replace("awards: 3", "awards: 4").replace("  unapproved_tasks: 0\n", ""), encoding="utf-8")
+    r = rounds.import_round(store, mini_round, "李四")
+    assert (r.new_versions, r.withdrawn) == (1, 1)
+    from evaluator.store.evidence import current
+    with store.read() as c:
+        now = {(s.field, s.source): (v, s) for o, v, s in current(c, "mini-2026", "C1")}
+    assert now[("awards", "self")][0] == 2 and now[("awards", "self")][1].value == 4
+    assert now[("unapproved_tasks", "self")][1].withdrawn
+    # the old version is still there (append-only)
+    assert count(store, submissions, submissions.c.organization == "C1", submissions.c.field == "awards") == 2
+
+
+def test_a_renamed_organization_keeps_its_old_name_in_history(db_url, mini_round):
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "张三")
+    reg = mini_round.parent / "orgs.csv"
+    reg.write_text(reg.read_text(encoding="utf-8").replace("乙社区党委", "乙社区党总支"), encoding="utf-8")
+    r = rounds.import_round(store, mini_round, "张三")
+    assert r.units == {"added": 0, "changed": 1}
+    with store.read() as c:
+        versions = c.execute(select(units.c.name, units.c.valid_to).where(units.c.code == "C2")
+                             .order_by(units.c.id)).all()
+        assert [v.name for v in versions] == ["乙社区党委", "乙社区党总支"]
+        assert versions[0].valid_to is not None and versions[1].valid_to is None
+        assert [o.name for o in rounds.round_members(c, "mini-2026")][1] == "乙社区党总支"
+
+
+def test_a_round_whose_standard_changed_is_refused(db_url, mini_round):
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "张三")
+    std = mini_round.parent / "mini.yaml"
+    std.write_text(std.read_text(encoding="utf-8").replace("title: 支部设置,", "title: 支部设置规范,"),
+                   encoding="utf-8")
+    with pytest.raises(InputError, match="固定了考评标准版本"):
+        rounds.import_round(store, mini_round, "张三")
+
+
+def test_every_change_names_who_makes_it(db_url, mini_round):
+    store = Store(db_url)
+    with pytest.raises(InputError, match="who makes it"):
+        rounds.import_round(store, mini_round, " ")
