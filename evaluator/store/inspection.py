@@ -137,7 +137,8 @@ class Plan:
 
 
 def _hint(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), 1)
+    # 0.5: two-character names (王敏/王民, T1/T3) differ by half when one character is wrong
+    close = difflib.get_close_matches(word, list(choices), 1, cutoff=0.5)
     return f"（是否为“{close[0]}”？）" if close else ""
 
 
@@ -583,7 +584,7 @@ def assign(store: Store, round_id: str, team: str, org_ids, by: str, on: datetim
         elsewhere = {o: have[o] for o in wanted if o in have and have[o] != team}
         if elsewhere and not move:
             shown = "、".join(f"{o}（{plan.teams[x].shown() if x in plan.teams else x}）" for o, x in elsewhere.items())
-            raise Refused(round_id, f"{shown} 已分派给其他考核组：改派请明确要求改派（move）")
+            raise Refused(round_id, f"{shown}已分派给其他考核组：如需改派，请明确要求改派（--move）")
         orgs = _organizations(conn, round_id)
         found = [c for o in wanted for c in _team_clashes(plan, t, orgs[o], on, orgs)]
         if found:
@@ -611,7 +612,8 @@ def _rate(rate) -> Decimal:
 def _seed(seed) -> int:
     if seed is None:
         return secrets.randbelow(10 ** 12)     # twelve digits: easy to write down and type again
-    if isinstance(seed, bool) or not (isinstance(seed, int) or (isinstance(seed, str) and seed.strip().isdigit())):
+    if isinstance(seed, bool) or not ((isinstance(seed, int) and seed >= 0)
+                                      or (isinstance(seed, str) and seed.strip().isascii() and seed.strip().isdigit())):
         raise Refused("--seed", f"随机种子应为非负整数，而不是 {seed!r}")
     return int(seed)
 
