@@ -45,7 +45,7 @@ from .base import Refused, Store, Tx
 from .db import now
 from .registry import organization_of
 from .rounds import get_round, require_open, round_members
-from .tables import (assignments, inspection_plans, inspection_teams, inspector_units, inspectors,
+from .tables import (assignments, inspection_plans, inspection_teams, inspector_units, inspectors, members,
                      sample_members, samples, team_members, units)
 
 RULE_ZH = {"own_unit": "本单位回避", "former_unit": "原单位回避", "same_street": "同街道回避",
@@ -306,9 +306,9 @@ def load_plan(store: Store, path: str | Path, by: str, on: datetime.date | None 
         for t in plan.teams.values():
             wanted.update({o: t.id for o in t.organizations})
         orgs = _organizations(conn, plan.round)
-        clashes = [c for o, tid in sorted(wanted.items()) for c in _team_clashes(plan, plan.teams[tid], orgs[o], on, orgs)]
-        if clashes:
-            raise ConflictOfInterest(plan.round, clashes)
+        found = [c for o, tid in sorted(wanted.items()) for c in _team_clashes(plan, plan.teams[tid], orgs[o], on, orgs)]
+        if found:
+            raise ConflictOfInterest(plan.round, found)
         _replace_plan(tx, plan, by)
         tx.log.append("inspection.plan", "inspection_plan", plan.round, old.as_json() if old else None, plan.as_json(),
                       source=Path(plan.source).name, digest=plan.digest, inspectors=len(plan.inspectors),
@@ -407,14 +407,40 @@ class ConflictOfInterest(Refused):
         self.args = ("\n".join(str(i) for i in self.issues),)
 
 
-def _organizations(conn, round_id: str) -> dict[str, Organization]:
-    """The round's organizations, and every other organization the registry knows (its latest
-    version): an inspector's unit need not be in this round."""
-    out = {}
-    for r in conn.execute(select(units).where(units.c.kind == "organization").order_by(units.c.id)).mappings():
-        out[r["code"]] = organization_of(r)      # the last version wins
-    out.update({o.id: o for o in round_members(conn, round_id)})
-    return out
+class _Organizations:
+    """Organizations by id, looked up when first asked for and kept: the round's member
+    version, else the registry's latest (an inspector's unit need not be in this round).
+    A check reads a handful (the organization, its parents, the inspector's units), not the
+    whole registry."""
+
+    def __init__(self, conn, round_id: str):
+        self.conn, self.round = conn, round_id
+        self._seen: dict[str, Organization | None] = {}
+
+    def get(self, code: str, default=None) -> Organization | None:
+        if code not in self._seen:
+            row = self.conn.execute(select(units).join(members, members.c.unit == units.c.id)
+                                    .where(and_(members.c.round == self.round, members.c.organization == code))
+                                    ).mappings().first()
+            if row is None:
+                row = self.conn.execute(select(units).where(and_(units.c.kind == "organization", units.c.code == code))
+                                        .order_by(units.c.id.desc()).limit(1)).mappings().first()
+            self._seen[code] = organization_of(row) if row is not None else None
+        found = self._seen[code]
+        return default if found is None else found
+
+    def __contains__(self, code: str) -> bool:
+        return self.get(code) is not None
+
+    def __getitem__(self, code: str) -> Organization:
+        found = self.get(code)
+        if found is None:
+            raise KeyError(code)
+        return found
+
+
+def _organizations(conn, round_id: str) -> _Organizations:
+    return _Organizations(conn, round_id)
 
 
 def _unit_name(m: Membership, orgs: dict[str, Organization]) -> str:
@@ -486,31 +512,44 @@ def check_verifier(conn, round_id: str, organization: str, inspector: str, on_da
     """Refuse (Refused / ConflictOfInterest) a verified value `inspector` gives for
     `organization` on `on_date` (a date; None: today) that the round's inspection plan does
     not allow. A round without a plan declares no rules: nothing is refused."""
+    verifier(conn, round_id)(organization, inspector, on_date)
+
+
+def verifier(conn, round_id: str):
+    """check(organization, inspector, on_date) for many values of one round (a bulk import):
+    `check_verifier` with the plan read once and the organizations looked up once each."""
     plan = plan_of(conn, round_id)
     if plan is None:
-        return
-    where = f"{round_id}/{organization}"
-    on = _as_day(on_date)
-    insp = plan.find(inspector)
-    if insp is None:
-        if plan.rules.registered_only:
-            names = sorted(set(plan.inspectors) | {a for i in plan.inspectors.values() for a in i.aliases})
-            raise Refused(where, f"核查人“{inspector}”未在轮次 {round_id} 的核查安排中登记" + _hint(inspector, names)
-                                 + f"，不能提交 {organization} 的核查值【{RULE_ZH['unregistered']}】")
-        return
+        return lambda organization, inspector, on_date: None
     orgs = _organizations(conn, round_id)
-    org = orgs.get(organization)
-    if org is None:
-        raise Refused(where, f"组织 {organization} 不在登记册中，不能提交其核查值")
-    found = clashes(plan, insp, org, on, orgs)
-    if plan.rules.assigned_only:
-        team = dict(_assigned(conn, round_id, [organization])).get(organization)
-        if team is not None and insp.id not in plan.teams[team].members:
-            found.append(Clash("not_assigned", insp, org, None, on,
-                               how=f"{org.name}（{org.id}）分派给考核组 {plan.teams[team].shown()}，"
-                                   f"核查人不是该组成员"))
-    if found:
-        raise ConflictOfInterest(round_id, found)
+    names = sorted(set(plan.inspectors) | {a for i in plan.inspectors.values() for a in i.aliases})
+    assigned: dict[str, str] | None = None
+
+    def check(organization: str, inspector: str, on_date) -> None:
+        nonlocal assigned
+        where = f"{round_id}/{organization}"
+        on = _as_day(on_date)
+        insp = plan.find(inspector)
+        if insp is None:
+            if plan.rules.registered_only:
+                raise Refused(where, f"核查人“{inspector}”未在轮次 {round_id} 的核查安排中登记" + _hint(inspector, names)
+                                     + f"，不能提交 {organization} 的核查值【{RULE_ZH['unregistered']}】")
+            return
+        org = orgs.get(organization)
+        if org is None:
+            raise Refused(where, f"组织 {organization} 不在登记册中，不能提交其核查值")
+        found = clashes(plan, insp, org, on, orgs)
+        if plan.rules.assigned_only:
+            if assigned is None:
+                assigned = assignments_of(conn, round_id)
+            team = assigned.get(organization)
+            if team is not None and insp.id not in plan.teams[team].members:
+                found.append(Clash("not_assigned", insp, org, None, on,
+                                   how=f"{org.name}（{org.id}）分派给考核组 {plan.teams[team].shown()}，"
+                                       f"核查人不是该组成员"))
+        if found:
+            raise ConflictOfInterest(round_id, found)
+    return check
 
 
 # ------------------------------------------------------------------ assignments

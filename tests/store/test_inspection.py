@@ -390,3 +390,22 @@ def test_discrepancies_per_organization_and_per_inspector(db_url, tmp_path):
     assert "  - [自评与核查不一致] 正式党员人数：自报 8 人，核查 6 人，超出允许误差（核查人 赵六，2026-09-02）" in text
     assert text.endswith("按核查人：\n  赵六（第二督导组（T2））：核查 2 个组织 3 项，差异 2 项\n"
                          "  王敏（第一督导组（T1））：核查 1 个组织 1 项，差异 1 项")
+
+
+def test_district_membership_and_the_bulk_verifier(db_url, tmp_path):
+    text = PLAN.format(same_street="false", assigned_only="false").replace(
+        "  - id: 赵六\n", "  - id: 赵六\n    units: [{district: 东区, to: 2025-12-31}]\n")
+    store = Store(db_url)
+    import_round(store, MINI, "组织部-导入")
+    insp.load_plan(store, plan_file(tmp_path, text), "组织部-张三")
+    with store.read() as c:
+        check = insp.verifier(c, RID)                  # one plan read for many values
+        with pytest.raises(insp.ConflictOfInterest) as e:
+            check("C2", "赵六", D("2028-12-31"))
+        assert e.value.issues[0].message == (
+            "核查人 赵六 曾属 东区（至 2025-12-31），离开未满 3 年（回避期至 2028-12-31），乙社区党委（C2）在该区县，"
+            "不得核查（核查日期 2028-12-31）【原单位回避（3 年内）】")
+        assert check("C2", "赵六", D("2029-01-01")) is None
+        assert check("C3", "赵六", D("2026-01-01")) is None       # 西区
+        with pytest.raises(Refused, match="组织 C9 不在登记册中"):
+            check("C9", "赵六", D("2026-01-01"))
