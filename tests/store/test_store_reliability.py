@@ -1,0 +1,222 @@
+"""The store under real processes: two writers, kill -9, eight at once."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from evaluator.store import rounds, scoring
+from evaluator.store.base import Store
+from evaluator.store.tables import heads, members, submissions
+
+from .helpers_store import demo_round, evaluate_folder, mini_round, scored  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def python(code: str, *args, env=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+WRITER = """
+    import sys, time, pathlib
+    from evaluator.store.base import Store, Conflict
+    from evaluator.store.submit import submit
+    url, go, value = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+    store = Store(url)
+    while not go.exists():
+        time.sleep(0.01)
+    try:
+        v = submit(store, "mini-2026", "C1", "awards", value, "self", "writer-" + value, expect=1)
+        print("saved", v)
+    except Conflict as e:
+        print("conflict", e.current)
+"""
+
+
+def test_two_writers_one_conflict_no_lost_update(db_url, mini_round, tmp_path):
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "区委组织部")
+    go = tmp_path / "go"
+    procs = [python(WRITER, db_url, go, v) for v in ("4", "5")]
+    time.sleep(1.5)                       # both are connected and waiting
+    go.touch()
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    results = sorted(o[0].split()[0] for o in outs)
+    assert results == ["conflict", "saved"], outs
+    with store.read() as c:
+        versions = c.execute(select(submissions.c.version, submissions.c.value).where(
+            submissions.c.organization == "C1", submissions.c.field == "awards").order_by(submissions.c.version)).all()
+    assert [v.version for v in versions] == [1, 2]          # the winner's version; nothing overwritten
+
+
+IMPORTER = """
+    import sys
+    from evaluator.store.base import Store
+    from evaluator.store.rounds import import_round
+    print(import_round(Store(sys.argv[1]), sys.argv[2], "导入员"))
+"""
+
+
+def _complete_or_absent(store, n_orgs: int) -> str:
+    with store.read() as c:
+        m = c.execute(select(func.count()).select_from(members)).scalar_one()
+        h = c.execute(select(func.count()).select_from(heads)).scalar_one()
+        s = c.execute(select(func.count()).select_from(submissions)).scalar_one()
+    if m == 0:
+        assert (h, s) == (0, 0), "organizations gone but evidence left: a half state"
+        return "absent"
+    assert m == n_orgs and h == s, f"a half state: {m} members, {h} heads, {s} submissions"
+    return "complete"
+
+
+@pytest.fixture(scope="module")
+def big_round(tmp_path_factory) -> Path:
+    """400 organizations: an import long enough (seconds) for a kill to land inside it."""
+    from evaluator.demo import generate
+    return generate(tmp_path_factory.mktemp("big") / "round", 400, 5)
+
+
+def test_kill_9_during_an_import_loses_nothing_and_a_rerun_completes(db_url, new_db_url, big_round, tmp_path):
+    # how long a whole import takes here, in a process of its own, into a scratch database
+    scratch = new_db_url()
+    Store(scratch)
+    t = time.perf_counter()
+    p = python(IMPORTER, scratch, big_round)
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    whole = time.perf_counter() - t
+    store = Store(db_url)                 # the schema exists: the kills land in the import itself
+    seen = []
+    for share in (0.45, 0.65, 0.85):     # loading and checking come first, the transaction after
+        p = python(IMPORTER, db_url, big_round)
+        time.sleep(whole * share)
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+        seen.append(_complete_or_absent(store, 400))
+    assert "absent" in seen, seen         # at least one kill came before the commit
+    rounds.import_round(store, big_round, "导入员")            # the rerun completes the job
+    assert _complete_or_absent(store, 400) == "complete"
+    scoring.evaluate(store, "shiliqu-2026", "导入员")
+    with store.read() as c:
+        scoring.write_results(c, "shiliqu-2026", tmp_path / "store")
+    assert scored(tmp_path / "store") == evaluate_folder(big_round, tmp_path / "folder")
+
+
+WORKER = """
+    import json, sys, random
+    from evaluator.store.base import Store, Conflict
+    from evaluator.store.rounds import import_round
+    from evaluator.store.scoring import evaluate
+    from evaluator.store.submit import submit
+    url, round_yaml, role, k, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    store = Store(url)
+    acked = []
+    if role == "import":
+        import_round(store, round_yaml, f"导入员{k}")
+    elif role == "evaluate":
+        for _ in range(3):
+            try:
+                evaluate(store, "shiliqu-2026", f"评估员{k}")
+            except Exception as e:          # the round is not imported yet: try again
+                if "no round" not in str(e):
+                    raise
+    else:
+        import time
+        orgs = [f"SL-{i:04d}" for i in range(1, 61)]
+        rng = random.Random(k)
+        done = 0
+        while done < 12:
+            org = rng.choice(orgs)
+            value = str(rng.randrange(0, 9))
+            try:
+                v = submit(store, "shiliqu-2026", org, "activity_records_note", value, "self", f"书记{k}", None)
+            except Exception as e:
+                if "no round" in str(e) or "没有组织" in str(e):
+                    time.sleep(0.2)
+                    continue
+                raise
+            acked.append([org, value, v])
+            done += 1
+    json.dump(acked, open(out, "w"))
+"""
+
+
+def test_eight_processes_at_once_on_postgresql(new_db_url, demo_round, tmp_path):
+    from evaluator.store.rounds import open_round
+    url = new_db_url("postgresql")
+    store = Store(url)
+    # a field every organization type has, to submit: the first number field of the general standard
+    roles = ["import", "import", "evaluate", "evaluate", "submit", "submit", "submit", "submit"]
+    rounds.import_round(store, demo_round, "准备")        # the round exists; the two importers re-import it
+    with store.read() as c:
+        with open_round(c, "shiliqu-2026") as mat:
+            common = set.intersection(*[{f for f, d in s.fields.items() if d.type == "integer" and not f.startswith("_")}
+                                        for s in mat.round.standards.values()])
+    field = sorted(common)[0]
+    procs = [python(WORKER.replace("activity_records_note", field), url, demo_round, role, k, tmp_path / f"{k}.json")
+             for k, role in enumerate(roles)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    acked = [a for k in range(8) for a in json.loads((tmp_path / f"{k}.json").read_text())]
+    assert len(acked) == 48
+    with store.read() as c:
+        rows = c.execute(select(submissions.c.organization, submissions.c.value, submissions.c.version,
+                                submissions.c.submitted_by).where(submissions.c.field == field,
+                                                                   submissions.c.submitted_by.like("书记%"))).all()
+    stored = [[r.organization, json.loads(r.value), r.version] for r in rows]
+    for org, value, version in acked:
+        if version is None:               # equal to what was current: acknowledged without a new version
+            continue
+        assert stored.count([org, value if not value.isdigit() else value, version]) == 1, (org, value, version)
+    # every version of a field once: no two writers got the same version
+    keys = [(r.organization, r.version) for r in rows]
+    assert len(keys) == len(set(keys))
+    # the store's totals equal a clean re-run of its exported folder
+    scoring.evaluate(store, "shiliqu-2026", "核对")
+    with store.read() as c:
+        path = rounds.materialize(c, "shiliqu-2026", tmp_path / "exported", evidence=True)
+        scoring.write_results(c, "shiliqu-2026", tmp_path / "store")
+    assert scored(tmp_path / "store") == evaluate_folder(path, tmp_path / "clean")
+
+
+EVALUATOR = """
+    import sys
+    from evaluator.store.base import Store
+    from evaluator.store.scoring import evaluate
+    print(evaluate(Store(sys.argv[1]), "shiliqu-2026", "评估员").id)
+"""
+
+
+def test_kill_9_during_an_evaluation_leaves_the_last_complete_one(db_url, big_round, tmp_path):
+    from evaluator.store.tables import evaluations, outcomes, placements
+    store = Store(db_url)
+    rounds.import_round(store, big_round, "导入员")
+    t = time.perf_counter()
+    p = python(EVALUATOR, db_url)
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    whole = time.perf_counter() - t
+    for share in (0.5, 0.75, 0.95):
+        p = python(EVALUATOR, db_url)
+        time.sleep(whole * share)
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+        with store.read() as c:
+            last = c.execute(select(func.max(evaluations.c.id))).scalar_one()
+            ids = {r[0] for r in c.execute(select(outcomes.c.evaluation))}
+            n_out = c.execute(select(func.count()).select_from(outcomes)).scalar_one()
+            n_pl = c.execute(select(func.count()).select_from(placements).where(placements.c.evaluation == last)).scalar_one()
+        assert (ids, n_out, n_pl) == ({last}, 400, 400)       # one whole evaluation, never half of two
+    with store.read() as c:
+        scoring.write_results(c, "shiliqu-2026", tmp_path / "store")
+    assert scored(tmp_path / "store") == evaluate_folder(big_round, tmp_path / "folder")
