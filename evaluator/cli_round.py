@@ -88,7 +88,7 @@ def round_evaluate(round_id: str = typer.Argument(..., metavar="ROUND"), db: Opt
     store = _store(db)
     ev = evaluate(store, round_id, _by(by))
     _expired(ev)
-    _changes(ev.changed)
+    _changes(ev.changed, ev.titles)
     _say(f"轮次 {round_id} 第 {ev.id} 次评估：{ev.organizations} 个组织，{len(ev.changed)} 个组织的档次、排名或名单与上次不同")
     if out_dir is not None:
         _write(store, round_id, out_dir)
@@ -103,21 +103,13 @@ def _write(store, round_id: str, out_dir: Path) -> None:
     _say(f"结果已写出 → {out_dir}/results.json")
 
 
-def _changes(changed: dict, limit: int = 30) -> None:
-    names = {"tier": "档次", "rank": "排名", "total": "总分", "lists": "名单", "new": "新评"}
+def _changes(changed: dict, titles: dict, limit: int = 30) -> None:
+    from .store.scoring import describe
     for n, (oid, what) in enumerate(sorted(changed.items())):
         if n == limit:
             _say(f"  ……另有 {len(changed) - limit} 个组织")
             break
-        parts = []
-        for k, (a, b) in what.items():
-            label = names.get(k.split(":")[0], k)
-            if isinstance(b, dict) and "round" in b:
-                b = b["round"]
-            if isinstance(a, dict) and "round" in a:
-                a = a["round"]
-            parts.append(f"{label} {a if a not in (None, False) else '—'} → {b if b not in (None, False) else '—'}")
-        _say(f"  {oid}：" + "，".join(parts))
+        _say(f"  {oid}：{describe(what, titles)}")
 
 
 @round_app.command("export")
@@ -305,7 +297,7 @@ def appeal_decide(appeal_id: int = typer.Argument(..., metavar="APPEAL"),
         _say(f"第 {appeal_id} 号申诉：维持原结果")
         return
     _say(f"第 {appeal_id} 号申诉：予以更正，{d['organization']} 已重新评分（第 {d['evaluation']} 次评估）")
-    _changes(d["changed"])
+    _changes(d["changed"], d["titles"])
     if out_dir is not None:
         from .store.reissue import reissue
         files = reissue(store, appeal_id, out_dir)
@@ -363,8 +355,9 @@ def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str]
     prev_tier = None
     for r in rounds:
         _say(f"{r['title']}（{r['round']}，{r['period'][0]} 至 {r['period'][1]}）：{r['name']}")
+        titles = r["titles"]
         for s in r["steps"]:
-            lists = "，".join(s["lists"])
+            lists = "，".join(titles.get(x, x) for x in s["lists"])
             _say(f"  {s['at']:%Y-%m-%d} {_KIND_ZH.get(s['kind'], s['kind'])}：档次 {s['tier'] or '不予定档'}，"
                  f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}" + (f"，{lists}" if lists else ""))
         for b in r["bulletins"]:
@@ -384,3 +377,61 @@ _KIND_ZH = {"full": "评估", "rescore": "重新评分", "appeal": "申诉复核
 def json_loads(text):
     import json
     return json.loads(text)
+
+
+# ------------------------------------------------------------------ inspection
+
+@round_app.command("plan")
+@command
+def round_plan(plan_file: Path = typer.Argument(..., metavar="INSPECTION.yaml"), db: Optional[str] = DB,
+               by: Optional[str] = BY, on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD")):
+    """载入核查安排（考核组、核查人、回避规则）— load a round's inspection plan: teams, inspectors, conflict rules."""
+    from .store.inspection import load_plan
+    store = _store(db)
+    r = load_plan(store, plan_file, _by(by), _date(on))
+    _say(f"轮次 {r.round} 的核查安排已{'更新' if r.replaced else '载入'}：核查人 {r.inspectors} 名，考核组 {r.teams} 个，"
+         f"分派组织 {r.assigned} 个")
+
+
+@round_app.command("assign")
+@command
+def round_assign(round_id: str = typer.Argument(..., metavar="ROUND"), team: str = typer.Argument(..., metavar="TEAM"),
+                 orgs: List[str] = typer.Argument(..., metavar="ORG..."),
+                 move: bool = typer.Option(False, "--move", help="已分派给其他组的改派到本组"),
+                 on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help="分派日期（回避规则按此日判断）"),
+                 db: Optional[str] = DB, by: Optional[str] = BY):
+    """把组织分派给考核组（违反回避规则的拒绝）— assign organizations to an inspection team."""
+    from .store.inspection import assign
+    store = _store(db)
+    r = assign(store, round_id, team, list(orgs), _by(by), _date(on), move=move)
+    _say(f"考核组 {team}：新分派 {len(r.added)} 个，改派 {len(r.moved)} 个，原已分派 {len(r.unchanged)} 个")
+
+
+@round_app.command("sample")
+@command
+def round_sample(round_id: str = typer.Argument(..., metavar="ROUND"),
+                 rate: str = typer.Option(..., "--rate", help="抽查比例，如 10%"),
+                 seed: Optional[int] = typer.Option(None, "--seed", help="随机种子（不给则随机生成并记录）"),
+                 strata: str = typer.Option("district,street,type", "--strata", help="分层：district,street,type"),
+                 out_file: Optional[Path] = typer.Option(None, "--out", help="抽查名单 .xlsx 或 .csv"),
+                 db: Optional[str] = DB, by: Optional[str] = BY):
+    """分层随机抽查（记录种子，可复现）— draw a stratified spot-check sample, reproducible from its seed."""
+    from .store.inspection import export_sample, sample
+    store = _store(db)
+    s = sample(store, round_id, rate, _by(by), seed, tuple(x.strip() for x in strata.split(",") if x.strip()))
+    _say(f"抽查第 {s.id} 次：{len(s.rows)}/{s.population} 个组织，随机种子 {s.seed}（{s.rounding}）")
+    if out_file is not None:
+        with store.read() as conn:
+            path = export_sample(conn, round_id, out_file, s.id)
+        _say(f"抽查名单 → {path}")
+
+
+@round_app.command("discrepancies")
+@command
+def round_discrepancies(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB):
+    """自评与核查差异：按组织、按核查人 — self-reported vs verified differences, per organization and inspector."""
+    from .store.inspection import discrepancies
+    store = _store(db)
+    with store.read() as conn:
+        for line in discrepancies(conn, round_id).lines():
+            _say(line)

@@ -151,4 +151,4 @@ def decide(store: Store, appeal_id: int, decision: str, reason: str, reviewer: s
     ev = rescore(store, a["round"], [a["organization"]], reviewer, kind="appeal", allow_closed=True, tx_extra=within,
                  amendments={a["organization"]: subs})
     return {"appeal": appeal_id, "state": "amended", "organization": a["organization"], "evaluation": ev.id,
-            "changed": ev.changed, "decided_at": decided_at, "reason": reason.strip()}
+            "changed": ev.changed, "decided_at": decided_at, "reason": reason.strip(), "titles": ev.titles}

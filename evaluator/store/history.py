@@ -37,7 +37,9 @@ def history(conn, org: str) -> list[dict]:
         pub = [dict(p) for p in conn.execute(select(published_lists.c.id, published_lists.c.issued_on, published_lists.c.supersedes,
                                                     published_lists.c.lists).where(published_lists.c.round == r["id"])
                                              .order_by(published_lists.c.id)).mappings()]
+        from .scoring import titles_of
         out.append({"round": r["id"], "title": r["title"], "state": r["state"], "name": r["org_name"],
+                    "titles": titles_of(conn, r["id"]),
                     "period": (r["period_from"], r["period_to"]), "steps": steps, "bulletins": bl, "appeals": ap,
                     "published": pub})
     return out

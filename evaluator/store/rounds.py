@@ -222,6 +222,7 @@ def _import_evidence(tx: Tx, rnd: Round, raw: dict, base: Path, by: str, report:
             if key not in given and not old.withdrawn:
                 items.append((o.id, Submission(key[0], key[1], None, {"file": "(import)", "line": 0, "col": 0, "path": "$"},
                                                withdrawn=True, note="not in the imported files"), 0))
+    _check_verifiers(tx, rnd.id, items)
     versions = save_many(tx, rnd.id, items, by)
     changed: dict[str, list[Submission]] = {}
     for (oid, sub, _), v in zip(items, versions):
@@ -245,6 +246,39 @@ def _import_evidence(tx: Tx, rnd: Round, raw: dict, base: Path, by: str, report:
         entries.append(("evidence.import", "evidence", f"{rnd.id}/{oid}", before or None, after,
                         {"fields": [f"{s.field}.{s.source}" for s in subs][:50], "count": len(subs)}))
     tx.log.extend(entries)
+
+
+def _check_verifiers(tx: Tx, round_id: str, items: list) -> None:
+    """Verified values in the files obey the round's inspection plan (conflicts of interest),
+    as one submitted through the store does; every refusal is listed, nothing is written."""
+    from .inspection import verifier
+    check = verifier(tx.conn, round_id)
+    issues: list[Issue] = []
+    seen = set()
+    for oid, sub, _ in items:
+        if sub.source != "verified" or not sub.inspector or sub.withdrawn:
+            continue
+        on = sub.ons[-1][0] if sub.ons else None
+        key = (oid, sub.inspector, str(on))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check(oid, sub.inspector, _day_or_today(on))
+        except InputError as e:
+            w = sub.where
+            issues += [Issue(w["file"], w["line"], w["col"], w["path"], i.message) for i in e.issues]
+    if issues:
+        raise InputError(issues)
+
+
+def _day_or_today(v) -> datetime.date:
+    if isinstance(v, datetime.date):
+        return v
+    try:
+        return datetime.date.fromisoformat(str(v)[:10])
+    except ValueError:
+        return datetime.date.today()
 
 
 # ------------------------------------------------------------------ the round as a folder

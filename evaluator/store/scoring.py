@@ -93,6 +93,7 @@ class Evaluation:
     changed: dict = field(default_factory=dict)      # id -> {what: [before, after]}
     digest: str = ""
     expired: list = field(default_factory=list)      # waivers past their expiry, evaluated normally
+    titles: dict = field(default_factory=dict)       # 'list:red' -> 红榜, 'designation:weak' -> 软弱涣散党组织
 
 
 def _header(rnd, digest: str, n_files: int) -> dict:
@@ -107,7 +108,7 @@ def _header(rnd, digest: str, n_files: int) -> dict:
 def _placement(state: RoundState, rid: str) -> dict:
     b = state.brief(rid)
     return {"total": None if b["total"] is None else str(b["total"]), "tier": b["tier"], "rank": b["rank"]["round"],
-            "lists": b["lists"] + b["designations"]}
+            "lists": [f"list:{x}" for x in b["lists"]] + [f"designation:{x}" for x in b["designations"]]}
 
 
 def _placements_now(conn, round_id: str) -> dict[str, dict]:
@@ -189,8 +190,8 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
             require_open(tx, round_id, "重新评估", ("draft", "collecting", "verifying", "reviewing"))
             eid = tx.conn.execute(insert(evaluations).values(
                 round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(rows),
-                changed=json.dumps(changed, ensure_ascii=False), summary=json.dumps(scored.header["summary"], ensure_ascii=False,
-                                                                                      default=str))).inserted_primary_key[0]
+                changed=json.dumps(changed, ensure_ascii=False), summary=json.dumps({"summary": scored.header["summary"], "titles": state.titles()},
+                                                                    ensure_ascii=False, default=str))).inserted_primary_key[0]
             tx.conn.execute(delete(outcomes).where(outcomes.c.round == round_id))
             batch = []
             for r in rows:
@@ -211,7 +212,7 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
         for st in state.states.values():
             st.close()
         state.scorer.close()
-        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired)
+        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired, state.titles())
     finally:
         spill.close()
 
@@ -274,7 +275,8 @@ def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, am
         eid = tx.conn.execute(insert(evaluations).values(
             round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(fresh),
             changed=json.dumps(changed, ensure_ascii=False),
-            summary=json.dumps(state.scored.summary.render(), ensure_ascii=False, default=str))).inserted_primary_key[0]
+            summary=json.dumps({"summary": state.scored.summary.render(), "titles": state.titles()},
+                               ensure_ascii=False, default=str))).inserted_primary_key[0]
         for oid, (head, tail) in fresh.items():
             tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
             tx.conn.execute(insert(outcomes).values(round=round_id, organization=oid,
@@ -293,7 +295,38 @@ def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, am
             tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
                             .values(evidence_digest=evidence_digest(tx.conn, round_id)[0]))
     state.scored.close()
-    return Evaluation(eid, round_id, kind, len(fresh), changed, digest, mat.expired)
+    return Evaluation(eid, round_id, kind, len(fresh), changed, digest, mat.expired, state.titles())
+
+
+def titles_of(conn, round_id: str) -> dict:
+    """What the round's lists and designations are called, as its last evaluation knew them."""
+    row = conn.execute(select(evaluations.c.summary).where(evaluations.c.round == round_id)
+                       .order_by(evaluations.c.id.desc()).limit(1)).first()
+    return json.loads(row.summary).get("titles", {}) if row else {}
+
+
+def describe(what: dict, titles: dict) -> str:
+    """One organization's change as a department reads it: 档次 D → C，总分 59.00 → 69.00，移出黑榜."""
+    parts = []
+    for key in sorted(what, key=lambda k: _ORDER.index(k) if k in _ORDER else len(_ORDER)):
+        a, b = what[key]
+        if key == "new":
+            parts.append("首次评估")
+        elif key == "lists":
+            a, b = set(a or []), set(b or [])
+            parts += [f"列入{titles.get(x, x)}" for x in sorted(b - a)] + [f"移出{titles.get(x, x)}" for x in sorted(a - b)]
+        elif key.startswith(("list:", "designation:")):
+            verb = ("认定为" if b else "不再认定为") if key.startswith("designation:") else ("列入" if b else "移出")
+            parts.append(f"{verb}{titles.get(key, key)}")
+        else:
+            if isinstance(a, dict):
+                a, b = a.get("round"), (b or {}).get("round")
+            parts.append(f"{_WHAT_ZH.get(key, key)} {a if a is not None else '—'} → {b if b is not None else '—'}")
+    return "，".join(parts)
+
+
+_ORDER = ["new", "tier", "total", "rank", "lists"]
+_WHAT_ZH = {"tier": "档次", "total": "总分", "rank": "全域排名"}
 
 
 def _jsonable(v):
