@@ -40,6 +40,7 @@ except ImportError:          # not on Linux: no locking, the digests still catch
 from ..errors import InputError, Issue
 from ..model import Record
 from ..terms import RANK_ZH, STATUS_ZH
+from .filesink import FileSink, write_all
 
 RESULT_FILES = ("results.json", "results.csv")   # what run.json's digests cover, in write order
 RUN_FILE = "run.json"
@@ -184,24 +185,35 @@ class _Staged:
     """One file's bytes, written and fsynced but not yet visible under its final name.
     Names are relative to the output folder's descriptor `dir_fd`. Content given as a
     function is streamed (a results.json of a million organizations is never in memory);
-    `digest` is its SHA-256 and size, computed on the way."""
+    `digest` is its SHA-256 and size, computed on the way. Hashing, writing and fsyncing
+    happen on a thread of the file's own (filesink), so they overlap the making of its bytes
+    and of the next file's: `digest` and `commit` wait for them."""
 
     def __init__(self, dir_fd: int, data: Content):
-        self.dir_fd, self.named = dir_fd, None
+        self.dir_fd, self.named, self._sink = dir_fd, None, None
         try:                                       # an inode without a name: a kill leaves nothing
             self.fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o666, dir_fd=dir_fd)
         except (AttributeError, OSError):          # no O_TMPFILE here (kernel, file system, OS)
             self.named = _temp_name()
             self.fd = os.open(self.named, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
         try:
-            self.digest = _fill(self.fd, data)
-            os.fsync(self.fd)
+            self._sink = FileSink(self.fd)
+            try:
+                data(self._sink.write) if callable(data) else self._sink.write(_bytes(data))
+            finally:
+                self._sink.close()
         except BaseException:
             self.close()
             raise
 
+    @property
+    def digest(self) -> dict:
+        """SHA-256 and size of the bytes, once they are written and fsynced."""
+        return self._sink.result()
+
     def commit(self, name: str) -> None:
         """Give the file its final name in one rename (replacing any file there)."""
+        self._sink.result()                        # written and on disk first
         tmp = self.named
         if tmp is None:
             tmp = _temp_name()
@@ -215,7 +227,7 @@ class _Staged:
                 try:
                     offset = 0
                     while chunk := os.pread(self.fd, 1 << 20, offset):
-                        _write_all(fd, chunk)
+                        write_all(fd, chunk)
                         offset += len(chunk)
                     os.fsync(fd)
                 finally:
@@ -229,6 +241,10 @@ class _Staged:
         self.named = None
 
     def close(self) -> None:
+        if self._sink is not None:                 # its thread done with the descriptor first
+            with contextlib.suppress(BaseException):
+                self._sink.result()
+            self._sink = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -240,43 +256,6 @@ class _Staged:
 
 def _temp_name() -> str:
     return f"{TMP_PREFIX}{secrets.token_hex(8)}"
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _fill(fd: int, data: Content) -> dict:
-    """Write `data` to `fd` (bytes, text, or a function given a `write`); its digest."""
-    h, size = hashlib.sha256(), 0
-    if not callable(data):
-        data = _bytes(data)
-        _write_all(fd, data)
-        h.update(data)
-        return {"sha256": h.hexdigest(), "bytes": len(data)}
-    buf: list[bytes] = []
-    held = 0
-
-    def flush():
-        nonlocal held
-        chunk = b"".join(buf)
-        buf.clear()
-        held = 0
-        _write_all(fd, chunk)
-
-    def write(piece: bytes) -> None:
-        nonlocal size, held
-        h.update(piece)
-        size += len(piece)
-        buf.append(piece)
-        held += len(piece)
-        if held >= 1 << 20:
-            flush()
-    data(write)
-    flush()
-    return {"sha256": h.hexdigest(), "bytes": size}
 
 
 def write_atomically(out_dir: Path, files: dict[str, Content],
