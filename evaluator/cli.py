@@ -351,8 +351,13 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
          seed: int = typer.Option(2026, "--seed"), reports: bool = typer.Option(True, "--reports/--no-reports"),
          scorecards: int = typer.Option(40, "--scorecards", min=0,
                                         help="scorecards to render: the best and worst ranked plus vetoed and "
-                                             "ungraded examples; 0 renders every organization's")):
-    """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round."""
+                                             "ungraded examples; 0 renders every organization's"),
+         store: bool = typer.Option(True, "--store/--no-store",
+                                    help="also walk a small round through its whole life in the database"),
+         store_orgs: int = typer.Option(200, "--store-orgs", min=3, help="organizations of the round walked in the database"),
+         db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="the database (default AGRADE_DB or ./agrade.db)")):
+    """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round; walk a
+    small one through its life (inspection, bulletins, appeal, publication) in the database."""
     from .demo import generate
     check_out_dir(out_dir)
     round_path = generate(out_dir / "round", orgs, seed)
@@ -364,6 +369,14 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
         only = demo_sample(payload, scorecards) if scorecards else None
         _report(out_dir / "results", out_dir / "reports", None, None, False, None, None, only)
     out.print(f"下一步：agrade explain {out_dir / 'results'} {payload['organizations'][0]['id']}", markup=False)
+    if store:
+        from .store.base import Store
+        from .store.demo import walk
+        db_store = Store(db)
+        out.print(f"\n数据库中的轮次全过程（{db_store.where}）：", markup=False)
+        rid = walk(db_store, out_dir, store_orgs, seed, lambda t: out.print(t, markup=False))
+        if rid:
+            out.print(f"下一步：agrade round status {rid}；agrade audit verify", markup=False)
 
 
 def demo_sample(payload: dict, n: int) -> list[str]:

@@ -261,14 +261,10 @@ def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, am
         digest, _ = evidence_digest(conn, round_id)
         moved = dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others))
         after = {oid: _placement(state, oid) for oid in moved}
+        before = _placements_now(conn, round_id)
         fresh = {oid: state.scored.spill.get(state.by_id[oid].spill) for oid in dict.fromkeys(org_ids)}
-    changed = {}
-    for c in changes:
-        changed[c.organization] = {k: [_jsonable(c.before[k]), _jsonable(c.after[k])] for k in c.after
-                                   if c.before[k] != c.after[k]}
-        for oid, what in c.others.items():
-            changed.setdefault(oid, {}).update({k: [_jsonable(a), _jsonable(b)] for k, (a, b) in what.items()})
-    changed = {k: v for k, v in changed.items() if v}
+    # told as a full evaluation tells it: each moved organization's placement before and after
+    changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))}
     allowed = ("draft", "collecting", "verifying", "reviewing") + (("finalized", "published") if allow_closed else ())
     with store.change(by) as tx:
         require_open(tx, round_id, "重新评分", allowed)
@@ -319,22 +315,13 @@ def describe(what: dict, titles: dict) -> str:
             verb = ("认定为" if b else "不再认定为") if key.startswith("designation:") else ("列入" if b else "移出")
             parts.append(f"{verb}{titles.get(key, key)}")
         else:
-            if isinstance(a, dict):
-                a, b = a.get("round"), (b or {}).get("round")
+            a, b = (x.get("round") if isinstance(x, dict) else x for x in (a, b))
             parts.append(f"{_WHAT_ZH.get(key, key)} {a if a is not None else '—'} → {b if b is not None else '—'}")
     return "，".join(parts)
 
 
 _ORDER = ["new", "tier", "total", "rank", "lists"]
 _WHAT_ZH = {"tier": "档次", "total": "总分", "rank": "全域排名"}
-
-
-def _jsonable(v):
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
 
 
 def write_results(conn, round_id: str, folder: Path) -> Path:

@@ -88,3 +88,14 @@ def test_verified_values_in_imported_files_obey_the_inspection_plan(db, mini_rou
                    .replace("verified_on: 2026-10-12", "verified_on: 2026-03-01"), encoding="utf-8")
     err = refused("round", "import", mini_round)
     assert "c1.yaml:4" in err and "王敏" in err
+
+
+def test_the_demo_walks_a_round_through_its_life_in_the_database(db, tmp_path):
+    out = ok("demo", "--out", tmp_path / "demo", "--orgs", "40", "--no-reports", "--store-orgs", "60")
+    for step in ("① 导入轮次", "② 分层抽查", "第 1 期通报", "第 2 期通报", "⑤ 审核、定稿、发布", "予以更正", "⑦ 重新出具测评报告（复核）"):
+        assert step in out, step
+    assert "【已发布】" in ok("round", "status", "demo-2026-60")
+    appealed = out.split("⑧ ")[1].split(" ")[0]
+    assert "申诉复核" in ok("history", appealed)
+    assert "审计日志完好" in ok("audit", "verify")
+    assert "已有演示轮次" in ok("demo", "--out", tmp_path / "again", "--orgs", "40", "--no-reports", "--store-orgs", "60")
