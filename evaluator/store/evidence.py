@@ -24,7 +24,47 @@ from ..intake.evidence import SOURCES, RawEntry, RawEvidence
 from . import codec
 from .base import Conflict, Tx
 from .db import now
-from .tables import heads, submissions
+from .tables import heads, round_evidence, submissions
+
+# ------------------------------------------------------------------ the evidence's digest
+#
+# A round's evidence digest is the sum, modulo 2**256, of one SHA-256 per current field
+# (organization, field, source, content). A sum does not depend on order and is kept up to
+# date in O(1) per saved version (take the old field's term out, put the new one in), so
+# "has the evidence changed since the last evaluation?" costs one row, not a scan of every
+# submission. It detects change; tampering is the audit log's business.
+
+_MOD = 1 << 256
+
+
+def term(organization: str, field: str, source: str, content: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{organization}\0{field}\0{source}\0{content}".encode()).digest(), "big")
+
+
+def digest_text(total: int) -> str:
+    return f"sha256-sum:{total:064x}"
+
+
+def _bump(tx: Tx, round_id: str, plus: int, minus: int) -> None:
+    row = tx.conn.execute(select(round_evidence.c.digest).where(round_evidence.c.round == round_id)).first()
+    old = int(row.digest.split(":", 1)[1], 16) if row else 0
+    new = digest_text((old + plus - minus) % _MOD)
+    if row is None:
+        tx.conn.execute(insert(round_evidence).values(round=round_id, digest=new))
+    else:
+        tx.conn.execute(update(round_evidence).where(round_evidence.c.round == round_id).values(digest=new))
+
+
+def current_digest(conn, round_id: str) -> str:
+    row = conn.execute(select(round_evidence.c.digest).where(round_evidence.c.round == round_id)).first()
+    return row.digest if row else digest_text(0)
+
+
+def digest_from_scratch(conn, round_id: str) -> str:
+    """The same digest computed from every current field (what the kept one must equal)."""
+    q = (select(heads.c.organization, heads.c.field, heads.c.source, submissions.c.content)
+         .join(submissions, submissions.c.id == heads.c.submission).where(heads.c.round == round_id))
+    return digest_text(sum(term(*r) for r in conn.execute(q)) % _MOD)
 
 
 @dataclass
@@ -141,6 +181,7 @@ def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], b
         have[(row.organization, row.field, row.source)] = (row.version, row.content)
     out, rows, keys = [], [], []
     at = now()
+    plus = minus = 0
     for org, sub, seq in items:
         key = (org, sub.field, sub.source)
         cur = have.get(key)
@@ -148,6 +189,9 @@ def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], b
         if (cur is not None and cur[1] == content) or (cur is None and sub.withdrawn):
             out.append(None)
             continue
+        if cur is not None:
+            minus += term(*key, cur[1])
+        plus += term(*key, content)
         version = (cur[0] if cur else 0) + 1
         have[key] = (version, content)
         rows.append({"round": round_id, "organization": org, "version": version, "submitted_by": by,
@@ -156,6 +200,7 @@ def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], b
         out.append(version)
     if not rows:
         return out
+    _bump(tx, round_id, plus, minus)
     ids = []
     for i in range(0, len(rows), 5000):
         res = tx.conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
@@ -196,6 +241,8 @@ def save(tx: Tx, round_id: str, organization: str, sub: Submission, expected: in
     if head is None and sub.withdrawn:
         return None
     version = have + 1
+    _bump(tx, round_id, term(organization, sub.field, sub.source, content),
+          term(organization, sub.field, sub.source, head.content) if head is not None else 0)
     sid = tx.conn.execute(insert(submissions).values(round=round_id, organization=organization, version=version,
                                                      submitted_by=by, submitted_at=now(), **_row(sub))
                           ).inserted_primary_key[0]

@@ -26,23 +26,20 @@ from ..scoring.previous import load_previous
 from ..scoring.rows import Shared
 from .base import Refused, Store
 from .db import now
-from .evidence import by_organization, current, to_raw
+from .evidence import by_organization, current, current_digest, to_raw
 from .rounds import get_round, open_round, require_open
 from .tables import evaluations, outcomes, placements, submissions, heads
 
 
 def evidence_digest(conn, round_id: str) -> tuple[str, int]:
-    """The digest of the round's current evidence (every current submission's content, in a
-    fixed order) and how many source files it came from: a stored round's evidence_digest."""
-    h = hashlib.sha256()
+    """The digest of the round's current evidence (kept as it changes: evidence.current_digest)
+    and how many source files it came from: a stored round's evidence_digest and evidence_files."""
     files = set()
-    q = (select(heads.c.organization, heads.c.field, heads.c.source, submissions.c.content, submissions.c.location)
-         .join(submissions, submissions.c.id == heads.c.submission).where(heads.c.round == round_id)
-         .order_by(heads.c.organization, heads.c.field, heads.c.source))
-    for row in conn.execute(q):
-        h.update(f"{row.organization}\0{row.field}\0{row.source}\0{row.content}\n".encode())
-        files.add(json.loads(row.location)["file"])
-    return "sha256:" + h.hexdigest(), len(files - {"(import)"})
+    q = (select(submissions.c.location).join(heads, heads.c.submission == submissions.c.id)
+         .where(heads.c.round == round_id))
+    for (loc,) in conn.execute(q):
+        files.add(json.loads(loc)["file"])
+    return current_digest(conn, round_id), len(files - {"(import)"})
 
 
 def latest_evaluation(conn, round_id: str) -> dict | None:
@@ -51,7 +48,7 @@ def latest_evaluation(conn, round_id: str) -> dict | None:
     if row is None:
         return None
     out = dict(row)
-    out["stale"] = evidence_digest(conn, round_id)[0] != row["evidence_digest"]
+    out["stale"] = current_digest(conn, round_id) != row["evidence_digest"]
     return out
 
 
@@ -126,8 +123,9 @@ def _diff(before: dict | None, after: dict) -> dict:
     return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
 
 
-def load_state(conn, round_id: str, mat) -> RoundState:
-    """The stored round's outcomes as a RoundState (nothing re-scored, nothing re-read)."""
+def load_state(conn, round_id: str, mat, for_writing: bool = False) -> RoundState:
+    """The stored round's outcomes as a RoundState (nothing re-scored, nothing re-read).
+    for_writing: with the count of evidence files in its header (a scan: only to write results)."""
     rnd = mat.round
     standards = _standards(rnd)
     rows, shared = [], Shared()
@@ -139,7 +137,7 @@ def load_state(conn, round_id: str, mat) -> RoundState:
         raise Refused(round_id, f"轮次 {round_id} 尚未完整评估（{len(rows)}/{len(order)} 个组织有结果）："
                                 f"请先运行 agrade round evaluate {round_id}")
     rows.sort(key=lambda r: order[r.id])
-    digest, n_files = evidence_digest(conn, round_id)
+    digest, n_files = evidence_digest(conn, round_id) if for_writing else (current_digest(conn, round_id), None)
     scored = ScoredRound(rows, StoreSpill(conn, round_id), standards, _header(rnd, digest, n_files))
     return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
                       load_previous(rnd.previous))
@@ -258,7 +256,7 @@ def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, am
         if issues:
             from ..errors import InputError
             raise InputError(issues)
-        digest, _ = evidence_digest(conn, round_id)
+        digest = current_digest(conn, round_id)
         moved = dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others))
         after = {oid: _placement(state, oid) for oid in moved}
         before = _placements_now(conn, round_id)
@@ -289,7 +287,7 @@ def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, am
             tx_extra(tx, eid, changed, state)
             # the evidence it saved is part of what this evaluation scored
             tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
-                            .values(evidence_digest=evidence_digest(tx.conn, round_id)[0]))
+                            .values(evidence_digest=current_digest(tx.conn, round_id)))
     state.scored.close()
     return Evaluation(eid, round_id, kind, len(fresh), changed, digest, mat.expired, state.titles())
 
@@ -330,7 +328,7 @@ def write_results(conn, round_id: str, folder: Path) -> Path:
     from .. import __version__
     from ..scoring.results import write_result_set
     with open_round(conn, round_id) as mat:
-        state = load_state(conn, round_id, mat)
+        state = load_state(conn, round_id, mat, for_writing=True)
     try:
         scored = state.scored
         meta = {"agrade_version": __version__, "round": f"store:{round_id}", "organizations": len(scored.rows)}

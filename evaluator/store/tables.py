@@ -148,6 +148,12 @@ evaluations = Table(
     Column("summary", Text, nullable=False),               # JSON: results.json's summary
 )
 
+round_evidence = Table(                                     # the current evidence's digest, kept as it changes
+    "round_evidence", metadata,
+    Column("round", String(100), ForeignKey("rounds.id"), primary_key=True),
+    Column("digest", String(80), nullable=False),          # evidence.py: a sum of the current fields' hashes
+)
+
 outcomes = Table(
     "outcomes", metadata,
     Column("round", String(100), ForeignKey("rounds.id"), primary_key=True),

@@ -108,3 +108,22 @@ def test_every_change_names_who_makes_it(db_url, mini_round):
     store = Store(db_url)
     with pytest.raises(InputError, match="who makes it"):
         rounds.import_round(store, mini_round, " ")
+
+
+def test_the_kept_evidence_digest_equals_one_computed_from_scratch(db_url, mini_round):
+    from evaluator.store import submit
+    from evaluator.store.evidence import current_digest, digest_from_scratch
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "张三")
+    with store.read() as c:
+        first = current_digest(c, "mini-2026")
+        assert first == digest_from_scratch(c, "mini-2026")
+    submit.submit(store, "mini-2026", "C1", "awards", "4", "self", "甲", None)
+    submit.submit(store, "mini-2026", "C1", "awards", 3, "self", "甲", None)        # back to what was imported
+    with store.read() as c:
+        assert current_digest(c, "mini-2026") == digest_from_scratch(c, "mini-2026") == first
+    doc = mini_round.parent / "evidence" / "c1.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("  unapproved_tasks: 0\n", ""), encoding="utf-8")
+    rounds.import_round(store, mini_round, "张三")                                  # a withdrawal
+    with store.read() as c:
+        assert current_digest(c, "mini-2026") == digest_from_scratch(c, "mini-2026") != first
