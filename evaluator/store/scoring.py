@@ -11,7 +11,6 @@ evaluation and for those that changed in a re-score, so any earlier state can be
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
