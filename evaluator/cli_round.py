@@ -354,7 +354,9 @@ def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str]
         raise InputError(Issue(org, 0, 0, "$", f"organization {org} is in no round of the store ({store.where})"))
     prev_tier = None
     for r in rounds:
-        _say(f"{r['title']}（{r['round']}，{r['period'][0]} 至 {r['period'][1]}）：{r['name']}")
+        std = r["standard"]
+        _say(f"{r['title']}（{r['round']}，{r['period'][0]} 至 {r['period'][1]}）：{r['name']}"
+             + (f"；考评标准 {std['title']}（{std['version']}版）" if std else ""))
         titles = r["titles"]
         for s in r["steps"]:
             lists = "，".join(titles.get(x, x) for x in s["lists"])

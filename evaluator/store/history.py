@@ -5,7 +5,8 @@ import json
 
 from sqlalchemy import and_, select
 
-from .tables import appeals, bulletins, evaluations, members, placements, published_lists, rounds, units
+from .tables import (appeals, bulletins, evaluations, members, placements, published_lists, round_standards, rounds,
+                     standards, units)
 
 
 def history(conn, org: str) -> list[dict]:
@@ -38,8 +39,12 @@ def history(conn, org: str) -> list[dict]:
                                                     published_lists.c.lists).where(published_lists.c.round == r["id"])
                                              .order_by(published_lists.c.id)).mappings()]
         from .scoring import titles_of
+        std = conn.execute(select(standards.c.standard, standards.c.title, standards.c.version)
+                           .join(round_standards, round_standards.c.digest == standards.c.digest)
+                           .where(and_(round_standards.c.round == r["id"], round_standards.c.org_type == r["org_type"]))).first()
         out.append({"round": r["id"], "title": r["title"], "state": r["state"], "name": r["org_name"],
                     "titles": titles_of(conn, r["id"]),
+                    "standard": {"id": std.standard, "title": std.title, "version": std.version} if std else None,
                     "period": (r["period_from"], r["period_to"]), "steps": steps, "bulletins": bl, "appeals": ap,
                     "published": pub})
     return out

@@ -102,8 +102,9 @@ def _config(rnd: Round) -> str:
 def _previous_id(rnd: Round) -> str | None:
     if rnd.previous is None:
         return None
-    from ..scoring.source import read_header
-    return read_header(rnd.previous / "results.json")["round"]["id"]
+    from ..scoring.source import open_results
+    with open_results(rnd.previous, check=False) as src:
+        return src.header["round"]["id"]
 
 
 def import_round(store: Store, round_yaml: Path, by: str, evidence: bool = True) -> ImportReport:
