@@ -94,6 +94,23 @@ def round_evaluate(round_id: str = typer.Argument(..., metavar="ROUND"), db: Opt
         _write(store, round_id, out_dir)
 
 
+@round_app.command("rescore")
+@command
+def round_rescore(round_id: str = typer.Argument(..., metavar="ROUND"),
+                  orgs: List[str] = typer.Argument(..., metavar="ORG...", help="证据有变化的组织"),
+                  db: Optional[str] = DB, by: Optional[str] = BY,
+                  out_dir: Optional[Path] = typer.Option(None, "--out", help="同时写出结果文件夹")):
+    """只重新评分证据有变化的组织（其他组织的结果从数据库读取）— re-score organizations from the stored outcomes."""
+    from .store.scoring import rescore
+    store = _store(db)
+    ev = rescore(store, round_id, list(dict.fromkeys(orgs)), _by(by))
+    _expired(ev)
+    _changes(ev.changed, ev.titles)
+    _say(f"轮次 {round_id} 第 {ev.id} 次评估（重新评分 {ev.organizations} 个组织）：{len(ev.changed)} 个组织的档次、排名或名单随之变化")
+    if out_dir is not None:
+        _write(store, round_id, out_dir)
+
+
 def _write(store, round_id: str, out_dir: Path) -> None:
     from .cli import check_out_dir
     from .store.scoring import write_results

@@ -36,8 +36,9 @@ def test_a_round_through_its_life_on_the_command_line(db, mini_round, tmp_path):
     ok("evidence", "submit", "mini-2026", "C2", "grid_staff_party", "9", "--expect", "1")
     err = refused("evidence", "submit", "mini-2026", "C2", "grid_staff_party", "8", "--expect", "1")
     assert "已被他人更新为第 2 版" in err
-    out = ok("round", "evaluate", "mini-2026")
+    out = ok("round", "rescore", "mini-2026", "C2")          # only C2 scored again; the others read back
     assert "C2：档次 D → C" in out
+    assert "与当前材料一致" in ok("round", "status", "mini-2026")
     for step in ("verify", "review", "finalize"):
         ok("round", step, "mini-2026")
     assert "已定稿" in refused("evidence", "submit", "mini-2026", "C2", "awards", "1")

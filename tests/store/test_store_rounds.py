@@ -127,3 +127,27 @@ def test_the_kept_evidence_digest_equals_one_computed_from_scratch(db_url, mini_
     rounds.import_round(store, mini_round, "张三")                                  # a withdrawal
     with store.read() as c:
         assert current_digest(c, "mini-2026") == digest_from_scratch(c, "mini-2026") != first
+
+
+def test_a_rescore_from_stored_outcomes_gives_what_a_full_evaluation_gives(db_url, demo_round, tmp_path):
+    from evaluator.store import submit
+    from evaluator.store.evidence import current
+    store = Store(db_url)
+    rid = rounds.import_round(store, demo_round, "组织部").round
+    scoring.evaluate(store, rid, "组织部")
+    changed = []
+    with store.read() as c:
+        nums = [(o, s) for o, _, s in current(c, rid) if s.source == "verified" and isinstance(s.value, (int, str))
+                and str(s.value).isdigit()]
+    for org, sub in nums[::max(1, len(nums) // 3)][:3]:        # three organizations' verified counts tripled
+        submit.submit(store, rid, org, sub.field, str(int(sub.value) * 3 + 1), "verified", "复核组", None,
+                      inspector="复核组-赵六")
+        changed.append(org)
+    ev = scoring.rescore(store, rid, changed, "组织部")
+    assert ev.organizations == len(set(changed)) and ev.changed        # something moved
+    with store.read() as c:
+        scoring.write_results(c, rid, tmp_path / "rescored")
+    scoring.evaluate(store, rid, "组织部")
+    with store.read() as c:
+        scoring.write_results(c, rid, tmp_path / "full")
+    assert scored(tmp_path / "rescored") == scored(tmp_path / "full")
