@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 import json
 from decimal import Decimal
+
+import orjson
 from typing import Any
 
 from ..errors import Issue
@@ -59,7 +61,7 @@ def decode(v: Any) -> Any:
 
 
 def dumps(v: Any) -> str:
-    return json.dumps(encode(v), ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(encode(v)).decode()        # compact, UTF-8 as is (json.dumps' separators=(",", ":"))
 
 
 def loads(text: str | None) -> Any:

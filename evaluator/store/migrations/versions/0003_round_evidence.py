@@ -6,7 +6,6 @@ Create Date: 2026-11-29 03:31:49.834102
 """
 from alembic import op
 import sqlalchemy as sa
-import evaluator.store.tables
 
 
 revision = '0003'
