@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import hashlib
 import json
 from pathlib import Path
 
@@ -22,21 +21,12 @@ from ..errors import InputError, Issue
 from ..intake.normalize import NormalizeError, normalize
 from .base import Refused, Store
 from .db import now
-from .evidence import Submission, current, save
+from .evidence import Submission, current, save, store_attachment
 from .rounds import get_round, open_round
 from .submit import require_member
-from .tables import appeals, attachments
+from .tables import appeals
 
 DECISIONS = {"uphold": "维持原结果", "amend": "予以更正"}
-
-
-def store_attachment(tx, path: Path) -> str:
-    data = Path(path).read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    if tx.conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha)).first() is None:
-        tx.conn.execute(insert(attachments).values(sha256=sha, name=Path(path).name, size=len(data), content=data,
-                                                   stored_at=now()))
-    return sha
 
 
 def file_appeal(store: Store, round_id: str, org: str, criteria: list[str], reason: str, by: str,

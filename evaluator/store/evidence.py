@@ -26,7 +26,7 @@ from ..intake.evidence import SOURCES, RawEntry, RawEvidence
 from . import codec
 from .base import Conflict, Tx
 from .db import now
-from .tables import heads, round_evidence, submissions
+from .tables import attachments, heads, round_evidence, submission_attachments, submissions
 
 # ------------------------------------------------------------------ the evidence's digest
 #
@@ -80,6 +80,8 @@ class Submission:
     ons: list | None = None         # [(verified_on as typed, where json), ...]
     withdrawn: bool = False
     note: str | None = None
+    attachments: tuple[str, ...] = ()   # SHA-256 of its supporting files (kept in `attachments`)
+    id: int | None = None               # once stored
 
     def content(self) -> str:
         """What was submitted (not where from): equal content is not a new version. Computed
@@ -88,6 +90,8 @@ class Submission:
         if got is None:
             body = {"value": codec.encode(self.value), "inspector": self.inspector, "withdrawn": self.withdrawn,
                     "ons": [codec.encode(v) for v, _ in (self.ons or [])]}
+            if self.attachments:                # new supporting files make a new version
+                body["attachments"] = sorted(self.attachments)
             got = self.__dict__["_content"] = "sha256:" + hashlib.sha256(
                 orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
         return got
@@ -147,9 +151,11 @@ def _row(sub: Submission) -> dict:
 
 
 def _sub(row) -> Submission:
-    return Submission(row["field"], row["source"], codec.loads(row["value"]), json.loads(row["location"]),
-                      row["inspector"], [(codec.decode(v), w) for v, w in json.loads(row["ons"])] if row["ons"] else None,
-                      bool(row["withdrawn"]), row["note"])
+    sub = Submission(row["field"], row["source"], codec.loads(row["value"]), json.loads(row["location"]),
+                     row["inspector"], [(codec.decode(v), w) for v, w in json.loads(row["ons"])] if row["ons"] else None,
+                     bool(row["withdrawn"]), row["note"], id=row["id"])
+    sub.__dict__["_content"] = row["content"]       # as stored (it covers its attachments too)
+    return sub
 
 
 def current(conn, round_id: str, organization: str | None = None) -> Iterator[tuple[str, int, Submission]]:
@@ -233,6 +239,29 @@ def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], b
     return out
 
 
+def store_attachment(tx: Tx, path) -> str:
+    """A supporting file kept once by its content's SHA-256 (the same scan attached twice is
+    stored once); its hash."""
+    from pathlib import Path
+    data = Path(path).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if tx.conn.execute(select(attachments.c.sha256).where(attachments.c.sha256 == sha)).first() is None:
+        tx.conn.execute(insert(attachments).values(sha256=sha, name=Path(path).name, size=len(data), content=data,
+                                                   stored_at=now()))
+    return sha
+
+
+def attachments_of(conn, submission_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if submission_ids:
+        q = (select(submission_attachments.c.submission, attachments.c.name)
+             .join(attachments, attachments.c.sha256 == submission_attachments.c.sha256)
+             .where(submission_attachments.c.submission.in_(submission_ids)))
+        for sid, name in conn.execute(q):
+            out.setdefault(sid, []).append(name)
+    return out
+
+
 def save(tx: Tx, round_id: str, organization: str, sub: Submission, expected: int | None, by: str,
          seq: int | None = None) -> int | None:
     """Save one submission as the field's next version. `expected`: the version the writer
@@ -259,6 +288,9 @@ def save(tx: Tx, round_id: str, organization: str, sub: Submission, expected: in
     sid = tx.conn.execute(insert(submissions).values(round=round_id, organization=organization, version=version,
                                                      submitted_by=by, submitted_at=now(), **_row(sub))
                           ).inserted_primary_key[0]
+    if sub.attachments:                         # its supporting files (store_attachment), linked to this version
+        tx.conn.execute(insert(submission_attachments), [{"submission": sid, "sha256": h}
+                                                         for h in dict.fromkeys(sub.attachments)])
     if head is None:
         if seq is None:
             seq = tx.conn.execute(select(heads.c.seq).where(and_(heads.c.round == round_id,

@@ -11,7 +11,7 @@ from ..errors import InputError, Issue
 from ..intake.normalize import NormalizeError, normalize
 from ..terms import value_text
 from .base import Refused, Store
-from .evidence import Submission, current, save
+from .evidence import Submission, attachments_of, current, save, store_attachment
 from .rounds import ACCEPTS_EVIDENCE, get_round, require_open
 from .tables import members, units
 
@@ -31,9 +31,11 @@ def _field(conn, round_id: str, org: str, field_id: str):
 
 
 def submit(store: Store, round_id: str, org: str, field_id: str, value, source: str, by: str,
-           expect: int | None, inspector: str | None = None, verified_on: str | None = None, note: str | None = None) -> int | None:
+           expect: int | None, inspector: str | None = None, verified_on: str | None = None, note: str | None = None,
+           files=()) -> int | None:
     """Save `value` (as typed) as the field's next version; `expect` the version the writer saw
-    (None: whatever is current). A verified value needs its inspector, who must be free of
+    (None: whatever is current); `files` its supporting files (photos, scans), kept by content
+    hash. A verified value needs its inspector, who must be free of
     conflicts of interest for that organization (store.inspection, when the round declares
     inspectors). Returns the new version (None: same as the current one)."""
     where = f"{round_id}/{org}/{field_id}"
@@ -54,8 +56,13 @@ def submit(store: Store, round_id: str, org: str, field_id: str, value, source: 
         raise InputError(Issue(where, 0, 0, "--verified-on", f"not a date: {verified_on!r} (expected YYYY-MM-DD)")) from None
     loc = {"file": f"(agrade evidence submit by {by})", "line": 0, "col": 0, "path": f"$.values.{field_id}.{source}"}
     ons = [(verified_on, None)] if verified_on else None
-    sub = Submission(field_id, source, value, loc, inspector if source == "verified" else None, ons, note=note)
+    from pathlib import Path
+    for f in files:
+        if not Path(f).is_file():
+            raise InputError(Issue(str(f), 0, 0, "--attach", "attachment does not exist"))
     with store.change(by) as tx:
+        sub = Submission(field_id, source, value, loc, inspector if source == "verified" else None, ons, note=note,
+                         attachments=tuple(store_attachment(tx, f) for f in files))
         require_open(tx, round_id, "提交材料", ACCEPTS_EVIDENCE)
         if source == "verified":
             _check_verifier(tx.conn, round_id, org, inspector, day if verified_on else datetime.date.today())
@@ -90,10 +97,13 @@ def show(conn, round_id: str, org: str) -> list[str]:
     get_round(conn, round_id)
     require_member(conn, round_id, org)
     lines = []
-    for _, version, s in current(conn, round_id, org):
+    cur = list(current(conn, round_id, org))
+    files = attachments_of(conn, [s.id for _, _, s in cur])
+    for _, version, s in cur:
         src = "核查" if s.source == "verified" else "自评"
         val = "（已撤回）" if s.withdrawn else (value_text(s.value) if not isinstance(s.value, list)
                                               else f"{len(s.value)} 条记录")
         who = f"，核查人 {s.inspector}" if s.inspector else ""
-        lines.append(f"{s.field}（{src}）第 {version} 版：{val}{who}")
+        att = f"，附件 {'、'.join(files[s.id])}" if s.id in files else ""
+        lines.append(f"{s.field}（{src}）第 {version} 版：{val}{who}{att}")
     return lines or [f"{org} 尚无材料"]

@@ -136,6 +136,12 @@ attachments = Table(
     Column("stored_at", UTC, nullable=False),
 )
 
+submission_attachments = Table(                             # a submission's supporting files, by content hash
+    "submission_attachments", metadata,
+    Column("submission", Integer, ForeignKey("submissions.id"), primary_key=True),
+    Column("sha256", String(64), ForeignKey("attachments.sha256"), primary_key=True),
+)
+
 evaluations = Table(
     "evaluations", metadata, _id(),
     Column("round", String(100), ForeignKey("rounds.id"), nullable=False),

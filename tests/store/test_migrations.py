@@ -45,7 +45,7 @@ def test_migrations_give_exactly_the_declared_schema(db_url):
     store = Store(db_url)                                   # migrates to head on open
     try:
         head = ScriptDirectory.from_config(_config(None)).get_current_head()
-        assert _revision(store.engine) == head == "0003"
+        assert _revision(store.engine) == head == "0004"
         assert _differences(store.engine) == []
     finally:
         store.close()
@@ -57,8 +57,8 @@ def test_down_to_0001_and_up_again(db_url):
         _run(store.engine, command.downgrade, "0001")
         assert _revision(store.engine) == "0001"
         missing = _differences(store.engine)
-        # at 0001 exactly the later tables are missing (0002 inspection, 0003 the evidence digest)
-        assert {d[1].name for d in missing if d[0] == "add_table"} == INSPECTION_TABLES | {"round_evidence"}
+        # at 0001 exactly the later tables are missing (0002 inspection, 0003 evidence digest, 0004 attachments)
+        assert {d[1].name for d in missing if d[0] == "add_table"} == INSPECTION_TABLES | {"round_evidence", "submission_attachments"}
         assert all(d[0] == "add_table" or (d[0] == "add_index" and d[1].table.name in INSPECTION_TABLES)
                    for d in missing), missing
         _run(store.engine, command.upgrade, "head")

@@ -188,3 +188,23 @@ def test_tampering_with_the_database_is_detected(store, tamper):
             c.execute(delete(audit).where(audit.c.seq == n))
     with store.read() as c:
         assert verify(c).problems
+
+
+def test_a_submission_keeps_its_supporting_files_by_content_hash(store, tmp_path):
+    from evaluator.store.evidence import current_digest, digest_from_scratch
+    from evaluator.store.tables import attachments
+    photo = tmp_path / "党群服务中心平面图.pdf"
+    photo.write_bytes(b"%PDF-1.4 floor plan")
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(photo.read_bytes())
+    v = submit.submit(store, RID, "C1", "centre_area", "520", "self", "C1书记", None, files=[photo])
+    assert v == 2
+    # the same value with the same scan again: nothing new; the same bytes under another name: stored once
+    assert submit.submit(store, RID, "C1", "centre_area", "520", "self", "C1书记", None, files=[photo]) is None
+    assert submit.submit(store, RID, "C1", "centre_area", "520", "self", "C1书记", None) == 3   # without it: a new version
+    submit.submit(store, RID, "C2", "centre_area", "600", "self", "C2书记", None, files=[copy])
+    with store.read() as c:
+        assert c.execute(select(func.count()).select_from(attachments)).scalar_one() == 1
+        assert current_digest(c, RID) == digest_from_scratch(c, RID)
+        shown = submit.show(c, RID, "C2")
+    assert any("附件 党群服务中心平面图.pdf" in line for line in shown)     # kept once, under its first name
