@@ -228,11 +228,12 @@ def evidence_submit(round_id: str = typer.Argument(..., metavar="ROUND"), org: s
                     verified_on: Optional[str] = typer.Option(None, "--verified-on", metavar="YYYY-MM-DD"),
                     expect: Optional[int] = typer.Option(None, "--expect", metavar="VERSION",
                                                          help="您看到的版本号（0 表示此前没有）；他人已更新则拒绝 — the version you started from"),
+                    attach: List[Path] = typer.Option([], "--attach", help="佐证附件（可多次）— supporting files"),
                     db: Optional[str] = DB, by: Optional[str] = BY):
     """提交一项材料（新版本，原有版本保留）— submit one field's value as its next version."""
     from .store.submit import submit
     store = _store(db)
-    v = submit(store, round_id, org, field, value, source, _by(by), expect, inspector, verified_on)
+    v = submit(store, round_id, org, field, value, source, _by(by), expect, inspector, verified_on, files=list(attach))
     _say(f"{org} 的 {field}（{'核查' if source == 'verified' else '自评'}）" + (f"已保存为第 {v} 版" if v else "与当前版本相同，未新增"))
 
 
