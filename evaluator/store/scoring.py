@@ -307,14 +307,20 @@ def describe(what: dict, titles: dict) -> str:
             parts.append("首次评估")
         elif key == "lists":
             a, b = set(a or []), set(b or [])
-            parts += [f"列入{titles.get(x, x)}" for x in sorted(b - a)] + [f"移出{titles.get(x, x)}" for x in sorted(a - b)]
+            parts += [f"{_verb(x, True)}{titles.get(x, x)}" for x in sorted(b - a)]
+            parts += [f"{_verb(x, False)}{titles.get(x, x)}" for x in sorted(a - b)]
         elif key.startswith(("list:", "designation:")):
-            verb = ("认定为" if b else "不再认定为") if key.startswith("designation:") else ("列入" if b else "移出")
-            parts.append(f"{verb}{titles.get(key, key)}")
+            parts.append(f"{_verb(key, bool(b))}{titles.get(key, key)}")
         else:
             a, b = (x.get("round") if isinstance(x, dict) else x for x in (a, b))
             parts.append(f"{_WHAT_ZH.get(key, key)} {a if a is not None else '—'} → {b if b is not None else '—'}")
     return "，".join(parts)
+
+
+def _verb(key: str, on: bool) -> str:
+    if key.startswith("designation:"):
+        return "认定为" if on else "不再认定为"
+    return "列入" if on else "移出"
 
 
 _ORDER = ["new", "tier", "total", "rank", "lists"]

@@ -208,3 +208,28 @@ def test_a_submission_keeps_its_supporting_files_by_content_hash(store, tmp_path
         assert current_digest(c, RID) == digest_from_scratch(c, RID)
         shown = submit.show(c, RID, "C2")
     assert any("附件 党群服务中心平面图.pdf" in line for line in shown)     # kept once, under its first name
+
+
+def test_a_designation_is_lifted_after_a_passing_re_inspection(db_url, mini_round):
+    round_yaml = mini_round
+    round_yaml.write_text(round_yaml.read_text(encoding="utf-8") + """
+designations:
+  weak:
+    title: 软弱涣散党组织
+    include: "veto_count > 0"
+""", encoding="utf-8")
+    s = Store(db_url)
+    rounds.import_round(s, round_yaml, "区委组织部")
+    submit.submit(s, RID, "C3", "serious_violation", "是", "self", "C3书记", None)
+    scoring.evaluate(s, RID, "区委组织部")
+    assert "designation:weak" in json.loads(placement(s, "C3")["lists"])
+    # the inspectors' re-inspection finds the violation rectified
+    submit.submit(s, RID, "C3", "serious_violation", "否", "verified", "复核组", None, inspector="复核组-赵六",
+                  verified_on="2026-11-20")
+    ev = scoring.rescore(s, RID, ["C3"], "区委组织部")
+    assert "designation:weak" not in json.loads(placement(s, "C3")["lists"]) and "C3" in ev.changed
+    from evaluator.store.scoring import describe
+    assert "不再认定为软弱涣散党组织" in describe(ev.changed["C3"], ev.titles)
+    with s.read() as c:
+        steps = history(c, "C3")[0]["steps"]
+    assert ["designation:weak" in st["lists"] for st in steps][-2:] == [True, False]
