@@ -23,6 +23,7 @@ from ..errors import InputError, Issue
 from ..intake.evidence import collect, resolve
 from ..intake.partition import DEFAULT_SIZE, route, unknown_issues
 from ..intake.rounds import Round
+from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
 from ..terms import ORG_TYPES, STATUS_ZH
 from .criteria import OutcomeCache, score_all
@@ -35,7 +36,6 @@ from .placement import Quotas, Ranks, sort_key
 from .previous import load_previous
 from ..terms import scope_key
 from .rows import Row, Shared
-from .spill import Spill
 from .source import CLOSING, opening
 
 Progress = Callable[[int, int], None]
