@@ -60,11 +60,22 @@ BAD = {
     "dup.yaml": "organization: {org}\nvalues:\n  members_full: 3\n",               # also in values.csv
     "unknown.yaml": "organization: NOPE-1\nvalues:\n  members_full: 3\n",
     "bad_values.csv": "organization,field,self\n{org},members_full,三个\n{org2},centre_area,500人\n",
+    "unknown.csv": "organization,field,self\n{org},members_full,3\nNOPE-2,centre_area,500\n",
+    "bad_header.csv": "organization,field,selfish\n{org},members_full,3\n",
 }
 
 
+@pytest.fixture(params=["in order", "read ahead"])
+def read_ahead(request, monkeypatch):
+    """Bulk files read ahead by helper processes (every file, however small), or not."""
+    from evaluator.intake import partition
+    if request.param == "read ahead":
+        monkeypatch.setattr(partition, "_AHEAD_MIN", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(BAD))
-def test_refusals_are_the_same_however_the_round_is_read(demo_round, tmp_path, name):
+def test_refusals_are_the_same_however_the_round_is_read(demo_round, tmp_path, name, read_ahead):
     copy = tmp_path / "round"
     shutil.copytree(demo_round.parent, copy)
     rnd = load_round(copy / "round.yaml")
@@ -109,3 +120,21 @@ def test_a_partition_of_a_round_the_process_was_not_forked_for_is_refused():
     from evaluator.scoring.pipeline import PartJob, score_partition
     with pytest.raises(EvaluationError, match="not forked for"):
         score_partition(PartJob(0, [], None, True, local=12345), None)
+
+
+def test_bulk_files_read_ahead_by_helpers_give_the_same_bytes(demo_round, monkeypatch):
+    from evaluator.intake import partition
+    reference = results_bytes(demo_round, workers=1, partition_size=100_000)
+    monkeypatch.setattr(partition, "_AHEAD_MIN", 0)
+    settled = []
+    real = partition.Router.read_csv
+
+    def read_csv(self, path, data):
+        ahead = self._ahead.get(str(path))
+        settled.append((path.name, ahead is not None and ahead.result() is not None))
+        return real(self, path, data)
+    monkeypatch.setattr(partition.Router, "read_csv", read_csv)
+    for size in (50, 7, 100_000):
+        settled.clear()
+        assert results_bytes(demo_round, workers=2, partition_size=size) == reference, size
+        assert sorted(settled) == [("records.csv", True), ("values.csv", True)]

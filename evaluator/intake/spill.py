@@ -1,11 +1,14 @@
-"""The spill: every organization's serialized result, on disk until the round is written.
+"""A spill: bytes kept on disk until they are needed, read back by offset — the pieces of
+evidence routed to partitions (intake.partition) and every organization's serialized result
+until the round is written (scoring).
 
 An anonymous temporary file (no name on disk on Linux), so a killed run leaves nothing
 behind. Written with pwrite at offsets this object hands out, never through a shared file
-position, so that worker processes forked from the one that made it can append their
-partitions' results themselves (`share`): a partition's results (about 12 MB per 500
-organizations) then never travel back through a pipe to be written by the parent, which
-spent about 2 s of a 20,000-organization round doing so while both workers wanted its core.
+position, so that processes forked from the one that made it can append themselves
+(`share`): a partition's results (about 12 MB per 500 organizations) then never travel back
+through a pipe to be written by the parent, which spent about 2 s of a 20,000-organization
+round doing so while both workers wanted its core; a bulk file read in a helper process
+leaves its routed pieces here the same way.
 """
 from __future__ import annotations
 
@@ -62,8 +65,11 @@ class Spill:
 
     def get(self, where: tuple[int, int, int]) -> tuple[bytes, bytes]:
         at, nh, nt = where
-        data = os.pread(self._fd, nh + nt, at)
+        data = self.read(at, nh + nt)
         return data[:nh], data[nh:]
+
+    def read(self, at: int, n: int) -> bytes:
+        return os.pread(self._fd, n, at)
 
     def close(self) -> None:
         if self._fd is not None:

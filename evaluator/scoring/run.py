@@ -411,7 +411,9 @@ def check_round(rnd: Round, workers: int | None = 1, cluster: str | None = None,
 
 
 def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, workers, cluster, size):
-    router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir)
+    # the cores local workers will score on read the bulk evidence files side by side first
+    cores = (os.cpu_count() or 1) if workers is None else workers
+    router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir, helpers=0 if cluster or cores < 2 else cores)
     try:
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
         if router.issues:

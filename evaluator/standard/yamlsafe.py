@@ -469,6 +469,10 @@ def decode_text(data: bytes, filename: str) -> str:
     """UTF-8 (with or without BOM) -> str; otherwise the line and column of the first bad byte.
     The column counts characters, as every other column we report does."""
     try:
+        return data.decode("utf-8-sig")        # a leading BOM dropped without copying the text
+    except UnicodeDecodeError:
+        pass
+    try:                                       # where the error is, counted from the file's start
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         start = data.rfind(b"\n", 0, exc.start) + 1
