@@ -197,3 +197,40 @@ def test_gate_functions_are_lowered_too(tmp_path):
             rs.add("F", low.F, 1)
             rs.add("M", low.M, 1)
             assert sorted(rs.run(env, "x").rules) == expected
+
+
+# ---------------------------------------------------------------- conclusions per distinct fact
+
+def test_the_engine_matches_each_distinct_fact_once_and_its_conclusions_are_given_again(monkeypatch):
+    runs = []
+    real = Ruleset._fire
+    monkeypatch.setattr(Ruleset, "_fire", lambda self, fact, fired, who: runs.append(who) or real(self, fact, fired, who))
+    with ConcludingRules(STD) as rules:
+        a = rules.conclude(env_for(full_evidence("O1")), "O1")
+        b = rules.conclude(env_for(full_evidence("O2")), "O2")                 # the same fact
+        c = rules.conclude(env_for(full_evidence("O3", serious_violation=True)), "O3")
+        d = rules.conclude(env_for(full_evidence("O4", serious_violation=True)), "O4")
+    assert runs == ["O1", "O3"]
+    assert (a, b) == (b, a) and a.caps == [] and c == d and c.caps
+
+
+def test_results_are_the_same_whether_or_not_conclusions_are_given_again(tmp_path, monkeypatch):
+    # differential: every organization run through the engine against conclusions reused
+    from evaluator import demo
+    from evaluator.intake.rounds import load_round
+    from evaluator.scoring import engine
+    from evaluator.scoring.run import score_round
+    round_path = demo.generate(tmp_path / "round", 300, 5)
+
+    def results() -> bytes:
+        scored = score_round(load_round(round_path))
+        try:
+            out: list[bytes] = []
+            scored.write_json(out.append)
+            scored.write_csv(out.append)
+            return b"".join(out)
+        finally:
+            scored.close()
+    reused = results()
+    monkeypatch.setattr(engine, "_CONCLUDED_MAX", 0)
+    assert results() == reused
