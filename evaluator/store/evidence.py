@@ -183,13 +183,27 @@ def by_organization(conn, round_id: str) -> Iterator[tuple[str, list[Submission]
         yield org, subs
 
 
-def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], by: str) -> list[int | None]:
+def current_of(conn, round_id: str, organizations: list[str]) -> dict[str, dict[tuple[str, str], Submission]]:
+    """The current submissions of some organizations: {org: {(field, source): submission}}."""
+    out: dict[str, dict] = {}
+    q = (select(heads.c.organization, heads.c.version, submissions)
+         .join(submissions, submissions.c.id == heads.c.submission)
+         .where(and_(heads.c.round == round_id, heads.c.organization.in_(organizations))))
+    for row in conn.execute(q).mappings():
+        out.setdefault(row["organization"], {})[(row["field"], row["source"])] = _sub(row)
+    return out
+
+
+def save_many(tx: Tx, round_id: str, items: list[tuple[str, Submission, int]], by: str,
+              organizations: list[str] | None = None) -> list[int | None]:
     """Bulk form of `save` without an expected version (an import, under the writers' lock):
     (organization, submission, field order) each saved as the next version where its content
     differs from the current one; the new versions, None where unchanged."""
     have = {}
     q = (select(heads.c.organization, heads.c.field, heads.c.source, heads.c.version, submissions.c.content)
          .join(submissions, submissions.c.id == heads.c.submission).where(heads.c.round == round_id))
+    if organizations is not None:                   # the items' organizations (an import's partition)
+        q = q.where(heads.c.organization.in_(organizations))
     for row in tx.conn.execute(q):
         have[(row.organization, row.field, row.source)] = (row.version, row.content)
     out, rows, keys = [], [], []

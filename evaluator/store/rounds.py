@@ -21,7 +21,6 @@ import yaml
 from sqlalchemy import and_, delete, insert, select, update
 
 from ..errors import InputError, Issue
-from ..intake.evidence import collect
 from ..intake.rounds import Round, load_round
 from . import codec
 from .base import Refused, Store, Tx
@@ -113,13 +112,10 @@ def import_round(store: Store, round_yaml: Path, by: str, evidence: bool = True)
     `agrade validate` checks it before anything is written; the import is one transaction.
     evidence=False (agrade round create): settings, standards and registry only; a new round
     starts as a draft."""
-    from ..scoring.run import load_evidence, with_round_overrides
+    from ..scoring.run import check_round
     rnd = load_round(round_yaml)
-    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
-    raw = {}
     if evidence:
-        load_evidence(rnd, standards)             # refuses what evaluate would refuse, at its cell
-        raw, _, _, _ = collect(rnd.evidence_paths)
+        check_round(rnd)                          # refuses what evaluate would refuse, at its cell
     base = Path(round_yaml).resolve().parent
     report = ImportReport(rnd.id, organizations=len(rnd.organizations))
     previous = _previous_id(rnd)
@@ -160,7 +156,7 @@ def import_round(store: Store, round_yaml: Path, by: str, evidence: bool = True)
         unit_ids, report.units = sync_units(tx, rnd.organizations, today)
         _sync_members(tx, rnd, unit_ids, report)
         if evidence:
-            _import_evidence(tx, rnd, raw, base, by, report)
+            _import_evidence(tx, rnd, base, by, report)
     return report
 
 
@@ -200,17 +196,29 @@ def _relative_name(f: str, base: Path) -> str:
         return f
 
 
-def _import_evidence(tx: Tx, rnd: Round, raw: dict, base: Path, by: str, report: ImportReport) -> None:
+def _import_evidence(tx: Tx, rnd: Round, base: Path, by: str, report: ImportReport) -> None:
     """Every organization's evidence as read from the files, saved where it differs from what
     is stored; a stored field the files no longer give is withdrawn (a version saying so).
     One audit entry per organization whose evidence changed (before/after: each field's
-    content digest)."""
-    from .evidence import current, save_many
-    have: dict[str, dict[tuple[str, str], Submission]] = {}
-    for oid, _, sub in current(tx.conn, rnd.id):
-        have.setdefault(oid, {})[(sub.field, sub.source)] = sub
+    content digest). The round goes through partition by partition (intake.partition), so
+    memory holds one partition's evidence, not the round's."""
+    from ..intake.partition import DEFAULT_SIZE, replay, route
+    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE)
+    try:
+        for k in range(router.count):
+            orgs = rnd.organizations[k * router.size:(k + 1) * router.size]
+            raw, _ = replay(router.partition(k))      # the files were checked: nothing is refused here
+            _import_partition(tx, rnd.id, orgs, raw, base, by, report)
+    finally:
+        router.close()
+
+
+def _import_partition(tx: Tx, round_id: str, orgs: list, raw: dict, base: Path, by: str, report: ImportReport) -> None:
+    from .evidence import current_of, save_many
+    ids = [o.id for o in orgs]
+    have = current_of(tx.conn, round_id, ids)
     items = []
-    for o in rnd.organizations:
+    for o in orgs:
         subs = from_raw(raw[o.id]) if o.id in raw else []
         seqs: dict[str, int] = {}
         for sub in subs:
@@ -223,8 +231,8 @@ def _import_evidence(tx: Tx, rnd: Round, raw: dict, base: Path, by: str, report:
             if key not in given and not old.withdrawn:
                 items.append((o.id, Submission(key[0], key[1], None, {"file": "(import)", "line": 0, "col": 0, "path": "$"},
                                                withdrawn=True, note="not in the imported files"), 0))
-    _check_verifiers(tx, rnd.id, items)
-    versions = save_many(tx, rnd.id, items, by)
+    _check_verifiers(tx, round_id, items)
+    versions = save_many(tx, round_id, items, by, organizations=ids)
     changed: dict[str, list[Submission]] = {}
     for (oid, sub, _), v in zip(items, versions):
         if v is None:
@@ -244,7 +252,7 @@ def _import_evidence(tx: Tx, rnd: Round, raw: dict, base: Path, by: str, report:
                 after.pop(f"{s.field}.{s.source}", None)
             else:
                 after[f"{s.field}.{s.source}"] = s.content()
-        entries.append(("evidence.import", "evidence", f"{rnd.id}/{oid}", before or None, after,
+        entries.append(("evidence.import", "evidence", f"{round_id}/{oid}", before or None, after,
                         {"fields": [f"{s.field}.{s.source}" for s in subs][:50], "count": len(subs)}))
     tx.log.extend(entries)
 
