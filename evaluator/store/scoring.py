@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection
 
 from ..intake.evidence import resolve
 from ..scoring.rescore import RoundState, row_of_state, row_state
@@ -60,17 +61,24 @@ def _pack(b: bytes) -> bytes:
 
 
 class StoreSpill:
-    """Stored results read back by organization; new ones (re-scored) in a fresh Spill."""
+    """Stored results read back by organization; new ones (re-scored) in a fresh Spill.
+    `source`: an open connection (results written now) or the engine (a LiveRound, which
+    outlives any one connection)."""
 
-    def __init__(self, conn, round_id: str):
-        self.conn, self.round = conn, round_id
+    def __init__(self, source, round_id: str):
+        self.source, self.round = source, round_id
         self.fresh = Spill()
 
     def get(self, where):
         if where[0] != "store":
             return self.fresh.get(where)
-        row = self.conn.execute(select(outcomes.c.head, outcomes.c.tail).where(
-            and_(outcomes.c.round == self.round, outcomes.c.organization == where[1]))).first()
+        q = select(outcomes.c.head, outcomes.c.tail).where(
+            and_(outcomes.c.round == self.round, outcomes.c.organization == where[1]))
+        if isinstance(self.source, Connection):
+            row = self.source.execute(q).first()
+        else:
+            with self.source.connect() as conn:
+                row = conn.execute(q).first()
         return zlib.decompress(row.head), zlib.decompress(row.tail)
 
     def add(self, head: bytes, tail: bytes):
@@ -107,12 +115,16 @@ def _placement(state: RoundState, rid: str) -> dict:
             "lists": [f"list:{x}" for x in b["lists"]] + [f"designation:{x}" for x in b["designations"]]}
 
 
-def _placements_now(conn, round_id: str) -> dict[str, dict]:
-    """Each organization's placement as the latest evaluation that placed it left it."""
-    q = (select(placements).where(placements.c.round == round_id).order_by(placements.c.evaluation))
+def _placements_now(conn, round_id: str, orgs: list[str] | None = None) -> dict[str, dict]:
+    """Each organization's placement (of `orgs`, or all) as the latest evaluation that placed it left it."""
     out = {}
-    for p in conn.execute(q).mappings():
-        out[p["organization"]] = {"total": p["total"], "tier": p["tier"], "rank": p["rank"], "lists": json.loads(p["lists"])}
+    for i in range(0, len(orgs), 500) if orgs is not None else [None]:
+        q = select(placements).where(placements.c.round == round_id)
+        if i is not None:
+            q = q.where(placements.c.organization.in_(orgs[i:i + 500]))
+        for p in conn.execute(q.order_by(placements.c.evaluation)).mappings():
+            out[p["organization"]] = {"total": p["total"], "tier": p["tier"], "rank": p["rank"],
+                                      "lists": json.loads(p["lists"])}
     return out
 
 
@@ -122,7 +134,7 @@ def _diff(before: dict | None, after: dict) -> dict:
     return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
 
 
-def load_state(conn, round_id: str, mat, for_writing: bool = False) -> RoundState:
+def load_state(conn, round_id: str, mat, for_writing: bool = False, spill=None) -> RoundState:
     """The stored round's outcomes as a RoundState (nothing re-scored, nothing re-read).
     for_writing: with the count of evidence files in its header (a scan: only to write results)."""
     rnd = mat.round
@@ -137,7 +149,7 @@ def load_state(conn, round_id: str, mat, for_writing: bool = False) -> RoundStat
                                 f"请先运行 agrade round evaluate {round_id}")
     rows.sort(key=lambda r: order[r.id])
     digest, n_files = evidence_digest(conn, round_id) if for_writing else (current_digest(conn, round_id), None)
-    scored = ScoredRound(rows, StoreSpill(conn, round_id), standards, _header(rnd, digest, n_files))
+    scored = ScoredRound(rows, StoreSpill(spill or conn, round_id), standards, _header(rnd, digest, n_files))
     return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
                       load_previous(rnd.previous))
 
@@ -220,75 +232,130 @@ def rescore(store: Store, round_id: str, org_ids: list[str], by: str, kind: str 
     outcomes and every placement that moved. `amendments` {org: [Submission]}: evidence not
     yet saved, scored as if it were (tx_extra saves it). `tx_extra(tx, evaluation id,
     changes, state)` runs in the same transaction: an appeal's decision, its evidence and
-    the re-score it caused commit together or not at all."""
-    with store.read() as conn:
-        mat = open_round(conn, round_id)
+    the re-score it caused commit together or not at all. (A process re-scoring again and
+    again keeps a LiveRound instead: loading the round is most of the cost.)"""
+    live = LiveRound(store, round_id)
     try:
-        return _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, amendments or {})
+        return live.rescore(org_ids, by, kind, allow_closed, tx_extra, amendments)
     finally:
-        mat.close()
+        live.close()
 
 
-def _rescore(store, round_id, org_ids, by, kind, allow_closed, tx_extra, mat, amendments) -> Evaluation:
-    with store.read() as conn:
-        rnd = mat.round
+class Stale(Exception):
+    """Someone else evaluated the round after this LiveRound loaded it."""
+
+
+class LiveRound:
+    """A stored round held in memory to re-score organization after organization in
+    milliseconds (the web app's process, a batch of appeals). It knows which evaluation it
+    reflects: if another process evaluated the round since, it loads the round again before
+    re-scoring; if one does so while it re-scores, the write is refused and it loads and
+    re-scores once more. After a failed write it loads again (memory may hold a change the
+    store does not)."""
+
+    def __init__(self, store: Store, round_id: str):
+        self.store, self.round = store, round_id
+        self.mat = self.state = None
+        self._load()
+
+    def _load(self) -> None:
+        self.close()
+        with self.store.read() as conn:
+            self.mat = open_round(conn, self.round)
+            self.state = load_state(conn, self.round, self.mat, spill=self.store.engine)
+            self.evaluation = _latest_id(conn, self.round)
+
+    def close(self) -> None:
+        if self.state is not None:
+            for st in self.state.states.values():
+                st.close()
+            self.state.scored.close()
+            self.state.scorer.close()
+        if self.mat is not None:
+            self.mat.close()
+        self.mat = self.state = None
+
+    def rescore(self, org_ids: list[str], by: str, kind: str = "rescore", allow_closed: bool = False,
+                tx_extra=None, amendments: dict | None = None) -> Evaluation:
+        for attempt in (1, 2):
+            with self.store.read() as conn:
+                if self.state is None or _latest_id(conn, self.round) != self.evaluation:
+                    self._load()
+            try:
+                return self._rescore(org_ids, by, kind, allow_closed, tx_extra, amendments or {})
+            except Stale:
+                self.state = None
+                if attempt == 2:
+                    raise Refused(self.round, f"轮次 {self.round} 正被他人同时评估：请稍后再试")
+            except BaseException:
+                self.state = None                    # memory may hold a change the store does not
+                raise
+
+    def _rescore(self, org_ids, by, kind, allow_closed, tx_extra, amendments) -> Evaluation:
+        round_id, state, rnd = self.round, self.state, self.mat.round
         by_id = {o.id: o for o in rnd.organizations}
         missing = [o for o in org_ids if o not in by_id]
         if missing:
             raise Refused(round_id, f"轮次 {round_id} 中没有组织 {missing[0]}")
-        state = load_state(conn, round_id, mat)
         standards = _standards(rnd)
-        changes = []
-        issues = []
-        for oid in dict.fromkeys(org_ids):
-            subs = [s for _, _, s in current(conn, round_id, oid)]
-            for new in amendments.get(oid, ()):          # in the field's place, as saving it will put it
-                at = next((i for i, s in enumerate(subs) if (s.field, s.source) == (new.field, new.source)), None)
-                if at is None:
-                    subs.append(new)
-                else:
-                    subs[at] = new
-            ev, errs = resolve(to_raw(oid, subs), oid, standards[by_id[oid].type])
-            issues += errs
-            if not errs:
-                changes.append(state.rescore(by_id[oid], ev))
-        if issues:
-            from ..errors import InputError
-            raise InputError(issues)
-        digest = current_digest(conn, round_id)
-        moved = dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others))
-        after = {oid: _placement(state, oid) for oid in moved}
-        before = _placements_now(conn, round_id)
+        changes, issues = [], []
+        with self.store.read() as conn:
+            for oid in dict.fromkeys(org_ids):
+                subs = [s for _, _, s in current(conn, round_id, oid)]
+                for new in amendments.get(oid, ()):          # in the field's place, as saving it will put it
+                    at = next((i for i, s in enumerate(subs) if (s.field, s.source) == (new.field, new.source)), None)
+                    if at is None:
+                        subs.append(new)
+                    else:
+                        subs[at] = new
+                ev, errs = resolve(to_raw(oid, subs), oid, standards[by_id[oid].type])
+                issues += errs
+                if not errs:
+                    changes.append(state.rescore(by_id[oid], ev))
+            if issues:
+                from ..errors import InputError
+                raise InputError(issues)
+            digest = current_digest(conn, round_id)
+            moved = list(dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others)))
+            after = {oid: _placement(state, oid) for oid in moved}
+            before = _placements_now(conn, round_id, moved)
         fresh = {oid: state.scored.spill.get(state.by_id[oid].spill) for oid in dict.fromkeys(org_ids)}
-    # told as a full evaluation tells it: each moved organization's placement before and after
-    changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))}
-    allowed = ("draft", "collecting", "verifying", "reviewing") + (("finalized", "published") if allow_closed else ())
-    with store.change(by) as tx:
-        require_open(tx, round_id, "重新评分", allowed)
-        eid = tx.conn.execute(insert(evaluations).values(
-            round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(fresh),
-            changed=json.dumps(changed, ensure_ascii=False),
-            summary=json.dumps({"summary": state.scored.summary.render(), "titles": state.titles()},
-                               ensure_ascii=False, default=str))).inserted_primary_key[0]
-        for oid, (head, tail) in fresh.items():
-            tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
-            tx.conn.execute(insert(outcomes).values(round=round_id, organization=oid,
-                                                    state=json.dumps(row_state(state.by_id[oid]), ensure_ascii=False),
-                                                    head=_pack(head), tail=_pack(tail), evaluation=eid))
-        if after:
-            tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
-                                                  "total": p["total"], "tier": p["tier"], "rank": p["rank"],
-                                                  "lists": json.dumps(p["lists"], ensure_ascii=False)}
-                                                 for oid, p in after.items()])
-        tx.log.append(f"round.{kind}", "round", round_id, None, after, evaluation=eid, organizations=list(fresh),
-                      changed=sorted(changed))
-        if tx_extra is not None:
-            tx_extra(tx, eid, changed, state)
-            # the evidence it saved is part of what this evaluation scored
-            tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
-                            .values(evidence_digest=current_digest(tx.conn, round_id)))
-    state.scored.close()
-    return Evaluation(eid, round_id, kind, len(fresh), changed, digest, mat.expired, state.titles())
+        # told as a full evaluation tells it: each moved organization's placement before and after
+        changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))}
+        allowed = ("draft", "collecting", "verifying", "reviewing") + (("finalized", "published") if allow_closed else ())
+        with self.store.change(by) as tx:
+            require_open(tx, round_id, "重新评分", allowed)
+            if _latest_id(tx.conn, round_id) != self.evaluation:
+                raise Stale()
+            eid = tx.conn.execute(insert(evaluations).values(
+                round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(fresh),
+                changed=json.dumps(changed, ensure_ascii=False),
+                summary=json.dumps({"summary": state.scored.summary.render(), "titles": state.titles()},
+                                   ensure_ascii=False, default=str))).inserted_primary_key[0]
+            for oid, (head, tail) in fresh.items():
+                tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
+                tx.conn.execute(insert(outcomes).values(round=round_id, organization=oid,
+                                                        state=json.dumps(row_state(state.by_id[oid]), ensure_ascii=False),
+                                                        head=_pack(head), tail=_pack(tail), evaluation=eid))
+            if after:
+                tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
+                                                      "total": p["total"], "tier": p["tier"], "rank": p["rank"],
+                                                      "lists": json.dumps(p["lists"], ensure_ascii=False)}
+                                                     for oid, p in after.items()])
+            tx.log.append(f"round.{kind}", "round", round_id, None, after, evaluation=eid, organizations=list(fresh),
+                          changed=sorted(changed))
+            if tx_extra is not None:
+                tx_extra(tx, eid, changed, state)
+                # the evidence it saved is part of what this evaluation scored
+                tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
+                                .values(evidence_digest=current_digest(tx.conn, round_id)))
+        self.evaluation = eid
+        return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, state.titles())
+
+
+def _latest_id(conn, round_id: str) -> int | None:
+    return conn.execute(select(evaluations.c.id).where(evaluations.c.round == round_id)
+                        .order_by(evaluations.c.id.desc()).limit(1)).scalar_one_or_none()
 
 
 def titles_of(conn, round_id: str) -> dict:

@@ -151,3 +151,31 @@ def test_a_rescore_from_stored_outcomes_gives_what_a_full_evaluation_gives(db_ur
     with store.read() as c:
         scoring.write_results(c, rid, tmp_path / "full")
     assert scored(tmp_path / "rescored") == scored(tmp_path / "full")
+
+
+def test_a_live_round_rescores_again_and_again_and_notices_others(db_url, demo_round, tmp_path):
+    from evaluator.store import submit
+    from evaluator.store.evidence import current
+    from evaluator.store.scoring import LiveRound
+    store = Store(db_url)
+    rid = rounds.import_round(store, demo_round, "组织部").round
+    scoring.evaluate(store, rid, "组织部")
+    with store.read() as c:
+        nums = [(o, s) for o, _, s in current(c, rid) if s.source == "verified" and str(s.value).isdigit()]
+    live = LiveRound(store, rid)
+    try:
+        for n, (org, sub) in enumerate(nums[:: max(1, len(nums) // 4)][:4]):
+            submit.submit(store, rid, org, sub.field, str(int(sub.value) * 3 + 1), "verified", "复核组", None,
+                          inspector="复核组-赵六")
+            if n == 2:                      # meanwhile another process evaluates the whole round
+                scoring.evaluate(Store(db_url), rid, "另一个进程")
+            ev = live.rescore([org], "组织部")
+            assert ev.organizations == 1
+    finally:
+        live.close()
+    with store.read() as c:
+        scoring.write_results(c, rid, tmp_path / "live")
+    scoring.evaluate(store, rid, "组织部")
+    with store.read() as c:
+        scoring.write_results(c, rid, tmp_path / "full")
+    assert scored(tmp_path / "live") == scored(tmp_path / "full")
