@@ -391,7 +391,7 @@ def demo_sample(payload: dict, n: int) -> list[str]:
     return chosen[:n]
 
 
-def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None, cluster=None):
+def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None, cluster=None, bundle=()):
     try:
         from .reports import render_reports
     except ImportError as e:
@@ -405,7 +405,7 @@ def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, onl
             task = bar.add_task("report", total=None)
             written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public,
                                      workers=workers, previous_results=previous, only=only, cluster=cluster,
-                                     progress=lambda n, total: bar.update(task, completed=n, total=total))
+                                     bundle=bundle, progress=lambda n, total: bar.update(task, completed=n, total=total))
     except RenderError as e:            # a document that cannot be drawn: named, nothing written
         err.print(f"{e}; no report was written.", markup=False)
         raise typer.Exit(1)
@@ -422,11 +422,15 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
            previous: Optional[Path] = typer.Option(None, "--previous", help="last round's results, for tier movement (升档/降档)"),
            only: Optional[str] = typer.Option(None, "--only", help="scorecards for these organization ids only (comma-separated)"),
            cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT",
-                                                 help="在 Dask 集群上生成 — render the documents on a Dask distributed cluster")):
+                                                 help="在 Dask 集群上生成 — render the documents on a Dask distributed cluster"),
+           bundle: Optional[str] = typer.Option(None, "--bundle", metavar="street,district",
+                                                help="测评报告按街道、区县打包 — also zip the scorecards, one zip per "
+                                                     "street and/or per district (bundles/街道/, bundles/区县/)")):
     """生成测评报告、通报和红黑榜 — render scorecards, the round summary and red/black lists."""
     check_out_dir(out_dir)
     _report(results_dir, out_dir, kind, fmt, public, workers, previous,
-            [x.strip() for x in only.split(",") if x.strip()] if only else None, cluster)
+            [x.strip() for x in only.split(",") if x.strip()] if only else None, cluster,
+            tuple(x.strip() for x in bundle.split(",") if x.strip()) if bundle is not None else ())
 
 
 @app.command()

@@ -112,6 +112,22 @@ def load_round(path: Path) -> Round:
                  raw=data, notices=notices, designations=data.get("designations"), previous=previous)
 
 
+# round.yaml keys the published documents print, copied into results.json's `round` header
+PUBLISHED_KEYS = ("issued_on", "rectification_deadline", "footer")
+
+
+def published_info(rnd: Round) -> dict:
+    """The round as results.json's header carries it: id, title, issuer, period and the
+    optional keys the documents print (dates as ISO text, the footer as written)."""
+    info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
+            "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
+    for key in PUBLISHED_KEYS:
+        value = rnd.raw.get(key)
+        if value:
+            info[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return info
+
+
 def _reads_previous(data) -> str | None:
     """'lists' or 'designations' when one of its rules names previous.…"""
     for kind in KINDS:

@@ -16,11 +16,12 @@ from typing import Callable, Collection
 
 from ..errors import InputError, Issue
 from . import model, tables
-from .render import EXTRA_FORMATS, FORMATS, KINDS, Job, Stage, file_names, jsonable, run_tasks
+from .render import (BUNDLE_SCOPES, EXTRA_FORMATS, FORMATS, KINDS, Job, NamedFacts, Stage, bundle_name, jsonable,
+                     run_tasks, write_bundles)
 from ..scoring.previous import load_previous
 from ..scoring.source import CLOSING, END_LINES, ORGS_LINE, RoundSource, open_results, opening, results_path
 
-__all__ = ["render_reports", "KINDS", "FORMATS"]
+__all__ = ["render_reports", "KINDS", "FORMATS", "BUNDLE_SCOPES"]
 
 
 def _previous_entries(results: Path) -> dict[str, dict]:
@@ -45,7 +46,7 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
                    workers: int | None = None, previous_results: Path | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    only: Collection[str] | None = None, cluster: str | None = None,
-                   reviews: dict[str, dict] | None = None) -> list[Path]:
+                   reviews: dict[str, dict] | None = None, bundle=()) -> list[Path]:
     """Render the chosen documents of a round into `out_dir`; return the files written.
 
     kinds: scorecards, summary, lists. formats: pdf, html (documents), xlsx, csv (rankings,
@@ -57,11 +58,18 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
     previous_results: the last round's results.json (or its folder) for tier movement.
     reviews: organization id -> an appeal's decision ({no, date, reason, before: {total,
     tier}}): its scorecard is re-issued stamped 复核 with them.
+    bundle: "street" and/or "district": the scorecards rendered are also zipped, one zip per
+    street (bundles/街道/<区县>_<街道>.zip) and per district (bundles/区县/<区县>.zip); PDFs,
+    or the HTML files when no PDF is made.
     results.json is read one organization at a time (`source.py`). Nothing is left in
     `out_dir` if rendering fails.
     """
     kinds = _choices(kinds, KINDS, "kind")
     formats = _choices(formats, FORMATS + EXTRA_FORMATS, "format")
+    bundle = _choices(bundle, BUNDLE_SCOPES, "bundle") if bundle else ()
+    if bundle and not ("scorecards" in kinds and ({"pdf", "html"} & set(formats))):
+        raise InputError(Issue("command line", path="--bundle", message="bundles hold scorecards: "
+                               "--kind must include scorecards and --format pdf or html"))
     results_file = results_path(Path(results_dir))
     if "json" in formats and Path(out_dir).resolve() == results_file.resolve().parent:
         raise InputError(Issue(str(out_dir), path="--out", message="the json format would overwrite the "
@@ -76,23 +84,23 @@ def render_reports(results_dir: Path, out_dir: Path, *, kinds=KINDS, formats=FOR
         from .cluster import ReportCluster
         pool = ReportCluster(cluster)           # a wrong address fails before the round is read
     try:
-        with open_results(Path(results_dir), lambda: model.RoundFacts(compact)) as src:
+        with open_results(Path(results_dir), lambda: NamedFacts(compact)) as src:
             return _render(src, Path(out_dir), kinds, docs, sheets, public, workers, previous_results, progress,
-                           only, pool, reviews)
+                           only, pool, reviews, bundle)
     finally:
         if pool is not None:
             pool.close()
 
 
 def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, workers, previous_results, progress,
-            only, pool, reviews=None) -> list[Path]:
-    facts: model.RoundFacts = src.collected
+            only, pool, reviews=None, bundle=()) -> list[Path]:
+    facts: NamedFacts = src.collected
     facts.counts = dict(facts.counts)
     results = {**src.header, "organizations": facts.orgs if facts.orgs is not None else []}
     previous = _previous_entries(Path(previous_results)) if previous_results else {}
     ctx = model.context(results, public=public, has_previous=previous_results is not None, facts=facts)
     ctx["reviews"] = dict(reviews or {})
-    names = file_names(src.ids)
+    names = facts.namer.stems
     indices: list[int] | range = range(len(src))
     if only is not None:
         wanted = set(only)
@@ -122,17 +130,32 @@ def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, worker
             written += _exports(job, src, results, previous, kinds, sheets, lists_model)
             if progress:
                 progress(1, total)
-        card_tasks = (("scorecard", o, previous.get(o["id"]), names[o["id"]])
-                      for o in src.organizations(indices)) if n_cards else iter(())
+        members: dict[str, list[str]] = {}        # bundle -> the staged scorecards it holds
+        card_tasks = _cards(src, indices, previous, names, members, bundle, docs) if n_cards else iter(())
         all_tasks = _chain(tasks, card_tasks)
         # a worker costs ~1 s to start (imports, fonts), so small jobs use fewer of them
         n_workers = max(1, min(workers or os.cpu_count() or 1, (len(tasks) + n_cards) // 4))
         files, _ = run_tasks(job, all_tasks, total, n_workers, progress, done_before=1 if sheets else 0,
                              cluster=pool)
         written += files
+        if bundle:
+            written += write_bundles(stage.path, members)
         return stage.commit(written)
     finally:
         stage.cleanup()
+
+
+def _cards(src: RoundSource, indices, previous: dict, names: dict[str, str], members: dict[str, list[str]],
+           bundle, docs):
+    """The scorecard tasks, one organization at a time; each card's file is noted in the
+    bundles of its street and district as it goes by."""
+    ext = "pdf" if "pdf" in docs else "html"
+    for o in src.organizations(indices):
+        stem = names[o["id"]]
+        for scope in bundle:
+            members.setdefault(bundle_name(scope, o.get("district") or "", o.get("street") or ""), []).append(
+                f"scorecards/{stem}.{ext}")
+        yield ("scorecard", o, previous.get(o["id"]), stem)
 
 
 def _chain(first: list, rest):

@@ -35,11 +35,16 @@ def css_text() -> str:
     return (assets_dir() / CSS_FILE).read_text(encoding="utf-8")
 
 
+SCREEN_CSS_FILE = "screen.css"      # screen and phone rules, for the .html files only
+
+
 @cache
 def screen_css_text() -> str:
     """The stylesheet inlined into .html files: without @font-face, whose font files stay with
-    agrade (a browser uses the fonts of the reader's system)."""
-    return re.sub(r"@font-face\s*\{[^}]*\}\s*", "", css_text())
+    agrade (a browser uses the fonts of the reader's system), plus the screen and phone rules
+    (WeasyPrint does not understand media features such as max-width, so it never sees them)."""
+    return (re.sub(r"@font-face\s*\{[^}]*\}\s*", "", css_text()).rstrip() + "\n\n"
+            + (assets_dir() / SCREEN_CSS_FILE).read_text(encoding="utf-8"))
 
 
 def render_html(kind: str, model: dict, *, standalone: bool, attached: bool = False) -> str:
@@ -48,4 +53,4 @@ def render_html(kind: str, model: dict, *, standalone: bool, attached: bool = Fa
     template = environment().get_template(TEMPLATES[kind])
     # Our own stylesheet, read from the package: the only markup that is not escaped.
     inline = Markup(screen_css_text()) if standalone else ""
-    return template.render(**model, inline_css=inline, attached=attached)
+    return template.render(**model, inline_css=inline, attached=attached, standalone=standalone)

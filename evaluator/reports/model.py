@@ -9,7 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..terms import RANK_ZH
+from ..terms import RANK_ZH, scope_key
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, num, pct, to_decimal, type_name)
 
@@ -39,6 +39,7 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
     schemes, scheme_of = _tier_schemes(results, (facts or collect(results["organizations"], compact=False)).tiers)
     return {
         "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
+                  "footer": str(rnd.get("footer") or rnd["issuer"]),     # every page's footer
                   "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"},
         "issued": date_zh(issued), "issued_iso": (issued or dt.date(2000, 1, 1)).isoformat(),
         "deadline": date_zh(deadline) if deadline else "",
@@ -184,14 +185,26 @@ def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | Non
     return {"label": label, "cls": {"升档": "up", "降档": "down", "保持": "same"}[label], "before": before_name}
 
 
+RANK_SCOPES = ("round", "district", "street", "type")
+
+
 def _ranks(org: dict, counts: dict) -> list[dict]:
-    rank = org.get("rank") or {}
+    """Rank r of n in each scope. A scope whose group is the whole round (one district, one
+    type) is left out: its rank would only repeat the overall one. Results written before
+    streets were ranked have no street rank: that line is left out too."""
+    rank = org.get("rank") if isinstance(org.get("rank"), dict) else {}
+    whole = counts.get(("round", ""))
     out = []
-    for scope, key in (("round", ""), ("district", org.get("district", "")), ("type", org.get("type", ""))):
-        label = RANK_ZH[scope]
-        r = rank.get(scope) if isinstance(rank, dict) else None
+    for scope in RANK_SCOPES:
+        if scope not in rank and scope != "round":
+            continue
+        key = scope_key(scope, org.get("district") or "", org.get("street") or "", org.get("type") or "")
         n = counts.get((scope, key))
-        out.append({"label": label, "value": "—" if r is None else f"第 {r} 名" + (f" / 共 {n} 个" if n else "")})
+        if scope != "round" and n and n == whole:
+            continue
+        r = rank.get(scope)
+        out.append({"label": RANK_ZH[scope], "scope": scope,
+                    "value": "—" if r is None else f"第 {r} 名" + (f" / 共 {n} 个" if n else "")})
     return out
 
 
@@ -328,9 +341,9 @@ class RoundFacts:
 
     def add(self, o: dict) -> None:
         if o.get("status") == "graded":
-            self.counts[("round", "")] += 1
-            self.counts[("district", o.get("district", ""))] += 1
-            self.counts[("type", o.get("type", ""))] += 1
+            for scope in RANK_SCOPES:
+                self.counts[(scope, scope_key(scope, o.get("district") or "", o.get("street") or "",
+                                              o.get("type") or ""))] += 1
         if o.get("tier") and o["tier"] not in self.tiers:
             self.tiers[o["tier"]] = o.get("tier_name") or o["tier"]
         if self.orgs is None:
@@ -390,8 +403,41 @@ def _scheme_label(tiers: list[dict]) -> str:
     return "、".join(names) if len(names) <= 3 else f"{names[0]}至{names[-1]}"
 
 
+def _street_target(results: dict, tiers: list[dict]) -> tuple[str, Decimal] | None:
+    """The round's 创A target (tier id, minimum share) that this tier scheme's top tier is
+    measured against, from results' summary; None when the round sets none."""
+    target = (results.get("summary") or {}).get("target")
+    top = tiers[0]["id"] if tiers else None
+    for t in target if isinstance(target, list) else []:
+        if isinstance(t, dict) and t.get("tier") == top and to_decimal(t.get("target")) is not None:
+            return top, to_decimal(t.get("target"))
+    return None
+
+
+def _street_rows(orgs: list[dict], ids: list[str], target, many_districts: bool) -> list[dict]:
+    """One row per street (街道/镇, named within its district): the tier mix, the average, the
+    top tier's share against the round's target, best street first."""
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for o in orgs:
+        groups[(o.get("district") or "—", o.get("street") or "—")].append(o)
+    rows = _tier_table(dict(sorted(groups.items())), ids,
+                       lambda k: f"{k[0]}{k[1]}" if many_districts else k[1])
+    for (key, members), row in zip(sorted(groups.items()), rows):
+        row["district"], row["street"] = key
+        share = Decimal(row["counts"][0]) / row["graded"] if row["graded"] and row["counts"] else None
+        row["top_value"] = share
+        row["met"] = None if target is None or share is None else share >= target[1]
+        row["mark"] = None if target is None else min(100.0, float(target[1]) * 100)
+    rows.sort(key=lambda r: (r["top_value"] is None, -(r["top_value"] or 0),
+                             -(to_decimal(r["avg"]) or Decimal(0)) if r["avg"] != "—" else 0, r["label"]))
+    for r in rows:
+        del r["top_value"]
+    return rows
+
+
 def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
-    """Tier distribution overall, per district and per type, for each tier scheme in use."""
+    """Tier distribution overall, per district, per street and per type, for each tier scheme
+    in use."""
     members: dict[int, list[dict]] = defaultdict(list)
     for o in results["organizations"]:
         members[scheme_index(o, ctx)].append(o)
@@ -408,6 +454,7 @@ def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
             by_type[o.get("type", "")].append(o)
         overall = _tier_table({"": orgs}, ids, lambda k: "全部")[0]
         types = sorted({type_name(o) for o in orgs})
+        target = _street_target(results, sc["tiers"])
         out.append({
             "tiers": sc["tiers"], "top": sc["tiers"][0]["name"] if sc["tiers"] else "",
             "label": _scheme_label(sc["tiers"]) + (f"（{'、'.join(types)}）" if len(ctx["schemes"]) > 1 else ""),
@@ -417,6 +464,8 @@ def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
                      for t, n in zip(sc["tiers"], overall["counts"])],
             "by_district": _tier_table(dict(sorted(by_district.items())), ids, lambda k: k),
             "by_type": _tier_table(dict(sorted(by_type.items())), ids, lambda k: TYPE_ZH.get(k, k)),
+            "by_street": _street_rows(orgs, ids, target, len(by_district) > 1),
+            "target": None if target is None else {"tier": sc["tiers"][0]["name"], "share": pct(target[1])},
         })
     return out
 
@@ -446,6 +495,22 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
     return rows
 
 
+MOVES = (("升档", "up"), ("保持", "same"), ("降档", "down"), ("首次定档", "new"), ("本轮不予定档", "none"))
+
+
+def _moves(ranking: list[dict]) -> list[dict]:
+    """Tier movement against the previous round: how many organizations moved up, stayed,
+    moved down, were graded for the first time or not graded now, with bar widths."""
+    counts = {label: 0 for label, _ in MOVES}
+    for r in ranking:
+        mv = r.get("movement")
+        if mv and mv["label"] in counts:
+            counts[mv["label"]] += 1
+    total = sum(counts.values())
+    return [{"label": label, "cls": cls, "n": counts[label], "w": _bar(counts[label], total),
+             "share": pct(Decimal(counts[label]) / total) if total else "—"} for label, cls in MOVES]
+
+
 def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFacts | None" = None) -> dict:
     """`facts`: the round's facts (with compact organizations) when `results` does not hold
     every organization in full."""
@@ -457,8 +522,10 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
     ranking = []
     for o in orgs:
         mv = _movement(previous.get(o["id"]), o, order) if ctx["has_previous"] else None
-        ranking.append({"rank": (o.get("rank") or {}).get("round") or "—", "id": o["id"], "name": o["name"],
+        ranking.append({"rank": (o.get("rank") or {}).get("round") or "—",
+                        "rank_street": (o.get("rank") or {}).get("street") or "—", "id": o["id"], "name": o["name"],
                         "district": o.get("district") or "—", "street": o.get("street") or "—",
+                        "street_key": f"{o.get('district') or ''}/{o.get('street') or ''}",
                         "type": type_name(o), "total": num(o.get("total")),
                         "tier": o.get("tier_name") or o.get("tier") or STATUS_ZH["not_graded"], "cls": tier_class(o, ctx),
                         "vetoes": len(o.get("vetoes") or []), "movement": mv})
@@ -472,6 +539,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
                                "reasons": [str(r) for r in o.get("tier_reasons") or []]})
     graded = [o for o in orgs if o.get("status") == "graded"]
     totals = [to_decimal(o["total"]) for o in graded if o.get("total") is not None]
+    streets = {(o.get("district") or "", o.get("street") or "") for o in orgs}
     return {
         "doc": _doc(ctx, f"{ctx['round']['title']}情况通报", "summary"),
         "ctx": ctx,
@@ -480,6 +548,12 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
         "schemes": _scheme_tables(results, ctx),
         "targets": _target_rows(results, ctx),
         "ranking": ranking,
+        "districts": sorted({r["district"] for r in ranking}),
+        "streets": [{"value": f"{d}/{st}", "label": f"{d}{st}" if len({x[0] for x in streets}) > 1 else st}
+                    for d, st in sorted(streets)],
+        "n_streets": len(streets),
+        "tier_names": [t["name"] for sc in ctx["schemes"] for t in sc["tiers"]],
+        "moves": _moves(ranking) if ctx["has_previous"] else [],
         "top_losses": _top_losses(facts.losses),
         "vetoes": vetoes, "not_graded": not_graded,
     }

@@ -18,6 +18,7 @@ import re
 import shutil
 import tempfile
 import threading
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +33,7 @@ EXTRA_FORMATS = ("json",)      # results.json again (redacted in public mode); n
 
 
 NAME_MAX_BYTES = 200     # a file stem's UTF-8 bytes; file systems allow 255 for the whole name
+ID_MAX_BYTES = 80        # of which at most this much for the organization id when it has a name
 
 
 def _cut_bytes(text: str, limit: int) -> str:
@@ -40,27 +42,103 @@ def _cut_bytes(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
+def _safe(text: str) -> str:
+    """Letters (CJK included), digits, `_ . -` and nothing else: no paths, no spaces, no
+    characters a Windows or zip tool refuses; never a leading dot."""
+    return re.sub(r"[^\w.-]", "_", text, flags=re.UNICODE).lstrip(".")
+
+
 def safe_name(org_id: str) -> str:
     """A file name from an organization id (ids are typed by people: no paths, no dots first,
     at most NAME_MAX_BYTES bytes however many CJK characters the id has)."""
-    name = re.sub(r"[^\w.-]", "_", org_id, flags=re.UNICODE).lstrip(".") or "_"
-    return _cut_bytes(name, NAME_MAX_BYTES)
+    return _cut_bytes(_safe(org_id) or "_", NAME_MAX_BYTES)
+
+
+def card_stem(org_id: str, name: str | None = None) -> str:
+    """`<id>_<名称>`, as departments file scorecards: the id first (it sorts and is unique), the
+    name cut to what is left of NAME_MAX_BYTES; just the id when there is no name."""
+    ident = _safe(org_id) or "_"
+    title = re.sub(r"_+", "_", _safe(name or "")).strip("_.")
+    if not title:
+        return _cut_bytes(ident, NAME_MAX_BYTES)
+    ident = _cut_bytes(ident, ID_MAX_BYTES)
+    return ident + "_" + _cut_bytes(title, NAME_MAX_BYTES - len(ident.encode("utf-8")) - 1)
+
+
+class FileNamer:
+    """Organization id -> unique file stem (case-insensitively, within NAME_MAX_BYTES), given
+    one organization at a time in the results' order (deterministic)."""
+
+    def __init__(self):
+        self.stems: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def add(self, org_id: str, name: str | None = None) -> str:
+        stem = base = card_stem(org_id, name)
+        n = 2
+        while stem.lower() in self._used:
+            suffix = f"-{n}"
+            stem, n = _cut_bytes(base, NAME_MAX_BYTES - len(suffix)) + suffix, n + 1
+        self._used.add(stem.lower())
+        self.stems[org_id] = stem
+        return stem
 
 
 def file_names(orgs: Iterable[dict | str]) -> dict[str, str]:
-    """Organization id -> unique file stem (case-insensitively, within NAME_MAX_BYTES),
-    deterministic in the results' order. `orgs`: organizations or their ids."""
-    out, used = {}, set()
+    """Organization id -> unique file stem `<id>_<名称>` (see card_stem, FileNamer).
+    `orgs`: organizations (or just their ids: the stem is the id alone)."""
+    namer = FileNamer()
     for o in orgs:
-        oid = o["id"] if isinstance(o, dict) else o
-        stem = base = safe_name(oid)
-        n = 2
-        while stem.lower() in used:
-            suffix = f"-{n}"
-            stem, n = _cut_bytes(base, NAME_MAX_BYTES - len(suffix)) + suffix, n + 1
-        used.add(stem.lower())
-        out[oid] = stem
-    return out
+        if isinstance(o, dict):
+            namer.add(o["id"], o.get("name"))
+        else:
+            namer.add(o)
+    return namer.stems
+
+
+class NamedFacts(model.RoundFacts):
+    """The round's facts (model.RoundFacts) plus each scorecard's file stem, gathered in the
+    same single pass over results.json."""
+
+    def __init__(self, compact: bool = True):
+        super().__init__(compact)
+        self.namer = FileNamer()
+
+    def add(self, o: dict) -> None:
+        super().add(o)
+        self.namer.add(o.get("id"), o.get("name"))
+
+
+# ------------------------------------------------------------------ bundles (one zip per scope)
+
+BUNDLE_SCOPES = ("street", "district")
+BUNDLE_ZH = {"street": "街道", "district": "区县"}
+
+
+def bundle_name(scope: str, district: str, street: str) -> str:
+    """bundles/<区县>.zip or bundles/<区县>_<街道>.zip (safe characters, byte-bounded)."""
+    parts = [district or "未填区县"] + ([street or "未填街道"] if scope == "street" else [])
+    stem = _cut_bytes("_".join(_safe(p) or "_" for p in parts), NAME_MAX_BYTES)
+    return f"bundles/{BUNDLE_ZH[scope]}/{stem}.zip"
+
+
+def write_bundles(stage: Path, members: dict[str, list[str]]) -> list[str]:
+    """Zip the staged scorecards: `members` maps a bundle's path to the staged files it holds
+    (paths relative to `stage`). Fixed dates and order: the same files, the same bytes.
+    Each file is copied from disk into the zip, never held whole in memory."""
+    written = []
+    for rel, files in sorted(members.items()):
+        path = Path(stage) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(set(files)):
+                info = zipfile.ZipInfo(Path(f).name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with open(Path(stage) / f, "rb") as src, zf.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        written.append(rel)
+    return written
 
 
 def jsonable(obj: Any) -> Any:
@@ -153,7 +231,8 @@ class Job:
             data = json.dumps(jsonable(attached), ensure_ascii=False, indent=1).encode("utf-8")
             html = render_html("scorecard", card, standalone=False, attached=True)
             files.append((f"scorecards/{stem}.pdf", self._pdf(
-                html, "scorecard", org["id"], [(f"{stem}.result.json", data, f"{org['name']} 考评结果数据")])))
+                html, "scorecard", org["id"], [(f"{safe_name(org['id'])}.result.json", data,
+                                                f"{org['name']} 考评结果数据")])))
         return files
 
     def document(self, kind: str, doc_model: dict, stem: str) -> Files:

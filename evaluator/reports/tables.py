@@ -83,7 +83,8 @@ def sheet_names(titles: list[str]) -> list[str]:
 # ------------------------------------------------------------------ the tables
 
 def rankings(results: dict, previous: dict[str, dict]) -> Table:
-    cols = [("rank", RANK_ZH["round"], "num"), ("rank_district", RANK_ZH["district"], "num"), ("rank_type", RANK_ZH["type"], "num"),
+    cols = [("rank", RANK_ZH["round"], "num"), ("rank_district", RANK_ZH["district"], "num"),
+            ("rank_street", RANK_ZH["street"], "num"), ("rank_type", RANK_ZH["type"], "num"),
             ("id", "组织编号", "text"), ("name", "组织名称", "text"), ("type", "领域", "text"),
             ("district", "区县", "text"), ("street", "街道（镇）", "text"), ("status", "状态", "text"),
             ("total", "总分", "num"), ("base", "基础得分", "num"), ("bonus", "加分", "num"),
@@ -94,7 +95,8 @@ def rankings(results: dict, previous: dict[str, dict]) -> Table:
     for o in results["organizations"]:
         rank = o.get("rank") or {}
         prev = previous.get(o["id"]) or {}
-        rows.append({"rank": rank.get("round"), "rank_district": rank.get("district"), "rank_type": rank.get("type"),
+        rows.append({"rank": rank.get("round"), "rank_district": rank.get("district"),
+                     "rank_street": rank.get("street"), "rank_type": rank.get("type"),
                      "id": o["id"], "name": o["name"], "type": type_name(o), "district": o.get("district"),
                      "street": o.get("street"), "status": STATUS_ZH.get(o["status"], o["status"]),
                      "total": o.get("total"), "base": o.get("base"), "bonus": o.get("bonus"),

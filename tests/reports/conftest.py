@@ -65,3 +65,10 @@ def rendered_public(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports-public")
     render_reports(ROUND, out, workers=1, public=True, previous_results=PREVIOUS)
     return out
+
+
+def card_file(folder: Path, org_id: str, ext: str = "pdf") -> Path:
+    """An organization's scorecard in a report folder: scorecards/<id>_<名称>.<ext>."""
+    found = sorted((Path(folder) / "scorecards").glob(f"{org_id}_*.{ext}"))
+    assert len(found) == 1, (org_id, found)
+    return found[0]

@@ -22,7 +22,7 @@ def test_rankings_xlsx(rendered):
     assert wb.sheetnames == ["排名"]
     ws = wb["排名"]
     header = [c.value for c in ws[1]]
-    assert header[:6] == ["全域排名", "区县内排名", "领域内排名", "组织编号", "组织名称", "领域"]
+    assert header[:7] == ["全域排名", "区县内排名", "街道内排名", "领域内排名", "组织编号", "组织名称", "领域"]
     assert header[-1] == "上轮档次"
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
@@ -50,8 +50,8 @@ def test_csv_has_a_bom_and_the_same_rows(rendered):
     raw = (rendered / "rankings.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0][:5] == ["全域排名", "区县内排名", "领域内排名", "组织编号", "组织名称"]
-    assert rows[1][4] == "新华街道三东社区党委" and rows[1][9] == "98"
+    assert rows[0][:6] == ["全域排名", "区县内排名", "街道内排名", "领域内排名", "组织编号", "组织名称"]
+    assert rows[1][5] == "新华街道三东社区党委" and rows[1][10] == "98"
     lists = list(csv.reader(io.StringIO((rendered / "lists.csv").read_bytes().decode("utf-8-sig"))))
     assert lists[0][0] == "榜单" and [r[0] for r in lists[1:]] == ["红榜", "红榜", "黑榜", "黑榜"]
 
@@ -63,10 +63,10 @@ def test_spreadsheet_formulas_in_typed_text_stay_text(tmp_path):
     out = tmp_path / "out"
     render_reports(write_round(results, tmp_path / "round"), out, kinds=("summary",), formats=("xlsx", "csv"))
     ws = load_workbook(out / "rankings.xlsx")["排名"]
-    assert ws["E2"].value == "'=HYPERLINK(\"http://example.org\",\"点我\")" and ws["E2"].data_type == "s"
-    assert ws["E3"].value == "'+1+2"
+    assert ws["F2"].value == "'=HYPERLINK(\"http://example.org\",\"点我\")" and ws["F2"].data_type == "s"
+    assert ws["F3"].value == "'+1+2"
     rows = list(csv.reader(io.StringIO((out / "rankings.csv").read_bytes().decode("utf-8-sig"))))
-    assert rows[1][4].startswith("'=")
+    assert rows[1][5].startswith("'=")
 
 
 def test_xlsx_bytes_do_not_depend_on_the_clock(tmp_path, monkeypatch):
@@ -161,7 +161,7 @@ def test_reports_from_results_written_by_the_evaluator(tmp_path):
     (tmp_path / "results" / "results.json").write_text(dumps(payload), encoding="utf-8")
     files = render_reports(tmp_path / "results", tmp_path / "out", formats=("html", "csv"), workers=1)
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in files)
-    assert "summary.html" in names and "lists.html" in names and "scorecards/C1.html" in names
+    assert "summary.html" in names and "lists.html" in names and "scorecards/C1_甲社区党委.html" in names
 
 
 def test_results_json_export_is_redacted_in_public_mode(tmp_path):
@@ -189,11 +189,11 @@ def test_fullwidth_formulas_are_neutralized_but_numbers_are_not(tmp_path):
     out = tmp_path / "out"
     render_reports(write_round(results, tmp_path / "round"), out, kinds=("summary",), formats=("xlsx", "csv"))
     ws = load_workbook(out / "rankings.xlsx")["排名"]
-    assert ws["E2"].value == "'＝HYPERLINK(\"http://example.org\")"
-    assert ws["E3"].value == "'＠SUM(A1)"
-    assert ws["G4"].value == "'\t=1+2"
+    assert ws["F2"].value == "'＝HYPERLINK(\"http://example.org\")"
+    assert ws["F3"].value == "'＠SUM(A1)"
+    assert ws["H4"].value == "'\t=1+2"
     rows = list(csv.reader(io.StringIO((out / "rankings.csv").read_bytes().decode("utf-8-sig"))))
-    assert rows[1][4] == "'＝HYPERLINK(\"http://example.org\")" and rows[3][6] == "'\t=1+2"
+    assert rows[1][5] == "'＝HYPERLINK(\"http://example.org\")" and rows[3][7] == "'\t=1+2"
 
 
 def test_negative_numbers_stay_numbers_in_exports():

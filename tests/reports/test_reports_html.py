@@ -15,11 +15,11 @@ import pytest
 
 from evaluator.reports import model
 
-from tests.reports.conftest import GOLDEN, load_round
+from tests.reports.conftest import card_file, GOLDEN, load_round
 
 GOLDENS = [  # (golden file, rendered file, public?)
-    ("scorecard-HD-007.html", "scorecards/HD-007.html", False),
-    ("scorecard-CH-006-public.html", "scorecards/CH-006.html", True),
+    ("scorecard-HD-007.html", "scorecards/HD-007_秀全街道马溪村党支部.html", False),
+    ("scorecard-CH-006-public.html", "scorecards/CH-006_江埔街道锦绣村党支部.html", True),
     ("summary.html", "summary.html", False),
     ("lists.html", "lists.html", False),
     ("lists-public.html", "lists.html", True),
@@ -47,7 +47,7 @@ def test_golden_html(golden, produced, public, rendered, rendered_public):
 
 
 def test_html_is_a_standalone_chinese_document(rendered):
-    html = (rendered / "scorecards/HD-001.html").read_text(encoding="utf-8")
+    html = (card_file(rendered, "HD-001", "html")).read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>\n<html lang=\"zh-CN\">")
     assert '<meta charset="utf-8">' in html
     assert "<style>" in html and "@font-face" not in html      # fonts stay with agrade
@@ -73,9 +73,11 @@ def test_scorecard_model_quota_move_and_ranks(results):
     assert c["score"]["tier_name"] == "B档" and c["score"]["quota_moved"]
     assert c["score"]["tier_before_name"] == "A档"
     assert any("名额" in r for r in c["score"]["reasons"])
-    assert c["ranks"] == [{"label": "全域排名", "value": "第 3 名 / 共 7 个"},
-                          {"label": "区县内排名", "value": "第 2 名 / 共 4 个"},
-                          {"label": "领域内排名", "value": "第 1 名 / 共 3 个"}]
+    assert [{k: r[k] for k in ("label", "value")} for r in c["ranks"]] == [
+        {"label": "全域排名", "value": "第 3 名 / 共 7 个"},
+        {"label": "区县内排名", "value": "第 2 名 / 共 4 个"},
+        {"label": "街道内排名", "value": "第 1 名 / 共 2 个"},
+        {"label": "领域内排名", "value": "第 1 名 / 共 3 个"}]
     assert [r["id"] for r in c["rectification"]] == ["G2.1", "G4.1", "G5.1"]
     assert c["rectification"][0]["deadline"] == "2027年3月31日"      # period end + 90 days
 

@@ -14,11 +14,11 @@ from pypdf import PdfReader
 from evaluator.reports import render_reports
 from evaluator.reports.html import render_html
 
-from tests.reports.conftest import GOLDEN, PREVIOUS, ROUND, load_round, need_tool, pdf_text, squash
+from tests.reports.conftest import card_file, GOLDEN, PREVIOUS, ROUND, load_round, need_tool, pdf_text, squash
 
 
 def test_scorecard_text_extracts_as_the_expected_chinese(rendered):
-    text = squash(pdf_text(rendered / "scorecards/HD-001.pdf"))
+    text = squash(pdf_text(card_file(rendered, "HD-001", "pdf")))
     results = load_round()
     org = results["organizations"][0]
     expected = ["中共示例市委组织部", "示例市2026年度基层党组织“创A”考评", "新华街道三东社区党委",
@@ -36,10 +36,13 @@ def test_scorecard_text_extracts_as_the_expected_chinese(rendered):
 
 def test_summary_and_lists_text(rendered):
     summary = squash(pdf_text(rendered / "summary.pdf"))
-    for e in ["考评情况通报", "一、总体情况", "“创A”目标完成情况", "未达标", "二、分区县情况", "从化区", "花都区",
-              "三、分领域情况", "两新组织", "四、排名情况（通报排队）", "五、失分较多的指标", "网格员中党员占比不低于60%",
-              "触发一票否决", "不予定档", "从化某某物流有限公司党支部", "升档", "降档"]:
+    for e in ["考评情况通报", "一、总体情况", "“创A”目标完成情况", "未达标", "二、分街道（镇）情况", "花都区秀全街道",
+              "三、分区县情况", "从化区", "花都区", "四、分领域情况", "两新组织", "五、失分较多的指标",
+              "网格员中党员占比不低于60%", "六、档次变动（较上轮）", "七、需要关注的情况", "触发一票否决", "不予定档",
+              "八、排名情况（通报排队）", "从化某某物流有限公司党支部", "升档", "降档"]:
         assert e in summary, e
+    # the analysis first, the long ranking table last
+    assert summary.index("二、分街道（镇）情况") < summary.index("五、失分较多的指标") < summary.index("八、排名情况（通报排队）")
     lists = squash(pdf_text(rendered / "lists.pdf"))
     for e in ["红榜（2个）", "黑榜（2个）", "列入条件：处于最高档次且一票否决项数为0", "新华街道三东社区党委",
               "江埔街道锦绣村党支部", "符合条件：处于最低档次", "中共示例市委组织部", "2026年12月31日"]:
@@ -47,7 +50,7 @@ def test_summary_and_lists_text(rendered):
 
 
 def test_running_header_and_repeated_table_header(rendered):
-    pdf = rendered / "scorecards/HD-007.pdf"
+    pdf = card_file(rendered, "HD-007", "pdf")
     assert len(PdfReader(pdf).pages) >= 2
     first, second = squash(pdf_text(pdf, 1, 1)), squash(pdf_text(pdf, 2, 2))
     # the criteria table continues on page 2 under its repeated header row
@@ -60,7 +63,7 @@ def test_running_header_and_repeated_table_header(rendered):
 
 
 def test_cjk_font_embedded_and_a4_pages(rendered):
-    reader = PdfReader(rendered / "scorecards/HD-001.pdf")
+    reader = PdfReader(card_file(rendered, "HD-001", "pdf"))
     fonts = {}
     for page in reader.pages:
         assert (round(float(page.mediabox.width), 1), round(float(page.mediabox.height), 1)) == (595.3, 841.9)
@@ -73,7 +76,7 @@ def test_cjk_font_embedded_and_a4_pages(rendered):
 
 
 def test_metadata_and_the_attached_result(rendered):
-    reader = PdfReader(rendered / "scorecards/HD-003.pdf")
+    reader = PdfReader(card_file(rendered, "HD-003", "pdf"))
     meta = reader.metadata
     assert meta.title == "秀全街道大华村党总支 测评报告"
     assert meta.author == "中共示例市委组织部"
@@ -91,11 +94,11 @@ def test_metadata_and_the_attached_result(rendered):
 
 
 def test_public_attachment_is_redacted(rendered_public):
-    data = json.loads(PdfReader(rendered_public / "scorecards/HD-001.pdf").attachments["HD-001.result.json"][0])
+    data = json.loads(PdfReader(card_file(rendered_public, "HD-001", "pdf")).attachments["HD-001.result.json"][0])
     org = data["organization"]
     assert "provenance" not in org and "responsible" not in org
     assert all("evidence" not in c and "reason" not in c for c in org["criteria"])
-    text = squash(pdf_text(rendered_public / "scorecards/HD-001.pdf"))
+    text = squash(pdf_text(card_file(rendered_public, "HD-001", "pdf")))
     assert "王敏" not in text and "张建国" not in text and "公开发布版" in text
 
 
@@ -134,20 +137,30 @@ def test_no_missing_glyphs_and_rare_characters_fall_back(tmp_path):
     assert r.missing_glyphs == {"\U0010fffd"}                           # reported, not silent
 
 
-def test_page_image_matches_the_stored_one(rendered, tmp_path):
-    """Page 1 of a scorecard as pixels, against tests/reports/golden/scorecard-HD-001-p1.png."""
+PAGE_IMAGES = [  # (stored image, document, page): a scorecard, a 通报 page with charts, a list page
+    ("scorecard-HD-001-p1.png", "HD-001", 1),
+    ("summary-p1.png", "summary.pdf", 1),
+    ("lists-p1.png", "lists.pdf", 1),
+]
+
+
+@pytest.mark.parametrize("golden, document, page", PAGE_IMAGES, ids=[g[0] for g in PAGE_IMAGES])
+def test_page_image_matches_the_stored_one(golden, document, page, rendered, tmp_path):
+    """A page as pixels (40 dpi, grey), against tests/reports/golden/<golden>; rewrite the
+    stored images after an intended change with AGRADE_UPDATE_GOLDEN=1 (see README, Reports)."""
     from PIL import Image, ImageChops, ImageStat
-    subprocess.run([need_tool("pdftoppm"), "-r", "40", "-f", "1", "-l", "1", "-gray", "-png", "-singlefile",
-                    str(rendered / "scorecards/HD-001.pdf"), str(tmp_path / "page")], check=True)
-    page = Image.open(tmp_path / "page.png").convert("L")
-    stored = GOLDEN / "scorecard-HD-001-p1.png"
+    pdf = rendered / document if document.endswith(".pdf") else card_file(rendered, document)
+    subprocess.run([need_tool("pdftoppm"), "-r", "40", "-f", str(page), "-l", str(page), "-gray", "-png", "-singlefile",
+                    str(pdf), str(tmp_path / "page")], check=True)
+    image = Image.open(tmp_path / "page.png").convert("L")
+    stored = GOLDEN / golden
     if os.environ.get("AGRADE_UPDATE_GOLDEN") or not stored.exists():
-        page.save(stored, optimize=True)
+        image.save(stored, optimize=True)
         if not os.environ.get("AGRADE_UPDATE_GOLDEN"):
             pytest.fail("stored page image was missing and has been written; look at it and rerun")
     want = Image.open(stored).convert("L")
-    assert page.size == want.size
-    diff = ImageChops.difference(page, want)
+    assert image.size == want.size
+    diff = ImageChops.difference(image, want)
     mean = ImageStat.Stat(diff).mean[0]
-    changed = sum(diff.point(lambda v: 255 if v > 64 else 0).histogram()[255:]) / (page.size[0] * page.size[1])
+    changed = sum(diff.point(lambda v: 255 if v > 64 else 0).histogram()[255:]) / (image.size[0] * image.size[1])
     assert mean < 1.5 and changed < 0.01, (mean, changed)   # anti-aliasing may differ, layout may not

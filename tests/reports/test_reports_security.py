@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from evaluator.reports import render_reports
 from evaluator.reports.pdf import AssetFetcher, PdfRenderer, fixed_datetime
 
-from tests.reports.conftest import load_round, pdf_text, squash, write_round
+from tests.reports.conftest import card_file, load_round, pdf_text, squash, write_round
 
 
 @pytest.fixture
@@ -70,12 +70,12 @@ def test_hostile_text_is_shown_as_text_and_nothing_is_fetched(server, tmp_path):
     render_reports(src, out, kinds=("scorecards", "summary", "lists"), formats=("pdf", "html"), workers=1)
     assert hits == []                                           # the local server saw no request
 
-    html = (out / "scorecards/HD-001.html").read_text(encoding="utf-8")
+    html = (card_file(out, "HD-001", "html")).read_text(encoding="utf-8")
     assert "三东社区&lt;script&gt;alert(1)&lt;/script&gt;" in html
     for tag in ("<script", "<img", "<iframe", "<object", "<link", "<a ", "<svg><image"):
         assert tag not in html.replace("<svg class=", ""), tag
 
-    pdf = out / "scorecards/HD-001.pdf"
+    pdf = card_file(out, "HD-001", "pdf")
     text = squash(pdf_text(pdf))
     assert "三东社区<script>alert(1)</script>" in text          # the typed text, as text
     assert '面积不足<imgsrc="file:///etc/hostname">' in text
