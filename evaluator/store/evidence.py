@@ -26,7 +26,7 @@ from ..intake.evidence import SOURCES, RawEntry, RawEvidence
 from . import codec
 from .base import Conflict, Tx
 from .db import now
-from .tables import attachments, heads, round_evidence, submission_attachments, submissions
+from .tables import attachments, heads, members, round_evidence, submission_attachments, submissions
 
 # ------------------------------------------------------------------ the evidence's digest
 #
@@ -158,22 +158,29 @@ def _sub(row) -> Submission:
     return sub
 
 
-def current(conn, round_id: str, organization: str | None = None) -> Iterator[tuple[str, int, Submission]]:
-    """(organization, version, submission) of every current field, by organization and the
-    order its fields were first given."""
+def current(conn, round_id: str, organization: str | None = None,
+            registry_order: bool = False) -> Iterator[tuple[str, int, Submission]]:
+    """(organization, version, submission) of every current field, by organization (by id, or
+    in the registry's order: the round's members only) and the order its fields were first
+    given. Streamed: a round's evidence is never all in memory."""
     q = (select(heads.c.organization, heads.c.version, submissions)
          .join(submissions, submissions.c.id == heads.c.submission)
          .where(heads.c.round == round_id))
     if organization is not None:
         q = q.where(heads.c.organization == organization)
-    q = q.order_by(heads.c.organization, heads.c.seq, heads.c.source)
-    for row in conn.execute(q).mappings():
+    if registry_order:
+        q = (q.join(members, and_(members.c.round == heads.c.round, members.c.organization == heads.c.organization))
+             .order_by(members.c.seq, heads.c.seq, heads.c.source))
+    else:
+        q = q.order_by(heads.c.organization, heads.c.seq, heads.c.source)
+    # per statement: Connection.execution_options would change the connection for what follows
+    for row in conn.execute(q.execution_options(stream_results=True, yield_per=2000)).mappings():
         yield row["organization"], row["version"], _sub(row)
 
 
-def by_organization(conn, round_id: str) -> Iterator[tuple[str, list[Submission]]]:
+def by_organization(conn, round_id: str, registry_order: bool = False) -> Iterator[tuple[str, list[Submission]]]:
     org, subs = None, []
-    for oid, _, sub in current(conn, round_id):
+    for oid, _, sub in current(conn, round_id, registry_order=registry_order):
         if oid != org:
             if subs:
                 yield org, subs

@@ -101,12 +101,8 @@ class Evaluation:
 
 
 def _header(rnd, digest: str, n_files: int) -> dict:
-    info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
-            "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
-    for key in ("issued_on", "rectification_deadline"):
-        if rnd.raw.get(key):
-            info[key] = rnd.raw[key].isoformat()
-    return {"round": info, "evidence_digest": digest, "evidence_files": n_files}
+    from ..intake.rounds import published_info
+    return {"round": published_info(rnd), "evidence_digest": digest, "evidence_files": n_files}
 
 
 def _placement(state: RoundState, rid: str) -> dict:
@@ -169,24 +165,28 @@ def evaluate(store: Store, round_id: str, by: str, kind: str = "full") -> Evalua
 
 
 def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluation:
+    from ..errors import InputError
+    rnd = mat.round
+    standards = _standards(rnd)
+    by_id = {o.id: o for o in rnd.organizations}
+    issues = []
     with store.read() as conn:
-        rnd = mat.round
-        standards = _standards(rnd)
-        evidence = {}
-        issues = []
-        for oid, subs in by_organization(conn, round_id):
-            evidence[oid] = to_raw(oid, subs)
+        # one read transaction: the digest recorded is the digest of the evidence scored
         digest, n_files = evidence_digest(conn, round_id)
         before = _placements_now(conn, round_id)
+        stream = by_organization(conn, round_id, registry_order=True)    # streamed beside the scoring
+        pending = next(stream, None)
 
-    def resolved(oid):
-        std = standards[by_id[oid].type]
-        ev, errs = resolve(evidence.pop(oid, None), oid, std)
-        issues.extend(errs)
-        return ev
-    by_id = {o.id: o for o in rnd.organizations}
-    from ..errors import InputError
-    rows, spill = score_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers)
+        def resolved(oid):
+            nonlocal pending
+            raw = None
+            if pending is not None and pending[0] == oid:
+                raw = to_raw(oid, pending[1])
+                pending = next(stream, None)
+            ev, errs = resolve(raw, oid, standards[by_id[oid].type])
+            issues.extend(errs)
+            return ev
+        rows, spill = score_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers)
     try:
         if issues:
             raise InputError(issues)
