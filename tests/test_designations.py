@@ -70,7 +70,7 @@ def test_designations_follow_their_rules_over_both_rounds(two_rounds):
     assert set(weak) == expected and expected, "someone is designated, exactly those the rule names"
     for oid, why in weak.items():
         o = now["organizations"][[x["id"] for x in now["organizations"]].index(oid)]
-        assert ("符合条件：一票否决项数大于0" in why) == bool(o["vetoes"])
+        assert ("符合条件：触发一票否决" in why) == bool(o["vetoes"])
         assert ("符合条件：处于最低档次 且 上一轮处于最低档次" in why) == (bottom(o) and bottom(before[oid]))
     steady = set(_designated(now, "steady"))
     assert steady == {o["id"] for o in now["organizations"] if top(o) and top(before[o["id"]])} and steady

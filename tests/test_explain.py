@@ -62,7 +62,7 @@ def test_weights_show_as_percentages_and_numbers_as_the_standard_rounds_them():
     text = explain_text(data, org)
     assert "总分 91 = 考核组评分 100 × 70% + 自评得分 70 × 30% + 加分 0  档次 A档" in text
     assert "（基础得分" not in text
-    assert "【G1 组织设置】 9.71/11 分" in text and "G1.1 支部设置  9.71/11  [部分符合]" in text
+    assert "【G1 组织设置】 9.71/11 分" in text and "G1.1 支部设置  9.71/11  （部分符合）" in text
     assert "9.7113" not in text
     comps = [{"id": "a", "label": "甲", "source": "criteria", "weight": Decimal("0.3333")},
              {"id": "b", "label": "乙", "source": "field", "weight": Decimal("0.6667")}]

@@ -150,7 +150,7 @@ grading:
     assert o["components"] == {"verified": Decimal(92), "review": Decimal("85.5")}
     assert o["total"] == Decimal("90.05") and o["tier"] == "A"
     r, _ = run({"O2": full_evidence("O2")}, std)
-    assert r["O2"]["status"] == "not_graded" and "不予定档：缺少民主评议（review_score）" in r["O2"]["tier_reasons"]
+    assert r["O2"]["status"] == "not_graded" and "不予定档：缺少民主评议（民主评议得分）" in r["O2"]["tier_reasons"]
 
 
 def test_gates_can_use_period_functions(tmp_path):
@@ -168,7 +168,7 @@ grading:
     r, _ = run({"O1": full_evidence("O1", last_election=dt.date(2024, 5, 1)),
                 "O2": full_evidence("O2", last_election=dt.date(2020, 5, 1)), "O3": full_evidence("O3")}, std)
     assert (r["O1"]["tier"], r["O2"]["tier"], r["O3"]["tier"]) == ("A", "B", "B")
-    assert "未满足 A档 条件（按期换届；缺少材料 last_election，无法认定），降为 B档" in r["O3"]["tier_reasons"]
+    assert "未满足 A档 条件（按期换届；缺少材料（上次换届日期），无法认定），降为 B档" in r["O3"]["tier_reasons"]
 
 
 def test_section_points_leave_bonus_out():

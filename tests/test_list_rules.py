@@ -95,7 +95,7 @@ def test_a_condition_that_cannot_hold_for_one_standard_is_a_notice(mini):
     (mini / "round.yaml").write_text(text + "lists:\n  red:\n    include: \"tier == 'A'\"\n", encoding="utf-8")
     rnd = load_round(mini / "round.yaml")
     assert [n.message for n in rnd.notices] == [
-        "红榜的条件“档次为A”不适用于按“合格评定标准”考评的组织（其档次为 合格、不合格），这些组织不会因此条件列入"]
+        "红榜的条件“档次为 A档”不适用于按“合格评定标准”考评的组织（其档次为 合格、不合格），这些组织不会因此条件列入"]
 
 
 # ---------------------------------------------------------------- every name a rule may use
@@ -136,15 +136,15 @@ def test_every_name_a_list_rule_may_use_selects_what_it_says(expr, expected):
 def test_include_and_include_any_together_give_both_reasons():
     lst = derive_lists(_payload(), {"x": {"include": "total > 50", "include_any": ["veto_count > 0", "tier == 'A'"]}})["x"]
     assert {e["organization"]: e["reasons"] for e in lst["entries"]} == {
-        "O1": ["符合条件：总分大于50", "符合条件：档次为A"],
-        "O3": ["符合条件：总分大于50", "符合条件：一票否决项数大于0"]}
+        "O1": ["符合条件：总分高于 50 分", "符合条件：档次为 A档"],
+        "O3": ["符合条件：总分高于 50 分", "符合条件：触发一票否决"]}
 
 
 def test_an_entry_carries_what_the_published_list_prints():
     (e,) = derive_lists(_payload(), {"x": {"include": "tier == 'A'"}})["x"]["entries"]
     assert e == {"organization": "O1", "name": "O1党支部", "district": "东区", "street": "一街道", "type": "community",
-                 "tier": "A", "tier_name": "A档", "total": Decimal(95), "rank": 1, "reasons": ["符合条件：档次为A"]}
-    assert derive_lists(_payload(), {"x": {"include": "tier == 'A'"}})["x"]["description"] == ["列入条件：档次为A"]
+                 "tier": "A", "tier_name": "A档", "total": Decimal(95), "rank": 1, "reasons": ["符合条件：档次为 A档"]}
+    assert derive_lists(_payload(), {"x": {"include": "tier == 'A'"}})["x"]["description"] == ["列入条件：档次为 A档"]
 
 
 def test_top_tier_is_unknown_without_the_standards_tiers():
@@ -229,8 +229,11 @@ def test_tier_literals_are_found_wherever_tier_is_compared(expr, tiers):
 
 
 def test_rules_print_scopes_and_connectives_plainly():
-    assert describe_expr("tier == 'A' or total >= 90") == "档次为A 或 总分不低于90"
-    assert describe_expr("unknown_name > 1") == "unknown_name大于1"
+    assert describe_expr("tier == 'A' or total >= 90", {"A": "A档"}) == "档次为 A档 或 总分不低于 90 分"
+    assert describe_expr("tier in ['D', 'S1'] and veto_count == 0", {"D": "D档", "S1": "一星级"}) == \
+        "（档次为 D档 或 一星级）且 未触发一票否决"
+    assert describe_expr("rank_district <= 3 and not bottom_tier") == "区县内排名在前 3 名 且 不处于最低档次"
+    assert describe_expr("unknown_name > 1") == "unknown_name > 1"        # not a rule: printed as written
     assert describe_expr("tier == 'A' # 备注") == "tier == 'A' # 备注"          # unusual text: printed as written
     assert describe_rules({"top": {"n": 2, "scope": "round"}}) == ["全域按排名取前 2 名（并列者同时列入）"]
     assert describe_rules({"top": {"n": 2, "scope": "street"}}) == ["每个街道按排名取前 2 名（并列者同时列入）"]
@@ -242,4 +245,4 @@ def test_a_notice_for_each_expression_that_cannot_hold():
     notices = check_against_standards(norm, {"mini": ("甲", [("A", "A档"), ("B", "B档")]),
                                              "stars": ("乙", [("S5", "五星"), ("S1", "一星")])})
     assert len(notices) == 2
-    assert "“档次为A”不适用于按“乙”考评" in notices[0] and "“档次为S5”不适用于按“甲”考评" in notices[1]
+    assert "“档次为 A档”不适用于按“乙”考评" in notices[0] and "“档次为五星”不适用于按“甲”考评" in notices[1]

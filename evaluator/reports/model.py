@@ -5,6 +5,7 @@ so templates only lay out; the golden HTML tests pin both steps.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -35,7 +36,7 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
         standards[sid] = {"title": std.get("title", sid), "version": std.get("version", "")}
         for fid, f in (std.get("fields") or field_labels(sid, std)).items():
             if isinstance(f, dict):
-                fields.setdefault(fid, {"label": f.get("label", fid), "unit": f.get("unit")})
+                fields.setdefault(fid, {"label": f.get("label", fid), "unit": f.get("unit"), "type": f.get("type")})
     schemes, scheme_of = _tier_schemes(results, (facts or collect(results["organizations"], compact=False)).tiers)
     return {
         "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
@@ -61,7 +62,7 @@ def field_labels(sid: str, std: dict) -> dict:
         return {}
     if loaded.digest != std.get("digest"):
         return {}
-    return {f.id: {"label": f.label, "unit": f.unit} for f in loaded.fields.values()}
+    return {f.id: {"label": f.label, "unit": f.unit, "type": f.type} for f in loaded.fields.values()}
 
 
 def _tier_schemes(results: dict, seen: dict[str, str]) -> tuple[list[dict], dict[str, int]]:
@@ -140,7 +141,7 @@ def tier_order(ctx: dict) -> dict[str, int]:
 
 def field_label(ctx: dict, fid: str) -> str:
     f = ctx["fields"].get(fid)
-    return f["label"] if f else fid
+    return f["label"] if f else "相关数据"
 
 
 def show_value(ctx: dict, fid: str, value: Any) -> str:
@@ -150,6 +151,8 @@ def show_value(ctx: dict, fid: str, value: Any) -> str:
         return "（缺少材料）"
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, (int, Decimal, float)) and (ctx["fields"].get(fid) or {}).get("type") == "percentage":
+        return pct(value, 2)                # a share reads as a percentage: 93%, not 0.93
     if isinstance(value, (int, Decimal, float)):
         return num(value) + (f" {UNIT_ZH.get(unit, unit)}" if unit else "")
     if isinstance(value, list):
@@ -170,6 +173,48 @@ def show_value(ctx: dict, fid: str, value: Any) -> str:
 
 
 # ------------------------------------------------------------------ scorecard
+
+# The scoring clause at the end of a reason (how many points it cost), which the 整改清单
+# leaves to the 失分明细 above it: the list says what is wrong, not what it cost.
+_SCORING_TAIL = re.compile(r"(，(不得分|按零分计|不计入满分|该项必须提供材料|扣 [0-9.]+ 分(（扣完为止）)?"
+                           r"|按比例得 .*|得 [0-9.]+ 分.*))+$")
+
+
+def problem_text(reason: str) -> str:
+    """What is wrong, for the 整改清单's 存在问题, from a criterion's reason: the finding
+    without the points it cost (those are in the 失分明细), the rule stated as what is lacking."""
+    text, _, after = reason.partition("；另有")      # records outside the period: kept, shortened
+    text = _SCORING_TAIL.sub("", text.strip())
+    m = re.match(r"未达到要求（(.*)）(：(.*))?$", text)
+    if m:                                            # check: the evidence, then the rule it misses
+        return (f"{m.group(3)}，" if m.group(3) else "") + f"未达到“{m.group(1)}”的要求"
+    m = re.match(r"缺少材料：(.*)$", text)
+    if m:
+        return f"未提供{m.group(1)}的材料"
+    m = re.match(r"(.*)，未达到要求（(.*)）$", text)
+    if m:                                            # threshold
+        return f"{m.group(1)}，未达到“{m.group(2)}”的要求"
+    text = text.replace("，未达目标 ", "，低于目标 ").replace("存在扣分情形：", "存在")
+    m = re.match(r"(.*)，每缺 1 次扣 .*$", text)
+    if m:                                            # frequency: which periods are missing
+        text = m.group(1)
+    return text + ("；另有" + after.split("：")[0] if after else "")
+
+
+def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | None:
+    if prev is None:
+        return {"label": "首次定档", "cls": "new", "before": "—"} if org.get("tier") else None
+    before, now = prev.get("tier"), org.get("tier")
+    before_name = prev.get("tier_name") or before or "未定档"
+    if not now:
+        return {"label": "本轮不予定档", "cls": "none", "before": before_name}
+    if not before or before not in order or now not in order:
+        return {"label": "首次定档" if not before else "—", "cls": "new", "before": before_name}
+    diff = order[before] - order[now]
+    label = "升档" if diff > 0 else "降档" if diff < 0 else "保持"
+    return {"label": label, "cls": {"升档": "up", "降档": "down", "保持": "same"}[label], "before": before_name}
+
+
 
 def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | None:
     if prev is None:
@@ -257,12 +302,18 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
                            "reason": "" if public else c.get("reason", ""), "evidence": evidence})
             rect.append({"no": len(rect) + 1, "id": c["id"], "title": c["title"],
                          "problem": ("触发一票否决" if vetoed else f"失 {num(row['lost'])} 分") if public
-                         else c.get("reason", ""),
+                         else problem_text(c.get("reason", "")),
                          "action": c.get("rectification") or "对照标准逐项整改。",
                          "deadline": c.get("rectification_deadline") and date_zh(c["rectification_deadline"])
                          or ctx["deadline"],
                          "responsible": "" if public else str(org.get("responsible") or "")})
     for sec in sections.values():
+        if sec["rows"] and all(r["kind"] == "bonus" for r in sec["rows"]):
+            # a section of bonus items: its row shows the bonus it earned (results count base
+            # points only per section), so it agrees with the bonus in the total
+            sec["points"] = num(sum((to_decimal(c["points"]) or 0 for c in org["criteria"]
+                                     if (c.get("section") or c["id"].split(".")[0]) == sec["id"]), Decimal(0)))
+            continue
         if sec["points"] == "":
             sec["points"] = num(sum((to_decimal(c["points"]) or 0 for c in org["criteria"]
                                      if (c.get("section") or c["id"].split(".")[0]) == sec["id"]), Decimal(0)))
@@ -277,7 +328,8 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
                 for f in org.get("findings") or [] if isinstance(f, dict)]
     crit_titles = {c["id"]: c["title"] for c in org["criteria"]}
     vetoes = [{"id": v.get("criterion", ""), "title": crit_titles.get(v.get("criterion"), ""),
-               "cap": v.get("cap_tier", ""), "reason": "" if public else v.get("reason", "")}
+               "cap": next((t["name"] for t in ctx["tiers"] if t["id"] == v.get("cap_tier")), v.get("cap_tier", "")),
+               "reason": "" if public else v.get("reason", "")}
               for v in org.get("vetoes") or [] if isinstance(v, dict)]
     std = org.get("standard")
     sid = std.get("id") if isinstance(std, dict) else std
@@ -561,22 +613,36 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
 
 # ------------------------------------------------------------------ red and black lists
 
+def _tier_names(results: dict) -> dict[str, str]:
+    """Tier id -> name over the round's standards (an id two standards name differently reads
+    as both), for the printed list rules."""
+    out: dict[str, list[str]] = {}
+    for s in (results.get("standards") or {}).values():
+        for t in (s or {}).get("tiers") or []:
+            if isinstance(t, dict) and t.get("id") is not None:
+                name = str(t.get("name") or t["id"])
+                if name not in out.setdefault(str(t["id"]), []):
+                    out[str(t["id"])].append(name)
+    return {tid: "／".join(v) for tid, v in out.items()}
+
+
 def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
     from ..errors import InputError
     from ..standard.listrules import describe_expr, describe_rules, normalize_rules
     public = ctx["public"]
     by_id = {o["id"]: o for o in results["organizations"]}
+    names = _tier_names(results)
     out = []
     for lid, lst in lists_obj.items():
         try:
-            rules_text = describe_rules(normalize_rules({lid: lst.get("rules") or {}})[lid])
+            rules_text = describe_rules(normalize_rules({lid: lst.get("rules") or {}})[lid], names)
         except InputError:          # rules from another agrade version: print what it wrote
             rules_text = lst.get("description")
             if not (isinstance(rules_text, list) and all(isinstance(x, str) for x in rules_text)):
                 raise
         rule = lst.get("rules") if isinstance(lst.get("rules"), dict) else {}
         # the `include` condition is printed once above the table, not on every row
-        printed = {"符合条件：" + describe_expr(rule["include"])} if isinstance(rule.get("include"), str) else set()
+        printed = {"符合条件：" + describe_expr(rule["include"], names)} if isinstance(rule.get("include"), str) else set()
         entries = []
         for i, e in enumerate(lst.get("entries") or [], start=1):
             org = by_id.get(e.get("organization"), {})

@@ -13,15 +13,18 @@ from typing import Any, Mapping
 from ..errors import EvaluationError
 from ..model import ZERO, Criterion, Evidence, Field, Organization, Outcome, Standard
 from ..standard.expr import DEFAULT_FUNCTIONS, EvalError, Expr, MissingValue
-from ..standard.methods import REGISTRY, Scored
+from ..standard.methods import REGISTRY, Scored, plain
+from ..standard.plain import ORG_TERMS
 from ..terms import NA_POLICY_ZH
 
 
-def org_env(org: Organization, values: Mapping[str, Any], period, fields=None, notes=None) -> dict:
+def org_env(org: Organization, values: Mapping[str, Any], period, fields=None, notes=None, tiers=None) -> dict:
+    """The names one organization's expressions read; `fields` and `tiers` (id -> name) give
+    the labels its reasons are written with."""
     env = dict(values)
     env.update({"org.id": org.id, "org.name": org.name, "org.type": org.type,
                 "org.district": org.district, "org.street": org.street, "$period": period,
-                "$fields": fields or {}, "$notes": notes or {}})
+                "$fields": fields or {}, "$notes": notes or {}, "$tiers": tiers or {}})
     return env
 
 
@@ -35,12 +38,12 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
     try:
         if c.applies_if is not None and not c.applies_if.evaluate(env):
             return Outcome(c.id, "not_applicable", ZERO, max_points,
-                           f"不适用：{c.applies_if.source} 不成立", _evidence(env, c.applies_if.names))
+                           f"不适用：本项仅适用于{plain(c.applies_if, env)}的组织", _evidence(env, c.applies_if.names))
         s: Scored = REGISTRY[c.method].score(c.params, c.points, env)
     except MissingValue as e:
         name = e.name
-        f = (fields or {}).get(name)
-        shown = f"{f.label}（{name}）" if f else name
+        f = (fields or env.get("$fields") or {}).get(name)
+        shown = f.label if f else _missing_label(name, c, fields or env.get("$fields") or {})
         return Outcome(c.id, "not_reviewed", ZERO, max_points,
                        _noted(f"缺少材料：{shown}，{NA_POLICY_ZH[c.na_policy]}", env, c.reads + (name,)),
                        ((name, None),))
@@ -50,6 +53,15 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
         raise EvaluationError(f"criterion {c.id} ({c.method}) gave {s.points} points, outside 0..{max_points}")
     return Outcome(c.id, s.outcome, s.points, max_points, _noted(s.reason, env, c.reads),
                    tuple(s.used.items()), s.veto_hit)
+
+
+def _missing_label(name: str, c: Criterion, fields) -> str:
+    """What is missing when it is not a field itself: an organization's attribute, or the value
+    of a function over the criterion's fields (days_since() of a date not given)."""
+    if name in ORG_TERMS:
+        return ORG_TERMS[name].label
+    labels = [fields[n].label for n in c.reads if n in fields]
+    return "、".join(labels) if labels else "所需数据"
 
 
 def _noted(reason: str, env: Mapping[str, Any], names) -> str:
@@ -76,8 +88,9 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
     `cache` (an OutcomeCache of this standard and period) gives an organization whose values
     equal an earlier one's the outcome already computed for them."""
     fields = standard.fields
-    env = org_env(org, evidence.values, period, fields, evidence.notes)
-    own_env = (org_env(org, evidence.self_values, period, fields, evidence.notes)
+    tiers = {t.id: t.name for t in standard.grading.tiers}
+    env = org_env(org, evidence.values, period, fields, evidence.notes, tiers)
+    own_env = (org_env(org, evidence.self_values, period, fields, evidence.notes, tiers)
                if standard.needs_self_assessment else None)
     main: list[Outcome] = []
     own: list[Outcome] | None = [] if own_env is not None else None

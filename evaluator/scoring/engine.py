@@ -41,6 +41,7 @@ from durable import engine as durable_engine
 from ..errors import EvaluationError
 from ..model import Standard
 from ..standard.expr import Binary, Call, EvalError, Expr, ListLit, Literal, MissingValue, Name, Type, Unary
+from ..standard.plain import GATE_TERMS, ORG_TERMS
 
 _names = itertools.count()
 
@@ -225,6 +226,15 @@ class Lowering:
         return Lowered({a: True}, {a: False}, {"$nex": {a: 1}})
 
 
+def _label(env: Mapping[str, Any], name: str) -> str:
+    """A missing name as the documents call it: its field's label (never the field id)."""
+    f = (env.get("$fields") or {}).get(name)
+    if f is not None:
+        return f.label
+    term = ORG_TERMS.get(name) or GATE_TERMS.get(name)
+    return term.label if term is not None else "所需数据"
+
+
 def _exact_getter(name: str, how: Exact, env_value):
     scale = how.scale
 
@@ -378,7 +388,7 @@ class Ruleset:
             try:
                 value = a.get(env)
             except MissingValue as e:
-                fired.missing[a.name] = f"缺少材料 {e.name}，无法认定"
+                fired.missing[a.name] = f"缺少材料（{_label(env, e.name)}），无法认定"
                 continue
             except EvalError as e:
                 fired.missing[a.name] = f"无法计算：{e.message}"
@@ -386,7 +396,7 @@ class Ruleset:
             if value is not None:
                 fact[a.name] = bool(value) if a.exact is None else value
             else:
-                fired.missing[a.name] = f"缺少材料 {a.source}，无法认定"
+                fired.missing[a.name] = f"缺少材料（{_label(env, a.source)}），无法认定"
         return fact
 
     def run(self, env: Mapping[str, Any], who: str) -> Fired:

@@ -48,7 +48,8 @@ def explain_text(payload: dict, org: dict) -> str:
     rnd = payload["round"]
     std = org["standard"]
     lines.append(f"{org['name']}（{org['id']}）  {org['type_name']}  {org['district']} {org['street']}")
-    lines.append(f"{rnd['title']}；标准 {std['id']} {std['version']}")
+    title = ((payload.get("standards") or {}).get(std["id"]) or {}).get("title") or std["id"]
+    lines.append(f"{rnd['title']}；标准：{title}（{std['version']}版）")
     if org["status"] == "graded":
         r = org["rank"]
         lines.append(f"{total_text(payload, org)}  "
@@ -74,7 +75,7 @@ def explain_text(payload: dict, org: dict) -> str:
             lines.append(f"【{current} {s['title'] if s else ''}】" + (f" {num(s['points'])}/{num(s['max_points'])} 分" if s else ""))
         mark = {"pass": "✓", "partial": "△", "fail": "✗", "waived": "○"}.get(c["outcome"], "·")
         lines.append(f" {mark} {c['id']} {c['title']}  {num(c['points'])}/{num(c['max_points'])}  "
-                     f"[{OUTCOME_ZH.get(c['outcome'], c['outcome'])}]")
+                     f"（{OUTCOME_ZH.get(c['outcome'], c['outcome'])}）")
         lines.append(f"     {c['reason']}")
         if c["outcome"] in ("partial", "fail", "not_reviewed") and c["max_points"] and c.get("rectification"):
             lines.append(f"     整改：{c['rectification']}")
@@ -85,5 +86,5 @@ def explain_text(payload: dict, org: dict) -> str:
     if org["findings"]:
         lines.append("")
         lines.append("核查发现：")
-        lines += [f"  - [{FINDING_ZH.get(f['kind'], f['kind'])}] {f['message']}" for f in org["findings"]]
+        lines += [f"  - 【{FINDING_ZH.get(f['kind'], f['kind'])}】{f['message']}" for f in org["findings"]]
     return "\n".join(lines)

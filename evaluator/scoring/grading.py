@@ -111,7 +111,8 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
         else:
             raw = evidence.values.get(comp.field)
             if raw is None:
-                problems.append(f"缺少{comp.label}（{comp.field}）")
+                f = standard.fields.get(comp.field)
+                problems.append(f"缺少{comp.label}" + (f"（{f.label}）" if f and f.label != comp.label else ""))
                 raw = ZERO
             value = Decimal(raw) * g.base / (comp.scale or g.base)
         comps[comp.id] = value

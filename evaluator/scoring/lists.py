@@ -25,6 +25,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
 from ..standard.listrules import PREVIOUS_NAMES, compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
+from ..standard.plain import tier_names
 from ..terms import SCOPES, scope_key, scope_label
 from .engine import Exact, Lowering, Ruleset
 from .placement import scope_value
@@ -97,6 +98,12 @@ class ListState:
         self.previous = previous
         self.tiers = tiers
         self.by_id = {r.id: r for r in rows}
+        # tier ids -> names, for the printed rules and reasons: the round's standards', and
+        # what its organizations were given
+        self.names = tier_names(tiers)
+        for r in rows:
+            if r.tier is not None and r.tier_name and r.tier not in self.names:
+                self.names[r.tier] = r.tier_name
         self.groups = groups
         # each graded organization's sorted key (shared with, and kept by, the rank structure)
         self.keys = keys if keys is not None else {k[-1]: k for k in groups["round"].get("", [])}
@@ -129,7 +136,7 @@ class ListState:
 
     def _select(self, r: Row) -> None:
         for lid, rule in self.norm.items():
-            why = _reasons(lid, rule, r, self.fired.get(r.id))
+            why = _reasons(lid, rule, r, self.fired.get(r.id), self.names)
             if why is None:
                 self.selected[lid].pop(r.id, None)
             else:
@@ -222,7 +229,8 @@ class ListState:
                         reasons[rid] = reasons.get(rid, []) + [line]
             entries = [_entry(self.by_id[rid], why) for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
-            out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule), "entries": entries}
+            out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule, self.names),
+                        "entries": entries}
         return out
 
     def close(self) -> None:
@@ -243,7 +251,7 @@ def lists_for_rows(rows: Iterable[Row], groups: Mapping[str, Mapping[str, list[t
         state.close()
 
 
-def _reasons(lid: str, rule: Mapping, r: Row, hit: set[str] | None) -> list[str] | None:
+def _reasons(lid: str, rule: Mapping, r: Row, hit: set[str] | None, names: Mapping[str, str]) -> list[str] | None:
     """Step 1: why organization r is selected (None: it is not)."""
     has_include, anys = "include" in rule, rule.get("include_any", [])
     if not has_include and not anys:
@@ -254,12 +262,12 @@ def _reasons(lid: str, rule: Mapping, r: Row, hit: set[str] | None) -> list[str]
     if has_include:
         if f"{lid}:include" not in hit:
             return None
-        why.append("符合条件：" + describe_expr(rule["include"]))
+        why.append("符合条件：" + describe_expr(rule["include"], names))
     if anys:
         matched = [s for i, s in enumerate(anys) if f"{lid}:any:{i}" in hit]
         if not matched:
             return None
-        why += ["符合条件：" + describe_expr(s) for s in matched]
+        why += ["符合条件：" + describe_expr(s, names) for s in matched]
     return why
 
 

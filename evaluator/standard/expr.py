@@ -631,6 +631,10 @@ def _arith(op: str, a: Decimal, b: Decimal) -> Decimal:
 class Expr:
     """A compiled expression. Immutable; evaluate() may be called any number of times."""
 
+    # The expression in plain Chinese, as documents print it (evaluator.standard.plain), set
+    # once by whoever compiles it with the names' labels (the standard loader); None: not given.
+    plain: str | None = None
+
     def __init__(self, source: str, tree, type_: Type, names: Mapping[str, NameSpec],
                  functions: Mapping[str, FunctionSpec], used: frozenset[str]):
         self.source = source

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import InputError, Issue
 from ..terms import ORG_TYPES, RANK_ZH, SCOPE_ZH, SCOPES, STATUS_ZH
 from .expr import Binary, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
+from .plain import Term, Vocabulary
 
 __all__ = ["DEFAULT_LISTS", "LIST_NAMES", "PREVIOUS_NAMES", "KINDS", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
            "share", "check_against_standards", "tier_literals"]
@@ -139,6 +140,7 @@ def check_against_standards(norm: Mapping, standards: Mapping[str, tuple[str, Se
     organizations (`tier == 'A'` where a standard's tiers are 五星…一星). `standards` maps a
     standard id to (title, [(tier id, tier name), ...]). Unknown tier ids are already errors."""
     notices = []
+    names = {tid: name for _, tiers in standards.values() for tid, name in tiers}
     for lid, rule in norm.items():
         for source in rule_expressions(rule):
             wanted = tier_literals(compile_rule_expr(source))
@@ -146,7 +148,7 @@ def check_against_standards(norm: Mapping, standards: Mapping[str, tuple[str, Se
                 continue
             for sid, (title, tiers) in sorted(standards.items()):
                 if not wanted & {tid for tid, _ in tiers}:
-                    notices.append(f"{rule['title']}的条件“{describe_expr(source)}”不适用于按“{title}”考评的组织"
+                    notices.append(f"{rule['title']}的条件“{describe_expr(source, names)}”不适用于按“{title}”考评的组织"
                                    f"（其档次为 {'、'.join(name for _, name in tiers)}），这些组织不会因此条件列入")
     return notices
 
@@ -221,51 +223,53 @@ def normalize_rules(rules: Mapping | None, tier_ids: Sequence[str] | None = None
 
 # ------------------------------------------------------------------ printing the rules
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'[^']*'|"[^"]*")|(?P<num>\d+(?:\.\d+)?%?)|(?P<op>==|!=|<=|>=|[<>()\[\],+\-*/])"""
-                    r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?))""")
-_OPS = {"==": "为", "!=": "不为", ">": "大于", ">=": "不低于", "<": "小于", "<=": "不高于",
-        "and": "且", "or": "或", "not": "非", "in": "属于", "true": "是", "false": "否"}
-_VALUES = {**ORG_TYPES, **STATUS_ZH}
+# How each list name reads (evaluator.standard.plain): ranks as places, scores in points,
+# tiers by their names.
+_TERMS: dict[str, Term] = {
+    "tier": Term(LIST_NAMES["tier"][1], "text", quote=False),
+    "previous.tier": Term(LIST_NAMES["previous.tier"][1], "text", quote=False),
+    "top_tier": Term(LIST_NAMES["top_tier"][1], "bool"),
+    "bottom_tier": Term(LIST_NAMES["bottom_tier"][1], "bool"),
+    "previous.top_tier": Term(LIST_NAMES["previous.top_tier"][1], "bool"),
+    "previous.bottom_tier": Term(LIST_NAMES["previous.bottom_tier"][1], "bool"),
+    "total": Term("总分", "score", "分"), "base": Term("基础得分", "score", "分"),
+    "bonus": Term("加分", "score", "分"), "previous.total": Term("上一轮总分", "score", "分"),
+    "veto_count": Term("触发一票否决项数", "number", "项"),
+    "rank": Term(RANK_ZH["round"], "rank"), "rank_district": Term(RANK_ZH["district"], "rank"),
+    "rank_type": Term(RANK_ZH["type"], "rank"),
+    "org.type": Term("领域", "text", values=dict(ORG_TYPES), quote=False),
+    "org.district": Term("区县", "text"), "org.street": Term("街道", "text"),
+    "status": Term("状态", "text", values=dict(STATUS_ZH), quote=False),
+}
+
+
+def describe_expr(source: str, tiers: Mapping[str, str] | None = None) -> str:
+    """"tier in ['D', 'S1'] and veto_count == 0" -> "档次为 D档 或 一星级 且 未触发一票否决"
+    (for the printed rules and the reasons of each entry); `tiers` maps tier ids to their names
+    (the round's standards'; without it a tier reads as its id)."""
+    return _describe(source, tuple(sorted((tiers or {}).items())))
 
 
 @functools.lru_cache(maxsize=1024)
-def describe_expr(source: str) -> str:
-    """'tier == 'A' and veto_count == 0' -> '档次为A 且 一票否决项数为0' (for the printed rules)."""
-    out: list[str] = []
-    pos = 0
-    src = source.strip()
-    while pos < len(src):
-        m = _TOKEN.match(src, pos)
-        if not m or m.end() == pos:
-            return source          # something unusual: print the rule as written
-        pos = m.end()
-        if m["str"]:
-            out.append(_VALUES.get(m["str"][1:-1], m["str"][1:-1]))
-        elif m["num"]:
-            out.append(m["num"])
-        elif m["op"]:
-            out.append(_OPS.get(m["op"], m["op"]))
-        else:
-            word = m["name"]
-            out.append(LIST_NAMES[word][1] if word in LIST_NAMES else _OPS.get(word, word))
-    text = ""
-    for tok in out:
-        spaced = tok in ("且", "或")
-        text += (f" {tok} " if spaced else tok)
-    return text.strip()
+def _describe(source: str, tiers: tuple) -> str:
+    try:
+        expr = compile_expr(source, _SPECS, expect=Type.BOOL)
+    except ExprError:
+        return source          # not a rule this version can read: print it as written
+    return Vocabulary(terms=_TERMS, tiers=dict(tiers)).condition(expr)
 
 
 def _each(scope: str) -> str:
     return SCOPE_ZH["round"] if scope == "round" else f"每个{SCOPE_ZH[scope]}"
 
 
-def describe_rules(rule: Mapping) -> list[str]:
-    """The rule of one list as sentences for the document (Chinese)."""
+def describe_rules(rule: Mapping, tiers: Mapping[str, str] | None = None) -> list[str]:
+    """The rule of one list as sentences for the document (Chinese); `tiers` as describe_expr."""
     lines = []
     if "include" in rule:
-        lines.append("列入条件：" + describe_expr(rule["include"]))
+        lines.append("列入条件：" + describe_expr(rule["include"], tiers))
     if "include_any" in rule:
-        lines.append("符合下列任一条件即列入：" + "；".join(describe_expr(s) for s in rule["include_any"]))
+        lines.append("符合下列任一条件即列入：" + "；".join(describe_expr(s, tiers) for s in rule["include_any"]))
     if "top" in rule:
         t = rule["top"]
         lines.append(f"{_each(t['scope'])}按排名取前 {t['n']} 名（并列者同时列入）")

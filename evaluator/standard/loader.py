@@ -17,6 +17,7 @@ from .. import resources
 from ..errors import InputError, Issue
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
+from .plain import GATE_TERMS, Vocabulary, register_tiers
 from ..terms import ORG_TYPES
 from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
@@ -128,6 +129,9 @@ def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
     std = _STANDARDS.get(key)
     if std is None:
         std = _STANDARDS[key] = _Resolver(chain).build()
+    # the tier names list rules are printed with (`tier in ['D', 'S1']`: D档 或 一星级), as of
+    # the standard of this id loaded last
+    register_tiers(std.id, [(t.id, t.name) for t in std.grading.tiers])
     return std
 
 
@@ -235,6 +239,7 @@ class _Resolver:
             except _Fail:
                 pass
         self.field_objs = fields
+        self.vocab = Vocabulary(fields)        # expressions in plain Chinese, for the documents
         self.names = dict(ORG_NAMES)
         for f in fields.values():
             self.names[f.id] = NameSpec(_FIELD_TYPES[f.type], f.values or None) if f.type == "enum" else _FIELD_TYPES[f.type]
@@ -349,6 +354,8 @@ class _Resolver:
         gate_names.update({"total": Type.NUMBER, "base": Type.NUMBER, "bonus": Type.NUMBER, "veto_count": Type.NUMBER})
         funcs = dict(DEFAULT_FUNCTIONS)
         funcs.update(result_functions(list(criteria), [s.id for s in sections]))
+        gate_vocab = Vocabulary(self.field_objs, GATE_TERMS, {t.id: t.name for t in tiers},
+                                {c.id: c.title for c in criteria.values()}, {s.id: s.title for s in sections})
         gates = []
         for i, gt in enumerate(g.get("gates") or []):
             tier_ref("gates", (i, "tier"), gt["tier"])
@@ -356,7 +363,9 @@ class _Resolver:
                 cond = compile_expr(gt["condition"], gate_names, funcs, expect=Type.BOOL)
             except ExprError as e:
                 fail("gates", (i, "condition"), f"{e.message} (column {e.column} of {gt['condition']!r})")
-            gates.append(Gate(gt["tier"], cond, gt.get("reason") or f"{gt['tier']} 须满足：{gt['condition']}"))
+            cond.plain = gate_vocab.condition(cond)
+            name = next(t.name for t in tiers if t.id == gt["tier"])
+            gates.append(Gate(gt["tier"], cond, gt.get("reason") or f"评为{name}须{cond.plain}"))
         quotas = tuple(Quota(tier_ref("quotas", (i, "tier"), q["tier"]), _dec(q["max_share"]), q["scope"])
                        for i, q in enumerate(g.get("quotas") or []))
         t = g.get("target")
@@ -411,6 +420,7 @@ class _CriterionContext:
         except ExprError as err:
             self.fail(path, f"{err.message} (column {err.column} of {source!r})")
         self.reads |= {n for n in e.names if n in self.r.field_objs}
+        e.plain = self.r.vocab.condition(e) if e.type is Type.BOOL else self.r.vocab.quantity(e)
         return e
 
     def field(self, path, types):

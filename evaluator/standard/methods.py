@@ -19,6 +19,7 @@ from .expr import EvalError, MissingValue, Type
 from ..model import ZERO
 from ..terms import PERIOD_ZH, num, pct, points_text, value_text
 from .periods import label as period_label, periods
+from .plain import Vocabulary
 
 RATIO_STEP = Decimal("0.0001")   # ratios are quantized to 0.01% before any comparison
 
@@ -64,8 +65,38 @@ def _used(env, names) -> dict:
 def _show_used(env, used) -> str:
     """"：正式党员人数 12 人，…" — the evidence behind a condition, with labels (env["$fields"])."""
     fields = env.get("$fields") or {}
-    parts = [f"{fields[n].label if n in fields else n} {value_text(v, fields.get(n))}" for n, v in used.items() if not n.startswith("org.")]
+    parts = []
+    for n, v in used.items():
+        if n.startswith("org.") or n not in fields:
+            continue
+        if isinstance(v, bool):
+            parts.append(f"{fields[n].label}为“{value_text(v)}”")
+        else:
+            parts.append(f"{fields[n].label} {value_text(v, fields[n])}")
     return ("：" + "，".join(parts)) if parts else ""
+
+
+def plain(expr, env) -> str:
+    """The expression in plain Chinese: as the standard's author wrote it (`requirement:`) or
+    as the loader generated it; generated here for an expression compiled without labels."""
+    if expr.plain:
+        return expr.plain
+    vocab = Vocabulary(env.get("$fields") or {})
+    return vocab.condition(expr) if expr.type is Type.BOOL else vocab.quantity(expr)
+
+
+def _tier_name(env, tier: str) -> str:
+    return (env.get("$tiers") or {}).get(tier, tier)
+
+
+# what a criterion requires, written by the standard's author instead of the generated text
+_REQUIREMENT = {"type": "string", "minLength": 1}
+
+
+def _authored(expr, raw):
+    if raw.get("requirement"):
+        expr.plain = str(raw["requirement"]).strip()
+    return expr
 
 
 def _outcome(points: Decimal, max_points: Decimal) -> str:
@@ -83,24 +114,26 @@ def _require(env, name):
 
 # ---------------------------------------------------------------- methods
 
-@method("check", "base", "达标即得分", {"condition": _EXPR}, ["condition"])
+@method("check", "base", "达标即得分", {"condition": _EXPR, "requirement": _REQUIREMENT}, ["condition"])
 class Check:
     @staticmethod
     def compile(raw, ctx):
-        return ctx.expr("condition", Type.BOOL)
+        return _authored(ctx.expr("condition", Type.BOOL), raw)
 
     @staticmethod
     def score(cond, points, env):
         ok = cond.evaluate(env)
         used = _used(env, cond.names)
         values = _show_used(env, used)
+        rule = plain(cond, env)
         if ok:
-            return Scored("pass", points, f"符合要求（{cond.source}）{values}，得 {points_text(points)}", used)
-        return Scored("fail", ZERO, f"未达到要求：{cond.source} 不成立{values}，不得分", used)
+            return Scored("pass", points, f"符合要求（{rule}）{values}，得 {points_text(points)}", used)
+        return Scored("fail", ZERO, f"未达到要求（{rule}）{values}，不得分", used)
 
 
 _OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
-_OP_ZH = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+_OP_ZH = {">=": "不少于", ">": "超过", "<=": "不超过", "<": "少于"}
+_OP_SHARE = {">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}
 
 
 @method("threshold", "base", "达到门槛即得分",
@@ -118,7 +151,7 @@ class Threshold:
         f, op, value = params
         actual = Decimal(_require(env, f.id))
         used = {f.id: actual}
-        want = f"{f.label}{_OP_ZH[op]} {value_text(value, f)}"
+        want = f"{f.label}{(_OP_SHARE if f.type == 'percentage' else _OP_ZH)[op]} {value_text(value, f)}"
         if _OPS[op](actual, value):
             return Scored("pass", points, f"{f.label} {value_text(actual, f)}，达到要求（{want}），得 {points_text(points)}", used)
         return Scored("fail", ZERO, f"{f.label} {value_text(actual, f)}，未达到要求（{want}），不得分", used)
@@ -172,7 +205,7 @@ class Bands:
         actual = Decimal(expr.evaluate(env))
         used = _used(env, expr.names)
         shown = value_text(actual, f) if f else num(actual)
-        what = f.label if f else expr.source
+        what = f.label if f else plain(expr, env)
         for minimum, got in table:
             if actual >= minimum:
                 return Scored(_outcome(got, points), got,
@@ -205,6 +238,7 @@ class Ratio:
     def score(params, points, env):
         top, bottom, target, scoring = params
         used = _used(env, top.names | (bottom.names if bottom else frozenset()))
+        what = plain(top, env) if bottom is None else f"{plain(top, env)}占{plain(bottom, env)}的比例"
         numerator = Decimal(top.evaluate(env))
         if bottom is None:
             if numerator < ZERO:
@@ -213,7 +247,7 @@ class Ratio:
         else:
             d = Decimal(bottom.evaluate(env))
             if d == ZERO:
-                raise EvalError(f"分母 {bottom.source} 为 0，无法计算比例")
+                raise EvalError(f"比例的分母（{plain(bottom, env)}）为 0，无法计算")
             if numerator < ZERO or d < ZERO:
                 # a negative count is a data error, never a negative score
                 raise EvalError(f"分子或分母为负数（{num(numerator)} / {num(d)}），无法计算比例")
@@ -222,15 +256,15 @@ class Ratio:
         shown = pct(ratio, 2)
         want = pct(target, 2)
         if ratio >= target:
-            return Scored("pass", points, f"比例 {shown}，达到目标 {want}，得 {points_text(points)}", used)
+            return Scored("pass", points, f"{what} {shown}，达到目标 {want}，得 {points_text(points)}", used)
         if scoring == "proportional":
             # Kept exact: the only rounding of points is the total's (grading.round_total).
             got = points * ratio / target
             shown_got = num(got)
             approx = "" if got == got.quantize(Decimal("0.01")) else "约 "
             return Scored(_outcome(got, points), got,
-                          f"比例 {shown}，未达目标 {want}，按比例得 {approx}{shown_got} 分（{num(points)} × {shown} ÷ {want}，满分 {points_text(points)}）", used)
-        return Scored("fail", ZERO, f"比例 {shown}，未达目标 {want}，不得分", used)
+                          f"{what} {shown}，未达目标 {want}，按比例得 {approx}{shown_got} 分（{num(points)} × {shown} ÷ {want}，满分 {points_text(points)}）", used)
+        return Scored("fail", ZERO, f"{what} {shown}，未达目标 {want}，不得分", used)
 
 
 @method("frequency", "base", "按期记录（缺一次扣分，扣完为止）",
@@ -347,18 +381,20 @@ class Bonus:
                       f"加分：{'；'.join(lines)}，加 {points_text(got)}" + (f"（本项最多 {points_text(points)}）" if got < total else ""), used)
 
 
-@method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}}, ["when", "cap_tier"])
+@method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}, "requirement": _REQUIREMENT},
+        ["when", "cap_tier"])
 class Veto:
     @staticmethod
     def compile(raw, ctx):
-        return (ctx.expr("when", Type.BOOL), ctx.tier("cap_tier"))
+        return (_authored(ctx.expr("when", Type.BOOL), raw), ctx.tier("cap_tier"))
 
     @staticmethod
     def score(params, points, env):
         when, cap = params
         used = _used(env, when.names)
         if when.evaluate(env):
-            return Scored("fail", ZERO, f"触发一票否决（{when.source}）{_show_used(env, used)}，档次最高定为 {cap}", used, veto_hit=True)
+            return Scored("fail", ZERO, f"触发一票否决（{plain(when, env)}）{_show_used(env, used)}，"
+                                        f"档次最高定为 {_tier_name(env, cap)}", used, veto_hit=True)
         return Scored("pass", ZERO, "未触发一票否决情形", used)
 
 
@@ -373,5 +409,6 @@ class Info:
     def score(params, points, env):
         expr, f = params
         value = expr.evaluate(env)
-        return Scored("pass", ZERO, f"记录：{value_text(value, f)}（不计分）", _used(env, expr.names))
+        what = f.label if f else plain(expr, env)
+        return Scored("pass", ZERO, f"{what}：{value_text(value, f)}（不计分）", _used(env, expr.names))
 

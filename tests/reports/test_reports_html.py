@@ -84,7 +84,7 @@ def test_scorecard_model_quota_move_and_ranks(results):
 
 def test_scorecard_model_veto_and_not_graded(results):
     veto = card(results, "CH-006")
-    assert veto["vetoes"] == [{"id": "G9.2", "title": "发生严重违纪违法问题", "cap": "C",
+    assert veto["vetoes"] == [{"id": "G9.2", "title": "发生严重违纪违法问题", "cap": "C档",
                                "reason": "触发一票否决（serious_violation），档次最高定为 C"}]
     assert veto["losses"][-1]["lost"] == "否决"
     assert veto["rectification"][-1]["problem"].startswith("触发一票否决")
@@ -166,6 +166,6 @@ def test_field_labels_come_from_the_shipped_standard_when_the_digest_matches():
     from evaluator.standard.loader import load_standard
     std = load_standard("community")
     found = model.field_labels("community", {"digest": std.digest})
-    assert found["members_full"] == {"label": "正式党员人数", "unit": "人"}
+    assert found["members_full"] == {"label": "正式党员人数", "unit": "人", "type": "integer"}
     assert model.field_labels("community", {"digest": "sha256:other"}) == {}
     assert model.field_labels("no-such-standard", {"digest": std.digest}) == {}

@@ -32,7 +32,7 @@ def test_default_lists_on_the_fixture_round(results):
     # black: the veto (CH-006, tier C) and tier D (HD-007); 5% of 7 graded rounds down to 0
     assert ids(lists["black"]) == ["CH-006", "HD-007"]
     veto = lists["black"]["entries"][0]
-    assert veto["reasons"] == ["符合条件：一票否决项数大于0"]
+    assert veto["reasons"] == ["符合条件：触发一票否决"]
     assert veto["tier"] == "C" and veto["rank"] == 6 and veto["total"] == Decimal("91")
     assert {"organization", "name", "district", "type", "tier", "total", "rank", "reasons"} <= set(veto)
     assert lists["red"]["rules"] == normalize_rules(DEFAULT_LISTS)["red"]
@@ -107,12 +107,12 @@ def test_bad_rules_are_input_errors_with_a_path(rules, path, words):
 
 
 def test_rules_print_in_chinese():
-    assert describe_expr("tier == 'A' and veto_count == 0") == "档次为A 且 一票否决项数为0"
-    assert describe_expr("org.type in ['community', 'village'] and total >= 90") == "领域属于[社区,村] 且 总分不低于90"
+    assert describe_expr("tier == 'A' and veto_count == 0", {"A": "A档"}) == "档次为 A档 且 未触发一票否决"
+    assert describe_expr("org.type in ['community', 'village'] and total >= 90") == "（领域为社区 或 村）且 总分不低于 90 分"
     red = describe_rules(normalize_rules(None)["red"])
-    assert red == ["列入条件：处于最高档次 且 一票否决项数为0", "每个区县按排名取前 3 名（并列者同时列入）"]
+    assert red == ["列入条件：处于最高档次 且 未触发一票否决", "每个区县按排名取前 3 名（并列者同时列入）"]
     black = describe_rules(normalize_rules(None)["black"])
-    assert black[0] == "符合下列任一条件即列入：一票否决项数大于0；处于最低档次"
+    assert black[0] == "符合下列任一条件即列入：触发一票否决；处于最低档次"
     assert "全域已定档组织中排名后 5%" in black[1]
 
 
