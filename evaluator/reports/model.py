@@ -215,21 +215,6 @@ def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | Non
     return {"label": label, "cls": {"升档": "up", "降档": "down", "保持": "same"}[label], "before": before_name}
 
 
-
-def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | None:
-    if prev is None:
-        return {"label": "首次定档", "cls": "new", "before": "—"} if org.get("tier") else None
-    before, now = prev.get("tier"), org.get("tier")
-    before_name = prev.get("tier_name") or before or "未定档"
-    if not now:
-        return {"label": "本轮不予定档", "cls": "none", "before": before_name}
-    if not before or before not in order or now not in order:
-        return {"label": "首次定档" if not before else "—", "cls": "new", "before": before_name}
-    diff = order[before] - order[now]
-    label = "升档" if diff > 0 else "降档" if diff < 0 else "保持"
-    return {"label": label, "cls": {"升档": "up", "降档": "down", "保持": "same"}[label], "before": before_name}
-
-
 RANK_SCOPES = ("round", "district", "street", "type")
 
 
