@@ -39,7 +39,7 @@ def test_lists_and_rectification_xlsx(rendered):
     wb = load_workbook(rendered / "lists.xlsx")
     assert wb.sheetnames == ["红榜", "黑榜"]
     assert [r[2] for r in wb["红榜"].iter_rows(min_row=2, values_only=True)] == ["新华街道三东社区党委", "街口街道新村社区党委"]
-    assert wb["黑榜"]["J2"].value == "符合条件：触发一票否决；触发一票否决（serious_violation），档次最高定为 C"
+    assert wb["黑榜"]["J2"].value == "符合条件：触发一票否决；触发一票否决（发生严重违纪违法问题）：是否发生严重违纪违法问题为“是”，档次最高定为 C档"
     rect = load_workbook(rendered / "rectification.xlsx")["整改清单"]
     rows = list(rect.iter_rows(min_row=2, values_only=True))
     assert sum(1 for r in rows if r[0] == "HD-007") == 11

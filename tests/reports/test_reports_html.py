@@ -85,7 +85,7 @@ def test_scorecard_model_quota_move_and_ranks(results):
 def test_scorecard_model_veto_and_not_graded(results):
     veto = card(results, "CH-006")
     assert veto["vetoes"] == [{"id": "G9.2", "title": "发生严重违纪违法问题", "cap": "C档",
-                               "reason": "触发一票否决（serious_violation），档次最高定为 C"}]
+                               "reason": "触发一票否决（发生严重违纪违法问题）：是否发生严重违纪违法问题为“是”，档次最高定为 C档"}]
     assert veto["losses"][-1]["lost"] == "否决"
     assert veto["rectification"][-1]["problem"].startswith("触发一票否决")
     ng = card(results, "CH-008")
