@@ -37,7 +37,7 @@ _DATE = Field(id="verified_on", type="date", label="核查日期")
 class RawEntry:
     """One field's evidence for one organization as typed, with where it came from. A plain
     class with slots: intake makes one per organization and field, a million in a large round."""
-    __slots__ = ("values", "inspector", "verified_on", "where", "bulk", "rows", "verified_on_where", "ons")
+    __slots__ = ("values", "inspector", "verified_on", "where", "bulk", "rows", "verified_on_where", "ons", "street")
 
     def __init__(self):
         self.values: dict = {}                        # 'self' / 'verified' -> raw value
@@ -48,6 +48,7 @@ class RawEntry:
         self.rows: dict = {}                          # bulk source -> where each row is, in order
         self.verified_on_where: Issue | None = None   # where verified_on was written
         self.ons: list = []                           # every (verified_on, where) given: each is checked
+        self.street: str | None = None                # 'district/street' when the street's evidence gave it
 
 
 @dataclass
@@ -59,7 +60,8 @@ class RawEvidence:
 
 
 class _Collector:
-    def __init__(self):
+    def __init__(self, organizations=None):
+        self.organizations = organizations            # the registry, for street evidence (None: not expanded)
         self.by_org: dict[str, RawEvidence] = {}
         self.issues: list[Issue] = []
         self.notices: list[Issue] = []
@@ -85,18 +87,23 @@ class _Collector:
         return raw
 
     def put(self, org_id, fid, source, value, where: Issue, inspector=None, verified_on=None, append=False,
-            verified_on_where: Issue | None = None):
+            verified_on_where: Issue | None = None, street: str | None = None):
         """Record one value. append=True adds one row of a bulk records file to that field's list;
         a field's records come from bulk rows or from one document, never both (whatever the
-        order the files are read in)."""
+        order the files are read in). street: the value is its street's ('district/street'),
+        given to each of the street's organizations; the organization may not give the field too."""
         raw = self.by_org.get(org_id)
         if raw is None:
             raw = self.by_org[org_id] = RawEvidence(org_id)
         entry = raw.fields.get(fid)
         if entry is None:
             entry = raw.fields[fid] = RawEntry()
+            entry.street = street
         raw.files.add(where.file)
         values = entry.values
+        if entry.street != street and values:
+            self.issues.append(_street_clash(org_id, fid, entry, where, street))
+            return
         if source in values and not (append and source in entry.bulk):
             first = entry.where[source]
             self.issues.append(Issue(where.file, where.line, where.col, where.path,
@@ -128,13 +135,14 @@ class _Collector:
 
 # ------------------------------------------------------------------ reading files
 
-def collect(paths: Iterable[Path]) -> tuple[dict[str, RawEvidence], str, list[str], list[Issue]]:
+def collect(paths: Iterable[Path], organizations=None) -> tuple[dict[str, RawEvidence], str, list[str], list[Issue]]:
     """Read every evidence file under `paths`; returns (raw evidence by org, digest, files, notices).
 
     Notices are problems that do not stop the run but must be shown (a hidden sheet ignored).
+    With the registry (`organizations`), a street's evidence is given to its organizations.
 
     Files are read in sorted order so the evidence digest is stable."""
-    c = _Collector()
+    c = _Collector(organizations)
     with gc_paused():                    # bulk building of acyclic data (see gc_paused)
         for f in _evidence_files(paths, c.issues):
             _read_file(c, f)
@@ -184,15 +192,24 @@ def _read_document(c: _Collector, path: Path, data: bytes | None = None):
     issues = _schema_issues(doc, loc)
     if issues:
         raise InputError(issues)
-    docs = [(doc, ())] if "organization" in doc else [(d, ("organizations", i)) for i, d in enumerate(doc["organizations"])]
+    docs = [(doc, ())] if "organization" in doc or "street" in doc \
+        else [(d, ("organizations", i)) for i, d in enumerate(doc["organizations"])]
     for one, base in docs:
-        _add_document(c, one, base, loc, str(path))
+        if "street" in one:
+            _add_street_document(c, one, base, loc, str(path))
+        else:
+            _add_document(c, one, base, loc, str(path))
 
 
 def _add_document(c: _Collector, doc: dict, base: tuple, loc, filename: str):
     org = str(doc["organization"])
     line, col = loc.where(list(base + ("organization",)))
     c.named(org, filename, Issue(filename, line, col, json_path(base + ("organization",))))
+    _add_values(c, org, doc, base, loc, filename)
+
+
+def _add_values(c, org: str, doc: dict, base: tuple, loc, filename: str, street: str | None = None):
+    """A document's values and records into the collector, for one organization."""
     for kind in ("values", "records"):
         for fid, v in (doc.get(kind) or {}).items():
             p = base + (kind, fid)
@@ -203,10 +220,140 @@ def _add_document(c: _Collector, doc: dict, base: tuple, loc, filename: str):
                     if s in v:
                         line, col = loc.where(list(p + (s,)))
                         c.put(org, fid, s, v[s], Issue(filename, line, col, json_path(p + (s,))),
-                              v.get("inspector"), v.get("verified_on"), verified_on_where=on_where)
+                              v.get("inspector"), v.get("verified_on"), verified_on_where=on_where,
+                              **({"street": street} if street else {}))
             else:
                 line, col = loc.where(list(p))
-                c.put(org, fid, "self", v, Issue(filename, line, col, json_path(p)))
+                c.put(org, fid, "self", v, Issue(filename, line, col, json_path(p)), **({"street": street} if street else {}))
+
+
+# ------------------------------------------------------------------ a street's own evidence
+
+class Streets:
+    """The registry's streets (街道/镇): (district, street) -> its organizations' ids, in
+    registry order; and what street evidence has already given (each value given once)."""
+
+    def __init__(self, organizations):
+        self.members: dict[tuple[str, str], list[str]] = {}
+        for o in organizations:
+            if o.street:
+                self.members.setdefault((o.district, o.street), []).append(o.id)
+        self.given: dict[tuple, Issue] = {}
+
+    def find(self, text: str) -> tuple[tuple[str, str] | None, str]:
+        """'东区/一街道' (or '一街道' when one district has it) -> (key, ''); (None, why) otherwise."""
+        text = str(text).strip()
+        district, sep, street = text.rpartition("/")
+        if sep:
+            key = (district.strip(), street.strip())
+            if key in self.members:
+                return key, ""
+        else:
+            keys = [k for k in self.members if k[1] == text]
+            if len(keys) == 1:
+                return keys[0], ""
+            if len(keys) > 1:
+                return None, (f"street '{text}' is in several districts ({', '.join(sorted(k[0] for k in keys))}); "
+                              f"write it as district/street, e.g. '{keys[0][0]}/{text}'")
+        names = [f"{d}/{s}" if d else s for d, s in self.members]
+        hint = difflib.get_close_matches(text, names, 1)
+        return None, (f"no organization of the registry is in street '{text}'"
+                      + (f"; did you mean '{hint[0]}'?" if hint else " (write district/street as the registry names them)"))
+
+
+def street_name(key: str) -> str:
+    """'东区/一街道' -> '东区一街道' (how documents name a street)."""
+    return key.replace("/", "")
+
+
+def _add_street_document(c, doc: dict, base: tuple, loc, filename: str):
+    """`street: 东区/一街道` with values and records: given to every organization of that street
+    of the registry (each value carries the street, so resolve() says where it came from)."""
+    streets = _streets_of(c)
+    if streets is None:              # an evidence file checked on its own: no registry to expand to
+        return
+    p = base + ("street",)
+    key, why = streets.find(doc["street"])
+    if key is None:
+        c.issues.append(Issue(filename, *loc.where(list(p)), json_path(p), why))
+        return
+    label = f"{key[0]}/{key[1]}" if key[0] else key[1]
+    for kind in ("values", "records"):
+        for fid, v in (doc.get(kind) or {}).items():
+            q = base + (kind, fid)
+            first = streets.given.get((key, fid))
+            if first is not None:
+                c.issues.append(Issue(filename, *loc.where(list(q)), json_path(q),
+                                      f"duplicate value for street '{label}' field '{fid}' (first given at {first.file}:{first.line})"))
+                doc = dict(doc, **{kind: {k: x for k, x in doc[kind].items() if k != fid}})
+                continue
+            streets.given[(key, fid)] = Issue(filename, *loc.where(list(q)), json_path(q))
+    for org in streets.members[key]:
+        _add_values(c, org, doc, base, loc, filename, label)
+
+
+def _streets_of(c) -> Streets | None:
+    """The collector's Streets, made from its registry when first needed (None: no registry)."""
+    streets = c.__dict__.get("streets")
+    if streets is None:
+        orgs = getattr(c, "organizations", None)
+        if orgs is None:
+            return None
+        streets = c.streets = Streets(orgs)
+    return streets
+
+
+def _street_rows(c, head: dict, numbered, file, sheet, _cell_text) -> None:
+    """Rows of a values sheet with a `street` column (街道) instead of `organization`: each
+    row is its street's value, given to every organization of the street."""
+    streets = _streets_of(c)
+    if streets is None:
+        return
+    i_street, i_field = head["street"], head["field"]
+    i_insp, i_on = head.get("inspector"), head.get("verified_on")
+    sources = [(s, head[s]) for s in SOURCES if s in head]
+    for n, row in _padded(numbered, max(head.values()) + 1):
+        if all(_cell_text(x) == "" for x in row):
+            continue
+        text, fid = _cell_text(row[i_street]), _cell_text(row[i_field])
+        if not text or not fid:
+            w = _at(file, sheet, n, i_street + 1 if not text else i_field + 1, "street" if not text else "field")
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, "street and field must not be blank"))
+            continue
+        key, why = streets.find(text)
+        if key is None:
+            w = _at(file, sheet, n, i_street + 1, "street")
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, why))
+            continue
+        label = f"{key[0]}/{key[1]}" if key[0] else key[1]
+        w = _at(file, sheet, n, i_field + 1, "field")
+        first = streets.given.get((key, fid))
+        if first is not None:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path,
+                                  f"duplicate value for street '{label}' field '{fid}' (first given at {first.file}:{first.line})"))
+            continue
+        streets.given[(key, fid)] = w
+        inspector = (_cell_text(row[i_insp]) or None) if i_insp is not None else None
+        on = row[i_on] if i_on is not None else None
+        on_where = _at(file, sheet, n, i_on + 1, "verified_on") if on else None
+        for org in streets.members[key]:
+            for s, i in sources:
+                v = row[i]
+                if (v is None or _cell_text(v) == "") and not (s == "verified" and inspector):
+                    continue
+                c.put(org, fid, s, v, _at(file, sheet, n, i + 1, s), inspector, on,
+                      verified_on_where=on_where, street=label)
+
+
+def _street_clash(org_id: str, fid: str, entry: RawEntry, where, street: str | None) -> Issue:
+    """The organization gives a field its street's evidence gives too: refused (at the later
+    of the two), since one of them would silently not count."""
+    first = next(iter(entry.where.values()))
+    given = entry.street or street
+    return Issue(where.file, where.line, where.col, where.path,
+                 f"field '{fid}' of organization '{org_id}' is given both for its street '{given}' and for the "
+                 f"organization itself (first at {first.file}:{first.line}); a street's evidence is entered once, "
+                 "for the street: remove one of them")
 
 
 def raw_from_mapping(doc: dict, loc, filename: str, base: tuple = ()) -> RawEvidence:
@@ -230,23 +377,25 @@ class _Within:
         return self.loc.issue(list(self.base) + list(path), message)
 
 
-_ORG_VALIDATOR = None
+_VALIDATORS: dict = {}
 
 
-def _org_validator():
-    """The evidence schema's `organization` definition as a validator of its own, so a file of
-    many organizations is checked (and its errors explained) one organization at a time."""
-    global _ORG_VALIDATOR
-    if _ORG_VALIDATOR is None:
+def _org_validator(kind: str = "organization"):
+    """The evidence schema's `organization` (or `street`) definition as a validator of its own,
+    so a file of many organizations is checked (and its errors explained) one at a time."""
+    v = _VALIDATORS.get(kind)
+    if v is None:
         s = schema("evidence")
-        _ORG_VALIDATOR = make_validator({"$schema": s["$schema"], "$defs": s["$defs"], "$ref": "#/$defs/organization"})
-    return _ORG_VALIDATOR
+        v = _VALIDATORS[kind] = make_validator({"$schema": s["$schema"], "$defs": s["$defs"], "$ref": f"#/$defs/{kind}"})
+    return v
 
 
 def _schema_issues(doc: Any, loc) -> list[Issue]:
     """The evidence schema's verdict. jsonschema costs about a second per megabyte, so each
     organization first goes through `_plainly_valid` (a strict subset of the schema, in plain
     Python); only what it does not vouch for is checked, and explained, by the schema."""
+    if isinstance(doc, dict) and "street" in doc and "organization" not in doc:
+        return check_with(doc, _org_validator("street"), loc)
     if isinstance(doc, dict) and "organization" in doc:
         items = [(doc, ())]
     elif isinstance(doc, dict) and list(doc) == ["organizations"] and isinstance(doc["organizations"], list):
@@ -256,7 +405,8 @@ def _schema_issues(doc: Any, loc) -> list[Issue]:
     issues: list[Issue] = []
     for one, base in items:
         if not _plainly_valid(one):
-            issues += check_with(one, _org_validator(), _Within(loc, base))
+            kind = "street" if isinstance(one, dict) and "street" in one and "organization" not in one else "organization"
+            issues += check_with(one, _org_validator(kind), _Within(loc, base))
     return issues
 
 
@@ -338,7 +488,7 @@ def _plain_record_list(v) -> bool:
 
 _VALUE_COLS = ("organization", "field", "self", "verified", "inspector", "verified_on")
 _RECORD_COLS = ("organization", "date", "title", "source", "inspector", "verified_on")
-_HEADER_ZH = {"组织编号": "organization", "编号": "organization", "指标字段": "field", "字段": "field",
+_HEADER_ZH = {"组织编号": "organization", "编号": "organization", "街道": "street", "街道（乡镇）": "street", "指标字段": "field", "字段": "field",
               "自评": "self", "自评值": "self", "核查": "verified", "核查值": "verified", "核查人": "inspector",
               "核查日期": "verified_on", "日期": "date", "标题": "title", "名称": "title", "来源": "source"}
 
@@ -418,13 +568,20 @@ def _rows_values(c: _Collector, rows, file, sheet=None, _cell_text=_cell_text):
 
 
 def values_head(row, file, sheet=None) -> dict:
-    """A values sheet's header: column name -> index; refused when a required column is missing."""
+    """A values sheet's header: column name -> index; refused when a required column is missing.
+    A `street` column (街道) instead of `organization` makes it a sheet of streets' values."""
+    cols = {_HEADER_ZH.get(str(h).strip(), str(h).strip().lower()) for h in row if h is not None}
+    if "street" in cols and "organization" not in cols:
+        return _header(row, file, ("street", "field", "self"), sheet)
     return _header(row, file, ("organization", "field", "self"), sheet)
 
 
 def values_rows(c: _Collector, head: dict, numbered, file, sheet=None, _cell_text=_cell_text, full=False) -> None:
     """Rows of a values sheet, given as (row number, cells), into the collector. full=True:
     every row holds every column (rows of an Arrow table), so none needs padding."""
+    if "organization" not in head:
+        _street_rows(c, head, numbered, file, sheet, _cell_text)
+        return
     i_org, i_field = head["organization"], head["field"]
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     sources = [(s, head[s]) for s in SOURCES if s in head]
@@ -664,14 +821,21 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
         f = standard.fields.get(fid)
         if f is None:
             hint = difflib.get_close_matches(fid, list(standard.fields), 1)
+            if entry.street and not hint:
+                continue             # a street field this organization's standard does not read
             w = next(iter(entry.where.values()))
+            whose = f" (street '{entry.street}', organization '{org_id}')" if entry.street else ""
             issues.append(Issue(w.file, w.line, w.col, w.path,
-                                f"unknown field '{fid}' for standard '{standard.id}'" + (f"; did you mean '{hint[0]}'?" if hint else "")))
+                                f"unknown field '{fid}' for standard '{standard.id}'{whose}" + (f"; did you mean '{hint[0]}'?" if hint else "")))
             continue
         n = len(issues)
         _resolve_field(ev, issues, f, entry)
         if len(issues) > n:
             broken.add(fid)
+        if entry.street and fid in ev.provenance:
+            ev.provenance[fid]["street"] = entry.street
+            if fid not in ev.notes:
+                ev.notes[fid] = f"{f.label}由{street_name(entry.street)}统一填报"
     _blank_as_zero(ev, standard, broken)
     return ev, issues
 

@@ -41,6 +41,7 @@ class Router:
 
     def __init__(self, organizations: list[Organization], size: int = DEFAULT_SIZE, spill_dir=None):
         self.ids = [o.id for o in organizations]
+        self.organizations = organizations             # a street's evidence goes to its organizations
         self.index = {oid: i for i, oid in enumerate(self.ids)}
         self.size = max(1, size)
         self.count = (len(organizations) + self.size - 1) // self.size
@@ -89,7 +90,7 @@ class Router:
         return raw
 
     def put(self, org_id, fid, source, value, where, inspector=None, verified_on=None, append=False,
-            verified_on_where=None):
+            verified_on_where=None, street=None):
         held = self._entries_of(org_id)
         if held is None:
             raw = self.unknown.setdefault(org_id, RawEvidence(org_id))
@@ -97,7 +98,8 @@ class Router:
             if raw.where is None:
                 raw.where = where
             return
-        held.append((org_id, fid, source, value, where, inspector, verified_on, append, verified_on_where))
+        held.append((org_id, fid, source, value, where, inspector, verified_on, append, verified_on_where)
+                    + ((street,) if street else ()))
         self._n_held += 1
         if self._n_held >= _FLUSH:
             self._flush()
@@ -133,6 +135,8 @@ class Router:
             return None
         header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
         head = values_head(header, name) if kind == "values" else records_head(header, name, None)
+        if "organization" not in head:                  # a street's values: the general reader expands them
+            return None
         body = table.slice(1)
         import numpy as np
         import pyarrow as pa

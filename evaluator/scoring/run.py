@@ -63,7 +63,7 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
     """Read and normalize all of a round's evidence, so bad input stops the run before anything
     is scored; `agrade validate` runs exactly this. Returns (evidence by org, digest, files)."""
     standards = standards or rnd.standards
-    raw, digest, files, notices = collect(rnd.evidence_paths)
+    raw, digest, files, notices = collect(rnd.evidence_paths, rnd.organizations)
     rnd.notices += [n for n in notices if n not in rnd.notices]
     by_id = {o.id: o for o in rnd.organizations}
     issues: list[Issue] = []
