@@ -92,6 +92,8 @@ class Submission:
                     "ons": [codec.encode(v) for v, _ in (self.ons or [])]}
             if self.attachments:                # new supporting files make a new version
                 body["attachments"] = sorted(self.attachments)
+            if self.where.get("street"):        # given by the street, not the organization
+                body["street"] = self.where["street"]
             got = self.__dict__["_content"] = "sha256:" + hashlib.sha256(
                 orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
         return got
@@ -110,6 +112,8 @@ def from_raw(raw: RawEvidence) -> list[Submission]:
             if s in e.bulk:
                 where["rows"] = [codec.where_json(w) for w in e.rows[s]]
             ons = [(v, codec.where_json(w) if w else None) for v, w in e.ons] if s == carrier else None
+            if e.street:                        # the street's own evidence, given to its organizations
+                where["street"] = e.street
             out.append(Submission(fid, s, e.values[s], where, e.inspector if s == carrier else None, ons or None))
     return out
 
@@ -127,6 +131,8 @@ def to_raw(org_id: str, subs: list[Submission]) -> RawEvidence:
         raw.files.add(w.file)
         e.values[sub.source] = sub.value
         e.where[sub.source] = w
+        if sub.where.get("street"):
+            e.street = sub.where["street"]
         if "rows" in sub.where:
             e.bulk.add(sub.source)
             e.rows[sub.source] = [codec.where_of(r) for r in sub.where["rows"]]

@@ -341,11 +341,13 @@ def materialize(conn, round_id: str, folder: Path, evidence: bool = False, previ
 
 def _write_evidence(conn, round_id: str, out: Path, per_file: int = 1000) -> None:
     """The current submissions as evidence documents (the YAML format every source can be
-    written in), a file per thousand organizations."""
+    written in), a file per thousand organizations; a street's own evidence once, as the
+    street's document."""
     from .evidence import by_organization
     docs, n = [], 0
+    streets: dict[str, dict] = {}
 
-    def flush():
+    def flush(final=False):
         nonlocal docs, n
         if docs:
             n += 1
@@ -357,18 +359,25 @@ def _write_evidence(conn, round_id: str, out: Path, per_file: int = 1000) -> Non
         for s in subs:
             if s.withdrawn:
                 continue
+            target = doc
+            if s.where.get("street"):
+                target = streets.setdefault(s.where["street"], {"street": s.where["street"]})
             kind = "records" if isinstance(s.value, list) or "rows" in s.where else "values"
             value = [_record(x) for x in s.value] if isinstance(s.value, list) else s.value
-            entry = doc.setdefault(kind, {}).setdefault(s.field, {})
+            entry = target.setdefault(kind, {}).setdefault(s.field, {})
             entry[s.source] = value
             if s.inspector:
                 entry["inspector"] = s.inspector
             if s.ons:
                 entry["verified_on"] = s.ons[-1][0]
-        docs.append(doc)
+        if len(doc) > 1:
+            docs.append(doc)
         if len(docs) >= per_file:
             flush()
     flush()
+    if streets:
+        text = yaml.dump({"organizations": list(streets.values())}, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
+        (out / "store-streets.yaml").write_text(text, encoding="utf-8")
 
 
 def _record(x):

@@ -1,6 +1,7 @@
 """A round folder in the store and back: import (idempotent), evaluation, export."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -179,3 +180,20 @@ def test_a_live_round_rescores_again_and_again_and_notices_others(db_url, demo_r
     with store.read() as c:
         scoring.write_results(c, rid, tmp_path / "full")
     assert scored(tmp_path / "live") == scored(tmp_path / "full")
+
+
+def test_a_streets_own_evidence_is_stored_scored_and_exported_as_the_streets(db_url, tmp_path):
+    from tests.test_streets import STREET_DOC, make_round, own_values
+    (tmp_path / "r").mkdir()
+    round_yaml = make_round(tmp_path / "r", {**own_values(), "street.yaml": STREET_DOC})
+    store = Store(db_url)
+    rounds.import_round(store, round_yaml, "组织部")
+    scoring.evaluate(store, "streets-2026", "组织部")
+    with store.read() as c:
+        scoring.write_results(c, "streets-2026", tmp_path / "store")
+        path = rounds.materialize(c, "streets-2026", tmp_path / "exported", evidence=True)
+    folder = evaluate_folder(round_yaml, tmp_path / "folder")
+    assert scored(tmp_path / "store") == folder
+    assert "统一填报" in json.dumps(folder, ensure_ascii=False)          # the street named in the reasons
+    assert (path.parent / "evidence" / "store-streets.yaml").is_file()    # written once, as the street's
+    assert evaluate_folder(path, tmp_path / "again") == folder
