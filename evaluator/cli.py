@@ -227,6 +227,79 @@ def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
     evaluate_to(round_file, out_dir, quiet, workers, cluster)
 
 
+# ------------------------------------------------------------------ bulletin
+
+def bulletin_dirs(paths: list[Path], out_dir: Path) -> list[Path]:
+    """--previous: results folders, or a folder of them (a bulletins folder: each sub-folder
+    holding a results.json is one earlier bulletin); the folder being written is left out."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir() and not (p / "results.json").exists():
+            subs = sorted(q for q in p.iterdir() if (q / "results.json").exists())
+            if not subs:
+                raise InputError(Issue(str(p), 0, 0, "--previous", "neither a results folder nor a folder of them"))
+            found += subs
+        else:
+            found.append(p)
+    out = Path(out_dir).resolve()
+    return [p for p in dict.fromkeys(found) if p.resolve() != out]
+
+
+def bulletin_to(round_path: Path, as_of, out_dir: Path, previous: list[Path] = (), quiet: bool = False,
+                workers: int | None = None, cluster: str | None = None) -> dict:
+    """`agrade bulletin`: the round scored as of a date, compared with earlier bulletins."""
+    from .intake.rounds import load_round
+    from .scoring.bulletin import score_bulletin
+    from .scoring.results import write_result_set
+
+    check_out_dir(out_dir)
+    started = time.time()
+    rnd = load_round(round_path)
+    try:
+        scored = score_bulletin(rnd, as_of, bulletin_dirs(previous, out_dir),
+                                spill_dir=out_dir if out_dir.is_dir() else None, workers=workers, cluster=cluster)
+    finally:
+        print_notices(rnd.notices)
+    run_meta = {"agrade_version": __version__, "round": str(round_path), "as_of": as_of.isoformat(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                "seconds": round(time.time() - started, 3), "organizations": len(rnd.organizations),
+                "host": platform.node(), "python": sys.version.split()[0], "notices": [str(n) for n in rnd.notices]}
+    try:
+        write_result_set(out_dir, scored.write_json, scored.write_csv, run_meta, state=scored.write_state)
+    finally:
+        scored.close()
+    if not quiet:
+        _print_summary(scored.header, out_dir, time.time() - started)
+        b = scored.header["bulletin"]
+        if b["moves"]:
+            out.print(f"与 {b['previous'][-1]['as_of']} 通报相比：" +
+                      "，".join(f"{k} {n}" for k, n in b["moves"].items()), markup=False)
+    return scored.header
+
+
+def _as_of_date(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(Issue("--as-of", 0, 0, "$", f"not a date: {text!r} (expected YYYY-MM-DD)")) from None
+
+
+@app.command()
+@command
+def bulletin(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+             as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD", help="通报截止日（考评期内）— the as-of date"),
+             out_dir: Path = typer.Option(..., "--out", help="folder for results.json, results.csv, run.json"),
+             previous: List[Path] = typer.Option([], "--previous", metavar="DIR",
+                                                 help="此前各期通报的结果目录（可重复，或一个存放各期的目录）— earlier bulletins"),
+             quiet: bool = typer.Option(False, "--quiet", "-q"),
+             workers: Optional[int] = typer.Option(None, "--workers", min=1),
+             cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT")):
+    """每月通报排队：按截止日评估 — the round as of a date inside its period, with movement."""
+    bulletin_to(round_file, _as_of_date(as_of), out_dir, previous, quiet, workers, cluster)
+
+
 # ------------------------------------------------------------------ rescore
 
 @app.command()
@@ -355,7 +428,9 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
          store: bool = typer.Option(True, "--store/--no-store",
                                     help="also walk a small round through its whole life in the database"),
          store_orgs: int = typer.Option(200, "--store-orgs", min=3, help="organizations of the round walked in the database"),
-         db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="the database (default AGRADE_DB or ./agrade.db)")):
+         db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="the database (default AGRADE_DB or ./agrade.db)"),
+         bulletins: int = typer.Option(0, "--bulletins", min=0, max=12,
+                                       help="也按月发布前 N 期通报（每月通报排队）— also issue monthly bulletins for the first N months")):
     """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round; walk a
     small one through its life (inspection, bulletins, appeal, publication) in the database."""
     from .demo import generate
@@ -369,6 +444,8 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
         only = demo_sample(payload, scorecards) if scorecards else None
         _report(out_dir / "results", out_dir / "reports", None, None, False, None, None, only)
     out.print(f"下一步：agrade explain {out_dir / 'results'} {payload['organizations'][0]['id']}", markup=False)
+    if bulletins:
+        demo_bulletins(round_path, out_dir, bulletins, payload, reports)
     if store:
         from .store.base import Store
         from .store.demo import walk
@@ -377,6 +454,55 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
         rid = walk(db_store, out_dir, store_orgs, seed, lambda t: out.print(t, markup=False))
         if rid:
             out.print(f"下一步：agrade round status {rid}；agrade audit verify", markup=False)
+
+
+def month_ends(period_from, n: int) -> list:
+    """The last days of the round's first n months (bulletins are issued at month ends)."""
+    import datetime as dt
+    out = []
+    y, m = period_from.year, period_from.month
+    for _ in range(n):
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        out.append(dt.date(y, m, 1) - dt.timedelta(days=1))
+    return out
+
+
+def demo_bulletins(round_path: Path, out_dir: Path, n: int, final: dict, reports: bool) -> list[Path]:
+    """agrade demo --bulletins N: the round's bulletins at the end of each of its first N months
+    (out_dir/bulletins/<as-of>), each compared with the ones before it, and a yearly item that
+    is 未到期 in the first and scored in the round's own evaluation (`final`)."""
+    import datetime as dt
+    start = dt.date.fromisoformat(final["round"]["period"]["from"])
+    end = dt.date.fromisoformat(final["round"]["period"]["to"])
+    done: list[Path] = []
+    out.print("\n每月通报排队：", markup=False)
+    for as_of in [d for d in month_ends(start, n) if d <= end]:
+        folder = out_dir / "bulletins" / as_of.isoformat()
+        header = bulletin_to(round_path, as_of, folder, list(done), quiet=True)
+        b = header["bulletin"]
+        moves = "，".join(f"{k} {v}" for k, v in b["moves"].items() if v) if b["moves"] else "首期"
+        out.print(f"  截至 {as_of}：{folder}（{moves}）", markup=False)
+        done.append(folder)
+    if done:
+        _yearly_example(done[0], final)
+        if reports:
+            _report(done[-1], done[-1] / "reports", "summary", "pdf,html", False, None, None)
+            out.print(f"  最新一期通报：{done[-1] / 'reports'}", markup=False)
+    return done
+
+
+def _yearly_example(first: Path, final: dict) -> None:
+    """One organization's yearly item: 未到期 in the first bulletin, scored at the period end."""
+    from .scoring.results import load_results
+    early = load_results(first)
+    at_end = {o["id"]: {c["id"]: c for c in o["criteria"]} for o in final["organizations"]}
+    for o in early["organizations"]:
+        for c in o["criteria"]:
+            later = at_end.get(o["id"], {}).get(c["id"])
+            if c["outcome"] == "not_due" and later and later["outcome"] != "not_due" and "每年" in c["reason"]:
+                out.print(f"  {o['name']} {c['id']} {c['title']}：{early['round']['as_of']} 未到期；"
+                          f"{final['round']['period']['to']} {later['points']}/{later['max_points']} 分", markup=False)
+                return
 
 
 def demo_sample(payload: dict, n: int) -> list[str]:

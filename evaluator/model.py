@@ -60,6 +60,7 @@ class Criterion:
     reads: tuple[str, ...]       # evidence fields the criterion reads, for explanations
     line: int = 0                # where it was defined, for messages
     source: str = ""
+    due: Any = None              # when it falls due in a bulletin: always | prorated | period_end | a date; None = the method's default
 
 
 @dataclass(frozen=True)

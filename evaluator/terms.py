@@ -13,11 +13,15 @@ from typing import Any
 
 # ---------------------------------------------------------------- outcomes and policies
 
-OUTCOMES = ("pass", "partial", "fail", "not_applicable", "not_reviewed", "error", "waived")
+# not_due (未到期): in a bulletin (agrade bulletin --as-of), a criterion that has not fallen due
+# yet; like not_applicable it is left out of the points that count (costs nothing, gains nothing)
+OUTCOMES = ("pass", "partial", "fail", "not_applicable", "not_reviewed", "error", "waived", "not_due")
 OUTCOME_ZH = {
     "pass": "符合", "partial": "部分符合", "fail": "不符合", "not_applicable": "不适用",
-    "not_reviewed": "未核查", "error": "无法计算", "waived": "免于考核",
+    "not_reviewed": "未核查", "error": "无法计算", "waived": "免于考核", "not_due": "未到期",
 }
+# outcomes whose points are left out of the base (neither earned nor lost)
+UNCOUNTED = ("not_applicable", "not_due")
 NA_POLICIES = ("zero", "exclude", "forbid")
 NA_POLICY_ZH = {"zero": "按零分计", "exclude": "不计入满分", "forbid": "该项必须提供材料"}
 

@@ -97,8 +97,9 @@ def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, worker
     facts: NamedFacts = src.collected
     facts.counts = dict(facts.counts)
     results = {**src.header, "organizations": facts.orgs if facts.orgs is not None else []}
-    previous = _previous_entries(Path(previous_results)) if previous_results else {}
-    ctx = model.context(results, public=public, has_previous=previous_results is not None, facts=facts)
+    # a bulletin compares with the latest earlier bulletin it names, unless --previous says otherwise
+    previous = _previous_entries(Path(previous_results)) if previous_results else model.bulletin_previous(results)
+    ctx = model.context(results, public=public, has_previous=previous_results is not None or bool(previous), facts=facts)
     ctx["reviews"] = dict(reviews or {})
     names = facts.namer.stems
     indices: list[int] | range = range(len(src))

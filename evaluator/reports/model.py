@@ -41,7 +41,8 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
     return {
         "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
                   "footer": str(rnd.get("footer") or rnd["issuer"]),     # every page's footer
-                  "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"},
+                  "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"
+                            + (f"（截至{date_zh(rnd['as_of'])}）" if rnd.get("as_of") else "")},
         "issued": date_zh(issued), "issued_iso": (issued or dt.date(2000, 1, 1)).isoformat(),
         "deadline": date_zh(deadline) if deadline else "",
         "agrade_version": str(results.get("agrade_version", "")),
@@ -50,6 +51,30 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
         "tiers": [t for sc in schemes for t in sc["tiers"]],
         "public": public, "has_previous": has_previous,
     }
+
+
+def bulletin_previous(results: dict) -> dict[str, dict]:
+    """A bulletin's results (agrade bulletin): each organization as the latest earlier bulletin
+    placed it, with its trend over the bulletins (as-of date, tier name, total; oldest first),
+    for the movement the scorecard and the 通报 show. Empty for any other results."""
+    b = results.get("bulletin")
+    if not isinstance(b, dict) or not b.get("previous") or not isinstance(b.get("trend"), dict):
+        return {}
+    names: dict[str, str] = {}
+    for std in (results.get("standards") or {}).values():
+        for t in (std or {}).get("tiers") or []:
+            if isinstance(t, dict):
+                names.setdefault(str(t.get("id")), str(t.get("name") or t.get("id")))
+    out = {}
+    for oid, points in b["trend"].items():
+        if not isinstance(points, list) or len(points) < 2:
+            continue
+        line = [{"as_of": date_zh(p.get("as_of")), "tier": names.get(p.get("tier"), p.get("tier") or "未定档"),
+                 "total": num(p.get("total"))} for p in points]
+        before = points[-2]
+        out[oid] = {"tier": before.get("tier"), "tier_name": names.get(before.get("tier"), before.get("tier")),
+                    "total": before.get("total"), "round_title": f"截至{date_zh(before.get('as_of'))}通报", "trend": line}
+    return out
 
 
 def field_labels(sid: str, std: dict) -> dict:
@@ -256,10 +281,12 @@ def _criterion_row(c: dict) -> dict:
         label, cls = ("加分", "pass") if points and points > 0 else ("未加分", "not_applicable")
     elif kind == "info" and outcome in ("pass", "partial", "fail"):
         label, cls = "仅记录", "not_applicable"
-    lost = (maxp - points) if kind == "base" and outcome not in ("not_applicable", "waived") else Decimal(0)
+    if outcome == "not_due":                      # a bulletin's 未到期: nothing lost yet
+        cls = "not_applicable"
+    lost = (maxp - points) if kind == "base" and outcome not in ("not_applicable", "waived", "not_due") else Decimal(0)
     return {"id": c["id"], "title": c["title"], "method": METHOD_ZH.get(c.get("method", ""), c.get("method", "")),
             "outcome": label, "cls": cls, "kind": kind,
-            "points": "—" if kind in ("veto", "info") or outcome == "not_applicable" else num(points),
+            "points": "—" if kind in ("veto", "info") or outcome in ("not_applicable", "not_due") else num(points),
             "max_points": "—" if kind in ("veto", "info") else num(maxp), "lost": lost}
 
 
@@ -340,6 +367,7 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
         "ranks": _ranks(org, counts),
         "movement": _movement(prev, org, order) if ctx["has_previous"] else None,
         "previous": prev,
+        "trend": (prev or {}).get("trend") or [],          # a bulletin's tiers and totals over the bulletins
         "review": (ctx.get("reviews") or {}).get(org["id"]),       # re-issued after an appeal: stamped 复核
         "sections": list(sections.values()),
         "losses": losses, "vetoes": vetoes, "findings": findings, "rectification": rect,

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from ..errors import EvaluationError
 from ..model import ZERO, Criterion, Evidence, Field, Organization, Outcome, Standard
 from ..standard.expr import DEFAULT_FUNCTIONS, EvalError, Expr, MissingValue
-from ..standard.methods import REGISTRY, Scored, plain
+from ..standard.methods import REGISTRY, NotDue, Scored, plain
+from ..standard.periods import as_of as period_as_of
 from ..standard.plain import ORG_TERMS
 from ..terms import NA_POLICY_ZH
 
@@ -39,7 +40,12 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
         if c.applies_if is not None and not c.applies_if.evaluate(env):
             return Outcome(c.id, "not_applicable", ZERO, max_points,
                            f"不适用：本项仅适用于{plain(c.applies_if, env)}的组织", _evidence(env, c.applies_if.names))
+        not_yet = _not_due(c, env.get("$period"))
+        if not_yet:
+            return Outcome(c.id, "not_due", ZERO, max_points, not_yet)
         s: Scored = REGISTRY[c.method].score(c.params, c.points, env)
+    except NotDue as e:
+        return Outcome(c.id, "not_due", ZERO, max_points, f"未到期：{e}")
     except MissingValue as e:
         name = e.name
         f = (fields or env.get("$fields") or {}).get(name)
@@ -53,6 +59,42 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
         raise EvaluationError(f"criterion {c.id} ({c.method}) gave {s.points} points, outside 0..{max_points}")
     return Outcome(c.id, s.outcome, s.points, max_points, _noted(s.reason, env, c.reads),
                    tuple(s.used.items()), s.veto_hit)
+
+
+def _not_due(c: Criterion, period) -> str | None:
+    """Why `c` has not fallen due on a bulletin's as-of date (None: it has, or this is no
+    bulletin). A frequency criterion's own periods are the method's to judge (NotDue)."""
+    cut = period_as_of(period) if period is not None else None
+    if cut is None or c.due in (None, "always", "prorated"):
+        return None
+    due = period.round_end if c.due == "period_end" else c.due
+    if cut >= due:
+        return None
+    what = "本项于考评期末" if c.due == "period_end" else "本项"
+    return f"未到期：{what}（{due.isoformat()}）到期，截至 {cut.isoformat()} 不计分"
+
+
+def due_records(values: Mapping[str, Any], fields, period) -> tuple[Mapping[str, Any], dict[str, str]]:
+    """A bulletin counts only records dated on or before its as-of date: the values with later
+    records taken out, and a note per records field saying which were not counted (every
+    reason reading the field carries it). Unchanged when this is no bulletin."""
+    cut = period_as_of(period)
+    if cut is None:
+        return values, {}
+    out, notes = None, {}
+    for fid, v in values.items():
+        f = fields.get(fid)
+        if f is None or f.type != "records" or not isinstance(v, tuple):
+            continue
+        later = [r for r in v if r.date > cut]
+        if not later:
+            continue
+        out = out if out is not None else dict(values)
+        out[fid] = tuple(r for r in v if r.date <= cut)
+        shown = "、".join(r.date.isoformat() + (f"《{r.title}》" if r.title else "") for r in later[:5])
+        notes[fid] = (f"另有 {len(later)} 条记录晚于通报截止日 {cut.isoformat()}，本期不计入：{shown}"
+                      f"{'等' if len(later) > 5 else ''}")
+    return (out if out is not None else values), notes
 
 
 def _missing_label(name: str, c: Criterion, fields) -> str:
@@ -89,9 +131,16 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
     equal an earlier one's the outcome already computed for them."""
     fields = standard.fields
     tiers = {t.id: t.name for t in standard.grading.tiers}
-    env = org_env(org, evidence.values, period, fields, evidence.notes, tiers)
-    own_env = (org_env(org, evidence.self_values, period, fields, evidence.notes, tiers)
-               if standard.needs_self_assessment else None)
+    values, later = due_records(evidence.values, fields, period)
+    notes = {**evidence.notes, **{k: (evidence.notes[k] + "；" if k in evidence.notes else "") + v
+                                  for k, v in later.items()}} if later else evidence.notes
+    env = org_env(org, values, period, fields, notes, tiers)
+    own_env = None
+    if standard.needs_self_assessment:
+        own_values, own_later = due_records(evidence.self_values, fields, period)
+        own_notes = {**evidence.notes, **{k: (evidence.notes[k] + "；" if k in evidence.notes else "") + v
+                                          for k, v in own_later.items()}} if own_later else evidence.notes
+        own_env = org_env(org, own_values, period, fields, own_notes, tiers)
     main: list[Outcome] = []
     own: list[Outcome] | None = [] if own_env is not None else None
     if cache is None:
@@ -103,7 +152,6 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
         return main, own
     if cache.standard != standard.id:
         raise EvaluationError(f"an outcome cache of standard {cache.standard} used for {standard.id}")
-    notes = evidence.notes or None
     for c, names, memo in cache.plan:
         waiver = waivers.get((org.id, c.id)) if waivers else None
         if names is None or waiver is not None:
@@ -111,9 +159,9 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
             if own is not None:
                 own.append(score_criterion(c, own_env, waiver, fields))
             continue
-        main.append(cache.score(c, names, memo, env, notes))
+        main.append(cache.score(c, names, memo, env, env["$notes"] or None))
         if own is not None:
-            own.append(cache.score(c, names, memo, own_env, notes))
+            own.append(cache.score(c, names, memo, own_env, own_env["$notes"] or None))
     return main, own
 
 

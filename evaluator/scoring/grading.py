@@ -7,7 +7,7 @@ their own comparison; see methods.RATIO_STEP.)
 
 Scores:
 - base score: points earned on base criteria / the base points that count × grading.base.
-  Not-applicable criteria never count; a not-reviewed one counts as zero (na_policy zero),
+  Not-applicable criteria never count, nor do criteria not yet due in a bulletin (未到期); a not-reviewed one counts as zero (na_policy zero),
   is left out (exclude: the rest are renormalized to the base), or stops the organization
   from being graded (forbid).
 - components: the base score from verified-wins evidence (`criteria`), from self-reported
@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .criteria import org_env
 from .engine import ConcludingRules
-from ..terms import num, pct
+from ..terms import UNCOUNTED, num, pct
 from ..model import ZERO, Evidence, Grading, Organization, Outcome, Standard
 
 CENT = Decimal("0.01")
@@ -47,7 +47,7 @@ def base_score(standard: Standard, outcomes: list[Outcome]) -> BaseScore:
     problems = []
     for o in outcomes:
         c = standard.criteria[o.criterion]
-        if c.kind != "base" or o.outcome == "not_applicable":
+        if c.kind != "base" or o.outcome in UNCOUNTED:     # not applicable, not due yet (a bulletin)
             continue
         applicable += o.max_points
         if o.outcome == "error":
@@ -140,11 +140,32 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     reasons.append(f"总分 {num(total)}，达到 {g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）")
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
-                     "$outcomes": {o.criterion: o for o in outcomes}, "$sections": sections})
+                     "$outcomes": {o.criterion: o for o in outcomes}, "$sections": _due_sections(criteria, outcomes, sections)})
     found = rules.conclude(gate_env, f"organization {org.id}")
     idx = place(g, idx, found.caps, found.gate_failures, reasons)
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
                  reasons, vetoes, sections, found.caps, found.gate_failures)
+
+
+def _due_sections(criteria, outcomes: list[Outcome], sections: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Section points as gates read them. In a bulletin, criteria not yet due (未到期) are left
+    out of a section as they are of the total: its points are scaled up to the section's full
+    points over what has fallen due (earned × full / due), so a gate such as 组织生活得分不低于17分
+    asks the same share of the section in March as at the year's end. Otherwise the points."""
+    full, not_due = {}, {}
+    for o in outcomes:
+        c = criteria[o.criterion]
+        if c.kind == "base":
+            full[c.section] = full.get(c.section, ZERO) + o.max_points
+            if o.outcome == "not_due":
+                not_due[c.section] = not_due.get(c.section, ZERO) + o.max_points
+    if not not_due:
+        return sections
+    out = dict(sections)
+    for sid, gone in not_due.items():
+        due = full[sid] - gone
+        out[sid] = sections[sid] * full[sid] / due if due > 0 else full[sid]
+    return out
 
 
 def place(g: Grading, idx: int, caps: list[tuple[str, int]], gate_failures: dict[int, str], reasons: list[str]) -> int:

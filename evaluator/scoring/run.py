@@ -281,7 +281,7 @@ class ScoredRound:
 
 
 _HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks",
-                 "summary", "lists", "designations", "previous")
+                 "summary", "lists", "designations", "previous", "bulletin")
 
 
 def dumps_indented(obj) -> bytes:

@@ -295,12 +295,16 @@ class _Resolver:
         ctx.max_points = points
         params = m.compile(data, ctx)
         applies_if = ctx.expr("applies_if", Type.BOOL) if data.get("applies_if") else None
+        due = data.get("due")
+        if due == "prorated" and m.name != "frequency":
+            ctx.fail(("due",), "due: prorated is for frequency criteria only (the periods completed by a bulletin's "
+                               "as-of date); use always, period_end or a date")
         return Criterion(
             id=cid, section=raw.section, title=data["title"], method=m.name, kind=m.kind, points=points,
             guidance=data.get("guidance", ""), rectification=data.get("rectification", ""),
             na_policy=data.get("na_policy", "zero"), applies_if=applies_if, params=params,
             reads=tuple(sorted(ctx.reads)), line=raw.origin[0].where(list(raw.origin[1]))[0],
-            source=raw.origin[0].filename)
+            source=raw.origin[0].filename, due=due)
 
     def _grading(self, g: dict, criteria: dict, sections) -> Grading:
         def loc(key):
@@ -385,7 +389,7 @@ class _Resolver:
                        tiers=tiers, gates=tuple(gates), quotas=quotas, target=target, tie_breaks=tuple(ties))
 
 
-_COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy")
+_COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy", "due")
 
 
 class _CriterionContext:

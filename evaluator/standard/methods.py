@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 from .expr import EvalError, MissingValue, Type
 from ..model import ZERO
 from ..terms import PERIOD_ZH, num, pct, points_text, value_text
-from .periods import label as period_label, periods
+from .periods import as_of as period_as_of, label as period_label, periods, whole_periods
 from .plain import Vocabulary
 
 RATIO_STEP = Decimal("0.0001")   # ratios are quantized to 0.01% before any comparison
@@ -26,6 +26,19 @@ RATIO_STEP = Decimal("0.0001")   # ratios are quantized to 0.01% before any comp
 _EXPR = {"type": "string", "minLength": 1}
 _NUM = {"$ref": "#/$defs/number"}
 _NUM_OR_PCT = {"$ref": "#/$defs/number_or_percent"}
+
+
+class NotDue(Exception):
+    """Raised by a method scoring a bulletin (a period cut at its as-of date) when nothing it
+    checks has fallen due yet: the criterion is 未到期 (outcome not_due), the message its reason."""
+
+
+DUE_KEYS = ("always", "prorated", "period_end")
+# `due:` on any criterion: when it falls due in a bulletin (agrade bulletin --as-of).
+# always: checked on the evidence as it stands on the as-of date (default, frequency aside);
+# prorated: frequency criteria only (their default), the calendar periods completed by then;
+# period_end: only at the round's last day (a yearly item); a date: from that day on.
+DUE_SCHEMA = {"oneOf": [{"enum": list(DUE_KEYS)}, {"type": "string", "format": "date"}]}
 
 
 @dataclass(frozen=True)
@@ -280,10 +293,22 @@ class Frequency:
     @staticmethod
     def score(params, points, env):
         f, every, at_least, deduct = params
+        period = env["$period"]
+        start, end = period
+        cut = period_as_of(period)
+        count_word = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}[every]
+        unit = PERIOD_ZH[every]
+        if cut is None:
+            spans, so_far = periods(every, start, end), ""
+        else:
+            # a bulletin: only the periods completed by the as-of date are due (pro-rated)
+            spans, so_far = whole_periods(every, start, cut), f"截至 {cut.isoformat()} "
+            if not spans:
+                first = whole_periods(every, start, period.round_end) or ((start, period.round_end),)
+                raise NotDue(f"{f.label}应每{unit}至少 {at_least} 次，截至 {cut.isoformat()} 尚无已满的考核周期"
+                             f"（首个周期{period_label(every, first[0])}于 {first[0][1].isoformat()} 结束），本期不计分")
         records = _require(env, f.id)
-        start, end = env["$period"]
         missing, gaps = 0, []
-        spans = periods(every, start, end)
         # records counted per period by bisecting their sorted dates (not a scan per period)
         dates = sorted([r.date for r in records])
         for p in spans:
@@ -292,10 +317,8 @@ class Frequency:
                 missing += at_least - n
                 gaps.append(period_label(every, p))
         used = {f.id: records}
-        unit = PERIOD_ZH[every]
-        count_word = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}[every]
-        rule = f"{f.label}应每{unit}至少 {at_least} 次（共 {len(spans)} {count_word}）"
-        outside = _outside_period(records, start, end)
+        rule = f"{f.label}应每{unit}至少 {at_least} 次（{so_far}共 {len(spans)} {count_word}）"
+        outside = _outside_period(records, start, end if cut is None else period.round_end)
         if missing == 0:
             return Scored("pass", points, f"{rule}，均已按期开展，得 {points_text(points)}{outside}", used)
         lost = min(points, deduct * missing)

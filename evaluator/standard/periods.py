@@ -13,8 +13,53 @@ import functools
 _MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
 
 
+class AsOf(tuple):
+    """A round's period cut at a bulletin's as-of date: the pair (start, as_of), which is what
+    expressions (`count`, `days_since`) and frequency criteria count within, carrying the
+    round's own last day (`round_end`), so a method can tell a bulletin from the round's end.
+
+    A plain tuple everywhere a period goes (pickled to workers, hashed into the spec key);
+    made only by `cut`, which gives the plain period when the as-of date is its last day."""
+
+    round_end: dt.date
+
+    def __new__(cls, start: dt.date, as_of: dt.date, round_end: dt.date):
+        self = super().__new__(cls, (start, as_of))
+        self.round_end = round_end
+        return self
+
+    def __getnewargs__(self):
+        return (self[0], self[1], self.round_end)
+
+    def __reduce__(self):
+        return (AsOf, (self[0], self[1], self.round_end))
+
+    def __repr__(self):
+        return f"AsOf({self[0]!r}, {self[1]!r}, round_end={self.round_end!r})"
+
+
+def cut(period: tuple[dt.date, dt.date], as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The round's period as seen on `as_of` (a date inside it)."""
+    start, end = period
+    if not start <= as_of <= end:
+        raise ValueError(f"{as_of} is not inside the period {start} to {end}")
+    return tuple(period) if as_of == end else AsOf(start, as_of, end)
+
+
+def as_of(period) -> dt.date | None:
+    """The bulletin's as-of date when `period` is cut before the round's end, else None."""
+    return period[1] if isinstance(period, AsOf) else None
+
+
 @functools.lru_cache(maxsize=256)
 def periods(unit: str, start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date], ...]:
+    return whole_periods(unit, start, end) or ((start, end),)
+
+
+@functools.lru_cache(maxsize=256)
+def whole_periods(unit: str, start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date], ...]:
+    """The calendar periods lying wholly inside start..end (possibly none): at a bulletin's
+    as-of date, the periods completed so far."""
     if end < start:
         raise ValueError(f"period ends ({end}) before it starts ({start})")
     out: list[tuple[dt.date, dt.date]] = []
@@ -40,7 +85,7 @@ def periods(unit: str, start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.
             m = m2
     else:
         raise ValueError(f"unknown period unit {unit!r}")
-    return tuple(out) or ((start, end),)
+    return tuple(out)
 
 
 def label(unit: str, p: tuple[dt.date, dt.date]) -> str:

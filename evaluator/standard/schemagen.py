@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .methods import REGISTRY
+from .methods import DUE_SCHEMA, REGISTRY
 from ..terms import BLANK_POLICIES, FIELD_TYPES, NA_POLICIES, ORG_TYPES, SCOPES, UNITS
 
 ID = r"^[a-z][a-z0-9_-]*$"
@@ -29,6 +29,7 @@ def build() -> dict:
         "rectification": {"type": "string", "minLength": 1},
         "applies_if": {"type": "string", "minLength": 1},
         "na_policy": {"enum": list(NA_POLICIES)},
+        "due": DUE_SCHEMA,
     }
     # A key may mean different things to different methods (threshold's `value` is a number,
     # bands' `value` an expression): the merged property accepts any of them, and each

@@ -1,0 +1,217 @@
+"""The monthly bulletin (每月通报排队): a round as of a date inside its period.
+
+Due dates at their boundaries (first and last day of a month, an as-of exactly on a due date,
+a yearly item on the period's last day), records dated on the as-of day (counted) and the day
+after (not), 未到期 left out of the total, and `agrade bulletin` end to end: movement against
+earlier bulletins, results valid against the schema, byte-identical runs, and earlier
+bulletins scored with another version of the standard."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from conftest import run_cli
+from evaluator.model import Organization, Record
+from evaluator.scoring.criteria import score_all
+from evaluator.scoring.grading import base_score
+from evaluator.standard.periods import cut
+
+from test_engine import full_evidence
+from test_grading import child_standard
+
+PERIOD = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+
+DUE = """id: due
+version: "1"
+title: 到期测试标准
+extends: mini
+fields:
+  lectures: {type: records, label: 党课记录}
+  reviews: {type: records, label: 民主评议党员记录}
+sections:
+  - id: G2
+    criteria:
+      - {id: G2.5, title: 党课, points: 4, method: frequency, records: lectures, every: quarter, deduct: 1, rectification: 按季开展}
+      - {id: G2.6, title: 民主评议, points: 3, method: frequency, records: reviews, every: year, deduct: 3, rectification: 每年开展}
+override:
+  G2.3: {due: period_end}
+  G2.4: {due: 2026-06-30}
+  G2.2: {points: 13}
+"""
+
+
+@pytest.fixture(scope="module")
+def std(tmp_path_factory):
+    return child_standard(tmp_path_factory.mktemp("due"), "due", DUE)
+
+
+def outcomes(std, as_of, **values):
+    ev = full_evidence("O1", lectures=(Record(dt.date(2026, 2, 1)),), reviews=(Record(dt.date(2026, 11, 5)),), **values)
+    period = cut(PERIOD, as_of) if as_of else PERIOD
+    org = Organization("O1", "O1", "community", "东区", "一街道")
+    got, _ = score_all(std, org, ev, period)
+    return {o.criterion: o for o in got}, got
+
+
+def meetings(*days):
+    return tuple(Record(dt.date.fromisoformat(d)) for d in days)
+
+
+def test_monthly_meetings_are_pro_rated_to_completed_months(std):
+    # 31 March: three months due; a meeting in January and March only -> one missing
+    o, _ = outcomes(std, dt.date(2026, 3, 31), committee_meetings=meetings("2026-01-09", "2026-03-09"))
+    g = o["G2.1"]
+    assert g.outcome == "partial" and g.points == Decimal("27.5")
+    assert "截至 2026-03-31 共 3 个月" in g.reason and "2026年2月" in g.reason
+
+
+def test_first_and_last_day_of_a_month(std):
+    # 1 March: February is complete, March is not -> two months due
+    o, _ = outcomes(std, dt.date(2026, 3, 1), committee_meetings=meetings("2026-01-09", "2026-02-09"))
+    assert o["G2.1"].outcome == "pass" and "共 2 个月" in o["G2.1"].reason
+    # 28 February (last day): February is due
+    o, _ = outcomes(std, dt.date(2026, 2, 28), committee_meetings=meetings("2026-01-09"))
+    assert o["G2.1"].outcome == "partial" and "2026年2月" in o["G2.1"].reason
+    # 27 February: only January due
+    o, _ = outcomes(std, dt.date(2026, 2, 27), committee_meetings=meetings("2026-01-09"))
+    assert o["G2.1"].outcome == "pass" and "共 1 个月" in o["G2.1"].reason
+
+
+def test_nothing_completed_yet_is_not_due(std):
+    # 31 January: no quarter is complete, the year is not -> 未到期, not a missing meeting
+    o, _ = outcomes(std, dt.date(2026, 1, 31))
+    assert o["G2.5"].outcome == "not_due" and o["G2.5"].reason.startswith("未到期：")
+    assert "2026年第1季度" in o["G2.5"].reason and "2026-03-31" in o["G2.5"].reason
+    assert o["G2.6"].outcome == "not_due" and "2026-12-31" in o["G2.6"].reason
+    assert o["G2.3"].outcome == "not_due" and o["G2.4"].outcome == "not_due"
+
+
+def test_as_of_exactly_on_a_due_date(std):
+    # the quarter ends 31 March; G2.4 falls due on 30 June
+    o, _ = outcomes(std, dt.date(2026, 3, 31))
+    assert o["G2.5"].outcome == "partial" or o["G2.5"].outcome == "pass"
+    assert o["G2.5"].outcome != "not_due"
+    o, _ = outcomes(std, dt.date(2026, 6, 29))
+    assert o["G2.4"].outcome == "not_due"
+    o, _ = outcomes(std, dt.date(2026, 6, 30))
+    assert o["G2.4"].outcome == "pass"
+
+
+def test_a_yearly_item_on_the_period_last_day_is_the_round_itself(std):
+    end, _ = outcomes(std, dt.date(2026, 12, 31))
+    plain, _ = outcomes(std, None)
+    assert cut(PERIOD, dt.date(2026, 12, 31)) == PERIOD and type(cut(PERIOD, dt.date(2026, 12, 31))) is tuple
+    assert end == plain
+    assert end["G2.6"].outcome == "pass" and end["G2.3"].outcome == "pass"
+    before, _ = outcomes(std, dt.date(2026, 12, 30))
+    assert before["G2.6"].outcome == "not_due" and before["G2.3"].outcome == "not_due"
+
+
+def test_a_record_on_the_as_of_day_counts_and_the_day_after_does_not(std):
+    o, _ = outcomes(std, dt.date(2026, 1, 31), committee_meetings=meetings("2026-01-31"))
+    assert o["G2.1"].outcome == "pass" and "晚于通报截止日" not in o["G2.1"].reason
+    o, _ = outcomes(std, dt.date(2026, 1, 31), committee_meetings=meetings("2026-02-01"))
+    g = o["G2.1"]
+    assert g.outcome == "partial" and "2026年1月" in g.reason
+    assert "另有 1 条记录晚于通报截止日 2026-01-31，本期不计入：2026-02-01" in g.reason
+
+
+def test_not_due_costs_no_points_it_is_left_out_of_the_base(std):
+    _, got = outcomes(std, dt.date(2026, 1, 31))
+    b = base_score(std, got)
+    not_due = sum(o.max_points for o in got if o.outcome == "not_due")
+    assert not_due > 0
+    assert b.applicable_max == std.grading.base - not_due and b.score == Decimal(100)
+
+
+def test_prorated_is_for_frequency_criteria_only(tmp_path):
+    from evaluator.errors import InputError
+    with pytest.raises(InputError, match="prorated is for frequency"):
+        child_standard(tmp_path, "due", DUE.replace("G2.3: {due: period_end}", "G2.3: {due: prorated}"))
+
+
+# ---------------------------------------------------------------- agrade bulletin
+
+@pytest.fixture(scope="module")
+def bulletins(tmp_path_factory):
+    from evaluator.demo import generate
+    base = tmp_path_factory.mktemp("bulletins")
+    rnd = generate(base / "round", 80, 7)
+    done = []
+    for as_of in ("2026-01-31", "2026-02-28", "2026-03-31"):
+        out = base / "b" / as_of
+        prev = [x for d in done for x in ("--previous", d)]
+        code, _, err = run_cli("bulletin", rnd, "--as-of", as_of, "--out", out, *prev, "-q")
+        assert code == 0, err
+        done.append(out)
+    return base, rnd, done
+
+
+def load(folder):
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def test_bulletin_results_are_a_valid_results_folder_with_the_as_of_date(bulletins):
+    from evaluator.standard.schema import check
+    base, _, done = bulletins
+    for folder in done:
+        payload = load(folder)
+        assert check(json.loads((folder / "results.json").read_text(encoding="utf-8")), "result", None) == []
+        assert payload["round"]["as_of"] == folder.name and payload["round"]["period"] == {"from": "2026-01-01", "to": "2026-12-31"}
+    assert run_cli("validate", done[-1])[0] == 0
+    january = load(done[0])
+    yearly = [c for o in january["organizations"] for c in o["criteria"] if c["id"] == "G2.6"]
+    assert yearly and all(c["outcome"] == "not_due" for c in yearly)
+
+
+def test_movement_against_every_earlier_bulletin(bulletins):
+    _, _, done = bulletins
+    march = load(done[-1])
+    b = march["bulletin"]
+    assert [p["as_of"] for p in b["previous"]] == ["2026-01-31", "2026-02-28"]
+    assert sum(b["moves"].values()) == march["summary"]["organizations"]
+    assert b["moves"]["升档"] + b["moves"]["降档"] > 0            # the demo's meetings really move tiers
+    tiers = {o["id"]: o["tier"] for o in march["organizations"]}
+    for oid, line in b["trend"].items():
+        assert [p["as_of"] for p in line] == ["2026-01-31", "2026-02-28", "2026-03-31"]
+        assert line[-1]["tier"] == tiers[oid]
+    assert load(done[0])["bulletin"]["moves"] == {}
+
+
+def test_bulletins_folder_and_byte_identical_reruns(bulletins, tmp_path):
+    base, rnd, done = bulletins
+    shutil.copytree(done[0], tmp_path / "earlier" / "01")
+    shutil.copytree(done[1], tmp_path / "earlier" / "02")
+    again = tmp_path / "again"
+    assert run_cli("bulletin", rnd, "--as-of", "2026-03-31", "--out", again, "--previous", tmp_path / "earlier", "-q")[0] == 0
+    assert (again / "results.json").read_bytes() == (done[-1] / "results.json").read_bytes()
+
+
+def test_refused_previous_and_as_of(bulletins, tmp_path):
+    _, rnd, done = bulletins
+    code, _, err = run_cli("bulletin", rnd, "--as-of", "2027-01-01", "--out", tmp_path / "x")
+    assert code == 2 and "not inside the round's period" in err
+    code, _, err = run_cli("bulletin", rnd, "--as-of", "2026-02-28", "--out", tmp_path / "y", "--previous", done[-1])
+    assert code == 2 and "not before this one" in err
+    assert not (tmp_path / "y").exists()
+
+
+def test_earlier_bulletins_of_another_standard_version(bulletins, tmp_path):
+    """A round whose standard was revised (another version, other tier names) still compares
+    with bulletins scored under the old one: places in each version's own tier list."""
+    _, rnd, done = bulletins
+    old = tmp_path / "old"
+    shutil.copytree(done[0], old)
+    data = load(old)
+    for s in data["standards"].values():
+        s["version"] = "2025.9"
+    raw = json.dumps(data, ensure_ascii=False, default=str).encode()
+    (old / "results.json").write_bytes(raw)
+    (old / "run.json").unlink()                     # a results.json alone is read without the digest check
+    code, _, err = run_cli("bulletin", rnd, "--as-of", "2026-02-28", "--out", tmp_path / "feb", "--previous", old / "results.json", "-q")
+    assert code == 0, err
+    assert load(tmp_path / "feb")["bulletin"]["moves"] == load(done[1])["bulletin"]["moves"]
