@@ -76,6 +76,30 @@ ORG_TYPE_ALIASES = {zh: code for code, zh in ORG_TYPES.items()}
 ORG_TYPE_ALIASES.update({"两新": "nonpublic", "非公企业": "nonpublic", "社会组织": "nonpublic", "国企": "soe",
                          "村（社区）": "village", "行政村": "village", "小区党支部": "compound", "物业": "compound"})
 
+# The built-in types; a standard set declares more (a standard's `types:`, e.g. 网格党支部), and
+# the loader adds their names to ORG_TYPES so every label lookup shows the declared name.
+BUILTIN_TYPES = dict(ORG_TYPES)
+BUILTIN_ALIASES = dict(ORG_TYPE_ALIASES)
+
+
+def type_table(declared=None) -> tuple[dict[str, str], dict[str, str]]:
+    """(code -> Chinese name, what a registry may write -> code) for the built-in types plus
+    `declared` ({code: (name, aliases)}). A declared name or alias takes over a built-in alias
+    spelled the same (a standard set that makes 小区党支部 a type of its own)."""
+    names, aliases = dict(BUILTIN_TYPES), dict(BUILTIN_ALIASES)
+    for code, (name, more) in (declared or {}).items():
+        names[code] = name
+        for a in (name, *more):
+            aliases[a] = code
+    return names, aliases
+
+
+def register_type_names(declared) -> None:
+    """Declared types' Chinese names ({code: (name, aliases)}), for every label lookup."""
+    for code, (name, _) in declared.items():
+        ORG_TYPES[code] = name
+
+
 # Where organizations are compared (quotas, targets, ranks, lists).
 SCOPES = ("round", "district", "street", "type")
 SCOPE_ZH = {"round": "全域", "district": "区县", "street": "街道", "type": "领域"}

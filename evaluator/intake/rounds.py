@@ -15,10 +15,10 @@ from ..errors import InputError, Issue
 from ..standard.listrules import (KINDS, PREVIOUS_NAMES, check_against_standards, compile_rule_expr, normalize_rules,
                                   rule_expressions)
 from .evidence import read_csv_rows
-from ..terms import ORG_TYPE_ALIASES, ORG_TYPES
+from ..terms import BUILTIN_TYPES, type_table
 from ..model import Organization, Standard
 from ..standard.schema import check as schema_check
-from ..standard.loader import load_standard
+from ..standard.loader import declared_types, load_standard
 from ..standard.yamlsafe import Locator, load_yaml
 
 _REG_COLS = {"id": "id", "编号": "id", "组织编号": "id", "name": "name", "名称": "name", "组织名称": "name",
@@ -73,8 +73,9 @@ def load_round(path: Path) -> Round:
         raise InputError(std_issues)
     for std in loaded.values():
         _check_overrides(data, loc, std)
+    types = _round_types(data, loc, loaded)
     _check_fit(data, loc, standards, period)
-    orgs = load_registry(base / data["organizations"], loc)
+    orgs = load_registry(base / data["organizations"], loc, types)
     bad = [o for o in orgs if o.type not in standards]
     if bad:
         raise InputError([Issue(str(base / data["organizations"]), 0, 0, "$",
@@ -137,6 +138,29 @@ def _reads_previous(data) -> str | None:
     return None
 
 
+def _round_types(data, loc: Locator, loaded: dict[str, Standard]) -> dict:
+    """The organization types of the round: the built-in ones and those its standards declare
+    (`types:`); every key of `standards:` must be one of them ("did you mean"), and two
+    standards may not declare one type differently."""
+    declared: dict[str, tuple] = {}
+    issues = []
+    for ref, std in loaded.items():
+        for code, spec in declared_types(std).items():
+            if declared.setdefault(code, spec) != spec:
+                issues.append(loc.issue(["standards"], f"the round's standards declare the type '{code}' differently "
+                                                       f"({declared[code][0]} and {spec[0]}, in '{std.id}'): declare it once"))
+    known = list(BUILTIN_TYPES) + list(declared)
+    for org_type in data["standards"]:
+        if org_type not in known:
+            hint = difflib.get_close_matches(org_type, known, 1)
+            issues.append(loc.issue(["standards", org_type], f"unknown organization type '{org_type}'"
+                                    + (f"; did you mean '{hint[0]}'?" if hint else
+                                       " (a new type is declared under types: in its standard, with its Chinese name)")))
+    if issues:
+        raise InputError(issues)
+    return declared
+
+
 def _check_fit(data, loc: Locator, standards: dict[str, Standard], period):
     """Each standard must be meant for the type it is used for and in force for the round, and
     the standards of one round must rank alike (one ranking needs one set of tie-breaks)."""
@@ -191,8 +215,10 @@ def _check_overrides(data, loc: Locator, std: Standard):
         raise InputError(loc.issue(["grading", "target", "tier"], f"unknown tier '{g['target']['tier']}' in standard '{std.id}'"))
 
 
-def load_registry(path: Path, round_loc: Locator | None = None) -> list[Organization]:
-    """The organization registry (CSV or XLSX): id, name, type, district, street, parent."""
+def load_registry(path: Path, round_loc: Locator | None = None, types: dict | None = None) -> list[Organization]:
+    """The organization registry (CSV or XLSX): id, name, type, district, street, parent. A
+    type is a built-in or a declared one (`types`: {code: (name, aliases)}), by code, name or alias."""
+    type_names, type_aliases = type_table(types)
     if not path.is_file():
         where = round_loc.issue(["organizations"], f"organization registry '{path}' does not exist") if round_loc \
             else Issue(str(path), 0, 0, "$", "organization registry does not exist")
@@ -218,12 +244,12 @@ def load_registry(path: Path, round_loc: Locator | None = None) -> list[Organiza
             issues.append(Issue(str(path), n, idx["id"] + 1, f"row {n}.id", f"duplicate organization id '{oid}' (first on line {seen[oid]})"))
             continue
         seen[oid] = n
-        code = typ if typ in ORG_TYPES else ORG_TYPE_ALIASES.get(typ)
+        code = typ if typ in type_names else type_aliases.get(typ)
         if code is None:
-            hint = difflib.get_close_matches(typ, list(ORG_TYPES) + list(ORG_TYPE_ALIASES), 1)
+            hint = difflib.get_close_matches(typ, list(type_names) + list(type_aliases), 1)
             issues.append(Issue(str(path), n, idx["type"] + 1, f"row {n}.type",
                                 f"unknown organization type '{typ}'" + (f"; did you mean '{hint[0]}'?" if hint else
-                                                                        f" (use {', '.join(ORG_TYPES)} or 社区/村/机关/...)")))
+                                                                        f" (use {', '.join(type_names)} or 社区/村/机关/...)")))
             continue
         orgs.append(Organization(oid, cell("name") or oid, code, cell("district"), cell("street"), cell("parent"),
                                  cell("responsible")))

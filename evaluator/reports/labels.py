@@ -28,3 +28,11 @@ def date_zh(v: Any) -> str:
 
 def type_name(org: dict) -> str:
     return org.get("type_name") or TYPE_ZH.get(org.get("type", ""), org.get("type", ""))
+
+
+def learn_type_name(org: dict) -> None:
+    """A type the round's standards declared (网格党支部) is named in results.json only by its
+    organizations' `type_name`: learned from them, so summary tables and lists show it too."""
+    code, name = org.get("type"), org.get("type_name")
+    if code and name and code not in TYPE_ZH:
+        TYPE_ZH[code] = name

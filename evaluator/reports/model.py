@@ -12,7 +12,7 @@ from typing import Any
 
 from ..terms import RANK_ZH, scope_key
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
-                     date_zh, num, pct, to_decimal, type_name)
+                     date_zh, learn_type_name, num, pct, to_decimal, type_name)
 
 RECTIFY_DAYS = 90          # default deadline: this many days after the round period ends
 MAX_RECORDS_SHOWN = 12     # dated records listed in an evidence cell before "等 N 条"
@@ -405,6 +405,7 @@ class RoundFacts:
         self._titles: dict[str, str] = {}
 
     def add(self, o: dict) -> None:
+        learn_type_name(o)
         if o.get("status") == "graded":
             for scope in RANK_SCOPES:
                 self.counts[(scope, scope_key(scope, o.get("district") or "", o.get("street") or "",

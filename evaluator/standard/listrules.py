@@ -103,6 +103,8 @@ def compile_rule_expr(source: Any, path: str = "$.lists", tier_ids: Sequence[str
     if not isinstance(source, str) or not source.strip():
         raise _fail(path, f"expected an expression, got {source!r}")
     specs = _SPECS if tier_ids is None else {**_SPECS, "tier": NameSpec(Type.TEXT, tuple(tier_ids))}
+    if len(ORG_TYPES) != len(_SPECS["org.type"].enum):     # types declared by the standards loaded
+        specs = {**specs, "org.type": NameSpec(Type.TEXT, tuple(ORG_TYPES))}
     try:
         return compile_expr(source, specs, expect=Type.BOOL)
     except ExprError as exc:
@@ -237,7 +239,7 @@ _TERMS: dict[str, Term] = {
     "veto_count": Term("触发一票否决项数", "number", "项"),
     "rank": Term(RANK_ZH["round"], "rank"), "rank_district": Term(RANK_ZH["district"], "rank"),
     "rank_type": Term(RANK_ZH["type"], "rank"),
-    "org.type": Term("领域", "text", values=dict(ORG_TYPES), quote=False),
+    "org.type": Term("领域", "text", values=ORG_TYPES, quote=False),     # with declared types' names
     "org.district": Term("区县", "text"), "org.street": Term("街道", "text"),
     "status": Term("状态", "text", values=dict(STATUS_ZH), quote=False),
 }

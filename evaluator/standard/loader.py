@@ -18,7 +18,7 @@ from ..errors import InputError, Issue
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
 from .plain import GATE_TERMS, Vocabulary, register_tiers
-from ..terms import ORG_TYPES
+from ..terms import BUILTIN_TYPES, ORG_TYPES, register_type_names
 from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
 from .schema import check as schema_check
@@ -132,7 +132,16 @@ def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
     # the tier names list rules are printed with (`tier in ['D', 'S1']`: D档 或 一星级), as of
     # the standard of this id loaded last
     register_tiers(std.id, [(t.id, t.name) for t in std.grading.tiers])
+    register_type_names(declared_types(std))
     return std
+
+
+_TYPES: dict[str, dict] = {}      # standard digest -> the types its chain declares
+
+
+def declared_types(std: Standard) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The organization types a loaded standard (with its parents) declares: code -> (name, aliases)."""
+    return _TYPES.get(std.digest, {})
 
 
 def _lineage(doc: _Doc, dirs: list[Path]) -> list[_Doc]:
@@ -164,6 +173,7 @@ class _Resolver:
         self.sections: dict[str, dict] = {}          # id -> {title, criteria: [ids], origin}
         self.criteria: dict[str, _Raw] = {}
         self.grading: dict[str, tuple[Any, Locator, tuple]] = {}
+        self.types: dict[str, tuple[str, tuple[str, ...]]] = {}   # declared types: code -> (name, aliases)
 
     def fail(self, loc: Locator, path, message: str):
         self.issues.append(loc.issue(list(path), message))
@@ -174,10 +184,46 @@ class _Resolver:
             self._merge(doc)
         if self.issues:
             raise InputError(self.issues)
-        return self._compile()
+        register_type_names(self.types)        # expressions on org.type read with the declared names
+        std = self._compile()
+        _TYPES[std.digest] = dict(self.types)
+        return std
+
+    def _declare_types(self, d: dict, loc: Locator) -> None:
+        """`types: {grid: {name: 网格党支部, aliases: [网格支部]}}`: organization types of this
+        standard set besides the built-in ones; a child standard inherits its parent's."""
+        builtin_names = {n: c for c, n in BUILTIN_TYPES.items()}
+        for code, t in (d.get("types") or {}).items():
+            if code in BUILTIN_TYPES:
+                self._try(self.fail, loc, ("types", code), f"'{code}' is a built-in organization type "
+                                                           f"({BUILTIN_TYPES[code]}); declare only new types")
+                continue
+            spellings = [str(t["name"]), *(str(a) for a in t.get("aliases") or ())]
+            clash = None
+            for word in spellings:       # a built-in code or name, or another declared type's spelling
+                other = word if word in BUILTIN_TYPES else builtin_names.get(word) or next(
+                    (c for c, (n, a) in self.types.items() if c != code and (word == n or word in a)), None)
+                if other:
+                    clash = f"type '{code}': '{word}' already names the type '{other}'"
+                    break
+            if clash:
+                self._try(self.fail, loc, ("types", code), clash)
+                continue
+            self.types[code] = (spellings[0], tuple(spellings[1:]))
+
+    def _check_applies_to(self) -> None:
+        doc = self.chain[-1]
+        known = list(BUILTIN_TYPES) + list(self.types)
+        for i, code in enumerate(doc.data.get("applies_to") or ()):
+            if code not in known:
+                hint = difflib.get_close_matches(code, known, 1)
+                self._try(self.fail, doc.loc, ("applies_to", i),
+                          f"unknown organization type '{code}'" + (f"; did you mean '{hint[0]}'?" if hint else
+                                                                   " (declare it under types: with its Chinese name)"))
 
     def _merge(self, doc: _Doc):
         d, loc = doc.data, doc.loc
+        self._declare_types(d, loc)
         for fid, fdef in (d.get("fields") or {}).items():
             if fid in self.fields and self.fields[fid][0]["type"] != fdef["type"]:
                 self._try(self.fail, loc, ("fields", fid, "type"),
@@ -241,6 +287,8 @@ class _Resolver:
         self.field_objs = fields
         self.vocab = Vocabulary(fields)        # expressions in plain Chinese, for the documents
         self.names = dict(ORG_NAMES)
+        self.names["org.type"] = NameSpec(Type.TEXT, tuple(BUILTIN_TYPES) + tuple(self.types))
+        self._check_applies_to()
         for f in fields.values():
             self.names[f.id] = NameSpec(_FIELD_TYPES[f.type], f.values or None) if f.type == "enum" else _FIELD_TYPES[f.type]
         grading_raw = {k: v for k, (v, _, _) in self.grading.items()}

@@ -41,7 +41,7 @@ class Term:
 
 
 ORG_TERMS: dict[str, Term] = {
-    "org.type": Term("组织类型", "text", values=dict(ORG_TYPES), quote=False),
+    "org.type": Term("组织类型", "text", values=ORG_TYPES, quote=False),    # with declared types' names
     "org.district": Term("所在区县", "text"),
     "org.street": Term("所在街道", "text"),
     "org.id": Term("组织编号", "text"),

@@ -10,9 +10,10 @@ import json
 import sys
 
 from .methods import DUE_SCHEMA, REGISTRY
-from ..terms import BLANK_POLICIES, FIELD_TYPES, NA_POLICIES, ORG_TYPES, SCOPES, UNITS
+from ..terms import BLANK_POLICIES, FIELD_TYPES, NA_POLICIES, SCOPES, UNITS
 
 ID = r"^[a-z][a-z0-9_-]*$"
+TYPE_ID = r"^[a-z][a-z0-9_]*$"           # an organization type
 CRITERION_ID = r"^[A-Z][A-Z0-9]*(\.[0-9A-Za-z]+)+$"
 SECTION_ID = r"^[A-Z][A-Z0-9]*$"
 FIELD_ID = r"^[a-z][a-z0-9_]*$"
@@ -109,7 +110,13 @@ def build() -> dict:
             "effective": {"type": "object", "additionalProperties": False,
                           "properties": {"from": {"type": "string", "format": "date"},
                                          "to": {"type": "string", "format": "date"}}},
-            "applies_to": {"type": "array", "items": {"enum": list(ORG_TYPES)}, "uniqueItems": True},
+            # built-in types (terms.BUILTIN_TYPES) or ones declared under `types` (checked when loading)
+            "applies_to": {"type": "array", "items": {"type": "string", "pattern": TYPE_ID}, "uniqueItems": True},
+            "types": {"type": "object", "propertyNames": {"pattern": TYPE_ID},
+                      "additionalProperties": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                               "properties": {"name": {"type": "string", "minLength": 1},
+                                                              "aliases": {"type": "array", "uniqueItems": True,
+                                                                          "items": {"type": "string", "minLength": 1}}}}},
             "extends": {"type": ["string", "null"], "pattern": ID},
             "fields": {"type": "object", "propertyNames": {"pattern": FIELD_ID},
                        "additionalProperties": {"$ref": "#/$defs/field"}},
