@@ -30,8 +30,12 @@ def review_stamp(conn, appeal_id: int) -> dict:
     from .submit import require_member
     with open_round(conn, a["round"]) as mat:
         grading = mat.round.standards[require_member(conn, a["round"], a["organization"])].grading
-    tier = (mine.get("tier") or [None])[0]
-    before = {"total": (mine.get("total") or [None])[0], "tier": grading.tier_name(tier) if tier else None} if mine else None
+    if "tier" in mine:
+        tier = mine["tier"][0]
+    else:                                   # the tier did not move: it was what it is now
+        from .status import current_placements
+        tier = current_placements(conn, a["round"]).get(a["organization"], {}).get("tier")
+    before = {"total": (mine.get("total") or [None])[0], "tier": grading.tier_name(tier) if tier else "不予定档"} if mine else None
     return {"no": appeal_id, "date": date_zh(a["decided_at"].astimezone(BEIJING).date()), "reason": a["decision"],
             "before": before if before and (before["total"] or before["tier"]) else None}
 

@@ -114,6 +114,7 @@ def test_an_amended_appeal_moves_others_and_says_so(store, tmp_path):
     files = reissue(store, aid, tmp_path / "out", formats=("html",))
     html = files[0].read_text(encoding="utf-8")
     assert "复核" in html and "补齐材料" in html and f"复核决定第 {aid} 号" in html
+    assert "None" not in html and "复核前总得分" in html
 
 
 def test_published_lists_are_corrected_by_a_new_version(store):
