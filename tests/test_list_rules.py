@@ -186,7 +186,7 @@ def test_shares_that_are_refused(value):
     ([], "$.lists", "expected a mapping of list ids"),
     ({"Red": {}}, "$.lists", "a list id must match"),
     ({"red": "tier == 'A'"}, "$.lists.red", "expected a mapping with title, include/include_any, top, bottom"),
-    ({"red": {"inclde": "x"}}, "$.lists.red.inclde", "unknown key (allowed: bottom, include, include_any, title, top)"),
+    ({"red": {"inclde": "x"}}, "$.lists.red.inclde", "unknown key (allowed: bottom, include, include_any, rectification_deadline, title, top)"),
     ({"red": {"title": " "}}, "$.lists.red.title", "expected a title"),
     ({"red": {"include": ""}}, "$.lists.red.include", "expected an expression, got ''"),
     ({"red": {"include_any": []}}, "$.lists.red.include_any", "expected a non-empty list of expressions"),

@@ -39,7 +39,8 @@ def bonus_cap_text(payload: dict, org: dict) -> str | None:
 def designations_of(payload: dict, org_id: str) -> list[tuple[str, list[str]]]:
     """(title, reasons) of each designation (认定, such as 软弱涣散党组织) the organization
     received in this round."""
-    return [(d["title"], list(e.get("reasons") or [])) for d in (payload.get("designations") or {}).values()
+    return [(d["title"] + (f"（整改期限 {d['rectification_deadline']}）" if d.get("rectification_deadline") else ""),
+             list(e.get("reasons") or [])) for d in (payload.get("designations") or {}).values()
             for e in d.get("entries") or [] if e.get("organization") == org_id]
 
 

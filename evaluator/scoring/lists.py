@@ -231,6 +231,8 @@ class ListState:
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
             out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule, self.names),
                         "entries": entries}
+            if "rectification_deadline" in rule:
+                out[lid]["rectification_deadline"] = rule["rectification_deadline"]
         return out
 
     def close(self) -> None:

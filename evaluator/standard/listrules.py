@@ -56,7 +56,7 @@ LIST_NAMES: dict[str, tuple[NameSpec, str]] = {
 }
 PREVIOUS_NAMES = frozenset(k for k in LIST_NAMES if k.startswith("previous."))
 _SPECS = {k: spec for k, (spec, _) in LIST_NAMES.items()}
-_LIST_KEYS = {"title", "include", "include_any", "top", "bottom"}
+_LIST_KEYS = {"title", "include", "include_any", "top", "bottom", "rectification_deadline"}
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
@@ -219,8 +219,20 @@ def normalize_rules(rules: Mapping | None, tier_ids: Sequence[str] | None = None
             fraction = share(bottom["share"], f"{path}.bottom.share")
             norm["bottom"] = {"share": _pct_text(fraction),
                               "scope": _scope(bottom.get("scope"), f"{path}.bottom.scope")}
+        if "rectification_deadline" in rule:    # by when those on it must have rectified (a designation's 整改期限)
+            norm["rectification_deadline"] = _day_text(rule["rectification_deadline"], f"{path}.rectification_deadline")
         out[lid] = norm
     return out
+
+
+def _day_text(value, path: str) -> str:
+    import datetime
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    try:
+        return datetime.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise _fail(path, f"expected a date (YYYY-MM-DD), got {value!r}") from None
 
 
 # ------------------------------------------------------------------ printing the rules

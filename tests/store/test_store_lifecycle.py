@@ -218,12 +218,21 @@ designations:
   weak:
     title: 软弱涣散党组织
     include: "veto_count > 0"
+    rectification_deadline: 2027-03-31
 """, encoding="utf-8")
     s = Store(db_url)
     rounds.import_round(s, round_yaml, "区委组织部")
     submit.submit(s, RID, "C3", "serious_violation", "是", "self", "C3书记", None)
     scoring.evaluate(s, RID, "区委组织部")
     assert "designation:weak" in json.loads(placement(s, "C3")["lists"])
+    with s.read() as c:                      # designated, with the deadline to rectify by
+        import tempfile, pathlib
+        out = pathlib.Path(tempfile.mkdtemp())
+        scoring.write_results(c, RID, out)
+    from evaluator.scoring.explain import designations_of
+    payload = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert payload["designations"]["weak"]["rectification_deadline"] == "2027-03-31"
+    assert designations_of(payload, "C3")[0][0] == "软弱涣散党组织（整改期限 2027-03-31）"
     # the inspectors' re-inspection finds the violation rectified
     submit.submit(s, RID, "C3", "serious_violation", "否", "verified", "复核组", None, inspector="复核组-赵六",
                   verified_on="2026-11-20")
