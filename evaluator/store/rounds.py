@@ -335,17 +335,20 @@ def materialize(conn, round_id: str, folder: Path, evidence: bool = False, previ
         w.writerow([o.id, o.name, o.type, o.district, o.street, o.parent, o.responsible])
     (folder / "organizations.csv").write_text(buf.getvalue(), encoding="utf-8")
     if evidence:
-        _write_evidence(conn, round_id, folder / "evidence")
+        # the round's standards say which cells are dates (an Excel day number stays one only in .xlsx)
+        _write_evidence(conn, round_id, folder / "evidence", load_round(folder / "round.yaml"))
     return folder / "round.yaml"
 
 
-def _write_evidence(conn, round_id: str, out: Path, per_file: int = 1000) -> None:
+def _write_evidence(conn, round_id: str, out: Path, rnd: Round | None = None, per_file: int = 1000) -> None:
     """The current submissions as evidence documents (the YAML format every source can be
     written in), a file per thousand organizations; a street's own evidence once, as the
     street's document."""
     from .evidence import by_organization
     docs, n = [], 0
     streets: dict[str, dict] = {}
+    types = {o.id: o.type for o in rnd.organizations} if rnd else {}
+    fields = _LazyFields(rnd, types)
 
     def flush(final=False):
         nonlocal docs, n
@@ -363,7 +366,8 @@ def _write_evidence(conn, round_id: str, out: Path, per_file: int = 1000) -> Non
             if s.where.get("street"):
                 target = streets.setdefault(s.where["street"], {"street": s.where["street"]})
             kind = "records" if isinstance(s.value, list) or "rows" in s.where else "values"
-            value = [_record(x) for x in s.value] if isinstance(s.value, list) else s.value
+            value = _as_written(s, fields.get(oid, {}).get(s.field))
+            value = [_record(x) for x in value] if isinstance(value, list) else value
             entry = target.setdefault(kind, {}).setdefault(s.field, {})
             entry[s.source] = value
             if s.inspector:
@@ -378,6 +382,44 @@ def _write_evidence(conn, round_id: str, out: Path, per_file: int = 1000) -> Non
     if streets:
         text = yaml.dump({"organizations": list(streets.values())}, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
         (out / "store-streets.yaml").write_text(text, encoding="utf-8")
+
+
+class _LazyFields(dict):
+    """organization id -> its standard's fields (looked up when first asked)."""
+
+    def __init__(self, rnd, types):
+        super().__init__()
+        self.rnd, self.types = rnd, types
+
+    def get(self, oid, default=None):
+        if self.rnd is None or oid not in self.types:
+            return default
+        return self.rnd.standards[self.types[oid]].fields
+
+
+def _as_written(sub, f):
+    """A value as an evidence YAML file must hold it. An Excel day number (46086) in a date or
+    records cell of an .xlsx file is a date only there: written out as the date it is."""
+    files = [sub.where.get("file", "")] + [r.get("file", "") for r in sub.where.get("rows", [])]
+    if f is None or f.type not in ("date", "records") or not any(x.lower().endswith(".xlsx") for x in files):
+        return sub.value
+    from ..intake.normalize import NormalizeError, normalize
+    try:
+        if f.type == "date":
+            if isinstance(sub.value, (int, float)) and not isinstance(sub.value, bool):
+                return normalize(sub.value, f, excel=True)
+            return sub.value
+        return [_row_day(x, f) for x in sub.value] if isinstance(sub.value, list) else sub.value
+    except NormalizeError:
+        return sub.value                    # refused when read, as it was in the original
+
+
+def _row_day(x, f):
+    from ..intake.normalize import normalize
+    if isinstance(x, dict) and isinstance(x.get("date"), (int, float)) and not isinstance(x.get("date"), bool):
+        rec = normalize([x], f, excel=True)[0]
+        return {"date": rec.date, "title": rec.title} if rec.title else {"date": rec.date}
+    return x
 
 
 def _record(x):

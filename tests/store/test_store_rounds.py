@@ -197,3 +197,28 @@ def test_a_streets_own_evidence_is_stored_scored_and_exported_as_the_streets(db_
     assert "统一填报" in json.dumps(folder, ensure_ascii=False)          # the street named in the reasons
     assert (path.parent / "evidence" / "store-streets.yaml").is_file()    # written once, as the street's
     assert evaluate_folder(path, tmp_path / "again") == folder
+
+
+def test_excel_day_numbers_are_exported_as_the_dates_they_are(db_url, mini_round, tmp_path):
+    import openpyxl
+    ev = mini_round.parent / "evidence"
+    rows = (ev / "bulk_records.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (ev / "bulk_records.csv").write_text("".join(r for r in rows if not r.startswith("C3,")), encoding="utf-8")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "committee_meetings"
+    ws.append(["organization", "date", "source"])
+    for day in (46027, 46058, 46086):                  # 2026-01-05, 02-05, 03-05 as Excel stores them
+        ws.append(["C3", day, "self"])
+    wb.save(ev / "meetings.xlsx")
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "组织部")
+    scoring.evaluate(store, "mini-2026", "组织部")
+    with store.read() as c:
+        scoring.write_results(c, "mini-2026", tmp_path / "store")
+        path = rounds.materialize(c, "mini-2026", tmp_path / "exported", evidence=True)
+    folder = evaluate_folder(mini_round, tmp_path / "folder")
+    assert scored(tmp_path / "store") == folder
+    c3 = next(o for o in folder["organizations"] if o["id"] == "C3")
+    assert "2026-03-05" in json.dumps(c3["criteria"], ensure_ascii=False)   # read as dates from the workbook
+    assert evaluate_folder(path, tmp_path / "again") == folder               # and still dates once exported
