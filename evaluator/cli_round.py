@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import getpass
+import json
 import os
 from pathlib import Path
 from typing import List, Optional
@@ -383,7 +384,7 @@ def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str]
         for b in r["bulletins"]:
             _say(f"  通报（截至 {b['as_of']}）：档次 {b['tier'] or '—'}，排名 {b['rank'] or '—'}")
         for a in r["appeals"]:
-            _say(f"  申诉第 {a['id']} 号（{', '.join(json_loads(a['criteria']))}）："
+            _say(f"  申诉第 {a['id']} 号（{', '.join(json.loads(a['criteria']))}）："
                  + {"filed": "待复核", "upheld": "维持原结果", "amended": "予以更正"}[a["state"]])
         last = r["steps"][-1]["tier"] if r["steps"] else None
         if prev_tier is not None and last is not None:
@@ -392,11 +393,6 @@ def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str]
 
 
 _KIND_ZH = {"full": "评估", "rescore": "重新评分", "appeal": "申诉复核"}
-
-
-def json_loads(text):
-    import json
-    return json.loads(text)
 
 
 # ------------------------------------------------------------------ inspection
