@@ -365,6 +365,7 @@ def waiver_list(round_id: str = typer.Argument(..., metavar="ROUND"), db: Option
 def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str] = DB):
     """一个组织历年的档次变化（各轮次、各次评估、通报、申诉）— an organization's tiers across rounds."""
     from .store.history import history
+    from .store.scoring import tier_name
     store = _store(db)
     with store.read() as conn:
         rounds = history(conn, org)
@@ -379,14 +380,14 @@ def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str]
         titles = r["titles"]
         for s in r["steps"]:
             lists = "，".join(titles.get(x, x) for x in s["lists"])
-            _say(f"  {s['at']:%Y-%m-%d} {_KIND_ZH.get(s['kind'], s['kind'])}：档次 {s['tier'] or '不予定档'}，"
+            _say(f"  {s['at']:%Y-%m-%d} {_KIND_ZH.get(s['kind'], s['kind'])}：档次 {tier_name(titles, s['tier'])}，"
                  f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}" + (f"，{lists}" if lists else ""))
         for b in r["bulletins"]:
-            _say(f"  通报（截至 {b['as_of']}）：档次 {b['tier'] or '—'}，排名 {b['rank'] or '—'}")
+            _say(f"  通报（截至 {b['as_of']}）：档次 {tier_name(titles, b['tier'])}，排名 {b['rank'] or '—'}")
         for a in r["appeals"]:
             _say(f"  申诉第 {a['id']} 号（{', '.join(json.loads(a['criteria']))}）："
                  + {"filed": "待复核", "upheld": "维持原结果", "amended": "予以更正"}[a["state"]])
-        last = r["steps"][-1]["tier"] if r["steps"] else None
+        last = tier_name(titles, r["steps"][-1]["tier"]) if r["steps"] and r["steps"][-1]["tier"] else None
         if prev_tier is not None and last is not None:
             _say(f"  与上一轮相比：{prev_tier} → {last}")
         prev_tier = last or prev_tier

@@ -123,9 +123,11 @@ def _a_number_to_raise(org: dict, std) -> tuple[str, str]:
 
 
 def _history_lines(store: Store, org: str, rid: str) -> list[str]:
+    from .scoring import tier_name
     with store.read() as c:
         h = [r for r in history(c, org) if r["round"] == rid]
     lines = [f"⑧ {org} 的记录（agrade history {org}）："]
     for s in h[0]["steps"]:
-        lines.append(f"    第 {s['evaluation']} 次评估：档次 {s['tier'] or '不予定档'}，总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}")
+        lines.append(f"    第 {s['evaluation']} 次评估：档次 {tier_name(h[0]['titles'], s['tier'])}，"
+                     f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}")
     return lines

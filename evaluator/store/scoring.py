@@ -199,7 +199,7 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
             require_open(tx, round_id, "重新评估", ("draft", "collecting", "verifying", "reviewing"))
             eid = tx.conn.execute(insert(evaluations).values(
                 round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(rows),
-                changed=json.dumps(changed, ensure_ascii=False), summary=json.dumps({"summary": scored.header["summary"], "titles": state.titles()},
+                changed=json.dumps(changed, ensure_ascii=False), summary=json.dumps({"summary": scored.header["summary"], "titles": _names(state)},
                                                                     ensure_ascii=False, default=str))).inserted_primary_key[0]
             tx.conn.execute(delete(outcomes).where(outcomes.c.round == round_id))
             batch = []
@@ -221,7 +221,7 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
         for st in state.states.values():
             st.close()
         state.scorer.close()
-        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired, state.titles())
+        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired, _names(state))
     finally:
         spill.close()
 
@@ -330,7 +330,7 @@ class LiveRound:
             eid = tx.conn.execute(insert(evaluations).values(
                 round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(fresh),
                 changed=json.dumps(changed, ensure_ascii=False),
-                summary=json.dumps({"summary": state.scored.summary.render(), "titles": state.titles()},
+                summary=json.dumps({"summary": state.scored.summary.render(), "titles": _names(state)},
                                    ensure_ascii=False, default=str))).inserted_primary_key[0]
             for oid, (head, tail) in fresh.items():
                 tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
@@ -350,7 +350,7 @@ class LiveRound:
                 tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
                                 .values(evidence_digest=current_digest(tx.conn, round_id)))
         self.evaluation = eid
-        return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, state.titles())
+        return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, _names(state))
 
 
 def _latest_id(conn, round_id: str) -> int | None:
@@ -358,8 +358,22 @@ def _latest_id(conn, round_id: str) -> int | None:
                         .order_by(evaluations.c.id.desc()).limit(1)).scalar_one_or_none()
 
 
+def _names(state: RoundState) -> dict:
+    """What the round's lists and designations ('list:red' -> 红榜) and tiers ('tier:A' -> A档)
+    are called: placements keep ids, what a department reads are names."""
+    names = dict(state.titles())
+    for std in state.scored.standards.values():
+        for t in std.grading.tiers:
+            names.setdefault(f"tier:{t.id}", t.name)
+    return names
+
+
+def tier_name(titles: dict, tier: str | None) -> str:
+    return "不予定档" if tier is None else titles.get(f"tier:{tier}", tier)
+
+
 def titles_of(conn, round_id: str) -> dict:
-    """What the round's lists and designations are called, as its last evaluation knew them."""
+    """What the round's lists, designations and tiers are called, as its last evaluation knew them."""
     row = conn.execute(select(evaluations.c.summary).where(evaluations.c.round == round_id)
                        .order_by(evaluations.c.id.desc()).limit(1)).first()
     return json.loads(row.summary).get("titles", {}) if row else {}
@@ -380,6 +394,8 @@ def describe(what: dict, titles: dict) -> str:
             parts.append(f"{_verb(key, bool(b))}{titles.get(key, key)}")
         else:
             a, b = (x.get("round") if isinstance(x, dict) else x for x in (a, b))
+            if key == "tier":
+                a, b = (tier_name(titles, x) for x in (a, b))
             parts.append(f"{_WHAT_ZH.get(key, key)} {a if a is not None else '—'} → {b if b is not None else '—'}")
     return "，".join(parts)
 

@@ -43,10 +43,15 @@ def round_status(conn, round_id: str) -> list[str]:
     else:
         lines.append(f"评估：第 {ev['id']} 次（{ev['kind']}），{ev['at']:%Y-%m-%d %H:%M} UTC，{ev['actor']}"
                      + ("；此后材料有变化，需重新评估" if ev["stale"] else "；与当前材料一致"))
+        from .scoring import tier_name, titles_of
+        names = titles_of(conn, round_id)
         tiers: dict[str, int] = {}
         for p in current_placements(conn, round_id).values():
-            tiers[p["tier"] or "不予定档"] = tiers.get(p["tier"] or "不予定档", 0) + 1
-        lines.append("档次：" + "，".join(f"{t} {c} 个" for t, c in sorted(tiers.items())))
+            name = tier_name(names, p["tier"])
+            tiers[name] = tiers.get(name, 0) + 1
+        order = [v for k, v in names.items() if k.startswith("tier:")] + ["不予定档"]    # each standard's own order
+        lines.append("档次：" + "，".join(f"{t} {c} 个" for t, c in sorted(
+            tiers.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))))
     open_appeals = conn.execute(select(func.count()).select_from(appeals).where(
         and_(appeals.c.round == round_id, appeals.c.state == "filed"))).scalar_one()
     decided = conn.execute(select(func.count()).select_from(appeals).where(

@@ -37,7 +37,7 @@ def test_a_round_through_its_life_on_the_command_line(db, mini_round, tmp_path):
     err = refused("evidence", "submit", "mini-2026", "C2", "grid_staff_party", "8", "--expect", "1")
     assert "已被他人更新为第 2 版" in err
     out = ok("round", "rescore", "mini-2026", "C2")          # only C2 scored again; the others read back
-    assert "C2：档次 D → C" in out
+    assert "C2：档次 D档 → C档" in out
     assert "与当前材料一致" in ok("round", "status", "mini-2026")
     for step in ("verify", "review", "finalize"):
         ok("round", step, "mini-2026")
