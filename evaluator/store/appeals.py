@@ -22,8 +22,8 @@ from ..intake.normalize import NormalizeError, normalize
 from .base import Refused, Store
 from .db import now
 from .evidence import Submission, current, save, store_attachment
-from .rounds import get_round, open_round
-from .submit import require_member
+from .rounds import get_round
+from .submit import standard_of
 from .tables import appeals
 
 DECISIONS = {"uphold": "维持原结果", "amend": "予以更正"}
@@ -35,9 +35,7 @@ def file_appeal(store: Store, round_id: str, org: str, criteria: list[str], reas
         raise InputError(Issue(f"{round_id}/{org}", 0, 0, "--reason", "an appeal states its reason (申诉理由)"))
     with store.read() as conn:
         get_round(conn, round_id)
-        org_type = require_member(conn, round_id, org)
-        with open_round(conn, round_id) as mat:
-            std = mat.round.standards[org_type]
+        std = standard_of(conn, round_id, org)
     bad = [c for c in criteria if c not in std.criteria]
     if not criteria or bad:
         hint = difflib.get_close_matches(bad[0], list(std.criteria), 1) if bad else []
@@ -89,9 +87,7 @@ def decide(store: Store, appeal_id: int, decision: str, reason: str, reviewer: s
         where = f"{a['round']}/{a['organization']}"
         if a["state"] != "filed":
             raise Refused(f"appeal {appeal_id}", f"第 {appeal_id} 号申诉已于 {a['decided_at']:%Y-%m-%d} 复核（{DECISIONS.get(a['state'][:-2] if a['state'].endswith('ed') else a['state'], a['state'])}），不能再次决定")
-        org_type = require_member(conn, a["round"], a["organization"])
-        with open_round(conn, a["round"]) as mat:
-            std = mat.round.standards[org_type]
+        std = standard_of(conn, a["round"], a["organization"])
         reads = {f for c in json.loads(a["criteria"]) for f in std.criteria[c].reads}
         involved = _inspectors(conn, a["round"], a["organization"], reads)
     if reviewer in involved or reviewer == a["filed_by"]:

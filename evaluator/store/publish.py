@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 from .base import Refused, Store, Tx
 from .db import now
 from .rounds import get_round, require_open
-from .scoring import latest_evaluation, load_state
+from .scoring import current_evaluation, latest_evaluation, load_state
 from .tables import bulletins, published_lists, rounds
 
 
@@ -75,10 +75,7 @@ def bulletin(store: Store, round_id: str, as_of: datetime.date, by: str) -> int:
         r = get_round(tx.conn, round_id)
         if not (r["period_from"] <= as_of <= r["period_to"]):
             raise Refused(round_id, f"通报日期 {as_of} 不在轮次考评期内（{r['period_from']} 至 {r['period_to']}）")
-        ev = latest_evaluation(tx.conn, round_id)
-        if ev is None or ev["stale"]:
-            raise Refused(round_id, f"轮次 {round_id} 的材料在最近一次评估后有变化（或尚未评估）："
-                                    f"请先运行 agrade round evaluate {round_id}")
+        ev = current_evaluation(tx.conn, round_id)
         bid = tx.conn.execute(insert(bulletins).values(round=round_id, as_of=as_of, issued_at=now(), issued_by=by,
                                                        evaluation=ev["id"])).inserted_primary_key[0]
         tx.log.append("bulletin.issue", "bulletin", f"{round_id}/{bid}", None, {"as_of": as_of.isoformat(),

@@ -26,15 +26,13 @@ def review_stamp(conn, appeal_id: int) -> dict:
         raise Refused(f"appeal {appeal_id}", f"第 {appeal_id} 号申诉未予更正，测评报告无需重新出具")
     changed = json.loads(conn.execute(select(evaluations.c.changed).where(evaluations.c.id == a["evaluation"])).scalar_one())
     mine = changed.get(a["organization"], {})
-    from .rounds import open_round
-    from .submit import require_member
-    with open_round(conn, a["round"]) as mat:
-        grading = mat.round.standards[require_member(conn, a["round"], a["organization"])].grading
+    from .scoring import placements_now
+    from .submit import standard_of
+    grading = standard_of(conn, a["round"], a["organization"]).grading
     if "tier" in mine:
         tier = mine["tier"][0]
     else:                                   # the tier did not move: it was what it is now
-        from .status import current_placements
-        tier = current_placements(conn, a["round"]).get(a["organization"], {}).get("tier")
+        tier = placements_now(conn, a["round"], [a["organization"]]).get(a["organization"], {}).get("tier")
     before = {"total": (mine.get("total") or [None])[0], "tier": grading.tier_name(tier) if tier else "不予定档"} if mine else None
     return {"no": appeal_id, "date": date_zh(a["decided_at"].astimezone(BEIJING).date()), "reason": a["decision"],
             "before": before if before and (before["total"] or before["tier"]) else None}

@@ -34,6 +34,7 @@ LIFECYCLE_ZH = {"draft": "草拟", "collecting": "材料收集", "verifying": "�
                 "finalized": "已定稿", "published": "已发布"}
 ACCEPTS_EVIDENCE = ("draft", "collecting", "verifying")
 CLOSED = ("finalized", "published")
+OPEN = tuple(s for s in LIFECYCLE if s not in CLOSED)     # a round that can still be re-evaluated
 # round.yaml keys that name files: the store keeps what they point at, not the paths
 _PATH_KEYS = ("standards", "standards_dirs", "organizations", "evidence", "previous")
 
@@ -68,11 +69,8 @@ def advance(store: Store, round_id: str, to: str, by: str) -> str:
             raise Refused(round_id, f"轮次 {round_id} 处于“{LIFECYCLE_ZH[r['state']]}”阶段，不能直接进入"
                                     f"“{LIFECYCLE_ZH[to]}”（顺序：{' → '.join(LIFECYCLE_ZH[s] for s in LIFECYCLE)}）")
         if to == "finalized":
-            from .scoring import latest_evaluation
-            ev = latest_evaluation(tx.conn, round_id)
-            if ev is None or ev["stale"]:
-                raise Refused(round_id, f"轮次 {round_id} 的材料在最近一次评估后有变化（或尚未评估）："
-                                        f"请先运行 agrade round evaluate {round_id}")
+            from .scoring import current_evaluation
+            current_evaluation(tx.conn, round_id)
         tx.conn.execute(update(rounds).where(rounds.c.id == round_id).values(state=to))
         tx.log.append("round.state", "round", round_id, {"state": r["state"]}, {"state": to})
     return to

@@ -27,7 +27,7 @@ from ..scoring.rows import Shared
 from .base import Refused, Store
 from .db import now
 from .evidence import by_organization, current, current_digest, to_raw
-from .rounds import get_round, open_round, require_open
+from .rounds import CLOSED, OPEN, get_round, open_round, require_open
 from .tables import evaluations, outcomes, placements, submissions, heads
 
 
@@ -40,6 +40,16 @@ def evidence_digest(conn, round_id: str) -> tuple[str, int]:
     for (loc,) in conn.execute(q):
         files.add(json.loads(loc)["file"])
     return current_digest(conn, round_id), len(files - {"(import)"})
+
+
+def current_evaluation(conn, round_id: str) -> dict:
+    """The latest evaluation, refused when there is none or the evidence changed since (what
+    finalizing and a bulletin stand on)."""
+    ev = latest_evaluation(conn, round_id)
+    if ev is None or ev["stale"]:
+        raise Refused(round_id, f"轮次 {round_id} 的材料在最近一次评估后有变化（或尚未评估）："
+                                f"请先运行 agrade round evaluate {round_id}")
+    return ev
 
 
 def latest_evaluation(conn, round_id: str) -> dict | None:
@@ -111,7 +121,7 @@ def _placement(state: RoundState, rid: str) -> dict:
             "lists": [f"list:{x}" for x in b["lists"]] + [f"designation:{x}" for x in b["designations"]]}
 
 
-def _placements_now(conn, round_id: str, orgs: list[str] | None = None) -> dict[str, dict]:
+def placements_now(conn, round_id: str, orgs: list[str] | None = None) -> dict[str, dict]:
     """Each organization's placement (of `orgs`, or all) as the latest evaluation that placed it left it."""
     out = {}
     for i in range(0, len(orgs), 500) if orgs is not None else [None]:
@@ -155,7 +165,7 @@ def evaluate(store: Store, round_id: str, by: str, kind: str = "full") -> Evalua
     placements and what changed since the last evaluation."""
     with store.read() as conn:
         r = get_round(conn, round_id)
-        if r["state"] not in ("draft", "collecting", "verifying", "reviewing"):
+        if r["state"] not in OPEN:
             raise Refused(round_id, f"轮次 {round_id} 已定稿，结果不再重新评估（更正请走申诉复核）")
         mat = open_round(conn, round_id)
     try:
@@ -173,7 +183,7 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
     with store.read() as conn:
         # one read transaction: the digest recorded is the digest of the evidence scored
         digest, n_files = evidence_digest(conn, round_id)
-        before = _placements_now(conn, round_id)
+        before = placements_now(conn, round_id)
         stream = by_organization(conn, round_id, registry_order=True)    # streamed beside the scoring
         pending = next(stream, None)
 
@@ -196,26 +206,12 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
         after = {r.id: _placement(state, r.id) for r in rows}
         changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))} if before else {}
         with store.change(by) as tx:
-            require_open(tx, round_id, "重新评估", ("draft", "collecting", "verifying", "reviewing"))
-            eid = tx.conn.execute(insert(evaluations).values(
-                round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(rows),
-                changed=json.dumps(changed, ensure_ascii=False), summary=json.dumps({"summary": scored.header["summary"], "titles": _names(state)},
-                                                                    ensure_ascii=False, default=str))).inserted_primary_key[0]
+            require_open(tx, round_id, "重新评估", OPEN)
+            eid = _insert_evaluation(tx, round_id, kind, by, digest, len(rows), changed, state)
             tx.conn.execute(delete(outcomes).where(outcomes.c.round == round_id))
-            batch = []
-            for r in rows:
-                head, tail = spill.get(r.spill)
-                batch.append({"round": round_id, "organization": r.id, "state": json.dumps(row_state(r), ensure_ascii=False),
-                              "head": _pack(head), "tail": _pack(tail), "evaluation": eid})
-                if len(batch) >= 500:
-                    tx.conn.execute(insert(outcomes), batch)
-                    batch = []
-            if batch:
-                tx.conn.execute(insert(outcomes), batch)
-            tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
-                                                  "total": p["total"], "tier": p["tier"], "rank": p["rank"],
-                                                  "lists": json.dumps(p["lists"], ensure_ascii=False)}
-                                                 for oid, p in after.items()])
+            for i in range(0, len(rows), 500):
+                tx.conn.execute(insert(outcomes), [_outcome(round_id, eid, r, *spill.get(r.spill)) for r in rows[i:i + 500]])
+            _insert_placements(tx, round_id, eid, after)
             tx.log.append("round.evaluate", "round", round_id, before or None, after, evaluation=eid,
                           evidence_digest=digest, changed=len(changed), expired_waivers=[w["id"] for w in mat.expired])
         for st in state.states.values():
@@ -318,30 +314,20 @@ class LiveRound:
             digest = current_digest(conn, round_id)
             moved = list(dict.fromkeys(oid for c in changes for oid in [c.organization] + sorted(c.others)))
             after = {oid: _placement(state, oid) for oid in moved}
-            before = _placements_now(conn, round_id, moved)
+            before = placements_now(conn, round_id, moved)
         fresh = {oid: state.scored.spill.get(state.by_id[oid].spill) for oid in dict.fromkeys(org_ids)}
         # told as a full evaluation tells it: each moved organization's placement before and after
         changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))}
-        allowed = ("draft", "collecting", "verifying", "reviewing") + (("finalized", "published") if allow_closed else ())
+        allowed = OPEN + (CLOSED if allow_closed else ())
         with self.store.change(by) as tx:
             require_open(tx, round_id, "重新评分", allowed)
             if _latest_id(tx.conn, round_id) != self.evaluation:
                 raise Stale()
-            eid = tx.conn.execute(insert(evaluations).values(
-                round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=len(fresh),
-                changed=json.dumps(changed, ensure_ascii=False),
-                summary=json.dumps({"summary": state.scored.summary.render(), "titles": _names(state)},
-                                   ensure_ascii=False, default=str))).inserted_primary_key[0]
+            eid = _insert_evaluation(tx, round_id, kind, by, digest, len(fresh), changed, state)
             for oid, (head, tail) in fresh.items():
                 tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
-                tx.conn.execute(insert(outcomes).values(round=round_id, organization=oid,
-                                                        state=json.dumps(row_state(state.by_id[oid]), ensure_ascii=False),
-                                                        head=_pack(head), tail=_pack(tail), evaluation=eid))
-            if after:
-                tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
-                                                      "total": p["total"], "tier": p["tier"], "rank": p["rank"],
-                                                      "lists": json.dumps(p["lists"], ensure_ascii=False)}
-                                                     for oid, p in after.items()])
+                tx.conn.execute(insert(outcomes).values(**_outcome(round_id, eid, state.by_id[oid], head, tail)))
+            _insert_placements(tx, round_id, eid, after)
             tx.log.append(f"round.{kind}", "round", round_id, None, after, evaluation=eid, organizations=list(fresh),
                           changed=sorted(changed))
             if tx_extra is not None:
@@ -351,6 +337,27 @@ class LiveRound:
                                 .values(evidence_digest=current_digest(tx.conn, round_id)))
         self.evaluation = eid
         return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, _names(state))
+
+
+def _insert_evaluation(tx, round_id: str, kind: str, by: str, digest: str, n: int, changed: dict, state) -> int:
+    summary = {"summary": state.scored.summary.render(), "titles": _names(state)}
+    return tx.conn.execute(insert(evaluations).values(
+        round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=n,
+        changed=json.dumps(changed, ensure_ascii=False),
+        summary=json.dumps(summary, ensure_ascii=False, default=str))).inserted_primary_key[0]
+
+
+def _outcome(round_id: str, eid: int, r, head: bytes, tail: bytes) -> dict:
+    return {"round": round_id, "organization": r.id, "state": json.dumps(row_state(r), ensure_ascii=False),
+            "head": _pack(head), "tail": _pack(tail), "evaluation": eid}
+
+
+def _insert_placements(tx, round_id: str, eid: int, after: dict) -> None:
+    if after:
+        tx.conn.execute(insert(placements), [{"evaluation": eid, "organization": oid, "round": round_id,
+                                              "total": p["total"], "tier": p["tier"], "rank": p["rank"],
+                                              "lists": json.dumps(p["lists"], ensure_ascii=False)}
+                                             for oid, p in after.items()])
 
 
 def _latest_id(conn, round_id: str) -> int | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 
 from .rounds import LIFECYCLE, LIFECYCLE_ZH, get_round
-from .scoring import latest_evaluation
-from .tables import appeals, bulletins, heads, members, placements, published_lists, rounds, submissions
+from .scoring import latest_evaluation, placements_now
+from .tables import appeals, bulletins, heads, members, published_lists, rounds, submissions
 
 
 def rounds_list(conn) -> list[tuple]:
@@ -16,14 +16,6 @@ def rounds_list(conn) -> list[tuple]:
         ev = latest_evaluation(conn, r["id"])
         last = "未评估" if ev is None else f"第 {ev['id']} 次，{ev['at']:%Y-%m-%d %H:%M} UTC" + ("（材料已变）" if ev["stale"] else "")
         out.append((r["id"], r["title"], LIFECYCLE_ZH[r["state"]], n, last))
-    return out
-
-
-def current_placements(conn, round_id: str) -> dict[str, dict]:
-    """Each organization's placement as the latest evaluation that placed it left it."""
-    out = {}
-    for p in conn.execute(select(placements).where(placements.c.round == round_id).order_by(placements.c.evaluation)).mappings():
-        out[p["organization"]] = dict(p)
     return out
 
 
@@ -46,7 +38,7 @@ def round_status(conn, round_id: str) -> list[str]:
         from .scoring import tier_name, titles_of
         names = titles_of(conn, round_id)
         tiers: dict[str, int] = {}
-        for p in current_placements(conn, round_id).values():
+        for p in placements_now(conn, round_id).values():
             name = tier_name(names, p["tier"])
             tiers[name] = tiers.get(name, 0) + 1
         order = [v for k, v in names.items() if k.startswith("tier:")] + ["不予定档"]    # each standard's own order

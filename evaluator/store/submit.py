@@ -18,10 +18,7 @@ from .tables import members, units
 
 def _field(conn, round_id: str, org: str, field_id: str):
     """The organization's standard's field (the round loaded as stored)."""
-    from .rounds import open_round
-    org_type = require_member(conn, round_id, org)
-    with open_round(conn, round_id) as mat:
-        std = mat.round.standards[org_type]
+    std = standard_of(conn, round_id, org)
     f = std.fields.get(field_id)
     if f is None:
         hint = difflib.get_close_matches(field_id, list(std.fields), 1)
@@ -91,6 +88,14 @@ def require_member(conn, round_id: str, org: str) -> str:
         hint = difflib.get_close_matches(org, ids, 1)
         raise Refused(f"{round_id}/{org}", f"轮次 {round_id} 中没有组织 {org}" + (f"；您是否要找 {hint[0]}？" if hint else ""))
     return row.type
+
+
+def standard_of(conn, round_id: str, org: str):
+    """The standard (as the round pins it) the organization is rated against."""
+    from .rounds import open_round
+    org_type = require_member(conn, round_id, org)
+    with open_round(conn, round_id) as mat:
+        return mat.round.standards[org_type]
 
 
 def show(conn, round_id: str, org: str) -> list[str]:

@@ -29,9 +29,9 @@ def store(db_url, mini_round):
 
 
 def placement(s, org):
-    from evaluator.store.status import current_placements
+    from evaluator.store.scoring import placements_now
     with s.read() as c:
-        return current_placements(c, RID)[org]
+        return placements_now(c, RID)[org]
 
 
 def test_the_lifecycle_goes_one_step_at_a_time(store):
@@ -224,7 +224,7 @@ designations:
     rounds.import_round(s, round_yaml, "区委组织部")
     submit.submit(s, RID, "C3", "serious_violation", "是", "self", "C3书记", None)
     scoring.evaluate(s, RID, "区委组织部")
-    assert "designation:weak" in json.loads(placement(s, "C3")["lists"])
+    assert "designation:weak" in placement(s, "C3")["lists"]
     with s.read() as c:                      # designated, with the deadline to rectify by
         import tempfile, pathlib
         out = pathlib.Path(tempfile.mkdtemp())
@@ -237,7 +237,7 @@ designations:
     submit.submit(s, RID, "C3", "serious_violation", "否", "verified", "复核组", None, inspector="复核组-赵六",
                   verified_on="2026-11-20")
     ev = scoring.rescore(s, RID, ["C3"], "区委组织部")
-    assert "designation:weak" not in json.loads(placement(s, "C3")["lists"]) and "C3" in ev.changed
+    assert "designation:weak" not in placement(s, "C3")["lists"] and "C3" in ev.changed
     from evaluator.store.scoring import describe
     assert "不再认定为软弱涣散党组织" in describe(ev.changed["C3"], ev.titles)
     with s.read() as c:
