@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from sqlalchemy import func, select
@@ -130,19 +129,29 @@ def test_the_kept_evidence_digest_equals_one_computed_from_scratch(db_url, mini_
         assert current_digest(c, "mini-2026") == digest_from_scratch(c, "mini-2026") != first
 
 
-def test_a_rescore_from_stored_outcomes_gives_what_a_full_evaluation_gives(db_url, demo_round, tmp_path):
-    from evaluator.store import submit
+def verified_counts(store, rid: str, k: int) -> list:
+    """k verified whole-number values, spread over the round: (organization, submission)."""
     from evaluator.store.evidence import current
+    with store.read() as c:
+        nums = [(o, s) for o, _, s in current(c, rid) if s.source == "verified" and isinstance(s.value, (int, str))
+                and str(s.value).isdigit()]
+    return nums[::max(1, len(nums) // k)][:k]
+
+
+def triple(store, rid: str, org: str, sub) -> None:
+    """An inspector's correction: the verified count tripled (plus one)."""
+    from evaluator.store import submit
+    submit.submit(store, rid, org, sub.field, str(int(sub.value) * 3 + 1), "verified", "复核组", None,
+                  inspector="复核组-赵六")
+
+
+def test_a_rescore_from_stored_outcomes_gives_what_a_full_evaluation_gives(db_url, demo_round, tmp_path):
     store = Store(db_url)
     rid = rounds.import_round(store, demo_round, "组织部").round
     scoring.evaluate(store, rid, "组织部")
     changed = []
-    with store.read() as c:
-        nums = [(o, s) for o, _, s in current(c, rid) if s.source == "verified" and isinstance(s.value, (int, str))
-                and str(s.value).isdigit()]
-    for org, sub in nums[::max(1, len(nums) // 3)][:3]:        # three organizations' verified counts tripled
-        submit.submit(store, rid, org, sub.field, str(int(sub.value) * 3 + 1), "verified", "复核组", None,
-                      inspector="复核组-赵六")
+    for org, sub in verified_counts(store, rid, 3):          # three organizations' verified counts tripled
+        triple(store, rid, org, sub)
         changed.append(org)
     ev = scoring.rescore(store, rid, changed, "组织部")
     assert ev.organizations == len(set(changed)) and ev.changed        # something moved
@@ -155,19 +164,14 @@ def test_a_rescore_from_stored_outcomes_gives_what_a_full_evaluation_gives(db_ur
 
 
 def test_a_live_round_rescores_again_and_again_and_notices_others(db_url, demo_round, tmp_path):
-    from evaluator.store import submit
-    from evaluator.store.evidence import current
     from evaluator.store.scoring import LiveRound
     store = Store(db_url)
     rid = rounds.import_round(store, demo_round, "组织部").round
     scoring.evaluate(store, rid, "组织部")
-    with store.read() as c:
-        nums = [(o, s) for o, _, s in current(c, rid) if s.source == "verified" and str(s.value).isdigit()]
     live = LiveRound(store, rid)
     try:
-        for n, (org, sub) in enumerate(nums[:: max(1, len(nums) // 4)][:4]):
-            submit.submit(store, rid, org, sub.field, str(int(sub.value) * 3 + 1), "verified", "复核组", None,
-                          inspector="复核组-赵六")
+        for n, (org, sub) in enumerate(verified_counts(store, rid, 4)):
+            triple(store, rid, org, sub)
             if n == 2:                      # meanwhile another process evaluates the whole round
                 scoring.evaluate(Store(db_url), rid, "另一个进程")
             ev = live.rescore([org], "组织部")
