@@ -941,6 +941,12 @@ def _plain_text_record(day: str, title: str) -> Record | None:
 _DATE_TITLE = operator.attrgetter("date", "title")
 
 
+def verified_day(value, file: str) -> datetime.date:
+    """A verification date as intake reads it: any date spelling it accepts, an Excel day
+    number only from an .xlsx file. Raises NormalizeError."""
+    return _text_day(value) if type(value) is str else normalize(value, _DATE, excel=_is_xlsx(file))
+
+
 def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
     """The date the value was verified (the last one given); every date given is checked (a
     bulk records field has one per row), each refused at its own cell."""
@@ -950,7 +956,7 @@ def _verified_on(issues: list[Issue], f: Field, entry: RawEntry) -> str | None:
         try:
             # a bulk records field repeats its date cell on every row: each spelling read once
             # (text reads the same from any file; a refused one is refused again, at its cell)
-            day = _text_day(value) if type(value) is str else normalize(value, _DATE, excel=_from_xlsx(w))
+            day = verified_day(value, w.file)
         except NormalizeError as e:
             issues.append(Issue(w.file, w.line, w.col, w.path, f"verified_on: {e.message}"))
             day = None

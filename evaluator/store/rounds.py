@@ -21,6 +21,7 @@ import yaml
 from sqlalchemy import and_, delete, insert, select, update
 
 from ..errors import InputError, Issue
+from ..intake.evidence import verified_day
 from ..intake.rounds import Round, load_round
 from . import codec
 from .base import Refused, Store, Tx
@@ -271,21 +272,13 @@ def _check_verifiers(tx: Tx, round_id: str, items: list) -> None:
             continue
         seen.add(key)
         try:
-            check(oid, sub.inspector, _day_or_today(on))
+            # read as intake read it (the import was checked: it reads); none given: today
+            check(oid, sub.inspector, verified_day(on, sub.where["file"]) if on not in (None, "") else None)
         except InputError as e:
             w = sub.where
             issues += [Issue(w["file"], w["line"], w["col"], w["path"], i.message) for i in e.issues]
     if issues:
         raise InputError(issues)
-
-
-def _day_or_today(v) -> datetime.date:
-    if isinstance(v, datetime.date):
-        return v
-    try:
-        return datetime.date.fromisoformat(str(v)[:10])
-    except ValueError:
-        return datetime.date.today()
 
 
 # ------------------------------------------------------------------ the round as a folder

@@ -79,16 +79,17 @@ def test_inspection_plan_assignment_and_sample_on_the_command_line(db, mini_roun
     assert "自评与核查差异" in ok("round", "discrepancies", "mini-2026")
 
 
-def test_verified_values_in_imported_files_obey_the_inspection_plan(db, mini_round, tmp_path):
+@pytest.mark.parametrize("spelling", ["2026-03-01", "2026/3/1", "2026年3月1日"])
+def test_verified_values_in_imported_files_obey_the_inspection_plan(db, mini_round, tmp_path, spelling):
     ok("round", "import", mini_round)
     plan = tmp_path / "inspection.yaml"
     plan.write_text(PLAN.format(same_street="false", assigned_only="false"), encoding="utf-8")
     ok("round", "plan", plan)
-    doc = mini_round.parent / "evidence" / "c1.yaml"
-    doc.write_text(doc.read_text(encoding="utf-8").replace("verified: 480", "verified: 490")
-                   .replace("verified_on: 2026-10-12", "verified_on: 2026-03-01"), encoding="utf-8")
+    # 王敏 left C1 on 2023-06-30: verifying it on 1 March 2026 (however the date is written) is refused
+    values = mini_round.parent / "evidence" / "bulk_values.csv"
+    values.write_text(values.read_text(encoding="utf-8") + f"C1,grid_staff,,10,督导组-王敏,{spelling}\n", encoding="utf-8")
     err = refused("round", "import", mini_round)
-    assert "c1.yaml:4" in err and "王敏" in err
+    assert "bulk_values.csv" in err and "王敏" in err
 
 
 def test_the_demo_walks_a_round_through_its_life_in_the_database(db, tmp_path):
@@ -100,3 +101,15 @@ def test_the_demo_walks_a_round_through_its_life_in_the_database(db, tmp_path):
     assert "申诉复核" in ok("history", appealed)
     assert "审计日志完好" in ok("audit", "verify")
     assert "已有演示轮次" in ok("demo", "--out", tmp_path / "again", "--orgs", "40", "--no-reports", "--store-orgs", "60")
+
+
+def test_a_verified_value_in_an_imported_document_obeys_the_inspection_plan(db, mini_round, tmp_path):
+    ok("round", "import", mini_round)
+    plan = tmp_path / "inspection.yaml"
+    plan.write_text(PLAN.format(same_street="false", assigned_only="false"), encoding="utf-8")
+    ok("round", "plan", plan)
+    doc = mini_round.parent / "evidence" / "c1.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("verified: 480", "verified: 490")
+                   .replace("verified_on: 2026-10-12", "verified_on: 2026-03-01"), encoding="utf-8")
+    err = refused("round", "import", mini_round)
+    assert "c1.yaml:4" in err and "王敏" in err
