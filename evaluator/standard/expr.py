@@ -26,7 +26,7 @@ from ..terms import PERIOD_UNITS
 
 __all__ = [
     "Type", "NameSpec", "FunctionSpec", "Expr", "compile_expr", "DEFAULT_FUNCTIONS",
-    "ExprError", "MissingValue", "EvalError", "PERIOD_UNITS",
+    "ExprError", "MissingValue", "EvalError", "PERIOD_UNITS", "whole_months",
 ]
 
 
@@ -826,6 +826,41 @@ def _days_since(d, *, env) -> Decimal:
     return Decimal((_period(env, "days_since")[1] - d).days)
 
 
+def whole_months(start: _dt.date, end: _dt.date) -> int:
+    """Whole calendar months from `start` to `end` (negative when `end` is earlier).
+
+    A month is whole when `end` reaches the same day number in a later month: 30 September
+    to 30 December is 3 months, to 29 December 2. A start day the later month does not have
+    is reached on the following 1st, never earlier: 31 January to 28 (or 29) February is 0
+    months and to 1 March 1; 29 February 2024 to 28 February 2025 is 11 months, to 1 March
+    2025 12. (The Civil Code's "last day of a shorter month" rule would make 31 January to
+    28 February a whole month, which is not what "vacant for more than a month" means.)"""
+    if end < start:
+        return -whole_months(end, start)
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - 1 if end.day < start.day else months
+
+
+def _whole_years(months: int) -> int:
+    return months // 12 if months >= 0 else -(-months // 12)
+
+
+def _months_since(d, *, env) -> Decimal:
+    return Decimal(whole_months(d, _period(env, "months_since")[1]))
+
+
+def _years_since(d, *, env) -> Decimal:
+    return Decimal(_whole_years(whole_months(d, _period(env, "years_since")[1])))
+
+
+def _months_between(start, end, *, env) -> Decimal:
+    return Decimal(whole_months(start, end))
+
+
+def _years_between(start, end, *, env) -> Decimal:
+    return Decimal(_whole_years(whole_months(start, end)))
+
+
 def _len(value, *, env) -> Decimal:
     return Decimal(len(value))
 
@@ -843,6 +878,11 @@ DEFAULT_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
         FunctionSpec("abs", (Type.NUMBER,), Type.NUMBER, lambda a, env: abs(a)),
         FunctionSpec("count", (Type.RECORDS, Type.TEXT), Type.NUMBER, _count, _check_unit),
         FunctionSpec("days_since", (Type.DATE,), Type.NUMBER, _days_since),
+        # whole calendar months / years, to the round's end (a bulletin's as-of date) as days_since
+        FunctionSpec("months_since", (Type.DATE,), Type.NUMBER, _months_since),
+        FunctionSpec("years_since", (Type.DATE,), Type.NUMBER, _years_since),
+        FunctionSpec("months_between", (Type.DATE, Type.DATE), Type.NUMBER, _months_between),
+        FunctionSpec("years_between", (Type.DATE, Type.DATE), Type.NUMBER, _years_between),
     )
 })
 

@@ -63,6 +63,7 @@ _WORDS = {
     "days": {">": "超过", ">=": "已满", "<": "不足", "<=": "不超过", "==": "为", "!=": "不为"},
 }
 _WORDS["share"] = _WORDS["score"]
+_WORDS["duration"] = _WORDS["days"]      # whole months or years: 超过 3 个月, 已满 2 年
 _INVERSE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "==", "in": "not in", "not in": "in"}
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _PERIOD_COUNT = {"week": ("周数", "周"), "month": ("月份数", "个月"), "quarter": ("季度数", "个季度"),
@@ -332,15 +333,13 @@ class Vocabulary:
     def _call(self, node: Call) -> _Q:
         f, args = node.func, node.args
         first = args[0] if args else None
-        if f == "days_since" and isinstance(first, Name):
-            label = self.term(first.name).label
-            for tail in ("日期", "时间", "日"):
-                if label.endswith(tail) and len(label) > len(tail):
-                    label = label[: -len(tail)]
-                    break
-            return _Q(f"距{label}", "days", "天")
-        if f == "days_since":
-            return _Q(f"距{self._q(first).text}", "days", "天")
+        if f == "days_since" and first is not None:
+            return _Q(self._since(first), "days", "天")
+        if f in ("months_since", "years_since") and first is not None:
+            return _Q(self._since(first), "duration", "个月" if f == "months_since" else "年", integer=True)
+        if f in ("months_between", "years_between") and len(args) == 2:
+            a, b = (self._moment(x) for x in args)
+            return _Q(f"{a}至{b}相隔", "duration", "个月" if f == "months_between" else "年", integer=True)
         if f == "len" and isinstance(first, Name):
             return _Q(f"{self.term(first.name).label}条数", "number", "条", integer=True)
         if f == "count" and isinstance(first, Name) and len(args) == 2 and isinstance(args[1], Literal):
@@ -364,6 +363,27 @@ class Vocabulary:
         if f == "exists":
             return _Q(self._cond(node), "bool")
         return _Q(f"{f}的计算结果")
+
+
+    def _moment(self, node) -> str:
+        """A date read as the moment it marks: 上次换届日期 -> 上次换届, 书记空缺起始日期 -> 书记空缺起始."""
+        if not isinstance(node, Name):
+            return self._q(node).text
+        label = self.term(node.name).label
+        for tail in ("日期", "时间", "日"):
+            if label.endswith(tail) and len(label) > len(tail):
+                return label[: -len(tail)]
+        return label
+
+    def _since(self, node) -> str:
+        """The time since a date as the subject of a comparison: since an event it is 距上次换届
+        (超过 6 年); since a state began (a label ending in 起始日期/开始日期) it is how long the
+        state has lasted: 书记空缺起始日期 -> 书记空缺 (超过 3 个月)."""
+        moment = self._moment(node)
+        for start in ("起始", "开始"):
+            if isinstance(node, Name) and moment.endswith(start) and len(moment) > len(start):
+                return moment[: -len(start)]
+        return f"距{moment}"
 
 
 def days_text(days: Any) -> str:
