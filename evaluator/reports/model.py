@@ -340,7 +340,9 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
                 for f in org.get("findings") or [] if isinstance(f, dict)]
     crit_titles = {c["id"]: c["title"] for c in org["criteria"]}
     vetoes = [{"id": v.get("criterion", ""), "title": crit_titles.get(v.get("criterion"), ""),
-               "cap": next((t["name"] for t in ctx["tiers"] if t["id"] == v.get("cap_tier")), v.get("cap_tier", "")),
+               # a flag-only veto caps nothing: the cell says what it designates instead
+               "cap": next((t["name"] for t in ctx["tiers"] if t["id"] == v.get("cap_tier")), v.get("cap_tier") or "")
+               if v.get("cap_tier") else f"不限定档次（认定为{v.get('mark', '')}）",
                "reason": "" if public else v.get("reason", "")}
               for v in org.get("vetoes") or [] if isinstance(v, dict)]
     std = org.get("standard")

@@ -477,7 +477,9 @@ class ConcludingRules(Ruleset):
         super().__init__(standard.id, Lowering(exact))
         g = standard.grading
         self.tiers = [t.id for t in g.tiers]
-        self.vetoes = [(c.id, self.tiers.index(c.params[1])) for c in standard.criteria.values() if c.kind == "veto"]
+        # a flag-only veto (cap None) caps nothing: its hit is counted and marked, not concluded here
+        self.vetoes = [(c.id, self.tiers.index(c.params[1])) for c in standard.criteria.values()
+                       if c.kind == "veto" and c.params[1] is not None]
         for cid, cap in self.vetoes:
             a = self.lowering.attr(("veto", cid), lambda name, cid=cid: Attr(
                 name, lambda env, cid=cid: bool(env["$outcomes"][cid].veto_hit), Exact("bool"), cid))

@@ -126,8 +126,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
         c = criteria[o.criterion]
         if c.kind == "base":
             sections[c.section] += o.points
-    vetoes = [{"criterion": o.criterion, "cap_tier": criteria[o.criterion].params[1], "reason": o.reason}
-              for o in outcomes if o.veto_hit]
+    vetoes = [_veto(criteria[o.criterion], o) for o in outcomes if o.veto_hit]
     total = round_total(weighted + bonus)
     rounded = {k: round_total(v) for k, v in comps.items()}
     if problems:
@@ -143,8 +142,18 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
                      "$outcomes": {o.criterion: o for o in outcomes}, "$sections": _due_sections(criteria, outcomes, sections)})
     found = rules.conclude(gate_env, f"organization {org.id}")
     idx = place(g, idx, found.caps, found.gate_failures, reasons)
+    # a flag-only veto moves nothing (the organization keeps its tier and its place in rank
+    # order); its mark is stated with the tier reasons so the scorecard says why it is marked
+    reasons += [f"触发一票否决（{v['criterion']}），认定为{v['mark']}，不限定档次" for v in vetoes if v["cap_tier"] is None]
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
                  reasons, vetoes, sections, found.caps, found.gate_failures)
+
+
+def _veto(c, o: Outcome) -> dict:
+    """A veto hit as results.json lists it: cap_tier None for a flag-only veto; `mark` (what
+    it designates the organization, e.g. 软弱涣散党组织) when the veto has one."""
+    _, cap, mark = c.params
+    return {"criterion": o.criterion, "cap_tier": cap, **({"mark": mark} if mark else {}), "reason": o.reason}
 
 
 def _due_sections(criteria, outcomes: list[Outcome], sections: dict[str, Decimal]) -> dict[str, Decimal]:

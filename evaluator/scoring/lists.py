@@ -11,7 +11,13 @@ A list is built in three steps, each printed on the published document:
    type or the whole round). Organizations sharing a rank at the boundary are all kept
    (并列), so a scope may list more than `n`; ungraded organizations have no rank and drop out.
 3. `bottom: {share, scope}` adds the lowest `share` of each scope's graded organizations by
-   rank: floor(share × graded in the scope) places, ties at the boundary included.
+   rank: floor(share × graded in the scope) places; `bottom: {n, scope}` the last n places
+   ("last place in its street": n 1). Ties at the boundary are all included, and each
+   entry's reason says with how many others it is tied.
+
+Organizations marked by a flag-only veto (a veto's `mark`, e.g. 软弱涣散党组织) keep their tier
+and their place in rank order; `marked` and `veto_count` select them, and every entry of a
+marked organization names its mark.
 
 An expression that needs a value an organization does not have (the tier of an organization
 that was not graded) or that cannot be computed for it does not select it. Core module: no
@@ -38,14 +44,28 @@ _EXACT = {"tier": Exact("text"), "top_tier": Exact("bool"), "bottom_tier": Exact
           "total": Exact("number", 2), "base": Exact("number", 2), "veto_count": Exact("number", 0),
           "rank": Exact("number", 0), "rank_district": Exact("number", 0), "rank_type": Exact("number", 0),
           "org.type": Exact("text"), "org.district": Exact("text"), "org.street": Exact("text"),
-          "status": Exact("text"), "previous.tier": Exact("text"), "previous.total": Exact("number", 2),
+          "status": Exact("text"), "marked": Exact("bool"), "previous.tier": Exact("text"), "previous.total": Exact("number", 2),
           "previous.top_tier": Exact("bool"), "previous.bottom_tier": Exact("bool")}
 _NO_PREVIOUS = dict.fromkeys(PREVIOUS_NAMES)     # an organization the previous round did not grade
 
 
-def _env(r: Row, order: list[str] | None, previous: Mapping | None = None) -> dict:
+def veto_marks(standards: Iterable) -> dict[str, dict[str, str]]:
+    """standard id -> {veto criterion: its mark}, for the vetoes that mark (see module doc)."""
+    return {s.id: {c.id: c.params[2] for c in s.criteria.values() if c.kind == "veto" and c.params[2]}
+            for s in standards}
+
+
+def row_marks(r: Row, marks: Mapping[str, Mapping[str, str]] | None) -> list[str]:
+    """The marks of the vetoes row r hit (Row.vetoes: their criteria, "G9.2；G9.3")."""
+    own = (marks or {}).get(r.standard)
+    if not own or not r.vetoes:
+        return []
+    return list(dict.fromkeys(own[c] for c in r.vetoes.split("；") if c in own))
+
+
+def _env(r: Row, order: list[str] | None, previous: Mapping | None = None, marked: bool = False) -> dict:
     tier = r.tier
-    env = {
+    env = {"marked": marked,
         "tier": tier, "top_tier": None if tier is None or not order else tier == order[0],
         "bottom_tier": None if tier is None or not order else tier == order[-1],
         "total": r.total, "base": r.base, "bonus": r.bonus, "veto_count": Decimal(r.veto_count),
@@ -93,8 +113,9 @@ class ListState:
 
     def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row],
                  groups: Mapping[str, Mapping[str, list[tuple]]], keys: Mapping[str, tuple] | None = None,
-                 previous: Mapping | None = None, kind: str = "lists"):
+                 previous: Mapping | None = None, kind: str = "lists", marks: Mapping | None = None):
         self.norm = normalize_rules(rules, kind=kind)
+        self.marks = marks         # standard -> {veto criterion: mark} (veto_marks)
         self.previous = previous
         self.tiers = tiers
         self.by_id = {r.id: r for r in rows}
@@ -128,7 +149,8 @@ class ListState:
     def fire(self, r: Row) -> None:
         if self.engine is None:
             return
-        hit = self.engine.run(_env(r, self.tiers.get(r.standard), self.previous), f"organization {r.id}").rules
+        env = _env(r, self.tiers.get(r.standard), self.previous, bool(row_marks(r, self.marks)))
+        hit = self.engine.run(env, f"organization {r.id}").rules
         if hit:
             self.fired[r.id] = set(hit)
         else:
@@ -162,7 +184,7 @@ class ListState:
         # costs the rows between the old and the new boundary, not the whole last share
         target = self.bottom[lid]
         was_b = target.get(value)
-        now_b = _bottom_boundary(keys, rule["bottom"]["share"])
+        now_b = _bottom_boundary(keys, rule["bottom"])
         if now_b is None:
             target.pop(value, None)
         else:
@@ -223,11 +245,11 @@ class ListState:
             else:
                 reasons = dict(self.selected[lid])
             if "bottom" in rule:
-                scope, share_text = rule["bottom"]["scope"], rule["bottom"]["share"]
+                scope = rule["bottom"]["scope"]
                 for value, boundary in self.bottom[lid].items():
-                    for rid, line in _bottom_lines(self.groups[scope][value], boundary, share_text, scope, value):
+                    for rid, line in _bottom_lines(self.groups[scope][value], boundary, rule["bottom"], scope, value):
                         reasons[rid] = reasons.get(rid, []) + [line]
-            entries = [_entry(self.by_id[rid], why) for rid, why in reasons.items()]
+            entries = [_entry(self.by_id[rid], why, row_marks(self.by_id[rid], self.marks)) for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
             out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule, self.names),
                         "entries": entries}
@@ -241,12 +263,13 @@ class ListState:
 
 
 def lists_for_rows(rows: Iterable[Row], groups: Mapping[str, Mapping[str, list[tuple]]], tiers: Mapping[str, list[str]],
-                   rules: Mapping | None, previous: Mapping | None = None, kind: str = "lists") -> dict:
+                   rules: Mapping | None, previous: Mapping | None = None, kind: str = "lists",
+                   marks: Mapping | None = None) -> dict:
     """The `lists` (or `designations`) object of results.json, in one go. `rows` every
     organization, `groups` its graded ones per scope group in rank order (see ListState),
     `tiers` standard id -> its tier ids best first, `rules` the round's `lists:` (None: the
     defaults), `previous` id -> the previous round's result (evaluator.scoring.previous)."""
-    state = ListState(rules, tiers, list(rows), groups, previous=previous, kind=kind)
+    state = ListState(rules, tiers, list(rows), groups, previous=previous, kind=kind, marks=marks)
     try:
         return state.derive()
     finally:
@@ -297,33 +320,45 @@ def _close_run(out, run, selected, scope, value) -> None:
         out[rid] = selected[rid] + [f"{scope_label(scope, value)}入选组织中第 {pos} 名{tie}"]
 
 
-def _bottom_places(keys: list[tuple], share_text: str) -> int:
-    """How many of a group's last places step 3 lists: floor(share x graded)."""
-    return int((share(share_text) * len(keys)).to_integral_value(ROUND_FLOOR))
+def _bottom_places(keys: list[tuple], bottom: Mapping) -> int:
+    """How many of a group's last places step 3 lists: floor(share x graded), or n (at most
+    the group's size)."""
+    if "n" in bottom:
+        return min(bottom["n"], len(keys))
+    return int((share(bottom["share"]) * len(keys)).to_integral_value(ROUND_FLOOR))
 
 
-def _bottom_boundary(keys: list[tuple], share_text: str) -> tuple | None:
+def _bottom_boundary(keys: list[tuple], bottom: Mapping) -> tuple | None:
     """Step 3 for one group: the rank (key without the id) from which its organizations are in
     the lowest places (_bottom_places), ties at the boundary included; None: no places."""
-    places = _bottom_places(keys, share_text)
+    places = _bottom_places(keys, bottom)
     return keys[len(keys) - places][:-1] if places else None
 
 
-def _bottom_lines(keys: list[tuple], boundary: tuple, share_text: str, scope: str, value: str):
-    """(id, reason) of each organization of a group from its bottom boundary on."""
-    places = _bottom_places(keys, share_text)
-    first = bisect.bisect_left(keys, boundary)
-    pos = first + 1
-    for j in range(first, len(keys)):
-        if j > first and keys[j][:-1] != keys[j - 1][:-1]:
-            pos = j + 1                          # a new rank; equals share the first one's place
-        yield keys[j][-1], (f"{scope_label(scope, value)}排名后 {share_text}（第 {pos} 名 / 共 {len(keys)} 个，"
-                            f"后 {places} 名列入）")
+def _bottom_lines(keys: list[tuple], boundary: tuple, bottom: Mapping, scope: str, value: str):
+    """(id, reason) of each organization of a group from its bottom boundary on; organizations
+    sharing a rank share its place, and their reasons say they are tied."""
+    places = _bottom_places(keys, bottom)
+    what = f"排名最后 {bottom['n']} 名" if "n" in bottom else f"排名后 {bottom['share']}"
+    j = bisect.bisect_left(keys, boundary)
+    while j < len(keys):
+        end = j + 1
+        while end < len(keys) and keys[end][:-1] == keys[j][:-1]:
+            end += 1
+        tie = f"；与其他 {end - j - 1} 个组织排名并列，同时列入" if end - j > 1 else ""
+        for k in keys[j:end]:
+            yield k[-1], (f"{scope_label(scope, value)}{what}（第 {j + 1} 名 / 共 {len(keys)} 个，"
+                          f"后 {places} 名列入{tie}）")
+        j = end
 
 
-def _entry(r: Row, reasons: list[str]) -> dict:
-    return {"organization": r.id, "name": r.name, "district": r.district, "street": r.street, "type": r.type,
-            "tier": r.tier, "tier_name": r.tier_name, "total": r.total, "rank": r.rank_round, "reasons": reasons}
+def _entry(r: Row, reasons: list[str], marks: list[str] = ()) -> dict:
+    entry = {"organization": r.id, "name": r.name, "district": r.district, "street": r.street, "type": r.type,
+             "tier": r.tier, "tier_name": r.tier_name, "total": r.total, "rank": r.rank_round, "reasons": reasons}
+    if marks:       # a flag-only veto's designation travels with the organization onto every list
+        entry["marks"] = list(marks)
+        entry["reasons"] = reasons + [f"触发一票否决，认定为{m}" for m in marks]
+    return entry
 
 
 # ------------------------------------------------------------------ from a results payload
@@ -337,7 +372,13 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
     for r in sorted((r for r in rows if r.rank_round is not None), key=lambda r: (r.rank_round, r.id)):
         for s in SCOPES:          # the round's rank orders every group; equal ranks are ties
             groups[s][scope_key(s, r.district or "", r.street or "", r.type or "")].append((r.rank_round, r.id))
-    return lists_for_rows(rows, groups, tiers, rules)
+    # the marks of flag-only vetoes, as the organizations' vetoes record them
+    marks: dict[str, dict[str, str]] = {}
+    for o in results.get("organizations") or []:
+        for v in o.get("vetoes") or []:
+            if isinstance(v, Mapping) and v.get("mark"):
+                marks.setdefault(str((o.get("standard") or {}).get("id")), {})[v.get("criterion")] = v["mark"]
+    return lists_for_rows(rows, groups, tiers, rules, marks=marks)
 
 
 def _row_of(o: Mapping[str, Any]) -> Row:
@@ -346,7 +387,8 @@ def _row_of(o: Mapping[str, Any]) -> Row:
     row = Row(id=str(o.get("id")), name=o.get("name"), type=o.get("type"), district=o.get("district"),
               street=o.get("street"), standard=str((o.get("standard") or {}).get("id")),
               graded=o.get("status") == "graded", total=num(o.get("total")), base=num(o.get("base")),
-              bonus=num(o.get("bonus")), veto_count=len(o.get("vetoes") or []), vetoes="", findings=0, lost=0,
+              bonus=num(o.get("bonus")), veto_count=len(o.get("vetoes") or []),
+              vetoes="；".join(str(v.get("criterion")) for v in o.get("vetoes") or [] if isinstance(v, Mapping)), findings=0, lost=0,
               sort_key=(), tier_index=None, tier=o.get("tier"), tier_name=o.get("tier_name"))
     for scope in ("round", "district", "street", "type"):
         v = rank.get(scope)

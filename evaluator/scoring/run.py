@@ -29,7 +29,7 @@ from ..terms import ORG_TYPES, STATUS_ZH
 from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
 from .grading import grade
-from .lists import ListState
+from .lists import ListState, veto_marks
 from .orgresult import Pieces, dumps, parts, round_part, splice
 from .pipeline import Local, LocalPool, PartJob, PartResult, Serial, StandardsSpec, executor
 from .placement import Quotas, Ranks, sort_key
@@ -195,7 +195,8 @@ class ScoredRound:
         before = previous.graded() if previous else None
         if previous:
             self.header["previous"] = previous.round
-        return {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind)
+        marks = veto_marks(self.standards.values())
+        return {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind, marks)
                 for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
 
     def add_lists(self, rules, designations=None, previous=None) -> None:

@@ -40,6 +40,9 @@ LIST_NAMES: dict[str, tuple[NameSpec, str]] = {
     "base": (NameSpec(Type.NUMBER), "基础得分"),
     "bonus": (NameSpec(Type.NUMBER), "加分"),
     "veto_count": (NameSpec(Type.NUMBER), "一票否决项数"),
+    # a veto with a mark (软弱涣散党组织) was hit: flag-only vetoes keep the tier, so a rule
+    # that wants those organizations names them here or by veto_count
+    "marked": (NameSpec(Type.BOOL), "因一票否决被认定"),
     "rank": (NameSpec(Type.NUMBER), RANK_ZH["round"]),
     "rank_district": (NameSpec(Type.NUMBER), RANK_ZH["district"]),
     "rank_type": (NameSpec(Type.NUMBER), RANK_ZH["type"]),
@@ -208,21 +211,27 @@ def normalize_rules(rules: Mapping | None, tier_ids: Sequence[str] | None = None
             top = rule["top"]
             if not isinstance(top, Mapping) or set(top) - {"n", "scope"} or "n" not in top:
                 raise _fail(f"{path}.top", "expected {n: <count>, scope: round|district|street|type}")
-            n = top["n"]
-            if isinstance(n, bool) or not isinstance(n, (int, Decimal)) or n != int(n) or n < 1:
-                raise _fail(f"{path}.top.n", f"expected a whole number of at least 1, got {n!r}")
-            norm["top"] = {"n": int(n), "scope": _scope(top.get("scope"), f"{path}.top.scope")}
+            norm["top"] = {"n": _count(top["n"], f"{path}.top.n"), "scope": _scope(top.get("scope"), f"{path}.top.scope")}
         if "bottom" in rule:
             bottom = rule["bottom"]
-            if not isinstance(bottom, Mapping) or set(bottom) - {"share", "scope"} or "share" not in bottom:
-                raise _fail(f"{path}.bottom", "expected {share: '5%', scope: round|district|street|type}")
-            fraction = share(bottom["share"], f"{path}.bottom.share")
-            norm["bottom"] = {"share": _pct_text(fraction),
-                              "scope": _scope(bottom.get("scope"), f"{path}.bottom.scope")}
+            if not isinstance(bottom, Mapping) or set(bottom) - {"share", "n", "scope"} or len({"share", "n"} & set(bottom)) != 1:
+                raise _fail(f"{path}.bottom", "expected {share: '5%', scope: round|district|street|type} "
+                                              "or {n: <count>, scope: ...} (one of share and n)")
+            if "n" in bottom:       # the last n places of each scope ("last place in its street": n 1)
+                norm["bottom"] = {"n": _count(bottom["n"], f"{path}.bottom.n")}
+            else:
+                norm["bottom"] = {"share": _pct_text(share(bottom["share"], f"{path}.bottom.share"))}
+            norm["bottom"]["scope"] = _scope(bottom.get("scope"), f"{path}.bottom.scope")
         if "rectification_deadline" in rule:    # by when those on it must have rectified (a designation's 整改期限)
             norm["rectification_deadline"] = _day_text(rule["rectification_deadline"], f"{path}.rectification_deadline")
         out[lid] = norm
     return out
+
+
+def _count(n, path: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, Decimal)) or n != int(n) or n < 1:
+        raise _fail(path, f"expected a whole number of at least 1, got {n!r}")
+    return int(n)
 
 
 def _day_text(value, path: str) -> str:
@@ -249,6 +258,7 @@ _TERMS: dict[str, Term] = {
     "total": Term("总分", "score", "分"), "base": Term("基础得分", "score", "分"),
     "bonus": Term("加分", "score", "分"), "previous.total": Term("上一轮总分", "score", "分"),
     "veto_count": Term("触发一票否决项数", "number", "项"),
+    "marked": Term(LIST_NAMES["marked"][1], "bool"),
     "rank": Term(RANK_ZH["round"], "rank"), "rank_district": Term(RANK_ZH["district"], "rank"),
     "rank_type": Term(RANK_ZH["type"], "rank"),
     "org.type": Term("领域", "text", values=ORG_TYPES, quote=False),     # with declared types' names
@@ -289,5 +299,8 @@ def describe_rules(rule: Mapping, tiers: Mapping[str, str] | None = None) -> lis
         lines.append(f"{_each(t['scope'])}按排名取前 {t['n']} 名（并列者同时列入）")
     if "bottom" in rule:
         b = rule["bottom"]
-        lines.append(f"另将{_each(b['scope'])}已定档组织中排名后 {b['share']} 的列入（名额向下取整，并列者同时列入）")
+        if "n" in b:
+            lines.append(f"另将{_each(b['scope'])}已定档组织中排名最后 {b['n']} 名列入（并列者同时列入）")
+        else:
+            lines.append(f"另将{_each(b['scope'])}已定档组织中排名后 {b['share']} 的列入（名额向下取整，并列者同时列入）")
     return lines

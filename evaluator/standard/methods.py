@@ -404,20 +404,29 @@ class Bonus:
                       f"加分：{'；'.join(lines)}，加 {points_text(got)}" + (f"（本项最多 {points_text(points)}）" if got < total else ""), used)
 
 
-@method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}, "requirement": _REQUIREMENT},
-        ["when", "cap_tier"])
+@method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}, "mark": {"type": "string", "minLength": 1},
+                                    "requirement": _REQUIREMENT}, ["when"])
 class Veto:
+    """A hit caps the tier (`cap_tier`), marks the organization (`mark`, e.g. 软弱涣散党组织:
+    a flag-only veto keeps its tier and so its place in rank order), or both."""
     @staticmethod
     def compile(raw, ctx):
-        return (_authored(ctx.expr("when", Type.BOOL), raw), ctx.tier("cap_tier"))
+        cap = ctx.tier("cap_tier") if raw.get("cap_tier") is not None else None
+        mark = str(raw["mark"]).strip() if raw.get("mark") is not None else None
+        if cap is None and not mark:
+            ctx.fail("when", "a veto needs cap_tier (the highest tier it allows), mark (what it designates the "
+                             "organization, e.g. 软弱涣散党组织), or both")
+        return (_authored(ctx.expr("when", Type.BOOL), raw), cap, mark)
 
     @staticmethod
     def score(params, points, env):
-        when, cap = params
+        when, cap, mark = params
         used = _used(env, when.names)
         if when.evaluate(env):
-            return Scored("fail", ZERO, f"触发一票否决（{plain(when, env)}）{_show_used(env, used)}，"
-                                        f"档次最高定为 {_tier_name(env, cap)}", used, veto_hit=True)
+            then = "，".join(([f"认定为{mark}"] if mark else [])
+                            + [f"档次最高定为 {_tier_name(env, cap)}" if cap else "不限定档次"])
+            return Scored("fail", ZERO, f"触发一票否决（{plain(when, env)}）{_show_used(env, used)}，{then}",
+                          used, veto_hit=True)
         return Scored("pass", ZERO, "未触发一票否决情形", used)
 
 
