@@ -586,3 +586,5 @@ def main() -> None:
 
 # the store's commands (agrade round/evidence/appeal/waiver/audit/history) register on `app`
 from . import cli_round  # noqa: E402,F401
+# the authoring commands (agrade doc, agrade diff) register on `app`
+from . import cli_authoring_doc  # noqa: E402,F401
