@@ -215,3 +215,162 @@ def test_earlier_bulletins_of_another_standard_version(bulletins, tmp_path):
     code, _, err = run_cli("bulletin", rnd, "--as-of", "2026-02-28", "--out", tmp_path / "feb", "--previous", old / "results.json", "-q")
     assert code == 0, err
     assert load(tmp_path / "feb")["bulletin"]["moves"] == load(done[1])["bulletin"]["moves"]
+
+
+# ---------------------------------------------------------------- what the as-of date hides
+
+MINI = __import__("pathlib").Path(__file__).parent / "fixtures" / "mini"
+
+
+def scorer_row(std, as_of, **values):
+    from evaluator.scoring.run import RoundScorer
+    scorer = RoundScorer({"community": std}, cut(PERIOD, as_of))
+    try:
+        row, _, _ = scorer.score(Organization("O1", "O1", "community", "东区", "一街道"), full_evidence("O1", **values))
+    finally:
+        scorer.close()
+    return row
+
+
+def test_lost_items_leave_out_what_is_not_due(std):
+    # 31 January: G2.3-G2.6 are 未到期 (0 of their points, none lost); of what is due only the
+    # bonus G9.1 (no awards) falls short
+    _, got = outcomes(std, dt.date(2026, 1, 31))
+    assert sum(o.outcome == "not_due" for o in got) == 4
+    assert [o.criterion for o in got if o.points < o.max_points and o.outcome != "not_due"] == ["G9.1"]
+    assert scorer_row(std, dt.date(2026, 1, 31)).lost == 1
+    # a monthly meeting missing in January is lost too; the not-due items still are not
+    assert scorer_row(std, dt.date(2026, 1, 31), committee_meetings=meetings("2026-02-09")).lost == 2
+
+
+def test_gates_see_only_records_dated_up_to_the_as_of_date(tmp_path):
+    from evaluator.standard.loader import load_standard
+    text = (MINI / "mini.yaml").read_text(encoding="utf-8").replace("id: mini", "id: gated").replace(
+        """{tier: A, condition: "section_points('G2') >= 60", reason: 组织生活不低于60分}""",
+        """{tier: A, condition: "len(committee_meetings) >= 2", reason: 至少两次支委会记录}""")
+    (tmp_path / "gated.yaml").write_text(text, encoding="utf-8")
+    std = load_standard(tmp_path / "gated.yaml")
+    two = meetings("2026-01-09", "2026-02-09")
+    # 31 January: the February meeting has not happened yet, for the gate as for G2.1
+    row = scorer_row(std, dt.date(2026, 1, 31), committee_meetings=two)
+    assert row.total == 100 and std.grading.tiers[row.tier_index].id == "B"
+    assert any("至少两次支委会记录" in r for r in row.reasons)
+    row = scorer_row(std, dt.date(2026, 2, 28), committee_meetings=two)
+    assert std.grading.tiers[row.tier_index].id == "A"
+
+
+def test_a_verification_after_the_as_of_date_is_not_used_and_the_reason_says_so(tmp_path):
+    # C1's floor area: 520 m² self-reported, 480 m² verified on 2026-10-12 (a finding)
+    def c1(as_of):
+        out = tmp_path / as_of
+        code, stdout, err = run_cli("bulletin", MINI / "round.yaml", "--as-of", as_of, "--out", out, "-q")
+        assert code == 0, stdout + err
+        return next(o for o in load(out)["organizations"] if o["id"] == "C1")
+    before = c1("2026-10-11")
+    g = next(c for c in before["criteria"] if c["id"] == "G1.2")
+    assert g["outcome"] == "pass" and g["points"] == 20
+    assert "核查日期 2026-10-12 晚于通报截止日 2026-10-11，本期不采用核查值，按自评值计" in g["reason"]
+    assert before["findings"] == []
+    assert before["provenance"]["centre_area"] == {"source": "self", "verified_after_as_of":
+                                                   {"inspector": "督导组-王敏", "verified_on": "2026-10-12"}}
+    on_the_day = c1("2026-10-12")
+    g = next(c for c in on_the_day["criteria"] if c["id"] == "G1.2")
+    assert g["points"] == 12 and "晚于通报截止日" not in g["reason"]
+    assert [f["field"] for f in on_the_day["findings"]] == ["centre_area"]
+    assert on_the_day["provenance"]["centre_area"]["source"] == "verified"
+
+
+def test_the_round_header_is_the_published_one_footer_included(tmp_path):
+    shutil.copytree(MINI, tmp_path / "mini")
+    path = tmp_path / "mini" / "round.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "footer: 测试区委组织部组织科 联系电话 12345\n", encoding="utf-8")
+    assert run_cli("evaluate", path, "--out", tmp_path / "final", "-q")[0] == 0
+    assert run_cli("bulletin", path, "--as-of", "2026-03-31", "--out", tmp_path / "march", "-q")[0] == 0
+    for folder in ("final", "march"):
+        assert load(tmp_path / folder)["round"]["footer"] == "测试区委组织部组织科 联系电话 12345"
+
+
+# ---------------------------------------------------------------- year over year, standard revised
+
+V2 = {'version: "1"': 'version: "2"',
+      "effective: {from: 2026-01-01, to: 2026-12-31}": "effective: {from: 2027-01-01, to: 2027-12-31}",
+      "{min: 500, points: 20}": "{min: 450, points: 20}",                          # a threshold changed
+      "id: G2.4\n        title: 准入制度": "id: G2.7\n        title: 社区工作准入制度",   # a criterion renamed
+      "{id: A, name: A档, min: 90}": "{id: S, name: 示范档, min: 90}",                # the top tier renamed
+      "{tier: A, condition": "{tier: S, condition", "{tier: A, max_share": "{tier: S, max_share",
+      "{tier: A, min_share": "{tier: S, min_share"}
+
+
+def year_round(base, year: int, extra: str = "") -> "Path":
+    folder = base / str(year)
+    shutil.copytree(MINI / "evidence", folder / "evidence")
+    shutil.copy(MINI / "orgs.csv", folder / "orgs.csv")
+    for f in (folder / "evidence").iterdir():
+        f.write_text(f.read_text(encoding="utf-8").replace("2026", str(year)), encoding="utf-8")
+    (folder / "round.yaml").write_text(
+        f"id: mini-{year}\ntitle: 测试区{year}年度考评\nissuer: 测试区委组织部\n"
+        f"period: {{from: {year}-01-01, to: {year}-12-31}}\nstandards: {{community: mini}}\n"
+        f"standards_dirs: [../rules]\norganizations: orgs.csv\nevidence: evidence/\n{extra}", encoding="utf-8")
+    return folder / "round.yaml"
+
+
+def test_previous_across_years_reads_each_year_with_its_own_standard_version(tmp_path):
+    """One rules folder, the standard revised in place between the years (a criterion renamed,
+    a threshold changed, the top tier renamed A -> S): last year's results are read with the
+    version they pin, for list rules (agrade evaluate) and for a bulletin's movement."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (MINI / "mini.yaml").read_text(encoding="utf-8")
+    (rules / "mini.yaml").write_text(text, encoding="utf-8")
+    last = year_round(tmp_path, 2026)
+    assert run_cli("evaluate", last, "--out", tmp_path / "2026" / "results", "-q")[0] == 0
+    for a, b in V2.items():
+        assert a in text
+        text = text.replace(a, b)
+    (rules / "mini.yaml").write_text(text, encoding="utf-8")       # revised in place, no copy kept
+    this = year_round(tmp_path, 2027, "previous: ../2026/results\nlists:\n"
+                      "  red: {title: 红榜, include: \"top_tier and previous.tier == 'A'\"}\n"
+                      "  black: {title: 黑榜, include: \"previous.bottom_tier\"}\n")
+    code, out, err = run_cli("evaluate", this, "--out", tmp_path / "2027" / "results", "-q")
+    assert code == 0, out + err
+    then, now = load(tmp_path / "2026" / "results"), load(tmp_path / "2027" / "results")
+    assert {o["id"]: o["tier"] for o in then["organizations"]} == {"C1": "A", "C2": "D", "C3": "D"}
+    assert now["previous"]["id"] == "mini-2026"
+    assert now["previous"]["standards"]["mini"]["version"] == "1" and now["standards"]["mini"]["version"] == "2"
+    assert now["previous"]["standards"]["mini"]["digest"] == then["standards"]["mini"]["digest"]
+    assert [e["organization"] for e in now["lists"]["red"]["entries"]] == ["C1"]
+    assert now["lists"]["red"]["description"] == ["列入条件：处于最高档次 且 上一轮档次为 A档"]   # its name then
+    assert sorted(e["organization"] for e in now["lists"]["black"]["entries"]) == ["C2", "C3"]
+    # January's bulletin against last year's final results: places in each year's own tiers
+    code, out, err = run_cli("bulletin", this, "--as-of", "2027-01-31", "--out", tmp_path / "b01",
+                             "--previous", tmp_path / "2026" / "results", "-q")
+    assert code == 0, out + err
+    b = load(tmp_path / "b01")["bulletin"]
+    assert b["previous"] == [{"as_of": "2026-12-31", "round": "mini-2026",
+                              "standards": {"mini": {"version": "1", "digest": then["standards"]["mini"]["digest"]}}}]
+    tiers = {o["id"]: o["tier"] for o in load(tmp_path / "b01")["organizations"]}
+    order = ["S", "B", "C", "D"]
+    expect = {"升档": 0, "保持": 0, "降档": 0, "首次定档": 0, "本轮不予定档": 0}
+    for oid, before in {"C1": 0, "C2": 3, "C3": 3}.items():        # A, D, D: places 0, 3, 3 then
+        place = order.index(tiers[oid])
+        expect["升档" if place < before else "降档" if place > before else "保持"] += 1
+    assert b["moves"] == expect and b["moves"]["升档"] > 0
+    assert b["trend"]["C1"][0] == {"as_of": "2026-12-31", "tier": "A", "tier_name": "A档", "total": 95}
+    # and February's, against January's and last year's (a folder of this year's bulletins)
+    code, out, err = run_cli("bulletin", this, "--as-of", "2027-02-28", "--out", tmp_path / "b02",
+                             "--previous", tmp_path / "2026" / "results", "--previous", tmp_path / "b01", "-q")
+    assert code == 0, out + err
+    assert [p["round"] for p in load(tmp_path / "b02")["bulletin"]["previous"]] == ["mini-2026", "mini-2027"]
+
+
+def test_previous_of_another_round_that_has_not_ended_is_refused(bulletins, tmp_path):
+    _, rnd, done = bulletins
+    other = tmp_path / "other"
+    shutil.copytree(done[0], other)
+    data = load(other)
+    data["round"]["id"] = "another-2026"
+    (other / "results.json").write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+    (other / "run.json").unlink()
+    code, _, err = run_cli("bulletin", rnd, "--as-of", "2026-02-28", "--out", tmp_path / "x", "--previous", other / "results.json")
+    assert code == 2 and "results of round 'another-2026' (to 2026-12-31)" in err and "ended before it began (2026-01-01)" in err
+    assert not (tmp_path / "x").exists()

@@ -18,7 +18,7 @@ def reference(rows) -> bytes:
             [{"rank": r.rank_round, "id": r.id, "name": r.name, "type_name": ORG_TYPES.get(r.type, r.type),
               "district": r.district, "street": r.street, "standard": r.standard, "status": STATUS_ZH[r.status],
               "total": r.total, "base": r.base, "bonus": r.bonus, "tier": r.tier, "tier_name": r.tier_name,
-              "rank_district": r.rank_district, "rank_type": r.rank_type, "vetoes": r.vetoes,
+              "rank_district": r.rank_district, "rank_street": r.rank_street, "rank_type": r.rank_type, "vetoes": r.vetoes,
               "findings": r.findings, "lost": r.lost}[k] for k, _ in CSV_COLUMNS] for r in rows]:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(["" if c is None else neutralize(to_jsonable(c)) for c in cells])
@@ -40,7 +40,7 @@ def row(draw, i=st.integers(0, 10**6)):
                bonus=draw(decimal) or Decimal(0), veto_count=0, vetoes=draw(text), findings=draw(number) or 0,
                lost=draw(number) or 0, sort_key=(), tier_index=None)
     r.tier, r.tier_name = draw(st.one_of(st.none(), text)), draw(st.one_of(st.none(), text))
-    r.rank_round, r.rank_district, r.rank_type = draw(number), draw(number), draw(number)
+    r.rank_round, r.rank_district, r.rank_street, r.rank_type = draw(number), draw(number), draw(number), draw(number)
     return r
 
 

@@ -185,3 +185,33 @@ def test_a_misspelt_street_field_is_refused_with_did_you_mean(tmp_path):
     out = refusal(tmp_path, {"a.yaml": "street: 东区/一街道\nvalues: {street_staf: 60}\n", **own_values()})
     assert ("a.yaml:2:10: $.values.street_staf: unknown field 'street_staf' for standard 'streetstd' "
             "(street '东区/一街道', organization 'C1'); did you mean 'street_staff'?") in out
+
+
+def test_results_csv_and_the_xlsx_export_carry_the_street_rank_beside_the_district_rank(tmp_path):
+    import csv
+    import openpyxl
+    # 东区 一街道 (C1 C3 C5 C7 C8) scores 100 but C3, which has too few members; 二街道 (C2 C6) 40
+    values = own_values()
+    values["C3.yaml"] = "organization: C3\nvalues: {members_full: 2}\n"
+    rnd = make_round(tmp_path, {"street1.yaml": STREET_DOC, **values})
+    orgs = evaluate(rnd, tmp_path / "out")
+    with open(tmp_path / "out" / "results.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    head = rows[0]
+    assert head[head.index("区县内排名") + 1] == "街道内排名"
+    by_id = {r[head.index("组织编号")]: r for r in rows[1:]}
+    for oid, o in orgs.items():
+        assert by_id[oid][head.index("街道内排名")] == str(o["rank"]["street"]), oid
+        assert by_id[oid][head.index("区县内排名")] == str(o["rank"]["district"]), oid
+    # C3 is last of 一街道's five, but not of 东区's seven (二街道's two score less)
+    assert by_id["C3"][head.index("街道内排名")] == "5" and by_id["C3"][head.index("区县内排名")] == "5"
+    assert by_id["C2"][head.index("街道内排名")] == "1" and by_id["C2"][head.index("区县内排名")] == "6"
+    code, out, err = run_cli("report", tmp_path / "out", "--out", tmp_path / "rep", "--kind", "summary", "--format", "xlsx")
+    assert code == 0, out + err
+    book = openpyxl.load_workbook(next((tmp_path / "rep").rglob("*.xlsx")))
+    sheet = book["排名"]
+    cells = [[c.value for c in r] for r in sheet.iter_rows()]
+    col = cells[0].index("街道内排名")
+    assert cells[0][col - 1] == "区县内排名"
+    got = {r[cells[0].index("组织编号")]: r[col] for r in cells[1:]}
+    assert got == {oid: o["rank"]["street"] for oid, o in orgs.items()}

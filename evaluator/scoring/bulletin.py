@@ -33,11 +33,15 @@ MOVES = ("升档", "保持", "降档", "首次定档", "本轮不予定档")
 
 @dataclass
 class Earlier:
-    """One earlier bulletin of the round: its as-of date and each organization's
-    (tier, tier name, position of the tier in its own standard's list, total)."""
+    """One earlier bulletin of the round (or the results of a round that ended before it
+    began: last year's): its as-of date, its round, the versions of the standards it was
+    scored with, and each organization's (tier, tier name, position of the tier in its own
+    standard's list, total)."""
     as_of: dt.date
     path: str
     orgs: dict[str, tuple[str | None, str | None, int | None, Decimal | None]]
+    round: str = ""
+    standards: dict[str, dict] | None = None      # id -> {version, digest}, as its results.json pins them
 
 
 class _Collect:
@@ -55,20 +59,25 @@ class _Collect:
 
 def load_earlier(path: Path, rnd: Round, as_of: dt.date) -> Earlier:
     """An earlier bulletin's results folder, refused unless it is a bulletin of this round
-    dated before `as_of`. Tier positions come from its own standards (another version of a
-    standard may have other tiers), so movement compares places, not ids."""
+    dated before `as_of`, or the results (final or a bulletin) of a round that ended before
+    this one began (the year before). Tier positions come from the standards block of its
+    own results.json (the version it was scored with; another version of a standard may have
+    other criteria and tiers), so movement compares places, not ids, and no old standard
+    file is needed."""
     with open_results(Path(path), _Collect, check=False) as src:
         header = src.header
         orgs = src.collected.orgs
     where = str(path)
     r = header.get("round") if isinstance(header.get("round"), dict) else {}
-    if r.get("id") != rnd.id:
-        raise InputError(Issue(where, 0, 0, "--previous", f"results of round '{r.get('id')}', not of '{rnd.id}': "
-                                                         "a bulletin is compared with earlier bulletins of the same round"))
     try:
         before = dt.date.fromisoformat(str(r.get("as_of") or r["period"]["to"]))
+        ended = dt.date.fromisoformat(str(r["period"]["to"]))
     except (KeyError, TypeError, ValueError):
         raise InputError(Issue(where, 0, 0, "--previous", "no as-of date or period in its results.json")) from None
+    if r.get("id") != rnd.id and ended >= rnd.period[0]:
+        raise InputError(Issue(where, 0, 0, "--previous", f"results of round '{r.get('id')}' (to {ended}), not of '{rnd.id}' "
+                                                         f"nor of a round that ended before it began ({rnd.period[0]}): a bulletin "
+                                                         "is compared with earlier bulletins of its round or with an earlier round"))
     if before >= as_of:
         raise InputError(Issue(where, 0, 0, "--previous", f"a bulletin as of {before}, not before this one ({as_of})"))
     order = {sid: [t.get("id") for t in s.get("tiers") or [] if isinstance(t, dict)]
@@ -77,7 +86,9 @@ def load_earlier(path: Path, rnd: Round, as_of: dt.date) -> Earlier:
     for oid, (tier, name, total, sid) in orgs.items():
         tiers = order.get(sid) or []
         out[oid] = (tier, name or tier, tiers.index(tier) if tier in tiers else None, total)
-    return Earlier(before, where, out)
+    pinned = {sid: {"version": s.get("version"), "digest": s.get("digest")}
+              for sid, s in sorted((header.get("standards") or {}).items()) if isinstance(s, dict)}
+    return Earlier(before, where, out, str(r.get("id")), pinned)
 
 
 def movement(before: tuple | None, tier_index: int | None) -> str:
@@ -123,14 +134,17 @@ def bulletin_block(scored, as_of: dt.date, earlier: list[Earlier]) -> dict[str, 
     moves = dict.fromkeys(MOVES, 0)
     trend: dict[str, list] = {}
     for r in scored.rows:
-        points = [{"as_of": e.as_of.isoformat(), "tier": (e.orgs.get(r.id) or (None,))[0],
-                   "total": (e.orgs.get(r.id) or (None,) * 4)[3]} for e in earlier]
-        tier = scored.gradings[r.standard].tiers[r.tier_index].id if r.tier_index is not None else None
-        points.append({"as_of": as_of.isoformat(), "tier": tier, "total": r.total if r.graded else None})
+        # tier_name beside the id: an earlier version of the standard may name (or id) its tiers otherwise
+        points = [{"as_of": e.as_of.isoformat(), "tier": got[0], "tier_name": got[1], "total": got[3]}
+                  for e in earlier for got in [e.orgs.get(r.id) or (None,) * 4]]
+        tier = scored.gradings[r.standard].tiers[r.tier_index] if r.tier_index is not None else None
+        points.append({"as_of": as_of.isoformat(), "tier": tier and tier.id, "tier_name": tier and tier.name,
+                       "total": r.total if r.graded else None})
         trend[r.id] = points
         if last is not None:
             moves[movement(last.orgs.get(r.id), r.tier_index)] += 1
     return {"as_of": as_of.isoformat(),
-            "previous": [{"as_of": e.as_of.isoformat()} for e in earlier],
+            "previous": [{"as_of": e.as_of.isoformat(), "round": e.round, "standards": e.standards or {}}
+                         for e in earlier],
             "moves": moves if last is not None else {},
             "trend": trend}

@@ -9,10 +9,16 @@ results folder agrade reads, and read one organization at a time (evaluator.scor
 only what these uses need is kept, about 200 bytes per organization.
 An organization the previous round did not grade (or did not have) has no tier there: a
 list condition on its previous values does not hold for it.
+
+The previous round is read against the standards it was scored with, as its own results.json
+pins them (id, version, digest, tiers): last year's standard may have been revised since
+(criteria renamed or removed, thresholds and tiers changed) and nothing here reloads it, so a
+department keeps one rules folder with the current versions and no per-year copies. Top and
+bottom tier are the ends of that version's tier list, and its tier names are the ones printed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,10 +40,30 @@ class Previous:
 class PreviousRound:
     round: dict                          # results.json's `round` of the previous round
     organizations: dict[str, Previous]   # id -> its result there
+    standards: dict = field(default_factory=dict)   # id -> {version, digest, tiers}: what it was scored with
 
     def graded(self) -> dict[str, Previous]:
         """Those the previous round placed in a tier (what list rules read)."""
         return {k: v for k, v in self.organizations.items() if v.tier is not None}
+
+    def header(self) -> dict:
+        """What results.json says of the previous round (`previous`): its `round`, and the
+        version, digest and tiers (id, name) of each standard it was scored with, so its tiers
+        can be named on documents whatever the current version calls them."""
+        return {**self.round, "standards": {
+            sid: {"version": s.get("version"), "digest": s.get("digest"),
+                  "tiers": [{"id": t.get("id"), "name": t.get("name")} for t in s.get("tiers") or [] if isinstance(t, dict)]}
+            for sid, s in self.standards.items()}}
+
+    def tier_names(self) -> dict[str, str]:
+        """Tier id -> name in the versions it was scored with (`previous.tier == 'A'` is printed
+        with the name A had then, even when the current version has no tier A)."""
+        out: dict[str, str] = {}
+        for s in self.standards.values():
+            for t in s.get("tiers") or []:
+                if isinstance(t, dict) and isinstance(t.get("id"), str):
+                    out.setdefault(t["id"], str(t.get("name") or t["id"]))
+        return out
 
 
 class _Collect:
@@ -75,4 +101,5 @@ def load_previous(results: Path | None) -> PreviousRound | None:
         out[oid] = Previous(tier, total, tier is not None and bool(tiers) and tier == tiers[0],
                             tier is not None and bool(tiers) and tier == tiers[-1], tier_name, rank)
     rnd = header.get("round")
-    return PreviousRound(rnd if isinstance(rnd, dict) else {}, out)
+    pinned = {sid: s for sid, s in sorted((header.get("standards") or {}).items()) if isinstance(s, dict)}
+    return PreviousRound(rnd if isinstance(rnd, dict) else {}, out, pinned)

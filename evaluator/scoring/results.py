@@ -39,7 +39,7 @@ except ImportError:          # not on Linux: no locking, the digests still catch
 
 from ..errors import InputError, Issue
 from ..model import Record
-from ..terms import RANK_ZH, STATUS_ZH
+from ..terms import RANK_ZH, STATUS_ZH, UNCOUNTED
 from .filesink import FileSink, write_all
 
 RESULT_FILES = ("results.json", "results.csv")   # what run.json's digests cover, in write order
@@ -91,7 +91,7 @@ def neutralize(value: Any) -> Any:
 CSV_COLUMNS = [("rank", "排名"), ("id", "组织编号"), ("name", "组织名称"), ("type_name", "领域"), ("district", "区县"),
                ("street", "街道"), ("standard", "标准"), ("status", "状态"), ("total", "总分"), ("base", "基础得分"),
                ("bonus", "加分"), ("tier", "档次"), ("tier_name", "档次名称"), ("rank_district", RANK_ZH["district"]),
-               ("rank_type", RANK_ZH["type"]), ("vetoes", "一票否决"), ("findings", "核查发现"), ("lost", "失分指标数")]
+               ("rank_street", RANK_ZH["street"]), ("rank_type", RANK_ZH["type"]), ("vetoes", "一票否决"), ("findings", "核查发现"), ("lost", "失分指标数")]
 
 
 def csv_lines(rows, batch: int = 1000) -> Iterator[bytes]:
@@ -113,7 +113,7 @@ def csv_lines(rows, batch: int = 1000) -> Iterator[bytes]:
     for r in rows:
         out.append([_cell(v) for v in (                     # in CSV_COLUMNS order (_CSV_ORDER)
             r.rank_round, r.id, r.name, ORG_TYPES.get(r.type, r.type), r.district, r.street, r.standard,
-            STATUS_ZH[r.status], r.total, r.base, r.bonus, r.tier, r.tier_name, r.rank_district, r.rank_type,
+            STATUS_ZH[r.status], r.total, r.base, r.bonus, r.tier, r.tier_name, r.rank_district, r.rank_street, r.rank_type,
             r.vetoes, r.findings, r.lost)])
         if len(out) >= batch:
             yield lines(out)
@@ -123,7 +123,7 @@ def csv_lines(rows, batch: int = 1000) -> Iterator[bytes]:
 
 
 _CSV_ORDER = ("rank", "id", "name", "type_name", "district", "street", "standard", "status", "total", "base",
-              "bonus", "tier", "tier_name", "rank_district", "rank_type", "vetoes", "findings", "lost")
+              "bonus", "tier", "tier_name", "rank_district", "rank_street", "rank_type", "vetoes", "findings", "lost")
 assert tuple(k for k, _ in CSV_COLUMNS) == _CSV_ORDER, "csv_lines writes the cells in this order"
 
 
@@ -147,7 +147,7 @@ def results_csv(payload: dict) -> str:
         r = _row_of(o)
         r.vetoes = "；".join(v["criterion"] for v in o["vetoes"])
         r.findings = len(o["findings"])
-        r.lost = sum(1 for c in o["criteria"] if c["points"] < c["max_points"] and c["outcome"] != "not_applicable")
+        r.lost = sum(1 for c in o["criteria"] if c["points"] < c["max_points"] and c["outcome"] not in UNCOUNTED)
         r.standard = o["standard"]["id"]
         rows.append(r)
     return b"".join(csv_lines(rows)).decode("utf-8")

@@ -22,10 +22,11 @@ from .. import __version__
 from ..errors import InputError, Issue
 from ..intake.evidence import collect, resolve
 from ..intake.partition import DEFAULT_SIZE, route, unknown_issues
-from ..intake.rounds import Round
+from ..intake.rounds import Round, published_info
 from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
-from ..terms import ORG_TYPES, STATUS_ZH
+from ..terms import ORG_TYPES, STATUS_ZH, UNCOUNTED
+from .asof import evidence_as_of, gate_evidence
 from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
 from .grading import grade
@@ -113,16 +114,18 @@ class RoundScorer:
         cache = self._outcomes.get(std.id)
         if cache is None:
             cache = self._outcomes[std.id] = OutcomeCache(std)
-        ev = ev or Evidence(org.id)
+        # in a bulletin: the evidence as it stood on the as-of date (asof.py); unchanged otherwise
+        ev = evidence_as_of(ev or Evidence(org.id), self.period)
         outcomes, own = score_all(std, org, ev, self.period, self.waivers, cache)
-        g = grade(std, org, ev, outcomes, own, self.period, rules)
+        # gates read records as the criteria count them: none dated after a bulletin's as-of date
+        g = grade(std, org, gate_evidence(ev, std.fields, self.period), outcomes, own, self.period, rules)
         values = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
                   "reviewed_share": g.reviewed_share, **{f"section:{k}": v for k, v in g.sections.items()}}
         graded = g.status == "graded"
         row = Row.of(org, std.id, graded=graded, total=g.total, base=g.base, bonus=g.bonus,
                      veto_count=len(g.vetoes), vetoes="；".join(v["criterion"] for v in g.vetoes),
                      findings=len(ev.findings),
-                     lost=sum(1 for o in outcomes if o.points < o.max_points and o.outcome != "not_applicable"),
+                     lost=sum(1 for o in outcomes if o.points < o.max_points and o.outcome not in UNCOUNTED),
                      sort_key=sort_key(values, self.tie_breaks) if graded else (),
                      tier_index=std.grading.tier_index(g.tier) if g.tier else None,
                      reasons=tuple(g.tier_reasons), caps=tuple(g.caps), gate_failures=g.gate_failures or None)
@@ -194,10 +197,15 @@ class ScoredRound:
         tiers = {sid: [t.id for t in s.grading.tiers] for sid, s in self.standards.items()}
         before = previous.graded() if previous else None
         if previous:
-            self.header["previous"] = previous.round
+            self.header["previous"] = previous.header()
         marks = veto_marks(self.standards.values())
-        return {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind, marks)
-                for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
+        states = {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind, marks)
+                  for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
+        for state in states.values() if previous else ():
+            # a tier only the previous round's standard version had is printed with its name then
+            for tid, name in previous.tier_names().items():
+                state.names.setdefault(tid, name)
+        return states
 
     def add_lists(self, rules, designations=None, previous=None) -> None:
         """The lists and designations (see list_states) into the header, once."""
@@ -411,11 +419,7 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
     rows, spill, router = _run_partitions(rnd, standards, True, progress, spill_dir, workers, cluster,
                                           partition_size or default_partition_size())
-    round_info = {"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer,
-                  "period": {"from": rnd.period[0].isoformat(), "to": rnd.period[1].isoformat()}}
-    for key in ("issued_on", "rectification_deadline"):
-        if rnd.raw.get(key):
-            round_info[key] = rnd.raw[key].isoformat()
+    round_info = published_info(rnd)        # as the store's header makes it: footer and dates included
     scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
                                                   "evidence_files": len(router.files)})
     scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous))
