@@ -28,12 +28,17 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..model import Field, Record
 from ..standard.yamlsafe import control_message, find_control
-from ..terms import FIELD_TYPES, UNIT_ZH, UNITS
+from ..terms import FIELD_TYPES, UNITS
+# reading numbers and their units is shared with the standard loader (a threshold's `value: 50人`)
+from ..standard.quantity import (  # noqa: F401  (OTHER_UNITS, NONFINITE_TOKENS: re-exported)
+    NONFINITE_TOKENS, OTHER_UNITS, NormalizeError, _check_unit, _expected_number, _int_text,
+    _is_finite, _read_decimal, _show, halfwidth,
+)
 
 __all__ = [
     "Record",
@@ -52,14 +57,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
-
-# suffixes that are recognisably units although no field accepts them; a value carrying
-# one is reported as "has unit X" rather than "is not a number"
-OTHER_UNITS: tuple[str, ...] = (
-    "%", "％", "‰", "万", "万元", "千元", "亿元", "万人", "人次", "户次", "亩", "公顷",
-    "平方公里", "km2", "km²", "米", "m", "公里", "km", "岁", "年", "月", "周", "小时", "分钟",
-)
-
 # blank = missing evidence (compared after full-width folding, trimming, casefold)
 BLANK_TOKENS = frozenset({
     "", "-", "--", "—", "——", "–", "/", "n/a", "无数据", "未填",
@@ -69,10 +66,6 @@ BLANK_TOKENS = frozenset({
 TRUE_TOKENS: tuple[str, ...] = ("是", "有", "√", "✓", "✔", "true", "yes", "y", "1", "已完成")
 FALSE_TOKENS: tuple[str, ...] = ("否", "无", "×", "✗", "✘", "false", "no", "n", "0", "未完成")
 
-NONFINITE_TOKENS = frozenset({
-    "nan", "+nan", "-nan", "snan", "+snan", "-snan",
-    "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "+∞", "-∞",
-})
 
 # one Excel cell holding several dates: 2026-01-05、2026-02-05 / 2026-01-05，2026-02-05 / lines
 RECORD_SEPARATORS = re.compile(r"[、,;\n\r]+")        # applied after full-width folding
@@ -104,41 +97,14 @@ _YEARS = range(1900, 2101)
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 EXCEL_MAX_SERIAL = 2958465
 
-# a number, optionally with thousands separators and an exponent; whatever follows is the unit
-_NUMBER = re.compile(
-    r"(?P<sign>[+-]?)"
-    r"(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<exp>[eE][+-]?[0-9]+)?"
-    r"(?P<rest>.*)",
-    re.S,
-)
-
-# full-width ASCII block -> ASCII, ideographic/no-break space -> space, minus signs -> '-'
-_HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_HALFWIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2212: 0x2D, 0xFE63: 0x2D})
 
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
-# evidence numbers beyond these magnitudes are typing or export accidents (1E999999999, a
-# 5,000-digit cell), never real counts, areas or shares
-_IMPLAUSIBLY_LARGE = Decimal("1E+15")
-_IMPLAUSIBLY_SMALL = Decimal("1E-15")
 
 
 # --------------------------------------------------------------------------------------
 # Public types
 # --------------------------------------------------------------------------------------
-
-class NormalizeError(ValueError):
-    """A value that cannot be read for its field; `message` names it, `expected` says what fits."""
-
-    def __init__(self, message: str, expected: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.expected = expected
-
-    def __str__(self) -> str:
-        return self.message
 
 
 Missing = None
@@ -247,11 +213,6 @@ def is_blank(raw: Any, field_type: str | None = None) -> bool:
     if field_type == "boolean" and key == "无":
         return False
     return key in BLANK_TOKENS
-
-
-def halfwidth(text: str) -> str:
-    """Fold full-width ASCII (５００．５, －３, ６０％, ，) and wide spaces to their ASCII forms."""
-    return text.translate(_HALFWIDTH)
 
 
 def excel_serial_to_date(serial: int) -> datetime.date:
@@ -398,58 +359,6 @@ _EXPECTED_FALLBACK = {
 # Helpers: numbers
 # --------------------------------------------------------------------------------------
 
-def _read_decimal(raw: Any, expected: str) -> tuple[Decimal, str]:
-    """Return (value, unit suffix as typed, '' if none) or raise."""
-    if isinstance(raw, bool):
-        raise NormalizeError(f"{_show(raw)} is a yes/no value, expected {expected}", expected)
-    if isinstance(raw, int):
-        return _plausible(raw, Decimal(raw), expected), ""
-    if isinstance(raw, (float, Decimal)):
-        if not _is_finite(raw):
-            raise NormalizeError(f"{_show(raw)} is not a finite number, expected {expected}", expected)
-        return _plausible(raw, Decimal(str(raw)) if isinstance(raw, float) else raw, expected), ""
-    if not isinstance(raw, str):
-        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
-    text = halfwidth(raw).strip()
-    if text.casefold().replace(" ", "") in NONFINITE_TOKENS:
-        raise NormalizeError(f"{_show(raw)} is not a finite number, expected {expected}", expected)
-    if text.startswith("#"):
-        raise NormalizeError(f"{_show(raw)} is an Excel error value, expected {expected}", expected)
-    m = _NUMBER.fullmatch(text)
-    if not m:
-        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
-    try:
-        value = Decimal(m["sign"] + m["num"].replace(",", "") + (m["exp"] or ""))
-    except InvalidOperation:
-        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected) from None
-    return _plausible(raw, value, expected), m["rest"].strip()
-
-
-def _plausible(raw: Any, value: Decimal, expected: str) -> Decimal:
-    """Refuse magnitudes no evidence has: they come from a slipped key or a broken export, and
-    later arithmetic on them would overflow or take forever."""
-    size = value.copy_abs()          # copy_abs: no context, so no Overflow on 1E999999999
-    if size > _IMPLAUSIBLY_LARGE:
-        raise NormalizeError(f"{_show(raw)} is implausibly large for evidence (beyond 10^15); "
-                             f"check the value, expected {expected}", expected)
-    if size and size < _IMPLAUSIBLY_SMALL:
-        raise NormalizeError(f"{_show(raw)} is implausibly small for evidence (below 10^-15 but not 0); "
-                             f"check the value, expected {expected}", expected)
-    return value
-
-
-def _check_unit(raw: Any, unit: str, field: Field, expected: str) -> None:
-    if not unit:
-        return
-    if field.unit is not None and _unit_key(unit) in _spellings(field.unit):
-        return
-    if _unit_key(unit) not in _KNOWN_UNITS:
-        raise NormalizeError(f"{_show(raw)} is not a number, expected {expected}", expected)
-    if field.unit is None:
-        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected a plain number without a unit",
-                             expected)
-    raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {_unit_label(field.unit)}", expected)
-
 
 def _check_bounds(raw: Any, value: Decimal, lo: Any, hi: Any, percent: bool = False) -> None:
     lo, hi = _bound(lo, None), _bound(hi, None)
@@ -464,28 +373,6 @@ def _bound(value: Any, default: Decimal | None) -> Decimal | None:
     if value is None:
         return default
     return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _expected_number(field: Field) -> str:
-    kind = "a whole number" if field.type == "integer" else "a number"
-    return f"{kind} in {_unit_label(field.unit)}" if field.unit else kind
-
-
-def _unit_label(code: str) -> str:
-    name = UNIT_ZH.get(code)
-    return f"{code!r} ({name})" if name else repr(code)
-
-
-def _unit_key(unit: str) -> str:
-    return halfwidth(unit).strip().casefold()
-
-
-def _spellings(code: str) -> frozenset[str]:
-    return frozenset(_unit_key(s) for s in UNITS.get(code, (code,)) + (code,))
-
-
-_KNOWN_UNITS = frozenset(
-    _unit_key(s) for s in tuple(UNITS) + tuple(x for v in UNITS.values() for x in v) + OTHER_UNITS)
 
 
 def _integral(value: Decimal) -> Decimal | None:
@@ -506,14 +393,6 @@ def _shift(value: Decimal, places: int) -> Decimal:
     """value * 10**places, exactly (no context rounding)."""
     sign, digits, exponent = value.as_tuple()
     return Decimal((sign, digits, exponent + places))
-
-
-def _is_finite(value: float | Decimal | int) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, Decimal):
-        return value.is_finite()
-    return True
 
 
 def _percent_hint(value: Decimal) -> str:
@@ -707,29 +586,3 @@ def _plain_text(value: Decimal) -> str:
     return format(value, "f") if -20 < value.adjusted() < 30 else str(value)
 
 
-def _int_text(value: int) -> str:
-    try:
-        return str(value)
-    except ValueError:            # more digits than int->str conversion allows
-        return str(Decimal(value))
-
-
-def _show(raw: Any, limit: int = 60) -> str:
-    """The raw value as it appears in a message: '500人' quoted, numbers and dates bare."""
-    if isinstance(raw, str):
-        text = raw if len(raw) <= limit else raw[:limit] + "…"
-        return repr(text)
-    if isinstance(raw, bool):
-        return str(raw)
-    if isinstance(raw, int):
-        text = _int_text(raw)
-    elif isinstance(raw, Decimal):
-        text = str(raw)
-    elif isinstance(raw, datetime.date):
-        text = raw.isoformat()
-    else:
-        try:
-            text = repr(raw)
-        except Exception:          # pragma: no cover - exotic objects
-            text = f"<{type(raw).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -18,6 +18,7 @@ from ..errors import InputError, Issue
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
 from .plain import GATE_TERMS, Vocabulary, register_tiers
+from .quantity import NormalizeError, read_number
 from ..terms import BUILTIN_TYPES, ORG_TYPES, register_type_names
 from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
@@ -44,6 +45,8 @@ class _Doc:
     data: dict        # never mutated: the cache hands the same document to every reader
     loc: Locator
     digest: str = ""  # sha256 of the file's bytes
+    issues: tuple = ()  # problems that do not stop it being resolved (its id is not its file name):
+                        # reported with everything else the load finds, never alone
 
 
 @dataclass
@@ -105,12 +108,13 @@ def load_document(path: Path) -> _Doc:
 def _parse_document(path: Path, content: bytes, digest: str) -> _Doc:
     data, loc = load_yaml(content, filename=str(path))
     issues = schema_check(data, "standard", loc, digest)
-    if issues:
-        raise InputError(issues)
     expected = path.stem
-    if data["id"] != expected:
-        raise InputError(loc.issue(["id"], f"standard id '{data['id']}' does not match its file name '{path.name}' (expected '{expected}')"))
-    return _Doc(data["id"], path, data, loc, digest)
+    named = data.get("id") if isinstance(data, dict) else None
+    mismatch = [loc.issue(["id"], f"standard id '{named}' does not match its file name '{path.name}' "
+                                  f"(expected '{expected}')")] if isinstance(named, str) and named != expected else []
+    if issues:
+        raise InputError(sorted(issues + mismatch))
+    return _Doc(data["id"], path, data, loc, digest, tuple(mismatch))
 
 
 def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
@@ -150,15 +154,17 @@ def _lineage(doc: _Doc, dirs: list[Path]) -> list[_Doc]:
     while chain[-1].data.get("extends"):
         child = chain[-1]
         parent_id = child.data["extends"]
-        if parent_id in [d.id for d in chain]:
-            cycle = " -> ".join([d.id for d in chain] + [parent_id])
-            raise InputError(child.loc.issue(["extends"], f"'extends' cycle: {cycle}"))
         p = find_standard_file(parent_id, dirs)
         if p is None:
             known = available_standards(dirs)
             hint = difflib.get_close_matches(parent_id, known, 1)
-            raise InputError(child.loc.issue(["extends"], f"extends unknown standard '{parent_id}'"
-                                             + (f"; did you mean '{hint[0]}'?" if hint else "")))
+            raise InputError([*child.issues, child.loc.issue(["extends"], f"extends unknown standard '{parent_id}'"
+                                                             + (f"; did you mean '{hint[0]}'?" if hint else ""))])
+        # a cycle is a file met again (by its path: a file whose id is not its name is reported
+        # as such, not as a cycle through the standard it names)
+        if p.resolve() in [d.path.resolve() for d in chain]:
+            cycle = " -> ".join([d.id for d in chain] + [parent_id])
+            raise InputError([*child.issues, child.loc.issue(["extends"], f"'extends' cycle: {cycle}")])
         chain.append(load_document(p))
     return list(reversed(chain))
 
@@ -174,12 +180,37 @@ class _Resolver:
         self.criteria: dict[str, _Raw] = {}
         self.grading: dict[str, tuple[Any, Locator, tuple]] = {}
         self.types: dict[str, tuple[str, tuple[str, ...]]] = {}   # declared types: code -> (name, aliases)
+        # Where the base criteria's points were changed (a criterion added, removed, its points
+        # or method overridden or dropped), and removed criteria: when the sum no longer matches a
+        # parent's grading.base, or a parent's gate reads a removed criterion, the change is what
+        # the message points at (the child's line), not the parent's key it contradicts.
+        self.base_changes: list[tuple[Locator, tuple, str]] = []
+        self.removed: dict[str, tuple[Locator, tuple]] = {}
+        self._rank = {id(d.loc): i for i, d in enumerate(chain)}
+
+    def later(self, a: Locator, b: Locator) -> bool:
+        """Whether `a` is in a file that comes after `b`'s in the extends chain (a child's)."""
+        return self._rank.get(id(a), 0) > self._rank.get(id(b), 0)
+
+    def where(self, loc: Locator, path) -> str:
+        """file:line, for naming the other end of a conflict in a message."""
+        return f"{Path(loc.filename).name}:{loc.where(list(path))[0]}"
 
     def fail(self, loc: Locator, path, message: str):
         self.issues.append(loc.issue(list(path), message))
         raise _Fail
 
     def build(self) -> Standard:
+        pending = [i for d in self.chain for i in d.issues]
+        try:
+            std = self._build()
+        except InputError as e:
+            raise InputError(sorted(pending + e.issues) if pending else e.issues) from None
+        if pending:
+            raise InputError(pending)
+        return std
+
+    def _build(self) -> Standard:
         for doc in self.chain:
             self._merge(doc)
         if self.issues:
@@ -244,26 +275,58 @@ class _Resolver:
                     continue
                 self.criteria[cid] = _Raw(dict(crit), sec["id"], (loc, ("sections", si, "criteria", ci)))
                 s["criteria"].append(cid)
+                if _kind(crit) == "base":
+                    self.base_changes.append((loc, ("sections", si, "criteria", ci), f"adds {cid}"))
         for cid, changes in (d.get("override") or {}).items():
             raw = self.criteria.get(cid)
             if raw is None:
                 self._unknown(loc, ("override", cid), cid, "override of unknown criterion")
                 continue
+            was_base = _kind(raw.data) == "base"
             for key, value in changes.items():
-                raw.data[key] = value
-                raw.key_origin[key] = (loc, ("override", cid, key))
+                if key != "drop":
+                    raw.data[key] = value
+                    raw.key_origin[key] = (loc, ("override", cid, key))
+            self._drop(raw, cid, changes, loc)
+            touched = [k for k in ("points", "method", "drop") if k in changes]
+            if touched and (was_base or _kind(raw.data) == "base"):
+                self.base_changes.append((loc, ("override", cid, touched[0]), f"overrides {cid}"))
         for ri, rid in enumerate(d.get("remove") or []):
             if rid in self.criteria:
                 raw = self.criteria.pop(rid)
                 self.sections[raw.section]["criteria"].remove(rid)
+                gone = [(rid, raw)]
             elif rid in self.sections:
-                for cid in self.sections.pop(rid)["criteria"]:
-                    self.criteria.pop(cid, None)
+                gone = [(cid, self.criteria.pop(cid)) for cid in self.sections.pop(rid)["criteria"] if cid in self.criteria]
             else:
+                gone = None
                 self._unknown(loc, ("remove", ri), rid, "remove of unknown criterion or section",
                               list(self.criteria) + list(self.sections))
+            for cid, raw in gone or ():
+                self.removed[cid] = (loc, ("remove", ri))
+            if any(_kind(raw.data) == "base" for _, raw in gone or ()):
+                self.base_changes.append((loc, ("remove", ri), f"removes {rid}"))
         for key, value in (d.get("grading") or {}).items():
             self.grading[key] = (value, loc, ("grading", key))
+
+    def _drop(self, raw: _Raw, cid: str, changes: dict, loc: Locator) -> None:
+        """`override: {G1.2: {drop: [applies_if, requirement]}}`: inherited keys removed from the
+        criterion. A check that then misses a dropped key points at the drop."""
+        for i, key in enumerate(changes.get("drop") or ()):
+            path = ("override", cid, "drop", i)
+            if key in changes:
+                self._try(self.fail, loc, path, f"{cid}: '{key}' is both set and dropped by this override")
+            elif key in _KEPT_KEYS:
+                self._try(self.fail, loc, path, f"{cid}: '{key}' cannot be dropped: every criterion needs it "
+                                                f"(override it instead)")
+            elif key not in raw.data:
+                keys = [k for k in raw.data if k not in _KEPT_KEYS]
+                hint = difflib.get_close_matches(str(key), keys, 1)
+                self._try(self.fail, loc, path, f"{cid} has no key '{key}' to drop"
+                          + (f"; did you mean '{hint[0]}'?" if hint else f" (its keys: {', '.join(keys)})"))
+            else:
+                del raw.data[key]
+                raw.key_origin[key] = (loc, path)
 
     def _unknown(self, loc, path, name, what, known=None):
         hint = difflib.get_close_matches(name, known if known is not None else list(self.criteria), 1)
@@ -330,11 +393,19 @@ class _Resolver:
         m = REGISTRY[data["method"]]
         ctx = _CriterionContext(self, raw)
         missing = [k for k in m.required if k not in data]
-        if missing:
-            ctx.fail((), f"method '{m.name}' needs {', '.join(repr(k) for k in missing)}")
+        dropped = [k for k in missing if k in raw.key_origin]
+        if dropped:
+            ctx.fail((dropped[0],), f"method '{m.name}' needs '{dropped[0]}'; it cannot be dropped")
+        if missing:     # at the override that changed the method, when one did
+            ctx.fail(("method",) if "method" in raw.key_origin else (),
+                     f"method '{m.name}' needs {', '.join(repr(k) for k in missing)}")
         allowed = set(_COMMON_KEYS) | set(m.schema)
         for key in data:
             if key not in allowed:
+                if ctx.later("method", key):      # a child changed the method; the key is inherited
+                    loc, path = ctx.origin(key)
+                    ctx.fail(("method",), f"method '{m.name}' does not use the inherited key '{key}' "
+                                          f"({self.where(loc, path)}); drop it: drop: [{key}]")
                 hint = difflib.get_close_matches(key, sorted(allowed), 1)
                 ctx.fail((key,), f"key '{key}' is not used by method '{m.name}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
         points = ctx.points("points", data.get("points", 0))
@@ -378,16 +449,27 @@ class _Resolver:
         def tier_ref(key, sub, tid):
             if tid not in ids:
                 hint = difflib.get_close_matches(str(tid), ids, 1)
-                fail(key, sub, f"unknown tier '{tid}' (tiers: {', '.join(ids)})" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+                message = f"unknown tier '{tid}' (tiers: {', '.join(ids)})" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                if self.later(loc("tiers")[0], loc(key)[0]):     # a child replaced the tiers
+                    fail("tiers", (), f"{message}: read by grading.{key} ({self.where(*loc(key))}); "
+                                      f"override grading.{key} as well")
+                fail(key, sub, message)
             return tid
 
         base_sum = sum((c.points for c in criteria.values() if c.kind == "base"), ZERO)
         if base_sum != base and len(criteria) == len(self.criteria):   # else the sum is wrong only because of errors already reported
+            base_loc = loc("base")
+            after = [c for c in self.base_changes if self.later(c[0], base_loc[0])]
+            if after:       # a child changed the points under a parent's base: say so at the child's change
+                last = [c for c in after if c[0] is after[-1][0]]
+                self.fail(last[0][0], last[0][1], f"base criteria points sum to {base_sum}, but grading.base is {base} "
+                                                  f"({self.where(*base_loc)}); this standard {', '.join(c[2] for c in last)}: "
+                                                  f"adjust the points or set grading.base")
             fail("base", (), f"base criteria points sum to {base_sum}, but grading.base is {base}")
         for c in criteria.values():
             if c.kind == "veto":
                 cap = c.params[1]
-                if cap is not None and cap not in ids:       # None: a flag-only veto (mark)
+                if cap not in ids:
                     raw = self.criteria[c.id]
                     l, p = raw.key_origin.get("cap_tier", (raw.origin[0], raw.origin[1] + ("cap_tier",)))
                     self.fail(l, p, f"unknown tier '{cap}' (tiers: {', '.join(ids)})")
@@ -406,14 +488,23 @@ class _Resolver:
         gate_names.update({"total": Type.NUMBER, "base": Type.NUMBER, "bonus": Type.NUMBER, "veto_count": Type.NUMBER})
         funcs = dict(DEFAULT_FUNCTIONS)
         funcs.update(result_functions(list(criteria), [s.id for s in sections]))
+        read_removed: list[str] = []          # removed criteria a gate read (filled by the check below)
+        funcs["points"], funcs["outcome"] = (_noting_removed(funcs[f], self.removed, read_removed)
+                                             for f in ("points", "outcome"))
         gate_vocab = Vocabulary(self.field_objs, GATE_TERMS, {t.id: t.name for t in tiers},
                                 {c.id: c.title for c in criteria.values()}, {s.id: s.title for s in sections})
         gates = []
         for i, gt in enumerate(g.get("gates") or []):
             tier_ref("gates", (i, "tier"), gt["tier"])
+            read_removed.clear()
             try:
                 cond = compile_expr(gt["condition"], gate_names, funcs, expect=Type.BOOL)
             except ExprError as e:
+                gone = self.removed.get(read_removed[0]) if read_removed else None
+                if gone and self.later(gone[0], loc("gates")[0]):   # a child removed what a parent's gate reads
+                    self.fail(gone[0], gone[1], f"{read_removed[0]} is removed, but the gate for tier {gt['tier']} "
+                                                f"({self.where(loc('gates')[0], loc('gates')[1] + (i, 'condition'))}) "
+                                                f"reads it: override grading.gates as well")
                 fail("gates", (i, "condition"), f"{e.message} (column {e.column} of {gt['condition']!r})")
             cond.plain = gate_vocab.condition(cond)
             name = next(t.name for t in tiers if t.id == gt["tier"])
@@ -438,6 +529,12 @@ class _Resolver:
 
 
 _COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy", "due")
+_KEPT_KEYS = ("id", "title", "method", "rectification")    # every criterion has them: override, never drop
+
+
+def _kind(data: dict) -> str | None:
+    m = REGISTRY.get(data.get("method"))
+    return m.kind if m else None
 
 
 class _CriterionContext:
@@ -454,6 +551,15 @@ class _CriterionContext:
             return loc, p + path[1:]
         loc, p = self.raw.origin
         return loc, p + path
+
+    def origin(self, key: str):
+        """Where the criterion's `key` was last set: (Locator, path)."""
+        return self._where((key,))
+
+    def later(self, a: str, b: str) -> bool:
+        """Whether key `a` was set in a later file of the chain than key `b` (a child's override):
+        a conflict between the two is then the child's doing, and is reported at `a`."""
+        return self.r.later(self.origin(a)[0], self.origin(b)[0])
 
     def fail(self, path, message):
         loc, p = self._where(path)
@@ -489,10 +595,17 @@ class _CriterionContext:
     def value_field(self, expr):
         return self.r.field_objs.get(expr.source.strip())
 
-    def number(self, path, percent_ok=False, fraction=False):
+    def number(self, path, percent_ok=False, fraction=False, field=None):
         """A number or "60%". fraction=True (a percentage field's threshold): a bare number must be
-        a share in [0, 1], since evidence refuses a bare 60 for a percentage too."""
+        a share in [0, 1], since evidence refuses a bare 60 for a percentage too. `field`: the
+        number field it is compared with; text such as "50人" is read as evidence for that field
+        is, and a unit that does not fit it is refused with evidence's message."""
         v = self.get(path)
+        if isinstance(v, str) and field is not None and field.type in ("number", "integer"):
+            try:
+                return read_number(v, field)
+            except NormalizeError as e:
+                self.fail(path, str(e))
         try:
             d = _dec(v, percent_ok)
         except ValueError as e:
@@ -504,7 +617,8 @@ class _CriterionContext:
     def band_points(self, path, value):
         d = self.points(path, value)
         if d > self.max_points:
-            self.fail(path, f"band points {d} exceed the criterion's {self.max_points} points")
+            blame = ("points",) if self.later("points", path[0]) else path
+            self.fail(blame, f"band points {d} exceed the criterion's {self.max_points} points")
         return d
 
     def points(self, path, value):
@@ -572,6 +686,16 @@ def _field(fid: str, d: dict, fail) -> Field:
                  min=_dec(d["min"]) if d.get("min") is not None else None,
                  max=_dec(d["max"]) if d.get("max") is not None else None,
                  values=values, tolerance=tol, tolerance_relative=rel, blank=blank)
+
+
+def _noting_removed(spec: FunctionSpec, removed, hits: list) -> FunctionSpec:
+    """`spec` whose literal check also records a criterion id that a child standard removed."""
+    def check(i, value):
+        problem = spec.check_literal(i, value)
+        if problem and value in removed:
+            hits.append(value)
+        return problem
+    return FunctionSpec(spec.name, spec.params, spec.returns, spec.impl, check)
 
 
 def result_functions(criterion_ids: list[str], section_ids: list[str]) -> dict[str, FunctionSpec]:

@@ -26,6 +26,9 @@ RATIO_STEP = Decimal("0.0001")   # ratios are quantized to 0.01% before any comp
 _EXPR = {"type": "string", "minLength": 1}
 _NUM = {"$ref": "#/$defs/number"}
 _NUM_OR_PCT = {"$ref": "#/$defs/number_or_percent"}
+# a threshold compared with one field: a number, or text read as evidence is ("60%", "500平方米",
+# "50人"), so a unit that does not fit the field gets evidence's message (standard.quantity)
+_QUANTITY = {"anyOf": [{"type": "number"}, {"type": "string", "minLength": 1}]}
 
 
 class NotDue(Exception):
@@ -150,14 +153,14 @@ _OP_SHARE = {">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}
 
 
 @method("threshold", "base", "达到门槛即得分",
-        {"field": {"type": "string"}, "op": {"enum": list(_OPS)}, "value": _NUM_OR_PCT},
+        {"field": {"type": "string"}, "op": {"enum": list(_OPS)}, "value": _QUANTITY},
         ["field", "value"])
 class Threshold:
     @staticmethod
     def compile(raw, ctx):
         f = ctx.field("field", ("number", "integer", "percentage"))
         pct = f.type == "percentage"
-        return (f, raw.get("op", ">="), ctx.number("value", percent_ok=pct, fraction=pct))
+        return (f, raw.get("op", ">="), ctx.number("value", percent_ok=pct, fraction=pct, field=f))
 
     @staticmethod
     def score(params, points, env):
@@ -174,7 +177,7 @@ class Threshold:
         {"value": _EXPR, "field": {"type": "string"},
          "bands": {"type": "array", "minItems": 1, "items": {
              "type": "object", "additionalProperties": False, "required": ["points"],
-             "properties": {"min": _NUM_OR_PCT, "equals": {"type": "string"}, "points": _NUM}}}},
+             "properties": {"min": _QUANTITY, "equals": {"type": "string"}, "points": _NUM}}}},
         ["bands"])
 class Bands:
     @staticmethod
@@ -199,7 +202,7 @@ class Bands:
         for i, b in enumerate(bands):
             if "min" not in b:
                 ctx.fail(("bands", i), "numeric bands need 'min'")
-            table.append((ctx.number(("bands", i, "min"), percent_ok=True, fraction=pct),
+            table.append((ctx.number(("bands", i, "min"), percent_ok=True, fraction=pct, field=f),
                           ctx.band_points(("bands", i, "points"), b["points"])))
         table.sort(key=lambda t: t[0], reverse=True)
         return ("number", expr, tuple(table), f)

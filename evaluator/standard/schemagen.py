@@ -123,7 +123,11 @@ def build() -> dict:
             "sections": {"type": "array", "items": {"$ref": "#/$defs/section"}},
             "override": {"type": "object", "propertyNames": {"pattern": CRITERION_ID},
                          "additionalProperties": {"type": "object", "propertyNames": {"not": {"const": "id"}},
-                                                  "properties": {**common, **method_props}, "additionalProperties": False}},
+                                                  # drop: inherited keys to remove (docs/FORMATS.md, 1+N)
+                                                  "properties": {**common, **method_props, "drop": {
+                                                      "type": "array", "minItems": 1, "uniqueItems": True,
+                                                      "items": {"type": "string", "minLength": 1}}},
+                                                  "additionalProperties": False}},
             "remove": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
             "grading": grading,
         },
