@@ -192,7 +192,7 @@ def _grading_points(what: str, old: tuple[Point, ...], new: tuple[Point, ...]) -
     for key, p in b.items():
         q = a.get(key)
         if q is None:
-            out.append(Change(GRADING_GROUP, "added", p.label, f"新增{what}：{p.label}，{p.text}", None, p.text))
+            out.append(Change(GRADING_GROUP, "added", p.label, f"新增{what}：{_named(what, p)}", None, p.text))
             continue
         if q.label != p.label:
             out.append(Change(GRADING_GROUP, "renamed", p.label, f"{what}名称：{q.label} → {p.label}", q.label, p.label))
@@ -200,8 +200,13 @@ def _grading_points(what: str, old: tuple[Point, ...], new: tuple[Point, ...]) -
             out.append(Change(GRADING_GROUP, "changed", p.label, f"{p.label}：{q.text} → {p.text}", q.text, p.text))
     for key, q in a.items():
         if key not in b:
-            out.append(Change(GRADING_GROUP, "removed", q.label, f"取消{what}：{q.label}，{q.text}", q.text, None))
+            out.append(Change(GRADING_GROUP, "removed", q.label, f"取消{what}：{_named(what, q)}", q.text, None))
     return out
+
+
+def _named(what: str, p: Point) -> str:
+    """'D档，总分不足 60 分'; just the text when the part's name is the group's (创A目标)."""
+    return p.text if p.label == what else f"{p.label}，{p.text}"
 
 
 # ------------------------------------------------------------------ printing
