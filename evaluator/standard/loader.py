@@ -469,7 +469,7 @@ class _Resolver:
         for c in criteria.values():
             if c.kind == "veto":
                 cap = c.params[1]
-                if cap not in ids:
+                if cap is not None and cap not in ids:       # None: a flag-only veto (mark)
                     raw = self.criteria[c.id]
                     l, p = raw.key_origin.get("cap_tier", (raw.origin[0], raw.origin[1] + ("cap_tier",)))
                     self.fail(l, p, f"unknown tier '{cap}' (tiers: {', '.join(ids)})")
