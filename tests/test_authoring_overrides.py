@@ -113,6 +113,15 @@ def test_tiers_replaced_by_a_child_are_checked_against_the_parents_gates(tmp_pat
                     f"(mini.yaml:{mini_line('gates:')}); override grading.gates as well"]
 
 
+def test_tiers_replaced_by_a_child_are_checked_against_the_parents_veto_caps(tmp_path):
+    p = write(tmp_path, "grading:\n  tiers: [{id: A, name: 合格, min: 60}, {id: F, name: 不合格, min: 0}]\n")
+    assert errors(p) == [f"{p}:6:3: $.grading.tiers: unknown tier 'C' (tiers: A, F): the cap of veto G9.2 "
+                         f"(mini.yaml:{mini_line('id: G9.2')}); override G9.2: {{cap_tier: ...}} as well"]
+    p = write(tmp_path, "grading:\n  tiers: [{id: A, name: 合格, min: 60}, {id: F, name: 不合格, min: 0}]\n"
+                        "override:\n  G9.2: {cap_tier: F}\n")
+    assert load_standard(p).criteria["G9.2"].params[1] == "F"
+
+
 # ---------------------------------------------------------------- id and file name
 
 def test_an_id_file_name_mismatch_is_reported_with_the_files_other_errors(tmp_path):

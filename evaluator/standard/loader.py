@@ -472,6 +472,9 @@ class _Resolver:
                 if cap is not None and cap not in ids:       # None: a flag-only veto (mark)
                     raw = self.criteria[c.id]
                     l, p = raw.key_origin.get("cap_tier", (raw.origin[0], raw.origin[1] + ("cap_tier",)))
+                    if self.later(loc("tiers")[0], l):       # a child replaced the tiers a parent's veto caps at
+                        fail("tiers", (), f"unknown tier '{cap}' (tiers: {', '.join(ids)}): the cap of veto {c.id} "
+                                          f"({self.where(l, p)}); override {c.id}: {{cap_tier: ...}} as well")
                     self.fail(l, p, f"unknown tier '{cap}' (tiers: {', '.join(ids)})")
         comps = []
         for i, c in enumerate(g.get("components") or [{"id": "verified", "label": "考核得分", "source": "criteria", "weight": 1}]):
