@@ -30,7 +30,8 @@ from collections import Counter, defaultdict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
-from ..standard.listrules import PREVIOUS_NAMES, compile_rule_expr, describe_expr, describe_rules, normalize_rules, share
+from ..standard.listrules import (PREVIOUS_NAMES, compile_rule_expr, describe_expr, describe_rules, normalize_rules,
+                                   rule_expressions, share)
 from ..standard.plain import tier_names
 from ..terms import SCOPES, scope_key, scope_label
 from .engine import Exact, Lowering, Ruleset
@@ -113,8 +114,10 @@ class ListState:
 
     def __init__(self, rules: Mapping | None, tiers: Mapping[str, list[str]], rows: list[Row],
                  groups: Mapping[str, Mapping[str, list[tuple]]], keys: Mapping[str, tuple] | None = None,
-                 previous: Mapping | None = None, kind: str = "lists", marks: Mapping | None = None):
+                 previous: Mapping | None = None, kind: str = "lists", marks: Mapping | None = None,
+                 ranking: str | None = None):
         self.norm = normalize_rules(rules, kind=kind)
+        self.ranking = ranking     # the round's ranking order as a sentence (placement.ranking_info)
         self.marks = marks         # standard -> {veto criterion: mark} (veto_marks)
         self.previous = previous
         self.tiers = tiers
@@ -251,8 +254,11 @@ class ListState:
                         reasons[rid] = reasons.get(rid, []) + [line]
             entries = [_entry(self.by_id[rid], why, row_marks(self.by_id[rid], self.marks)) for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
-            out[lid] = {"title": rule["title"], "rules": rule, "description": describe_rules(rule, self.names),
-                        "entries": entries}
+            description = describe_rules(rule, self.names)
+            if self.ranking and ("top" in rule or "bottom" in rule
+                                 or any(_RANK_NAMES & compile_rule_expr(e).names for e in rule_expressions(rule))):
+                description.append(self.ranking)      # places depend on how the round ranks
+            out[lid] = {"title": rule["title"], "rules": rule, "description": description, "entries": entries}
             if "rectification_deadline" in rule:
                 out[lid]["rectification_deadline"] = rule["rectification_deadline"]
         return out
@@ -264,12 +270,12 @@ class ListState:
 
 def lists_for_rows(rows: Iterable[Row], groups: Mapping[str, Mapping[str, list[tuple]]], tiers: Mapping[str, list[str]],
                    rules: Mapping | None, previous: Mapping | None = None, kind: str = "lists",
-                   marks: Mapping | None = None) -> dict:
+                   marks: Mapping | None = None, ranking: str | None = None) -> dict:
     """The `lists` (or `designations`) object of results.json, in one go. `rows` every
     organization, `groups` its graded ones per scope group in rank order (see ListState),
     `tiers` standard id -> its tier ids best first, `rules` the round's `lists:` (None: the
     defaults), `previous` id -> the previous round's result (evaluator.scoring.previous)."""
-    state = ListState(rules, tiers, list(rows), groups, previous=previous, kind=kind, marks=marks)
+    state = ListState(rules, tiers, list(rows), groups, previous=previous, kind=kind, marks=marks, ranking=ranking)
     try:
         return state.derive()
     finally:
@@ -378,7 +384,8 @@ def derive_lists(results: Mapping, rules: Mapping | None) -> dict:
         for v in o.get("vetoes") or []:
             if isinstance(v, Mapping) and v.get("mark"):
                 marks.setdefault(str((o.get("standard") or {}).get("id")), {})[v.get("criterion")] = v["mark"]
-    return lists_for_rows(rows, groups, tiers, rules, marks=marks)
+    ranking = (results.get("ranking") or {}).get("description")
+    return lists_for_rows(rows, groups, tiers, rules, marks=marks, ranking=ranking)
 
 
 def _row_of(o: Mapping[str, Any]) -> Row:

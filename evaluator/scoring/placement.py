@@ -9,9 +9,12 @@ down, where placement runs again (grading.place: that tier's gates, the vetoes) 
 tier's quota applies to them too. At the boundary, equal organizations are taken by id,
 deterministic though arbitrary, and the tier reasons say so.
 
-Ranks: organizations are compared by tier (best first), then by the tie-break keys; equal on
-all of them, they share a rank ("1224") and are listed by id. Each scope group keeps its
-organizations sorted, so a rank is a binary search and moving one organization is an insertion.
+Ranks: organizations are compared by tier (best first), then by the tie-break keys
+(`tier_first`, the default); a round may choose `score_first` (grading: {ranking: score_first}
+in round.yaml): the tie-break keys first, the tier only between organizations equal on all of
+them (a vetoed organization capped at C then ranks by its score). Equal on everything, they
+share a rank ("1224") and are listed by id. Each scope group keeps its organizations sorted,
+so a rank is a binary search and moving one organization is an insertion.
 """
 from __future__ import annotations
 
@@ -30,8 +33,31 @@ def scope_value(r: Row, scope: str) -> str:
     return scope_key(scope, r.district, r.street, r.type)
 
 
-def _rank_key(r: Row) -> tuple:
+RANKING_ORDERS = ("tier_first", "score_first")
+
+
+def _rank_key(r: Row, order: str = "tier_first") -> tuple:
+    """A graded row's rank key: everything but the last item (the id) equal means a shared rank."""
+    if order == "score_first":
+        return (r.sort_key, r.tier_index, r.id)
     return (r.tier_index, r.sort_key, r.id)
+
+
+# what each tie-break key reads as where the ranking order is stated (section:<id> by its title)
+_TIE_ZH = {"total": "总分", "base": "基础得分", "bonus": "加分", "veto_count": "一票否决项数", "reviewed_share": "已核查分值占比"}
+
+
+def ranking_info(order: str, tie_breaks, section_titles: Mapping[str, str] | None = None) -> dict:
+    """results.json's `ranking`: the order the round chose and the sentence documents print."""
+    keys = []
+    for key, desc in tie_breaks:
+        label = _TIE_ZH.get(key) or (section_titles or {}).get(key[len("section:"):], key[len("section:"):]) + "得分"
+        keys.append(f"{label}{'高' if desc else '低'}者在前")
+    scores = "、".join(keys)
+    text = (f"先比档次（高档在前），档次相同再比{scores}" if order == "tier_first"
+            else f"先比{scores}，均相同再比档次（高档在前）")
+    return {"order": order, "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in tie_breaks],
+            "description": f"排名方式：{text}；各项均相同者名次并列"}
 
 
 def sort_key(values: Mapping[str, Decimal], tie_breaks) -> tuple:
@@ -233,14 +259,15 @@ class Quotas:
 class Ranks:
     """Graded rows sorted by rank in every scope group; ranks by binary search."""
 
-    def __init__(self, rows: Iterable[Row]):
+    def __init__(self, rows: Iterable[Row], order: str = "tier_first"):
+        self.order = order
         self.keys: dict[str, tuple] = {}
         self.groups: dict[str, dict[str, list[tuple]]] = {s: defaultdict(list) for s in SCOPES}
         self.rows: dict[str, Row] = {}
         for r in rows:
             self.rows[r.id] = r
             if r.graded:
-                k = _rank_key(r)
+                k = _rank_key(r, order)
                 self.keys[r.id] = k
                 for s in SCOPES:
                     self.groups[s][scope_value(r, s)].append(k)
@@ -253,7 +280,7 @@ class Ranks:
         if k is None:
             return None
         lst = self.groups[scope][scope_value(r, scope)]
-        return bisect.bisect_left(lst, k[:2]) + 1
+        return bisect.bisect_left(lst, k[:-1]) + 1
 
     def ordered(self, scope: str = "round") -> list[str]:
         """Ids of the graded rows in rank order (the round scope: everyone)."""
@@ -275,7 +302,7 @@ class Ranks:
                 if j < len(lst) and lst[j] == old:
                     del lst[j]
         if r.graded:
-            k = _rank_key(r)
+            k = _rank_key(r, self.order)
             self.keys[r.id] = k
             for s in SCOPES:
                 bisect.insort(self.groups[s][scope_value(r, s)], k)
@@ -287,8 +314,8 @@ class Ranks:
             for lst in self.groups[s].values():
                 prev, rank = None, 0
                 for pos, k in enumerate(lst, start=1):
-                    if k[:2] != prev:
-                        prev, rank = k[:2], pos
+                    if k[:-1] != prev:
+                        prev, rank = k[:-1], pos
                     setattr(self.rows[k[2]], attr, rank)
         for r in self.rows.values():
             if not r.graded:

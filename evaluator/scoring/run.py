@@ -33,7 +33,7 @@ from .grading import grade
 from .lists import ListState, veto_marks
 from .orgresult import Pieces, dumps, parts, round_part, splice
 from .pipeline import Local, LocalPool, PartJob, PartResult, Serial, StandardsSpec, executor
-from .placement import Quotas, Ranks, sort_key
+from .placement import Quotas, Ranks, ranking_info, sort_key
 from .previous import load_previous
 from ..terms import scope_key
 from .rows import Row, Shared
@@ -53,6 +53,8 @@ def with_round_overrides(std: Standard, override: dict) -> Standard:
     if "target" in override:
         t = override["target"]
         changes["target"] = Target(t["tier"], _dec(t["min_share"]), t.get("scope", "round"))
+    if "ranking" in override:         # tier_first | score_first (scoring.placement)
+        changes["ranking"] = override["ranking"]
     if not changes:
         return std
     return dataclasses.replace(std, grading=dataclasses.replace(g, **changes))
@@ -156,12 +158,15 @@ class ScoredRound:
         for r in rows:
             r.tier_before_quota = r.tier_index
         self.quotas = Quotas(rows, gradings)
-        self.ranks = Ranks(rows)
+        first = next(iter(self.standards.values())).grading       # the round's one ranking (load_round)
+        self.ranks = Ranks(rows, first.ranking)
         self.place_all()
         self.header = {
             "agrade_version": __version__, **header,
             "standards": _standards_block(self.standards),
-            "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in next(iter(self.standards.values())).grading.tie_breaks],
+            "tie_breaks": [f"{k} {'desc' if d else 'asc'}" for k, d in first.tie_breaks],
+            "ranking": ranking_info(first.ranking, first.tie_breaks,
+                                    {sec.id: sec.title for s in self.standards.values() for sec in s.sections}),
         }
         self.summary = Summary(rows, standards, gradings)
         self.header["summary"] = self.summary.render()
@@ -199,7 +204,8 @@ class ScoredRound:
         if previous:
             self.header["previous"] = previous.header()
         marks = veto_marks(self.standards.values())
-        states = {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind, marks)
+        states = {kind: ListState(r, tiers, self.rows, self.ranks.groups, self.ranks.keys, before, kind, marks,
+                                  self.header["ranking"]["description"])
                   for kind, r in (("lists", rules), ("designations", designations)) if kind == "lists" or r}
         for state in states.values() if previous else ():
             # a tier only the previous round's standard version had is printed with its name then
@@ -289,7 +295,7 @@ class ScoredRound:
         self.spill.close()
 
 
-_HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks",
+_HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks", "ranking",
                  "summary", "lists", "designations", "previous", "bulletin")
 
 

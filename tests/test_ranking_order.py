@@ -1,0 +1,61 @@
+"""Rank order is declared: tier first (the default) or score first (grading: {ranking:
+score_first} in round.yaml), shown in results.json and on every list whose places depend on it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluator.errors import InputError
+from evaluator.intake.rounds import load_round
+from evaluator.scoring.run import evaluate_round
+
+from conftest import run_cli
+from roundkit import MINI, make_round
+
+NO_QUOTA = MINI.replace("  quotas:\n    - {tier: A, max_share: 50%, scope: district}\n", "")
+# P1 100 (A); P2 100 but vetoed to C (serious violation); P3 92 (area 350: 12 of 20 points, A);
+# P4 80 (area 10: 0 of 20, B)
+ORGS = [("P1", "东区", "一街道", {}), ("P2", "东区", "一街道", {"serious_violation": "是"}),
+        ("P3", "东区", "一街道", {"centre_area": 350}), ("P4", "东区", "一街道", {"centre_area": 10})]
+
+
+def _ranks(payload):
+    return [(o["id"], o["tier"], o["rank"]["round"]) for o in payload["organizations"]]
+
+
+def test_tier_first_is_the_default_and_says_so(tmp_path):
+    payload = evaluate_round(load_round(make_round(tmp_path, ORGS, NO_QUOTA)))
+    assert _ranks(payload) == [("P1", "A", 1), ("P3", "A", 2), ("P4", "B", 3), ("P2", "C", 4)]
+    assert payload["ranking"] == {"order": "tier_first", "tie_breaks": ["total desc", "base desc"],
+                                  "description": "排名方式：先比档次（高档在前），档次相同再比总分高者在前、基础得分高者在前；"
+                                                 "各项均相同者名次并列"}
+
+
+def test_score_first_ranks_a_capped_organization_by_its_score(tmp_path):
+    payload = evaluate_round(load_round(make_round(tmp_path, ORGS, NO_QUOTA, "grading: {ranking: score_first}\n")))
+    # P1 and P2 both 100 on total and base: the tier decides between them, and only then
+    assert _ranks(payload) == [("P1", "A", 1), ("P2", "C", 2), ("P3", "A", 3), ("P4", "B", 4)]
+    assert payload["ranking"]["order"] == "score_first"
+    assert payload["ranking"]["description"].startswith("排名方式：先比总分高者在前、基础得分高者在前，均相同再比档次")
+    # the black list's last place follows the declared order, and the list prints it
+    black = payload["lists"]["black"]
+    assert black["description"][-1] == payload["ranking"]["description"]
+    red = payload["lists"]["red"]          # top n per district: its places depend on the order too
+    assert [e["organization"] for e in red["entries"]] == ["P1", "P3"] and red["description"][-1].startswith("排名方式")
+
+
+def test_an_unknown_ranking_is_refused_with_its_line(tmp_path):
+    rnd = make_round(tmp_path, ORGS, NO_QUOTA, "grading:\n  ranking: points_first\n")
+    with pytest.raises(InputError) as e:
+        load_round(rnd)
+    msg = str(e.value)
+    assert "round.yaml:9" in msg and "points_first" in msg and "score_first" in msg
+
+
+def test_the_command_line_writes_the_chosen_order(tmp_path):
+    rnd = make_round(tmp_path / "r", ORGS, NO_QUOTA, "grading: {ranking: score_first}\n")
+    code, _, err = run_cli("evaluate", rnd, "--out", tmp_path / "out", "-q")
+    assert code == 0, err
+    payload = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert _ranks(payload)[:2] == [("P1", "A", 1), ("P2", "C", 2)] and payload["ranking"]["order"] == "score_first"
