@@ -132,9 +132,11 @@ def validate(paths: List[Path] = typer.Argument(..., help="standards, rounds, ev
 
 # ------------------------------------------------------------------ evaluate
 
-def _progress(total_label: str):
+def _progress(total_label: str, quiet: bool = False):
+    """A progress bar on stderr for a long step: only on a terminal (never in a pipe, a log or
+    a test's captured output) and not with --quiet; it disappears when the step is done."""
     return Progress(TextColumn(total_label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err, transient=True, disable=not err.is_terminal)
+                    console=err, transient=True, disable=quiet or not err.is_terminal)
 
 
 def print_notices(notices: list[Issue]) -> None:
@@ -171,7 +173,7 @@ def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False, workers: i
         print_notices(new)
 
     try:
-        with _progress("评估中") as bar:
+        with _progress("评估中", quiet) as bar:
             task = bar.add_task("evaluate", total=len(rnd.organizations))
 
             def progress(n, total):
@@ -351,6 +353,76 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
                 out.print(f"  随之变化：{oid} " + "，".join(parts), markup=False)
         out.print(f"重新评分 {len(changes)} 个组织，{sum(len(c.others) for c in changes)} 个其他组织随之变化，"
                   f"用时 {time.time() - started:.1f} 秒 → {results_dir}/results.json", markup=False)
+
+
+# ------------------------------------------------------------------ whatif
+
+@app.command()
+@command
+def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help="考评轮次文件 — the round file"),
+           sets: List[str] = typer.Option(..., "--set", metavar="PATH=VALUE",
+                                          help="假设修改标准中的一项（可重复），如 G4.1.bands[0].min=400、grading.tiers[0].min=92、"
+                                               "community:G4.1.points=8 — change the standard (repeatable)"),
+           out_dir: Optional[Path] = typer.Option(None, "--out", help="把结果写成 whatif.xlsx 的目录 — folder for whatif.xlsx"),
+           limit: int = typer.Option(30, "--limit", min=0,
+                                     help="终端中每类最多列出的组织数（0 为全部）— organizations listed per direction (0: all)"),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度和结果 — no progress bar or summary"),
+           workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                                 help="并行进程数（默认每核一个）— worker processes (default: one per core)")):
+    """假设分析：改动标准后重新评分，列出档次变化 — re-score the round with a changed standard; who changes tier."""
+    from .intake.rounds import load_round
+    from .scoring.whatif import whatif as run_whatif
+    if out_dir is not None:
+        check_out_dir(out_dir)
+    started = time.time()
+    rnd = load_round(round_file)
+    try:
+        with _progress("假设分析", quiet) as bar:
+            task = bar.add_task("whatif", total=len(rnd.organizations))
+            answer = run_whatif(rnd, sets, lambda n, total: bar.update(task, completed=n), workers)
+    finally:
+        print_notices(rnd.notices)
+    if out_dir is not None:
+        _write_whatif(answer, out_dir)
+    if not quiet:
+        _print_whatif(answer, limit, time.time() - started, out_dir)
+
+
+def _write_whatif(answer, out_dir: Path) -> None:
+    """whatif.xlsx: the same answer as printed, every organization listed."""
+    import datetime as dt
+    from .reports.tables import Table, to_xlsx
+    from .scoring.results import write_atomically
+    from .scoring.whatif import sheets
+    tables = [Table(name, columns, rows) for name, columns, rows in sheets(answer)]
+    data = to_xlsx(tables, title=f"{answer.round['title']}：假设分析", author="agrade", when=dt.date(2000, 1, 1))
+    write_atomically(out_dir, {"whatif.xlsx": data})
+
+
+def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> None:
+    out.print("假设调整：", markup=False)
+    for c in answer.changes:
+        out.print(f"  {c['title']}：{c['path']} {c['before']} → {c['after']}", markup=False)
+    out.print(f"重新评分 {answer.organizations} 个组织，{answer.totals_changed} 个总分变化；"
+              f"升档 {answer.up} 个，降档 {answer.down} 个", markup=False)
+    for direction, label in (("up", "升档"), ("down", "降档")):
+        moved = [m for m in answer.moves if m.direction == direction]
+        if not moved:
+            continue
+        out.print(f"{label}（{len(moved)}）：", markup=False)
+        for m in moved[: limit or None]:
+            out.print(f"  {m.id} {m.name}：{m.tier_before or STATUS_ZH['not_graded']} → {m.tier_after or STATUS_ZH['not_graded']}，"
+                      f"总分 {num(m.total_before)} → {num(m.total_after)}", markup=False)
+        if limit and len(moved) > limit:
+            rest = f"，完整名单见 {out_dir / 'whatif.xlsx'}" if out_dir is not None else "，用 --limit 0 或 --out 查看全部"
+            out.print(f"  ……另有 {len(moved) - limit} 个{rest}", markup=False)
+    for t in answer.targets:
+        yes = {True: "达标", False: "未达标"}
+        out.print(f"目标 {t['tier']} 占比 ≥ {pct(t['target'], 2)}（{t['where']}）：{t['count_before']}/{t['graded_before']} = "
+                  f"{pct(t['before'])}（{yes[t['met_before']]}）→ {t['count_after']}/{t['graded_after']} = "
+                  f"{pct(t['after'])}（{yes[t['met_after']]}）", markup=False)
+    out.print(f"用时 {elapsed:.1f} 秒" + (f" → {out_dir / 'whatif.xlsx'}" if out_dir is not None else "")
+              + "（仅为假设，未写入任何结果）", markup=False)
 
 
 # ------------------------------------------------------------------ explain

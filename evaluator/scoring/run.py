@@ -110,15 +110,27 @@ class RoundScorer:
 
     def score(self, org: Organization, ev: Evidence | None) -> tuple[Row, bytes, bytes]:
         std = self.standards[org.type]
-        rules = self._rules.get(std.id)
-        if rules is None:
-            rules = self._rules[std.id] = ConcludingRules(std)
+        # in a bulletin: the evidence as it stood on the as-of date (asof.py); unchanged otherwise
+        ev = evidence_as_of(ev or Evidence(org.id), self.period)
+        outcomes, own = score_all(std, org, ev, self.period, self.waivers, self.outcome_cache(std))
+        row, g = self.grade_row(org, ev, outcomes, own)
+        head, tail = parts(org, std, ev, outcomes, own, g, self._pieces)
+        return row, head, tail
+
+    def outcome_cache(self, std: Standard) -> OutcomeCache:
+        """The outcomes already computed for standard `std` (one cache per standard id)."""
         cache = self._outcomes.get(std.id)
         if cache is None:
             cache = self._outcomes[std.id] = OutcomeCache(std)
-        # in a bulletin: the evidence as it stood on the as-of date (asof.py); unchanged otherwise
-        ev = evidence_as_of(ev or Evidence(org.id), self.period)
-        outcomes, own = score_all(std, org, ev, self.period, self.waivers, cache)
+        return cache
+
+    def grade_row(self, org: Organization, ev: Evidence, outcomes, own):
+        """(compact row, Grade) of an organization from its outcomes; the what-if path
+        (evaluator.scoring.whatif) grades outcomes it partly reused through here."""
+        std = self.standards[org.type]
+        rules = self._rules.get(std.id)
+        if rules is None:
+            rules = self._rules[std.id] = ConcludingRules(std)
         # gates read records as the criteria count them: none dated after a bulletin's as-of date
         g = grade(std, org, gate_evidence(ev, std.fields, self.period), outcomes, own, self.period, rules)
         values = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
@@ -131,8 +143,7 @@ class RoundScorer:
                      sort_key=sort_key(values, self.tie_breaks) if graded else (),
                      tier_index=std.grading.tier_index(g.tier) if g.tier else None,
                      reasons=tuple(g.tier_reasons), caps=tuple(g.caps), gate_failures=g.gate_failures or None)
-        head, tail = parts(org, std, ev, outcomes, own, g, self._pieces)
-        return row, head, tail
+        return row, g
 
     def close(self) -> None:
         if self._own_rules:
