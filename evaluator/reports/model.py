@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..terms import RANK_ZH, scope_key
+from . import charts
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, learn_type_name, num, pct, to_decimal, type_name)
 
@@ -65,14 +66,22 @@ def bulletin_previous(results: dict) -> dict[str, dict]:
         for t in (std or {}).get("tiers") or []:
             if isinstance(t, dict):
                 names.setdefault(str(t.get("id")), str(t.get("name") or t.get("id")))
+
+    def name(point: dict) -> str:
+        # the name the bulletin printed (an earlier version of a standard may name a tier
+        # otherwise), else this one's name for the id
+        if not point.get("tier"):
+            return "未定档"
+        return str(point.get("tier_name") or names.get(point["tier"], point["tier"]))
+
     out = {}
     for oid, points in b["trend"].items():
-        if not isinstance(points, list) or len(points) < 2:
+        if not isinstance(points, list) or len(points) < 2 or not all(isinstance(p, dict) for p in points):
             continue
-        line = [{"as_of": date_zh(p.get("as_of")), "tier": names.get(p.get("tier"), p.get("tier") or "未定档"),
-                 "total": num(p.get("total"))} for p in points]
+        line = [{"as_of": date_zh(p.get("as_of")), "date": parse_date(p.get("as_of")), "tier_id": p.get("tier"),
+                 "tier": name(p), "total": num(p.get("total")), "value": to_decimal(p.get("total"))} for p in points]
         before = points[-2]
-        out[oid] = {"tier": before.get("tier"), "tier_name": names.get(before.get("tier"), before.get("tier")),
+        out[oid] = {"tier": before.get("tier"), "tier_name": name(before) if before.get("tier") else None,
                     "total": before.get("total"), "round_title": f"截至{date_zh(before.get('as_of'))}通报", "trend": line}
     return out
 
@@ -369,11 +378,21 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
         "ranks": _ranks(org, counts),
         "movement": _movement(prev, org, order) if ctx["has_previous"] else None,
         "previous": prev,
-        "trend": (prev or {}).get("trend") or [],          # a bulletin's tiers and totals over the bulletins
+        "trend": _trend_chart(org, ctx, (prev or {}).get("trend") or []),
         "review": (ctx.get("reviews") or {}).get(org["id"]),       # re-issued after an appeal: stamped 复核
         "sections": list(sections.values()),
         "losses": losses, "vetoes": vetoes, "findings": findings, "rectification": rect,
     }
+
+
+def _trend_chart(org: dict, ctx: dict, line: list[dict]) -> dict | None:
+    """A bulletin's scorecard: the organization's total and tier over the bulletins as a line
+    (charts.trend), each point in its tier's colour; None without earlier bulletins."""
+    if len(line) < 2 or any(p["date"] is None for p in line):
+        return None
+    ids = [t["id"] for t in ctx["schemes"][scheme_index(org, ctx)]["tiers"]]
+    return charts.trend([{"date": p["date"], "tier": p["tier"], "total": p["value"],
+                          "i": ids.index(p["tier_id"]) if p["tier_id"] in ids else None} for p in line])
 
 
 def public_result(org: dict) -> dict:
@@ -564,6 +583,7 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
 
 
 MOVES = (("升档", "up"), ("保持", "same"), ("降档", "down"), ("首次定档", "new"), ("本轮不予定档", "none"))
+MOVE_COLOUR = {"up": 0, "same": 5, "down": 3, "new": 1, "none": 4}    # positions in the charts' colour list
 
 
 def _moves(ranking: list[dict]) -> list[dict]:
@@ -575,8 +595,49 @@ def _moves(ranking: list[dict]) -> list[dict]:
         if mv and mv["label"] in counts:
             counts[mv["label"]] += 1
     total = sum(counts.values())
-    return [{"label": label, "cls": cls, "n": counts[label], "w": _bar(counts[label], total),
+    return [{"label": label, "cls": cls, "n": counts[label], "w": _bar(counts[label], total), "i": MOVE_COLOUR[cls],
              "share": pct(Decimal(counts[label]) / total) if total else "—"} for label, cls in MOVES]
+
+
+def _graded(point) -> bool:
+    return isinstance(point, dict) and bool(point.get("tier"))
+
+
+def move_history(results: dict, ctx: dict) -> dict | None:
+    """A bulletin's movement chart (charts.columns): at each bulletin, how many organizations
+    moved up, stayed or moved down against the bulletin before it (首次定档 and 本轮不予定档
+    too where any bulletin has them), over the earlier bulletins the results name. The latest
+    bulletin's counts are the ones results.json states (each earlier bulletin's tiers placed in
+    its own standards); the earlier ones are counted from the organizations' trend, tiers
+    placed in this bulletin's standards (an organization whose tier there is not one of
+    them is left out of that bulletin's counts). None for results that are not a bulletin
+    with an earlier one."""
+    b = results.get("bulletin")
+    if not isinstance(b, dict) or not b.get("previous") or not isinstance(b.get("trend"), dict):
+        return None
+    from ..scoring.bulletin import movement
+    dates = [parse_date(p.get("as_of")) for p in b["previous"] if isinstance(p, dict)] + [parse_date(b.get("as_of"))]
+    if None in dates or len(dates) != len(b["previous"]) + 1:
+        return None
+    order = tier_order(ctx)
+
+    def place(point) -> int | None:
+        return order.get(point.get("tier")) if isinstance(point, dict) and point.get("tier") else None
+
+    periods = [{"date": d, "counts": dict.fromkeys((label for label, _ in MOVES), 0)} for d in dates[1:]]
+    for points in b["trend"].values():
+        if not isinstance(points, list) or len(points) != len(dates):
+            continue
+        for k, period in enumerate(periods):
+            before, now = place(points[k]), place(points[k + 1])
+            if (before is None and _graded(points[k])) or (now is None and _graded(points[k + 1])):
+                continue        # a tier this bulletin's standards do not have: its place is unknown
+            period["counts"][movement(None if before is None else (None, None, before), now)] += 1
+    if isinstance(b.get("moves"), dict) and b["moves"]:
+        periods[-1]["counts"] = {label: int(b["moves"].get(label) or 0) for label, _ in MOVES}
+    shown = [{"label": label, "i": MOVE_COLOUR[cls]} for label, cls in MOVES
+             if cls in ("up", "same", "down") or any(p["counts"][label] for p in periods)]
+    return charts.columns(periods, shown)
 
 
 def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFacts | None" = None) -> dict:
@@ -622,6 +683,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
         "n_streets": len(streets),
         "tier_names": [t["name"] for sc in ctx["schemes"] for t in sc["tiers"]],
         "moves": _moves(ranking) if ctx["has_previous"] else [],
+        "move_history": move_history(results, ctx),
         "top_losses": _top_losses(facts.losses),
         "vetoes": vetoes, "not_graded": not_graded,
     }

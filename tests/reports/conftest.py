@@ -3,6 +3,7 @@ session (rendering is the slow part, so most tests read the same files)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from decimal import Decimal
@@ -72,3 +73,24 @@ def card_file(folder: Path, org_id: str, ext: str = "pdf") -> Path:
     found = sorted((Path(folder) / "scorecards").glob(f"{org_id}_*.{ext}"))
     assert len(found) == 1, (org_id, found)
     return found[0]
+
+
+def assert_page_image(pdf: Path, page: int, golden: str, tmp_path: Path) -> None:
+    """Page `page` of `pdf` as pixels (40 dpi, grey) against tests/reports/golden/<golden>, with
+    a tolerance for anti-aliasing but not for layout. AGRADE_UPDATE_GOLDEN=1 rewrites the stored
+    image after an intended change (look at it before committing: see README, Reports)."""
+    from PIL import Image, ImageChops, ImageStat
+    subprocess.run([need_tool("pdftoppm"), "-r", "40", "-f", str(page), "-l", str(page), "-gray", "-png", "-singlefile",
+                    str(pdf), str(tmp_path / "page")], check=True)
+    image = Image.open(tmp_path / "page.png").convert("L")
+    stored = GOLDEN / golden
+    if os.environ.get("AGRADE_UPDATE_GOLDEN") or not stored.exists():
+        image.save(stored, optimize=True)
+        if not os.environ.get("AGRADE_UPDATE_GOLDEN"):
+            pytest.fail("stored page image was missing and has been written; look at it and rerun")
+    want = Image.open(stored).convert("L")
+    assert image.size == want.size
+    diff = ImageChops.difference(image, want)
+    mean = ImageStat.Stat(diff).mean[0]
+    changed = sum(diff.point(lambda v: 255 if v > 64 else 0).histogram()[255:]) / (image.size[0] * image.size[1])
+    assert mean < 1.5 and changed < 0.01, (mean, changed)   # anti-aliasing may differ, layout may not

@@ -4,7 +4,6 @@ across runs and processes, and one page compared as an image."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from decimal import Decimal
 
@@ -14,7 +13,8 @@ from pypdf import PdfReader
 from evaluator.reports import render_reports
 from evaluator.reports.html import render_html
 
-from tests.reports.conftest import card_file, GOLDEN, PREVIOUS, ROUND, load_round, need_tool, pdf_text, squash
+from tests.reports.conftest import (PREVIOUS, ROUND, assert_page_image, card_file, load_round, need_tool,
+                                    pdf_text, squash)
 
 
 def test_scorecard_text_extracts_as_the_expected_chinese(rendered):
@@ -148,19 +148,5 @@ PAGE_IMAGES = [  # (stored image, document, page): a scorecard, a 通报 page wi
 def test_page_image_matches_the_stored_one(golden, document, page, rendered, tmp_path):
     """A page as pixels (40 dpi, grey), against tests/reports/golden/<golden>; rewrite the
     stored images after an intended change with AGRADE_UPDATE_GOLDEN=1 (see README, Reports)."""
-    from PIL import Image, ImageChops, ImageStat
     pdf = rendered / document if document.endswith(".pdf") else card_file(rendered, document)
-    subprocess.run([need_tool("pdftoppm"), "-r", "40", "-f", str(page), "-l", str(page), "-gray", "-png", "-singlefile",
-                    str(pdf), str(tmp_path / "page")], check=True)
-    image = Image.open(tmp_path / "page.png").convert("L")
-    stored = GOLDEN / golden
-    if os.environ.get("AGRADE_UPDATE_GOLDEN") or not stored.exists():
-        image.save(stored, optimize=True)
-        if not os.environ.get("AGRADE_UPDATE_GOLDEN"):
-            pytest.fail("stored page image was missing and has been written; look at it and rerun")
-    want = Image.open(stored).convert("L")
-    assert image.size == want.size
-    diff = ImageChops.difference(image, want)
-    mean = ImageStat.Stat(diff).mean[0]
-    changed = sum(diff.point(lambda v: 255 if v > 64 else 0).histogram()[255:]) / (image.size[0] * image.size[1])
-    assert mean < 1.5 and changed < 0.01, (mean, changed)   # anti-aliasing may differ, layout may not
+    assert_page_image(pdf, page, golden, tmp_path)
