@@ -17,7 +17,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parent.parent / "evaluator"
 LAYERS = {
     "errors": 0, "terms": 0, "model": 0, "resources": 0, "__init__": 0, "__main__": 9,
-    "standard": 1, "intake": 2, "scoring": 3, "reports": 4, "demo": 4, "store": 5, "cli": 9, "cli_round": 9,
+    "standard": 1, "intake": 2, "scoring": 3, "reports": 4, "demo": 4, "store": 5, "cli": 9, "cli_round": 9, "cli_authoring_doc": 9,
 }
 CORE_LAYER = 3
 FORBIDDEN_IN_CORE = ("typer", "rich", "jinja2", "weasyprint", "fastapi", "sqlalchemy", "openpyxl.styles")

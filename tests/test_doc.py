@@ -1,0 +1,171 @@
+"""`agrade doc STANDARD`: the standard as the department publishes it (考评细则; issue 10, "Rules
+published from the rules").
+
+Rendered here: every shipped standard as PDF, HTML and Markdown. Checked: the facts a reader
+needs (title, issuer, version, effective dates, what a field standard was built on), every
+criterion with its points and scoring rule as the merged standard scores it, vetoes, gates,
+tiers, quotas, the target and the list rules; the digest in small print and in the PDF's
+metadata; no program text anywhere (tests/test_plain_language.py's checker); the same bytes
+every time; the first page of the community standard as pixels; bad input refused with
+nothing written.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from evaluator.standard.loader import load_standard
+from evaluator.standard.methods import REGISTRY
+from evaluator.standard import published as published_module
+from test_plain_language import STANDARD_IDS, check_documents, document_text, program_text
+
+GOLDEN = Path(__file__).resolve().parent / "reports" / "golden"
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("docs")
+    code, stdout, err = run_cli("doc", *STANDARD_IDS, "--out", out)
+    assert code == 0, err
+    assert f"已生成 {3 * len(STANDARD_IDS)} 个文件" in stdout
+    return out
+
+
+def _doc(folder: Path, sid: str, ext: str) -> Path:
+    std = load_standard(sid)
+    return folder / f"{sid}_{std.version}_考评细则.{ext}"
+
+
+def test_every_shipped_standard_is_written_in_three_formats(docs):
+    names = sorted(p.name for p in docs.iterdir())
+    assert names == sorted(f"{sid}_{load_standard(sid).version}_考评细则.{ext}"
+                           for sid in STANDARD_IDS for ext in ("html", "md", "pdf"))
+
+
+def test_the_first_page_names_the_standard_its_version_and_what_it_extends(docs):
+    std = load_standard("community")
+    first = _squash(subprocess.run(["pdftotext", "-l", "1", "-enc", "UTF-8", str(_doc(docs, "community", "pdf")), "-"],
+                                   check=True, capture_output=True).stdout.decode("utf-8"))
+    for text in (std.issuer, std.title, f"{std.version}版", "自2026年1月1日起施行", "2026年1月1日至2026年12月31日",
+                 "适用范围社区党组织", "《基层党组织“创A”定档管理通用标准》（2026.1版）基础上增补、调整"):
+        assert _squash(text) in first, text
+
+
+def test_the_merged_standard_is_what_is_printed(docs):
+    """A field standard prints its parent's criteria as it overrides them, its own sections,
+    and not what it removes; the parent prints its own values."""
+    child = _squash(document_text(_doc(docs, "community", "html")))
+    parent = _squash(document_text(_doc(docs, "general", "html")))
+    std = load_standard("community")
+    for c in std.criteria.values():
+        assert _squash(f"{c.id}{c.title}") in child, c.id
+    assert _squash("党群服务中心（党员活动室）面积达到 500 平方米得 6 分，达到 300 平方米得 4 分；低于 300 平方米不得分") in child
+    assert _squash("党群服务中心（党员活动室）面积达到 120 平方米得 6 分") in parent
+    assert "智慧党建平台应用" in parent and "智慧党建平台应用" not in child         # remove: [G4.4]
+    assert _squash("距上次换届超过 6 年（2192 天）的，一票否决，档次最高定为 C档") in child    # an overridden veto
+    assert _squash("（一）组织设置（12 分）") in child and _squash("（一）组织设置（16 分）") in parent
+
+
+def test_vetoes_gates_tiers_quotas_target_and_lists_are_printed(docs):
+    text = _squash(document_text(_doc(docs, "general", "pdf")))
+    for line in ("A档总分 90 分及以上", "B档总分 80 分及以上、不足 90 分", "D档总分不足 60 分",
+                 "评为A档须未触发一票否决，且组织生活（G2）得分不低于17分",
+                 "发生严重违纪违法问题：班子成员发生严重违纪违法问题，档次最高定为 D档",
+                 "A档不超过各区县已定档组织的 40%", "A档占比不低于 20%（各领域分别统计",
+                 "加分合计最多计 10 分", "已核查指标的分值不足适用指标分值的 80% 的，不予定档",
+                 "按总分从高到低排名", "红榜", "列入条件：处于最高档次 且 未触发一票否决", "黑榜",
+                 "获国家级表彰，每个加 3 分", "支部委员会会议记录应每月至少 1 次", "每缺 1 次扣 0.5 分",
+                 "适用条件：党小组数不少于 1 个（不符合的不考核此项）", "缺少材料时：不计入满分"):
+        assert _squash(line) in text, line
+
+
+def test_the_digest_is_in_small_print_and_in_the_metadata(docs):
+    std = load_standard("village")
+    pdf = _doc(docs, "village", "pdf")
+    assert _squash(f"标准摘要 {std.digest}") in _squash(document_text(pdf))
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True).stdout.decode("utf-8")
+    assert std.digest in info and f"{std.title}（{std.version}版）" in info
+    assert "CreationDate:    Thu Jan  1 00:00:00 2026" in info           # the effective date, not the clock
+    assert std.digest in _doc(docs, "village", "html").read_text(encoding="utf-8")
+    assert std.digest in _doc(docs, "village", "md").read_text(encoding="utf-8")
+
+
+def test_no_program_text_in_any_format(docs):
+    count, problems = check_documents(docs)
+    assert count == 2 * len(STANDARD_IDS)
+    assert not problems, "\n".join(problems[:40])
+    for sid in STANDARD_IDS:
+        md = _doc(docs, sid, "md").read_text(encoding="utf-8")
+        assert not program_text(md), f"{sid}: " + "\n".join(program_text(md)[:20])
+
+
+def test_every_scoring_method_has_its_published_wording():
+    """A method added to the registry without wording would print only its title."""
+    assert set(published_module._RULES) == set(REGISTRY)
+
+
+def test_the_same_standard_gives_the_same_bytes(docs, tmp_path):
+    code, _, err = run_cli("doc", "community", "--out", tmp_path, "--format", "pdf,html,md")
+    assert code == 0, err
+    for ext in ("pdf", "html", "md"):
+        assert _doc(tmp_path, "community", ext).read_bytes() == _doc(docs, "community", ext).read_bytes(), ext
+
+
+def test_first_page_image_matches_the_stored_one(docs, tmp_path):
+    """The community standard's first page at 40 dpi, grey, against tests/reports/golden/
+    standard-community-p1.png (rewrite with AGRADE_UPDATE_GOLDEN=1 after an intended change)."""
+    from PIL import Image, ImageChops, ImageStat
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-gray", "-png", "-singlefile",
+                    str(_doc(docs, "community", "pdf")), str(tmp_path / "page")], check=True)
+    image = Image.open(tmp_path / "page.png").convert("L")
+    stored = GOLDEN / "standard-community-p1.png"
+    if os.environ.get("AGRADE_UPDATE_GOLDEN") or not stored.exists():
+        image.save(stored, optimize=True)
+        if not os.environ.get("AGRADE_UPDATE_GOLDEN"):
+            pytest.fail("stored page image was missing and has been written; look at it and rerun")
+    want = Image.open(stored).convert("L")
+    assert image.size == want.size
+    diff = ImageChops.difference(image, want)
+    mean = ImageStat.Stat(diff).mean[0]
+    changed = sum(diff.point(lambda v: 255 if v > 64 else 0).histogram()[255:]) / (image.size[0] * image.size[1])
+    assert mean < 1.5 and changed < 0.01, (mean, changed)
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    code, _, err = run_cli("doc", "communty", "--out", out)
+    assert code == 2 and "no standard 'communty'" in err and "did you mean 'community'?" in err
+    code, _, err = run_cli("doc", "general", "--out", out, "--format", "pdf,docx")
+    assert code == 2 and "unknown format 'docx'; choose from pdf, html, md" in err
+    broken = tmp_path / "rules" / "general.yaml"
+    broken.parent.mkdir()
+    source = Path(load_standard("general").files[0]).read_text(encoding="utf-8")
+    broken.write_text(source.replace('condition: "members_full >= 3"', 'condition: "member_full >= 3"'), encoding="utf-8")
+    code, _, err = run_cli("doc", "village", broken, "--out", out)      # one good, one bad: nothing at all
+    assert code == 2 and f"{broken}:" in err and "did you mean 'members_full'?" in err
+    assert not out.exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    code, _, err = run_cli("doc", "general", "--out", afile)
+    assert code == 2 and "--out must name a folder" in err
+
+
+def test_a_rounds_standards_get_their_documents(tmp_path):
+    """What `agrade demo` writes beside its reports: one 考评细则 per standard the round uses."""
+    from evaluator.cli_authoring_doc import write_round_docs
+    from evaluator.demo import generate
+    from evaluator.intake.rounds import load_round
+    round_yaml = generate(tmp_path / "round", n_orgs=40, seed=7)
+    written = write_round_docs(round_yaml, tmp_path / "docs")
+    ids = sorted({s.id for s in load_round(round_yaml).standards.values()})
+    assert len(ids) >= 3
+    assert sorted(p.name for p in written) == sorted(f"{sid}_{load_standard(sid).version}_考评细则.{ext}"
+                                                     for sid in ids for ext in ("html", "md", "pdf"))
