@@ -633,6 +633,35 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
 
 @app.command()
 @command
+def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+             out_file: Path = typer.Option(..., "--out", help="证据采集表 .xlsx — the workbook to write"),
+             force: bool = typer.Option(False, "--force", help="覆盖已有文件 — replace an existing file")):
+    """生成证据采集表（Excel） — write the evidence workbook departments fill in."""
+    import os
+    import tempfile
+    from .intake.rounds import load_round
+    from .reports.template_xlsx import round_template
+    if out_file.suffix.lower() != ".xlsx":
+        raise InputError(Issue(str(out_file), 0, 0, "--out", f"证据采集表须为 .xlsx 文件，而不是“{out_file.name}”"))
+    if out_file.exists() and not force:      # it may hold evidence already filled in
+        raise InputError(Issue(str(out_file), 0, 0, "--out", "文件已存在（可能已填写数据）；换一个文件名，或加 --force 覆盖"))
+    data, sheets = round_template(load_round(round_file))
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".agrade-template-", suffix=".xlsx", dir=out_file.parent)
+    try:                                     # written whole or not at all
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, out_file)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    wide = sheets[1:-3]                      # between 填表说明 and the records, street and options sheets
+    out.print(f"证据采集表：{out_file}（{len(wide)} 个领域工作表：{'、'.join(s.title for s in wide)}，"
+              f"{sum(len(s.rows) for s in wide)} 个组织；另有会议活动记录、街道统一填报、填表说明）", markup=False)
+
+
+@app.command()
+@command
 def version():
     """显示版本 — print the version."""
     out.print(__version__, markup=False)

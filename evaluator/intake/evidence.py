@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from ..errors import InputError, Issue, json_path
-from ..terms import value_text
-from ..model import Evidence, Field, Finding, Record, Standard
+from ..terms import ORG_TYPES, value_text
+from ..model import Evidence, Field, Finding, Organization, Record, Standard
 from .normalize import NormalizeError, is_blank, normalize
+from .template import OWN_SHEETS, AmbiguousHeader, RoundHeaders, is_field_id
 from ..standard.schema import check as schema_check, check_with, make_validator, schema
 from ..standard.yamlsafe import control_message, decode_text, find_control, gc_paused, load_document, read_limited
 
@@ -60,8 +61,9 @@ class RawEvidence:
 
 
 class _Collector:
-    def __init__(self, organizations=None):
+    def __init__(self, organizations=None, standards=None):
         self.organizations = organizations            # the registry, for street evidence (None: not expanded)
+        self.standards = standards                    # org type -> Standard: reads workbooks' Chinese headers
         self.by_org: dict[str, RawEvidence] = {}
         self.issues: list[Issue] = []
         self.notices: list[Issue] = []
@@ -135,14 +137,15 @@ class _Collector:
 
 # ------------------------------------------------------------------ reading files
 
-def collect(paths: Iterable[Path], organizations=None) -> tuple[dict[str, RawEvidence], str, list[str], list[Issue]]:
+def collect(paths: Iterable[Path], organizations=None, standards=None) -> tuple[dict[str, RawEvidence], str, list[str], list[Issue]]:
     """Read every evidence file under `paths`; returns (raw evidence by org, digest, files, notices).
 
     Notices are problems that do not stop the run but must be shown (a hidden sheet ignored).
-    With the registry (`organizations`), a street's evidence is given to its organizations.
+    With the registry (`organizations`), a street's evidence is given to its organizations;
+    with the round's standards (org type -> Standard), a workbook may name fields by label.
 
     Files are read in sorted order so the evidence digest is stable."""
-    c = _Collector(organizations)
+    c = _Collector(organizations, standards)
     with gc_paused():                    # bulk building of acyclic data (see gc_paused)
         for f in _evidence_files(paths, c.issues):
             _read_file(c, f)
@@ -489,6 +492,7 @@ def _plain_record_list(v) -> bool:
 _VALUE_COLS = ("organization", "field", "self", "verified", "inspector", "verified_on")
 _RECORD_COLS = ("organization", "date", "title", "source", "inspector", "verified_on")
 _HEADER_ZH = {"组织编号": "organization", "编号": "organization", "街道": "street", "街道（乡镇）": "street", "指标字段": "field", "字段": "field",
+              "组织名称": "name", "指标": "field", "记录类别": "field", "备注": "note",
               "自评": "self", "自评值": "self", "核查": "verified", "核查值": "verified", "核查人": "inspector",
               "核查日期": "verified_on", "日期": "date", "标题": "title", "名称": "title", "来源": "source"}
 
@@ -716,16 +720,210 @@ def _read_csv(c: _Collector, path: Path, data: bytes | None = None):
 
 
 def _read_xlsx(c: _Collector, path: Path, data: bytes | None = None):
+    """A workbook's sheets, each read by the layout its header shows (see _sheet_kind); the
+    template's own sheets (填表说明, 可选值) are not evidence."""
     sheets, hidden = read_xlsx(path, data)
     if hidden:
         c.notices.append(Issue(str(path), 0, 0, "$", f"ignored hidden sheet(s): {', '.join(hidden)}"))
+    file = str(path)
+    seen: dict[str, Cell] = {}           # each organization has one row on the workbook's wide sheets
     for title, rows in sheets:
-        if not rows:
+        if not rows or title in OWN_SHEETS:
             continue
-        if title == "values":
-            _rows_values(c, rows, str(path), title)
-        else:
-            _rows_records(c, rows, str(path), title, title)
+        kind = _sheet_kind(title, rows[0])
+        if kind == "wide":
+            _rows_wide(c, rows, file, title, seen)
+            continue
+        rows = _named_fields(c, rows, file, title)
+        if kind == "values":
+            _rows_values(c, rows, file, title)
+        else:                            # a field column, or the sheet named after its field
+            _rows_records(c, rows, file, None if "field" in _col_names(rows[0]) else title, title)
+
+
+def _col_names(row) -> list[str]:
+    """A header row's cells as column names ('' for an empty cell)."""
+    return [_HEADER_ZH.get(str(h).strip(), str(h).strip().lower()) if h is not None else "" for h in row]
+
+
+def _sheet_kind(title: str, head_row) -> str:
+    """'values' (organization|street, field, self…: one row per value), 'records' (organization,
+    date…: one row per record) or 'wide' (organization, then a column per field)."""
+    cols = set(_col_names(head_row))
+    if title == "values" or ("field" in cols and cols & {"self", "verified"}):
+        return "values"
+    if "date" in cols or "organization" not in cols:
+        return "records"                 # (a sheet of neither is refused as records were)
+    return "wide"
+
+
+def _round_headers(c) -> RoundHeaders | None:
+    """The header spellings of the round's standards (None: the collector was given none)."""
+    headers = c.__dict__.get("headers")
+    if headers is None and getattr(c, "standards", None):
+        headers = c.headers = RoundHeaders(c.standards)
+    return headers
+
+
+def _types_of(c) -> dict[str, Organization]:
+    """The registry by id (empty without one)."""
+    by_id = c.__dict__.get("by_id")
+    if by_id is None:
+        by_id = c.by_id = {o.id: o for o in getattr(c, "organizations", None) or ()}
+    return by_id
+
+
+def _named_fields(c, rows: list[list], file: str, sheet: str) -> list[list]:
+    """A long sheet's field column may name a field by its label (记录类别 支部委员会会议记录):
+    each is read by its organization's standard (a street's row: by the round's standards) and
+    replaced by the field id. A name no standard knows is refused at its cell (the row is left out)."""
+    names = _col_names(rows[0])
+    headers = _round_headers(c)
+    if "field" not in names or headers is None:
+        return rows
+    i_field = names.index("field")
+    i_org = names.index("organization") if "organization" in names else None
+    orgs = _types_of(c)
+    out = [rows[0]]
+    for n, row in enumerate(rows[1:], start=2):
+        text = _cell_text(row[i_field]) if i_field < len(row) else ""
+        if not text or is_field_id(text):
+            out.append(row)
+            continue
+        org = orgs.get(_cell_text(row[i_org])) if i_org is not None and i_org < len(row) else None
+        h = headers.of_type(org.type) if org is not None else None
+        w = _at(file, sheet, n, i_field + 1, "field")
+        try:
+            fid = h.field(text) if h is not None else headers.field(text)
+        except AmbiguousHeader as e:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”对应多个指标（{'、'.join(e.ids)}）：请写明单位或指标编号"))
+            out.append([None] * len(row))
+            continue
+        if fid is None:
+            whose = f"组织 {org.id} 所用标准“{h.standard.title}”" if h is not None else "本轮考评标准"
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”不是{whose}的指标{_hint(headers, text)}"))
+            out.append([None] * len(row))
+            continue
+        out.append(list(row[:i_field]) + [fid] + list(row[i_field + 1:]))
+    return out
+
+
+def _hint(headers: RoundHeaders, text: str) -> str:
+    got = headers.hint(text)
+    return f"；是否应为“{got}”？" if got else ""
+
+
+# a wide sheet's own columns (the rest are fields); 名称 names the organization here, not a record
+_WIDE_META = {"organization", "name", "inspector", "verified_on", "note", "district", "street", "type"}
+_WIDE_ZH = {"名称": "name", "组织名称": "name", "类型": "type", "区县": "district"}
+
+
+def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict) -> None:
+    """A wide sheet (the template's 社区, 村 …): one row per organization, a column per field
+    and source. A row's 核查人 and 核查日期 go with its 核查 cells; an empty cell is no value
+    (write 无 in a 核查 cell for the inspector's "nothing found")."""
+    head, columns = _wide_head(c, rows[0], file, sheet)
+    if "organization" not in head:
+        w = _at(file, sheet, 1, 1, "header")
+        c.issues.append(Issue(w.file, w.line, w.col, w.path, "missing column organization (组织编号); "
+                              "a sheet with a column per field needs one row per organization"))
+        return
+    headers = _round_headers(c)
+    orgs = _types_of(c)
+    i_org, i_name = head["organization"], head.get("name")
+    i_insp, i_on = head.get("inspector"), head.get("verified_on")
+    for n, row in _padded(enumerate(rows[1:], start=2), len(rows[0])):
+        org_id = _cell_text(row[i_org])
+        if not org_id:
+            if any(_cell_text(x) for x in row):
+                w = _at(file, sheet, n, i_org + 1, "organization")
+                c.issues.append(Issue(w.file, w.line, w.col, w.path, "组织编号不能为空"))
+            continue
+        where = _cell(Cell, (file, n, i_org + 1, sheet, "organization"))
+        first = seen.get(org_id)
+        if first is not None:
+            c.issues.append(Issue(file, n, i_org + 1, where.path,
+                                  f"组织 {org_id} 重复出现（首次在 {first.path}）：每个组织只填一行，请合并后删除重复行"))
+            continue
+        seen[org_id] = where
+        c.named(org_id, file, where)
+        org = orgs.get(org_id)
+        if org is not None and i_name is not None:
+            name = _cell_text(row[i_name])
+            if name and name != org.name:
+                w = _at(file, sheet, n, i_name + 1, "name")
+                c.issues.append(Issue(w.file, w.line, w.col, w.path, f"组织名称“{name}”与名册中 {org_id} 的名称“{org.name}”"
+                                      "不一致：请核对该行是否错位"))
+                continue
+        h = headers.of_type(org.type) if headers is not None and org is not None else None
+        inspector = (_cell_text(row[i_insp]) or None) if i_insp is not None else None
+        on = row[i_on] if i_on is not None and _cell_text(row[i_on]) else None
+        on_where = _at(file, sheet, n, i_on + 1, "verified_on") if on is not None else None
+        for j, text, fid, source in columns:
+            v = row[j]
+            if v is None or _cell_text(v) == "":
+                continue
+            w = _cell(Cell, (file, n, j + 1, sheet, source))
+            if h is not None:
+                got = h.column(text)
+                if got is None:
+                    c.issues.append(Issue(w.file, w.line, w.col, w.path,
+                                          f"“{_one_line(text)}”不是组织 {org_id}（{ORG_TYPES.get(org.type, org.type)}）所用标准"
+                                          f"“{h.standard.title}”的指标：请把该组织的数据填在对应领域的工作表中"))
+                    continue
+                fid = got[0]
+            if source == "verified":
+                c.put(org_id, fid, source, v, w, inspector, on, verified_on_where=on_where)
+            else:
+                c.put(org_id, fid, source, v, w)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _wide_head(c, row, file: str, sheet: str) -> tuple[dict, list]:
+    """A wide sheet's header: its own columns (name -> index) and its field columns as
+    (index, header, field id as the round's standards read it, source). A header that is no
+    field of the round, or a field and source given twice, is refused at its cell."""
+    headers = _round_headers(c)
+    head: dict[str, int] = {}
+    columns: list[tuple[int, str, str, str]] = []
+    where_of: dict[tuple[str, str], Cell] = {}
+    for j, h in enumerate(row):
+        text = _cell_text(h)
+        if not text:
+            continue
+        name = _WIDE_ZH.get(text) or _HEADER_ZH.get(text, text.lower())
+        w = _at(file, sheet, 1, j + 1, "header")
+        if name in _WIDE_META:
+            if name in head:
+                c.issues.append(Issue(w.file, w.line, w.col, w.path,
+                                      f"表头“{text}”与 {column_letter(head[name] + 1)} 列重复"))
+            head.setdefault(name, j)
+            continue
+        try:
+            got = headers.column(text) if headers is not None else (
+                (text.strip(), "self") if is_field_id(text) else None)
+        except AmbiguousHeader as e:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path,
+                                  f"表头“{_one_line(text)}”对应多个指标（{'、'.join(e.ids)}）：请在表头写明单位或指标编号"))
+            continue
+        if got is None:
+            if headers is None:
+                why = "只有随考评轮次读取时（agrade validate round.yaml）才能识别中文表头；单独读取时表头须为指标编号"
+            else:
+                why = "不是本轮考评标准的指标，也不是 组织编号、组织名称、核查人、核查日期、备注" + _hint(headers, text)
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"表头“{_one_line(text)}”{why}"))
+            continue
+        first = where_of.get(got)
+        if first is not None:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path,
+                                  f"表头“{_one_line(text)}”与 {column_letter(first.col)} 列是同一指标的同一来源（{'自评' if got[1] == 'self' else '核查'}）"))
+            continue
+        where_of[got] = w
+        columns.append((j, text, got[0], got[1]))
+    return head, columns
 
 
 def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False) -> tuple[list[tuple[str, list[list]]], list[str]]:
@@ -902,9 +1100,13 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
     A row is a Record already (a plain row, read by records_rows) or {date, title} as typed."""
     records: list[Record] = []
     ok = True
+    none_at = None                       # a row saying there are none (日期 无)
     for row, w in zip(rows, where):
         if type(row) is Record:
             records.append(row)
+            continue
+        if _says_none(row):
+            none_at = none_at or w
             continue
         got = _plain_record(row.get("date"), row.get("title", ""))
         if got is not None:
@@ -915,8 +1117,23 @@ def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue])
         except NormalizeError as e:
             issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{f.id}）: {e.message}"))
             ok = False
+    if none_at is not None and records:
+        w = none_at
+        issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{f.id}）: 这一行写“无”（没有此类记录），"
+                            f"但同一组织同一来源还列出了 {len(records)} 条记录：删去其中一方"))
+        ok = False
     # sorted as Record's own order sorts them ((date, title), stable), compared in C
     return tuple(sorted(records, key=_DATE_TITLE)) if ok else None
+
+
+_NO_RECORDS = frozenset({"无", "没有", "无记录"})
+
+
+def _says_none(row: dict) -> bool:
+    """A bulk row whose date is 无 (and no title): the organization has no record of this kind,
+    as `field: []` says in a YAML file (the criterion counts none, rather than finding no evidence)."""
+    day = row.get("date")
+    return type(day) is str and day.strip() in _NO_RECORDS and not row.get("title")
 
 
 def _plain_record(day, title) -> Record | None:

@@ -301,12 +301,13 @@ def _arrow_rows(data: bytes, text: str):
 
 
 def route(paths: Iterable[Path], organizations: list[Organization], size: int = DEFAULT_SIZE,
-          spill_dir=None, helpers: int = 0) -> Router:
+          spill_dir=None, helpers: int = 0, standards=None) -> Router:
     """Read every evidence file under `paths` into partitions. File-level problems are in
     `router.issues`, evidence naming unknown organizations in `router.unknown`. With
     `helpers`, that many processes read bulk CSV files ahead (see `_read_ahead`)."""
     arrow()
     r = Router(organizations, size, spill_dir)
+    r.standards = standards          # org type -> Standard: reads workbooks' Chinese headers (evidence._read_xlsx)
     files = _evidence_files(paths, r.issues)
     pool = _read_ahead(r, files, helpers)
     try:

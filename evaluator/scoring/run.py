@@ -66,7 +66,7 @@ def load_evidence(rnd: Round, standards: dict[str, Standard] | None = None):
     """Read and normalize all of a round's evidence, so bad input stops the run before anything
     is scored; `agrade validate` runs exactly this. Returns (evidence by org, digest, files)."""
     standards = standards or rnd.standards
-    raw, digest, files, notices = collect(rnd.evidence_paths, rnd.organizations)
+    raw, digest, files, notices = collect(rnd.evidence_paths, rnd.organizations, rnd.standards)
     rnd.notices += [n for n in notices if n not in rnd.notices]
     by_id = {o.id: o for o in rnd.organizations}
     issues: list[Issue] = []
@@ -453,7 +453,8 @@ def check_round(rnd: Round, workers: int | None = 1, cluster: str | None = None,
 def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, workers, cluster, size):
     # the cores local workers will score on read the bulk evidence files side by side first
     cores = (os.cpu_count() or 1) if workers is None else workers
-    router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir, helpers=0 if cluster or cores < 2 else cores)
+    router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir, helpers=0 if cluster or cores < 2 else cores,
+                   standards=rnd.standards)
     try:
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
         if router.issues:
@@ -523,7 +524,7 @@ def evidence_of(rnd: Round, ids: list[str], standards: dict[str, Standard]) -> t
         hint = difflib.get_close_matches(unknown[0], list(by_id), 1)
         raise InputError(Issue(str(rnd.path), 0, 0, "$.organizations", f"no organization '{unknown[0]}' in the registry"
                                + (f"; did you mean '{hint[0]}'?" if hint else "")))
-    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE)
+    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE, standards=rnd.standards)
     try:
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
         if router.issues:

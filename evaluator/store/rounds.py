@@ -202,7 +202,7 @@ def _import_evidence(tx: Tx, rnd: Round, base: Path, by: str, report: ImportRepo
     content digest). The round goes through partition by partition (intake.partition), so
     memory holds one partition's evidence, not the round's."""
     from ..intake.partition import DEFAULT_SIZE, replay, route
-    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE)
+    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE, standards=rnd.standards)
     try:
         for k in range(router.count):
             orgs = rnd.organizations[k * router.size:(k + 1) * router.size]
