@@ -11,7 +11,8 @@ one organization's evidence into points and a Chinese reason.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
+from types import MappingProxyType
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Mapping
 
@@ -62,14 +63,25 @@ class Method:
     required: tuple[str, ...]
     compile: Callable[[dict, "Any"], Any]
     score: Callable[[Any, Decimal, Mapping[str, Any]], Scored]
+    doc: str = ""                     # how the points come out, for docs/FORMATS.md (methodsdoc)
+    keys: Mapping[str, str] = dc_field(default_factory=dict)   # what each of its keys means
 
 
 REGISTRY: dict[str, Method] = {}
 
 
-def method(name, kind, title, schema, required=()):
+def method(name, kind, title, schema, required=(), *, doc: str, keys: Mapping[str, str]):
+    """Register a scoring method. `doc` and `keys` (one description per key of `schema`) are
+    what docs/FORMATS.md says about it (python -m evaluator.standard.methodsdoc writes that
+    section), so a method cannot be added without saying what it does."""
+    undocumented = sorted(set(schema) - set(keys))
+    if undocumented or set(keys) - set(schema):
+        raise TypeError(f"method '{name}': keys to describe are exactly {sorted(schema)}; "
+                        f"missing {undocumented}, unknown {sorted(set(keys) - set(schema))}")
+
     def register(cls):
-        REGISTRY[name] = Method(name, kind, title, schema, tuple(required), cls.compile, cls.score)
+        REGISTRY[name] = Method(name, kind, title, schema, tuple(required), cls.compile, cls.score,
+                                doc, MappingProxyType(dict(keys)))
         return cls
     return register
 
@@ -130,7 +142,12 @@ def _require(env, name):
 
 # ---------------------------------------------------------------- methods
 
-@method("check", "base", "达标即得分", {"condition": _EXPR, "requirement": _REQUIREMENT}, ["condition"])
+_REQUIREMENT_DOC = "the rule in the department's words, printed instead of the generated sentence"
+
+
+@method("check", "base", "达标即得分", {"condition": _EXPR, "requirement": _REQUIREMENT}, ["condition"],
+        doc="all or nothing: the criterion's points when the condition holds, else 0",
+        keys={"condition": "a yes/no expression", "requirement": _REQUIREMENT_DOC})
 class Check:
     @staticmethod
     def compile(raw, ctx):
@@ -154,7 +171,12 @@ _OP_SHARE = {">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}
 
 @method("threshold", "base", "达到门槛即得分",
         {"field": {"type": "string"}, "op": {"enum": list(_OPS)}, "value": _QUANTITY},
-        ["field", "value"])
+        ["field", "value"],
+        doc="all or nothing: the points when the field's value compared with `value` by `op` holds, else 0",
+        keys={"field": "a number, integer or percentage field",
+              "op": "how the field's value is compared with `value` (default `>=`)",
+              "value": "a number (`500`), text read as evidence is (`500平方米`, `50人`: a unit must be the "
+                       "field's), or for a percentage field `60%` or a share such as 0.6 (a bare 60 is refused)"})
 class Threshold:
     @staticmethod
     def compile(raw, ctx):
@@ -178,7 +200,13 @@ class Threshold:
          "bands": {"type": "array", "minItems": 1, "items": {
              "type": "object", "additionalProperties": False, "required": ["points"],
              "properties": {"min": _QUANTITY, "equals": {"type": "string"}, "points": _NUM}}}},
-        ["bands"])
+        ["bands"],
+        doc="the points of the first band met, highest `min` first (band points may not exceed the "
+            "criterion's); no band met: 0",
+        keys={"value": "a number expression (with `bands` of `min`)",
+              "field": "an enum field (with `bands` of `equals`), instead of `value`",
+              "bands": "`[{min: 500, points: 6}, {min: 300, points: 4}]` (a `min` as `threshold`'s `value`), "
+                       "or `[{equals: 好, points: 5}, ...]` for `field`"})
 class Bands:
     @staticmethod
     def compile(raw, ctx):
@@ -233,7 +261,14 @@ class Bands:
 @method("ratio", "base", "比例达标",
         {"numerator": _EXPR, "denominator": _EXPR, "value": _EXPR, "target": _NUM_OR_PCT,
          "scoring": {"enum": ["all_or_nothing", "proportional"]}},
-        ["target"])
+        ["target"],
+        doc="all_or_nothing: the points when the ratio (quantized to 0.01%) reaches `target`, else 0; "
+            "proportional: points × min(1, ratio ÷ target); a zero denominator or a negative part is an error",
+        keys={"numerator": "a number expression (with `denominator`)",
+              "denominator": "a number expression",
+              "value": "a percentage expression, instead of `numerator` and `denominator`",
+              "target": "the share to reach, `60%` or 0.6 (above 0, at most 100%)",
+              "scoring": "how the points follow the ratio (default `all_or_nothing`)"})
 class Ratio:
     @staticmethod
     def compile(raw, ctx):
@@ -286,7 +321,12 @@ class Ratio:
 @method("frequency", "base", "按期记录（缺一次扣分，扣完为止）",
         {"records": {"type": "string"}, "every": {"enum": list(PERIOD_ZH)},
          "at_least": {"type": "integer", "minimum": 1}, "deduct": _NUM},
-        ["records", "every", "deduct"])
+        ["records", "every", "deduct"],
+        doc="points − `deduct` × records missing over the round's calendar periods, floor 0 (扣完为止); "
+            "records outside the round's period count for nothing and are listed",
+        keys={"records": "a records field", "every": "the calendar period records are counted in",
+              "at_least": "records needed per period (default 1)",
+              "deduct": "points lost per missing record"})
 class Frequency:
     @staticmethod
     def compile(raw, ctx):
@@ -375,7 +415,13 @@ def _apply_items(items, env):
     return total, lines, used
 
 
-@method("deduction", "base", "扣分项（扣完为止）", {"items": _ITEMS}, ["items"])
+def _items_doc(amount: str) -> str:
+    return (f"`[{{id, label, when: <yes/no expression>, {amount}: 2}}, {{id, label, count: <number expression>, "
+            f"{amount}: 0.5}}]`: each item once when `when` holds, or `count` times")
+
+
+@method("deduction", "base", "扣分项（扣完为止）", {"items": _ITEMS}, ["items"],
+        doc="points − Σ deductions, floor 0 (扣完为止)", keys={"items": _items_doc("deduct")})
 class Deduction:
     @staticmethod
     def compile(raw, ctx):
@@ -391,7 +437,9 @@ class Deduction:
                       f"存在扣分情形：{'；'.join(lines)}，扣 {points_text(lost)}" + ("（扣完为止）" if lost < total else ""), used)
 
 
-@method("bonus", "bonus", "加分项（封顶）", {"items": _ITEMS}, ["items"])
+@method("bonus", "bonus", "加分项（封顶）", {"items": _ITEMS}, ["items"],
+        doc="Σ additions, capped at the criterion's points; outside the base (grading.bonus_cap caps the "
+            "total bonus)", keys={"items": _items_doc("add")})
 class Bonus:
     @staticmethod
     def compile(raw, ctx):
@@ -408,7 +456,11 @@ class Bonus:
 
 
 @method("veto", "veto", "一票否决", {"when": _EXPR, "cap_tier": {"type": "string"}, "mark": {"type": "string", "minLength": 1},
-                                    "requirement": _REQUIREMENT}, ["when"])
+                                    "requirement": _REQUIREMENT}, ["when"],
+        doc="no points (0/0); a hit caps the tier at `cap_tier` whatever the score, marks the organization "
+            "with `mark` (keeping its tier and place in rank order), or both; one of them is required",
+        keys={"when": "a yes/no expression: true is a hit", "cap_tier": "the highest tier a hit allows",
+              "mark": "what a hit designates the organization, e.g. 软弱涣散党组织", "requirement": _REQUIREMENT_DOC})
 class Veto:
     """A hit caps the tier (`cap_tier`), marks the organization (`mark`, e.g. 软弱涣散党组织:
     a flag-only veto keeps its tier and so its place in rank order), or both."""
@@ -433,7 +485,8 @@ class Veto:
         return Scored("pass", ZERO, "未触发一票否决情形", used)
 
 
-@method("info", "info", "信息项（不计分）", {"value": _EXPR}, ["value"])
+@method("info", "info", "信息项（不计分）", {"value": _EXPR}, ["value"],
+        doc="unscored (0/0): the value is shown", keys={"value": "any expression"})
 class Info:
     @staticmethod
     def compile(raw, ctx):
