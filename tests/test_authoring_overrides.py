@@ -159,3 +159,9 @@ def test_a_threshold_in_the_fields_own_unit_reads_as_evidence_does(tmp_path):
                         "      - {id: G1.4, title: 人数, points: 0, method: threshold, field: members_full, value: 7人, rectification: 发展}\n")
     std = load_standard(p)
     assert std.criteria["G1.3"].params[2] == 500 and std.criteria["G1.4"].params[2] == 7
+
+
+def test_a_standard_without_base_criteria_is_refused(tmp_path):
+    p = write(tmp_path, "remove: [G1, G2]\ngrading: {base: 0}\n")
+    (err,) = errors(p)
+    assert err.startswith(f"{p}:6:11: $.grading.base: a standard needs base criteria") and "(got 0)" in err

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from .. import resources
 from ..errors import InputError, Issue
+from .distribution import compile_distribution
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
 from .plain import GATE_TERMS, Vocabulary, register_tiers
@@ -438,6 +439,12 @@ class _Resolver:
             if key not in g:
                 fail(key, (), f"grading needs '{key}'")
         base = Decimal(g["base"])
+        if base <= 0 or not any(_kind(r.data) == "base" for r in self.criteria.values()):
+            # the base score is earned ÷ countable base points × base: without base criteria no
+            # organization could be graded (each would be 不予定档：没有适用的计分指标)
+            kinds = ", ".join(n for n, m in REGISTRY.items() if m.kind == "base")
+            fail("base", (), f"a standard needs base criteria ({kinds}) "
+                             f"and grading.base above 0 (got {base}); bonus, veto and info criteria alone grade nothing")
         tiers = tuple(Tier(t["id"], t.get("name", t["id"]), _dec(t["min"])) for t in g["tiers"])
         for i in range(1, len(tiers)):
             if tiers[i].min >= tiers[i - 1].min:
@@ -516,6 +523,7 @@ class _Resolver:
                        for i, q in enumerate(g.get("quotas") or []))
         t = g.get("target")
         target = Target(tier_ref("target", ("tier",), t["tier"]), _dec(t["min_share"]), t.get("scope", "round")) if t else None
+        distribution = compile_distribution(g.get("distribution"), ids, lambda sub, msg: fail("distribution", sub, msg))
         ties = []
         for i, spec in enumerate(g.get("tie_breaks") or ["total desc"]):
             key, _, order = str(spec).partition(" ")
@@ -528,7 +536,8 @@ class _Resolver:
         bonus_total = sum((c.points for c in criteria.values() if c.kind == "bonus"), ZERO)
         return Grading(base=base, bonus_cap=_dec(g["bonus_cap"]) if g.get("bonus_cap") is not None else bonus_total,
                        min_reviewed_share=_dec(g.get("min_reviewed_share", 0)), components=tuple(comps),
-                       tiers=tiers, gates=tuple(gates), quotas=quotas, target=target, tie_breaks=tuple(ties))
+                       tiers=tiers, gates=tuple(gates), quotas=quotas, target=target, tie_breaks=tuple(ties),
+                       distribution=distribution)
 
 
 _COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy", "due")
