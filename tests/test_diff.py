@@ -187,7 +187,7 @@ def test_every_kind_of_change_is_listed_in_plain_chinese_under_its_section(versi
         "评为A档的条件：评为A档须未触发一票否决 → 评为A档须未触发一票否决 且 组织建设得分不低于 40 分",
         "A档比例上限：A档不超过各区县已定档组织的 30%（名额向下取整，按排名确定；超出名额的依次降档） → "
         "A档不超过各区县已定档组织的 25%（名额向下取整，按排名确定；超出名额的依次降档）",
-        "新增创A目标：A档占比不低于 20%（各领域分别统计，用于通报，不影响定档）",
+        "新增目标：A档占比目标，不低于 20%（各领域分别统计，用于通报，不影响定档）",
     ]
     assert not program_text(out), program_text(out)
 

@@ -111,7 +111,7 @@ def markdown(pub: Published) -> str:
         out += ["**一票否决**（有下列情形之一的，不论得分多少，档次最高定为所列档次）：", ""]
         out += [f"- {v.label}：{v.text}" for v in pub.vetoes] + [""]
     if pub.quotas or pub.target:
-        out += ["**比例控制与创A目标**：", ""] + [f"- {q.text}" for q in pub.quotas]
+        out += ["**比例控制与目标**：", ""] + [f"- {q.text}" for q in pub.quotas]
         out += [f"- {t.label}：{t.text}" for t in pub.target] + [""]
     out += ["**计分与排名**：", ""] + [f"- {p.label}：{p.text}" for p in pub.scoring] + [""]
     out += ["## 三、红黑榜", "", "各考评轮次未另行规定时，红黑榜按下列规则产生：", ""]

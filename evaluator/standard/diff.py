@@ -179,7 +179,7 @@ def _points(group: str, subject: str, old: Iterable[Point], new: Iterable[Point]
 def _grading(old: Published, new: Published) -> list[Change]:
     out = []
     for what, a, b in (("档次", old.tiers, new.tiers), ("定档条件", old.gates, new.gates),
-                       ("比例控制", old.quotas, new.quotas), ("创A目标", old.target, new.target),
+                       ("比例控制", old.quotas, new.quotas), ("目标", old.target, new.target),
                        ("计分与排名", old.scoring, new.scoring)):
         out += _grading_points(what, a, b)
     return out
@@ -192,7 +192,7 @@ def _grading_points(what: str, old: tuple[Point, ...], new: tuple[Point, ...]) -
     for key, p in b.items():
         q = a.get(key)
         if q is None:
-            out.append(Change(GRADING_GROUP, "added", p.label, f"新增{what}：{_named(what, p)}", None, p.text))
+            out.append(Change(GRADING_GROUP, "added", p.label, f"新增{what}：{p.label}，{p.text}", None, p.text))
             continue
         if q.label != p.label:
             out.append(Change(GRADING_GROUP, "renamed", p.label, f"{what}名称：{q.label} → {p.label}", q.label, p.label))
@@ -200,13 +200,8 @@ def _grading_points(what: str, old: tuple[Point, ...], new: tuple[Point, ...]) -
             out.append(Change(GRADING_GROUP, "changed", p.label, f"{p.label}：{q.text} → {p.text}", q.text, p.text))
     for key, q in a.items():
         if key not in b:
-            out.append(Change(GRADING_GROUP, "removed", q.label, f"取消{what}：{_named(what, q)}", q.text, None))
+            out.append(Change(GRADING_GROUP, "removed", q.label, f"取消{what}：{q.label}，{q.text}", q.text, None))
     return out
-
-
-def _named(what: str, p: Point) -> str:
-    """'D档，总分不足 60 分'; just the text when the part's name is the group's (创A目标)."""
-    return p.text if p.label == what else f"{p.label}，{p.text}"
 
 
 # ------------------------------------------------------------------ printing

@@ -150,7 +150,7 @@ def published(std: Standard) -> Published:
         quotas=tuple(Point(f"quota:{q.tier}:{q.scope}", f"{tiers[q.tier]}比例上限",
                            f"{tiers[q.tier]}不超过{_where(q.scope)}已定档组织的 {pct(q.max_share, 2)}"
                            f"（名额向下取整，按排名确定；超出名额的依次降档）") for q in g.quotas),
-        target=(Point("target", "创A目标", f"{tiers[g.target.tier]}占比不低于 {pct(g.target.min_share, 2)}"
+        target=(Point("target", f"{tiers[g.target.tier]}占比目标", f"不低于 {pct(g.target.min_share, 2)}"
                                        f"（{_where(g.target.scope)}分别统计，用于通报，不影响定档）"),) if g.target else (),
         scoring=_scoring(std),
         lists=tuple((r["title"], tuple(describe_rules(r, tiers))) for r in DEFAULT_LISTS.values()))
@@ -191,7 +191,7 @@ def _vetoes(std: Standard, tiers) -> tuple[Point, ...]:
     for c in std.criteria.values():
         if c.kind == "veto":
             when, cap = _veto_parts(c, tiers)
-            out.append(Point(f"veto:{c.id}", c.title, f"{when}" + (f"，档次最高定为 {cap}" if cap else "")))
+            out.append(Point(f"veto:{c.id}", c.title, f"{when}" + (f"，档次最高定为{_spaced_name(cap)}" if cap else "")))
     return tuple(out)
 
 
@@ -199,6 +199,11 @@ def _veto_parts(c: Criterion, tiers) -> tuple[str, str]:
     """(what triggers it, the name of the tier it caps at or '')."""
     when, cap = c.params[0], c.params[1] if len(c.params) > 1 else None
     return when.plain or c.title, tiers.get(cap, "") if cap else ""
+
+
+def _spaced_name(name: str) -> str:
+    """' C档' but '一星级党组织': a space only before a name that starts in Latin letters."""
+    return f" {name}" if name[:1].isascii() else name
 
 
 def _scoring(std: Standard) -> tuple[Point, ...]:
@@ -335,7 +340,7 @@ def _bonus(c, std, tiers):
 
 def _veto(c, std, tiers):
     when, cap = _veto_parts(c, tiers)
-    rule = f"{when}的，一票否决" + (f"，档次最高定为 {cap}" if cap else "")
+    rule = f"{when}的，一票否决" + (f"，档次最高定为{_spaced_name(cap)}" if cap else "")
     points = [Point("when", "否决情形", when)]
     if cap:
         points.append(Point("cap", "档次上限", cap))
