@@ -515,6 +515,9 @@ def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(20
     if reports:
         only = demo_sample(payload, scorecards) if scorecards else None
         _report(out_dir / "results", out_dir / "reports", None, None, False, None, None, only)
+        from .cli_authoring_doc import write_round_docs      # the rules that scored, as published
+        docs = write_round_docs(round_path, out_dir / "reports" / "考评细则")
+        out.print(f"考评细则：{len(docs)} 个文件 → {out_dir / 'reports' / '考评细则'}", markup=False)
     out.print(f"下一步：agrade explain {out_dir / 'results'} {payload['organizations'][0]['id']}", markup=False)
     if bulletins:
         demo_bulletins(round_path, out_dir, bulletins, payload, reports)
