@@ -269,8 +269,8 @@ def _stated(i: Issue, edits: list[Edit]) -> Issue:
     """A problem of an edited standard as the user can act on it: at the --set that caused it
     (its path as written there), or, found elsewhere in the standard, with the edits named."""
     edit = next((e for e in edits if e.where == i.file), None)
-    if edit is not None:
-        return Issue(i.file, 0, 0, edit.target + i.path[1:], i.message)
+    if edit is not None:                     # the loader's JSON path below the edited key, or ours already
+        return Issue(i.file, 0, 0, edit.target + i.path[1:] if i.path.startswith("$") else i.path, i.message)
     return i._replace(message=f"{i.message} (after {', '.join(e.where for e in edits)})")
 
 

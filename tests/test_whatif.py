@@ -1,0 +1,133 @@
+"""agrade whatif: the round re-scored with a changed standard, and who changes tier.
+
+The answer must be what evaluating the changed round would give (checked against a full
+evaluation of a round whose standard file carries the same change), for edits of a criterion
+and of the grading, in one process or in worker processes; bad edits are refused naming the
+--set, before anything is scored or written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import run_cli
+from roundkit import MINI, make_round
+from evaluator.errors import InputError
+from evaluator.intake.rounds import load_round
+from evaluator.scoring.run import evaluate_round
+from evaluator.scoring.whatif import whatif
+
+# area 450 scores 12 of G1.2's 20 points (band 300) until the top band starts at 400; the
+# mini standard lets at most half of a district into A (quota)
+ORGS = [
+    ("w1", "东区", "一街道", {}),                                            # 100: A either way
+    ("w2", "东区", "一街道", {"centre_area": 450, "secretary_rating": "一般"}),  # 87 B -> 95, still B: w1 holds 东区's A
+    ("w3", "西区", "二街道", {"centre_area": 450}),                          # 92 A -> 100 A
+    ("w4", "西区", "二街道", {"centre_area": 320, "secretary_rating": "较好"}),  # 90, B by the quota either way
+    ("w5", "南区", "三街道", {"centre_area": 200, "secretary_rating": "差"}),   # 70 C
+    ("w6", "南区", "三街道", {"centre_area": 450, "members_full": 2}),         # 82 B -> 90 A
+]
+BAND = "bands: [{min: 500, points: 20}, {min: 300, points: 12}]"
+
+
+def _round(tmp_path: Path, standard: str = MINI, name: str = "r") -> Path:
+    return make_round(tmp_path / name, ORGS, standard)
+
+
+def _placed(payload: dict) -> dict:
+    return {o["id"]: (o["tier"], o["total"], o["rank"]["round"]) for o in payload["organizations"]}
+
+
+def test_who_moves_is_what_evaluating_the_changed_standard_gives(tmp_path):
+    answer = whatif(load_round(_round(tmp_path)), ["G1.2.bands[0].min=400"], workers=1)
+    assert [(m.id, m.direction, m.tier_before, m.tier_after, str(m.total_before), str(m.total_after))
+            for m in answer.moves] == [("w6", "up", "B档", "A档", "82.00", "90.00")]
+    assert (answer.up, answer.down, answer.totals_changed) == (1, 0, 3)       # w2 and w3 gain points, keep their tier
+    assert answer.changes == [{"standard": "mini", "title": "测试用小标准", "path": "G1.2.bands[0].min",
+                               "before": 500, "after": 400}]
+    changed = _round(tmp_path, MINI.replace(BAND, BAND.replace("min: 500", "min: 400")), "changed")
+    assert answer.after == _placed(evaluate_round(load_round(changed)))
+    assert answer.before == _placed(evaluate_round(load_round(_round(tmp_path, name="again"))))
+
+
+def test_a_tier_threshold_moves_organizations_down_and_the_target_share_with_them(tmp_path):
+    answer = whatif(load_round(_round(tmp_path)), ["grading.tiers[0].min=95"], workers=1)
+    assert [(m.id, m.direction, m.tier_before, m.tier_after) for m in answer.moves] == [("w3", "down", "A档", "B档")]
+    [t] = answer.targets                                  # A档 ≥ 20% of the round
+    assert (t["tier"], t["count_before"], t["count_after"], t["graded_after"]) == ("A档", 2, 1, 6)
+    assert (t["met_before"], t["met_after"]) == (True, False)
+    assert answer.tiers_after == {"A档": 1, "B档": 4, "C档": 1}
+    changed = _round(tmp_path, MINI.replace("{id: A, name: A档, min: 90}", "{id: A, name: A档, min: 95}"), "changed")
+    assert answer.after == _placed(evaluate_round(load_round(changed)))
+
+
+def test_worker_processes_give_the_same_answer(tmp_path, monkeypatch):
+    rnd = _round(tmp_path)
+    one = whatif(load_round(rnd), ["G1.2.bands[0].min=400", "G2.3.bands[1].points=9"], workers=1)
+    monkeypatch.setenv("AGRADE_PARTITION_SIZE", "2")          # three partitions, scored by two processes
+    two = whatif(load_round(rnd), ["G1.2.bands[0].min=400", "G2.3.bands[1].points=9"], workers=2)
+    assert (one.moves, one.before, one.after) == (two.moves, two.before, two.after)
+    assert one.after["w4"][1] == one.before["w4"][1] + 1      # 较好 now 9 points
+
+
+@pytest.mark.parametrize("edit, where, says", [
+    ("G1.2.bandz[0].min=400", "G1.2.bandz", "has no 'bandz' (it has: id, title, points, method, value, bands, "
+                                            "rectification); did you mean 'bands'?"),
+    ("G1.2.bands[5].min=400", "G1.2.bands[5]", "G1.2.bands has 2 item(s), [0] to [1]"),
+    ("G1.2.bands[0].min=四百", "G1.2.bands[0].min", "expected a number like the standard's 500, got '四百' (text)"),
+    ("G1.2.bands[0].min.x=4", "G1.2.bands[0].min", "is a number, not a mapping"),
+    ("G7.7.points=3", "G7.7.points", "names no criterion of mini (nor grading)"),
+    ("G1.2.bands[0]", "$", "expected PATH=VALUE"),
+    ("G1.2=3", "G1.2", "expected .key or [index] steps"),
+    ("grading.tiers[0].min=true", "grading.tiers[0].min", "expected a number like the standard's 90, got True"),
+    ("other:G1.2.points=3", "$", "no standard or organization type 'other'"),
+    ("G1.2.bands[0]={min: 400}", "G1.2.bands[0]", "points"),                  # the schema: a band needs its points
+    ("G1.2.method=threshold", "G1.2", "missing required key 'field'"),
+    ("G1.2.bands[0].points=25", "G1.2.bands[0].points", "band points 25 exceed the criterion's 20 points"),  # the loader's
+    ("G1.1.condition=members_ful >= 3", "G1.1.condition", "unknown name 'members_ful'; did you mean 'members_full'?"),
+])
+def test_a_bad_edit_is_refused_naming_the_set_and_what_was_expected(tmp_path, edit, where, says):
+    with pytest.raises(InputError) as e:
+        whatif(load_round(_round(tmp_path)), [edit], workers=1)
+    issue = e.value.issues[0]
+    assert issue.file == f"--set {edit}"
+    assert issue.path.startswith(where), issue
+    assert says in issue.message, issue
+
+
+def test_an_edit_that_breaks_the_standard_elsewhere_says_after_which_set(tmp_path):
+    with pytest.raises(InputError) as e:
+        whatif(load_round(_round(tmp_path)), ["G1.1.points=15"], workers=1)
+    [issue] = e.value.issues
+    assert "base criteria points sum to 105" in issue.message and issue.message.endswith("(after --set G1.1.points=15)")
+
+
+def test_cli_prints_the_moves_and_writes_the_workbook(tmp_path):
+    code, out, err = run_cli("whatif", _round(tmp_path), "--set", "G1.2.bands[0].min=400", "--out", tmp_path / "out")
+    assert code == 0, err
+    assert "测试用小标准：G1.2.bands[0].min 500 → 400" in out
+    assert "升档 1 个，降档 0 个" in out
+    assert "w6 w6党支部：B档 → A档，总分 82 → 90" in out
+    assert "目标 A档 占比 ≥ 20%（全域）：2/6 = 33.3%（达标）→ 3/6 = 50%（达标）" in out
+    wb = openpyxl.load_workbook(tmp_path / "out" / "whatif.xlsx")
+    rows = [[c.value for c in r] for r in wb["档次变化"].iter_rows()]
+    assert rows[0][:7] == ["组织编号", "组织名称", "区县", "街道", "变化", "原档次", "新档次"]
+    assert rows[1:] == [["w6", "w6党支部", "南区", "三街道", "升档", "B档", "A档", 82, 90]]
+    assert ["假设调整", "测试用小标准：G1.2.bands[0].min 500 → 400"] in [[c.value for c in r] for r in wb["假设分析"].iter_rows()]
+
+
+def test_cli_limit_shortens_the_list_and_names_where_the_rest_is(tmp_path):
+    code, out, _ = run_cli("whatif", _round(tmp_path), "--set", "grading.tiers[0].min=95", "--set", "grading.tiers[1].min=85",
+                           "--limit", "1")
+    assert code == 0
+    assert "降档（2）：" in out and "w3 w3党支部：A档 → B档" in out and "w6 w6党支部" not in out
+    assert "……另有 1 个，用 --limit 0 或 --out 查看全部" in out
+
+
+def test_cli_bad_edit_exits_2_and_writes_nothing(tmp_path):
+    code, out, err = run_cli("whatif", _round(tmp_path), "--set", "G1.2.bands[0].min=四百", "--out", tmp_path / "out")
+    assert code == 2
+    assert "--set G1.2.bands[0].min=四百: G1.2.bands[0].min: expected a number" in err
+    assert "Traceback" not in err + out
+    assert not (tmp_path / "out" / "whatif.xlsx").exists()
