@@ -158,14 +158,14 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     assert code == 2 and "--out must name a folder" in err
 
 
-def test_a_rounds_standards_get_their_documents(tmp_path):
-    """What `agrade demo` writes beside its reports: one 考评细则 per standard the round uses."""
-    from evaluator.cli_authoring_doc import write_round_docs
-    from evaluator.demo import generate
+def test_the_demo_writes_the_documents_of_its_standards(tmp_path):
+    """`agrade demo` writes, beside its reports, one 考评细则 per standard its round uses."""
     from evaluator.intake.rounds import load_round
-    round_yaml = generate(tmp_path / "round", n_orgs=40, seed=7)
-    written = write_round_docs(round_yaml, tmp_path / "docs")
-    ids = sorted({s.id for s in load_round(round_yaml).standards.values()})
+    code, out, err = run_cli("demo", "--out", tmp_path / "demo", "--orgs", "30", "--scorecards", "1", "--no-store")
+    assert code == 0, err
+    ids = sorted({s.id for s in load_round(tmp_path / "demo" / "round" / "round.yaml").standards.values()})
     assert len(ids) >= 3
-    assert sorted(p.name for p in written) == sorted(f"{sid}_{load_standard(sid).version}_考评细则.{ext}"
-                                                     for sid in ids for ext in ("html", "md", "pdf"))
+    folder = tmp_path / "demo" / "reports" / "考评细则"
+    assert f"考评细则：{3 * len(ids)} 个文件 → {folder}" in out
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{sid}_{load_standard(sid).version}_考评细则.{ext}"
+                                                              for sid in ids for ext in ("html", "md", "pdf"))
