@@ -155,10 +155,10 @@ class RoundHeaders:
         return next(iter(found), None)
 
     def hint(self, text: str) -> str:
-        """'; did you mean '…'?' from the round's field labels, or ''."""
+        """The round's field label closest to `text` (a header or a field cell), or ''."""
         labels = sorted({lab for h in self._of.values() for lab in h.labels()})
         got = difflib.get_close_matches(re.sub(r"\s+", "", str(text)), labels, 1, 0.5)
-        return f"; did you mean '{got[0]}'?" if got else ""
+        return got[0] if got else ""
 
 
 def is_field_id(text: str) -> bool:

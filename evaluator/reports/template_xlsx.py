@@ -16,7 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..intake.template import Sheet
 from .tables import _HEAD_FILL, _ILLEGAL_XML, _THIN, _stable_zip, sheet_names
 
-FORMATS = {"id": "@", "text": "@", "integer": "0", "number": "General", "percentage": "0.00%",
+FORMATS = {"id": "@", "text": "@", "integer": "General", "number": "General", "percentage": "0.00%",
            "date": "yyyy-mm-dd", "choice": "General"}
 _LAST_ROW = 1_048_576            # validations and formats reach rows added below the prefilled ones
 
