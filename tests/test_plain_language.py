@@ -8,8 +8,9 @@ technical exports (results.json, CSV).
 
 Rendered here: a demo round of a few hundred organizations (a sample of scorecards chosen to
 show every criterion's every outcome that occurs, the summary and the lists, internal and
-public) and every golden case of every shipped standard (rules/*.cases.yaml). Every reason in
-the demo round's results is checked too, since documents print them.
+public), the March bulletin of a small demo round with its movement chart and trend lines, and
+every golden case of every shipped standard (rules/*.cases.yaml). Every reason in the demo
+round's results is checked too, since documents print them.
 """
 from __future__ import annotations
 
@@ -204,6 +205,49 @@ def test_percentages_read_as_percentages(demo):
         for c in o["criteria"]:
             if c["method"] == "ratio":
                 assert not shares.search(c["reason"]), c["reason"]
+
+
+# ------------------------------------------------------------------ a monthly bulletin's documents
+
+@pytest.fixture(scope="module")
+def bulletin_rendered(tmp_path_factory):
+    """The March bulletin of a small demo round after January's and February's (agrade
+    bulletin), with its movement chart and each scorecard's trend line, internal and public."""
+    import datetime as dt
+    from evaluator.cli import bulletin_to
+    from evaluator.demo import generate
+    from evaluator.reports import render_reports
+    from evaluator.scoring.results import load_results
+    root = tmp_path_factory.mktemp("plain-bulletin")
+    round_yaml = generate(root / "round", n_orgs=80, seed=2026)
+    done: list[Path] = []
+    for as_of in (dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31)):
+        bulletin_to(round_yaml, as_of, root / as_of.isoformat(), list(done), quiet=True, workers=2)
+        done.append(root / as_of.isoformat())
+    payload = load_results(done[-1])
+    sample = _covering_sample(payload["organizations"], 8)
+    for version, public in (("internal", False), ("public", True)):
+        render_reports(done[-1], root / version, kinds=("scorecards", "summary", "lists"), formats=("pdf", "html"),
+                       workers=2, only=sample[:3] if public else sample, public=public)
+    return root, sample, payload["bulletin"]["trend"]
+
+
+def test_a_bulletins_charts_read_without_program_text(bulletin_rendered):
+    root, sample, trend = bulletin_rendered
+    lines = 0
+    for version, cards in (("internal", len(sample)), ("public", 3)):
+        count, problems = check_documents(root / version)
+        assert count == 2 * (cards + 2), f"{version}: {count} documents"
+        assert not problems, f"{version}: {len(problems)} piece(s) of program text:\n" + "\n".join(problems[:40])
+        # the charts were there to be read: the movement chart, and the trend line of every
+        # scorecard whose organization was graded in some bulletin (none for one never graded)
+        assert "各期通报档次变动" in document_text(root / version / "summary.pdf")
+        for oid in sample[:cards]:
+            graded = any(p["total"] is not None for p in trend[oid])
+            for card in (root / version / "scorecards").glob(f"{oid}_*.*"):
+                assert ("各期通报得分与档次" in document_text(card)) == graded, card.name
+                lines += graded
+    assert lines >= 2 * 3
 
 
 # ------------------------------------------------------------------ every golden case
