@@ -120,6 +120,7 @@ class Grading:
     target: Target | None
     tie_breaks: tuple[tuple[str, bool], ...]   # (key, descending)
     ranking: str = "tier_first"                 # or score_first: chosen by the round (scoring.placement)
+    distribution: Any = None                    # standard.distribution.Distribution: tier shares allocated by rank
 
     def tier_index(self, tier_id: str) -> int:
         return [t.id for t in self.tiers].index(tier_id)

@@ -9,6 +9,15 @@ down, where placement runs again (grading.place: that tier's gates, the vetoes) 
 tier's quota applies to them too. At the boundary, equal organizations are taken by id,
 deterministic though arbitrary, and the tier reasons say so.
 
+Distributions (`grading.distribution`, evaluator.standard.distribution) come before the
+quotas: within each scope group, among the organizations rated by the same standard, tiers
+are taken best first; a tier holding more than its share allows gives its last ones (in
+tie-break order) to the next tier down, where placement runs again; a tier holding fewer than
+its floor or target asks takes the best-ranked organizations of the tiers below whose vetoes
+and gates allow it. The last tier takes whoever is left (its share is reported, never
+enforced). Ties at a cut are taken by id, and the reasons say so, as for quotas. Quotas then
+apply to the result: a hard cap always wins over a floor.
+
 Ranks: organizations are compared by tier (best first), then by the tie-break keys
 (`tier_first`, the default); a round may choose `score_first` (grading: {ranking: score_first}
 in round.yaml): the tie-break keys first, the tier only between organizations equal on all of
@@ -65,6 +74,125 @@ def sort_key(values: Mapping[str, Decimal], tie_breaks) -> tuple:
     return tuple((-values.get(k, ZERO) if desc else values.get(k, ZERO)) for k, desc in tie_breaks)
 
 
+# ------------------------------------------------------------------ distributions
+
+def _tie_note(seq: list[Row], cut: int) -> str:
+    """When the organizations either side of a cut in `seq` (best first) are equal on every
+    tie-break: the sentence saying so (the cut then falls by id)."""
+    if 0 < cut < len(seq) and seq[cut - 1].sort_key == seq[cut].sort_key:
+        k = sum(1 for r in seq if r.sort_key == seq[cut].sort_key)
+        return f"；与其他 {k - 1} 个组织在排序各项上完全并列，按组织编号先后确定"
+    return ""
+
+
+class Distributions:
+    """Every standard's declared distribution over a round, per (standard, scope group): the
+    tier each graded organization has after it (`after`), the reasons for each move and what
+    each share came to. A change recomputes only the groups it touches."""
+
+    def __init__(self, rows: Iterable[Row], gradings: Mapping[str, Grading]):
+        self.gradings = gradings
+        self.members: dict[tuple, dict[str, Row]] = {}
+        self.after: dict[str, int | None] = {}
+        self.why: dict[str, list[str]] = {}
+        self.counts: dict[tuple, list[dict]] = {}
+        for r in rows:
+            self.after[r.id] = r.tier_before_quota
+            k = self._key(r)
+            if k is not None:
+                self.members.setdefault(k, {})[r.id] = r
+        for k in self.members:
+            self._allocate(k)
+
+    @property
+    def active(self) -> bool:
+        return any(g.distribution is not None for g in self.gradings.values())
+
+    def _key(self, r: Row) -> tuple | None:
+        d = self.gradings[r.standard].distribution
+        return None if d is None or not r.graded else (r.standard, scope_value(r, d.scope))
+
+    def _allocate(self, k: tuple) -> None:
+        rows = sorted(self.members.get(k, {}).values(), key=lambda r: (r.sort_key, r.id))      # best first
+        g = self.gradings[k[0]]
+        d = g.distribution
+        tiers = {r.id: r.tier_before_quota for r in rows}
+        why: dict[str, list[str]] = {r.id: [] for r in rows}
+        counts, n, last = [], len(rows), len(g.tiers) - 1
+        for share in d.shares:
+            i = g.tier_index(share.tier)
+            lo, hi = share.bounds(n)
+            head = (f"{scope_label(d.scope, k[1])}档次比例要求{share.text(g.tiers[i].name)}（{n} 个中"
+                    f"{_range_text(share.kind, lo, hi)}）")
+            inside = [r for r in rows if tiers[r.id] == i]
+            if len(inside) > hi and i < last:
+                note, cut = _tie_note(inside, hi), inside[hi].sort_key
+                for pos, r in enumerate(inside, start=1):
+                    tie = note if r.sort_key == cut else ""       # only those equal at the cut
+                    if pos > hi:
+                        lines = [f"{head}，本组织在该档排第 {pos}，调整为 {g.tiers[i + 1].name}{tie}"]
+                        tiers[r.id] = place(g, i + 1, list(r.caps), r.gate_failures or {}, lines)
+                        why[r.id] += lines
+                    elif tie:
+                        why[r.id].append(f"{head}，本组织保留在该档{tie}")
+            elif len(inside) < lo and i < last:
+                # the best-ranked below whose vetoes and gates allow this tier move up
+                able = [r for r in rows if tiers[r.id] is not None and tiers[r.id] > i
+                        and place(g, i, list(r.caps), r.gate_failures or {}, []) == i]
+                take = lo - len(inside)
+                note = _tie_note(able, take)
+                for r in able[:take]:
+                    tie = note if note and r.sort_key == able[take].sort_key else ""
+                    why[r.id].append(f"{head}，本组织在可调入的组织中排序靠前，由 {g.tiers[tiers[r.id]].name} "
+                                     f"调整为 {g.tiers[i].name}{tie}")
+                    tiers[r.id] = i
+            got = sum(1 for r in rows if tiers[r.id] == i)
+            counts.append({"standard": k[0], "scope": d.scope, "value": k[1], "tier": share.tier, "rule": share.kind,
+                           "share": share.share, "tolerance": share.tolerance, "low": lo, "high": hi,
+                           "count": got, "graded": n, "met": lo <= got <= hi})
+        self.counts[k] = counts
+        for r in rows:
+            self.after[r.id] = tiers[r.id]
+            if why[r.id]:
+                self.why[r.id] = why[r.id]
+            else:
+                self.why.pop(r.id, None)
+
+    def replace(self, old: Row | None, new: Row) -> dict[str, int | None]:
+        """Swap an organization's row; every id whose tier after the distribution changed (and
+        the new row's), with that tier."""
+        keys = set()
+        if old is not None:
+            k = self._key(old)
+            if k is not None:
+                self.members[k].pop(old.id, None)
+                keys.add(k)
+        self.after[new.id] = new.tier_before_quota
+        self.why.pop(new.id, None)
+        k = self._key(new)
+        if k is not None:
+            self.members.setdefault(k, {})[new.id] = new
+            keys.add(k)
+        before = {rid: self.after[rid] for key in keys for rid in self.members.get(key, {})}
+        for key in keys:
+            self._allocate(key)
+        changed = {rid: self.after[rid] for rid, was in before.items() if self.after[rid] != was}
+        changed[new.id] = self.after[new.id]
+        return changed
+
+    def report(self) -> list[dict]:
+        """What each share came to, per standard and scope group (results.json `distribution`)."""
+        return [c for k in sorted(self.counts) for c in self.counts[k]]
+
+
+def _range_text(kind: str, lo: int, hi: int) -> str:
+    if kind == "max":
+        return f"最多 {hi} 个"
+    if kind == "min":
+        return f"至少 {lo} 个"
+    return f"{lo} 个" if lo == hi else f"{lo} 至 {hi} 个"
+
+
 # ------------------------------------------------------------------ quotas
 
 class _Group:
@@ -102,13 +230,14 @@ class Quotas:
         self.groups: list[dict[str, _Group]] = [{} for _ in self.steps]
         self.entering: dict[str, list] = {}
         rows = list(rows)
+        self.distributions = Distributions(rows, gradings)     # first: quotas cap what it gives
         for r in rows:
             self.rows[r.id] = r
             self.entering[r.id] = [None] * len(self.steps)
             for i in range(len(self.steps)):
                 if self._applies(i, r):
                     self._group(i, r).members += 1
-        tiers = {r.id: r.tier_before_quota for r in rows}
+        tiers = dict(self.distributions.after)
         for i in range(len(self.steps)):
             for r in rows:
                 self._enter(i, r, tiers[r.id], sort=False)
@@ -194,6 +323,10 @@ class Quotas:
                 grp.members += 1
                 touched[i].add(id(grp))
         dirty: dict[str, int | None] = {new.id: new.tier_before_quota}
+        if self.distributions.active:     # the distribution may move others of its group too
+            dirty = self.distributions.replace(old, new)
+            for rid in dirty:
+                final_before.setdefault(rid, self.rows[rid].tier_index)
         for i in range(len(self.steps)):
             groups = {id(g): g for g in self.groups[i].values()}
             for rid, tier in dirty.items():
@@ -220,14 +353,15 @@ class Quotas:
                     r.tier_index = after
             dirty = nxt
         if not self.steps:
-            new.tier_index = new.tier_before_quota
+            for rid, tier in dirty.items():
+                self.rows[rid].tier_index = tier
         return {rid: was for rid, was in final_before.items() if self.rows[rid].tier_index != was}
 
     # -- what the reasons say
 
     def reasons(self, r: Row) -> list[str]:
         """The tier reasons quota steps add to row r (its position and the group's counts)."""
-        out: list[str] = []
+        out: list[str] = list(self.distributions.why.get(r.id, ()))
         for i, q in enumerate(self.steps):
             tier = self.entering[r.id][i]
             if not self._candidate(i, r, tier):

@@ -183,6 +183,8 @@ class ScoredRound:
         self.header["summary"] = self.summary.render()
         # header parts made when the results are written (a RoundState's lists, kept as it changes)
         self.derived: dict[str, Callable[[], dict]] = {}
+        if self.quotas.distributions.active:      # what each declared tier share came to
+            self.derived["distribution"] = self.quotas.distributions.report
 
     def place_all(self) -> None:
         """Ranks and tier names on every row."""
@@ -307,7 +309,7 @@ class ScoredRound:
 
 
 _HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks", "ranking",
-                 "summary", "lists", "designations", "previous", "bulletin")
+                 "summary", "distribution", "lists", "designations", "previous", "bulletin")
 
 
 def dumps_indented(obj) -> bytes:

@@ -92,6 +92,14 @@ def build() -> dict:
             "target": {"type": "object", "required": ["tier", "min_share"], "additionalProperties": False,
                        "properties": {"tier": {"type": "string"}, "min_share": share, "scope": {"enum": list(SCOPES)}}},
             "tie_breaks": {"type": "array", "items": {"type": "string"}},
+            # tier shares allocated by rank (evaluator.standard.distribution)
+            "distribution": {"type": "object", "required": ["tiers"], "additionalProperties": False, "properties": {
+                "scope": {"enum": list(SCOPES)},
+                "tiers": {"type": "array", "minItems": 1, "items": {
+                    # one of max/min/target is checked when loading, with a message that says so
+                    "type": "object", "required": ["tier"], "additionalProperties": False,
+                    "properties": {"tier": {"type": "string"}, "max": share, "min": share, "target": share,
+                                   "tolerance": share}}}}},
         },
     }
     return {

@@ -1,0 +1,185 @@
+"""Declared tier distributions (grading.distribution): caps, floors and targets with a
+tolerance, allocated by rank, each move explained in the tier reasons; re-scoring one
+organization gives what evaluating the round again gives. Counts computed by hand in comments."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from evaluator.errors import InputError
+from evaluator.intake.rounds import load_round
+from evaluator.scoring.run import evaluate_round
+from evaluator.standard.distribution import Share
+
+from roundkit import MINI, MONTHLY, make_round
+from test_grading import child_standard
+from test_rescore import EVIDENCE_CHANGES, ORGS, brief, evidence_for, full, state, written
+
+NO_QUOTA = MINI.replace("  quotas:\n    - {tier: A, max_share: 50%, scope: district}\n", "")
+
+
+def with_distribution(text: str) -> str:
+    return NO_QUOTA.replace("  tie_breaks:", text + "  tie_breaks:")
+
+
+CAPS = with_distribution("""  distribution:
+    scope: district
+    tiers:
+      - {tier: A, max: 20%}
+      - {tier: B, target: 40%, tolerance: 10%}
+      - {tier: C, min: 20%}
+""")
+
+# totals: model 100; awards 2 each (bonus cap 3); 较好 -2, 一般 -5, 差 -10; area 350 -8, area 10 -20
+TEN = [("Q01", {"awards": 2}),                                 # 103 A
+       ("Q02", {"awards": 1}), ("Q03", {"awards": 1}),         # 102 A, tied on total and base
+       ("Q04", {}),                                            # 100 A
+       ("Q05", {"secretary_rating": "较好"}),                   # 98 A
+       ("Q06", {"secretary_rating": "一般"}),                   # 95 A
+       ("Q07", {"centre_area": 350}),                          # 92 A
+       ("Q08", {"centre_area": 10}),                           # 80 B
+       ("Q09", {"centre_area": 10, "secretary_rating": "一般"}),  # 75 C
+       ("Q10", {"centre_area": 10, "secretary_rating": "差"})]    # 70 C
+
+
+def _evaluate(tmp_path, standard, orgs, district=lambda oid: "东区"):
+    rnd = make_round(tmp_path, [(oid, district(oid), "一街道", v) for oid, v in orgs], standard)
+    payload = evaluate_round(load_round(rnd))
+    return {o["id"]: o for o in payload["organizations"]}, payload
+
+
+def test_a_cap_then_a_target_move_the_last_by_rank_and_say_why(tmp_path):
+    r, payload = _evaluate(tmp_path, CAPS, TEN)
+    assert [r[f"Q{i:02d}"]["tier_before_quota"] for i in range(1, 11)] == ["A"] * 7 + ["B", "C", "C"]
+    # A at most floor(20% x 10) = 2: Q01, Q02 (Q03 ties Q02 and goes by id); Q03-Q07 go to B.
+    # B then holds Q03-Q08 = 6 > floor(50% x 10) = 5: Q08, its last, goes to C. C 3 >= ceil(20% x 10) = 2.
+    assert [r[f"Q{i:02d}"]["tier"] for i in range(1, 11)] == ["A", "A", "B", "B", "B", "B", "B", "C", "C", "C"]
+    head_a = "区县“东区”档次比例要求A档 不超过 20%（10 个中最多 2 个）"
+    tie = "；与其他 1 个组织在排序各项上完全并列，按组织编号先后确定"
+    assert f"{head_a}，本组织在该档排第 3，调整为 B档{tie}" in r["Q03"]["tier_reasons"]
+    assert f"{head_a}，本组织保留在该档{tie}" in r["Q02"]["tier_reasons"]
+    assert f"{head_a}，本组织在该档排第 7，调整为 B档" in r["Q07"]["tier_reasons"]
+    assert ("区县“东区”档次比例要求B档 约 40%（±10%）（10 个中3 至 5 个），本组织在该档排第 6，调整为 C档"
+            in r["Q08"]["tier_reasons"])
+    assert not any("档次比例" in line for line in r["Q01"]["tier_reasons"] + r["Q09"]["tier_reasons"])
+    # ranks follow the final tiers
+    assert [o["id"] for o in payload["organizations"]][:3] == ["Q01", "Q02", "Q03"]
+    met = {(c["tier"], c["rule"]): (c["count"], c["low"], c["high"], c["met"]) for c in payload["distribution"]}
+    assert met == {("A", "max"): (2, 0, 2, True), ("B", "target"): (5, 3, 5, True), ("C", "min"): (3, 2, 10, True)}
+
+
+FLOOR = with_distribution("""  distribution:
+    tiers:
+      - {tier: A, target: 30%}
+""")
+
+
+def test_a_floor_lifts_the_best_below_that_its_vetoes_and_gates_allow(tmp_path):
+    orgs = [("R1", {"awards": 2}),                                    # 103 A
+            ("R2", {"awards": 1}),                                    # 102 A
+            ("R3", {"serious_violation": "是"}),                       # 100, veto: capped at C
+            ("R4", {"awards": 2, "committee_meetings": MONTHLY[:7]}), # 90.5, A's gate fails (G2 57.5): B
+            ("R5", {"centre_area": 350, "secretary_rating": "一般"}),  # 87 B, nothing stops A
+            ("R6", {"centre_area": 10}),                              # 80 B
+            ("R7", {"centre_area": 10, "secretary_rating": "一般"}),   # 75 C
+            ("R8", {"centre_area": 10, "secretary_rating": "差"}),     # 70 C
+            ("R9", {"centre_area": 10, "secretary_rating": "差", "unapproved_tasks": 1}),   # 66 C
+            ("R10", {"centre_area": 10, "secretary_rating": "差", "unapproved_tasks": 3,
+                     "committee_meetings": MONTHLY[:8]})]             # 50 D
+    r, payload = _evaluate(tmp_path, FLOOR, orgs)
+    # A exactly 30% of 10 = 3 (no tolerance): R1, R2 and one more; R3 (veto) and R4 (gate) rank
+    # higher by score but cannot be in A, so R5 moves up
+    assert {oid for oid, o in r.items() if o["tier"] == "A"} == {"R1", "R2", "R5"}
+    assert (r["R3"]["tier"], r["R4"]["tier"], r["R5"]["tier_before_quota"]) == ("C", "B", "B")
+    assert ("全域档次比例要求A档 约 30%（10 个中3 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+            in r["R5"]["tier_reasons"])
+    (a,) = payload["distribution"]
+    assert (a["count"], a["graded"], a["met"]) == (3, 10, True)
+
+
+def test_a_floor_that_cannot_be_met_is_reported_unmet(tmp_path):
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, min: 50%}]\n")
+    r, payload = _evaluate(tmp_path, std, [("V1", {"serious_violation": "是"}), ("V2", {"centre_area": 10})])
+    # V1 capped at C by its veto, V2 at 80 (B) is eligible: one of the needed ceil(50% x 2) = 1
+    assert (r["V1"]["tier"], r["V2"]["tier"]) == ("C", "A")
+    r, payload = _evaluate(tmp_path, std, [("V1", {"serious_violation": "是"}), ("V2", {"serious_violation": "是"})])
+    (a,) = payload["distribution"]
+    assert (r["V1"]["tier"], a["count"], a["low"], a["met"]) == ("C", 0, 1, False)
+
+
+def test_quotas_win_over_a_floor(tmp_path):
+    std = FLOOR.replace("  tie_breaks:", "  quotas:\n    - {tier: A, max_share: 20%, scope: round}\n  tie_breaks:")
+    r, _ = _evaluate(tmp_path, std, [(f"W{i}", {"awards": 1} if i < 2 else {"centre_area": 350, "secretary_rating": "一般"})
+                                     for i in range(10)])
+    # W0, W1 102 (A); W2-W9 87 (B). The distribution lifts W2 (30% of 10 = 3); the quota (2) sends it back
+    assert [r[f"W{i}"]["tier"] for i in range(10)] == ["A", "A"] + ["B"] * 8
+    assert any("调整为 A档" in line for line in r["W2"]["tier_reasons"])
+    assert any("名额为 20%" in line and "调整为 B档" in line for line in r["W2"]["tier_reasons"])
+
+
+@pytest.mark.parametrize("share, n, bounds", [
+    (Share("A", "max", Decimal("0.1")), 19, (0, 1)), (Share("A", "min", Decimal("0.2")), 11, (3, 11)),
+    (Share("A", "target", Decimal("0.3"), Decimal("0.05")), 20, (5, 7)),
+    (Share("A", "target", Decimal("0.3")), 7, (2, 2)),            # 2.1 half up; no tolerance: exact
+    (Share("A", "target", Decimal("0.25"), Decimal("0.01")), 2, (1, 1)),   # empty range 0.48-0.52 -> 0.5 half up
+])
+def test_share_bounds_round_as_documented(share, n, bounds):
+    assert share.bounds(n) == bounds
+
+
+@pytest.mark.parametrize("text, path, words", [
+    ("  distribution:\n    tiers: [{tier: X, max: 10%}]\n", "$.grading.distribution.tiers[0].tier", "unknown tier 'X'"),
+    ("  distribution:\n    tiers: [{tier: A, max: 10%, min: 5%}]\n", "$.grading.distribution.tiers[0]", "exactly one of"),
+    ("  distribution:\n    tiers: [{tier: A, max: 10%, tolerance: 5%}]\n", "$.grading.distribution.tiers[0].tolerance", "target"),
+    ("  distribution:\n    tiers: [{tier: A, min: 60%}, {tier: B, min: 50%}]\n", "$.grading.distribution.tiers", "110%"),
+    ("  distribution:\n    tiers: [{tier: A, max: 120%}]\n", "$.grading.distribution.tiers[0].max", ""),
+    ("  distribution:\n    scope: city\n    tiers: [{tier: A, max: 10%}]\n", "$.grading.distribution.scope", "city"),
+])
+def test_a_wrong_distribution_is_refused_at_its_key(tmp_path, text, path, words):
+    with pytest.raises(InputError) as e:
+        child_standard(tmp_path, "mini2", with_distribution(text).replace("id: mini\n", "id: mini2\n"))
+    issue = e.value.issues[0]
+    assert issue.path.startswith(path) and words in issue.message and issue.line > 0
+
+
+# ---------------------------------------------------------------- re-scoring one organization
+
+SPREAD = """id: spread
+version: "1"
+title: 档次比例
+extends: mini
+grading:
+  quotas:
+    - {tier: A, max_share: 40%, scope: round}
+  distribution:
+    scope: district
+    tiers:
+      - {tier: A, target: 30%, tolerance: 10%}
+      - {tier: B, max: 30%}
+      - {tier: C, min: 20%}
+"""
+
+
+@pytest.fixture(scope="module")
+def spread(tmp_path_factory):
+    return {"community": child_standard(tmp_path_factory.mktemp("std"), "spread", SPREAD)}
+
+
+@settings(max_examples=40)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=13), EVIDENCE_CHANGES), min_size=1, max_size=3))
+def test_rescoring_with_a_distribution_equals_evaluating_again(spread, steps):
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(spread, evidence)
+    try:
+        for i, change in steps:
+            before = brief(full(spread, evidence))
+            evidence[ORGS[i].id] = evidence_for(i, change)
+            report = live.rescore(ORGS[i], evidence[ORGS[i].id])
+            expected = full(spread, evidence)
+            assert written(live) == expected
+            after = brief(expected)
+            assert sorted(report.changed) == sorted(k for k in after if after[k] != before[k])
+    finally:
+        live.scored.close()
