@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import InputError, Issue
 from ..intake.rounds import Round
@@ -105,18 +105,31 @@ def score_bulletin(rnd: Round, as_of: dt.date, previous: list[Path] = (), **kw):
     """The round scored as of `as_of` (a ScoredRound, written like any other), compared with
     the earlier bulletins in `previous` (results folders, any order)."""
     from .run import score_round
+    check_as_of(rnd, as_of)
+    return scored_as_of(rnd, as_of, [load_earlier(p, rnd, as_of) for p in previous], lambda: score_round(rnd, **kw))
+
+
+def check_as_of(rnd: Round, as_of: dt.date) -> None:
     start, end = rnd.period
     if not start <= as_of <= end:
         raise InputError(Issue(str(rnd.path), 0, 0, "--as-of",
                                f"{as_of} is not inside the round's period ({start} to {end})"))
-    earlier = sorted((load_earlier(p, rnd, as_of) for p in previous), key=lambda e: e.as_of)
+
+
+def scored_as_of(rnd: Round, as_of: dt.date, earlier: list[Earlier], score: Callable[[], Any]):
+    """What `score()` scores (a ScoredRound) with the round's period cut at `as_of`, its header
+    made a bulletin's, compared with `earlier` (any order). `score` is the folder's evaluation
+    (score_round) or the store's (store.scoring.score_current): the as-of date works through
+    the period alone, so both give the same bulletin."""
+    check_as_of(rnd, as_of)
+    earlier = sorted(earlier, key=lambda e: e.as_of)
     for a, b in zip(earlier, earlier[1:]):
         if a.as_of == b.as_of:
             raise InputError(Issue(b.path, 0, 0, "--previous", f"two earlier bulletins as of {a.as_of} ({a.path})"))
-    real = rnd.period
+    start, end = real = rnd.period
     rnd.period = cut(real, as_of)
     try:
-        scored = score_round(rnd, **kw)
+        scored = score()
     finally:
         rnd.period = real
     info = scored.header["round"]

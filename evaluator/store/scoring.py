@@ -52,8 +52,19 @@ def current_evaluation(conn, round_id: str) -> dict:
     return ev
 
 
+# A bulletin's as-of evaluation (store.publish.bulletin) is kept as an evaluation of this kind:
+# it scores the round as it stood on an earlier day, so it is never the round's current
+# standing (its outcomes and placements stay with the bulletin, not in outcomes/placements).
+BULLETIN = "bulletin"
+
+
+def _standing(round_id: str):
+    """The evaluations that are the round's standing: all but bulletins'."""
+    return and_(evaluations.c.round == round_id, evaluations.c.kind != BULLETIN)
+
+
 def latest_evaluation(conn, round_id: str) -> dict | None:
-    row = conn.execute(select(evaluations).where(evaluations.c.round == round_id)
+    row = conn.execute(select(evaluations).where(_standing(round_id))
                        .order_by(evaluations.c.id.desc()).limit(1)).mappings().first()
     if row is None:
         return None
@@ -174,35 +185,50 @@ def evaluate(store: Store, round_id: str, by: str, kind: str = "full") -> Evalua
         mat.close()
 
 
-def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluation:
+def score_current(conn, round_id: str, rnd) -> ScoredRound:
+    """Every organization of the stored round scored from its current evidence over
+    `rnd.period` (a bulletin cuts it at its as-of date), read in `conn`'s one transaction so
+    the evidence digest in the header is the digest of the evidence scored. Bad evidence is
+    refused (InputError) with nothing kept."""
     from ..errors import InputError
-    rnd = mat.round
     standards = _standards(rnd)
     by_id = {o.id: o for o in rnd.organizations}
     issues = []
-    with store.read() as conn:
-        # one read transaction: the digest recorded is the digest of the evidence scored
-        digest, n_files = evidence_digest(conn, round_id)
-        before = placements_now(conn, round_id)
-        stream = by_organization(conn, round_id, registry_order=True)    # streamed beside the scoring
-        pending = next(stream, None)
+    digest, n_files = evidence_digest(conn, round_id)
+    stream = by_organization(conn, round_id, registry_order=True)    # streamed beside the scoring
+    pending = next(stream, None)
 
-        def resolved(oid):
-            nonlocal pending
-            raw = None
-            if pending is not None and pending[0] == oid:
-                raw = to_raw(oid, pending[1])
-                pending = next(stream, None)
-            ev, errs = resolve(raw, oid, standards[by_id[oid].type])
-            issues.extend(errs)
-            return ev
-        rows, spill = score_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers)
+    def resolved(oid):
+        nonlocal pending
+        raw = None
+        if pending is not None and pending[0] == oid:
+            raw = to_raw(oid, pending[1])
+            pending = next(stream, None)
+        ev, errs = resolve(raw, oid, standards[by_id[oid].type])
+        issues.extend(errs)
+        return ev
+    rows, spill = score_organizations(rnd.organizations, resolved, standards, rnd.period, rnd.waivers)
+    if issues:
+        spill.close()
+        raise InputError(issues)
+    return ScoredRound(rows, spill, standards, _header(rnd, digest, n_files))
+
+
+def round_state(scored: ScoredRound, rnd) -> RoundState:
+    """A freshly scored stored round with its lists and designations."""
+    return RoundState(scored, RoundScorer(_standards(rnd), rnd.period, rnd.waivers), rnd.lists,
+                      rnd.designations, load_previous(rnd.previous))
+
+
+def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluation:
+    rnd = mat.round
+    with store.read() as conn:
+        # one read transaction: the placements compared with are those before this evaluation
+        before = placements_now(conn, round_id)
+        scored = score_current(conn, round_id, rnd)
+    rows, spill, digest = scored.rows, scored.spill, scored.header["evidence_digest"]
     try:
-        if issues:
-            raise InputError(issues)
-        scored = ScoredRound(rows, spill, standards, _header(rnd, digest, n_files))
-        state = RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
-                           load_previous(rnd.previous))
+        state = round_state(scored, rnd)
         after = {r.id: _placement(state, r.id) for r in rows}
         changed = {oid: d for oid, p in after.items() if (d := _diff(before.get(oid), p))} if before else {}
         with store.change(by) as tx:
@@ -339,8 +365,11 @@ class LiveRound:
         return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, _names(state))
 
 
-def _insert_evaluation(tx, round_id: str, kind: str, by: str, digest: str, n: int, changed: dict, state) -> int:
-    summary = {"summary": state.scored.summary.render(), "titles": _names(state)}
+def _insert_evaluation(tx, round_id: str, kind: str, by: str, digest: str, n: int, changed: dict, state,
+                       extra: dict | None = None) -> int:
+    """`extra`: what else the evaluation keeps in its summary (a bulletin: its as-of date,
+    movement and every organization's placement)."""
+    summary = {"summary": state.scored.summary.render(), "titles": _names(state), **(extra or {})}
     return tx.conn.execute(insert(evaluations).values(
         round=round_id, kind=kind, at=now(), actor=by, evidence_digest=digest, organizations=n,
         changed=json.dumps(changed, ensure_ascii=False),
@@ -361,7 +390,7 @@ def _insert_placements(tx, round_id: str, eid: int, after: dict) -> None:
 
 
 def _latest_id(conn, round_id: str) -> int | None:
-    return conn.execute(select(evaluations.c.id).where(evaluations.c.round == round_id)
+    return conn.execute(select(evaluations.c.id).where(_standing(round_id))
                         .order_by(evaluations.c.id.desc()).limit(1)).scalar_one_or_none()
 
 
@@ -381,7 +410,7 @@ def tier_name(titles: dict, tier: str | None) -> str:
 
 def titles_of(conn, round_id: str) -> dict:
     """What the round's lists, designations and tiers are called, as its last evaluation knew them."""
-    row = conn.execute(select(evaluations.c.summary).where(evaluations.c.round == round_id)
+    row = conn.execute(select(evaluations.c.summary).where(_standing(round_id))
                        .order_by(evaluations.c.id.desc()).limit(1)).first()
     return json.loads(row.summary).get("titles", {}) if row else {}
 

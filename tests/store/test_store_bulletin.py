@@ -1,0 +1,84 @@
+"""`agrade round bulletin`: a stored round evaluated as of a date, the same as-of evaluation
+`agrade bulletin` makes of the round's folder, kept with the bulletin (issue 9)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import run_cli
+
+from .helpers_store import mini_round, scored  # noqa: F401
+
+
+@pytest.fixture
+def db(db_url, monkeypatch):
+    monkeypatch.setenv("AGRADE_DB", db_url)
+    monkeypatch.setenv("AGRADE_USER", "区委组织部-张三")
+    return db_url
+
+
+def ok(*argv):
+    code, out, err = run_cli(*argv)
+    assert code == 0, (argv, out, err)
+    return out
+
+
+def outcomes(folder) -> dict:
+    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    return {o["id"]: (o["tier"], o["total"], [(c["id"], c["outcome"], c["points"], c["reason"]) for c in o["criteria"]])
+            for o in data["organizations"]}
+
+
+def yearly(mini_round):
+    """The round's 述职评议 (G2.3) made a year-end item, as the secretaries report once a year."""
+    std = mini_round.parent / "mini.yaml"
+    text = std.read_text(encoding="utf-8")
+    std.write_text(text.replace("method: bands, field: secretary_rating,", "method: bands, field: secretary_rating, due: period_end,"),
+                   encoding="utf-8")
+    assert std.read_text(encoding="utf-8") != text
+    return mini_round
+
+
+def test_a_stored_bulletin_is_the_folder_bulletin_of_its_export(db, mini_round, tmp_path):
+    mini_round = yearly(mini_round)
+    ok("round", "import", mini_round)
+    ok("round", "evaluate", "mini-2026")
+    ok("round", "export", "mini-2026", "--out", tmp_path / "exported")
+    for as_of in ("2026-01-31", "2026-10-11", "2026-12-31"):
+        ok("round", "bulletin", "mini-2026", "--as-of", as_of, "--out", tmp_path / "store" / as_of)
+        # the store compares with its earlier bulletins; the folder with those named
+        earlier = ["--previous", tmp_path / "folder"] if (tmp_path / "folder").exists() else []
+        ok("bulletin", tmp_path / "exported" / "round.yaml", "--as-of", as_of, "--out", tmp_path / "folder" / as_of, *earlier, "-q")
+        assert outcomes(tmp_path / "store" / as_of) == outcomes(tmp_path / "folder" / as_of)
+        store, folder = scored(tmp_path / "store" / as_of), scored(tmp_path / "folder" / as_of)
+        assert store["round"]["as_of"] == as_of and store == folder
+    g23 = {day: {oid: next(c for c in o[2] if c[0] == "G2.3")[1] for oid, o in outcomes(tmp_path / "store" / day).items()}
+           for day in ("2026-01-31", "2026-12-31")}
+    # 述职评议 is 未到期 in January and scored at the period's end
+    assert set(g23["2026-01-31"].values()) == {"not_due"} and "not_due" not in g23["2026-12-31"].values()
+    # C1's floor area was verified (480 m²) on 2026-10-12: the day before, its own 520 m² counts
+    c1 = {day: next(c for c in outcomes(tmp_path / "store" / day)["C1"][2] if c[0] == "G1.2") for day in ("2026-10-11", "2026-12-31")}
+    assert c1["2026-10-11"][2] == 20 and "晚于通报截止日" in c1["2026-10-11"][3] and c1["2026-12-31"][2] == 12
+
+
+def test_the_bulletin_is_kept_with_its_own_evaluation_and_moves_against_the_earlier_one(db, mini_round, tmp_path):
+    from evaluator.store.base import Store
+    from evaluator.store.scoring import latest_evaluation
+    from evaluator.store.tables import bulletins, evaluations
+    from sqlalchemy import select
+    ok("round", "import", mini_round)
+    ok("round", "evaluate", "mini-2026")
+    ok("round", "bulletin", "mini-2026", "--as-of", "2026-01-31")
+    out = ok("round", "bulletin", "mini-2026", "--as-of", "2026-06-30")
+    assert "与 2026-01-31 通报相比：" in out
+    store = Store(db)
+    with store.read() as c:
+        rows = c.execute(select(bulletins.c.as_of, evaluations.c.kind, evaluations.c.summary)
+                         .join(evaluations, evaluations.c.id == bulletins.c.evaluation).order_by(bulletins.c.as_of)).all()
+        current = latest_evaluation(c, "mini-2026")
+    assert [r.kind for r in rows] == ["bulletin", "bulletin"]
+    jan, jun = (json.loads(r.summary) for r in rows)
+    assert jan["as_of"] == "2026-01-31" and set(jan["placements"]) == {"C1", "C2", "C3"}
+    assert jun["bulletin"]["previous"][0]["as_of"] == "2026-01-31" and sum(jun["bulletin"]["moves"].values()) == 3
+    assert current["kind"] == "full" and not current["stale"]          # the round's standing is untouched
