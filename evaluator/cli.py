@@ -21,6 +21,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluationError, InputError, Issue
+from .standard.plain import tier_names
 from .terms import STATUS_ZH, num, pct, scope_label
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -29,6 +30,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 # `:smile:` in a round title must neither crash the console nor change what is shown.
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+# option help texts several commands share, written once ("中文 — English"; tests/test_cli.py
+# checks every option of every command has one)
+ROUND_HELP = "考评轮次文件 — the round file (round.yaml)"
+RESULTS_OUT_HELP = "写出 results.json、results.csv、run.json 的目录 — folder for results.json, results.csv, run.json"
+RESULTS_DIR_HELP = "agrade evaluate 写出的结果目录 — a results folder written by agrade evaluate"
+QUIET_HELP = "不显示进度条和汇总 — no progress bar or summary"
+WORKERS_HELP = "并行进程数（默认每核一个）— worker processes (default: one per core)"
+CLUSTER_HELP = "在 Dask 集群上评估 — score on a Dask distributed cluster"
 
 
 def command(fn):
@@ -117,7 +127,7 @@ def validate_paths(paths: list[Path], notices: list[Issue] | None = None) -> tup
 
 @app.command()
 @command
-def validate(paths: List[Path] = typer.Argument(..., help="standards, rounds, evidence files or folders")):
+def validate(paths: List[Path] = typer.Argument(..., help="标准、轮次、证据文件或目录 — standards, rounds, evidence files or folders")):
     """检查标准、考评轮次和证据文件 — check standards, rounds and evidence."""
     notices: list[Issue] = []
     issues, n = validate_paths(paths, notices)
@@ -204,13 +214,15 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
     t = Table(title=Text(f"{payload['round']['title']}：定档结果"), show_lines=False)
     t.add_column("档次")
     t.add_column("组织数", justify="right")
-    for tier, n in sorted(s["tiers"].items(), key=lambda kv: (kv[0] == "not_graded", kv[0])):
-        t.add_row(Text(STATUS_ZH["not_graded"] if tier == "not_graded" else str(tier)), str(n))
+    # tiers by name (A档, 五星级党组织), in the standards' order as the summary lists them
+    names = tier_names(payload.get("standards") or ())
+    for tier, n in s["tiers"].items():
+        t.add_row(Text(STATUS_ZH["not_graded"] if tier == "not_graded" else names.get(tier, str(tier))), str(n))
     out.print(t)
     for row in s.get("target") or []:
         mark = "达标" if row["met"] else "未达标"
         where = scope_label(row.get("scope") or "round", row.get("value") or "")
-        out.print(f"目标 {row['tier']} 档占比 ≥ {pct(row['target'], 2)}"
+        out.print(f"目标 {names.get(row['tier'], row['tier'])} 占比 ≥ {pct(row['target'], 2)}"
                   f"（{where}）：{row['count']}/{row['graded']} = {pct(row['share'])} {mark}", markup=False)
     out.print(f"{s['organizations']} 个组织，{s['graded']} 个已定档，用时 {elapsed:.1f} 秒 → {out_dir}/results.json",
               markup=False)
@@ -218,13 +230,11 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
 
 @app.command()
 @command
-def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
-             out_dir: Path = typer.Option(..., "--out", help="folder for results.json, results.csv, run.json"),
-             quiet: bool = typer.Option(False, "--quiet", "-q"),
-             workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                                   help="并行进程数（默认每核一个）— worker processes (default: one per core)"),
-             cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT",
-                                                   help="在 Dask 集群上评估 — score on a Dask distributed cluster")):
+def evaluate(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
+             out_dir: Path = typer.Option(..., "--out", help=RESULTS_OUT_HELP),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+             workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+             cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT", help=CLUSTER_HELP)):
     """评估一个考评轮次 — evaluate a round and write its results."""
     evaluate_to(round_file, out_dir, quiet, workers, cluster)
 
@@ -290,14 +300,14 @@ def _as_of_date(text: str):
 
 @app.command()
 @command
-def bulletin(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+def bulletin(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
              as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD", help="通报截止日（考评期内）— the as-of date"),
-             out_dir: Path = typer.Option(..., "--out", help="folder for results.json, results.csv, run.json"),
+             out_dir: Path = typer.Option(..., "--out", help=RESULTS_OUT_HELP),
              previous: List[Path] = typer.Option([], "--previous", metavar="DIR",
                                                  help="此前各期通报的结果目录（可重复，或一个存放各期的目录）— earlier bulletins"),
-             quiet: bool = typer.Option(False, "--quiet", "-q"),
-             workers: Optional[int] = typer.Option(None, "--workers", min=1),
-             cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT")):
+             quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+             workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+             cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT", help=CLUSTER_HELP)):
     """每月通报排队：按截止日评估 — the round as of a date inside its period, with movement."""
     bulletin_to(round_file, _as_of_date(as_of), out_dir, previous, quiet, workers, cluster)
 
@@ -306,10 +316,10 @@ def bulletin(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
 
 @app.command()
 @command
-def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
             org_ids: List[str] = typer.Argument(..., metavar="ORG...", help="组织编号 — organization ids"),
-            results_dir: Path = typer.Option(..., "--results", help="agrade evaluate 写出的结果目录 — the results folder"),
-            quiet: bool = typer.Option(False, "--quiet", "-q")):
+            results_dir: Path = typer.Option(..., "--results", help=RESULTS_DIR_HELP),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """重新评分个别组织（如申诉改正证据后）— re-score organizations whose evidence changed, in place."""
     from .intake.rounds import load_round
     from .scoring.rescore import load_state
@@ -359,16 +369,15 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
 
 @app.command()
 @command
-def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help="考评轮次文件 — the round file"),
+def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
            sets: List[str] = typer.Option(..., "--set", metavar="PATH=VALUE",
                                           help="假设修改标准中的一项（可重复），如 G4.1.bands[0].min=400、grading.tiers[0].min=92、"
                                                "community:G4.1.points=8 — change the standard (repeatable)"),
            out_dir: Optional[Path] = typer.Option(None, "--out", help="把结果写成 whatif.xlsx 的目录 — folder for whatif.xlsx"),
            limit: int = typer.Option(30, "--limit", min=0,
                                      help="终端中每类最多列出的组织数（0 为全部）— organizations listed per direction (0: all)"),
-           quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度和结果 — no progress bar or summary"),
-           workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                                 help="并行进程数（默认每核一个）— worker processes (default: one per core)")):
+           quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+           workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP)):
     """假设分析：改动标准后重新评分，列出档次变化 — re-score the round with a changed standard; who changes tier."""
     from .intake.rounds import load_round
     from .scoring.whatif import whatif as run_whatif
@@ -428,7 +437,9 @@ def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> N
 # ------------------------------------------------------------------ explain
 
 def find_organization(payload: dict, key: str, where: str) -> dict:
-    """The organization whose id is `key`, else the one whose name is exactly `key`."""
+    """The organization whose id is `key`, else the one whose name is exactly `key`. A name
+    several organizations share is refused with each of them on a line (id, street, tier,
+    total), so the user can tell them apart and give the id."""
     orgs = payload["organizations"]
     org = next((o for o in orgs if o["id"] == key), None)
     if org is not None:
@@ -437,8 +448,10 @@ def find_organization(payload: dict, key: str, where: str) -> dict:
     if len(named) == 1:
         return named[0]
     if named:
+        lines = "".join(f"\n  {o['id']}  {o.get('district', '')}{o.get('street', '')}  "
+                        f"{o.get('tier_name') or STATUS_ZH['not_graded']}  总分 {num(o.get('total'))}" for o in named)
         raise InputError(Issue(where, 0, 0, "$", f"{len(named)} organizations are named '{key}': "
-                               f"{', '.join(o['id'] for o in named)}; give one of these ids"))
+                               f"{', '.join(o['id'] for o in named)}; give one of these ids{lines}"))
     import difflib
     hint = difflib.get_close_matches(key, [o["id"] for o in orgs], 1, 0.5) or \
         difflib.get_close_matches(key, [o.get("name", "") for o in orgs], 1, 0.5)
@@ -447,8 +460,8 @@ def find_organization(payload: dict, key: str, where: str) -> dict:
 
 @app.command()
 @command
-def explain(results_dir: Path = typer.Argument(..., metavar="DIR"),
-            org_id: str = typer.Argument(..., metavar="ORG", help="organization id or exact name")):
+def explain(results_dir: Path = typer.Argument(..., metavar="DIR", help=RESULTS_DIR_HELP),
+            org_id: str = typer.Argument(..., metavar="ORG", help="组织编号或名称（名称可只写一部分）— organization id or name")):
     """解释某组织的每一分和档次 — why an organization got each point and its tier."""
     from .scoring.explain import explain_text
     from .scoring.results import load_results, results_file
@@ -467,8 +480,8 @@ def explain(results_dir: Path = typer.Argument(..., metavar="DIR"),
 
 @app.command("test")
 @command
-def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (default: all)"),
-             rules: List[Path] = typer.Option([], "--rules", help="extra folders with standards and cases")):
+def test_cmd(standards: List[str] = typer.Argument(None, help="标准编号（默认全部）— standard ids (default: all)"),
+             rules: List[Path] = typer.Option([], "--rules", help="另外存放标准及其用例的目录 — extra folders with standards and cases")):
     """运行标准自带的测试用例 — run the standards' golden cases."""
     from .scoring.cases import run_all
     from .resources import rules_dir
@@ -492,15 +505,19 @@ def test_cmd(standards: List[str] = typer.Argument(None, help="standard ids (def
 
 @app.command()
 @command
-def demo(out_dir: Path = typer.Option(..., "--out"), orgs: int = typer.Option(2000, "--orgs", min=1),
-         seed: int = typer.Option(2026, "--seed"), reports: bool = typer.Option(True, "--reports/--no-reports"),
+def demo(out_dir: Path = typer.Option(..., "--out", help="示例轮次、结果和报告的目录 — folder for the demo round, results and reports"),
+         orgs: int = typer.Option(2000, "--orgs", min=1, help="示例区的基层党组织数 — organizations in the demo district"),
+         seed: int = typer.Option(2026, "--seed", help="随机种子（同一种子生成同样的数据）— random seed (same seed, same data)"),
+         reports: bool = typer.Option(True, "--reports/--no-reports", help="同时生成报告 — also render the reports"),
          scorecards: int = typer.Option(40, "--scorecards", min=0,
-                                        help="scorecards to render: the best and worst ranked plus vetoed and "
-                                             "ungraded examples; 0 renders every organization's"),
+                                        help="生成测评报告的份数（排名前后、否决、不予定档各举例；0 为全部）— scorecards to render: "
+                                             "the best and worst ranked plus vetoed and ungraded examples; 0 renders every organization's"),
          store: bool = typer.Option(True, "--store/--no-store",
-                                    help="also walk a small round through its whole life in the database"),
-         store_orgs: int = typer.Option(200, "--store-orgs", min=3, help="organizations of the round walked in the database"),
-         db: Optional[str] = typer.Option(None, "--db", metavar="URL", help="the database (default AGRADE_DB or ./agrade.db)"),
+                                    help="另在数据库中走完一个小轮次的全过程 — also walk a small round through its whole life in the database"),
+         store_orgs: int = typer.Option(200, "--store-orgs", min=3,
+                                        help="数据库中走完全过程的组织数 — organizations of the round walked in the database"),
+         db: Optional[str] = typer.Option(None, "--db", metavar="URL",
+                                          help="数据库（默认 AGRADE_DB 或 ./agrade.db）— the database (default AGRADE_DB or ./agrade.db)"),
          bulletins: int = typer.Option(0, "--bulletins", min=0, max=12,
                                        help="也按月发布前 N 期通报（每月通报排队）— also issue monthly bulletins for the first N months")):
     """生成并评估一个示例区的考评轮次 — generate, evaluate and report a realistic demo round; walk a
@@ -615,13 +632,18 @@ def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, onl
 
 @app.command()
 @command
-def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_dir: Path = typer.Option(..., "--out"),
-           kind: Optional[str] = typer.Option(None, "--kind", help="scorecards,summary,lists"),
-           fmt: Optional[str] = typer.Option(None, "--format", help="pdf,html,xlsx,csv"),
-           public: bool = typer.Option(False, "--public", help="public release: no evidence details or personal names"),
-           workers: Optional[int] = typer.Option(None, "--workers"),
-           previous: Optional[Path] = typer.Option(None, "--previous", help="last round's results, for tier movement (升档/降档)"),
-           only: Optional[str] = typer.Option(None, "--only", help="scorecards for these organization ids only (comma-separated)"),
+def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR", help=RESULTS_DIR_HELP),
+           out_dir: Path = typer.Option(..., "--out", help="写出报告的目录 — folder for the documents"),
+           kind: Optional[str] = typer.Option(None, "--kind", help="报告种类：测评报告、通报、红黑榜（默认全部）— "
+                                                                   "scorecards,summary,lists (default: all)"),
+           fmt: Optional[str] = typer.Option(None, "--format", help="格式（默认全部）— pdf,html,xlsx,csv (default: all)"),
+           public: bool = typer.Option(False, "--public", help="公开发布版：不含证据细节和人名 — public release: no "
+                                                               "evidence details or personal names"),
+           workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
+           previous: Optional[Path] = typer.Option(None, "--previous", help="上一轮的结果目录，用于升档/降档 — last round's "
+                                                                            "results, for tier movement"),
+           only: Optional[str] = typer.Option(None, "--only", help="只生成这些组织的测评报告（编号，逗号分隔）— scorecards "
+                                                                   "for these organization ids only (comma-separated)"),
            cluster: Optional[str] = typer.Option(None, "--cluster", metavar="tcp://HOST:PORT",
                                                  help="在 Dask 集群上生成 — render the documents on a Dask distributed cluster"),
            bundle: Optional[str] = typer.Option(None, "--bundle", metavar="street,district",
@@ -636,7 +658,7 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR"), out_d
 
 @app.command()
 @command
-def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
+def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
              out_file: Path = typer.Option(..., "--out", help="证据采集表 .xlsx — the workbook to write"),
              force: bool = typer.Option(False, "--force", help="覆盖已有文件 — replace an existing file")):
     """生成证据采集表（Excel） — write the evidence workbook departments fill in."""
@@ -668,6 +690,18 @@ def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"),
 def version():
     """显示版本 — print the version."""
     out.print(__version__, markup=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"agrade {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="显示版本后退出 — print the version and exit")) -> None:
+    pass
 
 
 def run(argv: list[str]) -> int:

@@ -25,7 +25,7 @@ def _standard(ref: str, rules: list[Path]):
 def doc(standards: List[str] = typer.Argument(..., metavar="STANDARD...",
                                               help="标准文件或编号 — standard files (.yaml) or ids"),
         out_dir: Path = typer.Option(..., "--out", help="输出目录 — folder for the documents"),
-        fmt: str = typer.Option("pdf,html,md", "--format", help="pdf,html,md"),
+        fmt: str = typer.Option("pdf,html,md", "--format", help="格式（逗号分隔）— formats: pdf,html,md"),
         rules: List[Path] = RULES):
     """生成考评细则（按标准发布的文本）— render a standard as the department publishes it (考评细则)."""
     from .reports.standard_doc import check_formats, write_docs

@@ -21,6 +21,10 @@ from .cli import app, command, err, out
 
 DB = typer.Option(None, "--db", metavar="URL", help="数据库（默认 AGRADE_DB 或 ./agrade.db）— the store: sqlite:///… or postgresql://…")
 BY = typer.Option(None, "--by", metavar="NAME", help="操作人（默认 AGRADE_USER 或登录名）— who makes the change")
+ROUND_ARG = typer.Argument(..., metavar="ROUND", help="轮次编号 — the round's id")
+ROUND_FILE_ARG = typer.Argument(..., metavar="ROUND.yaml", help="考评轮次文件 — the round file (round.yaml)")
+ORG_ARG = typer.Argument(..., metavar="ORG", help="组织编号 — the organization's id")
+ON_HELP = "日期（默认今天）— the date (default: today)"
 
 round_app = typer.Typer(no_args_is_help=True, help="考评轮次（数据库）— rounds in the store: import, evaluate, lifecycle, export")
 evidence_app = typer.Typer(no_args_is_help=True, help="佐证材料 — evidence submissions in the store")
@@ -58,7 +62,7 @@ def _say(text: str) -> None:
 
 @round_app.command("import")
 @command
-def round_import(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"), db: Optional[str] = DB,
+def round_import(round_file: Path = ROUND_FILE_ARG, db: Optional[str] = DB,
                  by: Optional[str] = BY):
     """导入轮次文件夹（可重复导入，相同内容不重复记录）— load a round folder into the store (idempotent)."""
     from .store.rounds import import_round
@@ -71,7 +75,7 @@ def round_import(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"), d
 
 @round_app.command("create")
 @command
-def round_create(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"), db: Optional[str] = DB,
+def round_create(round_file: Path = ROUND_FILE_ARG, db: Optional[str] = DB,
                  by: Optional[str] = BY):
     """新建轮次（草拟阶段，只登记标准与组织名册，不导入材料）— create a draft round: settings, standards, registry."""
     from .store.rounds import import_round
@@ -82,7 +86,7 @@ def round_create(round_file: Path = typer.Argument(..., metavar="ROUND.yaml"), d
 
 @round_app.command("evaluate")
 @command
-def round_evaluate(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB, by: Optional[str] = BY,
+def round_evaluate(round_id: str = ROUND_ARG, db: Optional[str] = DB, by: Optional[str] = BY,
                    out_dir: Optional[Path] = typer.Option(None, "--out", help="同时写出结果文件夹 — also write a results folder")):
     """评估数据库中的轮次并保存结果 — evaluate a stored round from its current evidence; store outcomes."""
     from .store.scoring import evaluate
@@ -97,10 +101,10 @@ def round_evaluate(round_id: str = typer.Argument(..., metavar="ROUND"), db: Opt
 
 @round_app.command("rescore")
 @command
-def round_rescore(round_id: str = typer.Argument(..., metavar="ROUND"),
-                  orgs: List[str] = typer.Argument(..., metavar="ORG...", help="证据有变化的组织"),
+def round_rescore(round_id: str = ROUND_ARG,
+                  orgs: List[str] = typer.Argument(..., metavar="ORG...", help="证据有变化的组织 — organizations whose evidence changed"),
                   db: Optional[str] = DB, by: Optional[str] = BY,
-                  out_dir: Optional[Path] = typer.Option(None, "--out", help="同时写出结果文件夹")):
+                  out_dir: Optional[Path] = typer.Option(None, "--out", help="同时写出结果文件夹 — also write a results folder")):
     """只重新评分证据有变化的组织（其他组织的结果从数据库读取）— re-score organizations from the stored outcomes."""
     from .store.scoring import rescore
     store = _store(db)
@@ -132,7 +136,7 @@ def _changes(changed: dict, titles: dict, limit: int = 30) -> None:
 
 @round_app.command("export")
 @command
-def round_export(round_id: str = typer.Argument(..., metavar="ROUND"), out_dir: Path = typer.Option(..., "--out"),
+def round_export(round_id: str = ROUND_ARG, out_dir: Path = typer.Option(..., "--out", help="导出到此文件夹 — folder to export to"),
                  db: Optional[str] = DB,
                  results: bool = typer.Option(False, "--results", help="同时写出最近一次评估的结果 — also write the results")):
     """导出为轮次文件夹（round.yaml、标准、名册、材料）— write the stored round back as a round folder."""
@@ -152,7 +156,7 @@ def round_export(round_id: str = typer.Argument(..., metavar="ROUND"), out_dir: 
 
 @round_app.command("status")
 @command
-def round_status(round_id: Optional[str] = typer.Argument(None, metavar="[ROUND]"), db: Optional[str] = DB):
+def round_status(round_id: Optional[str] = typer.Argument(None, metavar="[ROUND]", help="轮次编号（不给则列出全部轮次）— the round (default: every round)"), db: Optional[str] = DB):
     """轮次状态：阶段、组织数、最近评估、档次分布 — a round's state (or every round's)."""
     from .store.status import round_status as status, rounds_list
     store = _store(db)
@@ -170,7 +174,7 @@ def round_status(round_id: Optional[str] = typer.Argument(None, metavar="[ROUND]
 
 
 def _step(to: str):
-    def step(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB, by: Optional[str] = BY):
+    def step(round_id: str = ROUND_ARG, db: Optional[str] = DB, by: Optional[str] = BY):
         from .store.rounds import LIFECYCLE_ZH, advance
         store = _store(db)
         advance(store, round_id, to, _by(by))
@@ -187,8 +191,8 @@ for _name, _to, _help in (("collect", "collecting", "开始收集材料 — open
 
 @round_app.command("publish")
 @command
-def round_publish(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB, by: Optional[str] = BY,
-                  on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help="发布日期（默认今天）")):
+def round_publish(round_id: str = ROUND_ARG, db: Optional[str] = DB, by: Optional[str] = BY,
+                  on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help="发布日期（默认今天）— the publication date (default: today)")):
     """发布：定稿的结果与红黑榜成为有日期的公布版本 — publish a finalized round and its lists (dated)."""
     from .store.publish import publish
     store = _store(db)
@@ -198,29 +202,14 @@ def round_publish(round_id: str = typer.Argument(..., metavar="ROUND"), db: Opti
 
 @round_app.command("bulletin")
 @command
-def round_bulletin(round_id: str = typer.Argument(..., metavar="ROUND"),
-                   as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD",
-                                             help="通报截止日（考评期内）— the as-of date, inside the round's period"),
-                   out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
-                                                          help="同时写出本期结果目录（可供 agrade report）— also write the bulletin's results folder"),
-                   previous: List[Path] = typer.Option([], "--previous", metavar="DIR",
-                                                       help="上一年度的结果或通报目录（可重复）— last year's results or bulletins"),
-                   db: Optional[str] = DB, by: Optional[str] = BY):
-    """发布一期通报：按截止日评估并记录（与本轮此前各期比较升降）— issue a bulletin: the round evaluated as of a date, kept with its evaluation."""
-    from .cli import bulletin_dirs, check_out_dir
-    from .store.publish import issue_bulletin
+def round_bulletin(round_id: str = ROUND_ARG,
+                   as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD"), db: Optional[str] = DB,
+                   by: Optional[str] = BY):
+    """发布一期通报（当日结果的快照）— issue a bulletin: a dated snapshot of the round's standing."""
+    from .store.publish import bulletin
     store = _store(db)
-    if out_dir is not None:
-        check_out_dir(out_dir)
-    day = _date(as_of)
-    # a folder of earlier bulletins may hold the one being written (--out): it is left out
-    earlier = bulletin_dirs(previous, out_dir) if out_dir is not None else bulletin_dirs(previous, Path(os.devnull))
-    b = issue_bulletin(store, round_id, day, _by(by), earlier, out_dir)
-    moves = b.header["bulletin"]["moves"]
-    _say(f"轮次 {round_id} 第 {b.id} 期通报（截至 {day}）已记录（第 {b.evaluation} 次评估）"
-         + (f"，结果 → {out_dir}" if out_dir is not None else ""))
-    if moves:
-        _say(f"与 {b.header['bulletin']['previous'][-1]['as_of']} 通报相比：" + "，".join(f"{k} {n}" for k, n in moves.items()))
+    bid = bulletin(store, round_id, _date(as_of), _by(by))
+    _say(f"轮次 {round_id} 第 {bid} 期通报（截至 {as_of}）已记录")
 
 
 def _date(text: str | None):
@@ -237,11 +226,13 @@ def _date(text: str | None):
 
 @evidence_app.command("submit")
 @command
-def evidence_submit(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
-                    field: str = typer.Argument(..., metavar="FIELD"), value: str = typer.Argument(..., metavar="VALUE"),
-                    source: str = typer.Option("self", "--source", help="self（自评）| verified（核查）"),
-                    inspector: Optional[str] = typer.Option(None, "--inspector"),
-                    verified_on: Optional[str] = typer.Option(None, "--verified-on", metavar="YYYY-MM-DD"),
+def evidence_submit(round_id: str = ROUND_ARG, org: str = ORG_ARG,
+                    field: str = typer.Argument(..., metavar="FIELD", help="证据字段 — the evidence field"),
+                    value: str = typer.Argument(..., metavar="VALUE", help="填报的值 — the value"),
+                    source: str = typer.Option("self", "--source", help="来源：self（自评）或 verified（核查）— self-reported or verified"),
+                    inspector: Optional[str] = typer.Option(None, "--inspector", help="核查人（核查值必填）— the inspector (verified values)"),
+                    verified_on: Optional[str] = typer.Option(None, "--verified-on", metavar="YYYY-MM-DD",
+                                               help="核查日期 — the day it was verified"),
                     expect: Optional[int] = typer.Option(None, "--expect", metavar="VERSION",
                                                          help="您看到的版本号（0 表示此前没有）；他人已更新则拒绝 — the version you started from"),
                     attach: List[Path] = typer.Option([], "--attach", help="佐证附件（可多次）— supporting files"),
@@ -255,7 +246,7 @@ def evidence_submit(round_id: str = typer.Argument(..., metavar="ROUND"), org: s
 
 @evidence_app.command("show")
 @command
-def evidence_show(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
+def evidence_show(round_id: str = ROUND_ARG, org: str = ORG_ARG,
                   db: Optional[str] = DB):
     """一个组织的当前材料及版本号 — an organization's current evidence, with versions."""
     from .store.submit import show
@@ -293,9 +284,9 @@ def _expired(ev) -> None:
 
 @appeal_app.command("file")
 @command
-def appeal_file(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
+def appeal_file(round_id: str = ROUND_ARG, org: str = ORG_ARG,
                 criteria: str = typer.Option(..., "--criteria", help="申诉的指标，逗号分隔 — e.g. G4.1,G6.2"),
-                reason: str = typer.Option(..., "--reason", help="申诉理由"),
+                reason: str = typer.Option(..., "--reason", help="申诉理由 — why the organization appeals"),
                 attach: List[Path] = typer.Option([], "--attach", help="附件（可多次）— attachments"),
                 db: Optional[str] = DB, by: Optional[str] = BY):
     """提出申诉 — file an appeal against criterion outcomes."""
@@ -308,11 +299,11 @@ def appeal_file(round_id: str = typer.Argument(..., metavar="ROUND"), org: str =
 
 @appeal_app.command("decide")
 @command
-def appeal_decide(appeal_id: int = typer.Argument(..., metavar="APPEAL"),
-                  uphold: bool = typer.Option(False, "--uphold", help="维持原结果"),
-                  amend: List[str] = typer.Option([], "--set", metavar="FIELD=VALUE", help="更正的核查值（可多次）"),
-                  reason: str = typer.Option(..., "--reason", help="复核意见"),
-                  out_dir: Optional[Path] = typer.Option(None, "--out", help="重新出具的测评报告（加注复核）写到此文件夹"),
+def appeal_decide(appeal_id: int = typer.Argument(..., metavar="APPEAL", help="申诉编号 — the appeal's number"),
+                  uphold: bool = typer.Option(False, "--uphold", help="维持原结果 — uphold the result"),
+                  amend: List[str] = typer.Option([], "--set", metavar="FIELD=VALUE", help="更正的核查值（可多次）— a corrected verified value (repeatable)"),
+                  reason: str = typer.Option(..., "--reason", help="复核意见 — the review's reasoning"),
+                  out_dir: Optional[Path] = typer.Option(None, "--out", help="重新出具的测评报告（加注复核）写到此文件夹 — folder for the re-issued scorecard"),
                   db: Optional[str] = DB, by: Optional[str] = BY):
     """复核申诉：维持或更正；更正后重新评分、排名并重新出具测评报告 — decide an appeal."""
     from .errors import InputError, Issue
@@ -342,11 +333,11 @@ def appeal_decide(appeal_id: int = typer.Argument(..., metavar="APPEAL"),
 
 @waiver_app.command("add")
 @command
-def waiver_add(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = typer.Argument(..., metavar="ORG"),
-               criterion: str = typer.Argument(..., metavar="CRITERION"),
-               justification: str = typer.Option(..., "--justification", help="免考核理由"),
-               approver: str = typer.Option(..., "--approver", help="批准人"),
-               expires: str = typer.Option(..., "--expires", metavar="2026-12-31T23:59:59+08:00", help="到期时间（须带时区）"),
+def waiver_add(round_id: str = ROUND_ARG, org: str = ORG_ARG,
+               criterion: str = typer.Argument(..., metavar="CRITERION", help="指标编号 — the criterion's id"),
+               justification: str = typer.Option(..., "--justification", help="免考核理由 — why the criterion is waived"),
+               approver: str = typer.Option(..., "--approver", help="批准人 — who approved it"),
+               expires: str = typer.Option(..., "--expires", metavar="2026-12-31T23:59:59+08:00", help="到期时间（须带时区）— when it expires (with a time zone)"),
                db: Optional[str] = DB, by: Optional[str] = BY):
     """新增免考核（须有理由、批准人和带时区的到期时间）— add a waiver."""
     from .store.waivers import add_waiver, parse_expiry
@@ -357,7 +348,7 @@ def waiver_add(round_id: str = typer.Argument(..., metavar="ROUND"), org: str = 
 
 @waiver_app.command("list")
 @command
-def waiver_list(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB):
+def waiver_list(round_id: str = ROUND_ARG, db: Optional[str] = DB):
     """免考核清单（标明已过期的）— list a round's waivers, expired ones marked."""
     from .store.db import now
     from .store.waivers import waivers_of
@@ -377,7 +368,7 @@ def waiver_list(round_id: str = typer.Argument(..., metavar="ROUND"), db: Option
 
 @app.command("history")
 @command
-def history_cmd(org: str = typer.Argument(..., metavar="ORG"), db: Optional[str] = DB):
+def history_cmd(org: str = ORG_ARG, db: Optional[str] = DB):
     """一个组织历年的档次变化（各轮次、各次评估、通报、申诉）— an organization's tiers across rounds."""
     from .store.history import history
     from .store.scoring import tier_name
@@ -415,8 +406,8 @@ _KIND_ZH = {"full": "评估", "rescore": "重新评分", "appeal": "申诉复核
 
 @round_app.command("plan")
 @command
-def round_plan(plan_file: Path = typer.Argument(..., metavar="INSPECTION.yaml"), db: Optional[str] = DB,
-               by: Optional[str] = BY, on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD")):
+def round_plan(plan_file: Path = typer.Argument(..., metavar="INSPECTION.yaml", help="核查计划文件 — the inspection plan"), db: Optional[str] = DB,
+               by: Optional[str] = BY, on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help=ON_HELP)):
     """载入核查安排（考核组、核查人、回避规则）— load a round's inspection plan: teams, inspectors, conflict rules."""
     from .store.inspection import load_plan
     store = _store(db)
@@ -427,10 +418,10 @@ def round_plan(plan_file: Path = typer.Argument(..., metavar="INSPECTION.yaml"),
 
 @round_app.command("assign")
 @command
-def round_assign(round_id: str = typer.Argument(..., metavar="ROUND"), team: str = typer.Argument(..., metavar="TEAM"),
-                 orgs: List[str] = typer.Argument(..., metavar="ORG..."),
-                 move: bool = typer.Option(False, "--move", help="已分派给其他组的改派到本组"),
-                 on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help="分派日期（回避规则按此日判断）"),
+def round_assign(round_id: str = ROUND_ARG, team: str = typer.Argument(..., metavar="TEAM", help="核查组 — the inspection team"),
+                 orgs: List[str] = typer.Argument(..., metavar="ORG...", help="组织编号 — organization ids"),
+                 move: bool = typer.Option(False, "--move", help="已分派给其他组的改派到本组 — move organizations another team has"),
+                 on: Optional[str] = typer.Option(None, "--on", metavar="YYYY-MM-DD", help="分派日期（回避规则按此日判断）— the assignment date (conflict rules read it)"),
                  db: Optional[str] = DB, by: Optional[str] = BY):
     """把组织分派给考核组（违反回避规则的拒绝）— assign organizations to an inspection team."""
     from .store.inspection import assign
@@ -441,11 +432,11 @@ def round_assign(round_id: str = typer.Argument(..., metavar="ROUND"), team: str
 
 @round_app.command("sample")
 @command
-def round_sample(round_id: str = typer.Argument(..., metavar="ROUND"),
-                 rate: str = typer.Option(..., "--rate", help="抽查比例，如 10%"),
-                 seed: Optional[int] = typer.Option(None, "--seed", help="随机种子（不给则随机生成并记录）"),
-                 strata: str = typer.Option("district,street,type", "--strata", help="分层：district,street,type"),
-                 out_file: Optional[Path] = typer.Option(None, "--out", help="抽查名单 .xlsx 或 .csv"),
+def round_sample(round_id: str = ROUND_ARG,
+                 rate: str = typer.Option(..., "--rate", help="抽查比例，如 10% — the share to spot-check"),
+                 seed: Optional[int] = typer.Option(None, "--seed", help="随机种子（不给则随机生成并记录）— random seed (drawn and recorded if not given)"),
+                 strata: str = typer.Option("district,street,type", "--strata", help="分层 — strata: district,street,type"),
+                 out_file: Optional[Path] = typer.Option(None, "--out", help="抽查名单 .xlsx 或 .csv — the sample list file"),
                  db: Optional[str] = DB, by: Optional[str] = BY):
     """分层随机抽查（记录种子，可复现）— draw a stratified spot-check sample, reproducible from its seed."""
     from .store.inspection import export_sample, sample
@@ -460,7 +451,7 @@ def round_sample(round_id: str = typer.Argument(..., metavar="ROUND"),
 
 @round_app.command("discrepancies")
 @command
-def round_discrepancies(round_id: str = typer.Argument(..., metavar="ROUND"), db: Optional[str] = DB):
+def round_discrepancies(round_id: str = ROUND_ARG, db: Optional[str] = DB):
     """自评与核查差异：按组织、按核查人 — self-reported vs verified differences, per organization and inspector."""
     from .store.inspection import discrepancies
     store = _store(db)

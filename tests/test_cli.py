@@ -179,3 +179,81 @@ def test_a_standard_without_cases_is_not_its_own_suggestion(tmp_path):
                                               encoding="utf-8")
     code, _, err = run_cli("test", "minj", "--rules", tmp_path)
     assert code == 2 and "standard 'minj' has no golden cases (no minj.cases.yaml); did you mean 'mini'?" in err
+
+
+# ------------------------------------------------------------------ what people expect of a command line
+
+def _all_commands():
+    """Every command of `agrade`, sub-commands (agrade round …) included: (name, click command)."""
+    import typer
+    from evaluator.cli import app
+
+    def walk(cmd, path):
+        yield path, cmd
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            yield from walk(sub, f"{path} {name}")
+    return list(walk(typer.main.get_command(app), "agrade"))
+
+
+def test_every_option_and_argument_of_every_command_has_a_chinese_help_with_the_english_kept():
+    import re
+    form = re.compile(r"[\u4e00-\u9fff].*—\s*[A-Za-z]", re.S)      # 中文说明 — English text
+    missing = [f"{name} {p.opts[0] if p.opts else p.name}: {getattr(p, 'help', None)!r}"
+               for name, cmd in _all_commands() for p in cmd.params
+               if p.name != "help" and not form.search(getattr(p, "help", None) or "")]
+    assert len(_all_commands()) > 30            # the walk reaches the sub-commands (agrade round …)
+    assert missing == []
+
+
+def test_version_option_prints_the_version():
+    from evaluator import __version__
+    code, out, _ = run_cli("--version")
+    assert (code, out.strip()) == (0, f"agrade {__version__}")
+
+
+def test_summary_names_tiers_as_documents_do(mini, tmp_path):
+    code, out, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert [r.split("│")[1].strip() for r in rows] == ["A档", "D档"]
+    assert "目标 A档 占比 ≥ 20%（全域）：1/3 = 33.3% 达标" in out
+
+
+def _terminal(monkeypatch):
+    """The CLI's stderr as a terminal (a progress bar is drawn only there), into a buffer."""
+    import io
+    from rich.console import Console
+    import evaluator.cli as cli
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=buf, force_terminal=True, width=100, markup=False))
+    return buf
+
+
+def test_progress_bars_show_on_a_terminal_and_not_with_quiet(mini, tmp_path, monkeypatch):
+    from evaluator.cli import run
+    buf = _terminal(monkeypatch)
+    assert run(["evaluate", str(mini / "round.yaml"), "--out", str(tmp_path / "a")]) == 0
+    assert run(["whatif", str(mini / "round.yaml"), "--set", "G1.2.bands[0].min=400"]) == 0
+    assert "评估中" in buf.getvalue() and "假设分析" in buf.getvalue()
+    buf.truncate(0)
+    buf.seek(0)
+    assert run(["evaluate", str(mini / "round.yaml"), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert run(["whatif", str(mini / "round.yaml"), "--set", "G1.2.bands[0].min=400", "-q"]) == 0
+    assert buf.getvalue() == ""
+
+
+def test_progress_bars_stay_out_of_pipes_and_logs(mini, tmp_path):
+    code, out, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")
+    assert code == 0 and "评估中" not in err + out and "\x1b[" not in err
+
+
+def test_explain_by_a_shared_name_lists_the_candidates_and_exits_2(mini, tmp_path):
+    orgs = mini / "orgs.csv"
+    orgs.write_text(orgs.read_text(encoding="utf-8").replace("丙社区党委", "乙社区党委"), encoding="utf-8")
+    assert run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out")[0] == 0
+    code, out, err = run_cli("explain", tmp_path / "out", "乙社区党委")
+    assert code == 2 and out == ""
+    assert "2 organizations are named '乙社区党委': C2, C3; give one of these ids" in err
+    assert "\n  C2  东区一街道  D档  总分 59\n  C3  西区二街道  D档  总分 43.13" in err
+    code, out, _ = run_cli("explain", tmp_path / "out", "甲社区党委")      # a name only one has: explained
+    assert code == 0 and "甲社区党委" in out
