@@ -22,29 +22,53 @@ def _standard(ref: str, rules: list[Path]):
 
 @app.command("doc")
 @command
-def doc(standards: List[str] = typer.Argument(..., metavar="STANDARD...",
-                                              help="标准文件或编号 — standard files (.yaml) or ids"),
+def doc(standards: List[str] = typer.Argument(None, metavar="STANDARD...",
+                                              help="标准文件或编号（给出 --round 时可省略）— standard files (.yaml) or ids"),
         out_dir: Path = typer.Option(..., "--out", help="输出目录 — folder for the documents"),
         fmt: str = typer.Option("pdf,html,md", "--format", help="格式（逗号分隔）— formats: pdf,html,md"),
+        round_file: Optional[Path] = typer.Option(
+            None, "--round", metavar="ROUND.yaml",
+            help="按该轮次的规定（比例控制、目标、排名方式、红黑榜、认定）印发其所用标准 — the standards as this round "
+                 "applies them (its grading overrides, lists and designations); all of its standards when none is named"),
         rules: List[Path] = RULES):
     """生成考评细则（按标准发布的文本）— render a standard as the department publishes it (考评细则)."""
     from .reports.standard_doc import check_formats, write_docs
     formats = check_formats(fmt.split(","))
     check_out_dir(out_dir)
-    loaded = [_standard(s, rules) for s in standards]
-    written = write_docs(loaded, out_dir, formats)
+    if round_file is None and not standards:
+        raise InputError(Issue("command line", 0, 0, "STANDARD", "name a standard (file or id), or a round with --round"))
+    rnd, loaded = _chosen(standards or [], round_file, rules)
+    written = write_docs(loaded, out_dir, formats, rnd)
     for std in loaded:
         out.print(f"《{std.title}》（{std.version}版）考评细则", markup=False)
     out.print(f"已生成 {len(written)} 个文件 → {out_dir}", markup=False)
 
 
-def write_round_docs(round_path: Path, out_dir: Path) -> list[Path]:
-    """The 考评细则 of every standard a round uses (`agrade demo`), loaded as the round loads
-    them (its standards_dirs, then the shipped rules): the documents are the rules that score."""
+def _chosen(refs: list[str], round_file: Path | None, rules: list[Path]):
+    """(the round or None, the standards to print): named ones, or all of the round's; a named
+    standard must be one the round uses."""
+    if round_file is None:
+        return None, [_standard(s, rules) for s in refs]
     from .intake.rounds import load_round
+    rnd = load_round(round_file)
+    used = {s.id: s for s in rnd.standards.values()}
+    if not refs:
+        return rnd, [used[k] for k in sorted(used)]
+    chosen = []
+    for ref in refs:
+        std = _standard(ref, rules)
+        if std.id not in used or used[std.id].digest != std.digest:
+            raise InputError(Issue(str(round_file), 0, 0, "$.standards", f"the round does not use the standard '{ref}' "
+                                   f"(it uses {', '.join(sorted(used))})"))
+        chosen.append(used[std.id])
+    return rnd, chosen
+
+
+def write_round_docs(round_path: Path, out_dir: Path) -> list[Path]:
+    """The 考评细则 of every standard a round uses (`agrade demo`), as the round applies them."""
     from .reports.standard_doc import write_docs
-    standards = {s.id: s for s in load_round(round_path).standards.values()}
-    return write_docs([standards[k] for k in sorted(standards)], out_dir)
+    rnd, standards = _chosen([], round_path, [])
+    return write_docs(standards, out_dir, rnd=rnd)
 
 
 @app.command("diff")
@@ -64,5 +88,5 @@ def diff(old: str = typer.Argument(..., metavar="OLD", help="旧版本标准文�
 
 
 def _published(ref: str, rules: list[Path]):
-    from .standard.published import published
-    return published(_standard(ref, rules))
+    from .reports.standard_doc import publish
+    return publish(_standard(ref, rules))

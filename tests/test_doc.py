@@ -81,7 +81,7 @@ def test_vetoes_gates_tiers_quotas_target_and_lists_are_printed(docs):
                  "发生严重违纪违法问题：班子成员发生严重违纪违法问题，档次最高定为 D档",
                  "A档不超过各区县已定档组织的 40%", "A档占比目标：不低于 20%（各领域分别统计",
                  "加分合计最多计 10 分", "已核查指标的分值不足适用指标分值的 80% 的，不予定档",
-                 "按总分从高到低排名", "红榜", "列入条件：处于最高档次 且 未触发一票否决", "黑榜",
+                 "排名方式：先比档次（高档在前），档次相同再比总分高者在前", "红榜", "列入条件：处于最高档次 且 未触发一票否决", "黑榜",
                  "获国家级表彰，每个加 3 分", "支部委员会会议记录应每月至少 1 次", "每缺 1 次扣 0.5 分",
                  "适用条件：党小组数不少于 1 个（不符合的不考核此项）", "缺少材料时：不计入满分"):
         assert _squash(line) in text, line
@@ -169,3 +169,33 @@ def test_the_demo_writes_the_documents_of_its_standards(tmp_path):
     assert f"考评细则：{3 * len(ids)} 个文件 → {folder}" in out
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{sid}_{load_standard(sid).version}_考评细则.{ext}"
                                                               for sid in ids for ext in ("html", "md", "pdf"))
+    # as the round applies them: its own lists, not the defaults
+    md = (folder / f"community_{load_standard('community').version}_考评细则.md").read_text(encoding="utf-8")
+    assert "执行轮次：示例区2026年度基层党组织“创A”定档考评" in md
+    assert "**示例区2026年度基层党组织“创A”红榜**：列入条件：（档次为 A档 或 五星级党组织）且 未触发一票否决；每个街道按排名取前 3 名" in md
+    assert "各考评轮次未另行规定时" not in md and not program_text(md)
+
+
+def test_a_round_prints_its_standards_as_it_applies_them(tmp_path):
+    """--round: the round's ranking order, lists and designations replace the standard's and the
+    defaults on the document; a standard the round does not use is refused."""
+    from evaluator.demo import generate
+    round_yaml = generate(tmp_path / "round", n_orgs=30, seed=3)
+    round_yaml.write_text(round_yaml.read_text(encoding="utf-8") + """\
+grading:
+  ranking: score_first
+designations:
+  weak: {title: 软弱涣散党组织, include_any: ["veto_count > 0", "bottom_tier"], rectification_deadline: 2027-03-31}
+""", encoding="utf-8")
+    code, _, err = run_cli("doc", "community", "--round", round_yaml, "--out", tmp_path / "docs", "--format", "md,html")
+    assert code == 0, err
+    md = _doc(tmp_path / "docs", "community", "md").read_text(encoding="utf-8")
+    assert "- A档不超过各区县已定档组织的 40%" in md                       # the standard's own quota
+    assert "排名方式：先比总分高者在前" in md
+    assert "- **认定软弱涣散党组织**：符合下列任一条件即列入：触发一票否决；处于最低档次；整改期限：2027年3月31日" in md
+    assert "红黑榜及认定按下列规则产生" in md
+    assert not program_text(md)
+    assert sorted(p.suffix for p in (tmp_path / "docs").iterdir()) == [".html", ".md"]
+    code, _, err = run_cli("doc", "general", "--round", round_yaml, "--out", tmp_path / "other")
+    assert code == 2 and "the round does not use the standard 'general'" in err
+    assert not (tmp_path / "other").exists()

@@ -26,6 +26,9 @@ from markupsafe import Markup
 from .. import __version__
 from ..errors import InputError, Issue
 from ..model import Standard
+from ..scoring.placement import ranking_info
+from ..scoring.run import with_round_overrides
+from ..standard.plain import tier_names
 from ..standard.published import Published, date_text, published
 from ..terms import num
 from .html import assets_dir, environment, screen_css_text
@@ -48,6 +51,22 @@ def doc_stem(std: Standard) -> str:
     return f"{safe_name(std.id)}_{safe_name(std.version)}_考评细则"
 
 
+def publish(std: Standard, rnd=None) -> Published:
+    """The standard as published (standard.published), ranked as the results say it is
+    (placement.ranking_info's sentence); with a round (intake.rounds.Round), as that round
+    applies it: its grading overrides (quotas, target, ranking order), its lists and
+    designations."""
+    if rnd is not None:
+        std = with_round_overrides(std, rnd.grading_override)
+    g = std.grading
+    ranking = ranking_info(g.ranking, g.tie_breaks, {s.id: s.title for s in std.sections})["description"]
+    ranking = ranking.partition("：")[2] or ranking          # '排名方式：…' is the item's own label
+    if rnd is None:
+        return published(std, ranking)
+    return published(std, ranking, rnd.lists, rnd.designations, tier_names({s.id for s in rnd.standards.values()}),
+                     rnd.raw.get("title", ""))
+
+
 def doc_model(pub: Published) -> dict:
     """The template's data: the published standard with numbers as they print."""
     std = asdict(pub)
@@ -61,7 +80,7 @@ def doc_model(pub: Published) -> dict:
     doc = {"title": f"{pub.title}（{pub.version}版）", "author": pub.issuer, "subject": "考评细则",
            "keywords": f"考评细则, {pub.version}, {pub.digest}", "created": _created(pub),
            "generator": f"agrade {__version__}"}
-    return {"std": std, "ctx": ctx, "doc": doc}
+    return {"std": std, "ctx": ctx, "doc": doc, "lists_intro": lists_intro(pub)}
 
 
 def _created(pub: Published) -> str:
@@ -93,6 +112,8 @@ def markdown(pub: Published) -> str:
            f"- 适用范围：{'、'.join(pub.applies_to) or '—'}党组织"]
     if pub.based_on:
         out.append(f"- 制定依据：在{'、'.join(pub.based_on)}基础上增补、调整，以下为合并后的完整细则")
+    if pub.lists_of:
+        out.append(f"- 执行轮次：{pub.lists_of}（比例控制、目标、排名方式和红黑榜按本轮规定）")
     out += ["", "## 一、考评指标及评分标准", ""]
     for i, s in enumerate(m["sections"]):
         out += [f"### （{_numeral(i)}）{s['title']}{s['heading_points']}", "",
@@ -114,12 +135,19 @@ def markdown(pub: Published) -> str:
         out += ["**比例控制与目标**：", ""] + [f"- {q.text}" for q in pub.quotas]
         out += [f"- {t.label}：{t.text}" for t in pub.target] + [""]
     out += ["**计分与排名**：", ""] + [f"- {p.label}：{p.text}" for p in pub.scoring] + [""]
-    out += ["## 三、红黑榜", "", "各考评轮次未另行规定时，红黑榜按下列规则产生：", ""]
+    out += ["## 三、红黑榜", "", lists_intro(pub), ""]
     for title, lines in pub.lists:
         out += [f"- **{title}**：" + "；".join(lines)]
     out += ["", f"{pub.issuer}　{m['effective_from']}", "",
             f"<small>本细则由考评标准文件生成（{pub.version}版），标准摘要 {pub.digest}，可据此核对评分所用标准与本细则一致。</small>", ""]
     return "\n".join(out)
+
+
+def lists_intro(pub: Published) -> str:
+    if pub.lists_of:
+        named = "红黑榜及认定" if any(title.startswith("认定") for title, _ in pub.lists) else "红黑榜"
+        return f"{pub.lists_of}的{named}按下列规则产生："
+    return "各考评轮次未另行规定时，红黑榜按下列规则产生："
 
 
 def _numeral(i: int) -> str:
@@ -131,9 +159,10 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "｜").replace("\n", " ")
 
 
-def render_doc(std: Standard, formats=DOC_FORMATS) -> dict[str, bytes]:
-    """The files of one standard's 考评细则, in memory: {file name: content}."""
-    pub = published(std)
+def render_doc(std: Standard, formats=DOC_FORMATS, rnd=None) -> dict[str, bytes]:
+    """The files of one standard's 考评细则 (as `rnd` applies it, when given), in memory:
+    {file name: content}."""
+    pub = publish(std, rnd)
     stem = doc_stem(std)
     files = {}
     if "html" in formats:
@@ -154,13 +183,13 @@ def check_formats(formats) -> tuple[str, ...]:
     return chosen
 
 
-def write_docs(standards: list[Standard], out_dir: Path, formats=DOC_FORMATS) -> list[Path]:
-    """Render every standard's 考评细则, then write them all into `out_dir` (nothing is written
-    when any fails); returns the files written."""
+def write_docs(standards: list[Standard], out_dir: Path, formats=DOC_FORMATS, rnd=None) -> list[Path]:
+    """Render every standard's 考评细则 (as the round `rnd` applies them, when given), then write
+    them all into `out_dir` (nothing is written when any fails); returns the files written."""
     formats = check_formats(formats)
     files: dict[str, bytes] = {}
     for std in standards:
-        files.update(render_doc(std, formats))
+        files.update(render_doc(std, formats, rnd))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

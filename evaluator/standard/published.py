@@ -21,11 +21,11 @@ import datetime as _dt
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..model import Criterion, Standard
 from ..terms import NA_POLICY_ZH, ORG_TYPES, PERIOD_ZH, SCOPE_ZH, num, pct, points_text, unit_name, value_text
-from .listrules import DEFAULT_LISTS, describe_rules
+from .listrules import describe_rules, normalize_rules
 from .loader import load_standard
 from .methods import REGISTRY
 
@@ -37,8 +37,6 @@ _OP_SHARE = {">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}
 _KIND_ZH = {"base": "基础指标", "bonus": "加分项", "veto": "一票否决项", "info": "信息项（不计分）"}
 _SOURCE_ZH = {"criteria": "按考评指标计分（核查值优先）", "self_assessment": "按自评值计分",
               "field": "按填报分值折算"}
-_TIE_ZH = {"total": "总分", "base": "基础得分", "bonus": "加分", "veto_count": "触发一票否决项数",
-           "reviewed_share": "已核查指标占比"}
 _DUE_ZH = {"always": "月度通报时按截止日的材料考核", "prorated": "月度通报时按已满的考核周期折算",
            "period_end": "年末考核（月度通报中为未到期）"}
 
@@ -94,7 +92,8 @@ class Published:
     quotas: tuple[Point, ...]
     target: tuple[Point, ...]
     scoring: tuple[Point, ...]         # base, bonus cap, min reviewed share, components, ties
-    lists: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())   # (title, rules) defaults
+    lists: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())   # (title, rules): lists, then designations
+    lists_of: str = ""                 # the round whose lists these are ('' = the defaults)
 
     @property
     def criteria(self) -> dict[str, PublishedCriterion]:
@@ -128,9 +127,16 @@ def date_text(d: Any) -> str:
 
 # ------------------------------------------------------------------ the standard
 
-def published(std: Standard) -> Published:
+def published(std: Standard, ranking: str, lists: Mapping | None = None, designations: Mapping | None = None,
+              list_tiers: Mapping[str, str] | None = None, lists_of: str = "") -> Published:
     """The standard as published: its content merged through `extends`, and the standards it
-    was built on named by title and version (read from the files of its lineage)."""
+    was built on named by title and version (read from the files of its lineage).
+
+    `ranking`: how organizations are ranked, as the results state it (the sentence comes from
+    the scoring stage, `scoring.placement.ranking_info`, which this stage may not import).
+    `lists`, `designations`: a round's rules (None: the default lists, no designations), with
+    `list_tiers` the tier names of the round's standards their expressions may name and
+    `lists_of` the round's title."""
     parents = tuple(load_standard(Path(f)) for f in std.files[:-1])
     tiers = {t.id: t.name for t in std.grading.tiers}
     sections = []
@@ -152,8 +158,21 @@ def published(std: Standard) -> Published:
                            f"（名额向下取整，按排名确定；超出名额的依次降档）") for q in g.quotas),
         target=(Point("target", f"{tiers[g.target.tier]}占比目标", f"不低于 {pct(g.target.min_share, 2)}"
                                        f"（{_where(g.target.scope)}分别统计，用于通报，不影响定档）"),) if g.target else (),
-        scoring=_scoring(std),
-        lists=tuple((r["title"], tuple(describe_rules(r, tiers))) for r in DEFAULT_LISTS.values()))
+        scoring=_scoring(std, ranking),
+        lists=_lists(lists, designations, list_tiers or tiers), lists_of=lists_of)
+
+
+def _lists(lists, designations, tiers) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each list's and designation's title and its rules in Chinese (describe_rules: what the
+    published lists print)."""
+    out = []
+    for kind, rules in (("lists", lists), ("designations", designations)):
+        for rule in normalize_rules(rules, kind=kind).values():
+            lines = describe_rules(rule, tiers)
+            if rule.get("rectification_deadline"):
+                lines.append(f"整改期限：{date_text(rule['rectification_deadline'])}")
+            out.append((rule["title"] if kind == "lists" else f"认定{rule['title']}", tuple(lines)))
+    return tuple(out)
 
 
 def _iso(d: Any) -> str:
@@ -206,7 +225,7 @@ def _spaced_name(name: str) -> str:
     return f" {name}" if name[:1].isascii() else name
 
 
-def _scoring(std: Standard) -> tuple[Point, ...]:
+def _scoring(std: Standard, ranking: str) -> tuple[Point, ...]:
     g = std.grading
     out = [Point("base", "基础分", f"基础指标满分 {num(g.base)} 分"),
            Point("bonus_cap", "加分上限", f"加分合计最多计 {num(g.bonus_cap)} 分")]
@@ -215,26 +234,8 @@ def _scoring(std: Standard) -> tuple[Point, ...]:
     if len(g.components) > 1 or any(c.source != "criteria" for c in g.components):
         parts = [f"{c.label}（{_SOURCE_ZH.get(c.source, c.source)}）占 {pct(c.weight, 2)}" for c in g.components]
         out.append(Point("components", "总分构成", "；".join(parts) + "；加分在加权后计入"))
-    (first, first_desc), rest = g.tie_breaks[0], g.tie_breaks[1:]
-    text = f"按{_tie_what(first, std)}从{'高到低' if first_desc else '低到高'}排名"
-    if rest:
-        text += f"；{_tie_what(first, std)}相同的，依次按" + "、".join(_tie(k, desc, std) for k, desc in rest)
-    out.append(Point("ties", "排名规则", text + "；仍相同的名次并列"))
+    out.append(Point("ranking", "排名方式", ranking))
     return tuple(out)
-
-
-def _tie_what(key: str, std: Standard) -> str:
-    if key.startswith("section:"):
-        title = next((s.title for s in std.sections if s.id == key[8:]), key[8:])
-        return f"{title}得分"
-    return _TIE_ZH.get(key, key)
-
-
-def _tie(key: str, desc: bool, std: Standard) -> str:
-    what = _tie_what(key, std)
-    if key == "veto_count":
-        return f"{what}{'多' if desc else '少'}者在前"
-    return f"{what}{'高' if desc else '低'}者在前"
 
 
 # ------------------------------------------------------------------ one criterion
