@@ -609,7 +609,8 @@ def demo_sample(payload: dict, n: int) -> list[str]:
     return chosen[:n]
 
 
-def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None, cluster=None, bundle=()):
+def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, only=None, cluster=None, bundle=(),
+            quiet=False):
     try:
         from .reports import render_reports
     except ImportError as e:
@@ -619,7 +620,7 @@ def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, onl
     formats = tuple(f.strip() for f in fmt.split(",")) if fmt else ("pdf", "html", "xlsx", "csv")
     from .reports.render import RenderError
     try:
-        with _progress("生成报告") as bar:
+        with _progress("生成报告", quiet) as bar:
             task = bar.add_task("report", total=None)
             written = render_reports(results_dir, out_dir, kinds=kinds, formats=formats, public=public,
                                      workers=workers, previous_results=previous, only=only, cluster=cluster,
@@ -627,7 +628,8 @@ def _report(results_dir, out_dir, kind, fmt, public, workers, previous=None, onl
     except RenderError as e:            # a document that cannot be drawn: named, nothing written
         err.print(f"{e}; no report was written.", markup=False)
         raise typer.Exit(1)
-    out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}", markup=False)
+    if not quiet:
+        out.print(f"报告已生成：{len(written)} 个文件 → {out_dir}", markup=False)
 
 
 @app.command()
@@ -648,19 +650,21 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR", help=R
                                                  help="在 Dask 集群上生成 — render the documents on a Dask distributed cluster"),
            bundle: Optional[str] = typer.Option(None, "--bundle", metavar="street,district",
                                                 help="测评报告按街道、区县打包 — also zip the scorecards, one zip per "
-                                                     "street and/or per district (bundles/街道/, bundles/区县/)")):
+                                                     "street and/or per district (bundles/街道/, bundles/区县/)"),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """生成测评报告、通报和红黑榜 — render scorecards, the round summary and red/black lists."""
     check_out_dir(out_dir)
     _report(results_dir, out_dir, kind, fmt, public, workers, previous,
             [x.strip() for x in only.split(",") if x.strip()] if only else None, cluster,
-            tuple(x.strip() for x in bundle.split(",") if x.strip()) if bundle is not None else ())
+            tuple(x.strip() for x in bundle.split(",") if x.strip()) if bundle is not None else (), quiet)
 
 
 @app.command()
 @command
 def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
              out_file: Path = typer.Option(..., "--out", help="证据采集表 .xlsx — the workbook to write"),
-             force: bool = typer.Option(False, "--force", help="覆盖已有文件 — replace an existing file")):
+             force: bool = typer.Option(False, "--force", help="覆盖已有文件 — replace an existing file"),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """生成证据采集表（Excel） — write the evidence workbook departments fill in."""
     import os
     import tempfile
@@ -670,7 +674,9 @@ def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=R
         raise InputError(Issue(str(out_file), 0, 0, "--out", f"证据采集表须为 .xlsx 文件，而不是“{out_file.name}”"))
     if out_file.exists() and not force:      # it may hold evidence already filled in
         raise InputError(Issue(str(out_file), 0, 0, "--out", "文件已存在（可能已填写数据）；换一个文件名，或加 --force 覆盖"))
-    data, sheets = round_template(load_round(round_file))
+    with _progress("生成证据采集表", quiet) as bar:
+        bar.add_task("template", total=None)
+        data, sheets = round_template(load_round(round_file))
     out_file.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".agrade-template-", suffix=".xlsx", dir=out_file.parent)
     try:                                     # written whole or not at all
@@ -681,8 +687,9 @@ def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=R
         os.unlink(tmp)
         raise
     wide = sheets[1:-3]                      # between 填表说明 and the records, street and options sheets
-    out.print(f"证据采集表：{out_file}（{len(wide)} 个领域工作表：{'、'.join(s.title for s in wide)}，"
-              f"{sum(len(s.rows) for s in wide)} 个组织；另有会议活动记录、街道统一填报、填表说明）", markup=False)
+    if not quiet:
+        out.print(f"证据采集表：{out_file}（{len(wide)} 个领域工作表：{'、'.join(s.title for s in wide)}，"
+                  f"{sum(len(s.rows) for s in wide)} 个组织；另有会议活动记录、街道统一填报、填表说明）", markup=False)
 
 
 @app.command()

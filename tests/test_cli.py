@@ -232,13 +232,18 @@ def _terminal(monkeypatch):
 def test_progress_bars_show_on_a_terminal_and_not_with_quiet(mini, tmp_path, monkeypatch):
     from evaluator.cli import run
     buf = _terminal(monkeypatch)
-    assert run(["evaluate", str(mini / "round.yaml"), "--out", str(tmp_path / "a")]) == 0
-    assert run(["whatif", str(mini / "round.yaml"), "--set", "G1.2.bands[0].min=400"]) == 0
-    assert "评估中" in buf.getvalue() and "假设分析" in buf.getvalue()
+    steps = [["evaluate", mini / "round.yaml", "--out", tmp_path / "a"],
+             ["whatif", mini / "round.yaml", "--set", "G1.2.bands[0].min=400"],
+             ["report", tmp_path / "a", "--out", tmp_path / "r", "--kind", "lists", "--format", "csv"],
+             ["template", mini / "round.yaml", "--out", tmp_path / "t.xlsx", "--force"]]
+    for argv in steps:
+        assert run([str(a) for a in argv]) == 0
+    for label in ("评估中", "假设分析", "生成报告", "生成证据采集表"):
+        assert label in buf.getvalue()
     buf.truncate(0)
     buf.seek(0)
-    assert run(["evaluate", str(mini / "round.yaml"), "--out", str(tmp_path / "b"), "--quiet"]) == 0
-    assert run(["whatif", str(mini / "round.yaml"), "--set", "G1.2.bands[0].min=400", "-q"]) == 0
+    for argv in steps:
+        assert run([str(a) for a in argv] + ["--quiet"]) == 0
     assert buf.getvalue() == ""
 
 

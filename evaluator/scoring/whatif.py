@@ -371,7 +371,9 @@ def _score_round(rnd: Round, before, after, edits, progress: Progress | None, wo
     import os
     size = default_partition_size()
     cores = (os.cpu_count() or 1) if workers is None else workers
-    router = route(rnd.evidence_paths, rnd.organizations, size, None, helpers=0 if cores < 2 else cores)
+    # read as the evaluation reads it (workbooks' Chinese headers by the round's standards)
+    router = route(rnd.evidence_paths, rnd.organizations, size, None, helpers=0 if cores < 2 else cores,
+                   standards=rnd.standards)
     pool = None
     try:
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
