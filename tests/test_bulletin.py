@@ -341,6 +341,10 @@ def test_previous_across_years_reads_each_year_with_its_own_standard_version(tmp
     assert [e["organization"] for e in now["lists"]["red"]["entries"]] == ["C1"]
     assert now["lists"]["red"]["description"] == ["列入条件：处于最高档次 且 上一轮档次为 A档"]   # its name then
     assert sorted(e["organization"] for e in now["lists"]["black"]["entries"]) == ["C2", "C3"]
+    from evaluator.scoring.previous import load_previous
+    before = load_previous(tmp_path / "2026" / "results").organizations
+    assert (before["C1"].tier, before["C1"].tier_name, before["C1"].place) == ("A", "A档", 0)
+    assert before["C2"].place == 3 and before["C2"].bottom_tier
     # January's bulletin against last year's final results: places in each year's own tiers
     code, out, err = run_cli("bulletin", this, "--as-of", "2027-01-31", "--out", tmp_path / "b01",
                              "--previous", tmp_path / "2026" / "results", "-q")

@@ -34,6 +34,8 @@ class Previous:
     bottom_tier: bool
     tier_name: str | None = None
     rank: int | None = None     # its rank in that round
+    place: int | None = None    # its tier's place in the tier list of the standard version it was scored
+                                # with (0 the top): what movement compares across versions
 
 
 @dataclass
@@ -99,7 +101,8 @@ def load_previous(results: Path | None) -> PreviousRound | None:
     for oid, (tier, tier_name, total, rank, standard) in orgs.items():
         tiers = order.get(standard) or []
         out[oid] = Previous(tier, total, tier is not None and bool(tiers) and tier == tiers[0],
-                            tier is not None and bool(tiers) and tier == tiers[-1], tier_name, rank)
+                            tier is not None and bool(tiers) and tier == tiers[-1], tier_name, rank,
+                            tiers.index(tier) if tier in tiers else None)
     rnd = header.get("round")
     pinned = {sid: s for sid, s in sorted((header.get("standards") or {}).items()) if isinstance(s, dict)}
     return PreviousRound(rnd if isinstance(rnd, dict) else {}, out, pinned)
