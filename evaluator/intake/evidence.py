@@ -26,7 +26,7 @@ from ..errors import InputError, Issue, json_path
 from ..terms import ORG_TYPES, value_text
 from ..model import Evidence, Field, Finding, Organization, Record, Standard
 from .normalize import NormalizeError, is_blank, normalize
-from .template import OWN_SHEETS, AmbiguousHeader, RoundHeaders, is_field_id
+from .template import OWN_SHEETS, AmbiguousHeader, FieldHeaders, RoundHeaders, is_field_id
 from ..standard.schema import check as schema_check, check_with, make_validator, schema
 from ..standard.yamlsafe import control_message, decode_text, find_control, gc_paused, load_document, read_limited
 
@@ -831,6 +831,7 @@ def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict) -> None:
     headers = _round_headers(c)
     orgs = _types_of(c)
     i_org, i_name = head["organization"], head.get("name")
+    by_standard: dict[str, list] = {}    # standard id -> each column's field as that standard reads it
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
     for n, row in _padded(enumerate(rows[1:], start=2), len(rows[0])):
         org_id = _cell_text(row[i_org])
@@ -856,26 +857,50 @@ def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict) -> None:
                                       "不一致：请核对该行是否错位"))
                 continue
         h = headers.of_type(org.type) if headers is not None and org is not None else None
+        fids = by_standard.get(h.standard.id) if h is not None else None
+        if h is not None and fids is None:
+            fids = by_standard[h.standard.id] = _wide_fields(c, h, columns, file, sheet)
         inspector = (_cell_text(row[i_insp]) or None) if i_insp is not None else None
         on = row[i_on] if i_on is not None and _cell_text(row[i_on]) else None
         on_where = _at(file, sheet, n, i_on + 1, "verified_on") if on is not None else None
-        for j, text, fid, source in columns:
+        for k, (j, text, fid, source) in enumerate(columns):
             v = row[j]
             if v is None or _cell_text(v) == "":
                 continue
             w = _cell(Cell, (file, n, j + 1, sheet, source))
-            if h is not None:
-                got = h.column(text)
-                if got is None:
+            if fids is not None:
+                fid = fids[k]
+                if fid is None:
                     c.issues.append(Issue(w.file, w.line, w.col, w.path,
                                           f"“{_one_line(text)}”不是组织 {org_id}（{ORG_TYPES.get(org.type, org.type)}）所用标准"
                                           f"“{h.standard.title}”的指标：请把该组织的数据填在对应领域的工作表中"))
                     continue
-                fid = got[0]
+                if fid is _AMBIGUOUS:
+                    continue             # refused at its header
             if source == "verified":
                 c.put(org_id, fid, source, v, w, inspector, on, verified_on_where=on_where)
             else:
                 c.put(org_id, fid, source, v, w)
+
+
+_AMBIGUOUS = object()
+
+
+def _wide_fields(c, h: FieldHeaders, columns: list, file: str, sheet: str) -> list:
+    """Each field column's field id as one standard reads its header (None: not its field;
+    _AMBIGUOUS: a label several of its fields share, refused at the header cell)."""
+    fids = []
+    for j, text, _, source in columns:
+        try:
+            got = h.column(text)
+        except AmbiguousHeader as e:
+            w = _at(file, sheet, 1, j + 1, "header")
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"表头“{_one_line(text)}”在标准“{h.standard.title}”中"
+                                  f"对应多个指标（{'、'.join(e.ids)}）：请在表头写明单位或指标编号"))
+            fids.append(_AMBIGUOUS)
+            continue
+        fids.append(got[0] if got is not None and got[1] == source else None)
+    return fids
 
 
 def _one_line(text: str) -> str:
@@ -939,12 +964,14 @@ def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False) -
         data = read_limited(path, name)
     try:
         shown = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        # parsing the cells is most of the time of reading a workbook: they are parsed again for
+        # the formulas only when the file holds one
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False) if _has_formulas(data) else None
     except Exception as e:          # openpyxl raises many kinds for a broken file
         raise InputError(Issue(name, 0, 0, "$", f"cannot read as XLSX: {e}")) from None
     sheets, hidden, issues = [], [], []
     try:
-        pairs = list(zip(shown.worksheets, formulas.worksheets))
+        pairs = list(zip(shown.worksheets, formulas.worksheets if formulas is not None else [None] * len(shown.worksheets)))
         for ws, wf in pairs[:1] if first_only else pairs:
             if ws.sheet_state != "visible":
                 if first_only:
@@ -955,19 +982,44 @@ def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False) -
             sheets.append((ws.title, _sheet_rows(name, ws, wf, issues)))
     finally:
         shown.close()
-        formulas.close()
+        if formulas is not None:
+            formulas.close()
     if issues:
         raise InputError(issues)
     return sheets, hidden
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")      # a cell's <f> element (not <filterColumn …>)
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether a worksheet of the file holds a formula, scanned in pieces (a sheet's XML may be
+    large); an unreadable file says True, and openpyxl says what is wrong with it."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for info in z.infolist():
+                if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                    continue
+                with z.open(info) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 20):
+                        if _FORMULA.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    except Exception:                    # a broken zip: the readers refuse it precisely
+        return True
+    return False
 
 
 def _sheet_rows(name: str, ws, wf, issues: list[Issue]) -> list[list]:
     # Read-only sheets trust the size the file declares; some writers declare it wrong, which
     # would cut off cells silently.
     ws.reset_dimensions()
-    wf.reset_dimensions()
+    if wf is not None:
+        wf.reset_dimensions()
     rows = []
-    for n, (row, frow) in enumerate(zip_longest(ws.iter_rows(), wf.iter_rows(), fillvalue=()), start=1):
+    for n, (row, frow) in enumerate(zip_longest(ws.iter_rows(), wf.iter_rows() if wf is not None else (), fillvalue=()), start=1):
         values = []
         for j, cell in enumerate(row):
             values.append(_cell_value(name, ws.title, n, j + 1, cell, frow[j] if j < len(frow) else None, issues))
