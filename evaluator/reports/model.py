@@ -706,6 +706,7 @@ def _tier_names(results: dict) -> dict[str, str]:
 
 def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
     from ..errors import InputError
+    from ..scoring.lists import ranking_lines
     from ..standard.listrules import describe_expr, describe_rules, normalize_rules
     public = ctx["public"]
     by_id = {o["id"]: o for o in results["organizations"]}
@@ -713,7 +714,9 @@ def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
     out = []
     for lid, lst in lists_obj.items():
         try:
-            rules_text = describe_rules(normalize_rules({lid: lst.get("rules") or {}})[lid], names)
+            norm = normalize_rules({lid: lst.get("rules") or {}})[lid]
+            # with how the round ranks, when the list's places depend on it
+            rules_text = describe_rules(norm, names) + ranking_lines(norm, (results.get("ranking") or {}).get("description"))
         except InputError:          # rules from another agrade version: print what it wrote
             rules_text = lst.get("description")
             if not (isinstance(rules_text, list) and all(isinstance(x, str) for x in rules_text)):

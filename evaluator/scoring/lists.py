@@ -254,10 +254,7 @@ class ListState:
                         reasons[rid] = reasons.get(rid, []) + [line]
             entries = [_entry(self.by_id[rid], why, row_marks(self.by_id[rid], self.marks)) for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
-            description = describe_rules(rule, self.names)
-            if self.ranking and ("top" in rule or "bottom" in rule
-                                 or any(_RANK_NAMES & compile_rule_expr(e).names for e in rule_expressions(rule))):
-                description.append(self.ranking)      # places depend on how the round ranks
+            description = describe_rules(rule, self.names) + ranking_lines(rule, self.ranking)
             out[lid] = {"title": rule["title"], "rules": rule, "description": description, "entries": entries}
             if "rectification_deadline" in rule:
                 out[lid]["rectification_deadline"] = rule["rectification_deadline"]
@@ -266,6 +263,15 @@ class ListState:
     def close(self) -> None:
         if self.engine is not None:
             self.engine.close()
+
+
+def ranking_lines(rule: Mapping, ranking: str | None) -> list[str]:
+    """The round's ranking sentence (placement.ranking_info) for a normalized rule whose
+    places depend on rank (top, bottom, or a rank name); otherwise nothing."""
+    if ranking and ("top" in rule or "bottom" in rule
+                    or any(_RANK_NAMES & compile_rule_expr(e).names for e in rule_expressions(rule))):
+        return [ranking]
+    return []
 
 
 def lists_for_rows(rows: Iterable[Row], groups: Mapping[str, Mapping[str, list[tuple]]], tiers: Mapping[str, list[str]],

@@ -146,10 +146,8 @@ class Distributions:
                     why[r.id].append(f"{head}，本组织在可调入的组织中排序靠前，由 {g.tiers[tiers[r.id]].name} "
                                      f"调整为 {g.tiers[i].name}{tie}")
                     tiers[r.id] = i
-            got = sum(1 for r in rows if tiers[r.id] == i)
             counts.append({"standard": k[0], "scope": d.scope, "value": k[1], "tier": share.tier, "rule": share.kind,
-                           "share": share.share, "tolerance": share.tolerance, "low": lo, "high": hi,
-                           "count": got, "graded": n, "met": lo <= got <= hi})
+                           "share": share.share, "tolerance": share.tolerance, "low": lo, "high": hi, "graded": n})
         self.counts[k] = counts
         for r in rows:
             self.after[r.id] = tiers[r.id]
@@ -181,8 +179,16 @@ class Distributions:
         return changed
 
     def report(self) -> list[dict]:
-        """What each share came to, per standard and scope group (results.json `distribution`)."""
-        return [c for k in sorted(self.counts) for c in self.counts[k]]
+        """What each share came to, per standard and scope group (results.json `distribution`):
+        counted on the final tiers, so a quota that overrode the distribution shows as unmet."""
+        out = []
+        for k in sorted(self.counts):
+            g, rows = self.gradings[k[0]], self.members.get(k, {}).values()
+            for c in self.counts[k]:
+                i = g.tier_index(c["tier"])
+                got = sum(1 for r in rows if r.tier_index == i)
+                out.append({**c, "count": got, "met": c["low"] <= got <= c["high"]})
+        return out
 
 
 def _range_text(kind: str, lo: int, hi: int) -> str:
