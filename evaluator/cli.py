@@ -97,6 +97,10 @@ def validate_paths(paths: list[Path], notices: list[Issue] | None = None) -> tup
         else:
             issues.append(Issue(str(p), 0, 0, "$", "no such file or folder"))
     for f in files:
+        if f.suffix.lower() in (".xlsx", ".csv"):    # read by its round's standards and registry
+            issues.append(Issue(str(f), 0, 0, "$", "表格形式的证据随考评轮次检查：agrade validate ROUND.yaml（round.yaml 的 "
+                                                   "evidence 须包含此文件）— bulk evidence is checked with its round"))
+            continue
         try:
             data, loc = load_document(f)
             kind = _kind_of(f, data)

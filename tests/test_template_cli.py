@@ -112,3 +112,10 @@ def test_same_round_same_bytes_and_refusals(demo, tmp_path):
     code, _, err = run_cli("template", tmp_path / "none.yaml", "--out", tmp_path / "x.xlsx")
     assert code == 2 and "Traceback" not in err and not (tmp_path / "x.xlsx").exists()
     assert not list(tmp_path.glob(".agrade-template-*"))
+
+
+def test_validate_points_a_workbook_given_alone_to_its_round(demo):
+    _, out, _ = demo
+    code, _, err = run_cli("validate", out)
+    assert code == 2 and "Traceback" not in err
+    assert "agrade validate ROUND.yaml" in err and str(out) in err
