@@ -199,3 +199,29 @@ designations:
     code, _, err = run_cli("doc", "general", "--round", round_yaml, "--out", tmp_path / "other")
     assert code == 2 and "the round does not use the standard 'general'" in err
     assert not (tmp_path / "other").exists()
+
+
+def test_a_flag_only_veto_and_a_declared_distribution_are_printed_and_compared(tmp_path):
+    """A veto that only designates (mark:, no cap) and grading.distribution (a cap, a target with
+    tolerance, a floor) read in plain Chinese on the document, and `agrade diff` names them."""
+    from test_diff import V2
+    changed = V2.replace("cap_tier: D", "mark: 软弱涣散党组织") + (
+        "  distribution: {scope: district, tiers: [{tier: A, max: 10%}, {tier: B, target: 30%, tolerance: 5%}, "
+        "{tier: C, min: 20%}]}\n")
+    for name, text in (("before", V2), ("after", changed)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pilot.yaml").write_text(text, encoding="utf-8")
+    code, _, err = run_cli("doc", tmp_path / "after" / "pilot.yaml", "--out", tmp_path / "docs", "--format", "md")
+    assert code == 0, err
+    md = (tmp_path / "docs" / "pilot_2026.2_考评细则.md").read_text(encoding="utf-8")
+    assert "班子成员发生严重违纪问题的，一票否决，认定为软弱涣散党组织，不限定档次" in md
+    assert "- 严重违纪：班子成员发生严重违纪问题，认定为软弱涣散党组织，不限定档次" in md
+    for share in ("各区县已定档组织中A档 不超过 10%（按排名分配", "各区县已定档组织中B档 约 30%（±5%）",
+                  "各区县已定档组织中C档 不少于 20%"):
+        assert share in md, share
+    assert not program_text(md)
+    code, out, err = run_cli("diff", tmp_path / "before" / "pilot.yaml", tmp_path / "after" / "pilot.yaml")
+    assert code == 0, err
+    for line in ("P9.2 严重违纪 档次上限：D档 → 不限定档次", "P9.2 严重违纪 新增认定：软弱涣散党组织",
+                 "新增比例控制：A档比例，各区县已定档组织中A档 不超过 10%"):
+        assert line in out, line

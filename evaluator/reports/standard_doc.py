@@ -129,7 +129,7 @@ def markdown(pub: Published) -> str:
     if pub.gates:
         out += ["**定档条件**（总分达到档次分数线但不符合该档次条件的，依次降档）：", ""] + [f"- {g.text}" for g in pub.gates] + [""]
     if pub.vetoes:
-        out += ["**一票否决**（有下列情形之一的，不论得分多少，档次最高定为所列档次）：", ""]
+        out += ["**一票否决**（有下列情形之一的，一票否决，不论得分多少按所列办理）：", ""]
         out += [f"- {v.label}：{v.text}" for v in pub.vetoes] + [""]
     if pub.quotas or pub.target:
         out += ["**比例控制与目标**：", ""] + [f"- {q.text}" for q in pub.quotas]

@@ -153,9 +153,10 @@ def published(std: Standard, ranking: str, lists: Mapping | None = None, designa
         based_on=tuple(f"《{p.title}》（{p.version}版）" for p in parents),
         digest=std.digest, sections=tuple(sections),
         tiers=_tiers(g.tiers), gates=_gates(g.gates, tiers), vetoes=_vetoes(std, tiers),
-        quotas=tuple(Point(f"quota:{q.tier}:{q.scope}", f"{tiers[q.tier]}比例上限",
-                           f"{tiers[q.tier]}不超过{_where(q.scope)}已定档组织的 {pct(q.max_share, 2)}"
-                           f"（名额向下取整，按排名确定；超出名额的依次降档）") for q in g.quotas),
+        quotas=_distribution(getattr(g, "distribution", None), tiers) + tuple(
+            Point(f"quota:{q.tier}:{q.scope}", f"{tiers[q.tier]}比例上限",
+                  f"{tiers[q.tier]}不超过{_where(q.scope)}已定档组织的 {pct(q.max_share, 2)}"
+                  f"（名额向下取整，按排名确定；超出名额的依次降档）") for q in g.quotas),
         target=(Point("target", f"{tiers[g.target.tier]}占比目标", f"不低于 {pct(g.target.min_share, 2)}"
                                        f"（{_where(g.target.scope)}分别统计，用于通报，不影响定档）"),) if g.target else (),
         scoring=_scoring(std, ranking),
@@ -177,6 +178,15 @@ def _lists(lists, designations, tiers) -> tuple[tuple[str, tuple[str, ...]], ...
 
 def _iso(d: Any) -> str:
     return d.isoformat() if isinstance(d, _dt.date) else str(d or "")
+
+
+def _distribution(d, tiers) -> tuple[Point, ...]:
+    """A declared distribution (standard.distribution): each tier's share of the graded
+    organizations of a scope, a cap, a floor or a target, allocated by rank before the quotas."""
+    if d is None:
+        return ()
+    return tuple(Point(f"share:{s.tier}", f"{tiers[s.tier]}比例", f"{_where(d.scope)}已定档组织中{s.text(tiers[s.tier])}"
+                       f"（按排名分配：超出的依次降档，不足的由下一档排名靠前者补足）") for s in d.shares)
 
 
 def _where(scope: str) -> str:
@@ -209,15 +219,21 @@ def _vetoes(std: Standard, tiers) -> tuple[Point, ...]:
     out = []
     for c in std.criteria.values():
         if c.kind == "veto":
-            when, cap = _veto_parts(c, tiers)
-            out.append(Point(f"veto:{c.id}", c.title, f"{when}" + (f"，档次最高定为{_spaced_name(cap)}" if cap else "")))
+            when, cap, mark = _veto_parts(c, tiers)
+            out.append(Point(f"veto:{c.id}", c.title, f"{when}，{_veto_then(cap, mark)}"))
     return tuple(out)
 
 
-def _veto_parts(c: Criterion, tiers) -> tuple[str, str]:
-    """(what triggers it, the name of the tier it caps at or '')."""
-    when, cap = c.params[0], c.params[1] if len(c.params) > 1 else None
-    return when.plain or c.title, tiers.get(cap, "") if cap else ""
+def _veto_parts(c: Criterion, tiers) -> tuple[str, str, str]:
+    """(what triggers it, the name of the tier it caps at or '', what it designates or '')."""
+    when, cap, mark = (tuple(c.params) + (None, None))[:3]
+    return when.plain or c.title, tiers.get(cap, "") if cap else "", mark or ""
+
+
+def _veto_then(cap: str, mark: str) -> str:
+    """What a hit does, as the scorecards say it: 认定为…, 档次最高定为 C档 (or 不限定档次: a flag)."""
+    return "，".join(([f"认定为{mark}"] if mark else [])
+                    + [f"档次最高定为{_spaced_name(cap)}" if cap else "不限定档次"])
 
 
 def _spaced_name(name: str) -> str:
@@ -340,12 +356,11 @@ def _bonus(c, std, tiers):
 
 
 def _veto(c, std, tiers):
-    when, cap = _veto_parts(c, tiers)
-    rule = f"{when}的，一票否决" + (f"，档次最高定为{_spaced_name(cap)}" if cap else "")
-    points = [Point("when", "否决情形", when)]
-    if cap:
-        points.append(Point("cap", "档次上限", cap))
-    return rule, tuple(points)
+    when, cap, mark = _veto_parts(c, tiers)
+    points = [Point("when", "否决情形", when), Point("cap", "档次上限", cap or "不限定档次")]
+    if mark:
+        points.append(Point("mark", "认定", mark))
+    return f"{when}的，一票否决，{_veto_then(cap, mark)}", tuple(points)
 
 
 def _info(c, std, tiers):
