@@ -36,13 +36,30 @@ def _ticks(lo: float, hi: float, n: int = 4, whole: bool = False) -> list[float]
     return [round(first + k * step, 6) for k in range(count + 1)]
 
 
-def date_labels(dates: Sequence[dt.date]) -> tuple[list[str], str]:
-    """Short axis labels for as-of dates (2月28日) and the axis title carrying the year they
-    share; each label names its year when the dates span more than one."""
+def text_width(text: str, font: float = FONT) -> float:
+    """About how wide `text` is drawn: a CJK character one em, a digit or Latin letter about half."""
+    return font * sum(1.0 if ord(c) >= 0x2E80 else 0.56 for c in text)
+
+
+def date_labels(dates: Sequence[dt.date], room: float) -> tuple[list[str], str]:
+    """Axis labels for as-of dates, each at most `room` wide when that can be, and the axis
+    title carrying the year they share: 2月28日, or just 2月 when days do not fit and the months
+    are distinct; over several years the year is named (2025年12月31日), or only at the first
+    month of each year (2025年12月, 1月, 2月)."""
     years = sorted({d.year for d in dates})
-    if len(years) == 1:
-        return [f"{d.month}月{d.day}日" for d in dates], f"通报截止日期（{years[0]}年）"
-    return [f"{d.year}年{d.month}月{d.day}日" for d in dates], "通报截止日期"
+    title = f"通报截止日期（{years[0]}年）" if len(years) == 1 else "通报截止日期"
+    full = [f"{d.month}月{d.day}日" if len(years) == 1 else f"{d.year}年{d.month}月{d.day}日" for d in dates]
+    months = [f"{d.year}年{d.month}月" if len(years) > 1 and (k == 0 or dates[k - 1].year != d.year)
+              else f"{d.month}月" for k, d in enumerate(dates)]
+    fits = max(text_width(t) for t in full) <= room
+    distinct = len({(d.year, d.month) for d in dates}) == len(dates)
+    return (full if fits or not distinct else months), title
+
+
+def label_font(labels: Sequence[str], room: float) -> float:
+    """The label size at which the widest of `labels` fits in `room` (never under 6 units)."""
+    widest = max((text_width(t) for t in labels), default=0.0)
+    return FONT if widest <= room else max(6.0, round(FONT * room / widest, 1))
 
 
 def _y_scale(ticks: list[float], top: float, bottom: float):
@@ -51,6 +68,7 @@ def _y_scale(ticks: list[float], top: float, bottom: float):
 
 
 TREND_WIDTH = 560     # narrower than WIDTH: the scorecard's chart is short, its labels read larger
+MIN_SPAN = 5.0        # the trend's y axis spans at least this many points
 
 
 def trend(points: Sequence[dict]) -> dict | None:
@@ -65,10 +83,15 @@ def trend(points: Sequence[dict]) -> dict | None:
         return None
     top, bottom = 22, 92                        # room above for the topmost point's total
     height = bottom + 3 * FONT + 18             # date, tier name, axis title
-    ticks = _ticks(min(values), max(values), 3)
+    lo, hi = min(values), max(values)
+    lo -= max((hi - lo) * 0.1, 0.5)             # the lowest point clear of the axis
+    if hi - lo < MIN_SPAN:                      # a point or two of change looks like one, not a cliff
+        mid = (hi + lo) / 2
+        lo, hi = mid - MIN_SPAN / 2, mid + MIN_SPAN / 2
+    ticks = _ticks(lo, hi, 3)
     y_of = _y_scale(ticks, top, bottom)
     step = (TREND_WIDTH - LEFT - RIGHT) / len(points)
-    labels, x_title = date_labels([p["date"] for p in points])
+    labels, x_title = date_labels([p["date"] for p in points], step * 0.9)
     out, lines, run = [], [], []
     for k, (p, label) in enumerate(zip(points, labels)):
         x = round(LEFT + step * (k + 0.5), 2)
@@ -85,6 +108,7 @@ def trend(points: Sequence[dict]) -> dict | None:
     if len(run) > 1:
         lines.append(run)
     return {"w": TREND_WIDTH, "h": height, "font": FONT, "left": LEFT, "right": TREND_WIDTH - RIGHT, "top": top,
+            "x_font": label_font(labels + [p["tier"] for p in out] + [p["total"] for p in out], step * 0.9),
             "bottom": bottom, "yticks": [{"y": y_of(t), "label": num(Decimal(str(t)))} for t in ticks],
             "points": out, "lines": [" ".join(r) for r in lines],
             "y_title": "得分（分）", "x_title": x_title, "mid_y": round((top + bottom) / 2, 2)}
@@ -103,7 +127,7 @@ def columns(periods: Sequence[dict], series: Sequence[dict]) -> dict | None:
     y_of = _y_scale(ticks, top, bottom)
     group = (WIDTH - LEFT - RIGHT) / len(periods)
     bar = min(30.0, group * 0.75 / len(series))
-    labels, x_title = date_labels([p["date"] for p in periods])
+    labels, x_title = date_labels([p["date"] for p in periods], group * 0.9)
     groups = []
     for k, (p, label) in enumerate(zip(periods, labels)):
         centre = LEFT + group * (k + 0.5)
@@ -118,8 +142,10 @@ def columns(periods: Sequence[dict], series: Sequence[dict]) -> dict | None:
     legend, x = [], float(LEFT)
     for s in series:                       # each entry as wide as its text (CJK: one em a character)
         legend.append({"x": round(x, 2), "label": s["label"], "i": s["i"]})
-        x += 14 + FONT * len(s["label"]) + 14
+        x += 14 + text_width(s["label"]) + 14
     return {"w": WIDTH, "h": height, "font": FONT, "left": LEFT, "right": WIDTH - RIGHT, "top": top, "bottom": bottom,
+            "x_font": label_font(labels, group * 0.9),
+            "bar_font": label_font([str(b["n"]) for g in groups for b in g["bars"]], bar),
             "legend_y": legend_y, "legend": legend,
             "yticks": [{"y": y_of(t), "label": num(Decimal(str(t)))} for t in ticks],
             "groups": groups, "y_title": "组织数（个）", "x_title": x_title, "mid_y": round((top + bottom) / 2, 2)}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.reports import model, render_reports
+from evaluator.reports import charts, model, render_reports
 
 from tests.reports.conftest import FIXTURES, ROUND, assert_page_image, card_file, pdf_text, squash
 
@@ -145,6 +145,21 @@ def test_trend_line_breaks_where_the_organization_was_not_graded():
     assert len(chart["lines"]) == 1 and chart["lines"][0].count(",") == 2      # November to December only
 
 
+def test_a_change_of_a_point_is_drawn_small():
+    """The y axis spans at least five points: 90.39 to 91.31 is not drawn as a cliff, and one
+    graded bulletin among ungraded ones sits inside its axis."""
+    days = [dt.date(2026, 1, 31), dt.date(2026, 2, 28)]
+    chart = charts.trend([{"date": d, "tier": "A档", "i": 0, "total": Decimal(t)} for d, t in zip(days, ("90.39", "91.31"))])
+    ticks = [float(t["label"]) for t in chart["yticks"]]
+    assert ticks[-1] - ticks[0] >= 5 and ticks[0] < 90.39 and ticks[-1] > 91.31
+    drop = chart["points"][0]["y"] - chart["points"][1]["y"]
+    assert 0 < drop < 0.25 * (chart["bottom"] - chart["top"])
+    one = charts.trend([{"date": days[0], "tier": "未定档", "i": None, "total": None},
+                        {"date": days[1], "tier": "B档", "i": 1, "total": 82}])
+    ticks = [float(t["label"]) for t in one["yticks"]]
+    assert ticks[0] < 82 < ticks[-1] and one["lines"] == []
+
+
 def test_no_trend_line_without_earlier_bulletins(rendered):
     """An evaluation (here with last year's round for movement) has no bulletins: no chart."""
     html = card_file(rendered, "HD-001", "html").read_text(encoding="utf-8")
@@ -167,6 +182,34 @@ def test_scorecard_pdf_shows_the_trend_with_dates_and_tier_names(bulletin_docs):
 
 def test_scorecard_page_with_the_trend_matches_the_stored_image(bulletin_docs, tmp_path):
     assert_page_image(card_file(bulletin_docs, "HD-003"), 1, "bulletin-scorecard-HD-003-p1.png", tmp_path)
+
+
+def month_ends(first: dt.date, n: int) -> list[dt.date]:
+    out, y, m = [], first.year, first.month
+    for _ in range(n):
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        out.append(dt.date(y, m, 1) - dt.timedelta(days=1))
+    return out
+
+
+def test_a_year_of_bulletins_keeps_its_labels_apart():
+    """Twelve monthly bulletins: the dates shorten to months and no label is wider than its
+    slot, tier names such as 五星级党组织 included; across a new year the year is named where it
+    starts."""
+    dates = month_ends(dt.date(2026, 1, 1), 12)
+    chart = charts.trend([{"date": d, "tier": "五星级党组织", "i": 0, "total": 80 + k} for k, d in enumerate(dates)])
+    slot = (chart["right"] - chart["left"]) / 12
+    assert [p["date"] for p in chart["points"]] == [f"{m}月" for m in range(1, 13)]
+    widest = max(charts.text_width(t, chart["x_font"]) for p in chart["points"] for t in (p["date"], p["tier"]))
+    assert widest <= slot
+    cols = charts.columns([{"date": d, "counts": {"保持": 100}} for d in dates], [{"label": "保持", "i": 5}])
+    assert max(charts.text_width(g["label"], cols["x_font"]) for g in cols["groups"]) <= (cols["right"] - cols["left"]) / 12
+    across = month_ends(dt.date(2025, 10, 1), 6)              # October 2025 to March 2026
+    chart = charts.trend([{"date": d, "tier": "A档", "i": 0, "total": 90} for d in across])
+    assert [p["date"] for p in chart["points"]] == ["2025年10月", "11月", "12月", "2026年1月", "2月", "3月"]
+    assert chart["x_title"] == "通报截止日期"
+    two = charts.trend([{"date": d, "tier": "A档", "i": 0, "total": 90} for d in across[2:4]])
+    assert [p["date"] for p in two["points"]] == ["2025年12月31日", "2026年1月31日"]     # room for whole dates
 
 
 # ------------------------------------------------------------------ real bulletins
