@@ -183,3 +183,13 @@ def test_rescoring_with_a_distribution_equals_evaluating_again(spread, steps):
             assert sorted(report.changed) == sorted(k for k in after if after[k] != before[k])
     finally:
         live.scored.close()
+
+
+def test_the_distribution_reads_in_plain_chinese_for_the_published_rules():
+    from evaluator.standard.distribution import Distribution, describe_distribution
+    from test_plain_language import program_text
+    d = Distribution("district", (Share("S5", "max", Decimal("0.1")), Share("S4", "target", Decimal("0.3"), Decimal("0.05")),
+                                  Share("S3", "min", Decimal("0.4"))))
+    lines = describe_distribution(d, {"S5": "五星级", "S4": "四星级", "S3": "三星级"})
+    assert lines[0] == "各区县内档次比例：五星级 不超过 10%；四星级 约 30%（±5%）；三星级 不少于 40%"
+    assert lines[1].startswith("按排名分配：") and program_text("\n".join(lines)) == []
