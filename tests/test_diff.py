@@ -249,3 +249,18 @@ def test_shipped_general_against_its_community_child_reads_without_program_text(
     out = _diff("general", "community")
     assert "删除指标 G4.4 智慧党建平台应用（3 分）" in out
     assert not program_text(out), "\n".join(program_text(out)[:20])
+
+
+def test_a_criterion_moved_to_another_section_is_said_so_under_its_new_section(tmp_path):
+    moved = V1.replace('      - {id: P1.1, title: 党员人数达标, points: 20, method: check, condition: "members_full >= 3", '
+                       'rectification: 按要求整改}\n', "")
+    moved = moved.replace("    title: 阵地建设\n    criteria:\n", "    title: 阵地建设\n    criteria:\n"
+                          '      - {id: P1.1, title: 党员人数达标, points: 20, method: check, condition: "members_full >= 3", '
+                          'rectification: 按要求整改}\n')
+    assert moved != V1
+    for name, text in (("a", V1), ("b", moved)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pilot.yaml").write_text(text, encoding="utf-8")
+    groups = _groups(_diff(tmp_path / "a" / "pilot.yaml", tmp_path / "b" / "pilot.yaml"))
+    assert groups == {"P1 组织建设": ["基础分值合计：50 分 → 30 分"],
+                      "P2 阵地建设": ["基础分值合计：50 分 → 70 分", "P1.1 党员人数达标：由“组织建设”调入本部分"]}
