@@ -223,6 +223,8 @@ def _field_column(f: Field, source: str, options: _Options) -> Column:
     if f.type in ("boolean", "enum"):
         kind = "choice"
         values = YES_NO if f.type == "boolean" else f.values
+        if f.type == "enum" and source == "verified":
+            values = (*values, "无")         # the inspector found nothing (in a yes/no field 无 is 否)
         choices = options.ref(f.label if f.type == "enum" else "是/否", values)
         expect = "从下拉列表中选择：" + "、".join(values)
     elif f.type == "date":
@@ -307,12 +309,13 @@ def instructions(title: str, period, sheets: list[str]) -> list[str]:
         f"4. “{OPTIONS}”：下拉列表的可选值，请勿修改。",
         "",
         "二、填写要求",
-        "1. “自评”列由党组织填写；“核查”列由考核组填写，填写任一“核查”列时，须在本行填写核查人和核查日期。",
+        "1. “自评”列由党组织填写；“核查”列由考核组填写，填写任一“核查”列时，须在本行填写核查人（及核查日期）。",
         "2. 数值直接填写数字，也可带单位（如 500 或 500平方米），全角数字亦可；单位须与表头括号内的单位一致。",
         "3. 百分比填写如 60%；日期填写如 2026-03-05（或 2026/3/5、2026年3月5日）。",
         "4. 是否类指标和选项类指标从下拉列表中选择。",
         "5. 没有材料的单元格留空；核查后确认没有的，在“核查”列填写“无”。",
-        "6. 请勿使用公式，请勿隐藏工作表；隐藏的工作表不会被读取。",
+        f"6. 全年没有某类会议或活动记录的，在“{RECORDS}”中填一行：组织编号、记录类别，日期写“无”。",
+        "7. 请勿使用公式，请勿隐藏工作表；隐藏的工作表不会被读取。",
         "",
         "三、提交与检查",
         "将填好的表格放入考评轮次的证据文件夹（round.yaml 中的 evidence），运行：",
