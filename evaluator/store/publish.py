@@ -105,7 +105,11 @@ def issue_bulletin(store: Store, round_id: str, as_of: datetime.date, by: str, p
         with store.read() as conn:
             earlier += stored_bulletins(conn, round_id, rnd, as_of)
             scored = scored_as_of(rnd, as_of, earlier, lambda: score_current(conn, round_id, rnd))
-        state = round_state(scored, rnd)
+        try:
+            state = round_state(scored, rnd)
+        except BaseException:
+            scored.close()
+            raise
         try:
             b = scored.header["bulletin"]
             digest = scored.header["evidence_digest"]

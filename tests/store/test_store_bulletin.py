@@ -82,3 +82,27 @@ def test_the_bulletin_is_kept_with_its_own_evaluation_and_moves_against_the_earl
     assert jan["as_of"] == "2026-01-31" and set(jan["placements"]) == {"C1", "C2", "C3"}
     assert jun["bulletin"]["previous"][0]["as_of"] == "2026-01-31" and sum(jun["bulletin"]["moves"].values()) == 3
     assert current["kind"] == "full" and not current["stale"]          # the round's standing is untouched
+
+
+def test_a_bulletin_issued_as_a_snapshot_before_is_compared_as_the_snapshot_it_was(db, mini_round):
+    """A bulletin stored before bulletins kept their own evaluation points at a full evaluation:
+    a new bulletin moves against the placements that evaluation made."""
+    import datetime
+    from sqlalchemy import insert, select
+    from evaluator.store.base import Store
+    from evaluator.store.db import now
+    from evaluator.store.publish import issue_bulletin
+    from evaluator.store.tables import bulletins, placements
+    ok("round", "import", mini_round)
+    ok("round", "evaluate", "mini-2026")
+    store = Store(db)
+    with store.change("甲") as tx:
+        full = tx.conn.execute(select(placements.c.evaluation)).scalars().first()
+        tx.conn.execute(insert(bulletins).values(round="mini-2026", as_of=datetime.date(2026, 6, 30), issued_at=now(),
+                                                 issued_by="甲", evaluation=full))
+        then = {p.organization: p.tier for p in tx.conn.execute(select(placements))}
+    b = issue_bulletin(store, "mini-2026", datetime.date(2026, 9, 30), "甲")
+    trend = b.header["bulletin"]["trend"]
+    assert {oid: line[0]["tier"] for oid, line in trend.items()} == then
+    assert [p["as_of"] for p in b.header["bulletin"]["previous"]] == ["2026-06-30"]
+    assert sum(b.header["bulletin"]["moves"].values()) == 3
