@@ -1,6 +1,7 @@
 """A compiled standard as the department publishes it (考评细则): plain data in plain Chinese.
 
-    published(load_standard("community")) -> Published
+    published(load_standard("community"), ranking="先比档次（高档在前）…") -> Published
+    (evaluator.reports.standard_doc.publish(std[, round]) supplies the ranking sentence)
 
 Every criterion's scoring rule, every veto, gate, tier, quota and target is read out from the
 compiled standard (what is scored is what is printed: nothing is typed twice) with the fields'
@@ -153,7 +154,7 @@ def published(std: Standard, ranking: str, lists: Mapping | None = None, designa
         based_on=tuple(f"《{p.title}》（{p.version}版）" for p in parents),
         digest=std.digest, sections=tuple(sections),
         tiers=_tiers(g.tiers), gates=_gates(g.gates, tiers), vetoes=_vetoes(std, tiers),
-        quotas=_distribution(getattr(g, "distribution", None), tiers) + tuple(
+        quotas=_distribution(g.distribution, tiers) + tuple(
             Point(f"quota:{q.tier}:{q.scope}", f"{tiers[q.tier]}比例上限",
                   f"{tiers[q.tier]}不超过{_where(q.scope)}已定档组织的 {pct(q.max_share, 2)}"
                   f"（名额向下取整，按排名确定；超出名额的依次降档）") for q in g.quotas),
