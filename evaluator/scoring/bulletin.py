@@ -13,7 +13,12 @@ round's own evaluation.
 The results folder is a normal one (agrade report renders it); results.json says
 `round.as_of` and, under `bulletin`, the earlier bulletins it was compared with, the
 升档/降档/保持 counts against the latest of them and each organization's trend (tier and total
-per bulletin, oldest first).
+per bulletin, oldest first). Earlier bulletins may also be last year's (the results of a round
+that ended before this one began), scored with another version of the standard: each is read
+with the tiers its own results.json pins. Verifications dated after the as-of date are set
+aside and gates see the cut records (evaluator.scoring.asof). The store issues the same
+bulletin from its stored evidence (evaluator.store.publish.issue_bulletin, through
+`scored_as_of`).
 """
 from __future__ import annotations
 
