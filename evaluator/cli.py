@@ -582,7 +582,9 @@ def demo_bulletins(round_path: Path, out_dir: Path, n: int, final: dict, reports
     if done:
         _yearly_example(done[0], final)
         if reports:
-            _report(done[-1], done[-1] / "reports", "summary", "pdf,html", False, None, None)
+            # the 通报 with its movement chart, and a few scorecards with their trend lines
+            _report(done[-1], done[-1] / "reports", "summary,scorecards", "pdf,html", False, None, None,
+                    demo_sample(final, 6))
             out.print(f"  最新一期通报：{done[-1] / 'reports'}", markup=False)
     return done
 
