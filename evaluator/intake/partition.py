@@ -307,7 +307,7 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
     `helpers`, that many processes read bulk CSV files ahead (see `_read_ahead`)."""
     arrow()
     r = Router(organizations, size, spill_dir)
-    r.standards = standards          # org type -> Standard: reads workbooks' Chinese headers (evidence._read_xlsx)
+    r.standards = standards          # org type -> Standard: reads workbooks' Chinese headers (intake.workbook)
     files = _evidence_files(paths, r.issues)
     pool = _read_ahead(r, files, helpers)
     try:

@@ -297,7 +297,7 @@ def _check_parents(file: str, orgs: list[Organization], rows: dict[str, int], co
 
 def _read_table(path: Path) -> list[list[Any]]:
     if path.suffix.lower() == ".xlsx":
-        from .evidence import read_xlsx
+        from .workbook import read_xlsx
         sheets, _ = read_xlsx(path, first_only=True)
         return sheets[0][1] if sheets else []
     return read_csv_rows(path)
