@@ -203,13 +203,28 @@ def round_publish(round_id: str = ROUND_ARG, db: Optional[str] = DB, by: Optiona
 @round_app.command("bulletin")
 @command
 def round_bulletin(round_id: str = ROUND_ARG,
-                   as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD"), db: Optional[str] = DB,
-                   by: Optional[str] = BY):
-    """发布一期通报（当日结果的快照）— issue a bulletin: a dated snapshot of the round's standing."""
-    from .store.publish import bulletin
+                   as_of: str = typer.Option(..., "--as-of", metavar="YYYY-MM-DD",
+                                             help="通报截止日（考评期内）— the as-of date, inside the round's period"),
+                   out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
+                                                          help="同时写出本期结果目录（可供 agrade report）— also write the bulletin's results folder"),
+                   previous: List[Path] = typer.Option([], "--previous", metavar="DIR",
+                                                       help="上一年度的结果或通报目录（可重复）— last year's results or bulletins"),
+                   db: Optional[str] = DB, by: Optional[str] = BY):
+    """发布一期通报：按截止日评估并记录（与本轮此前各期比较升降）— issue a bulletin: the round evaluated as of a date, kept with its evaluation."""
+    from .cli import bulletin_dirs, check_out_dir
+    from .store.publish import issue_bulletin
     store = _store(db)
-    bid = bulletin(store, round_id, _date(as_of), _by(by))
-    _say(f"轮次 {round_id} 第 {bid} 期通报（截至 {as_of}）已记录")
+    if out_dir is not None:
+        check_out_dir(out_dir)
+    day = _date(as_of)
+    # a folder of earlier bulletins may hold the one being written (--out): it is left out
+    earlier = bulletin_dirs(previous, out_dir) if out_dir is not None else bulletin_dirs(previous, Path(os.devnull))
+    b = issue_bulletin(store, round_id, day, _by(by), earlier, out_dir)
+    moves = b.header["bulletin"]["moves"]
+    _say(f"轮次 {round_id} 第 {b.id} 期通报（截至 {day}）已记录（第 {b.evaluation} 次评估）"
+         + (f"，结果 → {out_dir}" if out_dir is not None else ""))
+    if moves:
+        _say(f"与 {b.header['bulletin']['previous'][-1]['as_of']} 通报相比：" + "，".join(f"{k} {n}" for k, n in moves.items()))
 
 
 def _date(text: str | None):
