@@ -134,6 +134,15 @@ def test_trend_line_names_months_and_tiers_and_draws_higher_totals_higher():
     assert card["movement"]["label"] == "降档" and card["movement"]["before"] == "A档"
 
 
+def test_trend_names_each_tier_as_its_bulletin_did():
+    """An earlier bulletin scored with another version of the standard printed its own tier
+    name (B级): the trend shows that name, not this version's."""
+    results = load(BULLETIN)
+    results["bulletin"]["trend"]["HD-003"][0]["tier_name"] = "B级"
+    line = model.bulletin_previous(results)["HD-003"]["trend"]
+    assert [p["tier"] for p in line] == ["B级", "A档", "A档", "B档"]
+
+
 def test_trend_line_breaks_where_the_organization_was_not_graded():
     results = load(BULLETIN)
     org = next(o for o in results["organizations"] if o["id"] == "HD-001")
