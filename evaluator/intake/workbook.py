@@ -23,7 +23,7 @@ from ..standard.yamlsafe import control_message, find_control, read_limited
 from ..terms import ORG_TYPES
 from .evidence import (_HEADER_ZH, Cell, _at, _cell, _cell_text, _padded, _rows_records, _rows_values,
                        column_letter)
-from .template import OWN_SHEETS, AmbiguousHeader, FieldHeaders, RoundHeaders, is_field_id
+from .template import OWN_SHEETS, SOURCE_MARK, AmbiguousHeader, FieldHeaders, RoundHeaders, is_field_id
 
 
 def read_workbook(c, path: Path, data: bytes | None = None):
@@ -66,17 +66,17 @@ def _sheet_kind(title: str, head_row) -> str:
 
 def _round_headers(c) -> RoundHeaders | None:
     """The header spellings of the round's standards (None: the collector was given none)."""
-    headers = c.__dict__.get("headers")
+    headers = c.__dict__.get("_workbook_headers")    # made once per collector, for all its workbooks
     if headers is None and getattr(c, "standards", None):
-        headers = c.headers = RoundHeaders(c.standards)
+        headers = c._workbook_headers = RoundHeaders(c.standards)
     return headers
 
 
-def _types_of(c) -> dict[str, Organization]:
-    """The registry by id (empty without one)."""
-    by_id = c.__dict__.get("by_id")
+def _registry(c) -> dict[str, Organization]:
+    """The collector's registry by id (empty without one)."""
+    by_id = c.__dict__.get("_workbook_registry")
     if by_id is None:
-        by_id = c.by_id = {o.id: o for o in getattr(c, "organizations", None) or ()}
+        by_id = c._workbook_registry = {o.id: o for o in getattr(c, "organizations", None) or ()}
     return by_id
 
 
@@ -90,7 +90,7 @@ def _named_fields(c, rows: list[list], file: str, sheet: str) -> list[list]:
         return rows
     i_field = names.index("field")
     i_org = names.index("organization") if "organization" in names else None
-    orgs = _types_of(c)
+    orgs = _registry(c)
     out = [rows[0]]
     for n, row in enumerate(rows[1:], start=2):
         text = _cell_text(row[i_field]) if i_field < len(row) else ""
@@ -136,7 +136,7 @@ def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict) -> None:
                               "a sheet with a column per field needs one row per organization"))
         return
     headers = _round_headers(c)
-    orgs = _types_of(c)
+    orgs = _registry(c)
     i_org, i_name = head["organization"], head.get("name")
     by_standard: dict[str, list] = {}    # standard id -> each column's field as that standard reads it
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
@@ -195,18 +195,28 @@ _AMBIGUOUS = object()
 
 def _wide_fields(c, h: FieldHeaders, columns: list, file: str, sheet: str) -> list:
     """Each field column's field id as one standard reads its header (None: not its field;
-    _AMBIGUOUS: a label several of its fields share, refused at the header cell)."""
+    _AMBIGUOUS: refused at the header cell — a label several of its fields share, or a field and
+    source a column before gives). Two standards may each read a column as theirs (社区常住户数,
+    村常住户数: households of each), so this is asked of each standard the rows belong to."""
     fids = []
+    first: dict[tuple[str, str], int] = {}
     for j, text, _, source in columns:
+        w = _at(file, sheet, 1, j + 1, "header")
         try:
             got = h.column(text)
         except AmbiguousHeader as e:
-            w = _at(file, sheet, 1, j + 1, "header")
             c.issues.append(Issue(w.file, w.line, w.col, w.path, f"表头“{_one_line(text)}”在标准“{h.standard.title}”中"
                                   f"对应多个指标（{'、'.join(e.ids)}）：请在表头写明单位或指标编号"))
             fids.append(_AMBIGUOUS)
             continue
-        fids.append(got[0] if got is not None and got[1] == source else None)
+        if got is not None and got in first:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"表头“{_one_line(text)}”与 {column_letter(first[got] + 1)} "
+                                  f"列是同一指标的同一来源（{SOURCE_MARK[got[1]]}）"))
+            fids.append(_AMBIGUOUS)
+            continue
+        if got is not None:
+            first[got] = j
+        fids.append(got[0] if got is not None else None)
     return fids
 
 
@@ -221,7 +231,6 @@ def _wide_head(c, row, file: str, sheet: str) -> tuple[dict, list]:
     headers = _round_headers(c)
     head: dict[str, int] = {}
     columns: list[tuple[int, str, str, str]] = []
-    where_of: dict[tuple[str, str], Cell] = {}
     for j, h in enumerate(row):
         text = _cell_text(h)
         if not text:
@@ -248,13 +257,7 @@ def _wide_head(c, row, file: str, sheet: str) -> tuple[dict, list]:
                 why = "不是本轮考评标准的指标，也不是 组织编号、组织名称、核查人、核查日期、备注" + _hint(headers, text)
             c.issues.append(Issue(w.file, w.line, w.col, w.path, f"表头“{_one_line(text)}”{why}"))
             continue
-        first = where_of.get(got)
-        if first is not None:
-            c.issues.append(Issue(w.file, w.line, w.col, w.path,
-                                  f"表头“{_one_line(text)}”与 {column_letter(first.col)} 列是同一指标的同一来源（{'自评' if got[1] == 'self' else '核查'}）"))
-            continue
-        where_of[got] = w
-        columns.append((j, text, got[0], got[1]))
+        columns.append((j, text, got[0], got[1]))    # a field given twice: refused per standard (_wide_fields)
     return head, columns
 
 

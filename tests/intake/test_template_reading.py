@@ -197,12 +197,7 @@ def test_the_street_sheet_gives_each_organization_of_the_street_its_value(tmp_pa
 
 def test_an_organization_on_another_standards_sheet_is_refused_at_the_cell(tmp_path):
     """A village's row on the community sheet: its standard has no such field."""
-    village = STANDARD_VILLAGE
-    orgs = ORGS + "V1,丙村党委,村,东区,一街道,\n"
-    r = make_round(tmp_path, {}, orgs)
-    (tmp_path / "village.yaml").write_text(village, encoding="utf-8")
-    (tmp_path / "round.yaml").write_text((tmp_path / "round.yaml").read_text(encoding="utf-8").replace(
-        "standards: {community: intake.yaml}", "standards: {community: intake.yaml, village: village.yaml}"), encoding="utf-8")
+    r = _with_village(tmp_path)
     data, sheets = round_template(load_round(r))
     assert [s.title for s in sheets][1:3] == ["社区", "村"]
     path = tmp_path / "evidence" / "证据采集表.xlsx"
@@ -214,6 +209,27 @@ def test_an_organization_on_another_standards_sheet_is_refused_at_the_cell(tmp_p
     problems = refusals(r)
     assert problems == [f"{path}:4:7: 社区!G4: “党群服务中心面积（平方米） 自评”不是组织 V1（村）所用标准“村测试标准”的指标："
                         "请把该组织的数据填在对应领域的工作表中"]
+
+
+def _with_village(tmp_path):
+    r = make_round(tmp_path, {}, ORGS + "V1,丙村党委,村,东区,一街道,\n")
+    (tmp_path / "village.yaml").write_text(STANDARD_VILLAGE, encoding="utf-8")
+    (tmp_path / "round.yaml").write_text((tmp_path / "round.yaml").read_text(encoding="utf-8").replace(
+        "standards: {community: intake.yaml}", "standards: {community: intake.yaml, village: village.yaml}"), encoding="utf-8")
+    return r
+
+
+def test_one_sheet_for_organizations_of_several_standards(tmp_path):
+    """Each row's headers are read by its own organization's standard."""
+    r = _with_village(tmp_path)
+    wb = openpyxl.Workbook()
+    wb.active.append(["组织编号", "正式党员人数（人）", "党群服务中心面积"])
+    wb.active.append(["C1", 23, 500])
+    wb.active.append(["V1", 9, None])
+    wb.save(tmp_path / "evidence" / "all.xlsx")
+    ev = evidence_of(r)
+    assert ev["C1"].values["members_full"] == 23 and ev["C1"].values["centre_area"] == 500
+    assert ev["V1"].values["members_full"] == 9
 
 
 def test_labels_need_the_round_when_a_workbook_is_read_alone(tmp_path):
