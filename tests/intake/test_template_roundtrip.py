@@ -86,7 +86,7 @@ def _date_field():
     return Field(id="verified_on", type="date", label="核查日期")
 
 
-def test_template_filled_with_the_demo_evidence_evaluates_to_the_same_results(demo, tmp_path):
+def test_template_filled_with_the_demo_evidence_evaluates_to_the_same_results(demo, tmp_path, monkeypatch):
     src = demo / "demo" / "round"
     code, _, err = run_cli("evaluate", src / "round.yaml", "--out", tmp_path / "yaml")
     assert code == 0, err
@@ -110,6 +110,11 @@ def test_template_filled_with_the_demo_evidence_evaluates_to_the_same_results(de
     assert b["evidence_files"] == 1                      # the workbook alone
     assert a["evidence_digest"] != b["evidence_digest"]
     assert {k: v for k, v in a.items() if k not in FILE_KEYS} == {k: v for k, v in b.items() if k not in FILE_KEYS}
+    # read in partitions by two workers (the workbook's labels routed by each row's standard): the same
+    monkeypatch.setenv("AGRADE_PARTITION_SIZE", "7")
+    code, _, err = run_cli("evaluate", xl / "round.yaml", "--out", tmp_path / "parts", "--workers", 2)
+    assert code == 0, err
+    assert (tmp_path / "parts" / "results.json").read_bytes() == (tmp_path / "xlsx" / "results.json").read_bytes()
     # the evidence really came through: findings (self vs. verified) and verified provenance
     assert any(o["findings"] for o in b["organizations"])
     assert any(p.get("source") == "verified" for o in b["organizations"] for p in o["provenance"].values())
