@@ -378,6 +378,10 @@ def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROU
                                           help="假设修改标准中的一项（可重复），如 G4.1.bands[0].min=400、grading.tiers[0].min=92、"
                                                "community:G4.1.points=8 — change the standard (repeatable)"),
            out_dir: Optional[Path] = typer.Option(None, "--out", help="把结果写成 whatif.xlsx 的目录 — folder for whatif.xlsx"),
+           results: Optional[Path] = typer.Option(None, "--results", metavar="DIR",
+                                                  help="本轮 agrade evaluate 的结果目录：只调整档次线、比例控制或目标时由其压缩行直接计算，"
+                                                       "不重读证据 — this round's results: tier lines, quotas and targets are "
+                                                       "re-placed from its compact rows without reading evidence"),
            limit: int = typer.Option(30, "--limit", min=0,
                                      help="终端中每类最多列出的组织数（0 为全部）— organizations listed per direction (0: all)"),
            quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
@@ -392,9 +396,11 @@ def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROU
     try:
         with _progress("假设分析", quiet) as bar:
             task = bar.add_task("whatif", total=len(rnd.organizations))
-            answer = run_whatif(rnd, sets, lambda n, total: bar.update(task, completed=n), workers)
+            answer = run_whatif(rnd, sets, lambda n, total: bar.update(task, completed=n), workers, results)
     finally:
         print_notices(rnd.notices)
+    for note in answer.notes:
+        err.print(f"注意：{note}", markup=False)
     if out_dir is not None:
         _write_whatif(answer, out_dir)
     if not quiet:
@@ -416,7 +422,8 @@ def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> N
     out.print("假设调整：", markup=False)
     for c in answer.changes:
         out.print(f"  {c['title']}：{c['path']} {c['before']} → {c['after']}", markup=False)
-    out.print(f"重新评分 {answer.organizations} 个组织，{answer.totals_changed} 个总分变化；"
+    out.print(f"{'重新定档' if answer.method == 'rows' else '重新评分'} {answer.organizations} 个组织，"
+              f"{answer.totals_changed} 个总分变化；"
               f"升档 {answer.up} 个，降档 {answer.down} 个", markup=False)
     for direction, label in (("up", "升档"), ("down", "降档")):
         moved = [m for m in answer.moves if m.direction == direction]
@@ -434,8 +441,9 @@ def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> N
         out.print(f"目标 {t['tier']} 占比 ≥ {pct(t['target'], 2)}（{t['where']}）：{t['count_before']}/{t['graded_before']} = "
                   f"{pct(t['before'])}（{yes[t['met_before']]}）→ {t['count_after']}/{t['graded_after']} = "
                   f"{pct(t['after'])}（{yes[t['met_after']]}）", markup=False)
+    how = "由已有评估结果的压缩行重新定档，未重读证据；" if answer.method == "rows" else ""
     out.print(f"用时 {elapsed:.1f} 秒" + (f" → {out_dir / 'whatif.xlsx'}" if out_dir is not None else "")
-              + "（仅为假设，未写入任何结果）", markup=False)
+              + f"（{how}仅为假设，未写入任何结果）", markup=False)
 
 
 # ------------------------------------------------------------------ explain

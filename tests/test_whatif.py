@@ -131,3 +131,43 @@ def test_cli_bad_edit_exits_2_and_writes_nothing(tmp_path):
     assert "--set G1.2.bands[0].min=四百: G1.2.bands[0].min: expected a number" in err
     assert "Traceback" not in err + out
     assert not (tmp_path / "out" / "whatif.xlsx").exists()
+
+
+def _evaluated(tmp_path: Path) -> tuple[Path, Path]:
+    from evaluator.cli import evaluate_to
+    rnd = _round(tmp_path)
+    evaluate_to(rnd, tmp_path / "results", quiet=True)
+    return rnd, tmp_path / "results"
+
+
+def test_tier_lines_and_quotas_are_placed_again_from_an_evaluations_rows_without_reading_evidence(tmp_path, monkeypatch):
+    rnd, results = _evaluated(tmp_path)
+    sets = ["grading.tiers[2].min=75", "grading.quotas[0].max_share=100%"]
+    scored = whatif(load_round(rnd), sets, workers=1)
+    import evaluator.scoring.whatif as w
+    monkeypatch.setattr(w, "route", None)                    # reading evidence would fail now
+    rows = whatif(load_round(rnd), sets, workers=1, results=results)
+    assert (rows.method, scored.method, rows.notes) == ("rows", "scored", [])
+    assert (rows.moves, rows.before, rows.after, rows.targets) == (scored.moves, scored.before, scored.after, scored.targets)
+    assert {(m.id, m.tier_before, m.tier_after) for m in rows.moves} == \
+        {("w4", "B档", "A档"), ("w5", "C档", "D档")}              # w4 (90): the quota no longer holds it back
+
+
+def test_results_are_not_used_for_a_scoring_edit_or_evidence_changed_since(tmp_path):
+    rnd, results = _evaluated(tmp_path)
+    answer = whatif(load_round(rnd), ["G1.2.bands[0].min=400"], workers=1, results=results)
+    assert answer.method == "scored" and "调整涉及计分" in answer.notes[0]
+    ev = rnd.parent / "evidence" / "w5.yaml"
+    ev.write_text(ev.read_text(encoding="utf-8").replace("centre_area: 200", "centre_area: 600"), encoding="utf-8")
+    answer = whatif(load_round(rnd), ["grading.tiers[0].min=95"], workers=1, results=results)
+    assert answer.method == "scored" and "证据在" in answer.notes[0]
+    assert answer.before["w5"][1] == 90                      # the evidence as it is now: 600 m² scores 20 more
+
+
+def test_cli_results_option_says_how_it_answered(tmp_path):
+    rnd, results = _evaluated(tmp_path)
+    code, out, err = run_cli("whatif", rnd, "--set", "grading.tiers[0].min=95", "--results", results)
+    assert code == 0 and "重新定档 6 个组织，0 个总分变化；升档 0 个，降档 1 个" in out
+    assert "由已有评估结果的压缩行重新定档，未重读证据" in out and err == ""
+    code, out, err = run_cli("whatif", rnd, "--set", "G1.2.points=20", "--results", results)
+    assert code == 0 and "注意：调整涉及计分，已重新读取证据并评分" in err

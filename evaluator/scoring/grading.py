@@ -134,8 +134,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
                      ["不予定档：" + p for p in problems], vetoes, sections)
 
     reasons = []
-    # the last tier starts at 0; a negative total (a negative field component) lands there too
-    idx = next((i for i, t in enumerate(g.tiers) if total >= t.min), len(g.tiers) - 1)
+    idx = band_index(g, total)
     reasons.append(f"总分 {num(total)}，达到 {g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）")
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
@@ -154,6 +153,13 @@ def _veto(c, o: Outcome) -> dict:
     it designates the organization, e.g. 软弱涣散党组织) when the veto has one."""
     _, cap, mark = c.params
     return {"criterion": o.criterion, "cap_tier": cap, **({"mark": mark} if mark else {}), "reason": o.reason}
+
+
+def band_index(g: Grading, total: Decimal) -> int:
+    """The tier a total reaches by the tiers' score lines alone (before vetoes, gates and
+    quotas). The last tier starts at 0; a negative total (a negative field component) lands
+    there too."""
+    return next((i for i, t in enumerate(g.tiers) if total >= t.min), len(g.tiers) - 1)
 
 
 def _due_sections(criteria, outcomes: list[Outcome], sections: dict[str, Decimal]) -> dict[str, Decimal]:

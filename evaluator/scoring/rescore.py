@@ -308,11 +308,22 @@ class FileSpill:
 def load_state(folder, rnd, standards, spill_dir=None):
     """A RoundState from a results folder written by `agrade evaluate` (checked against its
     run.json) for the round `rnd`, whose standards must be the ones it was scored with."""
+    from pathlib import Path
+    from .run import RoundScorer, ScoredRound, Spill
+    rows, head = read_state(folder, rnd, standards)
+    spill = FileSpill(Path(folder) / "results.json", Spill(spill_dir))
+    scored = ScoredRound(rows, spill, standards, head["header"])
+    return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
+                      load_previous(rnd.previous))
+
+
+def read_state(folder, rnd, standards) -> tuple[list[Row], dict]:
+    """The compact rows state.jsonl keeps (each with where its result is in results.json) and
+    its header line, checked as load_state needs them (also what-if's starting point)."""
     import json
     from pathlib import Path
     from ..errors import InputError, Issue
     from .results import STATE_FILE, _recorded, check_result_set, inconsistent
-    from .run import RoundScorer, ScoredRound, Spill
     folder = Path(folder)
     check_result_set(folder)
     if STATE_FILE not in _recorded(folder):
@@ -334,7 +345,4 @@ def load_state(folder, rnd, standards, spill_dir=None):
                                                                            "registry; run agrade evaluate again"))
             rows.append(row_of_state(d, ("file", *d["at"])))
             shared.row(rows[-1])
-    spill = FileSpill(folder / "results.json", Spill(spill_dir))
-    scored = ScoredRound(rows, spill, standards, head["header"])
-    return RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists, rnd.designations,
-                      load_previous(rnd.previous))
+    return rows, head

@@ -38,6 +38,7 @@ from ..standard.schema import check_with, make_validator, schema
 from ..standard.yamlsafe import Locator, gc_paused, load_yaml_text
 from ..terms import STATUS_ZH, scope_label
 from .criteria import OutcomeCache, score_all
+from .grading import band_index, place
 from .rows import Row, Shared
 from .run import RoundScorer, ScoredRound, default_partition_size, with_round_overrides
 
@@ -450,6 +451,8 @@ class WhatIf:
     # every organization's (tier id, total, rank in the round), without and with the edits
     before: dict[str, tuple] = field(default_factory=dict)
     after: dict[str, tuple] = field(default_factory=dict)
+    method: str = "scored"            # "scored": evidence read and scored; "rows": from an evaluation's rows
+    notes: list[str] = field(default_factory=list)               # why the rows of --results were not used
 
     @property
     def up(self) -> int:
@@ -460,18 +463,94 @@ class WhatIf:
         return sum(m.direction == "down" for m in self.moves)
 
 
-def whatif(rnd: Round, sets: list[str], progress: Progress | None = None, workers: int | None = None) -> WhatIf:
+def whatif(rnd: Round, sets: list[str], progress: Progress | None = None, workers: int | None = None,
+           results=None) -> WhatIf:
     """The round scored with and without the edits `sets` (`PATH=VALUE` texts); bad edits and
-    bad evidence are refused (InputError) before anything is scored."""
+    bad evidence are refused (InputError) before anything is scored. `results`: a results
+    folder of this round (agrade evaluate); edits that only move organizations between tiers
+    are then answered from its compact rows, without reading evidence (`WhatIf.method`)."""
     before = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
     if not sets:
         raise InputError(Issue("--set", 0, 0, "$", "give at least one --set PATH=VALUE"))
     edits = [parse_edit(text, before) for text in sets]
     after, changes = edited_standards(rnd, edits)
-    rows_before, rows_after = _score_round(rnd, before, after, edits, progress, workers)
+    notes: list[str] = []
+    rows = _rows_of(rnd, results, before, edits, notes) if results is not None else None
+    if rows is not None:
+        rows_before, rows_after = rows, _replaced(rows, after)
+        if progress:
+            progress(len(rows), len(rows))
+    else:
+        rows_before, rows_after = _score_round(rnd, before, after, edits, progress, workers)
     old = ScoredRound(rows_before, _NoSpill(), before, {})
     new = ScoredRound(rows_after, _NoSpill(), after, {})
-    return compare(rnd, edits, changes, old, new)
+    answer = compare(rnd, edits, changes, old, new)
+    answer.method, answer.notes = ("rows" if rows is not None else "scored"), notes
+    return answer
+
+
+# ------------------------------------------------------------------ placement only, from the rows
+
+def placement_only(e: Edit) -> bool:
+    """An edit that moves organizations between tiers without changing any score: a tier's
+    score line or name, the quotas, the target. Each row keeps its total, its veto caps and
+    which tiers' gates it fails (by tier place), so it is placed again from those alone."""
+    p = e.path
+    return e.target == "grading" and (p[0] in ("quotas", "target") or (
+        p[0] == "tiers" and len(p) == 3 and isinstance(p[1], int) and p[2] in ("min", "name")))
+
+
+def _rows_of(rnd: Round, folder, before, edits: list[Edit], notes: list[str]) -> list[Row] | None:
+    """The compact rows of an evaluation of this round (state.jsonl), if the edits need no
+    more and the folder is of the round as it is now: its standards (read_state refuses
+    others), every organization of the registry, the evidence as it is (the digest results.json
+    records) and no as-of date (a bulletin). None, with the reason in `notes`, otherwise."""
+    from .rescore import read_state
+    if not all(placement_only(e) for e in edits):
+        notes.append("调整涉及计分，已重新读取证据并评分（仅调整档次线、比例控制或目标时可直接使用 --results）")
+        return None
+    rows, head = read_state(folder, rnd, before)
+    header = head.get("header") or {}
+    if (header.get("round") or {}).get("as_of"):
+        notes.append(f"{folder} 是一期通报（按截止日评估），已重新读取证据并评分")
+        return None
+    if len(rows) != len(rnd.organizations):
+        notes.append(f"{folder} 的组织与当前名册不一致，已重新读取证据并评分")
+        return None
+    if header.get("evidence_digest") != _evidence_digest(rnd):
+        notes.append(f"证据在 {folder} 评估之后有变化，已重新读取证据并评分")
+        return None
+    return rows
+
+
+def _evidence_digest(rnd: Round) -> str | None:
+    """The evidence digest results.json records, from the files' bytes alone (no parsing): each
+    evidence file's name and content in reading order, as intake.evidence._read_file hashes
+    them. A file that cannot be read gives None (the evidence is then read and refused)."""
+    import hashlib
+    from ..intake.evidence import _evidence_files
+    from ..standard.yamlsafe import read_limited
+    issues: list[Issue] = []
+    h = hashlib.sha256()
+    try:
+        for f in _evidence_files(rnd.evidence_paths, issues):
+            h.update(f.name.encode() + b"\0" + read_limited(f) + b"\0")
+    except InputError:
+        return None
+    return None if issues else "sha256:" + h.hexdigest()
+
+
+def _replaced(rows: list[Row], after: dict[str, Standard]) -> list[Row]:
+    """Each row as the edited grading places it (before quotas; ScoredRound applies them)."""
+    gradings = {s.id: s.grading for s in after.values()}
+    out = []
+    for r in rows:
+        n = copy.copy(r)
+        if r.graded:
+            g = gradings[r.standard]
+            n.tier_index = place(g, band_index(g, r.total), list(r.caps), r.gate_failures or {}, [])
+        out.append(n)
+    return out
 
 
 def _place(r: Row, std: Standard) -> int:
