@@ -677,11 +677,15 @@ def report(results_dir: Path = typer.Argument(..., metavar="RESULTS_DIR", help=R
 @command
 def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
              out_file: Path = typer.Option(..., "--out", help="证据采集表 .xlsx — the workbook to write"),
+             street: Optional[str] = typer.Option(None, "--street", metavar="区县/街道",
+                                                  help="只含该街道的组织（分发给街道）— only this street's organizations"),
+             self_only: bool = typer.Option(False, "--self-only", help="自评表：不含核查列 — without the inspectors' columns"),
              force: bool = typer.Option(False, "--force", help="覆盖已有文件 — replace an existing file"),
              quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """生成证据采集表（Excel） — write the evidence workbook departments fill in."""
     import os
     import tempfile
+    from .intake.evidence import Streets, street_name
     from .intake.rounds import load_round
     from .reports.template_xlsx import round_template
     if out_file.suffix.lower() != ".xlsx":
@@ -690,7 +694,15 @@ def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=R
         raise InputError(Issue(str(out_file), 0, 0, "--out", "文件已存在（可能已填写数据）；换一个文件名，或加 --force 覆盖"))
     with _progress("生成证据采集表", quiet) as bar:
         bar.add_task("template", total=None)
-        data, sheets = round_template(load_round(round_file))
+        rnd = load_round(round_file)
+        orgs, part = None, ""
+        if street is not None:           # a workbook per street, as departments hand them out
+            key, why = Streets(rnd.organizations).find(street)
+            if key is None:
+                raise InputError(Issue(str(round_file), 0, 0, "--street", why))
+            orgs = [o for o in rnd.organizations if (o.district, o.street) == key]
+            part = street_name("/".join(key))
+        data, sheets = round_template(rnd, orgs, self_only, part)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".agrade-template-", suffix=".xlsx", dir=out_file.parent)
     try:                                     # written whole or not at all

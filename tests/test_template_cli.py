@@ -119,3 +119,50 @@ def test_validate_points_a_workbook_given_alone_to_its_round(demo):
     code, _, err = run_cli("validate", out)
     assert code == 2 and "Traceback" not in err
     assert "agrade validate ROUND.yaml" in err and str(out) in err
+
+
+def test_a_streets_self_assessment_form_and_the_inspectors_workbook_read_together(demo, tmp_path):
+    """As departments hand them out: each street gets the self-assessment form of its own
+    organizations; the inspection team fills the 核查 columns of another workbook."""
+    import shutil
+    from evaluator.scoring.run import load_evidence
+    round_file, _, _ = demo
+    rnd = load_round(round_file)
+    folder = tmp_path / "round"
+    shutil.copytree(round_file.parent, folder, ignore=shutil.ignore_patterns("evidence"))
+    (folder / "evidence").mkdir()
+    district, street = next((o.district, o.street) for o in rnd.organizations if o.type == "community")
+    mine = [o for o in rnd.organizations if (o.district, o.street) == (district, street)]
+    form = folder / "evidence" / f"{street}自评.xlsx"
+    code, stdout, err = run_cli("template", folder / "round.yaml", "--out", form, "--street", f"{district}/{street}", "--self-only")
+    assert code == 0, err
+    assert f"{len(mine)} 个组织" in stdout
+    wb = openpyxl.load_workbook(form)
+    assert wb["填表说明"]["A1"].value.endswith(f"（{district}{street}）　证据采集表（自评）")
+    heads = [c.value for ws in wb.worksheets[1:-1] for c in ws[1]]
+    assert not [h for h in heads if h and ("核查" in h or h == "来源")]
+    ids = [ws.cell(n, 1).value for ws in wb.worksheets[1:-3] for n in range(2, ws.max_row + 1)]
+    assert sorted(ids) == sorted(o.id for o in mine)
+
+    org = next(o for o in mine if o.type == "community")
+    area = rnd.standards["community"].fields["centre_area"]
+    ws = wb["社区"]
+    col = {c.value: c.column for c in ws[1]}
+    row = ids.index(org.id) + 2
+    ws.cell(row, col[field_header(area, "self")], "520平方米")
+    wb.save(form)
+    checks = folder / "evidence" / "核查.xlsx"
+    assert run_cli("template", folder / "round.yaml", "--out", checks)[0] == 0
+    wb = openpyxl.load_workbook(checks)
+    ws = wb["社区"]
+    col = {c.value: c.column for c in ws[1]}
+    row = next(n for n in range(2, ws.max_row + 1) if ws.cell(n, 1).value == org.id)
+    ws.cell(row, col[field_header(area, "verified")], 480)
+    ws.cell(row, col["核查人"], "督导一组-王敏")
+    wb.save(checks)
+    ev = load_evidence(load_round(folder / "round.yaml"))[0][org.id]
+    assert ev.self_values["centre_area"] == 520 and ev.values["centre_area"] == 480
+    assert [f.kind for f in ev.findings if f.field == "centre_area"] == ["self_report_mismatch"]
+
+    code, _, err = run_cli("template", folder / "round.yaml", "--out", tmp_path / "x.xlsx", "--street", "无此街道")
+    assert code == 2 and "无此街道" in err and not (tmp_path / "x.xlsx").exists()

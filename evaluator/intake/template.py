@@ -249,71 +249,75 @@ def _sheet_titles(rnd_standards: dict[str, Standard]) -> dict[str, str]:
     return {sid: "、".join(names) for sid, names in types.items()}
 
 
-def workbook(title: str, period, standards: dict[str, Standard], organizations: list[Organization]) -> list[Sheet]:
-    """The evidence workbook of a round: instructions, a wide sheet per standard, the records
-    sheet, the street sheet and the drop-down lists, in that order."""
+def workbook(title: str, period, standards: dict[str, Standard], organizations: list[Organization],
+             self_only: bool = False) -> list[Sheet]:
+    """The evidence workbook of a round: instructions, a wide sheet per standard (one with none
+    of `organizations` is left out), the records sheet, the street sheet and the drop-down lists,
+    in that order. self_only: the organizations' self-assessment form, without the columns the
+    inspection teams fill (核查, 核查人, 核查日期, 来源)."""
     options = _Options()
     titles = _sheet_titles(standards)
+    sources = ("self",) if self_only else ("self", "verified")
+    checked = [] if self_only else [Column(INSPECTOR, "text", 14, prompt="核查人员姓名；填写本行任一“核查”列时必填"),
+                                    Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")]
     wide: list[Sheet] = []
-    done: set[str] = set()
     record_fields: dict[str, Field] = {}
     value_fields: dict[str, Field] = {}
-    for t, std in standards.items():
-        if std.id in done:
-            continue
-        done.add(std.id)
+    for std in {s.id: s for s in standards.values()}.values():
         types = {k for k, s in standards.items() if s.id == std.id}
-        columns = [Column(ORG_ID, "id", 12), Column(ORG_NAME, "text", 28),
-                   Column(INSPECTOR, "text", 14, prompt="核查人员姓名；填写本行任一“核查”列时必填"),
-                   Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")]
+        columns = [Column(ORG_ID, "id", 12), Column(ORG_NAME, "text", 28), *checked]
         for f in std.fields.values():
             if f.type == "records":
                 record_fields.setdefault(f.label, f)
                 continue
             value_fields.setdefault(f.label, f)
-            columns += [_field_column(f, "self", options), _field_column(f, "verified", options)]
+            columns += [_field_column(f, source, options) for source in sources]
         rows = [[o.id, o.name] for o in organizations if o.type in types]
-        wide.append(Sheet(titles[std.id], columns, rows, freeze="C2"))
+        if rows:
+            wide.append(Sheet(titles[std.id], columns, rows, freeze="C2"))
     records = Sheet(RECORDS, [
         Column(ORG_ID, "id", 12), Column(ORG_NAME, "text", 28),
         Column(RECORD_KIND, "choice", 30, options.ref(RECORD_KIND, sorted(record_fields)), "从下拉列表中选择记录类别"),
-        Column(DATE, "date", 12, prompt="会议或活动日期，如 2026-03-05"),
-        Column(TITLE, "text", 28, prompt="会议或活动名称，可不填"),
-        Column(SOURCE, "choice", 8, options.ref(SOURCE, tuple(SOURCE_MARK.values())), "自评或核查；不填为自评"),
-        Column(INSPECTOR, "text", 14, prompt="来源为“核查”时必填"),
-        Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")])
+        Column(DATE, "date", 12, prompt="会议或活动日期，如 2026-03-05；全年没有此类记录的写“无”"),
+        Column(TITLE, "text", 28, prompt="会议或活动名称，可不填")]
+        + ([] if self_only else [
+            Column(SOURCE, "choice", 8, options.ref(SOURCE, tuple(SOURCE_MARK.values())), "自评或核查；不填为自评"),
+            Column(INSPECTOR, "text", 14, prompt="来源为“核查”时必填"),
+            Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")]))
     streets = sorted({(o.district, o.street) for o in organizations if o.street})
     street = Sheet(STREETS, [
         Column(STREET, "choice", 24, options.ref(STREET, [f"{d}/{s}" if d else s for d, s in streets]) if streets else None,
                "区县/街道，从下拉列表中选择"),
         Column(FIELD, "choice", 40, options.ref(FIELD, sorted(value_fields)), "从下拉列表中选择指标"),
-        Column(SOURCE_MARK["self"], "text", 14, prompt="街道自评值"),
-        Column(SOURCE_MARK["verified"], "text", 14, prompt="核查值；须同时填写核查人"),
-        Column(INSPECTOR, "text", 14), Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")])
+        Column(SOURCE_MARK["self"], "text", 14, prompt="街道自评值")]
+        + ([] if self_only else [
+            Column(SOURCE_MARK["verified"], "text", 14, prompt="核查值；须同时填写核查人"),
+            Column(INSPECTOR, "text", 14), Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")]))
     guide = Sheet(INSTRUCTIONS, [Column("填表说明", width=110)],
-                  [[line] for line in instructions(title, period, [s.title for s in wide])], lines=True)
+                  [[line] for line in instructions(title, period, [s.title for s in wide], self_only)], lines=True)
     return [guide, *wide, records, street, options.sheet()]
 
 
-def instructions(title: str, period, sheets: list[str]) -> list[str]:
+def instructions(title: str, period, sheets: list[str], self_only: bool = False) -> list[str]:
     """The 填表说明 sheet's lines."""
     return [
-        f"{title}　证据采集表",
+        f"{title}　证据采集表" + ("（自评）" if self_only else ""),
         f"考评期间：{period[0].isoformat()} 至 {period[1].isoformat()}",
         "",
         "一、表格组成",
         f"1. “{'”“'.join(sheets)}”：每个党组织一行，编号和名称已填好，请勿修改、删除或重复添加；"
-        "每项指标分“自评”和“核查”两列。",
+        + ("每项指标填写“自评”列。" if self_only else "每项指标分“自评”和“核查”两列。"),
         f"2. “{RECORDS}”：会议、活动等有日期的记录，每次一行：填写组织编号、记录类别（下拉选择）、日期和标题。",
         f"3. “{STREETS}”：由街道（乡镇）统一填报、对本街道所有党组织都适用的指标，每个街道每项指标一行。",
         f"4. “{OPTIONS}”：下拉列表的可选值，请勿修改。",
         "",
         "二、填写要求",
-        "1. “自评”列由党组织填写；“核查”列由考核组填写，填写任一“核查”列时，须在本行填写核查人（及核查日期）。",
+        "1. “自评”列由党组织填写" + ("，核查由考核组另行填报。" if self_only else
+                                   "；“核查”列由考核组填写，填写任一“核查”列时，须在本行填写核查人（及核查日期）。"),
         "2. 数值直接填写数字，也可带单位（如 500 或 500平方米），全角数字亦可；单位须与表头括号内的单位一致。",
         "3. 百分比填写如 60%；日期填写如 2026-03-05（或 2026/3/5、2026年3月5日）。",
         "4. 是否类指标和选项类指标从下拉列表中选择。",
-        "5. 没有材料的单元格留空；核查后确认没有的，在“核查”列填写“无”。",
+        "5. 没有材料的单元格留空" + ("。" if self_only else "；核查后确认没有的，在“核查”列填写“无”。"),
         f"6. 全年没有某类会议或活动记录的，在“{RECORDS}”中填一行：组织编号、记录类别，日期写“无”。",
         "7. 请勿使用公式，请勿隐藏工作表；隐藏的工作表不会被读取。",
         "",

@@ -88,8 +88,11 @@ def _lines_of(header: str, width: int) -> int:
     return n
 
 
-def round_template(rnd) -> tuple[bytes, list[Sheet]]:
-    """The evidence workbook of a round (intake.rounds.Round) as XLSX bytes, with its sheets."""
+def round_template(rnd, organizations=None, self_only: bool = False, part: str = "") -> tuple[bytes, list[Sheet]]:
+    """The evidence workbook of a round (intake.rounds.Round) as XLSX bytes, with its sheets:
+    for `organizations` (default: the whole registry), titled with `part` (a street's name)."""
     from ..intake.template import workbook
-    sheets = workbook(rnd.title, rnd.period, rnd.standards, rnd.organizations)
-    return to_xlsx(sheets, title=f"{rnd.title} 证据采集表", author=rnd.issuer, when=rnd.period[0]), sheets
+    title = rnd.title + (f"（{part}）" if part else "")
+    sheets = workbook(title, rnd.period, rnd.standards, rnd.organizations if organizations is None else organizations,
+                      self_only)
+    return to_xlsx(sheets, title=f"{title} 证据采集表", author=rnd.issuer, when=rnd.period[0]), sheets
