@@ -7,7 +7,9 @@ one column per field headed by its Chinese label and unit, a 自评 and a 核查
 (every standard lets an inspector's verified value win, so every field can be verified); a
 sheet of dated records (one row per meeting), a sheet for a street's own evidence, the
 instructions (填表说明) and the drop-down lists (可选值). Everything is visible and nothing is a
-formula, so what a person sees is what intake reads.
+formula, so what a person sees is what intake reads. A workbook may hold one street's
+organizations (`--street`), and the organizations' self-assessment form leaves out every column
+the inspectors fill (`--self-only`).
 
 The header spellings live here, beside the writer, so the workbook is read back exactly as it
 was written: `FieldHeaders` knows every way a header (or a field cell of a long sheet) may name
@@ -34,7 +36,7 @@ OWN_SHEETS = (INSTRUCTIONS, OPTIONS)          # the template's own sheets: not e
 SOURCE_MARK = {"self": "自评", "verified": "核查"}
 YES_NO = ("是", "否")
 
-# Column headers of the template's own columns; intake.evidence reads them (_HEADER_ZH).
+# Column headers of the template's own columns (intake.evidence._HEADER_ZH reads them).
 ORG_ID, ORG_NAME, INSPECTOR, VERIFIED_ON = "组织编号", "组织名称", "核查人", "核查日期"
 STREET, FIELD, RECORD_KIND, DATE, TITLE, SOURCE = "街道", "指标", "记录类别", "日期", "标题", "来源"
 
@@ -62,7 +64,7 @@ def field_header(f: Field, source: str | None = None) -> str:
 def _spellings(f: Field) -> Iterable[str]:
     yield f.id
     yield f.label
-    units = set(UNITS.get(f.unit, ())) | {f.unit, unit_name(f.unit)} if f.unit else set()
+    units = (set(UNITS.get(f.unit, ())) | {f.unit, unit_name(f.unit)}) if f.unit else set()
     if f.type == "percentage":
         units |= {"%", "百分比"}
     for u in units:
