@@ -2,20 +2,22 @@
 
     python bench/bench_whatif.py [N] [REPEATS]
 
-On an `agrade demo` round of N organizations (default 2,000) a what-if changes a criterion
-every standard of the round has (G3.5 后备力量储备: reserve cadres ≥ 2 → ≥ 3, so every
-organization is scored again), and a tier threshold (A档/五星级 from 90 to 88). Each is a whole
-command in a fresh process (wall and CPU seconds, peak RSS), median of REPEATS:
+On an `agrade demo` round of N organizations (default 2,000), two what-ifs, each against what a
+department would do without whatif: `agrade evaluate` of the round with the same change made in
+copies of the standards' files (one evaluation of the changed round, results written).
 
-  whatif     `agrade whatif ROUND --set G3.5.value=3 --set grading.tiers[0].min=88 --out DIR`
-             (scores the round as it is and as changed, writes whatif.xlsx);
-  evaluate   `agrade evaluate` of the same round with the change made in copies of the
-             standards' files (what a department would do without whatif: one evaluation of
-             the changed round, results written).
+  scoring    a criterion every standard of the round has (G3.5 后备力量储备: reserve cadres ≥ 2 →
+             ≥ 3, so every organization is scored again) and a tier line (A档/五星级 90 → 88):
+             `agrade whatif ROUND --set G3.5.value=3 --set grading.tiers[0].min=88 --out DIR`
+             (reads the evidence, scores the round as it is and as changed, writes whatif.xlsx);
+  placement  the tier line alone, from an earlier evaluation of the round:
+             `agrade whatif ROUND --results RESULTS --set grading.tiers[0].min=88 --out DIR`
+             (the compact rows placed again; no evidence read).
 
-Before timing, the answer is checked: every organization's tier, total and rank that whatif
-computed, before and after the change, equals those of a full evaluation of the round as it
-is and of the changed round (results.json). Prints the two medians and their ratio.
+Each is a whole command in a fresh process (wall and CPU seconds, peak RSS), median of REPEATS.
+Before timing, each answer is checked: every organization's tier, total and rank that whatif
+computed, before and after the change, equals those of full evaluations of the round as it is
+and of the changed round (results.json). Prints the medians and the ratios whatif / evaluate.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 AGRADE = [sys.executable, "-m", "evaluator"]
 WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "agrade-bench"))
 SETS = ["G3.5.value=3", "grading.tiers[0].min=88"]
+TIER_SETS = ["grading.tiers[0].min=88"]
 
 # the same change, made in the files (text as in rules/general.yaml and the field standards)
 _G35 = ('        field: reserve_cadres\n        op: ">="\n        value: 2\n',
@@ -42,10 +45,10 @@ _TOP_TIERS = ("{id: A, name: A档, min: 90}", "{id: A, name: A档, min: 88}",
               "{id: S5, name: 五星级党组织, min: 90}", "{id: S5, name: 五星级党组织, min: 88}")
 
 
-def changed_round(round_yaml: Path) -> Path:
-    """round-changed.yaml beside round_yaml: the same round, its standards read from a copy of
-    rules/ with SETS made in the YAML text."""
-    rules = round_yaml.parent / "rules-changed"
+def changed_round(round_yaml: Path, name: str, g35: bool) -> Path:
+    """round-<name>.yaml beside round_yaml: the same round, its standards read from a copy of
+    rules/ with the top tier line at 88 (and G3.5's value 3 if g35) in the YAML text."""
+    rules = round_yaml.parent / f"rules-{name}"
     shutil.rmtree(rules, ignore_errors=True)
     rules.mkdir()
     hits = {"G3.5": 0, "tiers": 0}
@@ -53,16 +56,17 @@ def changed_round(round_yaml: Path) -> Path:
         if f.name.endswith(".cases.yaml"):
             continue
         text = f.read_text(encoding="utf-8")
-        hits["G3.5"] += text.count(_G35[0])
-        text = text.replace(*_G35)
+        if g35:
+            hits["G3.5"] += text.count(_G35[0])
+            text = text.replace(*_G35)
         for old, new in zip(_TOP_TIERS[::2], _TOP_TIERS[1::2]):
             hits["tiers"] += text.count(old)
             text = text.replace(old, new)
         (rules / f.name).write_text(text, encoding="utf-8")
-    if hits["G3.5"] != 1 or hits["tiers"] < 2:
+    if hits["G3.5"] != int(g35) or hits["tiers"] < 2:
         raise SystemExit(f"the standards changed since this benchmark was written: {hits}")
-    text = round_yaml.read_text(encoding="utf-8") + "\nstandards_dirs: [rules-changed]\n"
-    out = round_yaml.parent / "round-changed.yaml"
+    text = round_yaml.read_text(encoding="utf-8") + f"\nstandards_dirs: [rules-{name}]\n"
+    out = round_yaml.parent / f"round-{name}.yaml"
     out.write_text(text, encoding="utf-8")
     return out
 
@@ -73,13 +77,15 @@ def _placed(results: Path) -> dict[str, tuple]:
             for o in data["organizations"]}
 
 
-def check(round_yaml: Path, changed: Path, work: Path) -> int:
+def check(round_yaml: Path, changed: Path, work: Path, sets: list[str], results: Path | None = None) -> int:
     """whatif's before and after equal full evaluations of both rounds; the number of
     organizations whose tier changed."""
     from evaluator.cli import evaluate_to
     from evaluator.intake.rounds import load_round
     from evaluator.scoring.whatif import whatif
-    answer = whatif(load_round(round_yaml), SETS)
+    answer = whatif(load_round(round_yaml), sets, results=results)
+    if results is not None and answer.method != "rows":
+        raise SystemExit(f"whatif did not use {results}: {answer.notes}")
     for name, path, mine in (("as it is", round_yaml, answer.before), ("changed", changed, answer.after)):
         evaluate_to(path, work / f"check-{name.replace(' ', '-')}", quiet=True)
         full = _placed(work / f"check-{name.replace(' ', '-')}")
@@ -99,21 +105,28 @@ def main() -> None:
     work = WORK / f"whatif-{n}"
     shutil.rmtree(work, ignore_errors=True)
     round_yaml = generate(work / "round", n, 2026)
-    changed = changed_round(round_yaml)
-    moved = check(round_yaml, changed, work)
-    print(f"{n} organizations; whatif {' '.join('--set ' + s for s in SETS)}: {moved} change tier, "
-          "identical to full evaluations of the round as it is and changed")
-    times = {"whatif": [], "evaluate": []}
-    for _ in range(repeats):
-        w = run_measured([*AGRADE, "whatif", str(round_yaml), *sum((["--set", s] for s in SETS), []),
-                          "--out", str(work / "whatif"), "--quiet"])
-        e = run_measured([*AGRADE, "evaluate", str(changed), "--out", str(work / "evaluated"), "--quiet"])
-        times["whatif"].append(w)
-        times["evaluate"].append(e)
-    med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in times.items()}
-    for k, (wall, cpu, rss) in med.items():
-        print(f"  {k:9s} wall {wall:6.2f} s   cpu {cpu:6.2f} s   peak RSS {rss / 1024:6.0f} MB")
-    print(f"  whatif / evaluate (wall, median of {repeats}): {med['whatif'][0] / med['evaluate'][0]:.2f}")
+    results = work / "results"                  # the evaluation the placement what-if starts from
+    from evaluator.cli import evaluate_to
+    evaluate_to(round_yaml, results, quiet=True)
+    cases = {"scoring": (changed_round(round_yaml, "scoring", True), SETS, []),
+             "placement": (changed_round(round_yaml, "placement", False), TIER_SETS, ["--results", str(results)])}
+    for name, (changed, sets, extra) in cases.items():
+        moved = check(round_yaml, changed, work, sets, results if extra else None)
+        print(f"{n} organizations, {name}: whatif {' '.join(extra + ['--set ' + s for s in sets])}: {moved} change tier, "
+              "identical to full evaluations of the round as it is and changed")
+    for name, (changed, sets, extra) in cases.items():
+        times = {"whatif": [], "evaluate": []}
+        for _ in range(repeats):
+            times["whatif"].append(run_measured([*AGRADE, "whatif", str(round_yaml), *extra,
+                                                 *sum((["--set", s] for s in sets), []),
+                                                 "--out", str(work / "whatif"), "--quiet"]))
+            times["evaluate"].append(run_measured([*AGRADE, "evaluate", str(changed), "--out", str(work / "evaluated"),
+                                                   "--quiet"]))
+        med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in times.items()}
+        print(f"{name}:")
+        for k, (wall, cpu, rss) in med.items():
+            print(f"  {k:9s} wall {wall:6.2f} s   cpu {cpu:6.2f} s   peak RSS {rss / 1024:6.0f} MB")
+        print(f"  whatif / evaluate (wall, median of {repeats}): {med['whatif'][0] / med['evaluate'][0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -171,3 +171,12 @@ def test_cli_results_option_says_how_it_answered(tmp_path):
     assert "由已有评估结果的压缩行重新定档，未重读证据" in out and err == ""
     code, out, err = run_cli("whatif", rnd, "--set", "G1.2.points=20", "--results", results)
     assert code == 0 and "注意：调整涉及计分，已重新读取证据并评分" in err
+
+
+def test_how_grading_reads_an_edited_criterion_counts_even_where_its_outcome_is_the_same(tmp_path):
+    # w7 is vetoed (capped at C); moving the cap changes no outcome, only the tier
+    orgs = ORGS + [("w7", "南区", "三街道", {"serious_violation": "是"})]
+    answer = whatif(load_round(make_round(tmp_path / "r", orgs)), ["G9.2.cap_tier=D"], workers=1)
+    assert [(m.id, m.tier_before, m.tier_after) for m in answer.moves] == [("w7", "C档", "D档")]
+    changed = make_round(tmp_path / "changed", orgs, MINI.replace("cap_tier: C", "cap_tier: D"))
+    assert answer.after == _placed(evaluate_round(load_round(changed)))

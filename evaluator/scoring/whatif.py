@@ -15,6 +15,8 @@ are scored again (through their own outcome cache), every other outcome is reuse
 organization is graded again from them. Nothing is serialized: the comparison needs only the
 compact rows (evaluator.scoring.rows), placed (quotas, ranks) by the same ScoredRound an
 evaluation uses. Partitions are scored in forked worker processes when there are several.
+Edits that change no score (tier lines, quotas, the target) are answered without evidence from
+the compact rows an evaluation of the round kept (`results=`: state.jsonl), placed again.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from typing import Any, Callable
 
 from ..errors import InputError, Issue, json_path
 from ..intake.evidence import resolve
-from ..intake.partition import DEFAULT_SIZE, replay_pieces, route, unknown_issues
+from ..intake.partition import replay_pieces, route, unknown_issues
 from ..intake.rounds import Round
 from ..model import Evidence, Standard
 from ..standard.loader import _Resolver, load_document
@@ -100,7 +102,7 @@ def parse_edit(text: str, standards: dict[str, Standard]) -> Edit:
     target = max((i for i in ids if lhs == i or lhs.startswith((i + ".", i + "["))), key=len, default=None)
     if target is None:
         head = re.split(r"[\[]", lhs)[0]
-        guesses = [p for p in (head.rsplit(".", k)[0] for k in range(head.count(".") + 1))]
+        guesses = [head.rsplit(".", k)[0] for k in range(head.count(".") + 1)]     # G4.1.x, G4.1, G4
         hint = next((h for g in guesses for h in difflib.get_close_matches(g, sorted(ids), 1, 0.7)), None)
         raise bad(f"'{lhs}' names no criterion of {', '.join(s.id for s in chosen)} (nor grading)"
                   + (f"; did you mean '{hint}'?" if hint else ""), lhs)
@@ -292,12 +294,15 @@ class _PairScorer:
         self.period, self.waivers = period, waivers
         # per edited standard: only its edited criteria, with their own outcome cache
         self.parts: dict[str, tuple[Standard, OutcomeCache]] = {}
-        # per edited standard: must every organization be graded again (its grading changed),
-        # or only those whose edited criteria now score differently?
+        # per edited standard: must every organization be graded again (its grading changed, or
+        # how grading reads an edited criterion), or only those whose edited criteria now score
+        # differently?
         self.regrade: dict[str, bool] = {}
+        old_by_id = {s.id: s for s in before.values()}
         for std in {s.id: s for s in after.values()}.values():
             ids = edited_criteria(edits, std.id)
-            self.regrade[std.id] = any(std.id in e.standards and e.target == "grading" for e in edits)
+            self.regrade[std.id] = any(std.id in e.standards and e.target == "grading" for e in edits) or \
+                not all(_grades_alike(old_by_id[std.id].criteria[c], std.criteria[c]) for c in ids)
             if ids:
                 part = dataclasses.replace(std, criteria={c: std.criteria[c] for c in ids})
                 self.parts[std.id] = (part, OutcomeCache(part))
@@ -327,6 +332,14 @@ class _PairScorer:
     def close(self) -> None:
         self.before.close()
         self.after.close()
+
+
+def _grades_alike(old, new) -> bool:
+    """Whether grading reads two versions of a criterion alike, given equal outcomes: the same
+    kind (base, bonus, veto, info), the same policy for missing evidence and, for a veto, the
+    same tier cap and mark (grading.grade, engine.ConcludingRules)."""
+    return (old.kind, old.na_policy) == (new.kind, new.na_policy) and \
+        (old.kind != "veto" or old.params[1:] == new.params[1:])
 
 
 def _same_grade(outcomes, redone) -> bool:
