@@ -94,7 +94,7 @@ def test_a_worker_keeps_one_set_of_rulesets_however_many_partitions_it_scores(de
     # worker scoring a million organizations by about 400 MB. Partition after partition, the
     # process makes each standard's concluding rules once, and the results are the same bytes.
     from evaluator.scoring import engine, pipeline
-    monkeypatch.setattr(pipeline, "_RULES", {})           # as in a fresh worker
+    monkeypatch.setattr(pipeline, "_SCORERS", {})         # as in a fresh worker
     made = []
     real = engine.ConcludingRules.__init__
     monkeypatch.setattr(engine.ConcludingRules, "__init__", lambda self, std: made.append(std.id) or real(self, std))
@@ -102,6 +102,22 @@ def test_a_worker_keeps_one_set_of_rulesets_however_many_partitions_it_scores(de
     assert sorted(made) == sorted({s.id for s in load_round(demo_round).standards.values()})
     assert results_bytes(demo_round, workers=1, partition_size=7) == reference      # 35 partitions
     assert len(made) == len(set(made))                    # none made again
+
+
+def test_outcomes_shared_by_equal_values_are_scored_once_across_partitions(demo_round, monkeypatch):
+    # The scorer (and its outcome cache) lives as long as the worker: a round cut into 35
+    # partitions scores no more criteria than the round in one piece, with the same bytes.
+    from evaluator.scoring import criteria, pipeline
+    scored = []
+    real = criteria.score_criterion
+    monkeypatch.setattr(criteria, "score_criterion", lambda c, *a: scored.append(c.id) or real(c, *a))
+    counts = {}
+    for size in (100_000, 7):
+        monkeypatch.setattr(pipeline, "_SCORERS", {})     # a fresh worker for each
+        scored.clear()
+        counts[size] = (results_bytes(demo_round, workers=1, partition_size=size), len(scored))
+    assert counts[7][0] == counts[100_000][0]
+    assert counts[7][1] == counts[100_000][1]
 
 
 def test_local_workers_read_evidence_and_write_results_in_place(demo_round, monkeypatch):

@@ -79,9 +79,9 @@ class StandardsSpec:
 
 
 _COMPILED: dict[str, dict[str, Standard]] = {}
-# (round's StandardsSpec.key, thread) -> concluding rules per standard id; like _COMPILED, one
+# (round's StandardsSpec.key, thread) -> the round's scorer in this process; like _COMPILED, one
 # entry per round a (long-lived, e.g. Dask) worker has scored
-_RULES: dict[tuple[str, int], dict] = {}
+_SCORERS: dict[tuple[str, int], Any] = {}
 
 
 @dataclass
@@ -163,20 +163,23 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
     result = PartResult(job.index, put_issues, issues)
     if put_issues or issues or not job.score:
         return result
-    # one set of concluding rules per round and thread, kept for the process's life (see
-    # RoundScorer); per thread because a ruleset reports one fact's firings at a time
-    rules = _RULES.setdefault((spec.key, threading.get_ident()), {})
-    scorer = RoundScorer(standards, spec.period, spec.waivers, rules)
+    # One scorer per round and thread, kept for the process's life: its concluding rules (see
+    # RoundScorer: a ruleset per partition grew a worker), and its outcomes and serialized
+    # criteria items shared by equal values (criteria.OutcomeCache, orgresult.Pieces), which a
+    # scorer per partition of 500 organizations computed again for each (2 of 17 criteria
+    # scored per organization). Per thread because a ruleset reports one fact's firings at a
+    # time. The caches are bounded; everything in them is a function of the round's standards,
+    # period and waivers, which the key names.
+    scorer = _SCORERS.get((spec.key, threading.get_ident()))
+    if scorer is None:
+        scorer = _SCORERS[(spec.key, threading.get_ident())] = RoundScorer(standards, spec.period, spec.waivers, {})
     pieces, at = [], 0
-    try:
-        for org in job.organizations:
-            row, head, tail = scorer.score(org, evidence.pop(org.id))
-            row.spill = (at, len(head), len(tail))
-            pieces += (head, tail)
-            at += len(head) + len(tail)
-            result.rows.append(row)
-    finally:
-        scorer.close()
+    for org in job.organizations:
+        row, head, tail = scorer.score(org, evidence.pop(org.id))
+        row.spill = (at, len(head), len(tail))
+        pieces += (head, tail)
+        at += len(head) + len(tail)
+        result.rows.append(row)
     blob = b"".join(pieces)
     if local is not None and local.spill is not None:
         base = local.spill.add_blob(blob)
