@@ -379,9 +379,9 @@ def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROU
                                                "community:G4.1.points=8 — change the standard (repeatable)"),
            out_dir: Optional[Path] = typer.Option(None, "--out", help="把结果写成 whatif.xlsx 的目录 — folder for whatif.xlsx"),
            results: Optional[Path] = typer.Option(None, "--results", metavar="DIR",
-                                                  help="本轮 agrade evaluate 的结果目录：只调整档次线、比例控制或目标时由其压缩行直接计算，"
-                                                       "不重读证据 — this round's results: tier lines, quotas and targets are "
-                                                       "re-placed from its compact rows without reading evidence"),
+                                                  help="本轮 agrade evaluate 的结果目录：其余沿用其结果，只重算所改指标；只调整档次线、"
+                                                       "比例控制或目标时不重读证据 — this round's results: only the edited criteria "
+                                                       "are scored; tier lines, quotas and targets without reading evidence"),
            limit: int = typer.Option(30, "--limit", min=0,
                                      help="终端中每类最多列出的组织数（0 为全部）— organizations listed per direction (0: all)"),
            quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
@@ -441,7 +441,8 @@ def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> N
         out.print(f"目标 {t['tier']} 占比 ≥ {pct(t['target'], 2)}（{t['where']}）：{t['count_before']}/{t['graded_before']} = "
                   f"{pct(t['before'])}（{yes[t['met_before']]}）→ {t['count_after']}/{t['graded_after']} = "
                   f"{pct(t['after'])}（{yes[t['met_after']]}）", markup=False)
-    how = "由已有评估结果的压缩行重新定档，未重读证据；" if answer.method == "rows" else ""
+    how = {"rows": "由已有评估结果的压缩行重新定档，未重读证据；",
+           "edited": "只重算所改指标，其余沿用已有评估结果；"}.get(answer.method, "")
     out.print(f"用时 {elapsed:.1f} 秒" + (f" → {out_dir / 'whatif.xlsx'}" if out_dir is not None else "")
               + f"（{how}仅为假设，未写入任何结果）", markup=False)
 

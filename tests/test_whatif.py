@@ -153,10 +153,22 @@ def test_tier_lines_and_quotas_are_placed_again_from_an_evaluations_rows_without
         {("w4", "B档", "A档"), ("w5", "C档", "D档")}              # w4 (90): the quota no longer holds it back
 
 
-def test_results_are_not_used_for_a_scoring_edit_or_evidence_changed_since(tmp_path):
+def test_with_results_only_the_edited_criteria_are_scored_and_the_answer_is_the_same(tmp_path, monkeypatch):
     rnd, results = _evaluated(tmp_path)
-    answer = whatif(load_round(rnd), ["G1.2.bands[0].min=400"], workers=1, results=results)
-    assert answer.method == "scored" and "调整涉及计分" in answer.notes[0]
+    sets = ["G1.2.bands[0].min=400", "G2.3.bands[1].points=9"]
+    scored = whatif(load_round(rnd), sets, workers=1)
+    import evaluator.scoring.whatif as w
+    graded = []
+    real = w.RoundScorer.grade_row
+    monkeypatch.setattr(w.RoundScorer, "grade_row", lambda self, org, *a: graded.append(org.id) or real(self, org, *a))
+    edited = whatif(load_round(rnd), sets, workers=1, results=results)
+    assert (edited.method, edited.notes) == ("edited", [])
+    assert (edited.moves, edited.before, edited.after) == (scored.moves, scored.before, scored.after)
+    assert sorted(graded) == ["w2", "w3", "w4", "w6"]        # w1 and w5 score as before: their rows stand
+
+
+def test_results_are_not_used_when_the_evidence_changed_since(tmp_path):
+    rnd, results = _evaluated(tmp_path)
     ev = rnd.parent / "evidence" / "w5.yaml"
     ev.write_text(ev.read_text(encoding="utf-8").replace("centre_area: 200", "centre_area: 600"), encoding="utf-8")
     answer = whatif(load_round(rnd), ["grading.tiers[0].min=95"], workers=1, results=results)
@@ -169,8 +181,8 @@ def test_cli_results_option_says_how_it_answered(tmp_path):
     code, out, err = run_cli("whatif", rnd, "--set", "grading.tiers[0].min=95", "--results", results)
     assert code == 0 and "重新定档 6 个组织，0 个总分变化；升档 0 个，降档 1 个" in out
     assert "由已有评估结果的压缩行重新定档，未重读证据" in out and err == ""
-    code, out, err = run_cli("whatif", rnd, "--set", "G1.2.points=20", "--results", results)
-    assert code == 0 and "注意：调整涉及计分，已重新读取证据并评分" in err
+    code, out, err = run_cli("whatif", rnd, "--set", "G1.2.bands[0].min=400", "--results", results)
+    assert code == 0 and "只重算所改指标，其余沿用已有评估结果" in out and err == ""
 
 
 def test_how_grading_reads_an_edited_criterion_counts_even_where_its_outcome_is_the_same(tmp_path):

@@ -292,8 +292,10 @@ class _PairScorer:
         self.before = RoundScorer(before, period, waivers)
         self.after = RoundScorer(after, period, waivers)
         self.period, self.waivers = period, waivers
-        # per edited standard: only its edited criteria, with their own outcome cache
+        # per edited standard: only its edited criteria, with their own outcome cache, as they
+        # are (`was`) and as edited (`parts`)
         self.parts: dict[str, tuple[Standard, OutcomeCache]] = {}
+        self.was: dict[str, tuple[Standard, OutcomeCache]] = {}
         # per edited standard: must every organization be graded again (its grading changed, or
         # how grading reads an edited criterion), or only those whose edited criteria now score
         # differently?
@@ -306,17 +308,34 @@ class _PairScorer:
             if ids:
                 part = dataclasses.replace(std, criteria={c: std.criteria[c] for c in ids})
                 self.parts[std.id] = (part, OutcomeCache(part))
+                old = old_by_id[std.id]
+                was = dataclasses.replace(old, criteria={c: old.criteria[c] for c in ids})
+                self.was[std.id] = (was, OutcomeCache(was))
 
-    def score(self, org, ev: Evidence | None) -> tuple[Row, Row]:
+    def score(self, org, ev: Evidence | None, row: Row | None = None) -> tuple[Row, Row]:
+        """(row as it is, row as edited). `row`: the organization's row from an evaluation of the
+        round as it is (state.jsonl), when there is one: then only the edited criteria are
+        scored, as they were and as edited, and the rest only if they now grade differently."""
         old_std, new_std = self.before.standards[org.type], self.after.standards[org.type]
+        if row is not None and new_std is old_std:
+            return row, copy.copy(row)
         ev = ev or Evidence(org.id)
+        part = self.parts.get(new_std.id)
+        redone = None
+        if row is not None and part is not None and not self.regrade[new_std.id]:
+            was = self.was[new_std.id]
+            then, then_own = score_all(was[0], org, ev, self.period, self.waivers, was[1])
+            redone, redone_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
+            if _same_grade(then, redone) and (then_own is None or _same_grade(then_own, redone_own)):
+                return row, copy.copy(row)
         outcomes, own = score_all(old_std, org, ev, self.period, self.waivers, self.before.outcome_cache(old_std))
-        row, _ = self.before.grade_row(org, ev, outcomes, own)
+        if row is None:
+            row, _ = self.before.grade_row(org, ev, outcomes, own)
         if new_std is old_std:
             return row, copy.copy(row)
-        part = self.parts.get(new_std.id)
         if part is not None:
-            redone, redone_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
+            if redone is None:
+                redone, redone_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
             if not self.regrade[new_std.id] and _same_grade(outcomes, redone) and \
                     (own is None or _same_grade(own, redone_own)):
                 # only the edited criteria's reasons differ: grading reads none of it
@@ -362,7 +381,7 @@ _JOB: list = [None]
 
 
 def _score_part(k: int):
-    router, orgs, size, before, after, edits, period, waivers = _JOB[0]
+    router, orgs, size, before, after, edits, period, waivers, rows = _JOB[0]
     with gc_paused():
         raw, put_issues = replay_pieces(router.pieces(k))
         part = orgs[k * size:(k + 1) * size]
@@ -375,13 +394,17 @@ def _score_part(k: int):
         if not (put_issues or issues):
             scorer = _PairScorer(before, after, edits, period, waivers)
             try:
-                pairs = [scorer.score(org, evidence.pop(org.id)) for org in part]
+                known = rows[k * size:(k + 1) * size] if rows is not None else [None] * len(part)
+                pairs = [scorer.score(org, evidence.pop(org.id), row) for org, row in zip(part, known)]
             finally:
                 scorer.close()
     return k, pairs, put_issues, issues
 
 
-def _score_round(rnd: Round, before, after, edits, progress: Progress | None, workers: int | None):
+def _score_round(rnd: Round, before, after, edits, progress: Progress | None, workers: int | None,
+                 rows: list[Row] | None = None):
+    """(rows as they are, rows as edited), in registry order, from the round's evidence;
+    `rows`: the round's rows from an evaluation of it as it is (_usable_rows), if any."""
     import os
     size = default_partition_size()
     cores = (os.cpu_count() or 1) if workers is None else workers
@@ -393,7 +416,7 @@ def _score_round(rnd: Round, before, after, edits, progress: Progress | None, wo
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
         if router.issues:
             raise InputError(router.issues)
-        _JOB[0] = (router, rnd.organizations, size, before, after, edits, rnd.period, rnd.waivers)
+        _JOB[0] = (router, rnd.organizations, size, before, after, edits, rnd.period, rnd.waivers, rows)
         total, done = len(rnd.organizations), 0
         if cores > 1 and router.count > 1:
             import concurrent.futures as cf
@@ -464,7 +487,10 @@ class WhatIf:
     # every organization's (tier id, total, rank in the round), without and with the edits
     before: dict[str, tuple] = field(default_factory=dict)
     after: dict[str, tuple] = field(default_factory=dict)
-    method: str = "scored"            # "scored": evidence read and scored; "rows": from an evaluation's rows
+    # "scored": evidence read, every organization scored both ways; "edited": evidence read, only
+    # the edited criteria scored where an evaluation's rows (--results) stand for the rest;
+    # "rows": no evidence read, the evaluation's rows placed again
+    method: str = "scored"
     notes: list[str] = field(default_factory=list)               # why the rows of --results were not used
 
     @property
@@ -488,17 +514,18 @@ def whatif(rnd: Round, sets: list[str], progress: Progress | None = None, worker
     edits = [parse_edit(text, before) for text in sets]
     after, changes = edited_standards(rnd, edits)
     notes: list[str] = []
-    rows = _rows_of(rnd, results, before, edits, notes) if results is not None else None
-    if rows is not None:
-        rows_before, rows_after = rows, _replaced(rows, after)
+    rows = _usable_rows(rnd, results, before, notes) if results is not None else None
+    if rows is not None and all(placement_only(e) for e in edits):
+        method, (rows_before, rows_after) = "rows", (rows, _replaced(rows, after))
         if progress:
             progress(len(rows), len(rows))
     else:
-        rows_before, rows_after = _score_round(rnd, before, after, edits, progress, workers)
+        method = "scored" if rows is None else "edited"
+        rows_before, rows_after = _score_round(rnd, before, after, edits, progress, workers, rows)
     old = ScoredRound(rows_before, _NoSpill(), before, {})
     new = ScoredRound(rows_after, _NoSpill(), after, {})
     answer = compare(rnd, edits, changes, old, new)
-    answer.method, answer.notes = ("rows" if rows is not None else "scored"), notes
+    answer.method, answer.notes = method, notes
     return answer
 
 
@@ -513,15 +540,12 @@ def placement_only(e: Edit) -> bool:
         p[0] == "tiers" and len(p) == 3 and isinstance(p[1], int) and p[2] in ("min", "name")))
 
 
-def _rows_of(rnd: Round, folder, before, edits: list[Edit], notes: list[str]) -> list[Row] | None:
-    """The compact rows of an evaluation of this round (state.jsonl), if the edits need no
-    more and the folder is of the round as it is now: its standards (read_state refuses
-    others), every organization of the registry, the evidence as it is (the digest results.json
-    records) and no as-of date (a bulletin). None, with the reason in `notes`, otherwise."""
+def _usable_rows(rnd: Round, folder, before, notes: list[str]) -> list[Row] | None:
+    """The compact rows of an evaluation of this round (state.jsonl), if the folder is of the
+    round as it is now: its standards (read_state refuses others), every organization of the
+    registry, the evidence as it is (the digest results.json records) and no as-of date (a
+    bulletin). None, with the reason in `notes`, otherwise."""
     from .rescore import read_state
-    if not all(placement_only(e) for e in edits):
-        notes.append("调整涉及计分，已重新读取证据并评分（仅调整档次线、比例控制或目标时可直接使用 --results）")
-        return None
     rows, head = read_state(folder, rnd, before)
     header = head.get("header") or {}
     if (header.get("round") or {}).get("as_of"):
