@@ -94,7 +94,7 @@ def round_evaluate(round_id: str = ROUND_ARG, db: Optional[str] = DB, by: Option
     ev = evaluate(store, round_id, _by(by))
     _expired(ev)
     _changes(ev.changed, ev.titles)
-    _say(f"轮次 {round_id} 第 {ev.id} 次评估：{ev.organizations} 个组织，{len(ev.changed)} 个组织的档次、排名或名单与上次不同")
+    _say(f"轮次 {round_id} 第 {ev.number} 次评估：{ev.organizations} 个组织，{len(ev.changed)} 个组织的档次、排名或名单与上次不同")
     if out_dir is not None:
         _write(store, round_id, out_dir)
 
@@ -111,7 +111,7 @@ def round_rescore(round_id: str = ROUND_ARG,
     ev = rescore(store, round_id, list(dict.fromkeys(orgs)), _by(by))
     _expired(ev)
     _changes(ev.changed, ev.titles)
-    _say(f"轮次 {round_id} 第 {ev.id} 次评估（重新评分 {ev.organizations} 个组织）：{len(ev.changed)} 个组织的档次、排名或名单随之变化")
+    _say(f"轮次 {round_id} 第 {ev.number} 次评估（重新评分 {ev.organizations} 个组织）：{len(ev.changed)} 个组织的档次、排名或名单随之变化")
     if out_dir is not None:
         _write(store, round_id, out_dir)
 
@@ -221,7 +221,7 @@ def round_bulletin(round_id: str = ROUND_ARG,
     earlier = bulletin_dirs(previous, out_dir) if out_dir is not None else bulletin_dirs(previous, Path(os.devnull))
     b = issue_bulletin(store, round_id, day, _by(by), earlier, out_dir)
     moves = b.header["bulletin"]["moves"]
-    _say(f"轮次 {round_id} 第 {b.id} 期通报（截至 {day}）已记录（第 {b.evaluation} 次评估）"
+    _say(f"轮次 {round_id} 第 {b.id} 期通报（截至 {day}）已记录（按截至该日的材料评估）"
          + (f"，结果 → {out_dir}" if out_dir is not None else ""))
     if moves:
         _say(f"与 {b.header['bulletin']['previous'][-1]['as_of']} 通报相比：" + "，".join(f"{k} {n}" for k, n in moves.items()))
@@ -336,7 +336,7 @@ def appeal_decide(appeal_id: int = typer.Argument(..., metavar="APPEAL", help="�
     if d["state"] == "upheld":
         _say(f"第 {appeal_id} 号申诉：维持原结果")
         return
-    _say(f"第 {appeal_id} 号申诉：予以更正，{d['organization']} 已重新评分（第 {d['evaluation']} 次评估）")
+    _say(f"第 {appeal_id} 号申诉：予以更正，{d['organization']} 已重新评分（第 {d['number']} 次评估）")
     _changes(d["changed"], d["titles"])
     if out_dir is not None:
         from .store.reissue import reissue
@@ -386,7 +386,7 @@ def waiver_list(round_id: str = ROUND_ARG, db: Optional[str] = DB):
 def history_cmd(org: str = ORG_ARG, db: Optional[str] = DB):
     """一个组织历年的档次变化（各轮次、各次评估、通报、申诉）— an organization's tiers across rounds."""
     from .store.history import history
-    from .store.scoring import tier_name
+    from .store.scoring import EVALUATION_KIND_ZH, tier_name
     store = _store(db)
     with store.read() as conn:
         rounds = history(conn, org)
@@ -401,7 +401,7 @@ def history_cmd(org: str = ORG_ARG, db: Optional[str] = DB):
         titles = r["titles"]
         for s in r["steps"]:
             lists = "，".join(titles.get(x, x) for x in s["lists"])
-            _say(f"  {s['at']:%Y-%m-%d} {_KIND_ZH.get(s['kind'], s['kind'])}：档次 {tier_name(titles, s['tier'])}，"
+            _say(f"  {s['at']:%Y-%m-%d} {EVALUATION_KIND_ZH.get(s['kind'], s['kind'])}：档次 {tier_name(titles, s['tier'])}，"
                  f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}" + (f"，{lists}" if lists else ""))
         for b in r["bulletins"]:
             _say(f"  通报（截至 {b['as_of']}）：档次 {tier_name(titles, b['tier'])}，排名 {b['rank'] or '—'}")
@@ -412,9 +412,6 @@ def history_cmd(org: str = ORG_ARG, db: Optional[str] = DB):
         if prev_tier is not None and last is not None:
             _say(f"  与上一轮相比：{prev_tier} → {last}")
         prev_tier = last or prev_tier
-
-
-_KIND_ZH = {"full": "评估", "rescore": "重新评分", "appeal": "申诉复核"}
 
 
 # ------------------------------------------------------------------ inspection

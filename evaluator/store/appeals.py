@@ -136,5 +136,5 @@ def decide(store: Store, appeal_id: int, decision: str, reason: str, reviewer: s
             correct_lists(tx, a["round"], eid, lists, reviewer, f"申诉第 {appeal_id} 号复核更正")
     ev = rescore(store, a["round"], [a["organization"]], reviewer, kind="appeal", allow_closed=True, tx_extra=within,
                  amendments={a["organization"]: subs})
-    return {"appeal": appeal_id, "state": "amended", "organization": a["organization"], "evaluation": ev.id,
+    return {"appeal": appeal_id, "state": "amended", "organization": a["organization"], "evaluation": ev.id, "number": ev.number,
             "changed": ev.changed, "decided_at": decided_at, "reason": reason.strip(), "titles": ev.titles}

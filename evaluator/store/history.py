@@ -5,6 +5,7 @@ import json
 
 from sqlalchemy import and_, select
 
+from .scoring import BULLETIN, titles_of
 from .tables import (appeals, bulletins, evaluations, members, placements, published_lists, round_standards, rounds,
                      standards, units)
 
@@ -22,6 +23,8 @@ def history(conn, org: str) -> list[dict]:
         for p in conn.execute(select(placements).where(and_(placements.c.round == r["id"], placements.c.organization == org))
                               .order_by(placements.c.evaluation)).mappings():
             e = evs[p["evaluation"]]
+            if e.kind == BULLETIN:       # a bulletin's as-of placement is the bulletin's, not a step
+                continue
             now_ = (p["tier"], p["total"], p["rank"], p["lists"])
             if now_ != last:
                 steps.append({"evaluation": e.id, "kind": e.kind, "at": e.at, "tier": p["tier"], "total": p["total"],
@@ -30,7 +33,12 @@ def history(conn, org: str) -> list[dict]:
         bl = [{"id": b.id, "as_of": b.as_of, "evaluation": b.evaluation}
               for b in conn.execute(select(bulletins).where(bulletins.c.round == r["id"]).order_by(bulletins.c.as_of))]
         for b in bl:             # where the organization stood in that bulletin
-            at = [s for s in steps if s["evaluation"] <= b["evaluation"]]
+            e = evs[b["evaluation"]]
+            if e.kind == BULLETIN:   # scored as of its date: its own placements
+                p = json.loads(e.summary).get("placements", {}).get(org) or {}
+                b["tier"], b["rank"] = p.get("tier"), p.get("rank")
+                continue
+            at = [s for s in steps if s["evaluation"] <= b["evaluation"]]     # issued before bulletins kept their own
             b["tier"] = at[-1]["tier"] if at else None
             b["rank"] = at[-1]["rank"] if at else None
         ap = [dict(a) for a in conn.execute(select(appeals).where(and_(appeals.c.round == r["id"], appeals.c.organization == org))
@@ -38,7 +46,7 @@ def history(conn, org: str) -> list[dict]:
         pub = [dict(p) for p in conn.execute(select(published_lists.c.id, published_lists.c.issued_on, published_lists.c.supersedes,
                                                     published_lists.c.lists).where(published_lists.c.round == r["id"])
                                              .order_by(published_lists.c.id)).mappings()]
-        from .scoring import titles_of
+
         std = conn.execute(select(standards.c.standard, standards.c.title, standards.c.version)
                            .join(round_standards, round_standards.c.digest == standards.c.digest)
                            .where(and_(round_standards.c.round == r["id"], round_standards.c.org_type == r["org_type"]))).first()

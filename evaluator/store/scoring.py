@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..intake.evidence import resolve
@@ -56,11 +56,20 @@ def current_evaluation(conn, round_id: str) -> dict:
 # it scores the round as it stood on an earlier day, so it is never the round's current
 # standing (its outcomes and placements stay with the bulletin, not in outcomes/placements).
 BULLETIN = "bulletin"
+# what each kind of evaluation is called where people read it (status, history)
+EVALUATION_KIND_ZH = {"full": "评估", "rescore": "重新评分", "appeal": "申诉复核", BULLETIN: "通报评估"}
 
 
 def _standing(round_id: str):
     """The evaluations that are the round's standing: all but bulletins'."""
     return and_(evaluations.c.round == round_id, evaluations.c.kind != BULLETIN)
+
+
+def standing_number(conn, round_id: str, evaluation: int) -> int:
+    """The evaluation's number within its round as users count them (第 N 次评估): evaluation ids
+    run across all rounds and bulletins' as-of evaluations are not the round's standing."""
+    return conn.execute(select(func.count()).select_from(evaluations)
+                        .where(and_(_standing(round_id), evaluations.c.id <= evaluation))).scalar_one()
 
 
 def latest_evaluation(conn, round_id: str) -> dict | None:
@@ -70,6 +79,7 @@ def latest_evaluation(conn, round_id: str) -> dict | None:
         return None
     out = dict(row)
     out["stale"] = current_digest(conn, round_id) != row["evidence_digest"]
+    out["number"] = standing_number(conn, round_id, row["id"])
     return out
 
 
@@ -119,6 +129,7 @@ class Evaluation:
     digest: str = ""
     expired: list = field(default_factory=list)      # waivers past their expiry, evaluated normally
     titles: dict = field(default_factory=dict)       # 'list:red' -> 红榜, 'designation:weak' -> 软弱涣散党组织
+    number: int = 0                                  # 第 N 次评估 of its round (standing_number)
 
 
 def _header(rnd, digest: str, n_files: int) -> dict:
@@ -234,6 +245,7 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
         with store.change(by) as tx:
             require_open(tx, round_id, "重新评估", OPEN)
             eid = _insert_evaluation(tx, round_id, kind, by, digest, len(rows), changed, state)
+            number = standing_number(tx.conn, round_id, eid)
             tx.conn.execute(delete(outcomes).where(outcomes.c.round == round_id))
             for i in range(0, len(rows), 500):
                 tx.conn.execute(insert(outcomes), [_outcome(round_id, eid, r, *spill.get(r.spill)) for r in rows[i:i + 500]])
@@ -243,7 +255,7 @@ def _evaluate(store: Store, round_id: str, by: str, kind: str, mat) -> Evaluatio
         for st in state.states.values():
             st.close()
         state.scorer.close()
-        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired, _names(state))
+        return Evaluation(eid, round_id, kind, len(rows), changed, digest, mat.expired, _names(state), number)
     finally:
         spill.close()
 
@@ -350,6 +362,7 @@ class LiveRound:
             if _latest_id(tx.conn, round_id) != self.evaluation:
                 raise Stale()
             eid = _insert_evaluation(tx, round_id, kind, by, digest, len(fresh), changed, state)
+            number = standing_number(tx.conn, round_id, eid)
             for oid, (head, tail) in fresh.items():
                 tx.conn.execute(delete(outcomes).where(and_(outcomes.c.round == round_id, outcomes.c.organization == oid)))
                 tx.conn.execute(insert(outcomes).values(**_outcome(round_id, eid, state.by_id[oid], head, tail)))
@@ -362,7 +375,7 @@ class LiveRound:
                 tx.conn.execute(update(evaluations).where(evaluations.c.id == eid)
                                 .values(evidence_digest=current_digest(tx.conn, round_id)))
         self.evaluation = eid
-        return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, _names(state))
+        return Evaluation(eid, round_id, kind, len(fresh), changed, digest, self.mat.expired, _names(state), number)
 
 
 def _insert_evaluation(tx, round_id: str, kind: str, by: str, digest: str, n: int, changed: dict, state,

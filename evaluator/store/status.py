@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 
 from .rounds import LIFECYCLE, LIFECYCLE_ZH, get_round
-from .scoring import latest_evaluation, placements_now
+from .scoring import EVALUATION_KIND_ZH, latest_evaluation, placements_now
 from .tables import appeals, bulletins, heads, members, published_lists, rounds, submissions
 
 
@@ -33,7 +33,7 @@ def round_status(conn, round_id: str) -> list[str]:
     if ev is None:
         lines.append("评估：尚未评估")
     else:
-        lines.append(f"评估：第 {ev['id']} 次（{ev['kind']}），{ev['at']:%Y-%m-%d %H:%M} UTC，{ev['actor']}"
+        lines.append(f"评估：第 {ev['number']} 次（{EVALUATION_KIND_ZH.get(ev['kind'], ev['kind'])}），{ev['at']:%Y-%m-%d %H:%M} UTC，{ev['actor']}"
                      + ("；此后材料有变化，需重新评估" if ev["stale"] else "；与当前材料一致"))
         from .scoring import tier_name, titles_of
         names = titles_of(conn, round_id)

@@ -106,3 +106,31 @@ def test_a_bulletin_issued_as_a_snapshot_before_is_compared_as_the_snapshot_it_w
     assert {oid: line[0]["tier"] for oid, line in trend.items()} == then
     assert [p["as_of"] for p in b.header["bulletin"]["previous"]] == ["2026-06-30"]
     assert sum(b.header["bulletin"]["moves"].values()) == 3
+
+
+def test_history_shows_each_bulletin_as_of_its_date_and_evaluations_count_per_round(db, mini_round, tmp_path):
+    """C1's floor area was verified down (480 m²) on 2026-10-12: the October bulletin, scored as
+    of the 11th, still counts 20 points for it, and history says so rather than repeating the
+    latest full evaluation. Bulletins' as-of evaluations are not counted as the round's
+    evaluations (第 N 次评估)."""
+    import datetime
+    from evaluator.store.base import Store
+    from evaluator.store.history import history
+    out = ok("round", "import", mini_round)
+    first = ok("round", "evaluate", "mini-2026")
+    assert "第 1 次评估" in first
+    ok("round", "bulletin", "mini-2026", "--as-of", "2026-10-11", "--out", tmp_path / "oct")
+    again = ok("round", "evaluate", "mini-2026")
+    assert "第 2 次评估" in again, again
+    oct_total = next(o["total"] for o in json.loads((tmp_path / "oct" / "results.json").read_text(encoding="utf-8"))["organizations"]
+                     if o["id"] == "C1")
+    with Store(db).read() as c:
+        h = history(c, "C1")[0]
+    assert [str(b["as_of"]) for b in h["bulletins"]] == ["2026-10-11"]
+    assert all(s["kind"] != "bulletin" for s in h["steps"])
+    latest_total = h["steps"][-1]["total"]
+    assert str(oct_total) != str(latest_total)          # the verification cost C1 points after the 11th
+    assert h["bulletins"][0]["tier"] is not None and h["bulletins"][0]["rank"] is not None
+    status = ok("round", "status", "mini-2026")
+    assert "评估：第 2 次（评估）" in status, status
+    del out, datetime

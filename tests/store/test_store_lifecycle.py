@@ -161,7 +161,9 @@ def test_history_tells_each_step_and_bulletin(store):
     with store.read() as c:
         h = history(c, "C2")
     assert [s["tier"] for s in h[0]["steps"]] == ["D", "C"]
-    assert h[0]["bulletins"][0]["tier"] == "C"
+    # the bulletin is the round as of 30 June: 支部委员会 meetings pro-rated to six months cost
+    # C2 fewer points than the full year's shortfall does, so it stood one tier higher then
+    assert h[0]["bulletins"][0]["tier"] == "B"
 
 
 # ------------------------------------------------------------------ audit
