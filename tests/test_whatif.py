@@ -192,3 +192,10 @@ def test_how_grading_reads_an_edited_criterion_counts_even_where_its_outcome_is_
     assert [(m.id, m.tier_before, m.tier_after) for m in answer.moves] == [("w7", "C档", "D档")]
     changed = make_round(tmp_path / "changed", orgs, MINI.replace("cap_tier: C", "cap_tier: D"))
     assert answer.after == _placed(evaluate_round(load_round(changed)))
+
+
+def test_the_workbook_is_the_same_bytes_for_the_same_answer(tmp_path):
+    rnd = _round(tmp_path)
+    for out in ("a", "b"):
+        assert run_cli("whatif", rnd, "--set", "G1.2.bands[0].min=400", "--out", tmp_path / out, "-q")[0] == 0
+    assert (tmp_path / "a" / "whatif.xlsx").read_bytes() == (tmp_path / "b" / "whatif.xlsx").read_bytes()
