@@ -39,7 +39,11 @@ def read_workbook(c, path: Path, data: bytes | None = None):
             continue
         kind = _sheet_kind(title, rows[0])
         if kind == "wide":
-            _rows_wide(c, rows, file, title, seen)
+            two = _two_row_header(rows)
+            if two is not None:
+                _rows_wide(c, [two] + rows[2:], file, title, seen, first=3)
+            else:
+                _rows_wide(c, rows, file, title, seen)
             continue
         rows = _named_fields(c, rows, file, title)
         if kind == "values":
@@ -125,9 +129,30 @@ _WIDE_META = {"organization", "name", "inspector", "verified_on", "note", "distr
 _WIDE_ZH = {"名称": "name", "组织名称": "name", "类型": "type", "区县": "district"}
 
 
-def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict) -> None:
+_MARKS = frozenset({"自评", "自评值", "核查", "核查值"})
+
+
+def _two_row_header(rows: list[list]) -> list[str] | None:
+    """A wide header on two rows, as departments draw it — a label merged over its 自评 and 核查
+    columns, the marks on the row below — as one row ('label' + line break + mark; a merged
+    cell's text is in its first cell only). None when the second row is not only marks."""
+    if len(rows) < 2:
+        return None
+    marks = [_cell_text(x) for x in rows[1]]
+    if not any(marks) or not all(m in _MARKS or m == "" for m in marks):
+        return None
+    head, last = [], ""
+    for j in range(max(len(rows[0]), len(marks))):
+        text = _cell_text(rows[0][j]) if j < len(rows[0]) else ""
+        last = text or last
+        mark = marks[j] if j < len(marks) else ""
+        head.append(f"{last}\n{mark}" if mark else text)
+    return head
+
+
+def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict, first: int = 2) -> None:
     """A wide sheet (the template's 社区, 村 …): one row per organization, a column per field
-    and source. A row's 核查人 and 核查日期 go with its 核查 cells; an empty cell is no value
+    and source; its rows are numbered from `first` (3 below a two-row header). A row's 核查人 and 核查日期 go with its 核查 cells; an empty cell is no value
     (write 无 in a 核查 cell for the inspector's "nothing found")."""
     head, columns = _wide_head(c, rows[0], file, sheet)
     if "organization" not in head:
@@ -140,7 +165,7 @@ def _rows_wide(c, rows: list[list], file: str, sheet: str, seen: dict) -> None:
     i_org, i_name = head["organization"], head.get("name")
     by_standard: dict[str, list] = {}    # standard id -> each column's field as that standard reads it
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
-    for n, row in _padded(enumerate(rows[1:], start=2), len(rows[0])):
+    for n, row in _padded(enumerate(rows[1:], start=first), len(rows[0])):
         org_id = _cell_text(row[i_org])
         if not org_id:
             if any(_cell_text(x) for x in row):

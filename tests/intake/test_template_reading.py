@@ -149,6 +149,29 @@ def test_a_workbook_of_its_own_with_chinese_headers(tmp_path):
     assert ev["C1"].values["grid_party_share"] == Decimal("0.55")
 
 
+def test_a_two_row_header_with_merged_labels(tmp_path):
+    """The label merged over its 自评 and 核查 columns, the marks on the row below."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["组织编号", "核查人", "党群服务中心面积（平方米）", None, "正式党员人数", None])
+    ws.append([None, None, "自评", "核查", "自评", "核查"])
+    ws.merge_cells("A1:A2")
+    ws.merge_cells("B1:B2")
+    ws.merge_cells("C1:D1")
+    ws.merge_cells("E1:F1")
+    ws.append(["C1", "督导一组-王敏", 520, 480, 23, None])
+    ws.append(["C2", None, "约500", None, 5, None])
+    r = make_round(tmp_path, {})
+    wb.save(tmp_path / "evidence" / "two.xlsx")
+    [problem] = refusals(r)
+    assert problem.startswith(f"{tmp_path / 'evidence' / 'two.xlsx'}:4:3: Sheet!C4: 党群服务中心面积（centre_area）: '约500'")
+    ws["C4"] = 300
+    wb.save(tmp_path / "evidence" / "two.xlsx")
+    ev = evidence_of(r)
+    assert ev["C1"].self_values["centre_area"] == 520 and ev["C1"].values["centre_area"] == 480
+    assert ev["C1"].values["members_full"] == 23 and ev["C2"].values["centre_area"] == 300
+
+
 def test_long_sheets_name_fields_by_label(tmp_path):
     """The long layout (one row per value or record) with Chinese headers and labels."""
     wb = openpyxl.Workbook()
