@@ -349,15 +349,19 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=RO
         state.scored.close()
     if not quiet:
         titles = state.titles()
+        names = tier_names(state.scored.standards)          # tiers by name, as documents print them
+
+        def tier(tid):
+            return names.get(tid, tid) if tid else STATUS_ZH["not_graded"]
         for c in changes:
             b, a = c.before, c.after
-            out.print(f"{c.organization}：总分 {num(b['total'])} → {num(a['total'])}，档次 {b['tier'] or '不予定档'} → "
-                      f"{a['tier'] or '不予定档'}，全域排名 {b['rank']['round'] or '—'} → {a['rank']['round'] or '—'}", markup=False)
+            out.print(f"{c.organization}：总分 {num(b['total'])} → {num(a['total'])}，档次 {tier(b['tier'])} → "
+                      f"{tier(a['tier'])}，全域排名 {b['rank']['round'] or '—'} → {a['rank']['round'] or '—'}", markup=False)
             for oid, what in sorted(c.others.items()):
                 parts = []
                 for k, (was, now) in what.items():
                     if k == "tier":
-                        parts.append(f"档次 → {now}")
+                        parts.append(f"档次 → {tier(now)}")
                     elif k == "rank":
                         parts.append(f"排名 → {now['round'] or '—'}")
                     elif k.startswith("designation:"):

@@ -262,3 +262,10 @@ def test_explain_by_a_shared_name_lists_the_candidates_and_exits_2(mini, tmp_pat
     assert "\n  C2  东区一街道  D档  总分 59\n  C3  西区二街道  D档  总分 43.13" in err
     code, out, _ = run_cli("explain", tmp_path / "out", "甲社区党委")      # a name only one has: explained
     assert code == 0 and "甲社区党委" in out
+
+
+def test_rescore_names_tiers_as_documents_do(mini, tmp_path):
+    assert run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out", "-q")[0] == 0
+    code, out, err = run_cli("rescore", mini / "round.yaml", "C1", "--results", tmp_path / "out")
+    assert code == 0, err
+    assert "C1：总分 95 → 95，档次 A档 → A档，全域排名 1 → 1" in out
