@@ -140,17 +140,22 @@ def _evaluated(tmp_path: Path) -> tuple[Path, Path]:
     return rnd, tmp_path / "results"
 
 
-def test_tier_lines_and_quotas_are_placed_again_from_an_evaluations_rows_without_reading_evidence(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sets, moved", [
+    (["grading.tiers[2].min=75", "grading.quotas[0].max_share=100%"],
+     {("w4", "B档", "A档"), ("w5", "C档", "D档")}),                          # w4 (90): the quota no longer holds it back
+    (["grading.distribution={scope: round, tiers: [{tier: A, max: 20%}, {tier: B, min: 50%}]}"],
+     {("w3", "A档", "B档")}),                                                 # one A of six at most: w1 keeps it
+])
+def test_tier_lines_quotas_and_distributions_are_placed_again_from_an_evaluations_rows_without_reading_evidence(
+        tmp_path, monkeypatch, sets, moved):
     rnd, results = _evaluated(tmp_path)
-    sets = ["grading.tiers[2].min=75", "grading.quotas[0].max_share=100%"]
     scored = whatif(load_round(rnd), sets, workers=1)
     import evaluator.scoring.whatif as w
     monkeypatch.setattr(w, "route", None)                    # reading evidence would fail now
     rows = whatif(load_round(rnd), sets, workers=1, results=results)
     assert (rows.method, scored.method, rows.notes) == ("rows", "scored", [])
     assert (rows.moves, rows.before, rows.after, rows.targets) == (scored.moves, scored.before, scored.after, scored.targets)
-    assert {(m.id, m.tier_before, m.tier_after) for m in rows.moves} == \
-        {("w4", "B档", "A档"), ("w5", "C档", "D档")}              # w4 (90): the quota no longer holds it back
+    assert {(m.id, m.tier_before, m.tier_after) for m in rows.moves} == moved
 
 
 def test_with_results_only_the_edited_criteria_are_scored_and_the_answer_is_the_same(tmp_path, monkeypatch):

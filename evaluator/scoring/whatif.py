@@ -533,10 +533,11 @@ def whatif(rnd: Round, sets: list[str], progress: Progress | None = None, worker
 
 def placement_only(e: Edit) -> bool:
     """An edit that moves organizations between tiers without changing any score: a tier's
-    score line or name, the quotas, the target. Each row keeps its total, its veto caps and
-    which tiers' gates it fails (by tier place), so it is placed again from those alone."""
+    score line or name, the quotas, the declared distribution, the target. Each row keeps its
+    total, its tie-break values, its veto caps and which tiers' gates it fails (by tier place),
+    so it is placed again from those alone."""
     p = e.path
-    return e.target == "grading" and (p[0] in ("quotas", "target") or (
+    return e.target == "grading" and (p[0] in ("quotas", "distribution", "target") or (
         p[0] == "tiers" and len(p) == 3 and isinstance(p[1], int) and p[2] in ("min", "name")))
 
 
