@@ -21,6 +21,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluationError, InputError, Issue
+from .standard.distribution import report_line as distribution_line
 from .standard.plain import tier_names
 from .terms import STATUS_ZH, num, pct, scope_label
 
@@ -228,6 +229,11 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
         where = scope_label(row.get("scope") or "round", row.get("value") or "")
         out.print(f"目标 {names.get(row['tier'], row['tier'])} 占比 ≥ {pct(row['target'], 2)}"
                   f"（{where}）：{row['count']}/{row['graded']} = {pct(row['share'])} {mark}", markup=False)
+    for row in payload.get("distribution") or []:       # declared tier shares, as allocated
+        where = scope_label(row.get("scope") or "round", row.get("value") or "")
+        out.print(distribution_line(row, names.get(row["tier"], row["tier"]), where), markup=False)
+    if payload.get("ranking"):
+        out.print(payload["ranking"]["description"], markup=False)
     out.print(f"{s['organizations']} 个组织，{s['graded']} 个已定档，用时 {elapsed:.1f} 秒 → {out_dir}/results.json",
               markup=False)
 

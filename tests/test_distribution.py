@@ -193,3 +193,13 @@ def test_the_distribution_reads_in_plain_chinese_for_the_published_rules():
     lines = describe_distribution(d, {"S5": "五星级", "S4": "四星级", "S3": "三星级"})
     assert lines[0] == "各区县内档次比例：五星级 不超过 10%；四星级 约 30%（±5%）；三星级 不少于 40%"
     assert lines[1].startswith("按排名分配：") and program_text("\n".join(lines)) == []
+
+
+def test_the_terminal_summary_shows_each_share_and_the_ranking_order(tmp_path):
+    from conftest import run_cli
+    rnd = make_round(tmp_path / "r", [(oid, "东区", "一街道", v) for oid, v in TEN], CAPS)
+    code, out, err = run_cli("evaluate", rnd, "--out", tmp_path / "out")
+    assert code == 0, err
+    assert "档次比例 A档 不超过 20%（区县“东区”）：2/10 达标" in out
+    assert "档次比例 B档 约 40%（±10%）（区县“东区”）：5/10 达标" in out
+    assert "排名方式：先比档次（高档在前）" in out

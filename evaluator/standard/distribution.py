@@ -119,3 +119,11 @@ def describe_distribution(d: Distribution, tier_names: Mapping[str, str]) -> lis
     return [f"{where}档次比例：{shares}",
             "按排名分配：某档超过比例时，该档排序最后的组织调至下一档；低于下限或目标时，由以下各档中排序靠前、"
             "且不受一票否决和档次条件限制的组织调入；最低档次只统计不调整；名额限制在其后执行并优先"]
+
+
+def report_line(row: Mapping[str, Any], tier_name: str, where: str) -> str:
+    """One entry of results.json's `distribution` as the terminal summary prints it:
+    '档次比例 A档 不超过 20%（区县“东区”）：2/10 达标'."""
+    share = Share(str(row["tier"]), row["rule"], Decimal(str(row["share"])), Decimal(str(row.get("tolerance") or 0)))
+    return (f"档次比例 {share.text(tier_name)}（{where}）：{row['count']}/{row['graded']} "
+            f"{'达标' if row['met'] else '未达标'}")
