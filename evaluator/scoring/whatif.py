@@ -311,31 +311,61 @@ class _PairScorer:
                 old = old_by_id[std.id]
                 was = dataclasses.replace(old, criteria={c: old.criteria[c] for c in ids})
                 self.was[std.id] = (was, OutcomeCache(was))
+        # per edited standard: the evidence fields its edited criteria read, as they were and as
+        # edited (from the outcome caches' plans: None for a criterion whose reads it cannot
+        # list, such as one reading dated records), or None when every organization is
+        # graded again anyway
+        self._needs: dict[str, frozenset[str] | None] = {}
+        for sid, (part, cache) in self.parts.items():
+            plans = cache.plan + self.was[sid][1].plan
+            names = [n for _, n, _ in plans]
+            self._needs[sid] = None if self.regrade[sid] or any(n is None for n in names) else \
+                frozenset(x for n in names for x in n if not x.startswith(("org.", "$")))
+        for sid, regrade in self.regrade.items():
+            if regrade and sid not in self._needs:
+                self._needs[sid] = None
+
+    def needs(self, org_type: str) -> frozenset[str] | None:
+        """The evidence fields `unchanged` reads for an organization of this type (empty: its
+        standard is not edited); None when it cannot tell without scoring in full."""
+        return self._needs.get(self.after.standards[org_type].id, frozenset())
+
+    def unchanged(self, org, ev: Evidence | None, row: Row) -> tuple[Row, Row] | None:
+        """(row, copy of it) when the organization, whose row from an evaluation of the round as
+        it is is `row`, grades as before: its standard is not edited, or its edited criteria
+        score, as they were and as edited, alike. None: it must be scored in full."""
+        old_std, new_std = self.before.standards[org.type], self.after.standards[org.type]
+        if new_std is old_std:
+            return row, copy.copy(row)
+        part = self.parts.get(new_std.id)
+        if part is None or self.regrade[new_std.id]:
+            return None
+        ev = ev or Evidence(org.id)
+        was = self.was[new_std.id]
+        then, then_own = score_all(was[0], org, ev, self.period, self.waivers, was[1])
+        now, now_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
+        if _same_grade(then, now) and (then_own is None or _same_grade(then_own, now_own)):
+            return row, copy.copy(row)
+        return None
 
     def score(self, org, ev: Evidence | None, row: Row | None = None) -> tuple[Row, Row]:
         """(row as it is, row as edited). `row`: the organization's row from an evaluation of the
         round as it is (state.jsonl), when there is one: then only the edited criteria are
         scored, as they were and as edited, and the rest only if they now grade differently."""
+        if row is not None:
+            same = self.unchanged(org, ev, row)
+            if same is not None:
+                return same
         old_std, new_std = self.before.standards[org.type], self.after.standards[org.type]
-        if row is not None and new_std is old_std:
-            return row, copy.copy(row)
         ev = ev or Evidence(org.id)
         part = self.parts.get(new_std.id)
-        redone = None
-        if row is not None and part is not None and not self.regrade[new_std.id]:
-            was = self.was[new_std.id]
-            then, then_own = score_all(was[0], org, ev, self.period, self.waivers, was[1])
-            redone, redone_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
-            if _same_grade(then, redone) and (then_own is None or _same_grade(then_own, redone_own)):
-                return row, copy.copy(row)
         outcomes, own = score_all(old_std, org, ev, self.period, self.waivers, self.before.outcome_cache(old_std))
         if row is None:
             row, _ = self.before.grade_row(org, ev, outcomes, own)
         if new_std is old_std:
             return row, copy.copy(row)
         if part is not None:
-            if redone is None:
-                redone, redone_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
+            redone, redone_own = score_all(part[0], org, ev, self.period, self.waivers, part[1])
             if not self.regrade[new_std.id] and _same_grade(outcomes, redone) and \
                     (own is None or _same_grade(own, redone_own)):
                 # only the edited criteria's reasons differ: grading reads none of it
@@ -385,20 +415,48 @@ def _score_part(k: int):
     with gc_paused():
         raw, put_issues = replay_pieces(router.pieces(k))
         part = orgs[k * size:(k + 1) * size]
+        pairs: list[tuple[Row, Row]] = []
+        if rows is not None and not put_issues:
+            # the evaluation's rows stand for the round as it is, and its evidence was valid then
+            # (same digest): an organization's evidence is resolved only as far as its edited
+            # criteria read it, and in full only if they now grade differently
+            scorer = _PairScorer(before, after, edits, period, waivers)
+            try:
+                for org, row in zip(part, rows[k * size:(k + 1) * size]):
+                    mine = raw.pop(org.id, None)
+                    need = scorer.needs(org.type)
+                    pair = None
+                    if need is not None:
+                        ev, errs = resolve(_only(mine, need), org.id, before[org.type]) if need else (None, [])
+                        pair = None if errs else scorer.unchanged(org, ev, row)
+                    if pair is None:
+                        ev, errs = resolve(mine, org.id, before[org.type])
+                        if errs:
+                            return k, [], put_issues, errs
+                        pair = scorer.score(org, ev, row)
+                    pairs.append(pair)
+            finally:
+                scorer.close()
+            return k, pairs, put_issues, []
         evidence, issues = {}, []
         for org in part:
             ev, errs = resolve(raw.pop(org.id, None), org.id, before[org.type])
             evidence[org.id] = ev
             issues += errs
-        pairs: list[tuple[Row, Row]] = []
         if not (put_issues or issues):
             scorer = _PairScorer(before, after, edits, period, waivers)
             try:
-                known = rows[k * size:(k + 1) * size] if rows is not None else [None] * len(part)
-                pairs = [scorer.score(org, evidence.pop(org.id), row) for org, row in zip(part, known)]
+                pairs = [scorer.score(org, evidence.pop(org.id)) for org in part]
             finally:
                 scorer.close()
     return k, pairs, put_issues, issues
+
+
+def _only(raw, fields: frozenset[str]):
+    """An organization's raw evidence for `fields` only."""
+    if raw is None:
+        return None
+    return dataclasses.replace(raw, fields={f: e for f, e in raw.fields.items() if f in fields})
 
 
 def _score_round(rnd: Round, before, after, edits, progress: Progress | None, workers: int | None,
