@@ -2,16 +2,22 @@
 score_first} in round.yaml), shown in results.json and on every list whose places depend on it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from evaluator.errors import InputError
 from evaluator.intake.rounds import load_round
-from evaluator.scoring.run import evaluate_round
+from evaluator.scoring.rescore import RoundState
+from evaluator.scoring.run import RoundScorer, ScoredRound, evaluate_round, score_organizations
 
 from conftest import run_cli
 from roundkit import MINI, make_round
+from test_engine import PERIOD
+from test_grading import STD
+from test_rescore import EVIDENCE_CHANGES, ORGS as MANY, evidence_for
 
 NO_QUOTA = MINI.replace("  quotas:\n    - {tier: A, max_share: 50%, scope: district}\n", "")
 # P1 100 (A); P2 100 but vetoed to C (serious violation); P3 92 (area 350: 12 of 20 points, A);
@@ -59,3 +65,38 @@ def test_the_command_line_writes_the_chosen_order(tmp_path):
     assert code == 0, err
     payload = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert _ranks(payload)[:2] == [("P1", "A", 1), ("P2", "C", 2)] and payload["ranking"]["order"] == "score_first"
+
+
+# ---------------------------------------------------------------- re-scoring keeps the declared order
+
+BY_COUNT = {"red": {"include": "top_tier and veto_count == 0", "top": {"n": 1, "scope": "street"}},
+            "black": {"include": "veto_count > 0", "bottom": {"n": 1, "scope": "street"}},
+            "near": {"include": "rank <= 4"}}
+SCORE_FIRST = {"community": dataclasses.replace(STD, grading=dataclasses.replace(STD.grading, ranking="score_first"))}
+
+
+def _full(evidence) -> bytes:
+    rows, spill = score_organizations(MANY, evidence.get, SCORE_FIRST, PERIOD)
+    scored = ScoredRound(rows, spill, SCORE_FIRST, {})
+    scored.add_lists(BY_COUNT)
+    out: list[bytes] = []
+    scored.write_json(out.append)
+    scored.close()
+    return b"".join(out)
+
+
+@settings(max_examples=30)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=13), EVIDENCE_CHANGES), min_size=1, max_size=3))
+def test_rescoring_score_first_with_lists_by_count_equals_evaluating_again(steps):
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(MANY)}
+    rows, spill = score_organizations(MANY, evidence.get, SCORE_FIRST, PERIOD)
+    live = RoundState(ScoredRound(rows, spill, SCORE_FIRST, {}), RoundScorer(SCORE_FIRST, PERIOD), BY_COUNT)
+    try:
+        for i, change in steps:
+            evidence[MANY[i].id] = evidence_for(i, change)
+            live.rescore(MANY[i], evidence[MANY[i].id])
+            out: list[bytes] = []
+            live.scored.write_json(out.append)
+            assert b"".join(out) == _full(evidence)
+    finally:
+        live.scored.close()
