@@ -154,3 +154,24 @@ def test_bulk_files_read_ahead_by_helpers_give_the_same_bytes(demo_round, monkey
         settled.clear()
         assert results_bytes(demo_round, workers=2, partition_size=size) == reference, size
         assert sorted(settled) == [("records.csv", True), ("values.csv", True)]
+
+
+@pytest.mark.parametrize("n,size", [(0, 500), (1, 500), (1000, 500), (1001, 500), (20_000, 500), (35, 7), (10, 1)])
+def test_parallel_rounds_end_with_small_partitions_that_cover_the_registry_once(n, size):
+    # With several workers the last 2 x size organizations come in quarter-size partitions, so
+    # no worker is left scoring a whole partition alone at the end; every organization is in
+    # exactly one partition, in registry order, and Router.of finds it there.
+    from evaluator.intake.partition import Router, partition_starts
+    from evaluator.model import Organization
+    orgs = [Organization(f"O{i}", f"O{i}", "community", "区", "街道") for i in range(n)]
+    for small_tail in (False, True):
+        router = Router(orgs, size, small_tail=small_tail)
+        assert router.starts == partition_starts(n, size, small_tail)
+        spans = [router.span(k) for k in range(router.count)]
+        assert [i for s in spans for i in range(n)[s]] == list(range(n))
+        assert all(router.of(i) == k for k, s in enumerate(spans) for i in range(n)[s])
+        sizes = [s.stop - s.start for s in spans]
+        if not small_tail or n <= 2 * size:
+            assert sizes == [size] * (n // size) + ([n % size] if n % size else [])
+        else:
+            assert max(sizes[-(2 * size // max(1, size // 4)):]) <= max(1, size // 4)

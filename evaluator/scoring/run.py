@@ -456,7 +456,7 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
     # the cores local workers will score on read the bulk evidence files side by side first
     cores = (os.cpu_count() or 1) if workers is None else workers
     router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir, helpers=0 if cluster or cores < 2 else cores,
-                   standards=rnd.standards)
+                   standards=rnd.standards, small_tail=bool(cluster) or cores > 1)
     try:
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
         if router.issues:
@@ -473,7 +473,7 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
 
         def jobs(token):
             for k in range(router.count):
-                yield PartJob(k, orgs[k * size:(k + 1) * size], None if token else router.partition(k),
+                yield PartJob(k, orgs[router.span(k)], None if token else router.partition(k),
                               score and not failed, token)
         results: dict[int, PartResult] = {}
         done = 0
@@ -491,7 +491,8 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
                             shared.row(r)
                     res.blob = b""
                     results[res.index] = res
-                    done += min(size, total - res.index * size)
+                    span = router.span(res.index)
+                    done += span.stop - span.start
                     if progress:
                         progress(done, total)
             if spill is not None:
