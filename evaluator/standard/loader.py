@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from pathlib import Path
@@ -188,6 +189,12 @@ class _Resolver:
         self.base_changes: list[tuple[Locator, tuple, str]] = []
         self.removed: dict[str, tuple[Locator, tuple]] = {}
         self._rank = {id(d.loc): i for i, d in enumerate(chain)}
+        # A merge error does not stop the load: the compile checks run too, so an author sees all
+        # of a file's independent problems in one run. What a merge error leaves uncertain is kept
+        # here, so that its consequences are not reported as problems of their own:
+        self.unsure_base = False       # a bad remove/override/duplicate may have meant other base points
+        self.conflicted: set[str] = set()      # fields a child redeclared with another type
+        self.refused_types: set[str] = set()   # declared types refused (still known to applies_to)
 
     def later(self, a: Locator, b: Locator) -> bool:
         """Whether `a` is in a file that comes after `b`'s in the extends chain (a child's)."""
@@ -214,10 +221,8 @@ class _Resolver:
     def _build(self) -> Standard:
         for doc in self.chain:
             self._merge(doc)
-        if self.issues:
-            raise InputError(self.issues)
         register_type_names(self.types)        # expressions on org.type read with the declared names
-        std = self._compile()
+        std = self._compile()                  # raises with the merge's issues and its own
         _TYPES[std.digest] = dict(self.types)
         return std
 
@@ -240,6 +245,7 @@ class _Resolver:
                     break
             if clash:
                 self._try(self.fail, loc, ("types", code), clash)
+                self.refused_types.add(code)
                 continue
             self.types[code] = (spellings[0], tuple(spellings[1:]))
 
@@ -247,7 +253,7 @@ class _Resolver:
         doc = self.chain[-1]
         known = list(BUILTIN_TYPES) + list(self.types)
         for i, code in enumerate(doc.data.get("applies_to") or ()):
-            if code not in known:
+            if code not in known and code not in self.refused_types:
                 hint = difflib.get_close_matches(code, known, 1)
                 self._try(self.fail, doc.loc, ("applies_to", i),
                           f"unknown organization type '{code}'" + (f"; did you mean '{hint[0]}'?" if hint else
@@ -260,6 +266,7 @@ class _Resolver:
             if fid in self.fields and self.fields[fid][0]["type"] != fdef["type"]:
                 self._try(self.fail, loc, ("fields", fid, "type"),
                           f"field '{fid}' is already declared as {self.fields[fid][0]['type']} by a parent standard")
+                self.conflicted.add(fid)
                 continue
             self.fields[fid] = (fdef, loc, ("fields", fid))
         for si, sec in enumerate(d.get("sections") or []):
@@ -273,6 +280,7 @@ class _Resolver:
                 if cid in self.criteria:
                     self._try(self.fail, loc, ("sections", si, "criteria", ci, "id"),
                               f"criterion id '{cid}' is already defined (in section {self.criteria[cid].section}); use 'override' to change it")
+                    self.unsure_base |= _kind(crit) == "base"
                     continue
                 self.criteria[cid] = _Raw(dict(crit), sec["id"], (loc, ("sections", si, "criteria", ci)))
                 s["criteria"].append(cid)
@@ -282,6 +290,7 @@ class _Resolver:
             raw = self.criteria.get(cid)
             if raw is None:
                 self._unknown(loc, ("override", cid), cid, "override of unknown criterion")
+                self.unsure_base |= any(k in changes for k in ("points", "method", "drop"))
                 continue
             was_base = _kind(raw.data) == "base"
             for key, value in changes.items():
@@ -289,7 +298,9 @@ class _Resolver:
                     raw.data[key] = value
                     raw.key_origin[key] = (loc, ("override", cid, key))
             self._drop(raw, cid, changes, loc)
-            touched = [k for k in ("points", "method", "drop") if k in changes]
+            # a drop changes the base points only when it drops the points (a dropped condition does not)
+            touched = [k for k in ("points", "method") if k in changes] or (
+                ["drop"] if "points" in (changes.get("drop") or ()) else [])
             if touched and (was_base or _kind(raw.data) == "base"):
                 self.base_changes.append((loc, ("override", cid, touched[0]), f"overrides {cid}"))
         for ri, rid in enumerate(d.get("remove") or []):
@@ -303,6 +314,7 @@ class _Resolver:
                 gone = None
                 self._unknown(loc, ("remove", ri), rid, "remove of unknown criterion or section",
                               list(self.criteria) + list(self.sections))
+                self.unsure_base = True
             for cid, raw in gone or ():
                 self.removed[cid] = (loc, ("remove", ri))
             if any(_kind(raw.data) == "base" for _, raw in gone or ()):
@@ -325,6 +337,13 @@ class _Resolver:
                 hint = difflib.get_close_matches(str(key), keys, 1)
                 self._try(self.fail, loc, path, f"{cid} has no key '{key}' to drop"
                           + (f"; did you mean '{hint[0]}'?" if hint else f" (its keys: {', '.join(keys)})"))
+                method = REGISTRY.get(raw.data.get("method"))
+                if hint and hint[0] not in changes and hint[0] not in (method.required if method else ()):
+                    # go on as if the key meant were dropped (the load fails anyway): the rest of
+                    # the criterion is then checked as the author meant it, and a method that does
+                    # not use that key is not reported as a second problem of this one typo
+                    del raw.data[hint[0]]
+                    raw.key_origin[hint[0]] = (loc, path)
             else:
                 del raw.data[key]
                 raw.key_origin[key] = (loc, path)
@@ -351,7 +370,8 @@ class _Resolver:
         self.field_objs = fields
         self.vocab = Vocabulary(fields)        # expressions in plain Chinese, for the documents
         self.names = dict(ORG_NAMES)
-        self.names["org.type"] = NameSpec(Type.TEXT, tuple(BUILTIN_TYPES) + tuple(self.types))
+        self.names["org.type"] = NameSpec(Type.TEXT, tuple(BUILTIN_TYPES) + tuple(self.types)
+                                          + tuple(sorted(self.refused_types)))
         self._check_applies_to()
         for f in fields.values():
             self.names[f.id] = NameSpec(_FIELD_TYPES[f.type], f.values or None) if f.type == "enum" else _FIELD_TYPES[f.type]
@@ -360,10 +380,12 @@ class _Resolver:
         self.tier_ids = tier_ids
         criteria = {}
         for cid, raw in self.criteria.items():
+            reported = len(self.issues)
             try:
                 criteria[cid] = self._criterion(cid, raw)
             except _Fail:
-                pass
+                if _mentions(raw.data, self.conflicted):   # read with a type its author did not mean:
+                    del self.issues[reported:]             # the field's conflict is the problem reported
         sections = tuple(Section(sid, s["title"], tuple(c for c in s["criteria"] if c in criteria))
                          for sid, s in self.sections.items() if s["criteria"])
         grading = None
@@ -372,7 +394,7 @@ class _Resolver:
         except _Fail:
             pass
         if self.issues:
-            raise InputError(self.issues)
+            raise InputError(sorted(self.issues))
         top = self.chain[-1].data
         ordered = {cid: criteria[cid] for s in sections for cid in s.criteria}
         eff = top.get("effective") or {}
@@ -464,7 +486,8 @@ class _Resolver:
             return tid
 
         base_sum = sum((c.points for c in criteria.values() if c.kind == "base"), ZERO)
-        if base_sum != base and len(criteria) == len(self.criteria):   # else the sum is wrong only because of errors already reported
+        # else the sum may be wrong only because of errors already reported
+        if base_sum != base and len(criteria) == len(self.criteria) and not self.unsure_base:
             base_loc = loc("base")
             after = [c for c in self.base_changes if self.later(c[0], base_loc[0])]
             if after:       # a child changed the points under a parent's base: say so at the child's change
@@ -542,6 +565,15 @@ class _Resolver:
 
 _COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy", "due")
 _KEPT_KEYS = ("id", "title", "method", "rectification")    # every criterion has them: override, never drop
+
+
+def _mentions(data: dict, names: set[str]) -> bool:
+    """Whether any value of a criterion's keys names one of `names` (a field, or a word of an
+    expression)."""
+    if not names:
+        return False
+    text = " ".join(map(str, data.values()))
+    return any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", text) for n in names)
 
 
 def _kind(data: dict) -> str | None:

@@ -1,0 +1,92 @@
+"""A standard's author sees every independent problem of a file in one run (issue 10 follow-up):
+a merge-stage error (a bad `drop:`, an override or removal of an unknown criterion, a field
+redeclared with another type, a refused type, a criterion defined twice) no longer hides the
+compile-stage errors (a bad expression, base points not summing), each at its own file:line;
+what is only a consequence of a reported error is not reported again."""
+from __future__ import annotations
+
+import pytest
+
+from evaluator.errors import InputError
+from evaluator.standard.loader import load_standard
+
+from conftest import FIXTURES
+
+MINI = FIXTURES / "mini" / "mini.yaml"
+HEAD = 'id: child\nversion: "1"\ntitle: 子标准\nextends: mini\n'
+NEW_G13 = ("sections:\n  - id: G1\n    criteria:\n"
+           "      - {id: G1.3, title: 门槛, points: 10, method: check, condition: \"members_full >= 3\", rectification: 改进}\n")
+
+
+def problems(tmp_path, body):
+    """(line, message) of every problem the load reports, in file order."""
+    (tmp_path / "mini.yaml").write_text(MINI.read_text(encoding="utf-8"), encoding="utf-8")
+    p = tmp_path / "child.yaml"
+    p.write_text(HEAD + body, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_standard(p)
+    assert all(i.file == str(p) for i in e.value.issues)
+    return [(i.line, i.message) for i in e.value.issues]
+
+
+def test_a_bad_drop_and_an_unknown_override_do_not_hide_a_bad_expression(tmp_path):
+    body = ("override:\n  G1.1: {drop: [condtion]}\n  G1.9: {title: 新标题}\n"
+            "sections:\n  - id: G1\n    criteria:\n"
+            "      - {id: G1.3, title: 门槛, points: 0, method: check, condition: \"members_full >== 3\", rectification: 改进}\n")
+    assert problems(tmp_path, body) == [
+        (6, "G1.1 has no key 'condtion' to drop; did you mean 'condition'?"),
+        (7, "override of unknown criterion 'G1.9'; did you mean 'G1.3'?"),
+        (11, "G1.3: '=' is not an operator; use '==' to compare (column 16 of 'members_full >== 3')"),
+    ]
+
+
+def test_a_bad_drop_does_not_hide_base_points_that_do_not_sum(tmp_path):
+    msgs = problems(tmp_path, "override:\n  G1.1: {drop: [aplies_if]}\n" + NEW_G13)
+    assert msgs[0] == (6, "G1.1 has no key 'aplies_if' to drop (its keys: points, condition)")
+    # the new criterion's 10 points are the change that broke the sum, not the failed drop
+    assert msgs[1][0] == 10 and msgs[1][1].startswith("base criteria points sum to 110, but grading.base is 100")
+    assert msgs[1][1].endswith("this standard adds G1.3: adjust the points or set grading.base")
+    assert len(msgs) == 2
+
+
+def test_a_mistyped_drop_is_not_reported_again_as_a_key_the_method_does_not_use(tmp_path):
+    # without `value` dropped, the new method would also complain about the inherited `value`
+    body = "override:\n  G1.2: {method: check, condition: \"centre_area >= 300\", drop: [valeu, bands]}\n"
+    assert problems(tmp_path, body) == [(6, "G1.2 has no key 'valeu' to drop; did you mean 'value'?")]
+
+
+@pytest.mark.parametrize("merge_error, line", [
+    ("remove: [G2.9]\n", 5),                                  # the removal meant may have fixed the sum
+    ("override:\n  G2.9: {points: 0}\n", 6),                  # so may the override meant
+])
+def test_a_base_sum_that_a_failed_change_may_explain_is_not_reported(tmp_path, merge_error, line):
+    msgs = problems(tmp_path, merge_error + NEW_G13)
+    assert [m[0] for m in msgs] == [line] and "unknown criterion" in msgs[0][1]
+
+
+def test_a_criterion_defined_twice_is_one_problem(tmp_path):
+    body = NEW_G13 + ("      - {id: G1.1, title: 重复, points: 10, method: check, condition: \"centre_area >= 3\", rectification: 改进}\n"
+                      "      - {id: G1.4, title: 面积, points: 0, method: check, condition: \"centre_aera >= 3\", rectification: 改进}\n")
+    msgs = problems(tmp_path, body)
+    assert [m[0] for m in msgs] == [9, 10]
+    assert msgs[0][1] == "criterion id 'G1.1' is already defined (in section G1); use 'override' to change it"
+    assert "unknown name 'centre_aera'; did you mean 'centre_area'?" in msgs[1][1]
+
+
+def test_a_field_redeclared_with_another_type_is_reported_once(tmp_path):
+    # G1.1 (mini's) and G1.3 read members_full as a number; the conflict is the one problem, and
+    # the bad expression of G1.4, which does not read it, is still reported
+    body = ("fields:\n  members_full: {type: boolean, label: 是否有党员}\n" + NEW_G13
+            + "      - {id: G1.4, title: 面积, points: 0, method: check, condition: \"centre_area > = 3\", rectification: 改进}\n")
+    msgs = problems(tmp_path, body)
+    assert msgs[0] == (6, "field 'members_full' is already declared as integer by a parent standard")
+    assert [m[0] for m in msgs] == [6, 11] and "G1.4: '=' is not an operator" in msgs[1][1]
+
+
+def test_a_refused_type_is_not_reported_again_where_it_is_used(tmp_path):
+    body = ("types:\n  grid: {name: 社区}\napplies_to: [grid]\n"
+            + NEW_G13.replace("members_full >= 3", "org.type == 'grid'").replace("points: 10", "points: 0")
+            + "      - {id: G1.4, title: 面积, points: 0, method: check, condition: \"centre_area >= '3'\", rectification: 改进}\n")
+    msgs = problems(tmp_path, body)
+    assert msgs[0] == (6, "type 'grid': '社区' already names the type 'community'")
+    assert [m[0] for m in msgs] == [6, 12] and "G1.4: cannot compare number with text" in msgs[1][1]
