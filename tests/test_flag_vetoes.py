@@ -111,3 +111,14 @@ def test_bottom_by_count_and_by_share_side_by_side_and_refusals():
         with pytest.raises(InputError) as e:
             derive_lists({"organizations": orgs}, {"b": {"bottom": bad}})
         assert e.value.issues[0].path == path
+
+
+@pytest.mark.parametrize("bottom", ["{n: 1, share: 5%}", "{scope: street}"])
+def test_a_bottom_rule_with_both_or_neither_is_refused_at_its_line(tmp_path, bottom):
+    from conftest import run_cli
+    from roundkit import make_round
+    rnd = make_round(tmp_path, [("A1", "东区", "一街道", {})], extra=f"lists:\n  black: {{title: 黑榜, bottom: {bottom}}}\n")
+    code, out, err = run_cli("validate", rnd)
+    assert code != 0
+    assert ("round.yaml:9:22: $.lists.black.bottom: expected {share: '5%', scope: round|district|street|type} "
+            "or {n: <count>, scope: ...} (one of share and n)") in out + err
