@@ -203,3 +203,23 @@ def test_the_terminal_summary_shows_each_share_and_the_ranking_order(tmp_path):
     assert "档次比例 A档 不超过 20%（区县“东区”）：2/10 达标" in out
     assert "档次比例 B档 约 40%（±10%）（区县“东区”）：5/10 达标" in out
     assert "排名方式：先比档次（高档在前）" in out
+
+
+def test_a_round_may_declare_or_replace_the_distribution(tmp_path):
+    rnd = make_round(tmp_path / "r", [(oid, "东区", "一街道", v) for oid, v in TEN], NO_QUOTA,
+                     "grading:\n  distribution:\n    tiers: [{tier: A, max: 30%}]\n")
+    payload = evaluate_round(load_round(rnd))
+    r = {o["id"]: o for o in payload["organizations"]}
+    # A at most floor(30% x 10) = 3: Q01, Q02, Q03 (tied with Q02, by id); Q04-Q07 go to B
+    assert [r[f"Q{i:02d}"]["tier"] for i in range(1, 8)] == ["A", "A", "A", "B", "B", "B", "B"]
+    assert [(c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [("A", 3, True)]
+
+
+def test_a_rounds_wrong_distribution_is_refused_at_its_line(tmp_path):
+    rnd = make_round(tmp_path / "r", [("Q01", "东区", "一街道", {})], NO_QUOTA,
+                     "grading:\n  distribution:\n    tiers:\n      - {tier: S5, max: 10%}\n")
+    with pytest.raises(InputError) as e:
+        load_round(rnd)
+    (issue,) = e.value.issues
+    assert (issue.file.endswith("round.yaml"), issue.line, issue.path) == (True, 11, "$.grading.distribution.tiers[0].tier")
+    assert "unknown tier 'S5'" in issue.message and "standard 'mini'" in issue.message

@@ -17,6 +17,7 @@ from ..standard.listrules import (KINDS, PREVIOUS_NAMES, check_against_standards
 from .evidence import read_csv_rows
 from ..terms import BUILTIN_TYPES, type_table
 from ..model import Organization, Standard
+from ..standard.distribution import compile_distribution
 from ..standard.schema import check as schema_check
 from ..standard.loader import declared_types, load_standard
 from ..standard.yamlsafe import Locator, load_yaml
@@ -213,6 +214,10 @@ def _check_overrides(data, loc: Locator, std: Standard):
             raise InputError(loc.issue(["grading", "quotas", i, "tier"], f"unknown tier '{q['tier']}' in standard '{std.id}' (tiers: {', '.join(tiers)})"))
     if g.get("target") and g["target"]["tier"] not in tiers:
         raise InputError(loc.issue(["grading", "target", "tier"], f"unknown tier '{g['target']['tier']}' in standard '{std.id}'"))
+    if g.get("distribution") is not None:       # checked as a standard's is, at the round's line
+        def refuse(sub, message):
+            raise InputError(loc.issue(["grading", "distribution", *sub], f"{message} (standard '{std.id}')"))
+        compile_distribution(g["distribution"], tiers, refuse)
 
 
 def load_registry(path: Path, round_loc: Locator | None = None, types: dict | None = None) -> list[Organization]:

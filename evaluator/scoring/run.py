@@ -25,6 +25,7 @@ from ..intake.partition import DEFAULT_SIZE, route, unknown_issues
 from ..intake.rounds import Round, published_info
 from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
+from ..standard.distribution import compile_distribution
 from ..terms import ORG_TYPES, STATUS_ZH, UNCOUNTED
 from .asof import evidence_as_of, gate_evidence
 from .criteria import OutcomeCache, score_all
@@ -43,7 +44,7 @@ Progress = Callable[[int, int], None]
 
 
 def with_round_overrides(std: Standard, override: dict) -> Standard:
-    """Round-level grading overrides (quotas, target, tie_breaks) replace the standard's."""
+    """Round-level grading overrides (quotas, target, ranking, distribution) replace the standard's."""
     from ..model import Quota, Target
     from ..standard.loader import _dec
     g = std.grading
@@ -55,9 +56,15 @@ def with_round_overrides(std: Standard, override: dict) -> Standard:
         changes["target"] = Target(t["tier"], _dec(t["min_share"]), t.get("scope", "round"))
     if "ranking" in override:         # tier_first | score_first (scoring.placement)
         changes["ranking"] = override["ranking"]
+    if "distribution" in override:    # checked against each standard's tiers when the round loaded
+        changes["distribution"] = compile_distribution(override["distribution"], [t.id for t in g.tiers], _unreachable)
     if not changes:
         return std
     return dataclasses.replace(std, grading=dataclasses.replace(g, **changes))
+
+
+def _unreachable(sub, message):
+    raise AssertionError(f"grading.distribution {sub}: {message}; load_round checks it first")
 
 
 # ------------------------------------------------------------------ evidence
