@@ -61,7 +61,7 @@ def test_a_cap_then_a_target_move_the_last_by_rank_and_say_why(tmp_path):
     assert f"{head_a}，本组织在该档排第 3，调整为 B档{tie}" in r["Q03"]["tier_reasons"]
     assert f"{head_a}，本组织保留在该档{tie}" in r["Q02"]["tier_reasons"]
     assert f"{head_a}，本组织在该档排第 7，调整为 B档" in r["Q07"]["tier_reasons"]
-    assert ("区县“东区”档次比例要求B档 约 40%（±10%）（10 个中3 至 5 个），本组织在该档排第 6，调整为 C档"
+    assert ("区县“东区”档次比例要求B档 约 40%（±10%）（10 个中应有 3 至 5 个），本组织在该档排第 6，调整为 C档"
             in r["Q08"]["tier_reasons"])
     assert not any("档次比例" in line for line in r["Q01"]["tier_reasons"] + r["Q09"]["tier_reasons"])
     # ranks follow the final tiers
@@ -93,7 +93,7 @@ def test_a_floor_lifts_the_best_below_that_its_vetoes_and_gates_allow(tmp_path):
     # higher by score but cannot be in A, so R5 moves up
     assert {oid for oid, o in r.items() if o["tier"] == "A"} == {"R1", "R2", "R5"}
     assert (r["R3"]["tier"], r["R4"]["tier"], r["R5"]["tier_before_quota"]) == ("C", "B", "B")
-    assert ("全域档次比例要求A档 约 30%（10 个中3 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+    assert ("全域档次比例要求A档 约 30%（10 个中应有 3 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
             in r["R5"]["tier_reasons"])
     (a,) = payload["distribution"]
     assert (a["count"], a["graded"], a["met"]) == (3, 10, True)

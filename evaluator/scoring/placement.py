@@ -42,9 +42,6 @@ def scope_value(r: Row, scope: str) -> str:
     return scope_key(scope, r.district, r.street, r.type)
 
 
-RANKING_ORDERS = ("tier_first", "score_first")
-
-
 def _rank_key(r: Row, order: str = "tier_first") -> tuple:
     """A graded row's rank key: everything but the last item (the id) equal means a shared rank."""
     if order == "score_first":
@@ -196,7 +193,7 @@ def _range_text(kind: str, lo: int, hi: int) -> str:
         return f"最多 {hi} 个"
     if kind == "min":
         return f"至少 {lo} 个"
-    return f"{lo} 个" if lo == hi else f"{lo} 至 {hi} 个"
+    return f"应有 {lo} 个" if lo == hi else f"应有 {lo} 至 {hi} 个"
 
 
 # ------------------------------------------------------------------ quotas
