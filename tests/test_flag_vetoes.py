@@ -58,6 +58,7 @@ def test_a_marked_organization_lands_on_the_black_list_and_its_designation(flagg
     assert [e["organization"] for e in lists["red"]["entries"]] == ["O1", "O3"]     # red needs no veto
     weak = derive_lists(payload, {"weak": {"title": "软弱涣散党组织", "include": "marked"}})["weak"]
     assert [e["organization"] for e in weak["entries"]] == ["O2"]
+    assert weak["entries"][0]["reasons"] == ["符合条件：因一票否决被认定"]        # the title says the rest
     assert weak["description"] == ["列入条件：因一票否决被认定"]
 
 

@@ -252,7 +252,8 @@ class ListState:
                 for value, boundary in self.bottom[lid].items():
                     for rid, line in _bottom_lines(self.groups[scope][value], boundary, rule["bottom"], scope, value):
                         reasons[rid] = reasons.get(rid, []) + [line]
-            entries = [_entry(self.by_id[rid], why, row_marks(self.by_id[rid], self.marks)) for rid, why in reasons.items()]
+            entries = [_entry(self.by_id[rid], why, row_marks(self.by_id[rid], self.marks), rule["title"])
+                       for rid, why in reasons.items()]
             entries.sort(key=lambda e: (e["rank"] is None, e["rank"] or 0, e["organization"]))
             description = describe_rules(rule, self.names) + ranking_lines(rule, self.ranking)
             out[lid] = {"title": rule["title"], "rules": rule, "description": description, "entries": entries}
@@ -364,12 +365,13 @@ def _bottom_lines(keys: list[tuple], boundary: tuple, bottom: Mapping, scope: st
         j = end
 
 
-def _entry(r: Row, reasons: list[str], marks: list[str] = ()) -> dict:
+def _entry(r: Row, reasons: list[str], marks: list[str] = (), title: str = "") -> dict:
     entry = {"organization": r.id, "name": r.name, "district": r.district, "street": r.street, "type": r.type,
              "tier": r.tier, "tier_name": r.tier_name, "total": r.total, "rank": r.rank_round, "reasons": reasons}
     if marks:       # a flag-only veto's designation travels with the organization onto every list
         entry["marks"] = list(marks)
-        entry["reasons"] = reasons + [f"触发一票否决，认定为{m}" for m in marks]
+        # (a designation named as the mark needs no second line saying so)
+        entry["reasons"] = reasons + [f"触发一票否决，认定为{m}" for m in marks if m != title]
     return entry
 
 
