@@ -386,7 +386,7 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=RO
 def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROUND_HELP),
            sets: List[str] = typer.Option(..., "--set", metavar="PATH=VALUE",
                                           help="假设修改标准中的一项（可重复），如 G4.1.bands[0].min=400、grading.tiers[0].min=92、"
-                                               "community:G4.1.points=8 — change the standard (repeatable)"),
+                                               "community:G3.5.value=3 — change the standard (repeatable)"),
            out_dir: Optional[Path] = typer.Option(None, "--out", help="把结果写成 whatif.xlsx 的目录 — folder for whatif.xlsx"),
            results: Optional[Path] = typer.Option(None, "--results", metavar="DIR",
                                                   help="本轮 agrade evaluate 的结果目录：其余沿用其结果，只重算所改指标；只调整档次线、"
