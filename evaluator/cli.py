@@ -279,8 +279,11 @@ def bulletin_to(round_path: Path, as_of, out_dir: Path, previous: list[Path] = (
     started = time.time()
     rnd = load_round(round_path)
     try:
-        scored = score_bulletin(rnd, as_of, bulletin_dirs(previous, out_dir),
-                                spill_dir=out_dir if out_dir.is_dir() else None, workers=workers, cluster=cluster)
+        with _progress(f"通报评估中（截至 {as_of}）", quiet) as bar:
+            task = bar.add_task("bulletin", total=len(rnd.organizations))
+            scored = score_bulletin(rnd, as_of, bulletin_dirs(previous, out_dir),
+                                    spill_dir=out_dir if out_dir.is_dir() else None, workers=workers, cluster=cluster,
+                                    progress=lambda n, total: bar.update(task, completed=n))
     finally:
         print_notices(rnd.notices)
     run_meta = {"agrade_version": __version__, "round": str(round_path), "as_of": as_of.isoformat(),

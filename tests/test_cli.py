@@ -235,10 +235,11 @@ def test_progress_bars_show_on_a_terminal_and_not_with_quiet(mini, tmp_path, mon
     steps = [["evaluate", mini / "round.yaml", "--out", tmp_path / "a"],
              ["whatif", mini / "round.yaml", "--set", "G1.2.bands[0].min=400"],
              ["report", tmp_path / "a", "--out", tmp_path / "r", "--kind", "lists", "--format", "csv"],
-             ["template", mini / "round.yaml", "--out", tmp_path / "t.xlsx", "--force"]]
+             ["template", mini / "round.yaml", "--out", tmp_path / "t.xlsx", "--force"],
+             ["bulletin", mini / "round.yaml", "--as-of", "2026-06-30", "--out", tmp_path / "b"]]
     for argv in steps:
         assert run([str(a) for a in argv]) == 0
-    for label in ("评估中", "假设分析", "生成报告", "生成证据采集表"):
+    for label in ("评估中", "假设分析", "生成报告", "生成证据采集表", "通报评估中（截至 2026-06-30）"):
         assert label in buf.getvalue()
     buf.truncate(0)
     buf.seek(0)
