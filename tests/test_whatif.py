@@ -204,3 +204,13 @@ def test_the_workbook_is_the_same_bytes_for_the_same_answer(tmp_path):
     for out in ("a", "b"):
         assert run_cli("whatif", rnd, "--set", "G1.2.bands[0].min=400", "--out", tmp_path / out, "-q")[0] == 0
     assert (tmp_path / "a" / "whatif.xlsx").read_bytes() == (tmp_path / "b" / "whatif.xlsx").read_bytes()
+
+
+def test_with_results_worker_processes_give_the_same_answer(tmp_path, monkeypatch):
+    rnd, results = _evaluated(tmp_path)
+    sets = ["G1.2.bands[0].min=400", "G2.3.bands[1].points=9"]
+    one = whatif(load_round(rnd), sets, workers=1, results=results)
+    monkeypatch.setenv("AGRADE_PARTITION_SIZE", "2")          # three partitions, scored by two processes
+    two = whatif(load_round(rnd), sets, workers=2, results=results)
+    assert (one.method, two.method) == ("edited", "edited")
+    assert (one.moves, one.before, one.after) == (two.moves, two.before, two.after)
