@@ -2,17 +2,18 @@
 
     python bench/bench_whatif.py [N] [REPEATS]
 
-On an `agrade demo` round of N organizations (default 2,000), two what-ifs, each against what a
+On an `agrade demo` round of N organizations (default 2,000), three what-ifs, each against what a
 department would do without whatif: `agrade evaluate` of the round with the same change made in
 copies of the standards' files (one evaluation of the changed round, results written).
 
   scoring    a criterion every standard of the round has (G3.5 后备力量储备: reserve cadres ≥ 2 →
-             ≥ 3, so every organization is scored again) and a tier line (A档/五星级 90 → 88):
-             `agrade whatif ROUND --set G3.5.value=3 --set grading.tiers[0].min=88 --out DIR`
-             (reads the evidence, scores the round as it is and as changed, writes whatif.xlsx);
-  placement  the tier line alone, from an earlier evaluation of the round:
-             `agrade whatif ROUND --results RESULTS --set grading.tiers[0].min=88 --out DIR`
-             (the compact rows placed again; no evidence read).
+             ≥ 3): `agrade whatif ROUND --set G3.5.value=3 --out DIR` (reads the evidence, scores
+             every organization as it is and as changed, writes whatif.xlsx);
+  edited     the same, from an earlier evaluation of the round: `agrade whatif ROUND --results
+             RESULTS --set G3.5.value=3 --out DIR` (reads the evidence, scores only G3.5 both
+             ways, the rest only where it now grades differently);
+  placement  a tier line (A档/五星级 90 → 88) from that evaluation: `agrade whatif ROUND --results
+             RESULTS --set grading.tiers[0].min=88 --out DIR` (its rows placed again; no evidence).
 
 Each is a whole command in a fresh process (wall and CPU seconds, peak RSS), median of REPEATS.
 Before timing, each answer is checked: every organization's tier, total and rank that whatif
@@ -35,7 +36,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 AGRADE = [sys.executable, "-m", "evaluator"]
 WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "agrade-bench"))
-SETS = ["G3.5.value=3", "grading.tiers[0].min=88"]
+G35_SETS = ["G3.5.value=3"]
 TIER_SETS = ["grading.tiers[0].min=88"]
 
 # the same change, made in the files (text as in rules/general.yaml and the field standards)
@@ -47,7 +48,7 @@ _TOP_TIERS = ("{id: A, name: A档, min: 90}", "{id: A, name: A档, min: 88}",
 
 def changed_round(round_yaml: Path, name: str, g35: bool) -> Path:
     """round-<name>.yaml beside round_yaml: the same round, its standards read from a copy of
-    rules/ with the top tier line at 88 (and G3.5's value 3 if g35) in the YAML text."""
+    rules/ with G3.5's value 3 (g35) or the top tier line at 88 (not g35) in the YAML text."""
     rules = round_yaml.parent / f"rules-{name}"
     shutil.rmtree(rules, ignore_errors=True)
     rules.mkdir()
@@ -59,11 +60,11 @@ def changed_round(round_yaml: Path, name: str, g35: bool) -> Path:
         if g35:
             hits["G3.5"] += text.count(_G35[0])
             text = text.replace(*_G35)
-        for old, new in zip(_TOP_TIERS[::2], _TOP_TIERS[1::2]):
+        for old, new in zip(_TOP_TIERS[::2], _TOP_TIERS[1::2]) if not g35 else ():
             hits["tiers"] += text.count(old)
             text = text.replace(old, new)
         (rules / f.name).write_text(text, encoding="utf-8")
-    if hits["G3.5"] != int(g35) or hits["tiers"] < 2:
+    if hits["G3.5"] != int(g35) or (hits["tiers"] < 2) != g35:
         raise SystemExit(f"the standards changed since this benchmark was written: {hits}")
     text = round_yaml.read_text(encoding="utf-8") + f"\nstandards_dirs: [rules-{name}]\n"
     out = round_yaml.parent / f"round-{name}.yaml"
@@ -84,7 +85,7 @@ def check(round_yaml: Path, changed: Path, work: Path, sets: list[str], results:
     from evaluator.intake.rounds import load_round
     from evaluator.scoring.whatif import whatif
     answer = whatif(load_round(round_yaml), sets, results=results)
-    if results is not None and answer.method != "rows":
+    if results is not None and answer.method not in ("rows", "edited"):
         raise SystemExit(f"whatif did not use {results}: {answer.notes}")
     for name, path, mine in (("as it is", round_yaml, answer.before), ("changed", changed, answer.after)):
         evaluate_to(path, work / f"check-{name.replace(' ', '-')}", quiet=True)
@@ -108,8 +109,9 @@ def main() -> None:
     results = work / "results"                  # the evaluation the placement what-if starts from
     from evaluator.cli import evaluate_to
     evaluate_to(round_yaml, results, quiet=True)
-    cases = {"scoring": (changed_round(round_yaml, "scoring", True), SETS, []),
-             "placement": (changed_round(round_yaml, "placement", False), TIER_SETS, ["--results", str(results)])}
+    g35, tiers = changed_round(round_yaml, "g35", True), changed_round(round_yaml, "tiers", False)
+    cases = {"scoring": (g35, G35_SETS, []), "edited": (g35, G35_SETS, ["--results", str(results)]),
+             "placement": (tiers, TIER_SETS, ["--results", str(results)])}
     for name, (changed, sets, extra) in cases.items():
         moved = check(round_yaml, changed, work, sets, results if extra else None)
         print(f"{n} organizations, {name}: whatif {' '.join(extra + ['--set ' + s for s in sets])}: {moved} change tier, "
