@@ -14,6 +14,7 @@ from evaluator.standard.expr import (
     DEFAULT_FUNCTIONS, EvalError, Expr, ExprError, FunctionSpec, MissingValue, NameSpec, Type,
     compile_expr,
 )
+from evaluator.model import Field
 
 RATINGS = ("好", "较好", "一般", "差")
 NAMES = {
@@ -199,6 +200,9 @@ def test_expect():
     ("面积 > 3", "unexpected character '面'; names and operators are ASCII, text must be quoted", 1),
     ("5.", "malformed number '5.'", 1),
     ("5abc", "malformed number '5a'", 1),
+    ("5m2abc", "malformed number '5m'", 1),
+    ("5人 > 3", "'5人': a number with a unit is read for the field it is compared with (e.g. "
+              "centre_area >= 500平方米); here write the number without its unit", 1),
     ("org.", "malformed name 'org.'", 1),
     ("date('2026-02-30')", "invalid date '2026-02-30' (expected YYYY-MM-DD)", 6),
     ("date('2026-2-3')", "invalid date '2026-2-3' (expected YYYY-MM-DD)", 6),
@@ -221,6 +225,17 @@ def test_errors(source, message, column):
     e = error(source, expect=Type.BOOL if source in ("members_full",) else None)
     assert (e.message, e.column) == (message, column)
     assert str(e) == f"{message} (column {column})"
+
+
+@pytest.mark.parametrize("source, value", [
+    ("area >= 500平方米", Decimal(500)), ("area >= ５００．５㎡", Decimal("500.5")), ("area >= 500m2", Decimal(500)),
+    ("area >= 500 m²", Decimal(500)), ("area >= -5 平米", Decimal(-5)), ("area in [300平方米, 500]", Decimal(300)),
+])
+def test_a_number_with_its_fields_unit_reads_as_the_number(source, value):
+    area = NameSpec(Type.NUMBER, field=Field(id="area", type="number", label="面积", unit="m2"))
+    e = compile_expr(source, {"area": area})
+    assert e.evaluate({"area": value}) is True
+    assert e.evaluate({"area": value - 1}) is False
 
 
 def test_deep_nesting_is_an_expr_error():

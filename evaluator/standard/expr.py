@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 from decimal import Decimal
 
 from ..terms import PERIOD_UNITS
+from .quantity import NormalizeError, halfwidth, is_unit, read_number, read_share
 
 __all__ = [
     "Type", "NameSpec", "FunctionSpec", "Expr", "compile_expr", "DEFAULT_FUNCTIONS",
@@ -80,6 +81,8 @@ _PLURAL = {Type.NUMBER: "numbers", Type.BOOL: "booleans", Type.TEXT: "text", Typ
 class NameSpec:
     type: Type
     enum: tuple[str, ...] | None = None    # allowed values of an enum (TEXT) field
+    field: Any = None     # the evidence field (model.Field) of a number, integer or percentage name:
+                          # a number typed with a unit beside it (`500平方米`) is read for it
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ _MAX_DEPTH = 60      # AST depth (long `a + b + c ...` chains are recursed by ch
 _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 _ID_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _DIGITS = frozenset("0123456789")
+_WIDE_DIGITS = frozenset("０１２３４５６７８９")       # typed with a Chinese input method
+_UNIT_STOP = frozenset(" \t\r\n<>=!+-*/()[],'\"&|")  # what ends a unit written after a number
 _ID_CHARS = _ID_START | _DIGITS
 _TWO_CHAR = ("==", "!=", "<=", ">=")
 _ONE_CHAR = frozenset("<>+-*/()[],")
@@ -117,6 +122,7 @@ class _Tok:
     text: str      # source text (for messages)
     value: Any
     col: int
+    typed: str = ""   # a number as typed when it is more than ASCII digits (500平方米, ５０, 60%)
 
 
 def _tokenize(src: str) -> list[_Tok]:
@@ -126,24 +132,22 @@ def _tokenize(src: str) -> list[_Tok]:
         c, col = src[i], i + 1
         if c in " \t\r\n":
             i += 1
-        elif c in _DIGITS:
-            j = i
-            while j < n and src[j] in _DIGITS:
+        elif c in _DIGITS or c in _WIDE_DIGITS:
+            j = _digits(src, i)
+            if j < n and halfwidth(src[j]) == ".":
                 j += 1
-            if j < n and src[j] == ".":
-                j += 1
-                if j >= n or src[j] not in _DIGITS:
+                if j >= n or halfwidth(src[j]) not in _DIGITS:
                     raise ExprError(f"malformed number '{src[i:j]}'", col)
-                while j < n and src[j] in _DIGITS:
-                    j += 1
-            value = Decimal(src[i:j])
-            if j < n and src[j] == "%":
+                j = _digits(src, j)
+            value = Decimal(halfwidth(src[i:j]))
+            end = _unit_end(src, j)
+            if src[j:end] in ("%", "％"):
                 value = _CTX.divide(value, Decimal(100))
-                j += 1
-            if j < n and src[j] in _ID_CHARS:
-                raise ExprError(f"malformed number '{src[i:j + 1]}'", col)
-            toks.append(_Tok("num", src[i:j], value, col))
-            i = j
+            if end < n and src[end] in _ID_CHARS:
+                raise ExprError(f"malformed number '{src[i:end + 1]}'", col)
+            text = src[i:end]
+            toks.append(_Tok("num", text, value, col, "" if text.isascii() and end == j else text))
+            i = end
         elif c in _ID_START:
             j = i
             while True:                      # dotted parts: `org.type` is one name
@@ -188,6 +192,34 @@ def _tokenize(src: str) -> list[_Tok]:
     return toks
 
 
+def _digits(src: str, i: int) -> int:
+    while i < len(src) and halfwidth(src[i]) in _DIGITS:
+        i += 1
+    return i
+
+
+def _unit_end(src: str, j: int) -> int:
+    """Where the unit written after a number ending at `j` ends (`j` when there is none): a
+    percent sign, a known ASCII unit written on (`500m2`), or Chinese (`500平方米`, `50 人`,
+    which may stand after a space). What the unit means is decided by the field it is compared
+    with (_read_quantities)."""
+    n = len(src)
+    if j < n and src[j] in "%％":
+        return j + 1
+    start = j
+    while start < n and src[start] in " \t":
+        start += 1
+    k = start
+    if k < n and ord(src[k]) > 127 and not src[k].isspace():
+        while k < n and src[k] not in _UNIT_STOP and not src[k].isspace():
+            k += 1
+        return k
+    # `500m2`, `500 m2`: a name after a number is never valid, so a known unit is taken as one
+    while k < n and (src[k] in _ID_CHARS or src[k] in "²³"):
+        k += 1
+    return k if k > start and is_unit(src[start:k]) else j
+
+
 def _describe(t: _Tok) -> str:
     if t.kind == "eof":
         return "end of expression"
@@ -207,6 +239,7 @@ class Literal:
     value: Any
     type: Type
     col: int
+    typed: str = ""   # a number with a unit (or in full-width digits) as written, until it is read
 
 
 @dataclass(frozen=True)
@@ -353,8 +386,8 @@ class _Parser:
             self.nest(t.col)
             operand = self.unary()
             self.nesting -= 1
-            if isinstance(operand, Literal) and operand.type is Type.NUMBER:
-                return Literal(_CTX.minus(operand.value), Type.NUMBER, t.col)   # -5 is a literal
+            if isinstance(operand, Literal) and operand.type is Type.NUMBER:   # -5 is a literal
+                return Literal(_CTX.minus(operand.value), Type.NUMBER, t.col, "-" + operand.typed if operand.typed else "")
             return Unary("-", operand, t.col)
         return self.primary()
 
@@ -362,7 +395,7 @@ class _Parser:
         t = self.peek()
         if t.kind == "num":
             self.take()
-            return Literal(t.value, Type.NUMBER, t.col)
+            return Literal(t.value, Type.NUMBER, t.col, t.typed)
         if t.kind == "str":
             self.take()
             return Literal(t.value, Type.TEXT, t.col)
@@ -583,6 +616,50 @@ class _Checker:
                 if problem:
                     raise ExprError(problem, arg.col)
         return spec.returns
+
+
+# --------------------------------------------------------------------------- numbers with units
+
+def _read_quantities(node, specs: Mapping[str, NameSpec]):
+    """The tree with every number typed with a unit (`500平方米`, `５０人`, `60%`) read as
+    evidence reads it for the field it is compared with (evaluator.standard.quantity): the same
+    text means the same number in a standard as in an evidence file, and a unit that does not fit
+    the field gets evidence's message. A bare number beside a percentage field must be a share
+    (0.6, not 60)."""
+    if isinstance(node, Binary):
+        left, right = node.left, node.right
+        if node.op in _COMPARE or node.op in ("in", "not in"):
+            left, right = _beside(left, right, specs), _beside(right, left, specs)
+        return Binary(node.op, _read_quantities(left, specs), _read_quantities(right, specs), node.op_col)
+    if isinstance(node, Unary):
+        return Unary(node.op, _read_quantities(node.operand, specs), node.col)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(_read_quantities(a, specs) for a in node.args), node.col)
+    if isinstance(node, ListLit):
+        return ListLit(tuple(_read_quantities(i, specs) for i in node.items), node.col)
+    if isinstance(node, Literal) and node.typed:
+        if node.typed.strip("-").endswith(("%", "％")) or halfwidth(node.typed).strip("-").replace(".", "").isdigit():
+            return Literal(node.value, node.type, node.col)      # 60% and ５０ mean what they say anywhere
+        raise ExprError(f"{node.typed!r}: a number with a unit is read for the field it is compared with "
+                        f"(e.g. centre_area >= 500平方米); here write the number without its unit", node.col)
+    return node
+
+
+def _beside(node, other, specs: Mapping[str, NameSpec]):
+    """`node` read for the field `other` names, when `node` is a number (or a list of numbers)."""
+    field = specs[other.name].field if isinstance(other, Name) and other.name in specs else None
+    if field is None:
+        return node
+    if isinstance(node, ListLit):
+        return ListLit(tuple(_beside(i, other, specs) for i in node.items), node.col)
+    if not (isinstance(node, Literal) and node.type is Type.NUMBER):
+        return node
+    raw = node.typed or node.value
+    try:
+        value = read_share(raw) if field.type == "percentage" else read_number(raw, field)
+    except NormalizeError as e:
+        raise ExprError(e.message, node.col) from None
+    return Literal(value, Type.NUMBER, node.col)
 
 
 def _literal_value(node):
@@ -901,6 +978,7 @@ def compile_expr(source: str, names: Mapping[str, NameSpec | Type],
         raise ExprError("expression is too long or nested too deeply; split it up", 1)
     checker = _Checker(specs, functions)
     type_ = checker.check(tree)
+    tree = _read_quantities(tree, specs)
     if expect not in (None, Type.ANY) and type_ not in (Type.ANY, expect):
         raise ExprError(f"expected a {expect.value} expression, got {type_.value}", 1)
     if type_ is Type.ANY and expect is not None:

@@ -20,7 +20,7 @@ from .distribution import compile_distribution
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
 from .plain import GATE_TERMS, Vocabulary, register_tiers
-from .quantity import NormalizeError, read_number
+from .quantity import NormalizeError, read_number, read_share
 from ..terms import BUILTIN_TYPES, ORG_TYPES, register_type_names
 from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
@@ -374,7 +374,8 @@ class _Resolver:
                                           + tuple(sorted(self.refused_types)))
         self._check_applies_to()
         for f in fields.values():
-            self.names[f.id] = NameSpec(_FIELD_TYPES[f.type], f.values or None) if f.type == "enum" else _FIELD_TYPES[f.type]
+            self.names[f.id] = NameSpec(_FIELD_TYPES[f.type], f.values or None,
+                                        f if f.type in ("number", "integer", "percentage") else None)
         grading_raw = {k: v for k, (v, _, _) in self.grading.items()}
         tier_ids = [t.get("id") for t in grading_raw.get("tiers") or []]
         self.tier_ids = tier_ids
@@ -645,18 +646,20 @@ class _CriterionContext:
         number field it is compared with; text such as "50人" is read as evidence for that field
         is, and a unit that does not fit it is refused with evidence's message."""
         v = self.get(path)
+        if fraction:
+            try:
+                return read_share(v)
+            except NormalizeError as e:
+                self.fail(path, str(e))
         if isinstance(v, str) and field is not None and field.type in ("number", "integer"):
             try:
                 return read_number(v, field)
             except NormalizeError as e:
                 self.fail(path, str(e))
         try:
-            d = _dec(v, percent_ok)
+            return _dec(v, percent_ok)
         except ValueError as e:
             self.fail(path, str(e))
-        if fraction and not isinstance(v, str) and not ZERO <= d <= 1:
-            self.fail(path, f"{v} is ambiguous for a percentage: write {v}% or {d / 100}")
-        return d
 
     def band_points(self, path, value):
         d = self.points(path, value)

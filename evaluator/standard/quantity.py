@@ -18,7 +18,8 @@ from typing import Any
 from ..model import Field
 from ..terms import UNIT_ZH, UNITS
 
-__all__ = ["NormalizeError", "halfwidth", "read_number", "OTHER_UNITS", "NONFINITE_TOKENS"]
+__all__ = ["NormalizeError", "halfwidth", "read_number", "read_share", "is_unit", "SHARE_EXPECTED",
+           "OTHER_UNITS", "NONFINITE_TOKENS"]
 
 
 # suffixes that are recognisably units although no field accepts them; a value carrying
@@ -193,3 +194,28 @@ def read_number(raw: Any, field: Field) -> Decimal:
     value, unit = _read_decimal(raw, expected)
     _check_unit(raw, unit, field, expected)
     return value
+
+
+SHARE_EXPECTED = "a percentage such as 60% or 0.6"
+
+
+def read_share(raw: Any) -> Decimal:
+    """`raw` as a standard's share for a percentage field: `60%` (`６０％`) or a fraction such as
+    0.6. A bare number above 1 is refused as ambiguous (is 60 sixty percent or a typo?), as
+    evidence refuses it, and any other unit gets evidence's message. Unlike evidence, a bare 1
+    is 100% here: a threshold of 1 can only mean the whole."""
+    value, unit = _read_decimal(raw, SHARE_EXPECTED)
+    if unit == "%":                   # the text was folded to half width: ％ reads as %
+        return value / 100
+    if unit:
+        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {SHARE_EXPECTED}", SHARE_EXPECTED)
+    if not 0 <= value <= 1:
+        raise NormalizeError(f"{_show(raw)} is ambiguous for a percentage: write {value}% or {value / 100}",
+                             SHARE_EXPECTED)
+    return value
+
+
+def is_unit(text: str) -> bool:
+    """Whether `text` is a unit people write after a number (平方米, m2, 人, 万元, %): the
+    expression reader takes `500m2` as a number with its unit, but `5abc` as a typing error."""
+    return _unit_key(text) in _KNOWN_UNITS
