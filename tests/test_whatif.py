@@ -214,3 +214,12 @@ def test_with_results_worker_processes_give_the_same_answer(tmp_path, monkeypatc
     two = whatif(load_round(rnd), sets, workers=2, results=results)
     assert (one.method, two.method) == ("edited", "edited")
     assert (one.moves, one.before, one.after) == (two.moves, two.before, two.after)
+
+
+def test_a_grading_key_the_round_sets_is_refused_pointing_at_the_round(tmp_path):
+    rnd = make_round(tmp_path / "r", ORGS, extra="grading:\n  quotas: [{tier: A, max_share: 30%, scope: round}]\n")
+    with pytest.raises(InputError) as e:
+        whatif(load_round(rnd), ["grading.quotas[0].max_share=60%"], workers=1)
+    [issue] = e.value.issues
+    assert (issue.file, issue.path) == ("--set grading.quotas[0].max_share=60%", "grading.quotas[0].max_share")
+    assert "sets grading.quotas for every standard; change it there (round.yaml grading:)" in issue.message
