@@ -422,19 +422,21 @@ def whatif(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=ROU
 
 def _write_whatif(answer, out_dir: Path) -> None:
     """whatif.xlsx: the same answer as printed, every organization listed."""
-    import datetime as dt
     from .reports.tables import Table, to_xlsx
     from .scoring.results import write_atomically
     from .scoring.whatif import sheets
     tables = [Table(name, columns, rows) for name, columns, rows in sheets(answer)]
-    data = to_xlsx(tables, title=f"{answer.round['title']}：假设分析", author="agrade", when=dt.date(2000, 1, 1))
+    # dated like the round's other workbooks (its period's start), so the same answer is the same bytes
+    data = to_xlsx(tables, title=f"{answer.round['title']}：假设分析", author=answer.round["issuer"],
+                   when=answer.round["period"][0])
     write_atomically(out_dir, {"whatif.xlsx": data})
 
 
 def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> None:
+    from .scoring.whatif import shown_value
     out.print("假设调整：", markup=False)
     for c in answer.changes:
-        out.print(f"  {c['title']}：{c['path']} {c['before']} → {c['after']}", markup=False)
+        out.print(f"  {c['title']}：{c['path']} {shown_value(c['before'])} → {shown_value(c['after'])}", markup=False)
     out.print(f"{'重新定档' if answer.method == 'rows' else '重新评分'} {answer.organizations} 个组织，"
               f"{answer.totals_changed} 个总分变化；"
               f"升档 {answer.up} 个，降档 {answer.down} 个", markup=False)

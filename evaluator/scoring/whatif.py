@@ -183,6 +183,17 @@ def _plain(v: Any) -> str:
     return str(v) if not isinstance(v, str) else repr(v)
 
 
+def shown_value(v: Any) -> str:
+    """A standard's value as the user reads it back: 500, 40%, members_full >= 7, and lists or
+    mappings in JSON's flow form ([{"min": 500, "points": 6}]); (无) for a key it did not have."""
+    if v is None:
+        return "（无）"
+    if isinstance(v, (list, dict)):
+        import json
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return str(v)
+
+
 # ------------------------------------------------------------------ the changed standards
 
 _SCHEMA: dict[str, Any] = {}
@@ -683,7 +694,7 @@ def compare(rnd: Round, edits: list[Edit], changes: list[dict], old: ScoredRound
             out[key] = out.get(key, 0) + 1
         return out
     placed = lambda scored: {r.id: (r.tier, r.total, r.rank_round) for r in scored.rows}   # noqa: E731
-    return WhatIf({"id": rnd.id, "title": rnd.title}, edits, changes, len(old.rows), moves, changed, targets,
+    return WhatIf({"id": rnd.id, "title": rnd.title, "issuer": rnd.issuer, "period": rnd.period}, edits, changes, len(old.rows), moves, changed, targets,
                   tiers(old), tiers(new), placed(old), placed(new))
 
 
@@ -703,7 +714,7 @@ def sheets(w: WhatIf) -> list[tuple[str, list, list[dict]]]:
     whose tier changed, and the target shares."""
     from ..terms import pct
     summary = [{"item": "考评轮次", "value": w.round["title"]}]
-    summary += [{"item": "假设调整", "value": f"{c['title']}：{c['path']} {_plain(c['before'])} → {_plain(c['after'])}"}
+    summary += [{"item": "假设调整", "value": f"{c['title']}：{c['path']} {shown_value(c['before'])} → {shown_value(c['after'])}"}
                 for c in w.changes]
     summary += [{"item": "组织数", "value": str(w.organizations)},
                 {"item": "升档", "value": str(w.up)}, {"item": "降档", "value": str(w.down)},
