@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from evaluator.errors import InputError
-from evaluator.model import Organization
 from evaluator.reports.model import context, rank_counts, scorecard
 from evaluator.scoring.lists import derive_lists
 

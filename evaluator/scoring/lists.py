@@ -26,7 +26,7 @@ report renderer imports here.
 from __future__ import annotations
 
 import bisect
-from collections import Counter, defaultdict
+from collections import defaultdict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
