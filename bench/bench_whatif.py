@@ -85,7 +85,7 @@ def check(round_yaml: Path, changed: Path, work: Path, sets: list[str], results:
     from evaluator.intake.rounds import load_round
     from evaluator.scoring.whatif import whatif
     answer = whatif(load_round(round_yaml), sets, results=results)
-    if results is not None and answer.method not in ("rows", "edited"):
+    if results is not None and answer.method not in ("rows", "edited", "graded"):
         raise SystemExit(f"whatif did not use {results}: {answer.notes}")
     for name, path, mine in (("as it is", round_yaml, answer.before), ("changed", changed, answer.after)):
         evaluate_to(path, work / f"check-{name.replace(' ', '-')}", quiet=True)

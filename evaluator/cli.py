@@ -457,7 +457,8 @@ def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> N
                   f"{pct(t['before'])}（{yes[t['met_before']]}）→ {t['count_after']}/{t['graded_after']} = "
                   f"{pct(t['after'])}（{yes[t['met_after']]}）", markup=False)
     how = {"rows": "由已有评估结果的压缩行重新定档，未重读证据；",
-           "edited": "只重算所改指标，其余沿用已有评估结果；"}.get(answer.method, "")
+           "edited": "只重算所改指标，其余沿用已有评估结果；",
+           "graded": "调整前沿用已有评估结果；"}.get(answer.method, "")
     out.print(f"用时 {elapsed:.1f} 秒" + (f" → {out_dir / 'whatif.xlsx'}" if out_dir is not None else "")
               + f"（{how}仅为假设，未写入任何结果）", markup=False)
 

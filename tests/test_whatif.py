@@ -188,6 +188,10 @@ def test_cli_results_option_says_how_it_answered(tmp_path):
     assert "由已有评估结果的压缩行重新定档，未重读证据" in out and err == ""
     code, out, err = run_cli("whatif", rnd, "--set", "G1.2.bands[0].min=400", "--results", results)
     assert code == 0 and "只重算所改指标，其余沿用已有评估结果" in out and err == ""
+    # a gate: every organization graded again as edited, the evaluation standing for the round as it is
+    code, out, err = run_cli("whatif", rnd, "--set", "grading.gates[0].condition=section_points('G2') >= 75",
+                             "--results", results)
+    assert code == 0 and "升档 0 个，降档 2 个" in out and "（调整前沿用已有评估结果；" in out
 
 
 def test_how_grading_reads_an_edited_criterion_counts_even_where_its_outcome_is_the_same(tmp_path):

@@ -310,12 +310,10 @@ class _PairScorer:
         # per edited standard: must every organization be graded again (its grading changed, or
         # how grading reads an edited criterion), or only those whose edited criteria now score
         # differently?
-        self.regrade: dict[str, bool] = {}
+        self.regrade = regrades(before, after, edits)
         old_by_id = {s.id: s for s in before.values()}
         for std in {s.id: s for s in after.values()}.values():
             ids = edited_criteria(edits, std.id)
-            self.regrade[std.id] = any(std.id in e.standards and e.target == "grading" for e in edits) or \
-                not all(_grades_alike(old_by_id[std.id].criteria[c], std.criteria[c]) for c in ids)
             if ids:
                 part = dataclasses.replace(std, criteria={c: std.criteria[c] for c in ids})
                 self.parts[std.id] = (part, OutcomeCache(part))
@@ -392,6 +390,16 @@ class _PairScorer:
     def close(self) -> None:
         self.before.close()
         self.after.close()
+
+
+def regrades(before: dict[str, Standard], after: dict[str, Standard], edits: list[Edit]) -> dict[str, bool]:
+    """Per standard id: must every organization be graded again — its grading was edited, or
+    how grading reads an edited criterion — rather than only those whose edited criteria now
+    score differently?"""
+    old_by_id = {s.id: s for s in before.values()}
+    return {std.id: any(std.id in e.standards and e.target == "grading" for e in edits) or
+            not all(_grades_alike(old_by_id[std.id].criteria[c], std.criteria[c]) for c in edited_criteria(edits, std.id))
+            for std in {s.id: s for s in after.values()}.values()}
 
 
 def _grades_alike(old, new) -> bool:
@@ -558,7 +566,9 @@ class WhatIf:
     after: dict[str, tuple] = field(default_factory=dict)
     # "scored": evidence read, every organization scored both ways; "edited": evidence read, only
     # the edited criteria scored where an evaluation's rows (--results) stand for the rest;
-    # "rows": no evidence read, the evaluation's rows placed again
+    # "graded": its rows stand for the round as it is, every organization is graded again as
+    # edited (the grading, or how it reads a criterion, changed); "rows": no evidence read, the
+    # evaluation's rows placed again
     method: str = "scored"
     notes: list[str] = field(default_factory=list)               # why the rows of --results were not used
 
@@ -589,7 +599,7 @@ def whatif(rnd: Round, sets: list[str], progress: Progress | None = None, worker
         if progress:
             progress(len(rows), len(rows))
     else:
-        method = "scored" if rows is None else "edited"
+        method = "scored" if rows is None else "graded" if any(regrades(before, after, edits).values()) else "edited"
         rows_before, rows_after = _score_round(rnd, before, after, edits, progress, workers, rows)
     old = ScoredRound(rows_before, _NoSpill(), before, {})
     new = ScoredRound(rows_after, _NoSpill(), after, {})
