@@ -90,3 +90,33 @@ def test_a_refused_type_is_not_reported_again_where_it_is_used(tmp_path):
     msgs = problems(tmp_path, body)
     assert msgs[0] == (6, "type 'grid': '社区' already names the type 'community'")
     assert [m[0] for m in msgs] == [6, 12] and "G1.4: cannot compare number with text" in msgs[1][1]
+
+
+def test_every_problem_of_the_grading_block_is_reported(tmp_path):
+    body = ("grading:\n"
+            "  tiers: [{id: A, name: A档, min: 90}, {id: B, name: B档, min: 95}, {id: C, name: C档, min: 60}, {id: D, name: D档, min: 0}]\n"
+            "  components: [{id: verified, source: criteria, weight: 0.7}]\n"
+            "  gates: [{tier: A, condition: \"veto_count = 0\"}, {tier: E, condition: \"total > 1\"}]\n"
+            "  tie_breaks: [total desc, score desc]\n")
+    msgs = problems(tmp_path, body)
+    assert msgs == [
+        (6, "tier 'B' min 95 must be below 'A' min 90 (list tiers best first)"),
+        (7, "component weights sum to 0.7, expected 1"),
+        (8, "'=' is not an operator; use '==' to compare (column 12 of 'veto_count = 0')"),
+        (8, "unknown tier 'E' (tiers: A, B, C, D)"),
+        (9, "unknown tie-break key 'score' (use total, base, bonus, veto_count, reviewed_share or section:<id>)"),
+    ]
+
+
+def test_a_gate_reading_a_criterion_with_an_error_is_not_reported_again(tmp_path):
+    body = ("override:\n  G1.1: {condition: \"members_full >== 3\"}\n"
+            "grading:\n  gates: [{tier: A, condition: \"points('G1.1') >= 10\"}]\n")
+    msgs = problems(tmp_path, body)
+    assert [m[0] for m in msgs] == [6] and "'=' is not an operator" in msgs[0][1]
+
+
+def test_a_key_without_a_space_after_its_colon_says_so(tmp_path):
+    body = "fields:\n  share:{type: percentage, label: 占比}\n"
+    msgs = problems(tmp_path, body)
+    assert msgs == [(6, "YAML syntax error: mapping values are not allowed here; "
+                        "write a space after the colon of 'share:' (key: value)")]

@@ -109,8 +109,10 @@ def test_a_parents_gate_reading_a_removed_criterion_points_at_the_removal(tmp_pa
 def test_tiers_replaced_by_a_child_are_checked_against_the_parents_gates(tmp_path):
     p = write(tmp_path, "grading:\n  tiers: [{id: P, name: 合格, min: 60}, {id: C, name: 不合格, min: 0}]\n")
     msgs = errors(p)
-    assert msgs == [f"{p}:6:3: $.grading.tiers: unknown tier 'A' (tiers: P, C): read by grading.gates "
-                    f"(mini.yaml:{mini_line('gates:')}); override grading.gates as well"]
+    # each grading key still naming A is one thing to override; all of them are listed at once
+    assert msgs == [f"{p}:6:3: $.grading.tiers: unknown tier 'A' (tiers: P, C): read by grading.{key} "
+                    f"(mini.yaml:{mini_line('  ' + key + ':')}); override grading.{key} as well"
+                    for key in ("gates", "quotas", "target")]
 
 
 def test_tiers_replaced_by_a_child_are_checked_against_the_parents_veto_caps(tmp_path):
@@ -163,5 +165,8 @@ def test_a_threshold_in_the_fields_own_unit_reads_as_evidence_does(tmp_path):
 
 def test_a_standard_without_base_criteria_is_refused(tmp_path):
     p = write(tmp_path, "remove: [G1, G2]\ngrading: {base: 0}\n")
-    (err,) = errors(p)
+    gate, err = errors(p)
     assert err.startswith(f"{p}:6:11: $.grading.base: a standard needs base criteria") and "(got 0)" in err
+    # the parent's gate reads the removed section G2: reported too, at the removal
+    assert gate == (f"{p}:5:14: $.remove[1]: G2 is removed, but the gate for tier A (mini.yaml:{mini_line('gates:') + 1}) "
+                    f"reads it: override grading.gates as well")

@@ -6,6 +6,7 @@ with all of them at once.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import re
@@ -310,6 +311,7 @@ class _Resolver:
                 gone = [(rid, raw)]
             elif rid in self.sections:
                 gone = [(cid, self.criteria.pop(cid)) for cid in self.sections.pop(rid)["criteria"] if cid in self.criteria]
+                self.removed[rid] = (loc, ("remove", ri))
             else:
                 gone = None
                 self._unknown(loc, ("remove", ri), rid, "remove of unknown criterion or section",
@@ -462,18 +464,26 @@ class _Resolver:
             if key not in g:
                 fail(key, (), f"grading needs '{key}'")
         base = Decimal(g["base"])
+        # each check below that fails is recorded and the next one still runs (carry_on): an
+        # author sees every independent problem of the grading block in one run
+        carry_on = contextlib.suppress(_Fail)
         if base <= 0 or not any(_kind(r.data) == "base" for r in self.criteria.values()):
             # the base score is earned ÷ countable base points × base: without base criteria no
             # organization could be graded (each would be 不予定档：没有适用的计分指标)
             kinds = ", ".join(n for n, m in REGISTRY.items() if m.kind == "base")
-            fail("base", (), f"a standard needs base criteria ({kinds}) "
-                             f"and grading.base above 0 (got {base}); bonus, veto and info criteria alone grade nothing")
+            with carry_on:
+                fail("base", (), f"a standard needs base criteria ({kinds}) and grading.base above 0 "
+                                 f"(got {base}); bonus, veto and info criteria alone grade nothing")
         tiers = tuple(Tier(t["id"], t.get("name", t["id"]), _dec(t["min"])) for t in g["tiers"])
         for i in range(1, len(tiers)):
             if tiers[i].min >= tiers[i - 1].min:
-                fail("tiers", (i, "min"), f"tier '{tiers[i].id}' min {tiers[i].min} must be below '{tiers[i-1].id}' min {tiers[i-1].min} (list tiers best first)")
+                with carry_on:
+                    fail("tiers", (i, "min"), f"tier '{tiers[i].id}' min {tiers[i].min} must be below "
+                                              f"'{tiers[i-1].id}' min {tiers[i-1].min} (list tiers best first)")
         if tiers[-1].min != ZERO:
-            fail("tiers", (len(tiers) - 1, "min"), f"the last tier must start at 0 so every total gets a tier (got {tiers[-1].min})")
+            with carry_on:
+                fail("tiers", (len(tiers) - 1, "min"), f"the last tier must start at 0 so every total gets a tier "
+                                                       f"(got {tiers[-1].min})")
         ids = [t.id for t in tiers]
 
         def tier_ref(key, sub, tid):
@@ -488,80 +498,102 @@ class _Resolver:
 
         base_sum = sum((c.points for c in criteria.values() if c.kind == "base"), ZERO)
         # else the sum may be wrong only because of errors already reported
-        if base_sum != base and len(criteria) == len(self.criteria) and not self.unsure_base:
+        if base_sum != base and len(criteria) == len(self.criteria) and not self.unsure_base and base > 0:
             base_loc = loc("base")
             after = [c for c in self.base_changes if self.later(c[0], base_loc[0])]
             if after:       # a child changed the points under a parent's base: say so at the child's change
                 last = [c for c in after if c[0] is after[-1][0]]
-                self.fail(last[0][0], last[0][1], f"base criteria points sum to {base_sum}, but grading.base is {base} "
-                                                  f"({self.where(*base_loc)}); this standard {', '.join(c[2] for c in last)}: "
-                                                  f"adjust the points or set grading.base")
-            fail("base", (), f"base criteria points sum to {base_sum}, but grading.base is {base}")
+                with carry_on:
+                    self.fail(last[0][0], last[0][1], f"base criteria points sum to {base_sum}, but grading.base is {base} "
+                                                      f"({self.where(*base_loc)}); this standard {', '.join(c[2] for c in last)}: "
+                                                      f"adjust the points or set grading.base")
+            else:
+                with carry_on:
+                    fail("base", (), f"base criteria points sum to {base_sum}, but grading.base is {base}")
         for c in criteria.values():
-            if c.kind == "veto":
+            if c.kind == "veto" and (c.params[1] is None or c.params[1] in ids):
+                continue
+            with carry_on:
+                if c.kind != "veto":          # a veto's cap_tier (None: a flag-only veto) names a tier
+                    continue
                 cap = c.params[1]
-                if cap is not None and cap not in ids:       # None: a flag-only veto (mark)
-                    raw = self.criteria[c.id]
-                    l, p = raw.key_origin.get("cap_tier", (raw.origin[0], raw.origin[1] + ("cap_tier",)))
-                    if self.later(loc("tiers")[0], l):       # a child replaced the tiers a parent's veto caps at
-                        fail("tiers", (), f"unknown tier '{cap}' (tiers: {', '.join(ids)}): the cap of veto {c.id} "
-                                          f"({self.where(l, p)}); override {c.id}: {{cap_tier: ...}} as well")
-                    self.fail(l, p, f"unknown tier '{cap}' (tiers: {', '.join(ids)})")
+                raw = self.criteria[c.id]
+                l, p = raw.key_origin.get("cap_tier", (raw.origin[0], raw.origin[1] + ("cap_tier",)))
+                if self.later(loc("tiers")[0], l):       # a child replaced the tiers a parent's veto caps at
+                    fail("tiers", (), f"unknown tier '{cap}' (tiers: {', '.join(ids)}): the cap of veto {c.id} "
+                                      f"({self.where(l, p)}); override {c.id}: {{cap_tier: ...}} as well")
+                self.fail(l, p, f"unknown tier '{cap}' (tiers: {', '.join(ids)})")
         comps = []
         for i, c in enumerate(g.get("components") or [{"id": "verified", "label": "考核得分", "source": "criteria", "weight": 1}]):
             if c["source"] == "field":
                 f = self.field_objs.get(c.get("field"))
                 if f is None or f.type not in ("number", "integer"):
-                    fail("components", (i, "field"), f"component source 'field' needs 'field' naming a number field (got {c.get('field')!r})")
+                    with carry_on:
+                        fail("components", (i, "field"), f"component source 'field' needs 'field' naming a number "
+                                                         f"field (got {c.get('field')!r})")
             comps.append(Component(c["id"], c.get("label", c["id"]), c["source"], _dec(c["weight"]), c.get("field"),
                                    _dec(c["scale"]) if c.get("scale") is not None else None))
         wsum = sum((c.weight for c in comps), ZERO)
         if wsum != 1:
-            fail("components", (), f"component weights sum to {wsum}, expected 1")
+            with carry_on:
+                fail("components", (), f"component weights sum to {wsum}, expected 1")
         gate_names = dict(self.names)
         gate_names.update({"total": Type.NUMBER, "base": Type.NUMBER, "bonus": Type.NUMBER, "veto_count": Type.NUMBER})
         funcs = dict(DEFAULT_FUNCTIONS)
-        funcs.update(result_functions(list(criteria), [s.id for s in sections]))
+        # every criterion and section the standard defines, compiled or not: a gate reading one whose
+        # own error is reported already is not reported again as reading an unknown one
+        funcs.update(result_functions(list(self.criteria), list(self.sections)))
         read_removed: list[str] = []          # removed criteria a gate read (filled by the check below)
-        funcs["points"], funcs["outcome"] = (_noting_removed(funcs[f], self.removed, read_removed)
-                                             for f in ("points", "outcome"))
+        for f in ("points", "outcome", "section_points"):
+            funcs[f] = _noting_removed(funcs[f], self.removed, read_removed)
         gate_vocab = Vocabulary(self.field_objs, GATE_TERMS, {t.id: t.name for t in tiers},
                                 {c.id: c.title for c in criteria.values()}, {s.id: s.title for s in sections})
         gates = []
         for i, gt in enumerate(g.get("gates") or []):
-            tier_ref("gates", (i, "tier"), gt["tier"])
-            read_removed.clear()
-            try:
-                cond = compile_expr(gt["condition"], gate_names, funcs, expect=Type.BOOL)
-            except ExprError as e:
-                gone = self.removed.get(read_removed[0]) if read_removed else None
-                if gone and self.later(gone[0], loc("gates")[0]):   # a child removed what a parent's gate reads
-                    self.fail(gone[0], gone[1], f"{read_removed[0]} is removed, but the gate for tier {gt['tier']} "
-                                                f"({self.where(loc('gates')[0], loc('gates')[1] + (i, 'condition'))}) "
-                                                f"reads it: override grading.gates as well")
-                fail("gates", (i, "condition"), f"{e.message} (column {e.column} of {gt['condition']!r})")
-            cond.plain = gate_vocab.condition(cond)
-            name = next(t.name for t in tiers if t.id == gt["tier"])
-            gates.append(Gate(gt["tier"], cond, gt.get("reason") or f"评为{name}须{cond.plain}"))
-        quotas = tuple(Quota(tier_ref("quotas", (i, "tier"), q["tier"]), _dec(q["max_share"]), q["scope"])
-                       for i, q in enumerate(g.get("quotas") or []))
-        t = g.get("target")
-        target = Target(tier_ref("target", ("tier",), t["tier"]), _dec(t["min_share"]), t.get("scope", "round")) if t else None
-        distribution = compile_distribution(g.get("distribution"), ids, lambda sub, msg: fail("distribution", sub, msg))
+            with carry_on:
+                gates.append(self._gate(i, gt, tier_ref, gate_names, funcs, read_removed, gate_vocab, tiers, loc, fail))
+        quotas = []
+        for i, q in enumerate(g.get("quotas") or []):
+            with carry_on:
+                quotas.append(Quota(tier_ref("quotas", (i, "tier"), q["tier"]), _dec(q["max_share"]), q["scope"]))
+        t, target, distribution = g.get("target"), None, None
+        if t:
+            with carry_on:
+                target = Target(tier_ref("target", ("tier",), t["tier"]), _dec(t["min_share"]), t.get("scope", "round"))
+        with carry_on:
+            distribution = compile_distribution(g.get("distribution"), ids, lambda sub, msg: fail("distribution", sub, msg))
         ties = []
         for i, spec in enumerate(g.get("tie_breaks") or ["total desc"]):
             key, _, order = str(spec).partition(" ")
             order = order.strip() or "desc"
-            if key not in _TIE_KEYS and not (key.startswith("section:") and key[8:] in [s.id for s in sections]):
-                fail("tie_breaks", (i,), f"unknown tie-break key '{key}' (use {', '.join(_TIE_KEYS)} or section:<id>)")
-            if order not in ("asc", "desc"):
-                fail("tie_breaks", (i,), f"tie-break order must be 'asc' or 'desc', got '{order}'")
+            with carry_on:
+                if key not in _TIE_KEYS and not (key.startswith("section:") and key[8:] in self.sections):
+                    fail("tie_breaks", (i,), f"unknown tie-break key '{key}' (use {', '.join(_TIE_KEYS)} or section:<id>)")
+                if order not in ("asc", "desc"):
+                    fail("tie_breaks", (i,), f"tie-break order must be 'asc' or 'desc', got '{order}'")
             ties.append((key, order == "desc"))
         bonus_total = sum((c.points for c in criteria.values() if c.kind == "bonus"), ZERO)
         return Grading(base=base, bonus_cap=_dec(g["bonus_cap"]) if g.get("bonus_cap") is not None else bonus_total,
                        min_reviewed_share=_dec(g.get("min_reviewed_share", 0)), components=tuple(comps),
-                       tiers=tiers, gates=tuple(gates), quotas=quotas, target=target, tie_breaks=tuple(ties),
+                       tiers=tiers, gates=tuple(gates), quotas=tuple(quotas), target=target, tie_breaks=tuple(ties),
                        distribution=distribution)
+
+    def _gate(self, i, gt, tier_ref, names, funcs, read_removed, vocab, tiers, loc, fail) -> Gate:
+        """grading.gates[i], its condition compiled with the gate names and result functions."""
+        tier_ref("gates", (i, "tier"), gt["tier"])
+        read_removed.clear()
+        try:
+            cond = compile_expr(gt["condition"], names, funcs, expect=Type.BOOL)
+        except ExprError as e:
+            gone = self.removed.get(read_removed[0]) if read_removed else None
+            if gone and self.later(gone[0], loc("gates")[0]):   # a child removed what a parent's gate reads
+                self.fail(gone[0], gone[1], f"{read_removed[0]} is removed, but the gate for tier {gt['tier']} "
+                                            f"({self.where(loc('gates')[0], loc('gates')[1] + (i, 'condition'))}) "
+                                            f"reads it: override grading.gates as well")
+            fail("gates", (i, "condition"), f"{e.message} (column {e.column} of {gt['condition']!r})")
+        cond.plain = vocab.condition(cond)
+        name = next(t.name for t in tiers if t.id == gt["tier"])
+        return Gate(gt["tier"], cond, gt.get("reason") or f"评为{name}须{cond.plain}")
 
 
 _COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy", "due")

@@ -547,6 +547,20 @@ def load_yaml_text(text: str, filename: str = "<string>") -> tuple[Any, Locator]
         return _load_events(_PyParser(text), filename)
 
 
+_KEY_WITHOUT_SPACE = re.compile(r"([^\s:{},\[\]#'\"]+):(?=[^\s:/])")
+
+
+def _syntax_hint(mark, problem: str) -> str:
+    """What to change, for the syntax errors authors make most: PyYAML's own words
+    ("mapping values are not allowed here") do not say that `key:{...}` lacks the space
+    YAML needs after a key's colon."""
+    if problem != "mapping values are not allowed here" or not getattr(mark, "buffer", None):
+        return ""
+    text = mark.buffer.split("\n")[mark.line] if mark.line < mark.buffer.count("\n") + 1 else ""
+    m = _KEY_WITHOUT_SPACE.search(text[: mark.column])
+    return f"; write a space after the colon of '{m.group(1)}:' (key: value)" if m else ""
+
+
 def _load_events(parser, filename: str) -> tuple[Any, Locator]:
     """Build the document from `parser`'s events. Syntax errors of the C parser propagate (as
     yaml.YAMLError) for the caller to retry; the pure-Python parser's become Issues."""
@@ -564,6 +578,7 @@ def _load_events(parser, filename: str) -> tuple[Any, Locator]:
         if exc.context and exc.problem and exc.context_mark:
             message += f" ({exc.context} on line {exc.context_mark.line + 1})"
         line, col = _pos(mark) if mark else (0, 0)
+        message += _syntax_hint(mark, exc.problem or "")
         raise InputError(Issue(filename, line, col, "$", f"YAML syntax error: {message}")) from None
     except yaml.reader.ReaderError as exc:  # pragma: no cover - _refuse_unprintable ran first
         if not isinstance(parser, _PyParser):
