@@ -430,10 +430,11 @@ _JOB: list = [None]
 
 
 def _score_part(k: int):
-    router, orgs, size, before, after, edits, period, waivers, rows = _JOB[0]
+    router, orgs, before, after, edits, period, waivers, rows = _JOB[0]
+    span = router.span(k)                    # partition k's organizations in registry order
     with gc_paused():
         raw, put_issues = replay_pieces(router.pieces(k))
-        part = orgs[k * size:(k + 1) * size]
+        part = orgs[span]
         pairs: list[tuple[Row, Row]] = []
         if rows is not None and not put_issues:
             # the evaluation's rows stand for the round as it is, and its evidence was valid then
@@ -441,7 +442,7 @@ def _score_part(k: int):
             # criteria read it, and in full only if they now grade differently
             scorer = _PairScorer(before, after, edits, period, waivers)
             try:
-                for org, row in zip(part, rows[k * size:(k + 1) * size]):
+                for org, row in zip(part, rows[span]):
                     mine = raw.pop(org.id, None)
                     need = scorer.needs(org.type)
                     pair = None
@@ -487,13 +488,13 @@ def _score_round(rnd: Round, before, after, edits, progress: Progress | None, wo
     cores = (os.cpu_count() or 1) if workers is None else workers
     # read as the evaluation reads it (workbooks' Chinese headers by the round's standards)
     router = route(rnd.evidence_paths, rnd.organizations, size, None, helpers=0 if cores < 2 else cores,
-                   standards=rnd.standards)
+                   standards=rnd.standards, small_tail=cores > 1)
     pool = None
     try:
         rnd.notices += [n for n in router.notices if n not in rnd.notices]
         if router.issues:
             raise InputError(router.issues)
-        _JOB[0] = (router, rnd.organizations, size, before, after, edits, rnd.period, rnd.waivers, rows)
+        _JOB[0] = (router, rnd.organizations, before, after, edits, rnd.period, rnd.waivers, rows)
         total, done = len(rnd.organizations), 0
         if cores > 1 and router.count > 1:
             import concurrent.futures as cf
@@ -505,7 +506,7 @@ def _score_round(rnd: Round, before, after, edits, progress: Progress | None, wo
         parts = {}
         for k, pairs, put_issues, issues in results:
             parts[k] = (pairs, put_issues, issues)
-            done += min(size, total - k * size)
+            done += router.span(k).stop - router.span(k).start
             if progress:
                 progress(done, total)
         ordered = [parts[k] for k in range(router.count)]
