@@ -186,13 +186,14 @@ def test_rescoring_with_a_distribution_equals_evaluating_again(spread, steps):
 
 
 def test_the_distribution_reads_in_plain_chinese_for_the_published_rules():
-    from evaluator.standard.distribution import Distribution, describe_distribution
+    from evaluator.standard.distribution import ALLOCATION_RULE
     from test_plain_language import program_text
-    d = Distribution("district", (Share("S5", "max", Decimal("0.1")), Share("S4", "target", Decimal("0.3"), Decimal("0.05")),
-                                  Share("S3", "min", Decimal("0.4"))))
-    lines = describe_distribution(d, {"S5": "五星级", "S4": "四星级", "S3": "三星级"})
-    assert lines[0] == "各区县内档次比例：五星级 不超过 10%；四星级 约 30%（±5%）；三星级 不少于 40%"
-    assert lines[1].startswith("按排名分配：") and program_text("\n".join(lines)) == []
+    shares = (Share("S5", "max", Decimal("0.1")), Share("S4", "target", Decimal("0.3"), Decimal("0.05")),
+              Share("S3", "min", Decimal("0.4")))
+    names = {"S5": "五星级", "S4": "四星级", "S3": "三星级"}
+    lines = [s.text(names[s.tier]) for s in shares]
+    assert lines == ["五星级 不超过 10%", "四星级 约 30%（±5%）", "三星级 不少于 40%"]
+    assert ALLOCATION_RULE.startswith("按排名分配：") and program_text("\n".join(lines + [ALLOCATION_RULE])) == []
 
 
 def test_the_terminal_summary_shows_each_share_and_the_ranking_order(tmp_path):

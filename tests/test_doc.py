@@ -216,8 +216,8 @@ def test_a_flag_only_veto_and_a_declared_distribution_are_printed_and_compared(t
     md = (tmp_path / "docs" / "pilot_2026.2_考评细则.md").read_text(encoding="utf-8")
     assert "班子成员发生严重违纪问题的，一票否决，认定为软弱涣散党组织，不限定档次" in md
     assert "- 严重违纪：班子成员发生严重违纪问题，认定为软弱涣散党组织，不限定档次" in md
-    for share in ("各区县已定档组织中A档 不超过 10%（按排名分配", "各区县已定档组织中B档 约 30%（±5%）",
-                  "各区县已定档组织中C档 不少于 20%"):
+    for share in ("各区县已定档组织中A档 不超过 10%", "各区县已定档组织中B档 约 30%（±5%）",
+                  "各区县已定档组织中C档 不少于 20%", "- 按排名分配：某档超过比例时"):
         assert share in md, share
     assert not program_text(md)
     code, out, err = run_cli("diff", tmp_path / "before" / "pilot.yaml", tmp_path / "after" / "pilot.yaml")

@@ -111,14 +111,9 @@ def compile_distribution(raw: Any, tier_ids: Sequence[str], fail: Callable[[tupl
     return Distribution(scope, tuple(shares[t] for t in tier_ids if t in shares))
 
 
-def describe_distribution(d: Distribution, tier_names: Mapping[str, str]) -> list[str]:
-    """The distribution as published rules print it (plain Chinese, tiers by name), e.g.
-    ['各区县内档次比例：五星级 不超过 10%；四星级 约 30%（±5%）', '按排名分配：…']."""
-    where = SCOPE_ZH["round"] if d.scope == "round" else f"各{SCOPE_ZH[d.scope]}内"
-    shares = "；".join(s.text(tier_names.get(s.tier, s.tier)) for s in d.shares)
-    return [f"{where}档次比例：{shares}",
-            "按排名分配：某档超过比例时，该档排序最后的组织调至下一档；低于下限或目标时，由以下各档中排序靠前、"
-            "且不受一票否决和档次条件限制的组织调入；最低档次只统计不调整；名额限制在其后执行并优先"]
+# How a declared distribution is allocated, as the published rules (agrade doc) state it once.
+ALLOCATION_RULE = ("按排名分配：某档超过比例时，该档排序最后的组织调至下一档；低于下限或目标时，由以下各档中排序靠前、"
+                   "且不受一票否决和档次条件限制的组织调入；最低档次只统计不调整；名额限制在其后执行并优先")
 
 
 def report_line(row: Mapping[str, Any], tier_name: str, where: str) -> str:

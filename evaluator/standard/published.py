@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from ..model import Criterion, Standard
 from ..terms import NA_POLICY_ZH, ORG_TYPES, PERIOD_ZH, SCOPE_ZH, num, pct, points_text, unit_name, value_text
+from .distribution import ALLOCATION_RULE
 from .listrules import describe_rules, normalize_rules
 from .loader import load_standard
 from .methods import REGISTRY
@@ -186,8 +187,8 @@ def _distribution(d, tiers) -> tuple[Point, ...]:
     organizations of a scope, a cap, a floor or a target, allocated by rank before the quotas."""
     if d is None:
         return ()
-    return tuple(Point(f"share:{s.tier}", f"{tiers[s.tier]}比例", f"{_where(d.scope)}已定档组织中{s.text(tiers[s.tier])}"
-                       f"（按排名分配：超出的依次降档，不足的由下一档排名靠前者补足）") for s in d.shares)
+    return tuple(Point(f"share:{s.tier}", f"{tiers[s.tier]}比例", f"{_where(d.scope)}已定档组织中{s.text(tiers[s.tier])}")
+                 for s in d.shares) + (Point("share:rule", "比例分配办法", ALLOCATION_RULE),)
 
 
 def _where(scope: str) -> str:
