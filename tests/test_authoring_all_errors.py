@@ -120,3 +120,13 @@ def test_a_key_without_a_space_after_its_colon_says_so(tmp_path):
     msgs = problems(tmp_path, body)
     assert msgs == [(6, "YAML syntax error: mapping values are not allowed here; "
                         "write a space after the colon of 'share:' (key: value)")]
+
+
+def test_a_base_sum_broken_by_many_changes_counts_them(tmp_path):
+    # seven new base criteria: the message counts them instead of listing seven ids
+    body = "sections:\n  - id: G3\n    title: 新增\n    criteria:\n" + "".join(
+        f"      - {{id: G3.{i}, title: 新{i}, points: 1, method: check, condition: \"members_full >= {i}\", rectification: 改进}}\n"
+        for i in range(1, 8))
+    ((line, message),) = problems(tmp_path, body)
+    assert line == 9 and message.startswith("base criteria points sum to 107, but grading.base is 100")
+    assert "this standard adds 7 base criteria (G3.1 … G3.7): adjust the points or set grading.base" in message

@@ -201,6 +201,8 @@ def test_expect():
     ("5.", "malformed number '5.'", 1),
     ("5abc", "malformed number '5a'", 1),
     ("5m2abc", "malformed number '5m'", 1),
+    ("days_since(last_election) > 3年", "'3年': days_since() gives a number of days; write the number alone "
+                                       "(for months or years use months_since() or years_since())", 29),
     ("5人 > 3", "'5人': a number with a unit is read for the field it is compared with (e.g. "
               "centre_area >= 500平方米); here write the number without its unit", 1),
     ("org.", "malformed name 'org.'", 1),

@@ -629,6 +629,8 @@ def _read_quantities(node, specs: Mapping[str, NameSpec]):
     if isinstance(node, Binary):
         left, right = node.left, node.right
         if node.op in _COMPARE or node.op in ("in", "not in"):
+            _refuse_duration_unit(left, right)
+            _refuse_duration_unit(right, left)
             left, right = _beside(left, right, specs), _beside(right, left, specs)
         return Binary(node.op, _read_quantities(left, specs), _read_quantities(right, specs), node.op_col)
     if isinstance(node, Unary):
@@ -643,6 +645,18 @@ def _read_quantities(node, specs: Mapping[str, NameSpec]):
         raise ExprError(f"{node.typed!r}: a number with a unit is read for the field it is compared with "
                         f"(e.g. centre_area >= 500平方米); here write the number without its unit", node.col)
     return node
+
+
+_DURATIONS = {"days_since": "days", "months_since": "whole months", "years_since": "whole years",
+              "months_between": "whole months", "years_between": "whole years"}
+
+
+def _refuse_duration_unit(node, other) -> None:
+    """`days_since(last_election) > 3年`: the function's unit is fixed by the function; say so."""
+    if isinstance(node, Literal) and node.typed and isinstance(other, Call) and other.func in _DURATIONS \
+            and not halfwidth(node.typed).strip("-").replace(".", "").isdigit():
+        raise ExprError(f"{node.typed!r}: {other.func}() gives a number of {_DURATIONS[other.func]}; write the "
+                        f"number alone (for months or years use months_since() or years_since())", node.col)
 
 
 def _beside(node, other, specs: Mapping[str, NameSpec]):

@@ -505,7 +505,7 @@ class _Resolver:
                 last = [c for c in after if c[0] is after[-1][0]]
                 with carry_on:
                     self.fail(last[0][0], last[0][1], f"base criteria points sum to {base_sum}, but grading.base is {base} "
-                                                      f"({self.where(*base_loc)}); this standard {', '.join(c[2] for c in last)}: "
+                                                      f"({self.where(*base_loc)}); this standard {_changes(last)}: "
                                                       f"adjust the points or set grading.base")
             else:
                 with carry_on:
@@ -598,6 +598,20 @@ class _Resolver:
 
 _COMMON_KEYS = ("id", "title", "points", "method", "guidance", "rectification", "applies_if", "na_policy", "due")
 _KEPT_KEYS = ("id", "title", "method", "rectification")    # every criterion has them: override, never drop
+
+
+def _changes(changes: list) -> str:
+    """`adds G1.3, removes G2.3`; many changes (a field standard reworking its parent) as counts,
+    since a list of thirty ids hides what the author needs: the sum and where to set it."""
+    words = [c[2] for c in changes]
+    if len(words) <= 6:
+        return ", ".join(words)
+    counts = {}
+    for w in words:
+        verb, _, cid = w.partition(" ")
+        counts.setdefault(verb, []).append(cid)
+    return ", ".join(f"{verb} {len(ids)} base criteria ({ids[0]} … {ids[-1]})" if len(ids) > 1 else f"{verb} {ids[0]}"
+                     for verb, ids in counts.items())
 
 
 def _mentions(data: dict, names: set[str]) -> bool:
