@@ -246,3 +246,17 @@ def test_a_notice_for_each_expression_that_cannot_hold():
                                              "stars": ("乙", [("S5", "五星"), ("S1", "一星")])})
     assert len(notices) == 2
     assert "“档次为 A档”不适用于按“乙”考评" in notices[0] and "“档次为五星”不适用于按“甲”考评" in notices[1]
+
+
+def test_shares_are_read_as_standards_read_percentages_full_width_included():
+    """A list's share and a declared distribution's share are read by the one reader of shares
+    in standards (quantity.read_share): full-width digits and ％ as people type them."""
+    from decimal import Decimal
+    from evaluator.standard.distribution import compile_distribution
+    from evaluator.standard.listrules import share
+
+    def fail(path, message):
+        raise AssertionError((path, message))
+    assert share("１０％") == Decimal("0.1") == share(0.1) == share("10%")
+    d = compile_distribution({"scope": "round", "tiers": [{"tier": "A", "max": "１０％"}]}, ["A", "B"], fail)
+    assert d.shares[0].share == Decimal("0.1")

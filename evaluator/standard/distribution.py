@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Mapping, Sequence
 
-from ..terms import SCOPE_ZH, SCOPES, pct
+from ..terms import SCOPES, pct
+from .quantity import NormalizeError, read_share
 
 ZERO = Decimal(0)
 KINDS = ("max", "min", "target")
@@ -60,15 +61,12 @@ def _whole(d: Decimal, rounding) -> int:
 
 
 def _share(value: Any) -> Decimal:
-    if isinstance(value, str) and value.strip().endswith("%"):
-        d = Decimal(value.strip()[:-1]) / 100
-    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        d = Decimal(value)
-    elif isinstance(value, float):
-        d = Decimal(str(value))
-    else:
-        raise InvalidOperation
-    if not ZERO <= d <= 1:
+    """A share as standards write one (quantity.read_share: '10%', '１０％', 0.1)."""
+    try:
+        d = read_share(value)
+    except NormalizeError:
+        raise InvalidOperation from None
+    if not ZERO <= d <= 1:           # '120%' reads as a share, but no tier can hold more than all
         raise InvalidOperation
     return d
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, Issue
 from ..terms import ORG_TYPES, RANK_ZH, SCOPE_ZH, SCOPES, STATUS_ZH
 from .expr import Binary, ExprError, ListLit, Literal, Name, NameSpec, Type, Unary, compile_expr
 from .plain import Term, Vocabulary
+from .quantity import NormalizeError, read_share
 
 __all__ = ["DEFAULT_LISTS", "LIST_NAMES", "PREVIOUS_NAMES", "KINDS", "normalize_rules", "describe_rules", "describe_expr", "compile_rule_expr",
            "share", "check_against_standards", "tier_literals"]
@@ -70,17 +71,10 @@ def _fail(path: str, message: str, col: int = 0) -> InputError:
 # ------------------------------------------------------------------ rules
 
 def share(value: Any, path: str = "$.lists") -> Decimal:
-    """'5%' or a fraction 0.05 -> Decimal('0.05'); anything else is an error."""
+    """'5%', '５％' or a fraction 0.05 -> Decimal('0.05') (quantity.read_share); anything else is an error."""
     try:
-        if isinstance(value, str) and value.strip().endswith("%"):
-            d = Decimal(value.strip()[:-1]) / 100
-        elif isinstance(value, (Decimal, int)) and not isinstance(value, bool):
-            d = Decimal(value)
-        elif isinstance(value, float):
-            d = Decimal(str(value))
-        else:
-            raise InvalidOperation
-    except InvalidOperation:
+        d = read_share(value)
+    except NormalizeError:
         raise _fail(path, f"expected a share such as '5%', got {value!r}") from None
     if not (0 < d <= 1):
         raise _fail(path, f"a share must be above 0% and at most 100%, got {value!r}")
