@@ -40,6 +40,12 @@ def test_a_bad_drop_and_an_unknown_override_do_not_hide_a_bad_expression(tmp_pat
     ]
 
 
+def test_a_criterion_with_a_bad_condition_still_counts_its_points_in_the_base_sum(tmp_path):
+    msgs = problems(tmp_path, NEW_G13.replace("members_full >= 3", "members_full >== 3"))
+    assert [m[0] for m in msgs] == [8, 8]
+    assert msgs[0][1].startswith("base criteria points sum to 110") and "'=' is not an operator" in msgs[1][1]
+
+
 def test_a_bad_drop_does_not_hide_base_points_that_do_not_sum(tmp_path):
     msgs = problems(tmp_path, "override:\n  G1.1: {drop: [aplies_if]}\n" + NEW_G13)
     assert msgs[0] == (6, "G1.1 has no key 'aplies_if' to drop (its keys: points, condition)")
@@ -80,7 +86,8 @@ def test_a_field_redeclared_with_another_type_is_reported_once(tmp_path):
             + "      - {id: G1.4, title: 面积, points: 0, method: check, condition: \"centre_area > = 3\", rectification: 改进}\n")
     msgs = problems(tmp_path, body)
     assert msgs[0] == (6, "field 'members_full' is already declared as integer by a parent standard")
-    assert [m[0] for m in msgs] == [6, 11] and "G1.4: '=' is not an operator" in msgs[1][1]
+    assert [m[0] for m in msgs] == [6, 10, 11] and "G1.4: '=' is not an operator" in msgs[2][1]
+    assert msgs[1][1].startswith("base criteria points sum to 110")     # G1.3's 10 points: a problem of its own
 
 
 def test_a_refused_type_is_not_reported_again_where_it_is_used(tmp_path):

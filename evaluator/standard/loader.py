@@ -196,6 +196,7 @@ class _Resolver:
         self.unsure_base = False       # a bad remove/override/duplicate may have meant other base points
         self.conflicted: set[str] = set()      # fields a child redeclared with another type
         self.refused_types: set[str] = set()   # declared types refused (still known to applies_to)
+        self.points_of: dict[str, tuple[str, Decimal]] = {}   # criterion -> (kind, points), once read
 
     def later(self, a: Locator, b: Locator) -> bool:
         """Whether `a` is in a file that comes after `b`'s in the extends chain (a child's)."""
@@ -438,6 +439,7 @@ class _Resolver:
         if m.kind in ("veto", "info") and points != ZERO:
             ctx.fail(("points",), f"{m.kind} criteria carry no points (got {points})")
         ctx.max_points = points
+        self.points_of[cid] = (m.kind, points)     # known even if a later key of this criterion is wrong
         params = m.compile(data, ctx)
         applies_if = ctx.expr("applies_if", Type.BOOL) if data.get("applies_if") else None
         due = data.get("due")
@@ -496,9 +498,11 @@ class _Resolver:
                 fail(key, sub, message)
             return tid
 
-        base_sum = sum((c.points for c in criteria.values() if c.kind == "base"), ZERO)
-        # else the sum may be wrong only because of errors already reported
-        if base_sum != base and len(criteria) == len(self.criteria) and not self.unsure_base and base > 0:
+        # a criterion whose points were read counts even if another of its keys is wrong (its
+        # condition, say): the sum is an independent problem. When a criterion's points could not
+        # be read, or a failed change may explain the sum, it is not checked (a consequence).
+        base_sum = sum((pts for kind, pts in self.points_of.values() if kind == "base"), ZERO)
+        if base_sum != base and len(self.points_of) == len(self.criteria) and not self.unsure_base and base > 0:
             base_loc = loc("base")
             after = [c for c in self.base_changes if self.later(c[0], base_loc[0])]
             if after:       # a child changed the points under a parent's base: say so at the child's change
