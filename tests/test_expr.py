@@ -182,7 +182,10 @@ def test_expect():
     ("secretary_rating in ['好', '优']", "'优' is not one of 好, 较好, 一般, 差", 27),
     ("org.type == 'comunity'",
      "'comunity' is not one of community, village, agency; did you mean 'community'?", 13),
-    ("members_full", "expected a boolean expression, got number", 1),
+    ("members_full", "expected a boolean expression, got number; a condition must be true or false: compare it, "
+                     "e.g. members_full >= 1", 1),
+    ("committee_meetings", "expected a boolean expression, got records; a condition must be true or false: "
+                           "compare it, e.g. len(committee_meetings) >= 1", 1),
     ("a < b < c", "comparisons cannot be chained; write 'a < b and b < c'", 7),
     ("1 < 2 == true", "comparisons cannot be chained; write 'a < b and b < c'", 7),
     ("1 in [1] in [true]", "comparisons cannot be chained; write 'a < b and b < c'", 10),
@@ -224,7 +227,7 @@ def test_expect():
      "(one of week, month, quarter, half_year, year)", 27),
 ])
 def test_errors(source, message, column):
-    e = error(source, expect=Type.BOOL if source in ("members_full",) else None)
+    e = error(source, expect=Type.BOOL if source in ("members_full", "committee_meetings") else None)
     assert (e.message, e.column) == (message, column)
     assert str(e) == f"{message} (column {column})"
 

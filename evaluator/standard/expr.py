@@ -978,6 +978,17 @@ DEFAULT_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
 })
 
 
+_COMPARE_HINTS = {Type.NUMBER: "{s} >= 1", Type.TEXT: "{s} == '…'", Type.RECORDS: "len({s}) >= 1",
+                  Type.DATE: "{s} <= date('2026-06-30')"}
+
+
+def _yes_no_hint(expect: Type, got: Type, source: str) -> str:
+    """A condition that is a bare number, text, records or date: say how to make it yes/no."""
+    if expect is not Type.BOOL or got not in _COMPARE_HINTS:
+        return ""
+    return f"; a condition must be true or false: compare it, e.g. {_COMPARE_HINTS[got].format(s=source.strip())}"
+
+
 # --------------------------------------------------------------------------- entry point
 
 def compile_expr(source: str, names: Mapping[str, NameSpec | Type],
@@ -994,7 +1005,7 @@ def compile_expr(source: str, names: Mapping[str, NameSpec | Type],
     type_ = checker.check(tree)
     tree = _read_quantities(tree, specs)
     if expect not in (None, Type.ANY) and type_ not in (Type.ANY, expect):
-        raise ExprError(f"expected a {expect.value} expression, got {type_.value}", 1)
+        raise ExprError(f"expected a {expect.value} expression, got {type_.value}{_yes_no_hint(expect, type_, source)}", 1)
     if type_ is Type.ANY and expect is not None:
         type_ = expect       # checked against the value at evaluate() time instead
     return Expr(source, tree, type_, specs, functions, frozenset(checker.used))
