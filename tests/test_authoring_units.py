@@ -93,3 +93,16 @@ def test_a_threshold_for_a_percentage_field_gets_the_evidence_unit_message(tmp_p
     assert errors(p) == [(str(p), LINE, "G1.3: '60人' has unit '人', expected a percentage such as 60% or 0.6")]
     p.write_text(p.read_text(encoding="utf-8").replace("60人", "６０％"), encoding="utf-8")
     assert load_standard(p).criteria["G1.3"].params[2] == Decimal("0.6")
+
+
+def test_plain_language_reads_a_number_with_a_unit_as_the_bare_number():
+    from evaluator.standard.expr import NameSpec, Type, compile_expr
+    from evaluator.standard.plain import Vocabulary
+    fields = {"centre_area": Field(id="centre_area", type="number", label="党群服务中心面积", unit="m2"),
+              "members_full": Field(id="members_full", type="integer", label="正式党员人数", unit="人"),
+              "share": Field(id="share", type="percentage", label="网格员党员占比")}
+    names = {f.id: NameSpec(Type.NUMBER, field=f) for f in fields.values()}
+    vocab = Vocabulary(fields)
+    e = compile_expr("centre_area >= ５００㎡ or members_full > 7 名 or share < 60%", names)
+    assert vocab.condition(e) == "党群服务中心面积不少于 500 平方米 或 正式党员人数超过 7 人 或 网格员党员占比低于 60%"
+    assert vocab.negation(e) == "党群服务中心面积少于 500 平方米 且 正式党员人数不超过 7 人 且 网格员党员占比不低于 60%"
