@@ -137,3 +137,22 @@ def test_a_base_sum_broken_by_many_changes_counts_them(tmp_path):
     ((line, message),) = problems(tmp_path, body)
     assert line == 9 and message.startswith("base criteria points sum to 107, but grading.base is 100")
     assert "this standard adds 7 base criteria (G3.1 … G3.7): adjust the points or set grading.base" in message
+
+
+def test_a_schema_problem_inside_a_criterion_or_field_does_not_hide_the_rest(tmp_path):
+    body = ("fields:\n  area: {type: number, unit: 平方米}\n" + NEW_G13.replace(", rectification: 改进", "")
+            + "      - {id: G1.4, title: 人数, points: 0, method: check, condition: \"members_full >== 3\", rectification: 改进}\n"
+            + "      - {id: G1.5, title: 面积, points: 0, method: check, condition: \"area >= 3\", rectification: 改进}\n"
+            + "grading:\n  gates: [{tier: A, condition: \"points('G1.3') >= 1\"}]\n")
+    msgs = problems(tmp_path, body)
+    assert msgs == [
+        (6, "missing required key 'label'"),
+        (6, "'平方米' is not one of ['m2', '人', '户', '个', '次', '元', '天', '名']"),
+        (10, "missing required key 'rectification'"),
+        (11, "G1.4: '=' is not an operator; use '==' to compare (column 16 of 'members_full >== 3')"),
+    ]   # not reported again: G1.5 reading the set-aside field, the gate reading G1.3, the base sum
+
+
+def test_a_schema_problem_outside_criteria_and_fields_stops_the_file(tmp_path):
+    msgs = problems(tmp_path, "applies_to: community\n" + NEW_G13.replace("members_full >= 3", "members_full >== 3"))
+    assert [m[0] for m in msgs] == [5] and "is not of type 'array'" in msgs[0][1]

@@ -48,8 +48,11 @@ class _Doc:
     data: dict        # never mutated: the cache hands the same document to every reader
     loc: Locator
     digest: str = ""  # sha256 of the file's bytes
-    issues: tuple = ()  # problems that do not stop it being resolved (its id is not its file name):
-                        # reported with everything else the load finds, never alone
+    issues: tuple = ()  # problems that do not stop it being resolved (its id is not its file name,
+                        # schema errors inside criteria or fields): reported with everything else
+                        # the load finds, never alone
+    set_aside: frozenset = frozenset()   # ("criterion", si, ci) and ("field", id) whose schema check
+                                         # failed: left out of resolving, so the rest is still checked
 
 
 @dataclass
@@ -115,9 +118,40 @@ def _parse_document(path: Path, content: bytes, digest: str) -> _Doc:
     named = data.get("id") if isinstance(data, dict) else None
     mismatch = [loc.issue(["id"], f"standard id '{named}' does not match its file name '{path.name}' "
                                   f"(expected '{expected}')")] if isinstance(named, str) and named != expected else []
-    if issues:
+    set_aside = _set_aside(data, issues) if issues else frozenset()
+    if set_aside is None:
         raise InputError(sorted(issues + mismatch))
-    return _Doc(data["id"], path, data, loc, digest, tuple(mismatch))
+    return _Doc(data["id"], path, data, loc, digest, tuple(mismatch + issues), set_aside)
+
+
+_CRITERION_PATH = re.compile(r"\$\.sections\[(\d+)\]\.criteria\[(\d+)\](?![\w\[])")
+_FIELD_PATH = re.compile(r"\$\.fields\.([A-Za-z_][A-Za-z0-9_]*)(?![\w\[])")
+
+
+def _set_aside(data, issues) -> frozenset | None:
+    """The criteria and fields that schema problems lie in, when every problem lies in one (else
+    None: the file cannot be resolved). They are left out of resolving and the rest of the file
+    is compiled, so an author sees a missing `rectification` and a bad expression of another
+    criterion in one run."""
+    out = set()
+    for issue in issues:
+        m = _CRITERION_PATH.match(issue.path)
+        if m and _is_criterion(data, int(m[1]), int(m[2])):
+            out.add(("criterion", int(m[1]), int(m[2])))
+            continue
+        m = _FIELD_PATH.match(issue.path)
+        if not m:
+            return None
+        out.add(("field", m[1]))
+    return frozenset(out)
+
+
+def _is_criterion(data, si: int, ci: int) -> bool:
+    """Whether sections[si].criteria[ci] is there, in sections and criteria lists that are sound."""
+    try:
+        return isinstance(data["sections"][si]["id"], str) and isinstance(data["sections"][si]["criteria"][ci], dict)
+    except (KeyError, IndexError, TypeError):
+        return False
 
 
 def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
@@ -196,6 +230,7 @@ class _Resolver:
         self.unsure_base = False       # a bad remove/override/duplicate may have meant other base points
         self.conflicted: set[str] = set()      # fields a child redeclared with another type
         self.refused_types: set[str] = set()   # declared types refused (still known to applies_to)
+        self.set_aside: set[str] = set()       # criteria left out for a schema problem (still known to gates)
         self.points_of: dict[str, tuple[str, Decimal]] = {}   # criterion -> (kind, points), once read
 
     def later(self, a: Locator, b: Locator) -> bool:
@@ -265,6 +300,9 @@ class _Resolver:
         d, loc = doc.data, doc.loc
         self._declare_types(d, loc)
         for fid, fdef in (d.get("fields") or {}).items():
+            if ("field", fid) in doc.set_aside:      # its schema problem is reported; criteria reading
+                self.conflicted.add(fid)             # it are not reported again
+                continue
             if fid in self.fields and self.fields[fid][0]["type"] != fdef["type"]:
                 self._try(self.fail, loc, ("fields", fid, "type"),
                           f"field '{fid}' is already declared as {self.fields[fid][0]['type']} by a parent standard")
@@ -278,7 +316,11 @@ class _Resolver:
             if not s["title"]:
                 self._try(self.fail, loc, ("sections", si), f"new section '{sec['id']}' needs a title")
             for ci, crit in enumerate(sec.get("criteria") or []):
-                cid = crit["id"]
+                cid = crit.get("id")
+                if ("criterion", si, ci) in doc.set_aside:    # its schema problem is reported
+                    self.set_aside.add(str(cid))
+                    self.unsure_base = True
+                    continue
                 if cid in self.criteria:
                     self._try(self.fail, loc, ("sections", si, "criteria", ci, "id"),
                               f"criterion id '{cid}' is already defined (in section {self.criteria[cid].section}); use 'override' to change it")
@@ -290,6 +332,8 @@ class _Resolver:
                     self.base_changes.append((loc, ("sections", si, "criteria", ci), f"adds {cid}"))
         for cid, changes in (d.get("override") or {}).items():
             raw = self.criteria.get(cid)
+            if raw is None and cid in self.set_aside:     # a parent's criterion with a schema problem
+                continue
             if raw is None:
                 self._unknown(loc, ("override", cid), cid, "override of unknown criterion")
                 self.unsure_base |= any(k in changes for k in ("points", "method", "drop"))
@@ -546,7 +590,7 @@ class _Resolver:
         funcs = dict(DEFAULT_FUNCTIONS)
         # every criterion and section the standard defines, compiled or not: a gate reading one whose
         # own error is reported already is not reported again as reading an unknown one
-        funcs.update(result_functions(list(self.criteria), list(self.sections)))
+        funcs.update(result_functions(list(self.criteria) + sorted(self.set_aside), list(self.sections)))
         read_removed: list[str] = []          # removed criteria a gate read (filled by the check below)
         for f in ("points", "outcome", "section_points"):
             funcs[f] = _noting_removed(funcs[f], self.removed, read_removed)
