@@ -8,7 +8,9 @@ and type errors surface before anything is scored), and a tiny evaluator walks i
     compile_expr("members_full >= 3 and has_volunteer_team", names).evaluate(env) -> True
 
 Numbers are `decimal.Decimal` throughout; arithmetic uses a private context so results do not
-depend on whatever the caller did to the thread's decimal context.
+depend on whatever the caller did to the thread's decimal context. A number may be written as
+people write evidence (`500平方米`, `５０人`, `60%`): beside a field it is read by the evidence
+reader (evaluator.standard.quantity) for that field, so its unit is checked where it is written.
 """
 from __future__ import annotations
 

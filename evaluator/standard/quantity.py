@@ -3,8 +3,9 @@
 An evidence cell and a standard's threshold are written by the same people in the same way
 (`500`, `"５００"`, `"500平方米"`, `"50人"`), so both are read here and refused with the same
 message: `'50人' has unit '人', expected 'm2' (平方米)` whether it stands in an evidence file
-(evaluator.intake.normalize, which reads every other kind of value) or in `value:` of a
-standard's threshold (evaluator.standard.loader). It lives below both so the standard loader
+(evaluator.intake.normalize, which reads every other kind of value), in `value:` of a
+standard's threshold (evaluator.standard.loader) or beside a field in an expression
+(`centre_area >= 500平方米`, evaluator.standard.expr). It lives below both so the standard loader
 need not import intake.
 """
 from __future__ import annotations
