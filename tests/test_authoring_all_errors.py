@@ -156,3 +156,21 @@ def test_a_schema_problem_inside_a_criterion_or_field_does_not_hide_the_rest(tmp
 def test_a_schema_problem_outside_criteria_and_fields_stops_the_file(tmp_path):
     msgs = problems(tmp_path, "applies_to: community\n" + NEW_G13.replace("members_full >= 3", "members_full >== 3"))
     assert [m[0] for m in msgs] == [5] and "is not of type 'array'" in msgs[0][1]
+
+
+def test_a_schema_problem_in_an_override_sets_only_that_override_aside(tmp_path):
+    body = ("override:\n  G2.1: {every: monthly}\n  G1.1: {condition: \"members_full >== 3\"}\n")
+    assert problems(tmp_path, body) == [
+        (6, "'monthly' is not one of ['week', 'month', 'quarter', 'half_year', 'year'] (did you mean 'month'?)"),
+        (7, "G1.1: '=' is not an operator; use '==' to compare (column 16 of 'members_full >== 3')"),
+    ]
+
+
+def test_removing_what_the_same_file_adds_is_refused(tmp_path):
+    # sections merge before remove: `remove: [G9]` would silently take the new G9.5 with it
+    body = ("remove: [G9]\nsections:\n  - id: G9\n    criteria:\n"
+            "      - {id: G9.5, title: 表彰, points: 2, method: bonus, items: [{id: a, label: 表彰, count: awards, add: 1}], "
+            "rectification: 争创}\n")
+    assert problems(tmp_path, body) == [
+        (5, "remove: G9 would also remove G9.5, which this standard defines (a file's sections are merged before "
+            "its remove); give the new criteria another section id, or remove only the parent's criteria")]

@@ -51,7 +51,7 @@ class _Doc:
     issues: tuple = ()  # problems that do not stop it being resolved (its id is not its file name,
                         # schema errors inside criteria or fields): reported with everything else
                         # the load finds, never alone
-    set_aside: frozenset = frozenset()   # ("criterion", si, ci) and ("field", id) whose schema check
+    set_aside: frozenset = frozenset()   # ("criterion", si, ci), ("field", id), ("override", id): schema check
                                          # failed: left out of resolving, so the rest is still checked
 
 
@@ -126,10 +126,11 @@ def _parse_document(path: Path, content: bytes, digest: str) -> _Doc:
 
 _CRITERION_PATH = re.compile(r"\$\.sections\[(\d+)\]\.criteria\[(\d+)\](?![\w\[])")
 _FIELD_PATH = re.compile(r"\$\.fields\.([A-Za-z_][A-Za-z0-9_]*)(?![\w\[])")
+_OVERRIDE_PATH = re.compile(r'\$\.override\["([^"\\]+)"\](?![\w\[])')   # criterion ids hold a dot: quoted
 
 
 def _set_aside(data, issues) -> frozenset | None:
-    """The criteria and fields that schema problems lie in, when every problem lies in one (else
+    """The criteria, fields and overrides that schema problems lie in, when every problem lies in one (else
     None: the file cannot be resolved). They are left out of resolving and the rest of the file
     is compiled, so an author sees a missing `rectification` and a bad expression of another
     criterion in one run."""
@@ -139,10 +140,10 @@ def _set_aside(data, issues) -> frozenset | None:
         if m and _is_criterion(data, int(m[1]), int(m[2])):
             out.add(("criterion", int(m[1]), int(m[2])))
             continue
-        m = _FIELD_PATH.match(issue.path)
+        m = _FIELD_PATH.match(issue.path) or _OVERRIDE_PATH.match(issue.path)
         if not m:
             return None
-        out.add(("field", m[1]))
+        out.add(("field" if m.re is _FIELD_PATH else "override", m[1]))
     return frozenset(out)
 
 
@@ -331,6 +332,9 @@ class _Resolver:
                 if _kind(crit) == "base":
                     self.base_changes.append((loc, ("sections", si, "criteria", ci), f"adds {cid}"))
         for cid, changes in (d.get("override") or {}).items():
+            if ("override", cid) in doc.set_aside:     # its schema problem is reported; not applied
+                self.unsure_base = True
+                continue
             raw = self.criteria.get(cid)
             if raw is None and cid in self.set_aside:     # a parent's criterion with a schema problem
                 continue
@@ -362,6 +366,12 @@ class _Resolver:
                 self._unknown(loc, ("remove", ri), rid, "remove of unknown criterion or section",
                               list(self.criteria) + list(self.sections))
                 self.unsure_base = True
+            own = [cid for cid, raw in gone or () if raw.origin[0] is loc]
+            if own:     # sections and criteria are merged before `remove` runs: it would silently undo them
+                self._try(self.fail, loc, ("remove", ri),
+                          f"remove: {rid} would also remove {', '.join(own)}, which this standard defines "
+                          f"(a file's sections are merged before its remove); give the new criteria another "
+                          f"{'section id' if rid in self.removed else 'id'}, or remove only the parent's criteria")
             for cid, raw in gone or ():
                 self.removed[cid] = (loc, ("remove", ri))
             if any(_kind(raw.data) == "base" for _, raw in gone or ()):
