@@ -50,6 +50,21 @@ UNITS: dict[str, tuple[str, ...]] = {
     "天": ("天", "日"),
     "名": ("名",),
 }
+
+
+def unit_code(text: str | None) -> str | None:
+    """The code of a unit as an author writes it in a field's `unit:` (平方米, ㎡ -> m2; a code
+    stays itself). None for no unit or one not known (the schema has refused it by then)."""
+    if not text or text in UNITS:
+        return text or None
+    key = text.strip().casefold()
+    return next((code for code, spellings in UNITS.items() if key in (s.casefold() for s in spellings)), None)
+
+
+# every way a field's unit may be written in a standard (the schema's enum)
+UNIT_SPELLINGS: tuple[str, ...] = tuple(dict.fromkeys(
+    [code for code in UNITS] + [s for spellings in UNITS.values() for s in spellings]))
+
 # how a unit code reads on a page when the code itself is not Chinese
 UNIT_ZH: dict[str, str] = {"m2": "平方米"}
 

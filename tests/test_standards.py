@@ -266,3 +266,18 @@ def test_a_standard_found_valid_is_not_schema_checked_again_until_its_bytes_chan
     with pytest.raises(InputError) as e:
         loader.load_standard(tmp_path / "community.yaml", [tmp_path])
     assert "unknown_key" in str(e.value) and e.value.issues[0].line > 0
+
+
+def test_a_field_unit_may_be_written_as_people_write_it(tmp_path):
+    """`unit: 平方米` is the m2 unit, as 500平方米 is in evidence: the field carries the code and
+    documents print 平方米; a unit no one knows is still refused at its line."""
+    from conftest import run_cli
+    (tmp_path / "x.yaml").write_text(
+        "id: x\nversion: '1'\ntitle: 测试标准\nextends: general\n"
+        "fields:\n  hall_area: {type: number, label: 活动场所面积, unit: 平方米}\n", encoding="utf-8")
+    std = load_standard(tmp_path / "x.yaml")
+    assert std.fields["hall_area"].unit == "m2"
+    (tmp_path / "y.yaml").write_text((tmp_path / "x.yaml").read_text(encoding="utf-8").replace("平方米", "亩").replace("id: x", "id: y"),
+                                     encoding="utf-8")
+    code, _, err = run_cli("validate", tmp_path / "y.yaml")
+    assert code == 2 and "y.yaml:6:" in err and "'亩'" in err

@@ -22,7 +22,7 @@ from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT
 from .methods import REGISTRY
 from .plain import GATE_TERMS, Vocabulary, register_tiers
 from .quantity import NormalizeError, read_number, read_share
-from ..terms import BUILTIN_TYPES, ORG_TYPES, register_type_names
+from ..terms import BUILTIN_TYPES, ORG_TYPES, register_type_names, unit_code
 from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
 from .schema import check as schema_check
@@ -833,7 +833,7 @@ def _field(fid: str, d: dict, fail) -> Field:
         fail(("values",), "an enum field needs 'values'")
     if d.get("unit") and t not in ("number", "integer"):
         fail(("unit",), f"only number and integer fields have a unit (this one is {t})")
-    return Field(id=fid, type=t, label=d["label"], unit=d.get("unit"),
+    return Field(id=fid, type=t, label=d["label"], unit=unit_code(d.get("unit")),
                  min=_dec(d["min"]) if d.get("min") is not None else None,
                  max=_dec(d["max"]) if d.get("max") is not None else None,
                  values=values, tolerance=tol, tolerance_relative=rel, blank=blank)

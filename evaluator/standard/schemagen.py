@@ -10,7 +10,7 @@ import json
 import sys
 
 from .methods import DUE_SCHEMA, REGISTRY
-from ..terms import BLANK_POLICIES, FIELD_TYPES, NA_POLICIES, SCOPES, UNITS
+from ..terms import BLANK_POLICIES, FIELD_TYPES, NA_POLICIES, SCOPES, UNIT_SPELLINGS
 
 ID = r"^[a-z][a-z0-9_-]*$"
 TYPE_ID = r"^[a-z][a-z0-9_]*$"           # an organization type
@@ -57,7 +57,7 @@ def build() -> dict:
         "type": "object", "required": ["type", "label"], "additionalProperties": False,
         "properties": {
             "type": {"enum": list(FIELD_TYPES)}, "label": {"type": "string", "minLength": 1},
-            "unit": {"enum": list(UNITS)}, "min": {"$ref": "#/$defs/number"}, "max": {"$ref": "#/$defs/number"},
+            "unit": {"enum": list(UNIT_SPELLINGS)}, "min": {"$ref": "#/$defs/number"}, "max": {"$ref": "#/$defs/number"},
             "values": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
             "tolerance": {"$ref": "#/$defs/number_or_percent"},
             "blank": {"enum": list(BLANK_POLICIES)},
