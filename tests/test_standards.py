@@ -8,7 +8,7 @@ import pytest
 from evaluator.errors import InputError
 from evaluator.standard.loader import load_standard
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 MINI = FIXTURES / "mini" / "mini.yaml"
 
@@ -281,3 +281,12 @@ def test_a_field_unit_may_be_written_as_people_write_it(tmp_path):
                                      encoding="utf-8")
     code, _, err = run_cli("validate", tmp_path / "y.yaml")
     assert code == 2 and "y.yaml:6:" in err and "'亩'" in err
+
+
+def test_a_ratio_target_above_all_is_told_as_a_percentage(tmp_path):
+    """An author who writes `target: 120%` reads the share back as written, not as 1.2."""
+    from conftest import run_cli
+    text = (ROOT / "rules" / "community.yaml").read_text(encoding="utf-8").replace("target: 60%", "target: 120%", 1)
+    (tmp_path / "community.yaml").write_text(text, encoding="utf-8")
+    code, _, err = run_cli("validate", tmp_path / "community.yaml")
+    assert code == 2 and "target 120% must be a share above 0% and at most 100%" in err, err

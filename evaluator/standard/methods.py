@@ -282,7 +282,7 @@ class Ratio:
             ctx.fail((), "a ratio needs 'value', or 'numerator' and 'denominator'")
         target = ctx.number("target", percent_ok=True)
         if not ZERO < target <= 1:
-            ctx.fail(("target",), f"target {num(target)} must be a share between 0% and 100%")
+            ctx.fail(("target",), f"target {pct(target, 2)} must be a share above 0% and at most 100%")
         return parts + (target, raw.get("scoring", "all_or_nothing"))
 
     @staticmethod
