@@ -515,7 +515,13 @@ def test_cmd(standards: List[str] = typer.Argument(None, help="标准编号（�
     from .scoring.cases import run_all
     from .resources import rules_dir
     dirs = list(rules) + [rules_dir()]
-    results = run_all(dirs, standards or ())
+    skipped: list = []
+    results = run_all(dirs, standards or (), skipped)
+    for sid in sorted({c.standard for c, _ in skipped}):
+        where = next(f for c, f in skipped if c.standard == sid)
+        n = sum(1 for c, _ in skipped if c.standard == sid)
+        err.print(f"注意：{sid} 的 {n} 个用例未运行（它们是为随附的标准编写的，本次使用的是 {where}）"
+                  f" — {n} case(s) of {sid} skipped: {where} replaces the standard they were written for", markup=False)
     failed = 0
     for r in results:
         if r.failures:

@@ -271,3 +271,23 @@ def test_rescore_names_tiers_as_documents_do(mini, tmp_path):
     code, out, err = run_cli("rescore", mini / "round.yaml", "C1", "--results", tmp_path / "out")
     assert code == 0, err
     assert "C1：总分 95 → 95，档次 A档 → A档，全域排名 1 → 1" in out
+
+
+def test_an_authors_own_general_standard_is_not_tested_with_the_shipped_cases(tmp_path):
+    """`agrade test --rules DRAFT general` with a draft general.yaml (one criterion's points moved
+    between two others) and no cases of its own: the shipped general.cases.yaml, written for the
+    shipped standard, is not run against the draft (it would only report the draft's changes);
+    the command says which cases it left out and why. The draft's own cases are run."""
+    from evaluator.resources import rules_dir
+    draft = tmp_path / "draft"
+    draft.mkdir()
+    (draft / "general.yaml").write_text((rules_dir() / "general.yaml").read_text(encoding="utf-8")
+                                        .replace("title: 基层党组织“创A”定档管理通用标准", "title: 基层党组织“创A”定档管理通用标准（征求意见稿）", 1), encoding="utf-8")
+    code, out, err = run_cli("test", "general", "--rules", draft)
+    assert code == 1 and "0 passed, 0 failed" in out                   # nothing was run: not a pass
+    assert "general 的" in err and "个用例未运行" in err and str(draft / "general.yaml") in err
+    shipped = (rules_dir() / "general.cases.yaml").read_text(encoding="utf-8")
+    (draft / "general.cases.yaml").write_text(shipped, encoding="utf-8")
+    code, out, err = run_cli("test", "general", "--rules", draft)
+    assert code == 0 and " 0 failed" in out and not out.startswith("0 passed")
+    assert out.count("PASS general::") == shipped.count("- name:")      # the draft's own copies ran
