@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ..standard.yamlsafe import control_message, find_control, read_limited
 from ..terms import ORG_TYPES
 from .evidence import (_HEADER_ZH, Cell, _at, _cell, _cell_text, _padded, _rows_records, _rows_values,
                        column_letter)
+from .xlsxcells import Unsure, percent_text, read_cells
 from .template import OWN_SHEETS, SOURCE_MARK, AmbiguousHeader, FieldHeaders, RoundHeaders, is_field_id
 
 
@@ -95,6 +95,7 @@ def _named_fields(c, rows: list[list], file: str, sheet: str) -> list[list]:
     i_field = names.index("field")
     i_org = names.index("organization") if "organization" in names else None
     orgs = _registry(c)
+    known: dict[tuple, str] = {}         # (standard id, label) -> field id: a sheet repeats a few labels
     out = [rows[0]]
     for n, row in enumerate(rows[1:], start=2):
         text = _cell_text(row[i_field]) if i_field < len(row) else ""
@@ -103,19 +104,24 @@ def _named_fields(c, rows: list[list], file: str, sheet: str) -> list[list]:
             continue
         org = orgs.get(_cell_text(row[i_org])) if i_org is not None and i_org < len(row) else None
         h = headers.of_type(org.type) if org is not None else None
-        w = _at(file, sheet, n, i_field + 1, "field")
-        try:
-            fid = h.field(text) if h is not None else headers.field(text)
-        except AmbiguousHeader as e:
-            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”对应多个指标（{'、'.join(e.ids)}）：请写明单位或指标编号"))
-            out.append([None] * len(row))
-            continue
+        key = (h.standard.id if h is not None else None, text)
+        fid = known.get(key)
         if fid is None:
-            whose = f"组织 {org.id} 所用标准“{h.standard.title}”" if h is not None else "本轮考评标准"
-            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”不是{whose}的指标{_hint(headers, text)}"))
-            out.append([None] * len(row))
-            continue
-        out.append(list(row[:i_field]) + [fid] + list(row[i_field + 1:]))
+            w = _at(file, sheet, n, i_field + 1, "field")
+            try:
+                fid = h.field(text) if h is not None else headers.field(text)
+            except AmbiguousHeader as e:
+                c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”对应多个指标（{'、'.join(e.ids)}）：请写明单位或指标编号"))
+                out.append([None] * len(row))
+                continue
+            if fid is None:
+                whose = f"组织 {org.id} 所用标准“{h.standard.title}”" if h is not None else "本轮考评标准"
+                c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”不是{whose}的指标{_hint(headers, text)}"))
+                out.append([None] * len(row))
+                continue
+            known[key] = fid
+        row[i_field] = fid               # (read_xlsx's rows are this reading's own lists)
+        out.append(row)
     return out
 
 
@@ -286,33 +292,70 @@ def _wide_head(c, row, file: str, sheet: str) -> tuple[dict, list]:
     return head, columns
 
 
-def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False) -> tuple[list[tuple[str, list[list]]], list[str]]:
+def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False,
+              fast: bool = True) -> tuple[list[tuple[str, list[list]]], list[str]]:
     """The visible sheets of a workbook as (title, rows), and the titles of the hidden ones.
 
     Cells are read as Excel shows them, so nothing is misread: a date-formatted cell is a
-    datetime (openpyxl), a percent-formatted number is the text '55.8%' (the cell holds 0.558);
-    a formula whose value was never saved, or a control character, is refused at its cell.
-    first_only: only the first sheet (the organization registry), which must be visible."""
-    import openpyxl
+    datetime, a percent-formatted number is the text '55.8%' (the cell holds 0.558), an error
+    cell its text (#N/A); a formula whose value was never saved, or a control character, is
+    refused at its cell. first_only: only the first sheet (the organization registry), which
+    must be visible. A workbook without formulas is read by python-calamine (intake.xlsxcells,
+    about five times faster); one with formulas, or one calamine's reading is not sure of, by openpyxl
+    (fast=False: always), which reads every formula's text and names what is wrong with a
+    broken file."""
     name = str(path)
     if data is None:
         data = read_limited(path, name)
+    if fast and not _has_formulas(data):
+        try:
+            got = read_cells(data, first_only)
+        except Unsure:
+            pass
+        else:
+            sheets, hidden = _visible(name, [(title, rows) for title, rows, _ in got], first_only)
+            issues = [_control_issue(name, title, n, j, v) for title, _, controls in got for n, j, v in controls]
+            if issues:
+                raise InputError(issues)
+            return sheets, hidden
+    return _read_openpyxl(name, data, first_only)
+
+
+def _visible(name: str, sheets: list, first_only: bool) -> tuple[list, list[str]]:
+    """(title, rows) of the visible sheets and the hidden sheets' titles (rows None: hidden);
+    with first_only, a hidden first sheet is refused."""
+    shown, hidden = [], []
+    for title, rows in sheets:
+        if rows is None:
+            if first_only:
+                raise InputError(Issue(name, 0, 0, "$", f"the first sheet '{title}' is hidden; "
+                                                        "unhide it, or put the registry on the first sheet"))
+            hidden.append(title)
+            continue
+        shown.append((title, rows))
+    return shown, hidden
+
+
+def _control_issue(name: str, sheet: str, n: int, col: int, text: str) -> Issue:
+    w = _at(name, sheet, n, col)
+    return Issue(w.file, w.line, w.col, w.path, control_message(find_control(text).group(), f"the cell {w.path}"))
+
+
+def _read_openpyxl(name: str, data: bytes, first_only: bool) -> tuple[list[tuple[str, list[list]]], list[str]]:
+    """read_xlsx by openpyxl: slower (it parses ~100,000 cells a second), but it reads formulas."""
+    import openpyxl
     try:
         shown = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        # parsing the cells is most of the time of reading a workbook: they are parsed again for
-        # the formulas only when the file holds one
+        # the cells are parsed again for the formulas only when the file holds one
         formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False) if _has_formulas(data) else None
     except Exception as e:          # openpyxl raises many kinds for a broken file
         raise InputError(Issue(name, 0, 0, "$", f"cannot read as XLSX: {e}")) from None
-    sheets, hidden, issues = [], [], []
+    sheets, issues = [], []
     try:
         pairs = list(zip(shown.worksheets, formulas.worksheets if formulas is not None else [None] * len(shown.worksheets)))
         for ws, wf in pairs[:1] if first_only else pairs:
             if ws.sheet_state != "visible":
-                if first_only:
-                    raise InputError(Issue(name, 0, 0, "$", f"the first sheet '{ws.title}' is hidden; "
-                                                            "unhide it, or put the registry on the first sheet"))
-                hidden.append(ws.title)
+                sheets.append((ws.title, None))
                 continue
             sheets.append((ws.title, _sheet_rows(name, ws, wf, issues)))
     finally:
@@ -321,7 +364,7 @@ def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False) -
             formulas.close()
     if issues:
         raise InputError(issues)
-    return sheets, hidden
+    return _visible(name, sheets, first_only)
 
 
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")      # a cell's <f> element (not <filterColumn …>)
@@ -375,21 +418,9 @@ def _cell_value(name, sheet, n, col, cell, fcell, issues):
                                 "or type the value itself"))
         return None
     if isinstance(v, str):
-        bad = find_control(v)
-        if bad:
-            w = _at(name, sheet, n, col)
-            issues.append(Issue(w.file, w.line, w.col, w.path, control_message(bad.group(), f"the cell {w.path}")))
+        if find_control(v):
+            issues.append(_control_issue(name, sheet, n, col, v))
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool) and "%" in (cell.number_format or ""):
-        return _percent_text(v, cell.number_format)
+        return percent_text(v, cell.number_format)
     return v
-
-
-def _percent_text(v: int | float, number_format: str) -> str:
-    """A percent-formatted cell as the text Excel shows: 1.0 under '0%' is '100%'. A format
-    with a literal percent sign ('0"%"', '0\\%') shows the number itself."""
-    d = Decimal(str(v))
-    if "%" in re.sub(r'"[^"]*"|\\.', "", number_format):
-        d = d.scaleb(2)
-    d = d.normalize() if d else Decimal(0)
-    return format(d, "f") + "%"
