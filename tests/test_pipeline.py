@@ -94,7 +94,7 @@ def test_a_worker_keeps_one_set_of_rulesets_however_many_partitions_it_scores(de
     # worker scoring a million organizations by about 400 MB. Partition after partition, the
     # process makes each standard's concluding rules once, and the results are the same bytes.
     from evaluator.scoring import engine, pipeline
-    monkeypatch.setattr(pipeline, "_SCORERS", {})         # as in a fresh worker
+    monkeypatch.setattr(pipeline, "_RULES", {})           # as in a fresh worker
     made = []
     real = engine.ConcludingRules.__init__
     monkeypatch.setattr(engine.ConcludingRules, "__init__", lambda self, std: made.append(std.id) or real(self, std))
@@ -118,6 +118,9 @@ def test_outcomes_shared_by_equal_values_are_scored_once_across_partitions(demo_
         counts[size] = (results_bytes(demo_round, workers=1, partition_size=size), len(scored))
     assert counts[7][0] == counts[100_000][0]
     assert counts[7][1] == counts[100_000][1]
+    # once the round is scored, the scorer lets go of its caches (a full pass of the garbage
+    # collector would scan them), and the rules stay for the next round
+    assert pipeline._SCORERS == {} and pipeline._RULES
 
 
 def test_local_workers_read_evidence_and_write_results_in_place(demo_round, monkeypatch):
