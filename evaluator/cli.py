@@ -735,10 +735,10 @@ def template(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=R
     except BaseException:
         os.unlink(tmp)
         raise
-    wide = sheets[1:-3]                      # between 填表说明 and the records, street and options sheets
+    wide = sheets[1:-4]                      # between 填表说明 and the records, street, street records and options sheets
     if not quiet:
         out.print(f"证据采集表：{out_file}（{len(wide)} 个领域工作表：{'、'.join(s.title for s in wide)}，"
-                  f"{sum(len(s.rows) for s in wide)} 个组织；另有会议活动记录、街道统一填报、填表说明）", markup=False)
+                  f"{sum(len(s.rows) for s in wide)} 个组织；另有会议活动记录、街道统一填报、街道会议活动记录、填表说明）", markup=False)
 
 
 @app.command()

@@ -28,7 +28,7 @@ def test_sheets_rows_and_headers(demo):
     round_file, out, stdout = demo
     rnd = load_round(round_file)
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["填表说明", *WIDE, "会议活动记录", "街道统一填报", OPTIONS]
+    assert wb.sheetnames == ["填表说明", *WIDE, "会议活动记录", "街道统一填报", "街道会议活动记录", OPTIONS]
     assert all(ws.sheet_state == "visible" for ws in wb.worksheets)
     assert "5 个领域工作表" in stdout and f"{len(rnd.organizations)} 个组织" in stdout
     for title, org_type in zip(WIDE, ["community", "village", "agency", "soe", "nonpublic"]):
@@ -94,6 +94,15 @@ def test_drop_downs_formats_and_widths(demo):
     assert [c.value for c in records[1]] == ["组织编号", "组织名称", "记录类别", "日期", "标题", "来源", "核查人", "核查日期"]
     record_labels = {f.label for s in rnd.standards.values() for f in s.fields.values() if f.type == "records"}
     assert set(lists["记录类别"]) == record_labels
+    # a street's own records (大工委 meetings): the same columns after 街道, the same drop-downs
+    street_records = wb["街道会议活动记录"]
+    assert [c.value for c in street_records[1]] == ["街道", "记录类别", "日期", "标题", "来源", "核查人", "核查日期"]
+    lists_of = {rng.coord.split(":")[0].rstrip("0123456789"): dv.formula1
+                for dv in street_records.data_validations.dataValidation for rng in dv.sqref.ranges}
+    assert lists_of["A"] == next(dv.formula1 for dv in wb["街道统一填报"].data_validations.dataValidation
+                                 if "A2" in str(dv.sqref))
+    assert lists_of["B"] == next(dv.formula1 for dv in records.data_validations.dataValidation if "C2" in str(dv.sqref))
+    assert street_records.column_dimensions["C"].number_format == "yyyy-mm-dd"
     assert set(lists["街道"]) == {f"{o.district}/{o.street}" for o in rnd.organizations if o.street}
 
 

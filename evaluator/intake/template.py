@@ -5,9 +5,10 @@ spellings intake reads back.
 each standard of the round a wide sheet, one row per organization (ids and names filled in),
 one column per field headed by its Chinese label and unit, a 自评 and a 核查 column each
 (every standard lets an inspector's verified value win, so every field can be verified); a
-sheet of dated records (one row per meeting), a sheet for a street's own evidence, the
-instructions (填表说明) and the drop-down lists (可选值). Everything is visible and nothing is a
-formula, so what a person sees is what intake reads. A workbook may hold one street's
+sheet of dated records (one row per meeting), a sheet for a street's own evidence and one for
+its dated records (a street's 大工委 meetings), the instructions (填表说明) and the drop-down
+lists (可选值). Everything is visible and nothing is a formula, so what a person sees is what
+intake reads. A workbook may hold one street's
 organizations (`--street`), and the organizations' self-assessment form leaves out every column
 the inspectors fill (`--self-only`).
 
@@ -31,6 +32,7 @@ INSTRUCTIONS = "填表说明"
 OPTIONS = "可选值"
 RECORDS = "会议活动记录"
 STREETS = "街道统一填报"
+STREET_RECORDS = "街道会议活动记录"
 OWN_SHEETS = (INSTRUCTIONS, OPTIONS)          # the template's own sheets: not evidence, not read
 
 SOURCE_MARK = {"self": "自评", "verified": "核查"}
@@ -277,19 +279,21 @@ def workbook(title: str, period, standards: dict[str, Standard], organizations: 
         rows = [[o.id, o.name] for o in organizations if o.type in types]
         if rows:
             wide.append(Sheet(titles[std.id], columns, rows, freeze="C2"))
-    records = Sheet(RECORDS, [
-        Column(ORG_ID, "id", 12), Column(ORG_NAME, "text", 28),
+    # a record's columns after whose it is (组织编号 and 组织名称, or 街道)
+    record_columns = [
         Column(RECORD_KIND, "choice", 30, options.ref(RECORD_KIND, sorted(record_fields)), "从下拉列表中选择记录类别"),
         Column(DATE, "date", 12, prompt="会议或活动日期，如 2026-03-05；全年没有此类记录的写“无”"),
-        Column(TITLE, "text", 28, prompt="会议或活动名称，可不填")]
-        + ([] if self_only else [
+        Column(TITLE, "text", 28, prompt="会议或活动名称，可不填")] + ([] if self_only else [
             Column(SOURCE, "choice", 8, options.ref(SOURCE, tuple(SOURCE_MARK.values())), "自评或核查；不填为自评"),
             Column(INSPECTOR, "text", 14, prompt="来源为“核查”时必填"),
-            Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")]))
+            Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")])
+    records = Sheet(RECORDS, [Column(ORG_ID, "id", 12), Column(ORG_NAME, "text", 28), *record_columns])
     streets = sorted({(o.district, o.street) for o in organizations if o.street})
+    street_column = Column(STREET, "choice", 24, options.ref(STREET, [f"{d}/{s}" if d else s for d, s in streets])
+                           if streets else None, "区县/街道，从下拉列表中选择")
+    street_records = Sheet(STREET_RECORDS, [street_column, *record_columns])
     street = Sheet(STREETS, [
-        Column(STREET, "choice", 24, options.ref(STREET, [f"{d}/{s}" if d else s for d, s in streets]) if streets else None,
-               "区县/街道，从下拉列表中选择"),
+        street_column,
         Column(FIELD, "choice", 40, options.ref(FIELD, sorted(value_fields)), "从下拉列表中选择指标"),
         Column(SOURCE_MARK["self"], "text", 14, prompt="街道自评值")]
         + ([] if self_only else [
@@ -297,7 +301,7 @@ def workbook(title: str, period, standards: dict[str, Standard], organizations: 
             Column(INSPECTOR, "text", 14), Column(VERIFIED_ON, "date", 12, prompt="核查日期，如 2026-10-12")]))
     guide = Sheet(INSTRUCTIONS, [Column("填表说明", width=110)],
                   [[line] for line in instructions(title, period, [s.title for s in wide], self_only)], lines=True)
-    return [guide, *wide, records, street, options.sheet()]
+    return [guide, *wide, records, street, street_records, options.sheet()]
 
 
 def instructions(title: str, period, sheets: list[str], self_only: bool = False) -> list[str]:
@@ -311,7 +315,9 @@ def instructions(title: str, period, sheets: list[str], self_only: bool = False)
         + ("每项指标填写“自评”列。" if self_only else "每项指标分“自评”和“核查”两列。"),
         f"2. “{RECORDS}”：会议、活动等有日期的记录，每次一行：填写组织编号、记录类别（下拉选择）、日期和标题。",
         f"3. “{STREETS}”：由街道（乡镇）统一填报、对本街道所有党组织都适用的指标，每个街道每项指标一行。",
-        f"4. “{OPTIONS}”：下拉列表的可选值，请勿修改。",
+        f"4. “{STREET_RECORDS}”：由街道（乡镇）统一填报的会议、活动记录（如街道大工委会议），每次一行：填写街道、"
+        "记录类别、日期和标题；对本街道所有党组织都适用，各组织不再重复填写。",
+        f"5. “{OPTIONS}”：下拉列表的可选值，请勿修改。",
         "",
         "二、填写要求",
         "1. “自评”列由党组织填写" + ("，核查由考核组另行填报。" if self_only else
@@ -331,4 +337,5 @@ def instructions(title: str, period, sheets: list[str], self_only: bool = False)
 
 
 __all__ = ["AmbiguousHeader", "Column", "FieldHeaders", "RoundHeaders", "Sheet", "field_header",
-           "header_key", "is_field_id", "workbook", "INSTRUCTIONS", "OPTIONS", "OWN_SHEETS", "RECORDS", "STREETS"]
+           "header_key", "is_field_id", "workbook", "INSTRUCTIONS", "OPTIONS", "OWN_SHEETS", "RECORDS", "STREETS",
+           "STREET_RECORDS"]

@@ -20,8 +20,8 @@ from ..errors import InputError, Issue
 from ..model import Organization
 from ..standard.yamlsafe import control_message, find_control, read_limited
 from ..terms import ORG_TYPES
-from .evidence import (_HEADER_ZH, Cell, _at, _cell, _cell_text, _padded, _rows_records, _rows_values,
-                       column_letter)
+from .evidence import (_HEADER_ZH, Cell, Streets, _at, _cell, _cell_text, _padded, _rows_records, _rows_values,
+                       _streets_of, column_letter, records_head, records_rows)
 from .xlsxcells import Unsure, percent_text, read_cells
 from .template import OWN_SHEETS, SOURCE_MARK, AmbiguousHeader, FieldHeaders, RoundHeaders, is_field_id
 
@@ -46,10 +46,61 @@ def read_workbook(c, path: Path, data: bytes | None = None):
                 _rows_wide(c, rows, file, title, seen)
             continue
         rows = _named_fields(c, rows, file, title)
+        cols = _col_names(rows[0])
+        fid = None if "field" in cols else title     # a field column, or the sheet named after its field
         if kind == "values":
             _rows_values(c, rows, file, title)
-        else:                            # a field column, or the sheet named after its field
-            _rows_records(c, rows, file, None if "field" in _col_names(rows[0]) else title, title)
+        elif "street" in cols and "organization" not in cols:
+            _street_records(c, rows, file, fid, title)
+        else:
+            _rows_records(c, rows, file, fid, title)
+
+
+def _street_records(c, rows: list[list], file: str, fid: str | None, sheet: str) -> None:
+    """A records sheet with a 街道 column instead of 组织编号 (the template's 街道会议活动记录:
+    a street's 大工委 meetings): each row is its street's record, given to every organization
+    of the street, as a street's values are (evidence._street_rows). The rows are read by the
+    records reader itself, into a collector that gives each to the street's organizations."""
+    streets = _streets_of(c)
+    if streets is None:                  # read alone: no registry to give the records to
+        return
+    header = ["organization" if name == "street" else h for name, h in zip(_col_names(rows[0]), rows[0])]
+    head = records_head(header, file, fid, sheet)
+    records_rows(_StreetRecords(c, streets), head, enumerate(rows[1:], start=2), file, fid, sheet)
+
+
+class _StreetRecords:
+    """The collector records_rows writes a street's rows into: `named` finds the street (a
+    street no organization is in is refused at its cell, with "did you mean"), `put` gives the
+    record to each of its organizations, carrying the street for provenance. A street's field
+    is given by one sheet or document (evidence.Streets.given): its rows here are one listing."""
+
+    def __init__(self, c, streets: Streets):
+        self.c, self.streets, self.issues = c, streets, c.issues
+        self.key: tuple[str, str] | None = None
+        self.mine: set[tuple] = set()
+
+    def named(self, text: str, file: str, where) -> None:
+        self.key, why = self.streets.find(text) if text else (None, "street must not be blank")
+        if self.key is None:
+            self.issues.append(Issue(where.file, where.line, where.col, where.path, why))
+
+    def put(self, _text, fid, source, record, where, inspector=None, verified_on=None, append=False,
+            verified_on_where=None) -> None:
+        if self.key is None:
+            return                       # refused where the street is named
+        label = f"{self.key[0]}/{self.key[1]}" if self.key[0] else self.key[1]
+        given = (self.key, fid)
+        first = self.streets.given.get(given)
+        if first is not None and given not in self.mine:
+            self.issues.append(Issue(where.file, where.line, where.col, where.path,
+                                     f"duplicate value for street '{label}' field '{fid}' (first given at {first.file}:{first.line})"))
+            return
+        self.streets.given.setdefault(given, where)
+        self.mine.add(given)
+        for org in self.streets.members[self.key]:
+            self.c.put(org, fid, source, record, where, inspector, verified_on, append=True,
+                       verified_on_where=verified_on_where, street=label)
 
 
 def _col_names(row) -> list[str]:

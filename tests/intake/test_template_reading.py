@@ -12,6 +12,8 @@ from evaluator.intake.evidence import collect
 from evaluator.intake.rounds import load_round
 from evaluator.reports.template_xlsx import round_template
 
+from evaluator.scoring.run import evaluate_round
+
 from helpers_intake import ORGS, cli_refuses_alike, evidence_of, make_round, refusals
 
 AREA, AREA_V = "党群服务中心面积（平方米）\n自评", "党群服务中心面积（平方米）\n核查"
@@ -286,3 +288,80 @@ grading:
     - {id: B, name: B档, min: 0}
   tie_breaks: [total desc]
 """
+
+
+# ------------------------------------------------------------------ a street's dated records
+
+STREET_DOC = ("street: 东区/一街道\nrecords:\n"
+              "  committee_meetings: [{date: 2026-03-20, title: 一季度联席会议}, 2026-06-18, 2026-09-17, 2026-12-10]\n")
+
+
+def _street_records(t: Filled, *rows):
+    for row in rows:
+        t.wb["街道会议活动记录"].append(list(row))
+    return t.save()
+
+
+def test_a_streets_records_read_back_as_its_yaml_document_gives_them(tmp_path, monkeypatch):
+    """The 街道会议活动记录 sheet: each row is the street's record, every organization of the
+    street is scored on it, its provenance and reason naming the street — exactly as the same
+    records in a street's YAML document, however the round is partitioned."""
+    (tmp_path / "yaml").mkdir()
+    (tmp_path / "xlsx").mkdir()
+    by_yaml = evaluate_round(load_round(make_round(tmp_path / "yaml", {"street.yaml": STREET_DOC})))
+    t = Filled(tmp_path / "xlsx")
+    by_book = evaluate_round(load_round(_street_records(
+        t, ["东区/一街道", "支部委员会会议记录", dt.datetime(2026, 3, 20), "一季度联席会议"],
+        ["一街道", "支部委员会会议记录", "2026-06-18"],          # a street name one district has
+        ["东区/一街道", "支部委员会会议记录", dt.datetime(2026, 9, 17), None, "自评"],
+        ["东区/一街道", "支部委员会会议记录", "2026年12月10日"])))
+    assert by_book["organizations"] == by_yaml["organizations"]
+    for org in by_book["organizations"]:
+        assert org["provenance"]["committee_meetings"] == {"source": "self", "street": "东区/一街道"}
+        g13 = next(c for c in org["criteria"] if c["id"] == "G1.3")
+        assert g13["points"] == 30 and "由东区一街道统一填报" in g13["reason"]
+    from conftest import run_cli
+    code, _, err = run_cli("evaluate", tmp_path / "xlsx" / "round.yaml", "--out", tmp_path / "one")
+    assert code == 0, err
+    monkeypatch.setenv("AGRADE_PARTITION_SIZE", "1")      # each organization a partition of its own
+    code, _, err = run_cli("evaluate", tmp_path / "xlsx" / "round.yaml", "--out", tmp_path / "parts", "--workers", 2)
+    assert code == 0, err
+    assert (tmp_path / "parts" / "results.json").read_bytes() == (tmp_path / "one" / "results.json").read_bytes()
+
+
+def test_a_streets_verified_records_need_the_inspector_and_win(tmp_path):
+    ev = evidence_of(_street_records(
+        Filled(tmp_path), ["东区/一街道", "支部委员会会议记录", "2026-03-20", None, "自评"],
+        ["东区/一街道", "支部委员会会议记录", "2026-03-20", None, "核查", "督导一组-陈立", dt.datetime(2026, 10, 9)]))
+    for org in ("C1", "C2"):
+        assert [r.date for r in ev[org].values["committee_meetings"]] == [dt.date(2026, 3, 20)]
+        assert ev[org].provenance["committee_meetings"] == {"source": "verified", "inspector": "督导一组-陈立",
+                                                            "verified_on": "2026-10-09", "street": "东区/一街道"}
+
+
+def test_a_streets_records_are_refused_at_their_cells(tmp_path):
+    t = Filled(tmp_path)
+    r = _street_records(t, ["东区/一街", "支部委员会会议记录", "2026-03-20"],
+                        [None, "支部委员会会议记录", "2026-03-21"],
+                        ["东区/一街道", "支委会会议记录", "2026-03-22"])
+    problems = refusals(r)
+    sheet = f"{t.path}:{{}}: 街道会议活动记录!{{}}: "
+    assert problems == [
+        sheet.format("4:2", "B4") + "“支委会会议记录”不是本轮考评标准的指标；是否应为“支部委员会会议记录”？",
+        sheet.format("2:1", "A2") + "no organization of the registry is in street '东区/一街'; did you mean '东区/一街道'?",
+        sheet.format("3:1", "A3") + "street must not be blank"]
+
+
+def test_a_streets_records_given_twice_or_also_by_an_organization_are_refused(tmp_path):
+    """Given by the sheet and by a street document, or by the street and by one of its
+    organizations: one of them would silently not count."""
+    t = Filled(tmp_path)
+    (tmp_path / "evidence" / "street.yaml").write_text(STREET_DOC, encoding="utf-8")
+    [problem] = refusals(_street_records(t, ["东区/一街道", "支部委员会会议记录", "2026-03-20"]))
+    assert problem.startswith(f"{t.path}:2:3: 街道会议活动记录!C2: duplicate value for street '东区/一街道' "
+                              "field 'committee_meetings' (first given at ")
+    (tmp_path / "evidence" / "street.yaml").unlink()
+    t.wb["会议活动记录"].append(["C2", "乙社区党委", "支部委员会会议记录", "2026-05-06"])
+    [problem] = refusals(t.save())
+    assert problem.startswith(f"{t.path}:2:3: 街道会议活动记录!C2: field 'committee_meetings' of organization 'C2' "
+                              "is given both for its street '东区/一街道' and for the organization itself")
