@@ -178,3 +178,28 @@ def test_parallel_rounds_end_with_small_partitions_that_cover_the_registry_once(
             assert sizes == [size] * (n // size) + ([n % size] if n % size else [])
         else:
             assert max(sizes[-(2 * size // max(1, size // 4)):]) <= max(1, size // 4)
+
+
+def test_scoring_a_partition_leaves_no_reference_cycles(demo_round):
+    # local workers score with the cyclic garbage collector off (pipeline.LocalPool): that is
+    # only sound while scoring leaves nothing but reference counting can free
+    import gc
+    from evaluator.intake.partition import route
+    from evaluator.intake.spill import Spill
+    from evaluator.scoring.pipeline import Local, PartJob, StandardsSpec, score_partition
+    from evaluator.scoring.run import with_round_overrides
+    rnd = load_round(demo_round)
+    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    router = route(rnd.evidence_paths, rnd.organizations, 60, standards=rnd.standards)
+    spec = StandardsSpec.of(standards, rnd.grading_override, rnd.period, rnd.waivers)
+    spill = Spill()
+    try:
+        gc.collect()
+        with Local(router, spill) as token:
+            for k in range(router.count):
+                res = score_partition(PartJob(k, rnd.organizations[router.span(k)], None, True, token), spec)
+                assert len(res.rows) == router.span(k).stop - router.span(k).start
+                assert gc.collect() == 0, f"partition {k} left reference cycles"
+    finally:
+        spill.close()
+        router.close()
