@@ -3,16 +3,20 @@ tolerance, allocated by rank, each move explained in the tier reasons; re-scorin
 organization gives what evaluating the round again gives. Counts computed by hand in comments."""
 from __future__ import annotations
 
+import dataclasses
+import json
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from evaluator.errors import InputError
+from evaluator.model import Evidence
 from evaluator.intake.rounds import load_round
 from evaluator.scoring.run import evaluate_round
 from evaluator.standard.distribution import Share
 
+import test_rescore
 from roundkit import MINI, MONTHLY, make_round
 from test_grading import child_standard
 from test_rescore import EVIDENCE_CHANGES, ORGS, brief, evidence_for, full, state, written
@@ -224,3 +228,56 @@ def test_a_rounds_wrong_distribution_is_refused_at_its_line(tmp_path):
     (issue,) = e.value.issues
     assert (issue.file.endswith("round.yaml"), issue.line, issue.path) == (True, 11, "$.grading.distribution.tiers[0].tier")
     assert "unknown tier 'S5'" in issue.message and "standard 'mini'" in issue.message
+
+
+# ---------------------------------------------------------------- re-scoring across groups (mutation run)
+
+def test_rescoring_out_of_grading_and_back_with_a_distribution_equals_evaluating_again(spread):
+    # O06 is third of 西区's A (7 graded, A exactly 2) and moved to B with a reason; once it
+    # cannot be graded its old row must leave the group (6 graded: B at most 1, not 2) and its
+    # reason must go; graded again, it is back where it was
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(spread, evidence)
+    try:
+        for values in (Evidence("O06", values={"members_full": Decimal(5), "serious_violation": False}), evidence_for(6)):
+            evidence["O06"] = values
+            live.rescore(ORGS[6], values)
+            assert written(live) == full(spread, evidence)
+        o06 = next(o for o in json.loads(written(live))["organizations"] if o["id"] == "O06")
+        assert any("本组织在该档排第 3，调整为 B档" in line for line in o06["tier_reasons"])
+    finally:
+        live.scored.close()
+
+
+def test_rescoring_a_village_and_the_first_graded_organization_of_a_district(tmp_path, spread, monkeypatch):
+    # every fourth organization is a village rated by a standard without a distribution: its
+    # tier after re-scoring is its own, not left empty by the community standard's allocation.
+    # O13 is alone in 北区 and not graded at first; graded on appeal it opens the district's
+    # group: A exactly 0 of 1 (30% ± 10% of 1 is empty, 0.3 rounds to 0), B at most 0, so C
+    orgs = [dataclasses.replace(o, type="village") if i % 4 == 3 else o for i, o in enumerate(ORGS)]
+    orgs[13] = dataclasses.replace(orgs[13], district="北区")
+    monkeypatch.setattr(test_rescore, "ORGS", orgs)
+    standards = {**spread, "village": child_standard(tmp_path, "plain",
+                                                     'id: plain\nversion: "1"\ntitle: 村\nextends: mini\napplies_to: [village]\n')}
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(orgs)}
+    evidence["O13"] = Evidence("O13", values={"members_full": Decimal(5), "serious_violation": False})
+    live = state(standards, evidence)
+    try:
+        for i, values in ((3, evidence_for(3, {"awards": Decimal(3)})), (13, evidence_for(13))):
+            evidence[orgs[i].id] = values
+            live.rescore(orgs[i], values)
+            assert written(live) == full(standards, evidence)
+        tiers = {o["id"]: o["tier"] for o in json.loads(written(live))["organizations"]}
+        assert (tiers["O03"], tiers["O13"]) == ("A", "C")
+    finally:
+        live.scored.close()
+
+
+def test_the_terminal_summary_says_when_a_share_is_not_met(tmp_path):
+    from conftest import run_cli
+    # both capped at C by their veto: A should hold exactly 50% of 2 = 1 (no tolerance) and holds none
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, target: 50%}]\n")
+    rnd = make_round(tmp_path / "r", [(oid, "东区", "一街道", {"serious_violation": "是"}) for oid in ("V1", "V2")], std)
+    code, out, err = run_cli("evaluate", rnd, "--out", tmp_path / "out")
+    assert code == 0, err
+    assert "档次比例 A档 约 50%（全域）：0/2 未达标" in out
