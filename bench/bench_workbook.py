@@ -7,16 +7,18 @@ organization: numbers as numbers, dates as date cells, the row's 核查人 and �
 records row per meeting), then times, each from the files' bytes, median of R runs:
   baseline  `collect` of values.csv + records.csv (column-wise CSV reading, pyarrow)
   workbook  `collect` of the filled workbook: the same values and records
-and prints organizations/s and MB/s for each and the workbook's ratio to the baseline. Both are
-checked to give the same values for every organization before anything is timed.
+  openpyxl  the same, its cells read by openpyxl as before python-calamine (--openpyxl)
+and prints organizations/s and MB/s for each and the workbook's ratio to the baseline. The
+readings are checked to give the same values for every organization before anything is timed.
 
-    python bench/bench_workbook.py [N] [--repeats R] [--keep DIR]
+    python bench/bench_workbook.py [N] [--repeats R] [--keep DIR] [--openpyxl]
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import datetime as dt
+import functools
 import re
 import statistics
 import subprocess
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import openpyxl                                                  # noqa: E402
 
+from evaluator.intake import workbook as workbook_reader         # noqa: E402
 from evaluator.intake.evidence import collect                    # noqa: E402
 from evaluator.intake.rounds import load_round                   # noqa: E402
 from evaluator.intake.template import RECORDS, field_header      # noqa: E402
@@ -106,6 +109,7 @@ def main():
     ap.add_argument("orgs", nargs="?", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="make the round in this folder (kept) instead of a temporary one")
+    ap.add_argument("--openpyxl", action="store_true", help="also time reading the workbook with openpyxl (slow)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
@@ -129,15 +133,27 @@ def main():
         def workbook():
             return collect([book], orgs, standards)[0]
 
-        same_values(baseline(), workbook())
-        t_csv, t_book = median_time(baseline, args.repeats), median_time(workbook, args.repeats)
-        mb_csv = (values_csv.stat().st_size + records_csv.stat().st_size) / 1e6
-        mb_book = book.stat().st_size / 1e6
-        n = len(orgs)
+        def by_openpyxl():
+            fast = workbook_reader.read_xlsx
+            workbook_reader.read_xlsx = functools.partial(fast, fast=False)
+            try:
+                return workbook()
+            finally:
+                workbook_reader.read_xlsx = fast
+
+        expected = baseline()
+        same_values(expected, workbook())
+        rows = [("baseline: values.csv + records.csv", values_csv.stat().st_size + records_csv.stat().st_size,
+                 median_time(baseline, args.repeats)),
+                ("workbook: 证据采集表.xlsx", book.stat().st_size, median_time(workbook, args.repeats))]
+        if args.openpyxl:
+            same_values(expected, by_openpyxl())
+            rows.append(("workbook read by openpyxl (before)", book.stat().st_size, median_time(by_openpyxl, args.repeats)))
+        n, t_csv = len(orgs), rows[0][2]
         print(f"{n} organizations, repeats: {args.repeats} (median)")
-        print(f"  baseline: values.csv + records.csv  {mb_csv:6.2f} MB  {t_csv:7.3f} s  {n / t_csv:9.0f} orgs/s  {mb_csv / t_csv:6.2f} MB/s")
-        print(f"  workbook: 证据采集表.xlsx             {mb_book:6.2f} MB  {t_book:7.3f} s  {n / t_book:9.0f} orgs/s  {mb_book / t_book:6.2f} MB/s")
-        print(f"  ratio (workbook orgs/s to CSV orgs/s): {t_csv / t_book:.2f}")
+        for label, size, t in rows:
+            ratio = "" if t is t_csv else f"   ratio to baseline {t_csv / t:.2f}"
+            print(f"  {label:<36} {size / 1e6:6.2f} MB  {t:7.3f} s  {n / t:7.0f} orgs/s  {size / 1e6 / t:6.2f} MB/s{ratio}")
 
 
 if __name__ == "__main__":

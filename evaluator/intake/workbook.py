@@ -146,32 +146,41 @@ def _named_fields(c, rows: list[list], file: str, sheet: str) -> list[list]:
     i_field = names.index("field")
     i_org = names.index("organization") if "organization" in names else None
     orgs = _registry(c)
-    known: dict[tuple, str] = {}         # (standard id, label) -> field id: a sheet repeats a few labels
+    # (organization cell, field cell) -> the field id (None: the cell is left as it is): a
+    # sheet repeats the same few labels for each organization, so most rows are one look-up
+    known: dict[tuple, str | None] = {}
     out = [rows[0]]
     for n, row in enumerate(rows[1:], start=2):
-        text = _cell_text(row[i_field]) if i_field < len(row) else ""
-        if not text or is_field_id(text):
+        raw = row[i_field] if i_field < len(row) else None
+        org_cell = row[i_org] if i_org is not None and i_org < len(row) else None
+        key = (org_cell, raw)
+        if key in known:
+            fid = known[key]
+            if fid is not None:
+                row[i_field] = fid       # (read_xlsx's rows are this reading's own lists)
             out.append(row)
             continue
-        org = orgs.get(_cell_text(row[i_org])) if i_org is not None and i_org < len(row) else None
+        text = _cell_text(raw)
+        if not text or is_field_id(text):
+            known[key] = None
+            out.append(row)
+            continue
+        org = orgs.get(_cell_text(org_cell))
         h = headers.of_type(org.type) if org is not None else None
-        key = (h.standard.id if h is not None else None, text)
-        fid = known.get(key)
+        w = _at(file, sheet, n, i_field + 1, "field")
+        try:
+            fid = h.field(text) if h is not None else headers.field(text)
+        except AmbiguousHeader as e:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”对应多个指标（{'、'.join(e.ids)}）：请写明单位或指标编号"))
+            out.append([None] * len(row))
+            continue
         if fid is None:
-            w = _at(file, sheet, n, i_field + 1, "field")
-            try:
-                fid = h.field(text) if h is not None else headers.field(text)
-            except AmbiguousHeader as e:
-                c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”对应多个指标（{'、'.join(e.ids)}）：请写明单位或指标编号"))
-                out.append([None] * len(row))
-                continue
-            if fid is None:
-                whose = f"组织 {org.id} 所用标准“{h.standard.title}”" if h is not None else "本轮考评标准"
-                c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”不是{whose}的指标{_hint(headers, text)}"))
-                out.append([None] * len(row))
-                continue
-            known[key] = fid
-        row[i_field] = fid               # (read_xlsx's rows are this reading's own lists)
+            whose = f"组织 {org.id} 所用标准“{h.standard.title}”" if h is not None else "本轮考评标准"
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, f"“{text}”不是{whose}的指标{_hint(headers, text)}"))
+            out.append([None] * len(row))
+            continue
+        known[key] = fid
+        row[i_field] = fid
         out.append(row)
     return out
 
@@ -358,8 +367,8 @@ def read_xlsx(path: Path, data: bytes | None = None, first_only: bool = False,
     name = str(path)
     if data is None:
         data = read_limited(path, name)
-    if fast and not _has_formulas(data):
-        try:
+    if fast:
+        try:                             # (Unsure also when a visible sheet holds a formula)
             got = read_cells(data, first_only)
         except Unsure:
             pass
