@@ -95,3 +95,14 @@ def test_a_control_character_is_refused_at_its_cell_by_both_readers(tmp_path):
         [issue] = e.value.issues
         assert str(issue).startswith(f"{tmp_path / 'e.xlsx'}:3:3: values!C3: ")
         assert "x0085" in str(issue)
+
+
+def test_dates_of_a_workbook_saved_with_the_1904_calendar(tmp_path):
+    """Excel for Mac may count days from 1904: the same cell is the same date."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    wb.active.append([dt.datetime(2026, 3, 5), 0.5])
+    wb.active["B1"].number_format = "0%"
+    wb.save(tmp_path / "mac.xlsx")
+    assert read_xlsx(tmp_path / "mac.xlsx")[0][0][1] == [[dt.datetime(2026, 3, 5), "50%"]]
