@@ -216,3 +216,33 @@ grading:
 """)
     r, _ = run({"O1": full_evidence("O1", review_score=Decimal(-500))}, n_std)
     assert r["O1"]["total"] == Decimal(-20) and r["O1"]["tier"] == "D"
+
+
+def test_a_veto_states_its_cap_only_when_it_lowers_the_tier_and_names_no_absent_mark():
+    # 100 - 20 (area 10) - 5 (一般) = 75 reaches C by score; G9.2 caps at C: nothing to lower, so
+    # no 档次最高为 line; results.json carries `mark` only for a veto that has one (FORMATS §3)
+    r, _ = run({"O1": full_evidence("O1", serious_violation=True, centre_area=Decimal(10), secretary_rating="一般")})
+    o = r["O1"]
+    assert (o["total"], o["tier"]) == (Decimal(75), "C")
+    assert not any("档次最高为" in line for line in o["tier_reasons"])
+    assert [set(v) for v in o["vetoes"]] == [{"criterion", "cap_tier", "reason"}]
+
+
+def test_a_gate_on_the_last_tier_never_moves_anyone_past_it(tmp_path):
+    std = child_standard(tmp_path, "lastgate", """id: lastgate
+version: "1"
+title: 末档条件
+extends: mini
+grading:
+  quotas: []
+  gates:
+    - {tier: C, condition: "total >= 70", reason: 总分不低于70分}
+    - {tier: D, condition: "total >= 200", reason: 不可能达到的条件}
+""")
+    # 100 - 20 (area 10) - 10 (差) - 4 (one unapproved task) = 66: C by score, fails C's gate -> D,
+    # where D's own gate fails too but there is no tier below
+    r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(10), secretary_rating="差", unapproved_tasks=Decimal(1))}, std)
+    o = r["O1"]
+    assert (o["total"], o["tier"]) == (Decimal(66), "D")
+    assert "未满足 C档 条件（总分不低于70分），降为 D档" in o["tier_reasons"]
+    assert not any("未满足 D档" in line for line in o["tier_reasons"])

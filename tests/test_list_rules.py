@@ -260,3 +260,19 @@ def test_shares_are_read_as_standards_read_percentages_full_width_included():
     assert share("１０％") == Decimal("0.1") == share(0.1) == share("10%")
     d = compile_distribution({"scope": "round", "tiers": [{"tier": "A", "max": "１０％"}]}, ["A", "B"], fail)
     assert d.shares[0].share == Decimal("0.1")
+
+
+def test_lists_drawn_from_a_results_file_keep_every_mark_and_state_the_ranking_order():
+    # what reports draw for results written without lists: an organization marked by two
+    # flag-only vetoes carries both marks, and the rank-based rules end with the round's order
+    ranking = "排名方式：先比档次（高档在前），档次相同再比总分高者在前；各项均相同者名次并列"
+    marked = [{"criterion": "G9.2", "cap_tier": None, "mark": "软弱涣散党组织"},
+              {"criterion": "G9.3", "cap_tier": None, "mark": "重点整改对象"}]
+    results = {"standards": {"mini": {"tiers": [{"id": "A"}, {"id": "D"}]}},
+               "ranking": {"order": "tier_first", "description": ranking},
+               "organizations": [org("A1", "东区", "一街道", "A", 1), org("D1", "东区", "一街道", "D", 2, 50, marked)]}
+    lists = derive_lists(results, None)
+    (entry,) = lists["black"]["entries"]
+    assert (entry["organization"], entry["marks"]) == ("D1", ["软弱涣散党组织", "重点整改对象"])
+    assert entry["reasons"][-2:] == ["触发一票否决，认定为软弱涣散党组织", "触发一票否决，认定为重点整改对象"]
+    assert lists["black"]["description"][-1] == ranking and lists["red"]["description"][-1] == ranking
