@@ -11,6 +11,7 @@ exactly as any other evidence's.
 """
 from __future__ import annotations
 
+import difflib
 import io
 import re
 from itertools import zip_longest
@@ -73,12 +74,24 @@ class _StreetRecords:
     """The collector records_rows writes a street's rows into: `named` finds the street (a
     street no organization is in is refused at its cell, with "did you mean"), `put` gives the
     record to each of its organizations, carrying the street for provenance. A street's field
-    is given by one sheet or document (evidence.Streets.given): its rows here are one listing."""
+    is given by one sheet or document (evidence.Streets.given): its rows here are one listing.
+
+    Read with the round's standards, a record goes only to the organizations whose standard
+    has its field: a street's 两新 organizations do not read its 大工委 meetings, and resolving
+    the field for them would take it for a misspelling of one of theirs (joint_meetings,
+    committee_meetings). A field no standard of the round has, or none of the street's
+    organizations reads, is refused at its cell: it would count for nobody."""
 
     def __init__(self, c, streets: Streets):
         self.c, self.streets, self.issues = c, streets, c.issues
         self.key: tuple[str, str] | None = None
         self.mine: set[tuple] = set()
+        self.standards = getattr(c, "standards", None) or {}
+        self.orgs = _registry(c)
+
+    def _reads(self, org_id: str, fid: str) -> bool:
+        standard = self.standards.get(self.orgs[org_id].type)
+        return standard is None or fid in standard.fields      # (no standard: refused elsewhere)
 
     def named(self, text: str, file: str, where) -> None:
         self.key, why = self.streets.find(text) if text else (None, "street must not be blank")
@@ -96,9 +109,25 @@ class _StreetRecords:
             self.issues.append(Issue(where.file, where.line, where.col, where.path,
                                      f"duplicate value for street '{label}' field '{fid}' (first given at {first.file}:{first.line})"))
             return
+        members = self.streets.members[self.key]
+        if self.standards:
+            fields = {f for s in self.standards.values() for f in s.fields}
+            if fid not in fields:
+                hint = difflib.get_close_matches(fid, sorted(fields), 1)
+                self.issues.append(Issue(where.file, where.line, where.col, where.path,
+                                         f"unknown field '{fid}': no standard of the round has it"
+                                         + (f"; did you mean '{hint[0]}'?" if hint else "")))
+                return
+            members = [o for o in members if self._reads(o, fid)]
+            if not members:              # it would count for nobody: say so rather than drop it
+                self.issues.append(Issue(where.file, where.line, where.col, where.path,
+                                         f"no organization of street '{label}' is scored on field '{fid}' "
+                                         "(their standards do not have it): enter it for a street whose "
+                                         "organizations read it, or delete the row"))
+                return
         self.streets.given.setdefault(given, where)
         self.mine.add(given)
-        for org in self.streets.members[self.key]:
+        for org in members:
             self.c.put(org, fid, source, record, where, inspector, verified_on, append=True,
                        verified_on_where=verified_on_where, street=label)
 

@@ -365,3 +365,29 @@ def test_a_streets_records_given_twice_or_also_by_an_organization_are_refused(tm
     [problem] = refusals(t.save())
     assert problem.startswith(f"{t.path}:2:3: 街道会议活动记录!C2: field 'committee_meetings' of organization 'C2' "
                               "is given both for its street '东区/一街道' and for the organization itself")
+
+
+def test_a_streets_records_go_to_the_organizations_whose_standard_reads_them(tmp_path):
+    """A village of the street (its standard has no such records) is not given them; a street
+    where no organization reads them, or a field no standard has, is refused: the rows would
+    count for nobody."""
+    r = _with_village(tmp_path)
+    (tmp_path / "orgs.csv").write_text(ORGS + "V1,丙村党委,村,东区,一街道,\nV2,丁村党委,村,东区,二街道,\n", encoding="utf-8")
+    data, _ = round_template(load_round(r))
+    path = tmp_path / "evidence" / "证据采集表.xlsx"
+    path.write_bytes(data)
+    wb = openpyxl.load_workbook(path)
+    wb["街道会议活动记录"].append(["东区/一街道", "支部委员会会议记录", "2026-03-20"])
+    wb.save(path)
+    ev = evidence_of(r)
+    assert [x.date for x in ev["C1"].values["committee_meetings"]] == [dt.date(2026, 3, 20)]
+    assert ev["C2"].provenance["committee_meetings"] == {"source": "self", "street": "东区/一街道"}
+    assert "committee_meetings" not in ev["V1"].values and "committee_meetings" not in ev["V1"].provenance
+    wb["街道会议活动记录"].append(["东区/二街道", "支部委员会会议记录", "2026-03-20"])
+    wb["街道会议活动记录"].append(["东区/一街道", "commitee_meetings", "2026-03-20"])
+    wb.save(path)
+    assert refusals(r) == [
+        f"{path}:3:3: 街道会议活动记录!C3: no organization of street '东区/二街道' is scored on field 'committee_meetings' "
+        "(their standards do not have it): enter it for a street whose organizations read it, or delete the row",
+        f"{path}:4:3: 街道会议活动记录!C4: unknown field 'commitee_meetings': no standard of the round has it; "
+        "did you mean 'committee_meetings'?"]
