@@ -276,3 +276,18 @@ def test_lists_drawn_from_a_results_file_keep_every_mark_and_state_the_ranking_o
     assert (entry["organization"], entry["marks"]) == ("D1", ["软弱涣散党组织", "重点整改对象"])
     assert entry["reasons"][-2:] == ["触发一票否决，认定为软弱涣散党组织", "触发一票否决，认定为重点整改对象"]
     assert lists["black"]["description"][-1] == ranking and lists["red"]["description"][-1] == ranking
+
+
+def test_an_evaluated_rounds_lists_carry_the_mark_of_an_organization_with_two_vetoes(tmp_path):
+    # O2 hits the capping veto G9.2 (C) and the marking veto G9.3: its entry on the round's own
+    # black list and the `marked` designation name the mark (the row holds both vetoes, "G9.2；G9.3")
+    from roundkit import make_round
+    from test_flag_vetoes import FLAGGED
+    rnd = make_round(tmp_path, [("O1", "东区", "一街道", {"lax": "否"}),
+                                ("O2", "东区", "一街道", {"lax": "是", "serious_violation": "是"})], FLAGGED,
+                     "designations:\n  weak: {title: 软弱涣散党组织, include: marked}\n")
+    payload = evaluate_round(load_round(rnd))
+    (black,) = payload["lists"]["black"]["entries"]
+    assert (black["organization"], black["tier"], black["marks"]) == ("O2", "C", ["软弱涣散党组织"])
+    assert black["reasons"] == ["符合条件：触发一票否决", "触发一票否决，认定为软弱涣散党组织"]
+    assert [(e["organization"], e["marks"]) for e in payload["designations"]["weak"]["entries"]] == [("O2", ["软弱涣散党组织"])]
