@@ -8,8 +8,9 @@ It does not give a cell's number format, and it reads an error cell (#N/A) as em
 found in the sheet's XML by one scan for the few cells that need them: cells whose style shows
 a percent sign (a number there reads as Excel shows it, '55.8%'), and error cells (kept as
 their text, which evidence refuses as an Excel error). Anything this reading is not sure of —
-a workbook calamine cannot open, a cell the scan cannot place — returns None, and the caller
-reads the file with openpyxl, which also reports what is wrong with a broken file.
+a workbook calamine cannot open, a formula (calamine reads no formula text, and one without a
+saved value must be refused naming it), a cell the scan cannot place — raises Unsure, and the
+caller reads the file with openpyxl, which also reports what is wrong with a broken file.
 
 Two cells read better than openpyxl read them: a number too large for a date in a date cell
 (20260305 typed into a date column) is that number, which evidence reads as yyyymmdd, where
@@ -45,8 +46,8 @@ def read_cells(data: bytes, first_only: bool = False) -> list[tuple[str, list[li
     first_only); rows None: a hidden sheet (not read). Cells: None for an empty cell, str, int
     (a whole number), float, bool, datetime (a date cell), time, timedelta, or the text Excel
     shows for a percent-formatted number. controls: (row, column, text) of each text cell
-    holding a control character, to be refused there. Raises Unsure, and Formulas when a
-    visible sheet holds a formula (openpyxl reads their text)."""
+    holding a control character, to be refused there. Raises Unsure (also when a visible
+    sheet holds a formula)."""
     import python_calamine
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
