@@ -87,6 +87,7 @@ class _StreetRecords:
         self.key: tuple[str, str] | None = None
         self.mine: set[tuple] = set()
         self.standards = getattr(c, "standards", None) or {}
+        self.fields = sorted({f for s in self.standards.values() for f in s.fields})
         self.orgs = _registry(c)
 
     def _reads(self, org_id: str, fid: str) -> bool:
@@ -102,6 +103,10 @@ class _StreetRecords:
             verified_on_where=None) -> None:
         if self.key is None:
             return                       # refused where the street is named
+        if not fid:
+            self.issues.append(Issue(where.file, where.line, where.col, where.path,
+                                     "the row's field (记录类别) must not be blank"))
+            return
         label = f"{self.key[0]}/{self.key[1]}" if self.key[0] else self.key[1]
         given = (self.key, fid)
         first = self.streets.given.get(given)
@@ -111,9 +116,8 @@ class _StreetRecords:
             return
         members = self.streets.members[self.key]
         if self.standards:
-            fields = {f for s in self.standards.values() for f in s.fields}
-            if fid not in fields:
-                hint = difflib.get_close_matches(fid, sorted(fields), 1)
+            if fid not in self.fields:
+                hint = difflib.get_close_matches(fid, self.fields, 1)
                 self.issues.append(Issue(where.file, where.line, where.col, where.path,
                                          f"unknown field '{fid}': no standard of the round has it"
                                          + (f"; did you mean '{hint[0]}'?" if hint else "")))

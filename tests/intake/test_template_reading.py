@@ -343,13 +343,15 @@ def test_a_streets_records_are_refused_at_their_cells(tmp_path):
     t = Filled(tmp_path)
     r = _street_records(t, ["东区/一街", "支部委员会会议记录", "2026-03-20"],
                         [None, "支部委员会会议记录", "2026-03-21"],
-                        ["东区/一街道", "支委会会议记录", "2026-03-22"])
+                        ["东区/一街道", "支委会会议记录", "2026-03-22"],
+                        ["东区/一街道", None, "2026-03-23"])
     problems = refusals(r)
     sheet = f"{t.path}:{{}}: 街道会议活动记录!{{}}: "
     assert problems == [
         sheet.format("4:2", "B4") + "“支委会会议记录”不是本轮考评标准的指标；是否应为“支部委员会会议记录”？",
         sheet.format("2:1", "A2") + "no organization of the registry is in street '东区/一街'; did you mean '东区/一街道'?",
-        sheet.format("3:1", "A3") + "street must not be blank"]
+        sheet.format("3:1", "A3") + "street must not be blank",
+        sheet.format("5:3", "C5") + "the row's field (记录类别) must not be blank"]
 
 
 def test_a_streets_records_given_twice_or_also_by_an_organization_are_refused(tmp_path):
