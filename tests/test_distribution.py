@@ -128,6 +128,8 @@ def test_quotas_win_over_a_floor(tmp_path):
     (Share("A", "target", Decimal("0.3"), Decimal("0.05")), 20, (5, 7)),
     (Share("A", "target", Decimal("0.3")), 7, (2, 2)),            # 2.1 half up; no tolerance: exact
     (Share("A", "target", Decimal("0.25"), Decimal("0.01")), 2, (1, 1)),   # empty range 0.48-0.52 -> 0.5 half up
+    (Share("A", "target", Decimal("0.05"), Decimal("0.05")), 10, (0, 1)),  # a tolerance as wide as the share: none is enough
+    (Share("A", "target", Decimal("0.3"), Decimal("0.1")), 7, (2, 2)),     # 1.4-2.8: ceil 2, floor 2 (not 2.8 rounded to 3)
 ])
 def test_share_bounds_round_as_documented(share, n, bounds):
     assert share.bounds(n) == bounds
@@ -198,6 +200,10 @@ def test_the_distribution_reads_in_plain_chinese_for_the_published_rules():
     lines = [s.text(names[s.tier]) for s in shares]
     assert lines == ["五星级 不超过 10%", "四星级 约 30%（±5%）", "三星级 不少于 40%"]
     assert ALLOCATION_RULE.startswith("按排名分配：") and program_text("\n".join(lines + [ALLOCATION_RULE])) == []
+    # shares that are not whole percentages keep two places, for caps as for floors and targets
+    assert [Share("S5", "max", Decimal("0.125")).text("五星级"), Share("S3", "min", Decimal("0.3333")).text("三星级"),
+            Share("S4", "target", Decimal("0.025"), Decimal("0.005")).text("四星级")] == [
+        "五星级 不超过 12.5%", "三星级 不少于 33.33%", "四星级 约 2.5%（±0.5%）"]
 
 
 def test_the_terminal_summary_shows_each_share_and_the_ranking_order(tmp_path):
