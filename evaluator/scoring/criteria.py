@@ -152,17 +152,46 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
         return main, own
     if cache.standard != standard.id:
         raise EvaluationError(f"an outcome cache of standard {cache.standard} used for {standard.id}")
+    # the organization's waivers, if it has any (a round has a few: most have none)
+    waived = {cid: w for (oid, cid), w in waivers.items() if oid == org.id} if waivers and org.id in \
+        cache.waived_organizations(waivers) else None
+    get, notes = env.get, env["$notes"] or None
+    own_get, own_notes = (own_env.get, own_env["$notes"] or None) if own_env is not None else (None, None)
     for c, names, memo in cache.plan:
-        waiver = waivers.get((org.id, c.id)) if waivers else None
+        waiver = waived.get(c.id) if waived else None
         if names is None or waiver is not None:
             main.append(score_criterion(c, env, waiver, fields))
             if own is not None:
                 own.append(score_criterion(c, own_env, waiver, fields))
             continue
-        main.append(cache.score(c, names, memo, env, env["$notes"] or None))
+        # the common case, an outcome already computed, looked up here; anything else (not
+        # seen yet, a value that cannot be a key) is the cache's to settle
+        try:
+            got = memo.get(_key(names, get, notes), _UNSEEN)
+        except TypeError:
+            got = _UNSEEN
+        main.append(got if got is not _UNSEEN else cache.score(c, names, memo, env, notes))
         if own is not None:
-            own.append(cache.score(c, names, memo, own_env, own_env["$notes"] or None))
+            try:
+                got = memo.get(_key(names, own_get, own_notes), _UNSEEN)
+            except TypeError:
+                got = _UNSEEN
+            own.append(got if got is not _UNSEEN else cache.score(c, names, memo, own_env, own_notes))
     return main, own
+
+
+_UNSEEN = object()
+
+
+def _key(names: tuple[str, ...], get, notes: Mapping[str, str] | None) -> tuple:
+    """What an outcome cache keys a criterion's outcome by: the values of the names it reads,
+    each with its type, and intake's notes on them (OutcomeCache). Most criteria read one name:
+    its key is made without the tuples of tuples."""
+    if len(names) == 1:
+        v = get(names[0])
+        return (v, type(v), notes.get(names[0]) if notes else None)
+    values = tuple(map(get, names))
+    return (values, tuple(map(type, values)), tuple(map(notes.get, names)) if notes else None)
 
 
 class OutcomeCache:
@@ -189,6 +218,8 @@ class OutcomeCache:
         self.fields = standard.fields
         self.limit = limit
         self.size = 0
+        self._waivers: Mapping | None = None
+        self._waived: frozenset[str] = frozenset()
         # per criterion, in document order: (criterion, the names it reads or None when it is
         # not cached, its outcomes by key)
         self.plan: list[tuple[Criterion, tuple[str, ...] | None, dict]] = []
@@ -200,10 +231,15 @@ class OutcomeCache:
                 names = None
             self.plan.append((c, names, {}))
 
+    def waived_organizations(self, waivers: Mapping[tuple[str, str], str]) -> frozenset[str]:
+        """The organizations `waivers` name (kept while the same waivers are asked about)."""
+        if self._waivers is not waivers:
+            self._waivers, self._waived = waivers, frozenset(oid for oid, _ in waivers)
+        return self._waived
+
     def score(self, c: Criterion, names: tuple[str, ...], memo: dict, env: Mapping[str, Any],
               notes: Mapping[str, str] | None) -> Outcome:
-        values = tuple(map(env.get, names))
-        key = (values, tuple(map(type, values)), tuple(map(notes.get, names)) if notes else None)
+        key = _key(names, env.get, notes)
         try:
             got = memo.get(key)
         except TypeError:                     # a value that cannot be a key: computed each time
