@@ -59,6 +59,7 @@ def test_no_formulas_no_field_ids_and_chinese_instructions(demo):
     guide = [r[0] for r in wb["填表说明"].iter_rows(values_only=True) if r[0]]
     assert guide[0].startswith(rnd.title)
     assert any("核查人" in line for line in guide) and any("agrade validate" in line for line in guide)
+    assert any(line.startswith("4. “街道会议活动记录”") and "大工委" in line for line in guide)
 
 
 def test_drop_downs_formats_and_widths(demo):
