@@ -200,10 +200,10 @@ def test_the_distribution_reads_in_plain_chinese_for_the_published_rules():
     lines = [s.text(names[s.tier]) for s in shares]
     assert lines == ["五星级 不超过 10%", "四星级 约 30%（±5%）", "三星级 不少于 40%"]
     assert ALLOCATION_RULE.startswith("按排名分配：") and program_text("\n".join(lines + [ALLOCATION_RULE])) == []
-    # shares that are not whole percentages keep two places, for caps as for floors and targets
-    assert [Share("S5", "max", Decimal("0.125")).text("五星级"), Share("S3", "min", Decimal("0.3333")).text("三星级"),
-            Share("S4", "target", Decimal("0.025"), Decimal("0.005")).text("四星级")] == [
-        "五星级 不超过 12.5%", "三星级 不少于 33.33%", "四星级 约 2.5%（±0.5%）"]
+    # shares that are not whole percentages are printed to two places (half up), whatever their kind
+    assert [Share("S5", "max", Decimal("0.12345")).text("五星级"), Share("S3", "min", Decimal("0.33335")).text("三星级"),
+            Share("S4", "target", Decimal("0.02505"), Decimal("0.00125")).text("四星级")] == [
+        "五星级 不超过 12.35%", "三星级 不少于 33.34%", "四星级 约 2.51%（±0.13%）"]
 
 
 def test_the_terminal_summary_shows_each_share_and_the_ranking_order(tmp_path):
@@ -287,3 +287,11 @@ def test_the_terminal_summary_says_when_a_share_is_not_met(tmp_path):
     code, out, err = run_cli("evaluate", rnd, "--out", tmp_path / "out")
     assert code == 0, err
     assert "档次比例 A档 约 50%（全域）：0/2 未达标" in out
+
+
+def test_shares_of_exactly_0_and_100_percent_are_accepted_and_applied(tmp_path):
+    # A at most 0%: nobody; B at least 100%: everyone the vetoes and gates allow (all four here)
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, max: 0%}, {tier: B, min: 100%}]\n")
+    r, payload = _evaluate(tmp_path, std, [TEN[0], TEN[7], TEN[8], TEN[9]])
+    assert [r[oid]["tier"] for oid in ("Q01", "Q08", "Q09", "Q10")] == ["B"] * 4
+    assert [(c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [("A", 0, True), ("B", 4, True)]
