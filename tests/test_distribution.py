@@ -295,3 +295,13 @@ def test_shares_of_exactly_0_and_100_percent_are_accepted_and_applied(tmp_path):
     r, payload = _evaluate(tmp_path, std, [TEN[0], TEN[7], TEN[8], TEN[9]])
     assert [r[oid]["tier"] for oid in ("Q01", "Q08", "Q09", "Q10")] == ["B"] * 4
     assert [(c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [("A", 0, True), ("B", 4, True)]
+
+
+def test_the_tier_above_the_last_is_enforced_and_the_last_only_reported(tmp_path):
+    # TEN: C holds Q09 (75) and Q10 (70); C at most floor(10% x 10) = 1 sends Q10 to D. D at most
+    # 0% cannot send it further: the last tier takes whoever is left and its share is reported unmet
+    std = with_distribution("  distribution:\n    tiers: [{tier: C, max: 10%}, {tier: D, max: 0%}]\n")
+    r, payload = _evaluate(tmp_path, std, TEN)
+    assert (r["Q09"]["tier"], r["Q10"]["tier"]) == ("C", "D")
+    assert "全域档次比例要求C档 不超过 10%（10 个中最多 1 个），本组织在该档排第 2，调整为 D档" in r["Q10"]["tier_reasons"]
+    assert [(c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [("C", 1, True), ("D", 1, False)]
