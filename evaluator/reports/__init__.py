@@ -140,7 +140,7 @@ def _render(src: RoundSource, out_dir: Path, kinds, docs, sheets, public, worker
                              cluster=pool)
         written += files
         if bundle:
-            written += write_bundles(stage.path, members)
+            written += write_bundles(stage.path, members, ctx.get("issued_iso", ""))
         return stage.commit(written)
     finally:
         stage.cleanup()

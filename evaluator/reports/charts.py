@@ -117,7 +117,8 @@ def trend(points: Sequence[dict]) -> dict | None:
 def columns(periods: Sequence[dict], series: Sequence[dict]) -> dict | None:
     """Grouped columns: one group per bulletin (date), one column per series, each with its
     count above it; the legend drawn inside the chart so it cannot be parted from it.
-    `periods`: [{date, counts: {series label: n}}]; `series`: [{label, i (colour position)}]."""
+    `periods`: [{date, counts: {series label: n}}]; `series`: [{label, i (colour position),
+    fill (a colour of its own, optional)}]."""
     if not periods or not series:
         return None
     legend_y, top, bottom = 12, 34, 134
@@ -137,11 +138,12 @@ def columns(periods: Sequence[dict], series: Sequence[dict]) -> dict | None:
             n = p["counts"].get(s["label"], 0)
             y = y_of(n)
             bars.append({"x": round(first + j * bar + 1, 2), "w": round(bar - 2, 2), "y": y,
-                         "h": round(bottom - y, 2), "n": n, "i": s["i"], "label": s["label"]})
+                         "h": round(bottom - y, 2), "n": n, "i": s["i"], "label": s["label"],
+                         "fill": s.get("fill")})
         groups.append({"x": round(centre, 2), "label": label, "bars": bars})
     legend, x = [], float(LEFT)
     for s in series:                       # each entry as wide as its text (CJK: one em a character)
-        legend.append({"x": round(x, 2), "label": s["label"], "i": s["i"]})
+        legend.append({"x": round(x, 2), "label": s["label"], "i": s["i"], "fill": s.get("fill")})
         x += 14 + text_width(s["label"]) + 14
     return {"w": WIDTH, "h": height, "font": FONT, "left": LEFT, "right": WIDTH - RIGHT, "top": top, "bottom": bottom,
             "x_font": label_font(labels, group * 0.9),

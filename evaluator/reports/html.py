@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import resources
+from .labels import NUMERALS
 
 CSS_FILE = "report.css"
 TEMPLATES = {"scorecard": "scorecard.html.j2", "summary": "summary.html.j2", "lists": "lists.html.j2"}
@@ -21,13 +22,15 @@ def assets_dir() -> Path:
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(assets_dir())),
         autoescape=True,                      # every template, whatever its file name
         undefined=jinja2.StrictUndefined,     # a typo in a template is an error, not a blank
         trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["ZH_NUMERALS"] = NUMERALS     # （十一）, not （11）, after the tenth section
+    return env
 
 
 @cache

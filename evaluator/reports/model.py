@@ -13,7 +13,7 @@ from typing import Any
 from ..terms import RANK_ZH, scope_key
 from . import charts
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
-                     date_zh, learn_type_name, num, pct, to_decimal, type_name)
+                     date_zh, fixed, learn_type_name, num, pct, share, to_decimal, type_name)
 
 RECTIFY_DAYS = 90          # default deadline: this many days after the round period ends
 MAX_RECORDS_SHOWN = 12     # dated records listed in an evidence cell before "等 N 条"
@@ -43,7 +43,10 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
         "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
                   "footer": str(rnd.get("footer") or rnd["issuer"]),     # every page's footer
                   "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"
-                            + (f"（截至{date_zh(rnd['as_of'])}）" if rnd.get("as_of") else "")},
+                            + (f"（截至{date_zh(rnd['as_of'])}）" if rnd.get("as_of") else ""),
+                  # the same in two parts, for a narrow cell to break between them
+                  "span": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}",
+                  "as_of": date_zh(rnd["as_of"]) if rnd.get("as_of") else ""},
         "issued": date_zh(issued), "issued_iso": (issued or dt.date(2000, 1, 1)).isoformat(),
         "deadline": date_zh(deadline) if deadline else "",
         "agrade_version": str(results.get("agrade_version", "")),
@@ -51,6 +54,8 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
         "standards": standards, "fields": fields, "schemes": schemes, "scheme_of": scheme_of,
         "tiers": [t for sc in schemes for t in sc["tiers"]],
         "public": public, "has_previous": has_previous,
+        # what movement is measured against: a bulletin's earlier bulletin, else the last round
+        "previous_word": "上期" if rnd.get("as_of") else "上轮",
     }
 
 
@@ -480,8 +485,8 @@ def _tier_table(groups: dict[str, list[dict]], tier_ids: list[str], label_of) ->
             x += w
         rows.append({"label": label_of(key), "orgs": len(orgs), "graded": len(graded), "counts": counts,
                      "not_graded": len(orgs) - len(graded),
-                     "top_share": pct(Decimal(counts[0]) / len(graded)) if graded and counts else "—",
-                     "avg": num(avg), "segments": segs})
+                     "top_share": share(Decimal(counts[0]) / len(graded)) if graded and counts else "—",
+                     "avg": fixed(avg), "segments": segs})
     return rows
 
 
@@ -547,7 +552,7 @@ def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
             "label": _scheme_label(sc["tiers"]) + (f"（{'、'.join(types)}）" if len(ctx["schemes"]) > 1 else ""),
             "overview": overall,
             "bars": [{"name": t["name"], "n": n, "w": _bar(n, overall["graded"]),
-                      "share": pct(Decimal(n) / overall["graded"]) if overall["graded"] else "—"}
+                      "share": share(Decimal(n) / overall["graded"]) if overall["graded"] else "—"}
                      for t, n in zip(sc["tiers"], overall["counts"])],
             "by_district": _tier_table(dict(sorted(by_district.items())), ids, lambda k: k),
             "by_type": _tier_table(dict(sorted(by_type.items())), ids, lambda k: TYPE_ZH.get(k, k)),
@@ -560,7 +565,7 @@ def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
 def _top_losses(lost: dict[str, dict], limit: int = 10) -> list[dict]:
     ranked = sorted(lost.values(), key=lambda e: (-e["lost"], -e["orgs"], e["id"]))[:limit]
     biggest = ranked[0]["lost"] if ranked else Decimal(1)
-    return [{**e, "lost": num(e["lost"]), "avg": num(e["lost"] / e["orgs"]),
+    return [{**e, "lost": fixed(e["lost"]), "avg": fixed(e["lost"] / e["orgs"]),
              "bar": round(float(e["lost"] / biggest) * 100, 2)} for e in ranked]
 
 
@@ -575,7 +580,7 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
         label = TYPE_ZH.get(value, value) if scope == "type" else (value or SCOPE_ZH.get(scope, scope))
         rows.append({"scope": SCOPE_ZH.get(scope, scope), "value": label,
                      "tier": names.get(t.get("tier"), t.get("tier", "")),
-                     "count": t.get("count", ""), "graded": t.get("graded", ""), "share": pct(t.get("share")),
+                     "count": t.get("count", ""), "graded": t.get("graded", ""), "share": share(t.get("share")),
                      "target": pct(t.get("target")), "met": bool(t.get("met")),
                      "bar": min(100.0, float(to_decimal(t.get("share")) or 0) * 100),
                      "mark": min(100.0, float(to_decimal(t.get("target")) or 0) * 100)})
@@ -584,6 +589,9 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
 
 MOVES = (("升档", "up"), ("保持", "same"), ("降档", "down"), ("首次定档", "new"), ("本轮不予定档", "none"))
 MOVE_COLOUR = {"up": 0, "same": 5, "down": 3, "new": 1, "none": 4}    # positions in the charts' colour list
+# 降档 drawn in the blue its label is printed in (report.css .down), not a third grey beside 保持's
+# and 本轮不予定档's: the reader matches the chart to the table by colour
+MOVE_FILL = {"down": "#1f5fa8"}
 
 
 def _moves(ranking: list[dict]) -> list[dict]:
@@ -596,7 +604,8 @@ def _moves(ranking: list[dict]) -> list[dict]:
             counts[mv["label"]] += 1
     total = sum(counts.values())
     return [{"label": label, "cls": cls, "n": counts[label], "w": _bar(counts[label], total), "i": MOVE_COLOUR[cls],
-             "share": pct(Decimal(counts[label]) / total) if total else "—"} for label, cls in MOVES]
+             "fill": MOVE_FILL.get(cls),
+             "share": share(Decimal(counts[label]) / total) if total else "—"} for label, cls in MOVES]
 
 
 def _graded(point) -> bool:
@@ -635,7 +644,7 @@ def move_history(results: dict, ctx: dict) -> dict | None:
             period["counts"][movement(None if before is None else (None, None, before), now)] += 1
     if isinstance(b.get("moves"), dict) and b["moves"]:
         periods[-1]["counts"] = {label: int(b["moves"].get(label) or 0) for label, _ in MOVES}
-    shown = [{"label": label, "i": MOVE_COLOUR[cls]} for label, cls in MOVES
+    shown = [{"label": label, "i": MOVE_COLOUR[cls], "fill": MOVE_FILL.get(cls)} for label, cls in MOVES
              if cls in ("up", "same", "down") or any(p["counts"][label] for p in periods)]
     return charts.columns(periods, shown)
 
@@ -655,7 +664,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
                         "rank_street": (o.get("rank") or {}).get("street") or "—", "id": o["id"], "name": o["name"],
                         "district": o.get("district") or "—", "street": o.get("street") or "—",
                         "street_key": f"{o.get('district') or ''}/{o.get('street') or ''}",
-                        "type": type_name(o), "total": num(o.get("total")),
+                        "type": type_name(o), "total": fixed(o.get("total")),
                         "tier": o.get("tier_name") or o.get("tier") or STATUS_ZH["not_graded"], "cls": tier_class(o, ctx),
                         "vetoes": len(o.get("vetoes") or []), "movement": mv})
     vetoes, not_graded = [], []
@@ -664,8 +673,10 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
             vetoes.append({"name": o["name"], "id": v.get("criterion", ""), "title": v[VETO_TITLE],
                            "reason": "" if public else v.get("reason", "")})
         if o.get("status") != "graded":
-            not_graded.append({"name": o["name"], "district": o.get("district") or "—",
-                               "reasons": [str(r) for r in o.get("tier_reasons") or []]})
+            # under the heading 不予定档, a reason need not say 不予定档 again
+            not_graded.append({"name": o["name"], "district": o.get("district") or "—", "street": o.get("street") or "—",
+                               "reasons": [str(r).removeprefix(STATUS_ZH["not_graded"] + "：")
+                                           for r in o.get("tier_reasons") or []]})
     graded = [o for o in orgs if o.get("status") == "graded"]
     totals = [to_decimal(o["total"]) for o in graded if o.get("total") is not None]
     streets = {(o.get("district") or "", o.get("street") or "") for o in orgs}
@@ -673,7 +684,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
         "doc": _doc(ctx, f"{ctx['round']['title']}情况通报", "summary"),
         "ctx": ctx,
         "overview": {"orgs": len(orgs), "graded": len(graded), "not_graded": len(orgs) - len(graded),
-                     "avg": num(sum(totals, Decimal(0)) / len(totals)) if totals else "—"},
+                     "avg": fixed(sum(totals, Decimal(0)) / len(totals)) if totals else "—"},
         "schemes": _scheme_tables(results, ctx),
         "targets": _target_rows(results, ctx),
         "ranking": ranking,
@@ -734,8 +745,9 @@ def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
                             "street": e.get("street") or org.get("street") or "—",
                             "type": TYPE_ZH.get(e.get("type") or org.get("type", ""), e.get("type", "")),
                             "tier": e.get("tier_name") or org.get("tier_name") or e.get("tier") or "—",
-                            "total": num(e.get("total")), "rank": e.get("rank") or "—",
+                            "total": fixed(e.get("total")), "rank": e.get("rank") or "—",
                             "reasons": reasons + vetoes})
         out.append({"id": lid, "title": lst.get("title") or lid, "rules": rules_text,
                     "entries": entries, "cls": lid if lid in ("red", "black") else "other"})
-    return {"doc": _doc(ctx, f"{ctx['round']['title']}红黑榜", "lists"), "ctx": ctx, "lists": out}
+    return {"doc": _doc(ctx, f"{ctx['round']['title']}红黑榜", "lists"), "ctx": ctx, "lists": out,
+            "districts": sorted({o.get("district") or "—" for o in results["organizations"]})}

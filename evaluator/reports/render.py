@@ -10,6 +10,7 @@ and moves the finished files into place only when all succeeded.
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import json
 import multiprocessing
 import multiprocessing.util
@@ -122,17 +123,24 @@ def bundle_name(scope: str, district: str, street: str) -> str:
     return f"bundles/{BUNDLE_ZH[scope]}/{stem}.zip"
 
 
-def write_bundles(stage: Path, members: dict[str, list[str]]) -> list[str]:
+def write_bundles(stage: Path, members: dict[str, list[str]], issued: str = "") -> list[str]:
     """Zip the staged scorecards: `members` maps a bundle's path to the staged files it holds
     (paths relative to `stage`). Fixed dates and order: the same files, the same bytes.
+    Each file is dated the round's issue date (`issued`, ISO), which is what a department sees
+    when it opens the zip (zip's own epoch, 1980-01-01, when there is none).
     Each file is copied from disk into the zip, never held whole in memory."""
+    try:
+        day = dt.date.fromisoformat(issued[:10])
+        stamp = (day.year, day.month, day.day, 0, 0, 0) if day.year >= 1980 else (1980, 1, 1, 0, 0, 0)
+    except ValueError:
+        stamp = (1980, 1, 1, 0, 0, 0)
     written = []
     for rel, files in sorted(members.items()):
         path = Path(stage) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(set(files)):
-                info = zipfile.ZipInfo(Path(f).name, date_time=(1980, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(Path(f).name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 with open(Path(stage) / f, "rb") as src, zf.open(info, "w") as dst:

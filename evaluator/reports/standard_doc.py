@@ -33,13 +33,13 @@ from ..standard.published import Published, date_text, published
 from ..terms import num
 from .html import assets_dir, environment, screen_css_text
 from .render import jsonable, safe_name
+from .labels import zh_numeral
 
 __all__ = ["DOC_FORMATS", "doc_model", "render_doc", "markdown", "write_docs", "doc_stem"]
 
 DOC_FORMATS = ("pdf", "html", "md")
 TEMPLATE = "standard.html.j2"
 CSS_FILE = "standard.css"
-_NUMERALS = "一二三四五六七八九十"
 
 
 @cache
@@ -108,7 +108,7 @@ def markdown(pub: Published) -> str:
     """The same content as Markdown (for a notice or a wiki page)."""
     m = doc_model(pub)["std"]
     out = [f"# {pub.title}", "", f"**考评细则（{pub.version}版）**　发布单位：{pub.issuer or '—'}", "",
-           f"- 施行期间：{m['effective_from']} 至 {m['effective_to']}",
+           f"- 施行期间：{m['effective_from']}至{m['effective_to']}",
            f"- 适用范围：{'、'.join(pub.applies_to) or '—'}党组织"]
     if pub.based_on:
         out.append(f"- 制定依据：在{'、'.join(pub.based_on)}基础上增补、调整，以下为合并后的完整细则")
@@ -151,7 +151,7 @@ def lists_intro(pub: Published) -> str:
 
 
 def _numeral(i: int) -> str:
-    return _NUMERALS[i] if i < len(_NUMERALS) else str(i + 1)
+    return zh_numeral(i + 1)
 
 
 def _cell(text: str) -> str:

@@ -90,7 +90,8 @@ def rankings(results: dict, previous: dict[str, dict]) -> Table:
             ("total", "总分", "num"), ("base", "基础得分", "num"), ("bonus", "加分", "num"),
             ("tier", "档次", "text"), ("vetoes", "一票否决", "text"), ("reasons", "定档说明", "text")]
     if previous:
-        cols += [("prev_tier", "上轮档次", "text")]
+        # a bulletin's previous placing is the bulletin before it (上期), a round's the last round
+        cols += [("prev_tier", "上期档次" if (results.get("round") or {}).get("as_of") else "上轮档次", "text")]
     rows = []
     for o in results["organizations"]:
         rank = o.get("rank") or {}

@@ -99,8 +99,8 @@ def test_summary_pdf_draws_the_chart_with_its_legend_and_chinese_axes_on_one_pag
     for text in ["升档", "保持", "降档", "首次定档", "本轮不予定档", "组织数（个）", "通报截止日期（2026年）",
                  "10月31日", "11月30日", "12月31日"]:
         assert text in page, text
-    # the chart follows the 较上轮 table in the movement section
-    assert page.index("六、档次变动（较上轮）") < page.index(CAPTION)
+    # the chart follows the movement table: a bulletin compares with the bulletin before it (较上期)
+    assert page.index("六、档次变动（较上期）") < page.index(CAPTION)
     html = (bulletin_docs / "summary.html").read_text(encoding="utf-8")
     svg = html[html.index(CAPTION):]
     svg = svg[svg.index("<svg"): svg.index("</svg>")]
@@ -181,7 +181,7 @@ def test_no_trend_line_without_earlier_bulletins(rendered):
 def test_scorecard_pdf_shows_the_trend_with_dates_and_tier_names(bulletin_docs):
     text = squash(pdf_text(card_file(bulletin_docs, "HD-003"), 1, 1))
     for expected in [TREND_CAPTION, "得分（分）", "通报截止日期（2026年）", "9月30日", "12月31日", "97.5", "94",
-                     "降档（上轮A档）"]:
+                     "降档（上期A档）"]:
         assert expected in text, expected
     # the trend comes before the criteria, on the first page
     assert text.index(TREND_CAPTION) < text.index("一、分项得分")

@@ -262,9 +262,9 @@ def test_summary_street_section(results):
     sc = doc["schemes"][0]
     assert sc["target"] == {"tier": "A档", "share": "20%"}
     streets = [(r["label"], r["counts"], r["avg"], r["top_share"], r["met"]) for r in sc["by_street"]]
-    assert streets[:2] == [("花都区新华街道", [1, 0, 0, 0], "98", "100%", True),
-                           ("从化区街口街道", [1, 0, 0, 0], "96", "100%", True)]
-    assert ("花都区秀全街道", [0, 1, 0, 1], "75.5", "0%", False) in streets
+    assert streets[:2] == [("花都区新华街道", [1, 0, 0, 0], "98.00", "100.0%", True),
+                           ("从化区街口街道", [1, 0, 0, 0], "96.00", "100.0%", True)]
+    assert ("花都区秀全街道", [0, 1, 0, 1], "75.50", "0.0%", False) in streets
     assert all(r["mark"] == 20.0 for r in sc["by_street"])
     assert doc["n_streets"] == 5 and len(doc["streets"]) == 5
 
