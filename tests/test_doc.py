@@ -225,3 +225,12 @@ def test_a_flag_only_veto_and_a_declared_distribution_are_printed_and_compared(t
     for line in ("P9.2 严重违纪 档次上限：D档 → 不限定档次", "P9.2 严重违纪 新增认定：软弱涣散党组织",
                  "新增比例控制：A档比例，各区县已定档组织中A档 不超过 10%"):
         assert line in out, line
+
+
+def test_sections_after_the_tenth_are_numbered_in_chinese(docs):
+    """The community standard has twelve sections: the eleventh is （十一）, not （11）."""
+    md = _doc(docs, "community", "md").read_text(encoding="utf-8")
+    pdf = _squash(subprocess.run(["pdftotext", "-enc", "UTF-8", str(_doc(docs, "community", "pdf")), "-"],
+                                 check=True, capture_output=True).stdout.decode("utf-8"))
+    assert "### （十一）" in md and "### （十二）" in md and "（11）" not in md
+    assert "（十一）" in pdf and "（11）" not in pdf
