@@ -276,3 +276,17 @@ def test_bundled_scorecards_are_dated_the_day_the_round_was_issued(tmp_path):
     for z in zips:
         with zipfile.ZipFile(z) as zf:
             assert {i.date_time for i in zf.infolist()} == {(2026, 12, 31, 0, 0, 0)}, z.name
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_the_public_rectification_list_has_no_blank_responsible_column(results, public):
+    """Posted publicly, the 整改清单 names no one: no 责任人 column of blank lines, and its
+    problem column, which there says only what the item cost, is headed 失分情况."""
+    c = model.context(results, public=public, has_previous=False)
+    org = next(o for o in results["organizations"] if o["id"] == "HD-007")
+    html = render_html("scorecard", model.scorecard(org, c, None, model.rank_counts(results)), standalone=False)
+    head = re.search(r"整改清单.*?<thead>(.*?)</thead>", html, re.S).group(1)
+    assert ("责任人" in head) is not public
+    assert ("失分情况" in head) is public and ("存在问题" in head) is not public
+    if public:
+        assert 'class="blank"' not in html and "失 " in html
