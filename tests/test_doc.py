@@ -234,3 +234,10 @@ def test_sections_after_the_tenth_are_numbered_in_chinese(docs):
                                  check=True, capture_output=True).stdout.decode("utf-8"))
     assert "### （十一）" in md and "### （十二）" in md and "（11）" not in md
     assert "（十一）" in pdf and "（11）" not in pdf
+
+
+def test_a_bonus_sections_heading_states_its_cap(docs):
+    md = _doc(docs, "community", "md").read_text(encoding="utf-8")
+    cap = load_standard("community").grading.bonus_cap
+    assert f"### （七）加分项（加分合计最多计 {cap} 分）" in md
+    assert "不超过加分上限）" not in md

@@ -71,9 +71,12 @@ def doc_model(pub: Published) -> dict:
     """The template's data: the published standard with numbers as they print."""
     std = asdict(pub)
     std["effective_from"], std["effective_to"] = date_text(pub.effective_from), date_text(pub.effective_to)
+    # a bonus section's heading states the cap it counts under (加分合计最多计 10 分), not a
+    # reference to a cap printed pages later
+    cap = next((p.text for p in pub.scoring if p.key == "bonus_cap"), "加分项")
     for s in std["sections"]:
         s["heading_points"] = (f"（{num(s['points'])} 分）" if s["points"] else
-                               f"（加分项，合计计入不超过加分上限）" if s["bonus"] else "")
+                               f"（{cap}）" if s["bonus"] else "")
         for c in s["criteria"]:
             c["points_shown"] = {"base": num(c["points"]), "bonus": f"最多 {num(c['points'])}"}.get(c["kind"], "—")
     ctx = {"round": {"id": "", "title": "考评细则", "issuer": pub.issuer, "footer": pub.issuer}, "public": False}
