@@ -183,8 +183,30 @@ def test_street_document_is_schema_checked(tmp_path):
 
 def test_a_misspelt_street_field_is_refused_with_did_you_mean(tmp_path):
     out = refusal(tmp_path, {"a.yaml": "street: 东区/一街道\nvalues: {street_staf: 60}\n", **own_values()})
-    assert ("a.yaml:2:10: $.values.street_staf: unknown field 'street_staf' for standard 'streetstd' "
-            "(street '东区/一街道', organization 'C1'); did you mean 'street_staff'?") in out
+    assert ("a.yaml:2:10: $.values.street_staf: unknown field 'street_staf' for street '东区/一街道': "
+            "no standard of the round has it; did you mean 'street_staff'?") in out
+    assert out.count("street_staf'") == 1                 # once for the street, not once per organization
+
+
+def test_a_street_field_only_some_standards_read_is_not_taken_for_a_misspelling(tmp_path):
+    """A street's evidence reaches organizations of several standards: a 两新 organization in the
+    street whose standard has 街道工作人员党员占比 (street_staff_share) but not street_staff is
+    simply not scored on the street's staff; it is not told it misspelt its own field."""
+    other = (STANDARD.replace("id: streetstd", "id: twonew").replace("applies_to: [community]", "applies_to: [nonpublic]")
+             .replace("street_staff: {type: integer, label: 街道机关工作人员数, unit: 人, min: 0}",
+                      "street_staff_share: {type: percentage, label: 街道工作人员党员占比}")
+             .replace('condition: "street_staff >= 50"', 'condition: "street_staff_share >= 50%"'))
+    rnd = make_round(tmp_path, {"street1.yaml": STREET_DOC, **own_values(), "N1.yaml": "organization: N1\nvalues: {members_full: 5}\n"})
+    (tmp_path / "twonew.yaml").write_text(other, encoding="utf-8")
+    (tmp_path / "round.yaml").write_text(ROUND.replace("{community: streetstd.yaml}", "{community: streetstd.yaml, nonpublic: twonew.yaml}"),
+                                         encoding="utf-8")
+    with open(tmp_path / "orgs.csv", "a", encoding="utf-8") as f:
+        f.write("N1,某科技公司党支部,两新,东区,一街道,\n")
+    orgs = evaluate(rnd, tmp_path / "out")
+    n1 = next(c for c in orgs["N1"]["criteria"] if c["id"] == "S1.2")
+    assert n1["outcome"] == "not_reviewed"          # no evidence of its own field: not a refusal
+    c1 = next(c for c in orgs["C1"]["criteria"] if c["id"] == "S1.2")
+    assert c1["outcome"] == "pass"
 
 
 def test_results_csv_and_the_xlsx_export_carry_the_street_rank_beside_the_district_rank(tmp_path):

@@ -284,14 +284,31 @@ def _add_street_document(c, doc: dict, base: tuple, loc, filename: str):
         for fid, v in (doc.get(kind) or {}).items():
             q = base + (kind, fid)
             first = streets.given.get((key, fid))
-            if first is not None:
-                c.issues.append(Issue(filename, *loc.where(list(q)), json_path(q),
+            why_not = _unknown_street_field(c, fid, label)
+            if first is not None or why_not:
+                c.issues.append(Issue(filename, *loc.where(list(q)), json_path(q), why_not or
                                       f"duplicate value for street '{label}' field '{fid}' (first given at {first.file}:{first.line})"))
                 doc = dict(doc, **{kind: {k: x for k, x in doc[kind].items() if k != fid}})
                 continue
             streets.given[(key, fid)] = Issue(filename, *loc.where(list(q)), json_path(q))
     for org in streets.members[key]:
         _add_values(c, org, doc, base, loc, filename, label)
+
+
+def _unknown_street_field(c, fid: str, label: str) -> str | None:
+    """Why a street's field is no field at all, or None. A street's evidence reaches
+    organizations of several standards (a community's 两新 organizations are not scored on
+    the street's joint meetings), so it is checked against every standard of the round, once,
+    here, and never as a misspelling of one organization's fields (resolve)."""
+    standards = getattr(c, "standards", None)
+    if not standards:
+        return None
+    known = {f for std in standards.values() for f in std.fields}
+    if fid in known:
+        return None
+    hint = difflib.get_close_matches(fid, sorted(known), 1)
+    return (f"unknown field '{fid}' for street '{label}': no standard of the round has it"
+            + (f"; did you mean '{hint[0]}'?" if hint else ""))
 
 
 def _streets_of(c) -> Streets | None:
@@ -329,6 +346,10 @@ def _street_rows(c, head: dict, numbered, file, sheet, _cell_text) -> None:
             continue
         label = f"{key[0]}/{key[1]}" if key[0] else key[1]
         w = _at(file, sheet, n, i_field + 1, "field")
+        why_not = _unknown_street_field(c, fid, label)
+        if why_not:
+            c.issues.append(Issue(w.file, w.line, w.col, w.path, why_not))
+            continue
         first = streets.given.get((key, fid))
         if first is not None:
             c.issues.append(Issue(w.file, w.line, w.col, w.path,
@@ -728,13 +749,12 @@ def resolve(raw: RawEvidence | None, org_id: str, standard: Standard) -> tuple[E
     for fid, entry in (raw.fields.items() if raw is not None else ()):
         f = standard.fields.get(fid)
         if f is None:
+            if entry.street:
+                continue             # a street field this organization's standard does not read (_unknown_street_field)
             hint = difflib.get_close_matches(fid, list(standard.fields), 1)
-            if entry.street and not hint:
-                continue             # a street field this organization's standard does not read
             w = next(iter(entry.where.values()))
-            whose = f" (street '{entry.street}', organization '{org_id}')" if entry.street else ""
             issues.append(Issue(w.file, w.line, w.col, w.path,
-                                f"unknown field '{fid}' for standard '{standard.id}'{whose}" + (f"; did you mean '{hint[0]}'?" if hint else "")))
+                                f"unknown field '{fid}' for standard '{standard.id}'" + (f"; did you mean '{hint[0]}'?" if hint else "")))
             continue
         n = len(issues)
         _resolve_field(ev, issues, f, entry)
