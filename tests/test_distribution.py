@@ -305,3 +305,40 @@ def test_the_tier_above_the_last_is_enforced_and_the_last_only_reported(tmp_path
     assert (r["Q09"]["tier"], r["Q10"]["tier"]) == ("C", "D")
     assert "全域档次比例要求C档 不超过 10%（10 个中最多 1 个），本组织在该档排第 2，调整为 D档" in r["Q10"]["tier_reasons"]
     assert [(c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [("C", 1, True), ("D", 1, False)]
+
+
+def test_an_organization_moved_twice_keeps_both_reasons_and_a_failed_gate_says_so(tmp_path):
+    # A at most 20% keeps Q01, Q02 and sends Q03-Q07 to B; B asks for a full-size centre
+    # (G1.2 all 20 points): Q07 (area 350) fails it and goes on to C, as Q08 (80, area 10) did by
+    # score. B at most 20% then keeps Q03, Q04 and sends Q05, Q06 to C: moved twice, told twice
+    a_gate = "reason: 组织生活不低于60分}\n"
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, max: 20%}, {tier: B, max: 20%}]\n").replace(
+        a_gate, a_gate + "    - {tier: B, condition: \"points('G1.2') >= 20\", reason: 场所面积达标}\n")
+    r, _ = _evaluate(tmp_path, std, TEN)
+    assert [r[f"Q{i:02d}"]["tier"] for i in range(1, 11)] == ["A", "A", "B", "B", "C", "C", "C", "C", "C", "C"]
+    head_a, head_b = "全域档次比例要求A档 不超过 20%（10 个中最多 2 个）", "全域档次比例要求B档 不超过 20%（10 个中最多 2 个）"
+    assert [line for line in r["Q05"]["tier_reasons"] if "档次比例" in line] == [
+        f"{head_a}，本组织在该档排第 5，调整为 B档", f"{head_b}，本组织在该档排第 3，调整为 C档"]
+    reasons = r["Q07"]["tier_reasons"]
+    assert reasons[reasons.index(f"{head_a}，本组织在该档排第 7，调整为 B档") + 1] == "未满足 B档 条件（场所面积达标），降为 C档"
+
+
+def test_a_floor_already_met_lifts_nobody(tmp_path):
+    # A holds 7 of 10, at least ceil(60% x 10) = 6 asked: nobody below moves up
+    r, _ = _evaluate(tmp_path, with_distribution("  distribution:\n    tiers: [{tier: A, min: 60%}]\n"), TEN)
+    assert [r[f"Q{i:02d}"]["tier"] for i in range(1, 11)] == ["A"] * 7 + ["B", "C", "C"]
+    assert not any("档次比例" in line for o in r.values() for line in o["tier_reasons"])
+
+
+def test_a_floor_lifting_at_a_tie_says_so_only_for_the_tied(tmp_path):
+    # A exactly 30% of 10 = 3: R1 (103) and two lifted from B: R2 (88) and, of R3-R6 tied at 87
+    # on every tie-break, R3 by id; R4-R6 stay without a word
+    orgs = ([("R1", {"awards": 2}), ("R2", {"centre_area": 350, "secretary_rating": "一般", "awards": 1})]
+            + [(f"R{i}", {"centre_area": 350, "secretary_rating": "一般"}) for i in range(3, 7)]
+            + [(f"R{i}", {"centre_area": 10}) for i in range(7, 11)])
+    r, _ = _evaluate(tmp_path, with_distribution("  distribution:\n    tiers: [{tier: A, target: 30%}]\n"), orgs)
+    assert [r[f"R{i}"]["tier"] for i in range(1, 7)] == ["A", "A", "A", "B", "B", "B"]
+    head = "全域档次比例要求A档 约 30%（10 个中应有 3 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+    assert f"{head}" in r["R2"]["tier_reasons"]
+    assert f"{head}；与其他 3 个组织在排序各项上完全并列，按组织编号先后确定" in r["R3"]["tier_reasons"]
+    assert not any("档次比例" in line for line in r["R4"]["tier_reasons"])
