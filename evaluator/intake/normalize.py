@@ -126,24 +126,27 @@ def normalize(raw: Any, field: Field, *, excel: bool = False) -> Any:
         # 303,000 values, 18,600 distinct (field, text) pairs: "1", "是", "2026-11-05"...
         entry = _MEMO.get(id(field))
         if entry is None or entry[0] is not field:
-            if len(_MEMO) >= _MEMO_FIELDS:
-                _MEMO.clear()
             entry = _MEMO[id(field)] = (field, {})
+            _KEPT[0] += 1                                   # (a field counts as a text)
         memo = entry[1]
         value = memo.get(raw, _SLOW)
         if value is _SLOW:
             value = _normalize(raw, field, excel)          # a refusal raises, and is not kept
-            if len(memo) >= _MEMO_TEXTS:
-                memo.clear()
+            _KEPT[0] += 1
+            if _KEPT[0] > _MEMO_TEXTS:                     # bounded: all forgotten at once
+                _MEMO.clear()
+                _KEPT[0] = 1
+                _MEMO[id(field)] = (field, memo := {})
             memo[raw] = value
         return value
     return _normalize(raw, field, excel)
 
 
-# field id() -> (the field, kept alive so its id is not reused, {text: value}); bounded
+# field id() -> (the field, kept alive so its id is not reused, {text: value}), at most
+# _MEMO_TEXTS fields and texts in all (about 15 MB)
 _MEMO: dict[int, tuple[Field, dict[str, Any]]] = {}
-_MEMO_FIELDS = 4096
-_MEMO_TEXTS = 4096
+_MEMO_TEXTS = 100_000
+_KEPT = [0]
 
 
 def _normalize(raw: Any, field: Field, excel: bool) -> Any:

@@ -177,6 +177,8 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
     key = (spec.key, threading.get_ident())
     scorer = _SCORERS.get(key)
     if scorer is None:
+        for other in [k for k in _SCORERS if k[0] != spec.key]:   # a long-lived worker's earlier rounds
+            _SCORERS.pop(other).close()
         scorer = _SCORERS[key] = RoundScorer(standards, spec.period, spec.waivers, _RULES.setdefault(key, {}))
     pieces, at = [], 0
     for org in job.organizations:
