@@ -294,7 +294,19 @@ def test_shares_of_exactly_0_and_100_percent_are_accepted_and_applied(tmp_path):
     std = with_distribution("  distribution:\n    tiers: [{tier: A, max: 0%}, {tier: B, min: 100%}]\n")
     r, payload = _evaluate(tmp_path, std, [TEN[0], TEN[7], TEN[8], TEN[9]])
     assert [r[oid]["tier"] for oid in ("Q01", "Q08", "Q09", "Q10")] == ["B"] * 4
-    assert [(c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [("A", 0, True), ("B", 4, True)]
+    assert [(c["standard"], c["tier"], c["count"], c["met"]) for c in payload["distribution"]] == [
+        ("mini", "A", 0, True), ("mini", "B", 4, True)]
+    # the one organization A held goes down alone: no tie to speak of
+    assert "全域档次比例要求A档 不超过 0%（4 个中最多 0 个），本组织在该档排第 1，调整为 B档" in r["Q01"]["tier_reasons"]
+
+
+def test_a_tie_between_the_first_and_the_second_is_told_at_a_cut_after_the_first(tmp_path):
+    # Q02 and Q03 (102 each) are equal on every tie-break; A at most 50% of 2 = 1 keeps Q02 by id
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, max: 50%}]\n")
+    r, _ = _evaluate(tmp_path, std, [TEN[1], TEN[2]])
+    head, tie = "全域档次比例要求A档 不超过 50%（2 个中最多 1 个），本组织", "；与其他 1 个组织在排序各项上完全并列，按组织编号先后确定"
+    assert f"{head}保留在该档{tie}" in r["Q02"]["tier_reasons"]
+    assert f"{head}在该档排第 2，调整为 B档{tie}" in r["Q03"]["tier_reasons"]
 
 
 def test_the_tier_above_the_last_is_enforced_and_the_last_only_reported(tmp_path):
