@@ -354,3 +354,11 @@ def test_a_floor_lifting_at_a_tie_says_so_only_for_the_tied(tmp_path):
     assert f"{head}" in r["R2"]["tier_reasons"]
     assert f"{head}；与其他 3 个组织在排序各项上完全并列，按组织编号先后确定" in r["R3"]["tier_reasons"]
     assert not any("档次比例" in line for line in r["R4"]["tier_reasons"])
+
+
+def test_a_floor_lift_states_the_floor_as_a_minimum_count(tmp_path):
+    # V1 capped at C by its veto; V2 (80, B) lifted: A at least ceil(50% x 2) = 1
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, min: 50%}]\n")
+    r, _ = _evaluate(tmp_path, std, [("V1", {"serious_violation": "是"}), ("V2", {"centre_area": 10})])
+    assert ("全域档次比例要求A档 不少于 50%（2 个中至少 1 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+            in r["V2"]["tier_reasons"])
