@@ -291,3 +291,19 @@ def test_an_evaluated_rounds_lists_carry_the_mark_of_an_organization_with_two_ve
     assert (black["organization"], black["tier"], black["marks"]) == ("O2", "C", ["软弱涣散党组织"])
     assert black["reasons"] == ["符合条件：触发一票否决", "触发一票否决，认定为软弱涣散党组织"]
     assert [(e["organization"], e["marks"]) for e in payload["designations"]["weak"]["entries"]] == [("O2", ["软弱涣散党组织"])]
+
+
+def test_an_evaluated_rounds_bottom_share_takes_the_last_place_and_its_ties_only(tmp_path):
+    # 100 - 20 (area 10) - 10 (差) = 70 for L3 and L4, equal on every tie-break; L2 75 is in the
+    # same tier (C) but above them. The last 25% of 4 is 1 place: L3 and L4, tied, both listed
+    from roundkit import make_round
+    orgs = [("L1", "东区", "一街道", {}), ("L2", "东区", "一街道", {"centre_area": 10, "secretary_rating": "一般"}),
+            ("L3", "东区", "一街道", {"centre_area": 10, "secretary_rating": "差"}),
+            ("L4", "东区", "一街道", {"centre_area": 10, "secretary_rating": "差"})]
+    rnd = make_round(tmp_path, orgs, extra="lists:\n  black: {bottom: {share: 25%, scope: round}}\n")
+    payload = evaluate_round(load_round(rnd))
+    tiers = {o["id"]: (o["tier"], o["total"]) for o in payload["organizations"]}
+    assert (tiers["L2"], tiers["L3"], tiers["L4"]) == (("C", 75), ("C", 70), ("C", 70))
+    black = payload["lists"]["black"]["entries"]
+    assert [e["organization"] for e in black] == ["L3", "L4"]
+    assert black[0]["reasons"] == ["全域排名后 25%（第 3 名 / 共 4 个，后 1 名列入；与其他 1 个组织排名并列，同时列入）"]
