@@ -207,7 +207,7 @@ def test_scorecards_bundled_per_street_and_district(tmp_path):
                     "bundles/街道/花都区_秀全街道.zip"]
     with zipfile.ZipFile(out / "bundles/街道/花都区_秀全街道.zip") as z:
         assert z.namelist() == ["HD-003_秀全街道大华村党总支.html", "HD-007_秀全街道马溪村党支部.html"]
-        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in z.infolist())
+        assert all(i.date_time == (2026, 12, 31, 0, 0, 0) for i in z.infolist())   # the round's issue date
         assert z.read("HD-007_秀全街道马溪村党支部.html") == card_file(out, "HD-007", "html").read_bytes()
     with zipfile.ZipFile(out / "bundles/区县/花都区.zip") as z:
         assert [n.split("_")[0] for n in z.namelist()] == ["HD-001", "HD-003", "HD-005", "HD-007"]

@@ -290,3 +290,14 @@ def test_the_public_rectification_list_has_no_blank_responsible_column(results, 
     assert ("失分情况" in head) is public and ("存在问题" in head) is not public
     if public:
         assert 'class="blank"' not in html and "失 " in html
+
+
+def test_a_bulletins_date_is_in_its_title_and_every_running_header(tmp_path):
+    render_reports(FIXTURES / "bulletin", tmp_path, kinds=("summary",), formats=("pdf",), workers=1)
+    from pypdf import PdfReader
+    pdf = tmp_path / "summary.pdf"
+    pages = [squash(pdf_text(pdf, i, i)) for i in range(1, len(PdfReader(pdf).pages) + 1)]
+    assert len(pages) > 1
+    title = "考评情况通报（截至2026年12月31日）"
+    assert pages[0].count(title) == 1 and "考评期间：2026年1月1日至2026年12月31日" in pages[0]
+    assert all(title in p for p in pages[1:])        # the running header of every later page
