@@ -362,3 +362,16 @@ def test_a_floor_lift_states_the_floor_as_a_minimum_count(tmp_path):
     r, _ = _evaluate(tmp_path, std, [("V1", {"serious_violation": "是"}), ("V2", {"centre_area": 10})])
     assert ("全域档次比例要求A档 不少于 50%（2 个中至少 1 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
             in r["V2"]["tier_reasons"])
+
+
+@pytest.mark.parametrize("text, path, message", [
+    ("[{tier: A, max: 10%}, {tier: A, min: 5%}]", "$.grading.distribution.tiers[1].tier", "tier 'A' is given twice"),
+    ("[{tier: A}]", "$.grading.distribution.tiers[0]",
+     "each tier takes exactly one of max (a cap), min (a floor) or target (with an optional tolerance)"),
+    ("[{tier: X, max: 10%}]", "$.grading.distribution.tiers[0].tier", "unknown tier 'X' (tiers: A, B, C, D)"),
+])
+def test_a_wrong_distribution_message_reads_in_full(tmp_path, text, path, message):
+    with pytest.raises(InputError) as e:
+        child_standard(tmp_path, "mini2", with_distribution(f"  distribution:\n    tiers: {text}\n").replace("id: mini\n", "id: mini2\n"))
+    (issue,) = e.value.issues
+    assert (issue.path, issue.message) == (path, message)
