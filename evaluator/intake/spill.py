@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)   # buffers per pwritev
+
 
 class Spill:
     """Append-only store of serialized results, read back by offset."""
@@ -41,6 +43,22 @@ class Spill:
         while view:
             n = os.pwrite(self._fd, view, pos)
             view, pos = view[n:], pos + n
+        return at
+
+    def add_pieces(self, pieces: list[bytes]) -> int:
+        """add_blob(b"".join(pieces)) without joining them first (a partition's results are
+        about 12 MB: one copy and its page faults less); the offset they start at."""
+        at = pos = self._reserve(sum(map(len, pieces)))
+        views = [memoryview(p) for p in pieces if p]
+        i = 0
+        while i < len(views):
+            n = os.pwritev(self._fd, views[i:i + _IOV_MAX], pos)
+            pos += n
+            while n and n >= len(views[i]):             # pieces wholly written
+                n -= len(views[i])
+                i += 1
+            if n:                                       # one partly: its rest next time
+                views[i] = views[i][n:]
         return at
 
     def _reserve(self, n: int) -> int:

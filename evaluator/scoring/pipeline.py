@@ -187,14 +187,13 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
         pieces += (head, tail)
         at += len(head) + len(tail)
         result.rows.append(row)
-    blob = b"".join(pieces)
     if local is not None and local.spill is not None:
-        base = local.spill.add_blob(blob)
+        base = local.spill.add_pieces(pieces)
         for row in result.rows:
             row.spill = (base + row.spill[0], row.spill[1], row.spill[2])
         result.in_spill = True
     else:
-        result.blob = blob
+        result.blob = b"".join(pieces)
     return result
 
 
