@@ -369,6 +369,9 @@ def test_a_floor_lift_states_the_floor_as_a_minimum_count(tmp_path):
     ("[{tier: A}]", "$.grading.distribution.tiers[0]",
      "each tier takes exactly one of max (a cap), min (a floor) or target (with an optional tolerance)"),
     ("[{tier: X, max: 10%}]", "$.grading.distribution.tiers[0].tier", "unknown tier 'X' (tiers: A, B, C, D)"),
+    ("[{tier: A, max: 10%, tolerance: 5%}]", "$.grading.distribution.tiers[0].tolerance", "a tolerance belongs to a target share"),
+    ("[{tier: A, min: 60.125%}, {tier: B, min: 50%}]", "$.grading.distribution.tiers",
+     "the floors (min) add up to 110.13%, more than every organization"),
 ])
 def test_a_wrong_distribution_message_reads_in_full(tmp_path, text, path, message):
     with pytest.raises(InputError) as e:

@@ -246,3 +246,17 @@ grading:
     assert (o["total"], o["tier"]) == (Decimal(66), "D")
     assert "未满足 C档 条件（总分不低于70分），降为 D档" in o["tier_reasons"]
     assert not any("未满足 D档" in line for line in o["tier_reasons"])
+
+
+def test_the_ranking_sentence_names_a_section_by_its_title_and_each_direction(tmp_path):
+    std = child_standard(tmp_path, "bysection", """id: bysection
+version: "1"
+title: 按组织生活排序
+extends: mini
+grading:
+  quotas: []
+  tie_breaks: [total desc, section:G2 asc]
+""")
+    _, payload = run({"O1": full_evidence("O1")}, std)
+    assert payload["ranking"]["description"] == (
+        "排名方式：先比档次（高档在前），档次相同再比总分高者在前、组织生活得分低者在前；各项均相同者名次并列")
