@@ -260,3 +260,4 @@ grading:
     _, payload = run({"O1": full_evidence("O1")}, std)
     assert payload["ranking"]["description"] == (
         "排名方式：先比档次（高档在前），档次相同再比总分高者在前、组织生活得分低者在前；各项均相同者名次并列")
+    assert payload["ranking"]["tie_breaks"] == ["total desc", "section:G2 asc"]
