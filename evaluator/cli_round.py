@@ -221,7 +221,7 @@ def round_bulletin(round_id: str = ROUND_ARG,
     earlier = bulletin_dirs(previous, out_dir) if out_dir is not None else bulletin_dirs(previous, Path(os.devnull))
     b = issue_bulletin(store, round_id, day, _by(by), earlier, out_dir)
     moves = b.header["bulletin"]["moves"]
-    _say(f"轮次 {round_id} 第 {b.id} 期通报（截至 {day}）已记录（按截至该日的材料评估）"
+    _say(f"轮次 {round_id} 第 {b.number} 期通报（截至 {day}）已记录（按截至该日的材料评估）"
          + (f"，结果 → {out_dir}" if out_dir is not None else ""))
     if moves:
         _say(f"与 {b.header['bulletin']['previous'][-1]['as_of']} 通报相比：" + "，".join(f"{k} {n}" for k, n in moves.items()))

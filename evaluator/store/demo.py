@@ -54,7 +54,7 @@ def walk(store: Store, out_dir: Path, n: int, seed: int, say: Callable[[str], No
     advance(store, rid, "verifying", DEPARTMENT)
     ev = evaluate(store, rid, DEPARTMENT)
     b1 = bulletin(store, rid, datetime.date(2026, 6, 30), DEPARTMENT)
-    say(f"③ 第 {ev.id} 次评估，第 {b1} 期通报（截至 2026-06-30）")
+    say(f"③ 第 {ev.number} 次评估，第 {b1} 期通报（截至 2026-06-30）")
 
     with store.read() as c:
         with open_round(c, rid) as mat:
@@ -71,7 +71,7 @@ def walk(store: Store, out_dir: Path, n: int, seed: int, say: Callable[[str], No
            verified_on="2026-09-15")
     ev2 = evaluate(store, rid, DEPARTMENT)
     b2 = bulletin(store, rid, datetime.date(2026, 9, 30), DEPARTMENT)
-    say(f"④ {low['name']}（{low['id']}）的核查值更正后第 {ev2.id} 次评估：{len(ev2.changed)} 个组织随之变化；"
+    say(f"④ {low['name']}（{low['id']}）的核查值更正后第 {ev2.number} 次评估：{len(ev2.changed)} 个组织随之变化；"
         f"第 {b2} 期通报（截至 2026-09-30）")
 
     for step in ("reviewing", "finalized"):
@@ -128,6 +128,6 @@ def _history_lines(store: Store, org: str, rid: str) -> list[str]:
         h = [r for r in history(c, org) if r["round"] == rid]
     lines = [f"⑧ {org} 的记录（agrade history {org}）："]
     for s in h[0]["steps"]:
-        lines.append(f"    第 {s['evaluation']} 次评估：档次 {tier_name(h[0]['titles'], s['tier'])}，"
+        lines.append(f"    第 {s['number']} 次评估：档次 {tier_name(h[0]['titles'], s['tier'])}，"
                      f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}")
     return lines

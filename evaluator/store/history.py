@@ -19,6 +19,8 @@ def history(conn, org: str) -> list[dict]:
          .where(members.c.organization == org).order_by(rounds.c.period_from, rounds.c.id))
     for r in conn.execute(q).mappings():
         evs = {e.id: e for e in conn.execute(select(evaluations).where(evaluations.c.round == r["id"]))}
+        standing = sorted(i for i, e in evs.items() if e.kind != BULLETIN)
+        number = {i: n for n, i in enumerate(standing, 1)}        # 第 N 次评估 of the round
         steps, last = [], None
         for p in conn.execute(select(placements).where(and_(placements.c.round == r["id"], placements.c.organization == org))
                               .order_by(placements.c.evaluation)).mappings():
@@ -27,7 +29,7 @@ def history(conn, org: str) -> list[dict]:
                 continue
             now_ = (p["tier"], p["total"], p["rank"], p["lists"])
             if now_ != last:
-                steps.append({"evaluation": e.id, "kind": e.kind, "at": e.at, "tier": p["tier"], "total": p["total"],
+                steps.append({"evaluation": e.id, "number": number[e.id], "kind": e.kind, "at": e.at, "tier": p["tier"], "total": p["total"],
                               "rank": p["rank"], "lists": json.loads(p["lists"])})
                 last = now_
         bl = [{"id": b.id, "as_of": b.as_of, "evaluation": b.evaluation}

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 
 from .base import Refused, Store, Tx
 from .db import now
@@ -77,11 +77,12 @@ class Bulletin:
     id: int
     evaluation: int                  # its as-of evaluation (kind bulletin)
     header: dict                     # results.json's header: round (with as_of), summary, lists, bulletin
+    number: int = 0                  # 第 N 期 of its round: its as-of date's place among the round's bulletins' dates
 
 
 def bulletin(store: Store, round_id: str, as_of: datetime.date, by: str) -> int:
-    """A bulletin of the stored round as of `as_of` (issue_bulletin); its number."""
-    return issue_bulletin(store, round_id, as_of, by).id
+    """A bulletin of the stored round as of `as_of` (issue_bulletin); its number within the round (第 N 期)."""
+    return issue_bulletin(store, round_id, as_of, by).number
 
 
 def issue_bulletin(store: Store, round_id: str, as_of: datetime.date, by: str, previous: Sequence[Path] = (),
@@ -124,7 +125,10 @@ def issue_bulletin(store: Store, round_id: str, as_of: datetime.date, by: str, p
                               {"as_of": as_of.isoformat(), "evaluation": eid, "evidence_digest": digest, "moves": b["moves"]})
                 if out is not None:      # inside the transaction: no bulletin is kept whose folder failed
                     _write(out, scored, round_id, as_of)
-            return Bulletin(bid, eid, scored.header)
+                # bulletin ids run across rounds, and one issued again for the same date is the same 期
+                number = tx.conn.execute(select(func.count(func.distinct(bulletins.c.as_of)))
+                                         .where(and_(bulletins.c.round == round_id, bulletins.c.as_of <= as_of))).scalar_one()
+            return Bulletin(bid, eid, scored.header, number)
         finally:
             for st in state.states.values():
                 st.close()

@@ -134,3 +134,28 @@ def test_history_shows_each_bulletin_as_of_its_date_and_evaluations_count_per_ro
     status = ok("round", "status", "mini-2026")
     assert "评估：第 2 次（评估）" in status, status
     del out, datetime
+
+
+def test_bulletins_are_numbered_by_their_date_within_their_round(db, mini_round, tmp_path):
+    """第 N 期: the place of a bulletin's date among its round's bulletins; one issued again for
+    the same date is the same 期 (not the next), whatever ids other rounds' bulletins took."""
+    ok("round", "import", mini_round)
+    ok("round", "evaluate", "mini-2026")
+    assert "第 1 期通报（截至 2026-01-31）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-01-31")
+    assert "第 2 期通报（截至 2026-02-28）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-02-28")
+    assert "第 2 期通报（截至 2026-02-28）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-02-28")
+    assert "第 3 期通报（截至 2026-03-31）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-03-31")
+
+
+def test_history_numbers_evaluations_within_the_round(db, mini_round, tmp_path):
+    from evaluator.store.base import Store
+    from evaluator.store.history import history
+    ok("round", "import", mini_round)
+    ok("round", "evaluate", "mini-2026")
+    ok("round", "bulletin", "mini-2026", "--as-of", "2026-10-11")
+    ok("evidence", "submit", "mini-2026", "C1", "centre_area", "100", "--source", "verified", "--inspector", "督导组-李四",
+       "--verified-on", "2026-11-01")
+    ok("round", "evaluate", "mini-2026")
+    with Store(db).read() as c:
+        steps = history(c, "C1")[0]["steps"]
+    assert [s["number"] for s in steps] == [1, 2]
