@@ -8,6 +8,7 @@ documents), trailing zeros dropped.
 """
 from __future__ import annotations
 
+import datetime as _dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -27,6 +28,16 @@ NA_POLICY_ZH = {"zero": "按零分计", "exclude": "不计入满分", "forbid": 
 
 STATUSES = ("graded", "not_graded")
 STATUS_ZH = {"graded": "已定档", "not_graded": "不予定档"}
+
+# Tier movement against the previous placing. A monthly bulletin compares with the bulletin
+# before it and speaks of this issue (本期/上期), an annual round of this round (本轮/上轮).
+CURRENT_WORD = {"bulletin": "本期", "round": "本轮"}
+PREVIOUS_WORD = {"bulletin": "上期", "round": "上轮"}
+
+
+def ungraded_move(kind: str) -> str:
+    """'本期不予定档' (a bulletin) / '本轮不予定档' (a round): graded before, not graded now."""
+    return CURRENT_WORD[kind] + STATUS_ZH["not_graded"]
 
 FINDING_ZH = {"self_report_mismatch": "自评与核查不一致", "verified_blank": "核查值为空",
               "duplicate_record": "重复记录", "record_outside_period": "考评期外记录"}
@@ -135,14 +146,28 @@ def scope_key(scope: str, district: str, street: str, org_type: str) -> str:
     raise ValueError(f"unknown scope {scope!r}")
 
 
+# The registry's street column holds the level between district and organization: a street or
+# town for the organizations of an area, and for agencies and state-owned enterprises the body
+# that leads their system (区直机关工委, 区国资委), which is no street. Names ending so are areas.
+AREA_ENDINGS = ("街道", "街道办事处", "镇", "乡", "苏木")
+
+
+def street_label(district: str, street: str) -> str:
+    """A street-scope group as a department names it: '文昌街道（示例区）' for an area,
+    '区直机关工委系统（示例区）' for an agency or enterprise system; the district in brackets,
+    since two districts may each have a 城关街道."""
+    shown = street if street.endswith(AREA_ENDINGS) else f"{street}系统"
+    return f"{shown}（{district}）" if district else shown
+
+
 def scope_label(scope: str, key: str) -> str:
-    """'区县“东区”', '街道“东区一街道”', '领域“社区”', '全域' for a scope_key."""
+    """'区县“东区”', '一街道（东区）', '区直机关工委系统（东区）', '领域“社区”', '全域' for a scope_key."""
     if not key:
         return SCOPE_ZH[scope]
     if scope == "street":
         district, _, street = key.partition("\x1f")
-        shown = f"{district}{street}"
-    elif scope == "type":
+        return street_label(district, street)
+    if scope == "type":
         shown = ORG_TYPES.get(key, key)
     else:
         shown = key
@@ -198,8 +223,43 @@ def points_text(d: Any) -> str:
     return num(d) + " 分"
 
 
+def date_text(d: Any) -> str:
+    """A date as every document prints it: 2026-03-05 -> '2026年3月5日' (no spaces inside; a
+    text that is no ISO date is returned as it is). Data fields (results.json, CSV) keep ISO."""
+    if isinstance(d, str):
+        try:
+            d = _dt.date.fromisoformat(d[:10])
+        except ValueError:
+            return d
+    if isinstance(d, _dt.datetime):
+        d = d.date()
+    if isinstance(d, _dt.date):
+        return f"{d.year}年{d.month}月{d.day}日"
+    return "—" if d is None else str(d)
+
+
+def _cjk(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
+
+
+def _latin(c: str) -> bool:
+    return c.isascii() and (c.isalnum() or c == "%")
+
+
+def spaced(*parts: str) -> str:
+    """Pieces of Chinese text joined as the documents print them: a space only where a Chinese
+    character meets a Latin letter, a digit or % (达到 C档, 不少于 2 人, A档或 B档), none between
+    Chinese words or beside punctuation (未触发一票否决且组织生活得分不低于 60 分)."""
+    out = ""
+    for p in parts:
+        if out and p and ((_cjk(out[-1]) and _latin(p[0])) or (_latin(out[-1]) and _cjk(p[0]))):
+            out += " "
+        out += p
+    return out
+
+
 def value_text(value: Any, field=None) -> str:
-    """An evidence value as a secretary reads it: 480 平方米, 55.8%, 是, 12 条记录, 2026-03-05."""
+    """An evidence value as a secretary reads it: 480 平方米, 55.8%, 是, 12 条记录, 2026年3月5日."""
     if value is None:
         return "（缺）"
     if isinstance(value, bool):
@@ -211,6 +271,6 @@ def value_text(value: Any, field=None) -> str:
         return num(value) + (f" {unit}" if unit else "")
     if isinstance(value, tuple):
         return f"{len(value)} 条记录"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return date_text(value)
     return str(value)

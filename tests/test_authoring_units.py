@@ -49,7 +49,7 @@ def test_numbers_with_units_read_as_evidence_reads_them(tmp_path):
     assert listed.evaluate({"centre_area": Decimal(10), "members_full": Decimal(5)}) is True
     assert listed.evaluate({"centre_area": Decimal(10), "members_full": Decimal(4)}) is False
     # documents print the condition exactly as for the bare numbers
-    assert both.plain == "党群服务中心面积不少于 500 平方米 且 正式党员人数不少于 50 人 且 网格员党员占比不低于 60%"
+    assert both.plain == "党群服务中心面积不少于 500 平方米且正式党员人数不少于 50 人且网格员党员占比不低于 60%"
     bare = load_standard(standard(tmp_path, "centre_area >= 500 and members_full >= 50 and share >= 0.6"))
     assert bare.criteria["G1.3"].params.plain == both.plain
 
@@ -104,5 +104,5 @@ def test_plain_language_reads_a_number_with_a_unit_as_the_bare_number():
     names = {f.id: NameSpec(Type.NUMBER, field=f) for f in fields.values()}
     vocab = Vocabulary(fields)
     e = compile_expr("centre_area >= ５００㎡ or members_full > 7 名 or share < 60%", names)
-    assert vocab.condition(e) == "党群服务中心面积不少于 500 平方米 或 正式党员人数超过 7 人 或 网格员党员占比低于 60%"
-    assert vocab.negation(e) == "党群服务中心面积少于 500 平方米 且 正式党员人数不超过 7 人 且 网格员党员占比不低于 60%"
+    assert vocab.condition(e) == "党群服务中心面积不少于 500 平方米或正式党员人数超过 7 人或网格员党员占比低于 60%"
+    assert vocab.negation(e) == "党群服务中心面积少于 500 平方米且正式党员人数不超过 7 人且网格员党员占比不低于 60%"

@@ -71,7 +71,7 @@ def test_designations_follow_their_rules_over_both_rounds(two_rounds):
     for oid, why in weak.items():
         o = now["organizations"][[x["id"] for x in now["organizations"]].index(oid)]
         assert ("符合条件：触发一票否决" in why) == bool(o["vetoes"])
-        assert ("符合条件：处于最低档次 且 上一轮处于最低档次" in why) == (bottom(o) and bottom(before[oid]))
+        assert ("符合条件：处于最低档次且上一轮处于最低档次" in why) == (bottom(o) and bottom(before[oid]))
     steady = set(_designated(now, "steady"))
     assert steady == {o["id"] for o in now["organizations"] if top(o) and top(before[o["id"]])} and steady
     assert now["previous"]["id"] == last["round"]["id"]

@@ -81,7 +81,7 @@ def test_vetoes_gates_tiers_quotas_target_and_lists_are_printed(docs):
                  "发生严重违纪违法问题：班子成员发生严重违纪违法问题，档次最高定为 D档",
                  "A档不超过各区县已定档组织的 40%", "A档占比目标：不低于 20%（各领域分别统计",
                  "加分合计最多计 10 分", "已核查指标的分值不足适用指标分值的 80% 的，不予定档",
-                 "排名方式：先比档次（高档在前），档次相同再比总分高者在前", "红榜", "列入条件：处于最高档次 且 未触发一票否决", "黑榜",
+                 "排名方式：先比档次（高档在前），档次相同再比总分高者在前", "红榜", "列入条件：处于最高档次且未触发一票否决", "黑榜",
                  "获国家级表彰，每个加 3 分", "支部委员会会议记录应每月至少 1 次", "每缺 1 次扣 0.5 分",
                  "适用条件：党小组数不少于 1 个（不符合的不考核此项）", "缺少材料时：不计入满分"):
         assert _squash(line) in text, line
@@ -172,7 +172,7 @@ def test_the_demo_writes_the_documents_of_its_standards(tmp_path):
     # as the round applies them: its own lists, not the defaults
     md = (folder / f"community_{load_standard('community').version}_考评细则.md").read_text(encoding="utf-8")
     assert "执行轮次：示例区2026年度基层党组织“创A”定档考评" in md
-    assert "**示例区2026年度基层党组织“创A”红榜**：列入条件：（档次为 A档 或 五星级党组织）且 未触发一票否决；每个街道按排名取前 3 名" in md
+    assert "**示例区2026年度基层党组织“创A”红榜**：列入条件：（档次为 A档或五星级党组织）且未触发一票否决；每个街道按排名取前 3 名" in md
     assert "各考评轮次未另行规定时" not in md and not program_text(md)
 
 

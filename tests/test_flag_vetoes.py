@@ -94,8 +94,8 @@ def test_last_place_in_each_street_with_ties_listed_and_stated():
     lst = derive_lists({"organizations": orgs}, rule)["b"]
     reasons = {e["organization"]: e["reasons"] for e in lst["entries"]}
     assert list(reasons) == ["S2", "S3", "T2", "U1"]        # a street of one has its last place too
-    assert reasons["S2"] == ["街道“东区一街道”排名最后 1 名（第 2 名 / 共 3 个，后 1 名列入；与其他 1 个组织排名并列，同时列入）"]
-    assert reasons["T2"] == ["街道“东区二街道”排名最后 1 名（第 2 名 / 共 2 个，后 1 名列入）"]
+    assert reasons["S2"] == ["一街道（东区）排名最后 1 名（第 2 名 / 共 3 个，后 1 名列入；与其他 1 个组织排名并列，同时列入）"]
+    assert reasons["T2"] == ["二街道（东区）排名最后 1 名（第 2 名 / 共 2 个，后 1 名列入）"]
     assert lst["description"] == ["另将每个街道已定档组织中排名最后 1 名列入（并列者同时列入）"]
 
 

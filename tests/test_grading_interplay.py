@@ -96,8 +96,8 @@ def test_list_and_designation_membership(evaluated):
     assert got == MEMBERS
     black = {e["organization"]: e["reasons"] for e in payload["lists"]["black"]["entries"]}
     assert black["K3"] == ["符合条件：触发一票否决", "触发一票否决，认定为软弱涣散党组织"]     # A, third, and listed
-    assert black["K10"] == ["街道“西区二街道”排名最后 1 名（第 5 名 / 共 5 个，后 1 名列入）"]
-    assert black["K4"][-1] == "街道“东区一街道”排名最后 1 名（第 5 名 / 共 5 个，后 1 名列入）"
+    assert black["K10"] == ["二街道（西区）排名最后 1 名（第 5 名 / 共 5 个，后 1 名列入）"]
+    assert black["K4"][-1] == "一街道（东区）排名最后 1 名（第 5 名 / 共 5 个，后 1 名列入）"
 
 
 def test_the_distribution_report_counts_the_final_tiers(evaluated):

@@ -38,8 +38,8 @@ def test_street_scopes_keep_same_named_streets_of_two_districts_apart():
                                  org("E2", "东区", "城关街道", "A", 3), org("W2", "西区", "城关街道", "B", 4)]}
     red = derive_lists(results, {"red": {"include": "tier == 'A'", "top": {"n": 1, "scope": "street"}}})["red"]
     assert [e["organization"] for e in red["entries"]] == ["E1", "W1"]
-    assert red["entries"][0]["reasons"][-1] == "街道“东区城关街道”入选组织中第 1 名"
-    assert red["entries"][1]["reasons"][-1] == "街道“西区城关街道”入选组织中第 1 名"
+    assert red["entries"][0]["reasons"][-1] == "城关街道（东区）入选组织中第 1 名"
+    assert red["entries"][1]["reasons"][-1] == "城关街道（西区）入选组织中第 1 名"
     black = derive_lists(results, {"black": {"bottom": {"share": "50%", "scope": "street"}}})["black"]
     assert [e["organization"] for e in black["entries"]] == ["E2", "W2"]
 
@@ -229,10 +229,10 @@ def test_tier_literals_are_found_wherever_tier_is_compared(expr, tiers):
 
 
 def test_rules_print_scopes_and_connectives_plainly():
-    assert describe_expr("tier == 'A' or total >= 90", {"A": "A档"}) == "档次为 A档 或 总分不低于 90 分"
+    assert describe_expr("tier == 'A' or total >= 90", {"A": "A档"}) == "档次为 A档或总分不低于 90 分"
     assert describe_expr("tier in ['D', 'S1'] and veto_count == 0", {"D": "D档", "S1": "一星级"}) == \
-        "（档次为 D档 或 一星级）且 未触发一票否决"
-    assert describe_expr("rank_district <= 3 and not bottom_tier") == "区县内排名在前 3 名 且 不处于最低档次"
+        "（档次为 D档或一星级）且未触发一票否决"
+    assert describe_expr("rank_district <= 3 and not bottom_tier") == "区县内排名在前 3 名且不处于最低档次"
     assert describe_expr("unknown_name > 1") == "unknown_name > 1"        # not a rule: printed as written
     assert describe_expr("tier == 'A' # 备注") == "tier == 'A' # 备注"          # unusual text: printed as written
     assert describe_rules({"top": {"n": 2, "scope": "round"}}) == ["全域按排名取前 2 名（并列者同时列入）"]

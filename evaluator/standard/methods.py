@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from .expr import EvalError, MissingValue, Type
 from ..model import ZERO
-from ..terms import PERIOD_ZH, num, pct, points_text, value_text
+from ..terms import PERIOD_ZH, date_text, num, pct, points_text, value_text
 from .periods import as_of as period_as_of, label as period_label, periods, whole_periods
 from .plain import Vocabulary
 
@@ -312,9 +312,9 @@ class Ratio:
             # Kept exact: the only rounding of points is the total's (grading.round_total).
             got = points * ratio / target
             shown_got = num(got)
-            approx = "" if got == got.quantize(Decimal("0.01")) else "约 "
+            approx = "" if got == got.quantize(Decimal("0.01")) else "约"     # 按比例约得 2.48 分
             return Scored(_outcome(got, points), got,
-                          f"{what} {shown}，未达目标 {want}，按比例得 {approx}{shown_got} 分（{num(points)} × {shown} ÷ {want}，满分 {points_text(points)}）", used)
+                          f"{what} {shown}，未达目标 {want}，按比例{approx}得 {shown_got} 分（{num(points)} × {shown} ÷ {want}，满分 {points_text(points)}）", used)
         return Scored("fail", ZERO, f"{what} {shown}，未达目标 {want}，不得分", used)
 
 
@@ -345,11 +345,11 @@ class Frequency:
             spans, so_far = periods(every, start, end), ""
         else:
             # a bulletin: only the periods completed by the as-of date are due (pro-rated)
-            spans, so_far = whole_periods(every, start, cut), f"截至 {cut.isoformat()} "
+            spans, so_far = whole_periods(every, start, cut), f"截至{date_text(cut)}，"
             if not spans:
                 first = whole_periods(every, start, period.round_end) or ((start, period.round_end),)
-                raise NotDue(f"{f.label}应每{unit}至少 {at_least} 次，截至 {cut.isoformat()} 尚无已满的考核周期"
-                             f"（首个周期{period_label(every, first[0])}于 {first[0][1].isoformat()} 结束），本期不计分")
+                raise NotDue(f"{f.label}应每{unit}至少 {at_least} 次，截至{date_text(cut)}尚无已满的考核周期"
+                             f"（首个周期{period_label(every, first[0])}于{date_text(first[0][1])}结束），本期不计分")
         records = _require(env, f.id)
         missing, gaps = 0, []
         # records counted per period by bisecting their sorted dates (not a scan per period)
@@ -377,8 +377,8 @@ def _outside_period(records, start, end) -> str:
     out = [r for r in records if not start <= r.date <= end]
     if not out:
         return ""
-    shown = "、".join(r.date.isoformat() + (f"《{r.title}》" if r.title else "") for r in out[:5])
-    return (f"；另有 {len(out)} 条记录在考评期（{start.isoformat()}至{end.isoformat()}）外，不计入："
+    shown = "、".join(date_text(r.date) + (f"《{r.title}》" if r.title else "") for r in out[:5])
+    return (f"；另有 {len(out)} 条记录在考评期（{date_text(start)}至{date_text(end)}）外，不计入："
             f"{shown}{'等' if len(out) > 5 else ''}")
 
 

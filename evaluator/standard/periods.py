@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from ..terms import date_text
+
 _MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
 
 
@@ -99,4 +101,4 @@ def label(unit: str, p: tuple[dt.date, dt.date]) -> str:
         return f"{s.year}年{'上' if s.month <= 6 else '下'}半年"
     if unit == "year":
         return f"{s.year}年"
-    return f"{p[0].isoformat()}至{p[1].isoformat()}"
+    return f"{date_text(p[0])}至{date_text(p[1])}"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-from ..terms import ORG_TYPES, OUTCOME_ZH, STATUS_ZH, num, pct, unit_name
+from ..terms import ORG_TYPES, OUTCOME_ZH, STATUS_ZH, date_text, num, pct, spaced, unit_name
 from .expr import Binary, Call, ListLit, Literal, Name, Unary
 
 __all__ = ["Term", "Vocabulary", "ORG_TERMS", "GATE_TERMS", "field_term", "register_tiers", "tier_names",
@@ -162,7 +162,7 @@ class Vocabulary:
     def _cond(self, node, inside: str | None = None) -> str:
         if isinstance(node, Binary) and node.op in ("and", "or"):
             parts = [_grouped(n, self._cond(n, node.op)) for n in _chain(node, node.op)]
-            text = _join(parts, " 且 " if node.op == "and" else " 或 ")
+            text = _join(parts, "且" if node.op == "and" else "或")
             return f"（{text}）" if inside is not None and inside != node.op else text
         if isinstance(node, Unary) and node.op == "not":
             return self._neg(node.operand, inside)
@@ -181,7 +181,7 @@ class Vocabulary:
             # not (a and b) = not a or not b; not (a or b) = not a and not b
             flipped = "or" if node.op == "and" else "and"
             parts = [_grouped(n, self._neg(n, flipped)) for n in _chain(node, node.op)]
-            text = _join(parts, " 且 " if flipped == "and" else " 或 ")
+            text = _join(parts, "且" if flipped == "and" else "或")
             return f"（{text}）" if inside is not None and inside != flipped else text
         if isinstance(node, Unary) and node.op == "not":
             return self._cond(node.operand, inside)
@@ -227,7 +227,7 @@ class Vocabulary:
             return self._cond(left) if yes else self._neg(left)
         if q.kind == "text" or (isinstance(right, Literal) and isinstance(right.value, str)):
             value = self._value(right, q)
-            return f"{q.text}{'为' if op == '==' else '不为'}{_gap(q, value)}{value}"
+            return spaced(f"{q.text}{'为' if op == '==' else '不为'}", value)
         if q.kind == "rank" and isinstance(right, Literal):
             return self._rank(q, op, right.value)
         if q.integer and isinstance(right, Literal) and right.value == 0 and op in (">", "<="):
@@ -235,8 +235,7 @@ class Vocabulary:
             op, right = (">=", Literal(Decimal(1), right.type, right.col)) if op == ">" else ("==", right)
         words = _WORDS.get(q.kind, _WORDS["number"])
         other = self._value(right, q) if isinstance(right, Literal) else self._q(right).text
-        spaced = " " if isinstance(right, Literal) else ""
-        return f"{q.text}{words.get(op, op)}{spaced}{other}"
+        return spaced(f"{q.text}{words.get(op, op)}", other)
 
     def _member(self, op: str, left, right) -> str:
         q = self._q(left)
@@ -245,10 +244,10 @@ class Vocabulary:
         if not values:
             return f"{q.text}{'属于' if op == 'in' else '不属于'}{self._q(right).text}"
         if op == "in":
-            return f"{q.text}为{_gap(q, values[0])}" + " 或 ".join(values)
+            return _join([f"{q.text}为", _join(values, "或")], "")
         if len(values) == 1:
-            return f"{q.text}不为{_gap(q, values[0])}{values[0]}"
-        return f"{q.text}不属于{_gap(q, values[0])}" + "、".join(values)
+            return spaced(f"{q.text}不为", values[0])
+        return _join([f"{q.text}不属于", "、".join(values)], "")
 
     def _rank(self, q: _Q, op: str, value: Decimal) -> str:
         n = int(value)
@@ -277,7 +276,7 @@ class Vocabulary:
                 return t.values[v]
             return f"“{v}”" if t is None or t.quote else v
         if isinstance(v, _dt.date):
-            return f"{v.year}年{v.month}月{v.day}日"
+            return date_text(v)
         if q.kind == "share":
             return pct(v, 2)
         if q.kind == "days":
@@ -395,15 +394,13 @@ def days_text(days: Any) -> str:
     return f"{num(d)} 天"
 
 
-def _gap(q: _Q, value: str) -> str:
-    """A space between Chinese and a value that starts in Latin letters or digits (A档)."""
-    return " " if value[:1].isascii() and value[:1].isalnum() else ""
-
-
 def _join(parts: list[str], word: str) -> str:
-    """Conditions joined by 且/或, spaced, but with no space beside a full-width bracket."""
-    text = word.join(parts)
-    return text.replace("） ", "）").replace(" （", "（")
+    """Parts joined by a word (且, 或) as Chinese text: spaced only where Chinese meets a Latin
+    letter or digit (档次为 A档或 B档, 未触发一票否决且档次为 A档)."""
+    pieces = [parts[0]] if parts else []
+    for p in parts[1:]:
+        pieces += [word, p]
+    return spaced(*pieces)
 
 
 def _grouped(node, text: str) -> str:
