@@ -66,7 +66,7 @@ def test_monthly_meetings_are_pro_rated_to_completed_months(std):
     o, _ = outcomes(std, dt.date(2026, 3, 31), committee_meetings=meetings("2026-01-09", "2026-03-09"))
     g = o["G2.1"]
     assert g.outcome == "partial" and g.points == Decimal("27.5")
-    assert "截至 2026-03-31 共 3 个月" in g.reason and "2026年2月" in g.reason
+    assert "截至2026年3月31日，共 3 个月" in g.reason and "2026年2月" in g.reason
 
 
 def test_first_and_last_day_of_a_month(std):
@@ -85,8 +85,8 @@ def test_nothing_completed_yet_is_not_due(std):
     # 31 January: no quarter is complete, the year is not -> 未到期, not a missing meeting
     o, _ = outcomes(std, dt.date(2026, 1, 31))
     assert o["G2.5"].outcome == "not_due" and o["G2.5"].reason.startswith("未到期：")
-    assert "2026年第1季度" in o["G2.5"].reason and "2026-03-31" in o["G2.5"].reason
-    assert o["G2.6"].outcome == "not_due" and "2026-12-31" in o["G2.6"].reason
+    assert "2026年第1季度" in o["G2.5"].reason and "于2026年3月31日结束" in o["G2.5"].reason
+    assert o["G2.6"].outcome == "not_due" and "于2026年12月31日结束" in o["G2.6"].reason
     assert o["G2.3"].outcome == "not_due" and o["G2.4"].outcome == "not_due"
 
 
@@ -117,7 +117,7 @@ def test_a_record_on_the_as_of_day_counts_and_the_day_after_does_not(std):
     o, _ = outcomes(std, dt.date(2026, 1, 31), committee_meetings=meetings("2026-02-01"))
     g = o["G2.1"]
     assert g.outcome == "partial" and "2026年1月" in g.reason
-    assert "另有 1 条记录晚于通报截止日 2026-01-31，本期不计入：2026-02-01" in g.reason
+    assert "另有 1 条记录晚于通报截止日2026年1月31日，本期不计入：2026年2月1日" in g.reason
 
 
 def test_not_due_costs_no_points_it_is_left_out_of_the_base(std):
@@ -269,7 +269,7 @@ def test_a_verification_after_the_as_of_date_is_not_used_and_the_reason_says_so(
     before = c1("2026-10-11")
     g = next(c for c in before["criteria"] if c["id"] == "G1.2")
     assert g["outcome"] == "pass" and g["points"] == 20
-    assert "核查日期 2026-10-12 晚于通报截止日 2026-10-11，本期不采用核查值，按自评值计" in g["reason"]
+    assert "核查日期2026年10月12日晚于通报截止日2026年10月11日，本期不采用核查值，按自评值计" in g["reason"]
     assert before["findings"] == []
     assert before["provenance"]["centre_area"] == {"source": "self", "verified_after_as_of":
                                                    {"inspector": "督导组-王敏", "verified_on": "2026-10-12"}}
@@ -339,7 +339,7 @@ def test_previous_across_years_reads_each_year_with_its_own_standard_version(tmp
     assert now["previous"]["standards"]["mini"]["version"] == "1" and now["standards"]["mini"]["version"] == "2"
     assert now["previous"]["standards"]["mini"]["digest"] == then["standards"]["mini"]["digest"]
     assert [e["organization"] for e in now["lists"]["red"]["entries"]] == ["C1"]
-    assert now["lists"]["red"]["description"] == ["列入条件：处于最高档次 且 上一轮档次为 A档"]   # its name then
+    assert now["lists"]["red"]["description"] == ["列入条件：处于最高档次且上一轮档次为 A档"]   # its name then
     assert sorted(e["organization"] for e in now["lists"]["black"]["entries"]) == ["C2", "C3"]
     from evaluator.scoring.previous import load_previous
     before = load_previous(tmp_path / "2026" / "results").organizations
@@ -354,7 +354,7 @@ def test_previous_across_years_reads_each_year_with_its_own_standard_version(tmp
                               "standards": {"mini": {"version": "1", "digest": then["standards"]["mini"]["digest"]}}}]
     tiers = {o["id"]: o["tier"] for o in load(tmp_path / "b01")["organizations"]}
     order = ["S", "B", "C", "D"]
-    expect = {"升档": 0, "保持": 0, "降档": 0, "首次定档": 0, "本轮不予定档": 0}
+    expect = {"升档": 0, "保持": 0, "降档": 0, "首次定档": 0, "本期不予定档": 0}
     for oid, before in {"C1": 0, "C2": 3, "C3": 3}.items():        # A, D, D: places 0, 3, 3 then
         place = order.index(tiers[oid])
         expect["升档" if place < before else "降档" if place > before else "保持"] += 1

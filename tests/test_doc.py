@@ -77,7 +77,7 @@ def test_the_merged_standard_is_what_is_printed(docs):
 def test_vetoes_gates_tiers_quotas_target_and_lists_are_printed(docs):
     text = _squash(document_text(_doc(docs, "general", "pdf")))
     for line in ("A档总分 90 分及以上", "B档总分 80 分及以上、不足 90 分", "D档总分不足 60 分",
-                 "评为A档须未触发一票否决，且组织生活（G2）得分不低于17分",
+                 "评为 A档须未触发一票否决，且组织生活（G2）得分不低于 17 分",
                  "发生严重违纪违法问题：班子成员发生严重违纪违法问题，档次最高定为 D档",
                  "A档不超过各区县已定档组织的 40%", "A档占比目标：不低于 20%（各领域分别统计",
                  "加分合计最多计 10 分", "已核查指标的分值不足适用指标分值的 80% 的，不予定档",

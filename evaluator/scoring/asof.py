@@ -21,6 +21,7 @@ import datetime as dt
 
 from ..model import Evidence
 from ..standard.periods import as_of as period_as_of
+from ..terms import date_text
 from .criteria import due_records
 
 
@@ -45,7 +46,7 @@ def evidence_as_of(ev: Evidence, period) -> Evidence:
         provenance[fid] = {**({"source": "self"} if own is not None else {}), **kept,
                            "verified_after_as_of": {"inspector": p.get("inspector"), "verified_on": p["verified_on"]}}
         # the verification's own notes (a blank verified cell) no longer apply
-        notes[fid] = (f"核查日期 {p['verified_on']} 晚于通报截止日 {cut.isoformat()}，本期不采用核查值，"
+        notes[fid] = (f"核查日期{date_text(p['verified_on'])}晚于通报截止日{date_text(cut)}，本期不采用核查值，"
                       + ("按自评值计" if own is not None else "按未提供处理"))
     findings = [f for f in ev.findings if f.field not in late]
     return dataclasses.replace(ev, values=values, provenance=provenance, notes=notes, findings=findings)

@@ -16,7 +16,7 @@ from ..standard.expr import DEFAULT_FUNCTIONS, EvalError, Expr, MissingValue
 from ..standard.methods import REGISTRY, NotDue, Scored, plain
 from ..standard.periods import as_of as period_as_of
 from ..standard.plain import ORG_TERMS
-from ..terms import NA_POLICY_ZH
+from ..terms import NA_POLICY_ZH, date_text
 
 
 def org_env(org: Organization, values: Mapping[str, Any], period, fields=None, notes=None, tiers=None) -> dict:
@@ -71,7 +71,7 @@ def _not_due(c: Criterion, period) -> str | None:
     if cut >= due:
         return None
     what = "本项于考评期末" if c.due == "period_end" else "本项"
-    return f"未到期：{what}（{due.isoformat()}）到期，截至 {cut.isoformat()} 不计分"
+    return f"未到期：{what}（{date_text(due)}）到期，截至{date_text(cut)}不计分"
 
 
 def due_records(values: Mapping[str, Any], fields, period) -> tuple[Mapping[str, Any], dict[str, str]]:
@@ -91,8 +91,8 @@ def due_records(values: Mapping[str, Any], fields, period) -> tuple[Mapping[str,
             continue
         out = out if out is not None else dict(values)
         out[fid] = tuple(r for r in v if r.date <= cut)
-        shown = "、".join(r.date.isoformat() + (f"《{r.title}》" if r.title else "") for r in later[:5])
-        notes[fid] = (f"另有 {len(later)} 条记录晚于通报截止日 {cut.isoformat()}，本期不计入：{shown}"
+        shown = "、".join(date_text(r.date) + (f"《{r.title}》" if r.title else "") for r in later[:5])
+        notes[fid] = (f"另有 {len(later)} 条记录晚于通报截止日{date_text(cut)}，本期不计入：{shown}"
                       f"{'等' if len(later) > 5 else ''}")
     return (out if out is not None else values), notes
 
