@@ -262,7 +262,7 @@ _TERMS: dict[str, Term] = {
 
 
 def describe_expr(source: str, tiers: Mapping[str, str] | None = None) -> str:
-    """"tier in ['D', 'S1'] and veto_count == 0" -> "档次为 D档 或 一星级 且 未触发一票否决"
+    """"tier in ['D', 'S1'] and veto_count == 0" -> "（档次为 D档或一星级）且未触发一票否决"
     (for the printed rules and the reasons of each entry); `tiers` maps tier ids to their names
     (the round's standards'; without it a tier reads as its id)."""
     return _describe(source, tuple(sorted((tiers or {}).items())))
