@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..terms import RANK_ZH, scope_key
+from ..terms import PREVIOUS_WORD, RANK_ZH, scope_key, ungraded_move
 from . import charts
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, fixed, learn_type_name, num, pct, share, to_decimal, type_name)
@@ -55,7 +55,8 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
         "tiers": [t for sc in schemes for t in sc["tiers"]],
         "public": public, "has_previous": has_previous,
         # what movement is measured against: a bulletin's earlier bulletin, else the last round
-        "previous_word": "上期" if rnd.get("as_of") else "上轮",
+        "move_kind": "bulletin" if rnd.get("as_of") else "round",
+        "previous_word": PREVIOUS_WORD["bulletin" if rnd.get("as_of") else "round"],
     }
 
 
@@ -216,7 +217,7 @@ def show_value(ctx: dict, fid: str, value: Any) -> str:
 # The scoring clause at the end of a reason (how many points it cost), which the 整改清单
 # leaves to the 失分明细 above it: the list says what is wrong, not what it cost.
 _SCORING_TAIL = re.compile(r"(，(不得分|按零分计|不计入满分|该项必须提供材料|扣 [0-9.]+ 分(（扣完为止）)?"
-                           r"|按比例得 .*|得 [0-9.]+ 分.*))+$")
+                           r"|按比例约?得 .*|得 [0-9.]+ 分.*))+$")
 
 
 def problem_text(reason: str) -> str:
@@ -240,13 +241,13 @@ def problem_text(reason: str) -> str:
     return text + ("；另有" + after.split("：")[0] if after else "")
 
 
-def _movement(prev: dict | None, org: dict, order: dict[str, int]) -> dict | None:
+def _movement(prev: dict | None, org: dict, order: dict[str, int], kind: str = "round") -> dict | None:
     if prev is None:
         return {"label": "首次定档", "cls": "new", "before": "—"} if org.get("tier") else None
     before, now = prev.get("tier"), org.get("tier")
     before_name = prev.get("tier_name") or before or "未定档"
     if not now:
-        return {"label": "本轮不予定档", "cls": "none", "before": before_name}
+        return {"label": ungraded_move(kind), "cls": "none", "before": before_name}
     if not before or before not in order or now not in order:
         return {"label": "首次定档" if not before else "—", "cls": "new", "before": before_name}
     diff = order[before] - order[now]
@@ -381,7 +382,7 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
                   "reasons": [str(r) for r in org.get("tier_reasons") or []],
                   "reviewed": pct(org.get("reviewed_share")) if org.get("reviewed_share") is not None else ""},
         "ranks": _ranks(org, counts),
-        "movement": _movement(prev, org, order) if ctx["has_previous"] else None,
+        "movement": _movement(prev, org, order, ctx["move_kind"]) if ctx["has_previous"] else None,
         "previous": prev,
         "trend": _trend_chart(org, ctx, (prev or {}).get("trend") or []),
         "review": (ctx.get("reviews") or {}).get(org["id"]),       # re-issued after an appeal: stamped 复核
@@ -587,17 +588,22 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
     return rows
 
 
-MOVES = (("升档", "up"), ("保持", "same"), ("降档", "down"), ("首次定档", "new"), ("本轮不予定档", "none"))
+def moves(kind: str) -> tuple[tuple[str, str], ...]:
+    """The movement labels with their classes; not graded now reads 本期/本轮不予定档 (terms)."""
+    return (("升档", "up"), ("保持", "same"), ("降档", "down"), ("首次定档", "new"), (ungraded_move(kind), "none"))
+
+
 MOVE_COLOUR = {"up": 0, "same": 5, "down": 3, "new": 1, "none": 4}    # positions in the charts' colour list
 # 降档 drawn in the blue its label is printed in (report.css .down), not a third grey beside 保持's
-# and 本轮不予定档's: the reader matches the chart to the table by colour
+# and 不予定档's: the reader matches the chart to the table by colour
 MOVE_FILL = {"down": "#1f5fa8"}
 
 
-def _moves(ranking: list[dict]) -> list[dict]:
+def _moves(ranking: list[dict], kind: str) -> list[dict]:
     """Tier movement against the previous round: how many organizations moved up, stayed,
     moved down, were graded for the first time or not graded now, with bar widths."""
-    counts = {label: 0 for label, _ in MOVES}
+    labels = moves(kind)
+    counts = {label: 0 for label, _ in labels}
     for r in ranking:
         mv = r.get("movement")
         if mv and mv["label"] in counts:
@@ -605,7 +611,7 @@ def _moves(ranking: list[dict]) -> list[dict]:
     total = sum(counts.values())
     return [{"label": label, "cls": cls, "n": counts[label], "w": _bar(counts[label], total), "i": MOVE_COLOUR[cls],
              "fill": MOVE_FILL.get(cls),
-             "share": share(Decimal(counts[label]) / total) if total else "—"} for label, cls in MOVES]
+             "share": share(Decimal(counts[label]) / total) if total else "—"} for label, cls in labels]
 
 
 def _graded(point) -> bool:
@@ -614,7 +620,7 @@ def _graded(point) -> bool:
 
 def move_history(results: dict, ctx: dict) -> dict | None:
     """A bulletin's movement chart (charts.columns): at each bulletin, how many organizations
-    moved up, stayed or moved down against the bulletin before it (首次定档 and 本轮不予定档
+    moved up, stayed or moved down against the bulletin before it (首次定档 and 本期不予定档
     too where any bulletin has them), over the earlier bulletins the results name. The latest
     bulletin's counts are the ones results.json states (each earlier bulletin's tiers placed in
     its own standards); the earlier ones are counted from the organizations' trend, tiers
@@ -629,11 +635,12 @@ def move_history(results: dict, ctx: dict) -> dict | None:
     if None in dates or len(dates) != len(b["previous"]) + 1:
         return None
     order = tier_order(ctx)
+    labels = moves("bulletin")
 
     def place(point) -> int | None:
         return order.get(point.get("tier")) if isinstance(point, dict) and point.get("tier") else None
 
-    periods = [{"date": d, "counts": dict.fromkeys((label for label, _ in MOVES), 0)} for d in dates[1:]]
+    periods = [{"date": d, "counts": dict.fromkeys((label for label, _ in labels), 0)} for d in dates[1:]]
     for points in b["trend"].values():
         if not isinstance(points, list) or len(points) != len(dates):
             continue
@@ -643,8 +650,10 @@ def move_history(results: dict, ctx: dict) -> dict | None:
                 continue        # a tier this bulletin's standards do not have: its place is unknown
             period["counts"][movement(None if before is None else (None, None, before), now)] += 1
     if isinstance(b.get("moves"), dict) and b["moves"]:
-        periods[-1]["counts"] = {label: int(b["moves"].get(label) or 0) for label, _ in MOVES}
-    shown = [{"label": label, "i": MOVE_COLOUR[cls], "fill": MOVE_FILL.get(cls)} for label, cls in MOVES
+        # bulletins written before 本期 was their word counted 本轮不予定档
+        got = {**b["moves"], **({ungraded_move("bulletin"): b["moves"]["本轮不予定档"]} if "本轮不予定档" in b["moves"] else {})}
+        periods[-1]["counts"] = {label: int(got.get(label) or 0) for label, _ in labels}
+    shown = [{"label": label, "i": MOVE_COLOUR[cls], "fill": MOVE_FILL.get(cls)} for label, cls in labels
              if cls in ("up", "same", "down") or any(p["counts"][label] for p in periods)]
     return charts.columns(periods, shown)
 
@@ -659,7 +668,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
     order = tier_order(ctx)
     ranking = []
     for o in orgs:
-        mv = _movement(previous.get(o["id"]), o, order) if ctx["has_previous"] else None
+        mv = _movement(previous.get(o["id"]), o, order, ctx["move_kind"]) if ctx["has_previous"] else None
         ranking.append({"rank": (o.get("rank") or {}).get("round") or "—",
                         "rank_street": (o.get("rank") or {}).get("street") or "—", "id": o["id"], "name": o["name"],
                         "district": o.get("district") or "—", "street": o.get("street") or "—",
@@ -693,7 +702,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
                     for d, st in sorted(streets)],
         "n_streets": len(streets),
         "tier_names": [t["name"] for sc in ctx["schemes"] for t in sc["tiers"]],
-        "moves": _moves(ranking) if ctx["has_previous"] else [],
+        "moves": _moves(ranking, ctx["move_kind"]) if ctx["has_previous"] else [],
         "move_history": move_history(results, ctx),
         "top_losses": _top_losses(facts.losses),
         "vetoes": vetoes, "not_graded": not_graded,

@@ -31,9 +31,10 @@ from typing import Any, Callable
 from ..errors import InputError, Issue
 from ..intake.rounds import Round
 from ..standard.periods import cut
+from ..terms import ungraded_move
 from .source import open_results
 
-MOVES = ("升档", "保持", "降档", "首次定档", "本轮不予定档")
+MOVES = ("升档", "保持", "降档", "首次定档", ungraded_move("bulletin"))
 
 
 @dataclass
@@ -97,10 +98,10 @@ def load_earlier(path: Path, rnd: Round, as_of: dt.date) -> Earlier:
 
 
 def movement(before: tuple | None, tier_index: int | None) -> str:
-    """升档 / 降档 / 保持 against the earlier place; 首次定档 when it had none; 本轮不予定档 when
-    it has none now."""
+    """升档 / 降档 / 保持 against the earlier place; 首次定档 when it had none; 本期不予定档 when
+    it has none now (a bulletin speaks of 本期, terms.ungraded_move)."""
     if tier_index is None:
-        return "本轮不予定档"
+        return MOVES[-1]
     if before is None or before[2] is None:
         return "首次定档"
     return "升档" if tier_index < before[2] else "降档" if tier_index > before[2] else "保持"

@@ -56,19 +56,19 @@ def test_movement_chart_counts_each_bulletin_against_the_one_before():
     chart = model.move_history(results, context(results))
     assert [g["label"] for g in chart["groups"]] == ["10月31日", "11月30日", "12月31日"]
     assert chart["x_title"] == "通报截止日期（2026年）" and chart["y_title"] == "组织数（个）"
-    # 首次定档 (CH-008 in October) and 本轮不予定档 (CH-008 since) happen, so they are drawn too
-    assert [s["label"] for s in chart["legend"]] == ["升档", "保持", "降档", "首次定档", "本轮不予定档"]
+    # 首次定档 (CH-008 in October) and 本期不予定档 (CH-008 since) happen, so they are drawn too
+    assert [s["label"] for s in chart["legend"]] == ["升档", "保持", "降档", "首次定档", "本期不予定档"]
     assert bars(chart) == [
-        {"升档": 2, "保持": 4, "降档": 1, "首次定档": 1, "本轮不予定档": 0},   # HD-001, HD-003 up; HD-007 down
-        {"升档": 0, "保持": 6, "降档": 1, "首次定档": 0, "本轮不予定档": 1},   # HD-005 down
-        {"升档": 2, "保持": 3, "降档": 2, "首次定档": 0, "本轮不予定档": 1},   # as results.json states
+        {"升档": 2, "保持": 4, "降档": 1, "首次定档": 1, "本期不予定档": 0},   # HD-001, HD-003 up; HD-007 down
+        {"升档": 0, "保持": 6, "降档": 1, "首次定档": 0, "本期不予定档": 1},   # HD-005 down
+        {"升档": 2, "保持": 3, "降档": 2, "首次定档": 0, "本期不予定档": 1},   # as results.json states
     ]
     # the latest bulletin's columns agree with the 较上轮 table of the same 通报
     summary = model.summary(results, context(results), model.bulletin_previous(results))
     assert bars(summary["move_history"])[-1] == {m["label"]: m["n"] for m in summary["moves"]}
     # a taller column for a bigger count, every count inside the y axis
     dec = {b["label"]: b for b in chart["groups"][-1]["bars"]}
-    assert dec["保持"]["h"] > dec["升档"]["h"] > dec["本轮不予定档"]["h"] > 0
+    assert dec["保持"]["h"] > dec["升档"]["h"] > dec["本期不予定档"]["h"] > 0
     top = max(float(t["label"]) for t in chart["yticks"])
     assert top >= max(b["n"] for g in chart["groups"] for b in g["bars"])
 
@@ -96,7 +96,7 @@ def test_summary_pdf_draws_the_chart_with_its_legend_and_chinese_axes_on_one_pag
     pages = [p for p in summary_pages(bulletin_docs) if CAPTION in p]
     assert len(pages) == 1
     page = pages[0]
-    for text in ["升档", "保持", "降档", "首次定档", "本轮不予定档", "组织数（个）", "通报截止日期（2026年）",
+    for text in ["升档", "保持", "降档", "首次定档", "本期不予定档", "组织数（个）", "通报截止日期（2026年）",
                  "10月31日", "11月30日", "12月31日"]:
         assert text in page, text
     # the chart follows the movement table: a bulletin compares with the bulletin before it (较上期)
