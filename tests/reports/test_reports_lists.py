@@ -107,10 +107,10 @@ def test_bad_rules_are_input_errors_with_a_path(rules, path, words):
 
 
 def test_rules_print_in_chinese():
-    assert describe_expr("tier == 'A' and veto_count == 0", {"A": "A档"}) == "档次为 A档 且 未触发一票否决"
-    assert describe_expr("org.type in ['community', 'village'] and total >= 90") == "（领域为社区 或 村）且 总分不低于 90 分"
+    assert describe_expr("tier == 'A' and veto_count == 0", {"A": "A档"}) == "档次为 A档且未触发一票否决"
+    assert describe_expr("org.type in ['community', 'village'] and total >= 90") == "（领域为社区或村）且总分不低于 90 分"
     red = describe_rules(normalize_rules(None)["red"])
-    assert red == ["列入条件：处于最高档次 且 未触发一票否决", "每个区县按排名取前 3 名（并列者同时列入）"]
+    assert red == ["列入条件：处于最高档次且未触发一票否决", "每个区县按排名取前 3 名（并列者同时列入）"]
     black = describe_rules(normalize_rules(None)["black"])
     assert black[0] == "符合下列任一条件即列入：触发一票否决；处于最低档次"
     assert "全域已定档组织中排名后 5%" in black[1]
