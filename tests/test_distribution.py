@@ -97,7 +97,7 @@ def test_a_floor_lifts_the_best_below_that_its_vetoes_and_gates_allow(tmp_path):
     # higher by score but cannot be in A, so R5 moves up
     assert {oid for oid, o in r.items() if o["tier"] == "A"} == {"R1", "R2", "R5"}
     assert (r["R3"]["tier"], r["R4"]["tier"], r["R5"]["tier_before_quota"]) == ("C", "B", "B")
-    assert ("全域档次比例要求A档 约 30%（10 个中应有 3 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+    assert ("全域档次比例要求A档 约 30%（10 个中应有 3 个），本组织在可调入的组织中排序靠前，由 B档调整为 A档"
             in r["R5"]["tier_reasons"])
     (a,) = payload["distribution"]
     assert (a["count"], a["graded"], a["met"]) == (3, 10, True)
@@ -332,7 +332,7 @@ def test_an_organization_moved_twice_keeps_both_reasons_and_a_failed_gate_says_s
     assert [line for line in r["Q05"]["tier_reasons"] if "档次比例" in line] == [
         f"{head_a}，本组织在该档排第 5，调整为 B档", f"{head_b}，本组织在该档排第 3，调整为 C档"]
     reasons = r["Q07"]["tier_reasons"]
-    assert reasons[reasons.index(f"{head_a}，本组织在该档排第 7，调整为 B档") + 1] == "未满足 B档 条件（场所面积达标），降为 C档"
+    assert reasons[reasons.index(f"{head_a}，本组织在该档排第 7，调整为 B档") + 1] == "未满足 B档条件（场所面积达标），降为 C档"
 
 
 def test_a_floor_already_met_lifts_nobody(tmp_path):
@@ -350,7 +350,7 @@ def test_a_floor_lifting_at_a_tie_says_so_only_for_the_tied(tmp_path):
             + [(f"R{i}", {"centre_area": 10}) for i in range(7, 11)])
     r, _ = _evaluate(tmp_path, with_distribution("  distribution:\n    tiers: [{tier: A, target: 30%}]\n"), orgs)
     assert [r[f"R{i}"]["tier"] for i in range(1, 7)] == ["A", "A", "A", "B", "B", "B"]
-    head = "全域档次比例要求A档 约 30%（10 个中应有 3 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+    head = "全域档次比例要求A档 约 30%（10 个中应有 3 个），本组织在可调入的组织中排序靠前，由 B档调整为 A档"
     assert f"{head}" in r["R2"]["tier_reasons"]
     assert f"{head}；与其他 3 个组织在排序各项上完全并列，按组织编号先后确定" in r["R3"]["tier_reasons"]
     assert not any("档次比例" in line for line in r["R4"]["tier_reasons"])
@@ -360,7 +360,7 @@ def test_a_floor_lift_states_the_floor_as_a_minimum_count(tmp_path):
     # V1 capped at C by its veto; V2 (80, B) lifted: A at least ceil(50% x 2) = 1
     std = with_distribution("  distribution:\n    tiers: [{tier: A, min: 50%}]\n")
     r, _ = _evaluate(tmp_path, std, [("V1", {"serious_violation": "是"}), ("V2", {"centre_area": 10})])
-    assert ("全域档次比例要求A档 不少于 50%（2 个中至少 1 个），本组织在可调入的组织中排序靠前，由 B档 调整为 A档"
+    assert ("全域档次比例要求A档 不少于 50%（2 个中至少 1 个），本组织在可调入的组织中排序靠前，由 B档调整为 A档"
             in r["V2"]["tier_reasons"])
 
 

@@ -84,7 +84,7 @@ def test_gate_failure_moves_down_one_tier():
     o = r["O1"]
     assert o["total"] == Decimal("90.5")
     assert o["tier"] == "B"
-    assert o["tier_reasons"][1] == "未满足 A档 条件（组织生活不低于60分），降为 B档"
+    assert o["tier_reasons"][1] == "未满足 A档条件（组织生活不低于60分），降为 B档"
 
 
 def test_veto_caps_the_tier_whatever_the_score():
@@ -168,7 +168,7 @@ grading:
     r, _ = run({"O1": full_evidence("O1", last_election=dt.date(2024, 5, 1)),
                 "O2": full_evidence("O2", last_election=dt.date(2020, 5, 1)), "O3": full_evidence("O3")}, std)
     assert (r["O1"]["tier"], r["O2"]["tier"], r["O3"]["tier"]) == ("A", "B", "B")
-    assert "未满足 A档 条件（按期换届；缺少材料（上次换届日期），无法认定），降为 B档" in r["O3"]["tier_reasons"]
+    assert "未满足 A档条件（按期换届；缺少材料（上次换届日期），无法认定），降为 B档" in r["O3"]["tier_reasons"]
 
 
 def test_section_points_leave_bonus_out():
@@ -198,7 +198,7 @@ grading:
 """)
     r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350))}, q_std)
     assert (r["O1"]["tier_before_quota"], r["O1"]["tier"]) == ("A", "C")
-    assert r["O1"]["tier_reasons"][-1] == "未满足 B档 条件（场所达标），降为 C档"
+    assert r["O1"]["tier_reasons"][-1] == "未满足 B档条件（场所达标），降为 C档"
 
 
 def test_a_negative_total_lands_in_the_last_tier(tmp_path):
@@ -244,7 +244,7 @@ grading:
     r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(10), secretary_rating="差", unapproved_tasks=Decimal(1))}, std)
     o = r["O1"]
     assert (o["total"], o["tier"]) == (Decimal(66), "D")
-    assert "未满足 C档 条件（总分不低于70分），降为 D档" in o["tier_reasons"]
+    assert "未满足 C档条件（总分不低于70分），降为 D档" in o["tier_reasons"]
     assert not any("未满足 D档" in line for line in o["tier_reasons"])
 
 

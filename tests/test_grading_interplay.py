@@ -82,7 +82,7 @@ def test_each_move_says_why(evaluated):
     why = {oid: "\n".join(o["tier_reasons"]) for oid, o in r.items()}
     assert "触发一票否决（G9.3），认定为软弱涣散党组织，不限定档次" in why["K3"]
     assert "触发一票否决（G9.2），档次最高为 C档" in why["K4"]
-    assert "未满足 A档 条件（组织生活不低于60分），降为 B档" in why["K5"]
+    assert "未满足 A档条件（组织生活不低于60分），降为 B档" in why["K5"]
     assert "全域档次比例要求A档 不超过 40%（10 个中最多 4 个），本组织在该档排第 5，调整为 B档" in why["K7"]
     assert "全域档次比例要求B档 不超过 30%（10 个中最多 3 个），本组织在该档排第 4，调整为 C档" in why["K9"]
     assert "A档名额为 30%（10 个中最多 3 个），本组织在该档排第 4，调整为 B档" in why["K6"]

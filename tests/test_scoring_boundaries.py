@@ -76,7 +76,7 @@ def test_records_on_the_first_and_last_day_count_and_those_outside_are_listed():
         Record(dt.date(2025, 12, 31), "去年支委会"), Record(dt.date(2027, 1, 1)))
     c = crit(run({"O1": full_evidence("O1", committee_meetings=tuple(sorted(recs)))})[0]["O1"], "G2.1")
     assert (c["outcome"], c["points"]) == ("pass", 30)
-    assert "另有 2 条记录在考评期（2026-01-01至2026-12-31）外，不计入：2025-12-31《去年支委会》、2027-01-01" in c["reason"]
+    assert "另有 2 条记录在考评期（2026年1月1日至2026年12月31日）外，不计入：2025年12月31日《去年支委会》、2027年1月1日" in c["reason"]
 
 
 def test_a_record_the_day_after_the_period_does_not_fill_december():
@@ -146,7 +146,7 @@ def test_a_veto_cap_still_has_to_meet_the_capped_tiers_gates(tmp_path):
     # 90 points (G1.1 lost) -> A; veto caps at C; C's gate needs G1.1 -> D
     o = run({"O1": full_evidence("O1", members_full=Decimal(1), serious_violation=True)}, std)[0]["O1"]
     assert o["total"] == 90 and o["tier"] == "D"
-    assert o["tier_reasons"][-2:] == ["触发一票否决（G9.2），档次最高为 C档", "未满足 C档 条件（支部设置规范），降为 D档"]
+    assert o["tier_reasons"][-2:] == ["触发一票否决（G9.2），档次最高为 C档", "未满足 C档条件（支部设置规范），降为 D档"]
 
 
 def test_veto_gate_and_quota_interact_in_one_placement(tmp_path):
@@ -160,7 +160,7 @@ def test_veto_gate_and_quota_interact_in_one_placement(tmp_path):
     r, _ = run(ev, std)
     assert {k: v["tier"] for k, v in r.items()} == {"O1": "A", "O2": "C", "O3": "C", "O4": "C"}
     assert r["O2"]["tier_before_quota"] == "A"
-    assert r["O2"]["tier_reasons"][-1] == "未满足 B档 条件（场所达标），降为 C档"
+    assert r["O2"]["tier_reasons"][-1] == "未满足 B档条件（场所达标），降为 C档"
     # ranks follow the final tiers: O2 (92) before O4 (72.5) within C, O3 (vetoed 100) first in C
     assert [r[o]["rank"]["round"] for o in ("O1", "O3", "O2", "O4")] == [1, 2, 3, 4]
 

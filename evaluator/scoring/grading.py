@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .criteria import org_env
 from .engine import ConcludingRules
-from ..terms import UNCOUNTED, num, pct
+from ..terms import UNCOUNTED, num, pct, spaced
 from ..model import ZERO, Evidence, Grading, Organization, Outcome, Standard
 
 CENT = Decimal("0.01")
@@ -135,7 +135,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
 
     reasons = []
     idx = band_index(g, total)
-    reasons.append(f"总分 {num(total)}，达到 {g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）")
+    reasons.append(spaced(f"总分 {num(total)}，达到", f"{g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）"))
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
                      "$outcomes": {o.criterion: o for o in outcomes}, "$sections": _due_sections(criteria, outcomes, sections)})
@@ -194,10 +194,11 @@ def place(g: Grading, idx: int, caps: list[tuple[str, int]], gate_failures: dict
         before = idx
         for cid, cap in caps:
             if idx < cap:
-                reasons.append(f"触发一票否决（{cid}），档次最高为 {g.tiers[cap].name}")
+                reasons.append(spaced(f"触发一票否决（{cid}），档次最高为", g.tiers[cap].name))
                 idx = cap
         while idx < last and idx in gate_failures:
-            reasons.append(f"未满足 {g.tiers[idx].name} 条件（{gate_failures[idx]}），降为 {g.tiers[idx + 1].name}")
+            # tier names read as Chinese words: 未满足 A档条件 / 未满足五星级党组织条件 (terms.spaced)
+            reasons.append(spaced("未满足", g.tiers[idx].name, f"条件（{gate_failures[idx]}），降为", g.tiers[idx + 1].name))
             idx += 1
         if idx == before:
             return idx

@@ -33,7 +33,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Iterable, Mapping
 
 from ..model import ZERO, Grading, Quota
-from ..terms import SCOPES, pct, scope_key, scope_label
+from ..terms import SCOPES, pct, scope_key, scope_label, spaced
 from .grading import place
 from .rows import Row
 
@@ -127,7 +127,7 @@ class Distributions:
                 for pos, r in enumerate(inside, start=1):
                     tie = note if r.sort_key == cut else ""       # only those equal at the cut
                     if pos > hi:
-                        lines = [f"{head}，本组织在该档排第 {pos}，调整为 {g.tiers[i + 1].name}{tie}"]
+                        lines = [spaced(f"{head}，本组织在该档排第 {pos}，调整为", f"{g.tiers[i + 1].name}{tie}")]
                         tiers[r.id] = place(g, i + 1, list(r.caps), r.gate_failures or {}, lines)
                         why[r.id] += lines
                     elif tie:
@@ -140,8 +140,8 @@ class Distributions:
                 note = _tie_note(able, take)
                 for r in able[:take]:
                     tie = note if note and r.sort_key == able[take].sort_key else ""
-                    why[r.id].append(f"{head}，本组织在可调入的组织中排序靠前，由 {g.tiers[tiers[r.id]].name} "
-                                     f"调整为 {g.tiers[i].name}{tie}")
+                    why[r.id].append(spaced(f"{head}，本组织在可调入的组织中排序靠前，由", g.tiers[tiers[r.id]].name,
+                                            "调整为", f"{g.tiers[i].name}{tie}"))
                     tiers[r.id] = i
             counts.append({"standard": k[0], "scope": d.scope, "value": k[1], "tier": share.tier, "rule": share.kind,
                            "share": share.share, "tolerance": share.tolerance, "low": lo, "high": hi, "graded": n})
@@ -383,7 +383,7 @@ class Quotas:
             head = (f"{scope_label(q.scope, grp.value)}{g.tiers[tier].name}名额为 {pct(q.max_share, 2)}"
                     f"（{grp.members} 个中最多 {allowed} 个），本组织")
             if r.id in grp.moved and tier < len(g.tiers) - 1:
-                moved = [f"{head}在该档排第 {self._position(grp, r) + 1}，调整为 {g.tiers[tier + 1].name}{note}"]
+                moved = [spaced(f"{head}在该档排第 {self._position(grp, r) + 1}，调整为", f"{g.tiers[tier + 1].name}{note}")]
                 place(g, tier + 1, list(r.caps), r.gate_failures or {}, moved)
                 out += moved
             elif tie:
