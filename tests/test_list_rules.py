@@ -307,3 +307,9 @@ def test_an_evaluated_rounds_bottom_share_takes_the_last_place_and_its_ties_only
     black = payload["lists"]["black"]["entries"]
     assert [e["organization"] for e in black] == ["L3", "L4"]
     assert black[0]["reasons"] == ["全域排名后 25%（第 3 名 / 共 4 个，后 1 名列入；与其他 1 个组织排名并列，同时列入）"]
+
+
+def test_an_include_any_rule_prints_tiers_by_their_names():
+    # as the published black list prints its rule: a tier by its name, never its id
+    assert describe_rules({"include_any": ["veto_count > 0", "tier == 'D'"]}, {"D": "D档"}) == [
+        "符合下列任一条件即列入：触发一票否决；档次为 D档"]
