@@ -227,9 +227,11 @@ def date_text(d: Any) -> str:
     """A date as every document prints it: 2026-03-05 -> '2026年3月5日' (no spaces inside; a
     text that is no ISO date is returned as it is). Data fields (results.json, CSV) keep ISO."""
     if isinstance(d, str):
-        try:
-            d = _dt.date.fromisoformat(d[:10])
+        try:       # a date, or a time stamp's date (2026-03-05T10:00); other text as it is
+            d = _dt.date.fromisoformat(d[:10]) if len(d) == 10 or (d[10:11] in ("T", " ") and d[11:13].isdigit()) else d
         except ValueError:
+            return d
+        if isinstance(d, str):
             return d
     if isinstance(d, _dt.datetime):
         d = d.date()

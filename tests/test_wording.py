@@ -113,3 +113,21 @@ def test_authored_texts_are_spaced_as_generated_text(path):
         if _TOUCHING.search(_WHOLE.sub("日", text)):
             bad.append(f"{where}: {text}")
     assert bad == [], "write 不少于 2 人, not 不少于2人 (docs/FORMATS.md):\n" + "\n".join(bad)
+
+
+def test_scorecard_evidence_prints_dates_in_chinese_and_no_space_between_chinese_words():
+    from evaluator.reports.model import show_value
+    ctx = {"fields": {"last_election": {"type": "date"}, "meetings": {"type": "records"}, "centre": {"unit": "m2"}}}
+    assert show_value(ctx, "last_election", "2019-06-20") == "2019年6月20日"
+    assert show_value(ctx, "meetings", [{"date": "2026-01-05"}, {"date": "2026-02-05"}]) == "1月5日、2月5日（共 2 条）"
+    assert show_value(ctx, "public", {"self": True, "verified": False}) == "核查否；自报是"
+    assert show_value(ctx, "centre", {"self": 520}).startswith("自报 520 ")
+
+
+def test_a_self_report_mismatch_reads_as_chinese():
+    from evaluator.intake.evidence import _mismatch
+    from evaluator.model import Field
+    yes_no = _mismatch(Field("public", "boolean", "党务公开按规定落实"), True, False)
+    assert yes_no.message == "党务公开按规定落实：自报是，核查否"
+    area = _mismatch(Field("centre", "number", "党群服务中心面积", unit="m2"), Decimal(520), Decimal(480))
+    assert area.message == "党群服务中心面积：自报 520 平方米，核查 480 平方米，超出允许误差"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from ..errors import InputError, Issue, json_path
-from ..terms import value_text
+from ..terms import spaced, value_text
 from ..model import Evidence, Field, Finding, Record, Standard
 from .normalize import NormalizeError, is_blank, normalize
 from ..standard.schema import check as schema_check, check_with, make_validator, schema
@@ -985,9 +985,14 @@ def _mismatch(f: Field, self_v, verified) -> Finding | None:
         allowed = f.tolerance * abs(verified) if f.tolerance_relative else f.tolerance
         if gap > allowed:
             return Finding("self_report_mismatch", f.id,
-                           f"{f.label}：自报 {value_text(self_v, f)}，核查 {value_text(verified, f)}，超出允许误差", self_v, verified)
+                           f"{f.label}：{_self_and_verified(self_v, verified, f)}，超出允许误差", self_v, verified)
         return None
     if self_v != verified:
         return Finding("self_report_mismatch", f.id,
-                       f"{f.label}：自报 {value_text(self_v, f)}，核查 {value_text(verified, f)}", self_v, verified)
+                       f"{f.label}：{_self_and_verified(self_v, verified, f)}", self_v, verified)
     return None
+
+
+def _self_and_verified(self_v, verified, f) -> str:
+    """'自报 520 平方米，核查 480 平方米', '自报是，核查否' (no space between Chinese words)."""
+    return f"{spaced('自报', value_text(self_v, f))}，{spaced('核查', value_text(verified, f))}"

@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..terms import PREVIOUS_WORD, RANK_ZH, scope_key, ungraded_move
+from ..terms import PREVIOUS_WORD, RANK_ZH, date_text, scope_key, spaced, ungraded_move
 from . import charts
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, fixed, learn_type_name, num, pct, share, to_decimal, type_name)
@@ -185,7 +185,8 @@ def field_label(ctx: dict, fid: str) -> str:
 
 
 def show_value(ctx: dict, fid: str, value: Any) -> str:
-    """One evidence value as text: units, yes/no, ISO dates, record lists shortened."""
+    """One evidence value as text: units, yes/no, dates as 2026年3月5日, record lists shortened
+    (their dates as 3月5日: records lie within the round's year)."""
     unit = (ctx["fields"].get(fid) or {}).get("unit")
     if value is None:
         return "（缺少材料）"
@@ -199,17 +200,17 @@ def show_value(ctx: dict, fid: str, value: Any) -> str:
         dates = [v.get("date", "") if isinstance(v, dict) else str(v) for v in value]
         if not dates:
             return "无记录"
-        shown = "、".join(d[5:] if len(d) == 10 and d[4] == "-" else d for d in dates[:MAX_RECORDS_SHOWN])
+        shown = "、".join(date_text(d).split("年", 1)[-1] for d in dates[:MAX_RECORDS_SHOWN])
         more = f"等 {len(dates)} 条" if len(dates) > MAX_RECORDS_SHOWN else f"（共 {len(dates)} 条）"
         return shown + more
     if isinstance(value, dict):        # {self, verified, ...}: show what matters, never who
         parts = []
         if "verified" in value:
-            parts.append("核查 " + show_value(ctx, fid, value["verified"]))
+            parts.append(spaced("核查", show_value(ctx, fid, value["verified"])))
         if "self" in value:
-            parts.append("自报 " + show_value(ctx, fid, value["self"]))
+            parts.append(spaced("自报", show_value(ctx, fid, value["self"])))
         return "；".join(parts) or "—"
-    return str(value)
+    return date_text(value) if isinstance(value, str) else str(value)
 
 
 # ------------------------------------------------------------------ scorecard
