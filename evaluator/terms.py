@@ -156,8 +156,18 @@ def street_label(district: str, street: str) -> str:
     """A street-scope group as a department names it: '文昌街道（示例区）' for an area,
     '区直机关工委系统（示例区）' for an agency or enterprise system; the district in brackets,
     since two districts may each have a 城关街道."""
-    shown = street if street.endswith(AREA_ENDINGS) else f"{street}系统"
+    shown = street if is_area(street) else f"{street}系统"
     return f"{shown}（{district}）" if district else shown
+
+
+def is_area(street: str) -> bool:
+    """A street or town (文昌街道, 青山镇), not the body leading a system (区直机关工委)."""
+    return street.endswith(AREA_ENDINGS)
+
+
+def rank_label(scope: str, street: str = "") -> str:
+    """'街道内排名', or '系统内排名' for an organization listed under its system."""
+    return "系统内排名" if scope == "street" and street and not is_area(street) else RANK_ZH[scope]
 
 
 def scope_label(scope: str, key: str) -> str:

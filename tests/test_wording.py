@@ -131,3 +131,12 @@ def test_a_self_report_mismatch_reads_as_chinese():
     assert yes_no.message == "党务公开按规定落实：自报是，核查否"
     area = _mismatch(Field("centre", "number", "党群服务中心面积", unit="m2"), Decimal(520), Decimal(480))
     assert area.message == "党群服务中心面积：自报 520 平方米，核查 480 平方米，超出允许误差"
+
+
+def test_a_scorecard_ranks_an_agency_within_its_system_not_a_street():
+    from evaluator.reports.model import _ranks
+    counts = {("round", ""): 9, ("street", "示例区\x1f区直机关工委"): 4, ("street", "示例区\x1f文昌街道"): 5}
+    agency = {"district": "示例区", "street": "区直机关工委", "type": "agency", "rank": {"round": 3, "street": 2}}
+    community = {**agency, "street": "文昌街道", "type": "community"}
+    assert [r["label"] for r in _ranks(agency, counts)] == ["全域排名", "系统内排名"]
+    assert [r["label"] for r in _ranks(community, counts)] == ["全域排名", "街道内排名"]

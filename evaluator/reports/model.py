@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..terms import PREVIOUS_WORD, RANK_ZH, date_text, scope_key, spaced, ungraded_move
+from ..terms import PREVIOUS_WORD, date_text, rank_label, scope_key, spaced, ungraded_move
 from . import charts
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, fixed, learn_type_name, num, pct, share, to_decimal, type_name)
@@ -274,7 +274,7 @@ def _ranks(org: dict, counts: dict) -> list[dict]:
         if scope != "round" and n and n == whole:
             continue
         r = rank.get(scope)
-        out.append({"label": RANK_ZH[scope], "scope": scope,
+        out.append({"label": rank_label(scope, org.get("street") or ""), "scope": scope,
                     "value": "—" if r is None else f"第 {r} 名" + (f" / 共 {n} 个" if n else "")})
     return out
 
