@@ -9,6 +9,7 @@ documents), trailing zeros dropped.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -250,6 +251,9 @@ def date_text(d: Any) -> str:
     return "—" if d is None else str(d)
 
 
+_DATE_ZH = re.compile(r"[0-9]{4}年")
+
+
 def _cjk(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
@@ -261,10 +265,11 @@ def _latin(c: str) -> bool:
 def spaced(*parts: str) -> str:
     """Pieces of Chinese text joined as the documents print them: a space only where a Chinese
     character meets a Latin letter, a digit or % (达到 C档, 不少于 2 人, A档或 B档), none between
-    Chinese words or beside punctuation (未触发一票否决且组织生活得分不低于 60 分)."""
+    Chinese words or beside punctuation (未触发一票否决且组织生活得分不低于 60 分), and none
+    around a date, which reads as Chinese (不早于2026年1月1日)."""
     out = ""
     for p in parts:
-        if out and p and ((_cjk(out[-1]) and _latin(p[0])) or (_latin(out[-1]) and _cjk(p[0]))):
+        if out and p and ((_cjk(out[-1]) and _latin(p[0]) and not _DATE_ZH.match(p)) or (_latin(out[-1]) and _cjk(p[0]))):
             out += " "
         out += p
     return out

@@ -140,3 +140,8 @@ def test_a_scorecard_ranks_an_agency_within_its_system_not_a_street():
     community = {**agency, "street": "文昌街道", "type": "community"}
     assert [r["label"] for r in _ranks(agency, counts)] == ["全域排名", "系统内排名"]
     assert [r["label"] for r in _ranks(community, counts)] == ["全域排名", "街道内排名"]
+
+
+def test_a_date_in_a_condition_reads_as_chinese_without_spaces_around_it():
+    assert describe_expr("total >= 90 and tier == 'A'", {"A": "A档"}) == "总分不低于 90 分且档次为 A档"
+    assert spaced("不早于", "2026年1月1日", "且", "不少于", "2 人") == "不早于2026年1月1日且不少于 2 人"

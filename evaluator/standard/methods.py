@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from .expr import EvalError, MissingValue, Type
 from ..model import ZERO
-from ..terms import PERIOD_ZH, date_text, num, pct, points_text, value_text
+from ..terms import PERIOD_ZH, date_text, num, pct, points_text, spaced, value_text
 from .periods import as_of as period_as_of, label as period_label, periods, whole_periods
 from .plain import Vocabulary
 
@@ -479,7 +479,7 @@ class Veto:
         used = _used(env, when.names)
         if when.evaluate(env):
             then = "，".join(([f"认定为{mark}"] if mark else [])
-                            + [f"档次最高定为 {_tier_name(env, cap)}" if cap else "不限定档次"])
+                            + [spaced("档次最高定为", _tier_name(env, cap)) if cap else "不限定档次"])
             return Scored("fail", ZERO, f"触发一票否决（{plain(when, env)}）{_show_used(env, used)}，{then}",
                           used, veto_hit=True)
         return Scored("pass", ZERO, "未触发一票否决情形", used)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..model import Criterion, Standard
-from ..terms import NA_POLICY_ZH, ORG_TYPES, PERIOD_ZH, SCOPE_ZH, num, pct, points_text, unit_name, value_text
+from ..terms import NA_POLICY_ZH, ORG_TYPES, PERIOD_ZH, SCOPE_ZH, num, pct, date_text, points_text, spaced, unit_name, value_text
 from .distribution import ALLOCATION_RULE
 from .listrules import describe_rules, normalize_rules
 from .loader import load_standard
@@ -113,18 +113,6 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, Decimal):
         return int(v) if v == v.to_integral_value() else float(v)
     return v
-
-
-def date_text(d: Any) -> str:
-    """2026-01-01 -> 2026年1月1日 (the effective dates as a notice prints them)."""
-    if isinstance(d, str):
-        try:
-            d = _dt.date.fromisoformat(d)
-        except ValueError:
-            return d
-    if isinstance(d, _dt.date):
-        return f"{d.year}年{d.month}月{d.day}日"
-    return "—" if d is None else str(d)
 
 
 # ------------------------------------------------------------------ the standard
@@ -235,12 +223,7 @@ def _veto_parts(c: Criterion, tiers) -> tuple[str, str, str]:
 def _veto_then(cap: str, mark: str) -> str:
     """What a hit does, as the scorecards say it: 认定为…, 档次最高定为 C档 (or 不限定档次: a flag)."""
     return "，".join(([f"认定为{mark}"] if mark else [])
-                    + [f"档次最高定为{_spaced_name(cap)}" if cap else "不限定档次"])
-
-
-def _spaced_name(name: str) -> str:
-    """' C档' but '一星级党组织': a space only before a name that starts in Latin letters."""
-    return f" {name}" if name[:1].isascii() else name
+                    + [spaced("档次最高定为", cap) if cap else "不限定档次"])
 
 
 def _scoring(std: Standard, ranking: str) -> tuple[Point, ...]:
@@ -267,7 +250,7 @@ def _criterion(c: Criterion, std: Standard, tiers: dict[str, str]) -> PublishedC
         conditions.append(f"缺少材料时：{NA_POLICY_ZH.get(c.na_policy, c.na_policy)}")
     if c.due is not None:
         due = _DUE_ZH.get(c.due) if isinstance(c.due, str) else None
-        conditions.append(due or f"月度通报中自 {date_text(c.due)} 起考核")
+        conditions.append(due or f"月度通报中自{date_text(c.due)}起考核")
     method = REGISTRY[c.method].title if c.method in REGISTRY else c.method
     points = (Point("points", "分值", points_text(c.points)),) + points if c.kind in ("base", "bonus") else points
     return PublishedCriterion(c.id, c.section, c.title, c.kind, _KIND_ZH.get(c.kind, c.kind), method, c.points,
