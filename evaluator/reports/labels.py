@@ -1,11 +1,10 @@
 """Chinese labels and number/date formatting shared by the report model and the exports."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..terms import FINDING_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, UNIT_ZH, num, pct, to_decimal
+from ..terms import FINDING_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, UNIT_ZH, date_text, num, pct, to_decimal
 from ..terms import ORG_TYPES as TYPE_ZH
 
 METHOD_ZH = {
@@ -44,16 +43,8 @@ def zh_numeral(n: int) -> str:
 NUMERALS = tuple(zh_numeral(i) for i in range(1, 100))
 
 
-def date_zh(v: Any) -> str:
-    """'2026-12-31' or a date -> '2026年12月31日'."""
-    if isinstance(v, str):
-        try:
-            v = dt.date.fromisoformat(v[:10])
-        except ValueError:
-            return v
-    if isinstance(v, dt.date):
-        return f"{v.year}年{v.month}月{v.day}日"
-    return "—" if v is None else str(v)
+# '2026-12-31' or a date -> '2026年12月31日', as every reason prints it too (one definition)
+date_zh = date_text
 
 
 def type_name(org: dict) -> str:
