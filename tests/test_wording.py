@@ -145,3 +145,11 @@ def test_a_scorecard_ranks_an_agency_within_its_system_not_a_street():
 def test_a_date_in_a_condition_reads_as_chinese_without_spaces_around_it():
     assert describe_expr("total >= 90 and tier == 'A'", {"A": "A档"}) == "总分不低于 90 分且档次为 A档"
     assert spaced("不早于", "2026年1月1日", "且", "不少于", "2 人") == "不早于2026年1月1日且不少于 2 人"
+
+
+def test_a_chinese_tier_name_in_a_tier_reason_has_no_space_before_it(tmp_path):
+    from test_grading import child_standard
+    from test_list_rules import PASS_FAIL
+    std = child_standard(tmp_path, "pf", PASS_FAIL)
+    r, _ = run({"O1": full_evidence("O1")}, std=std)
+    assert r["O1"]["tier"] == "P" and r["O1"]["tier_reasons"][0].endswith("，达到合格（≥ 60）")
