@@ -23,6 +23,7 @@ from . import __version__
 from .errors import EvaluationError, InputError, Issue
 from .standard.distribution import report_line as distribution_line
 from .standard.plain import tier_names
+from .scoring.results import tier_names_of
 from .terms import STATUS_ZH, num, pct, scope_label
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -220,14 +221,14 @@ def _print_summary(payload: dict, out_dir: Path, elapsed: float):
     t.add_column("档次")
     t.add_column("组织数", justify="right")
     # tiers by name (A档, 五星级党组织), in the standards' order as the summary lists them
-    names = tier_names(payload.get("standards") or ())
+    names = tier_names_of(payload)
     for tier, n in s["tiers"].items():
         t.add_row(Text(STATUS_ZH["not_graded"] if tier == "not_graded" else names.get(tier, str(tier))), str(n))
     out.print(t)
     for row in s.get("target") or []:
         mark = "达标" if row["met"] else "未达标"
         where = scope_label(row.get("scope") or "round", row.get("value") or "")
-        out.print(f"目标 {names.get(row['tier'], row['tier'])} 占比 ≥ {pct(row['target'], 2)}"
+        out.print(f"目标 {names.get(row['tier'], row['tier'])}占比 ≥ {pct(row['target'], 2)}"
                   f"（{where}）：{row['count']}/{row['graded']} = {pct(row['share'])} {mark}", markup=False)
     for row in payload.get("distribution") or []:       # declared tier shares, as allocated
         where = scope_label(row.get("scope") or "round", row.get("value") or "")
@@ -453,7 +454,7 @@ def _print_whatif(answer, limit: int, elapsed: float, out_dir: Path | None) -> N
             out.print(f"  ……另有 {len(moved) - limit} 个{rest}", markup=False)
     for t in answer.targets:
         yes = {True: "达标", False: "未达标"}
-        out.print(f"目标 {t['tier']} 占比 ≥ {pct(t['target'], 2)}（{t['where']}）：{t['count_before']}/{t['graded_before']} = "
+        out.print(f"目标 {t['tier']}占比 ≥ {pct(t['target'], 2)}（{t['where']}）：{t['count_before']}/{t['graded_before']} = "
                   f"{pct(t['before'])}（{yes[t['met_before']]}）→ {t['count_after']}/{t['graded_after']} = "
                   f"{pct(t['after'])}（{yes[t['met_after']]}）", markup=False)
     how = {"rows": "由已有评估结果的压缩行重新定档，未重读证据；",

@@ -217,7 +217,7 @@ def test_summary_names_tiers_as_documents_do(mini, tmp_path):
     assert code == 0, err
     rows = [line for line in out.splitlines() if line.startswith("│")]
     assert [r.split("│")[1].strip() for r in rows] == ["A档", "D档"]
-    assert "目标 A档 占比 ≥ 20%（全域）：1/3 = 33.3% 达标" in out
+    assert "目标 A档占比 ≥ 20%（全域）：1/3 = 33.3% 达标" in out
 
 
 def _terminal(monkeypatch):

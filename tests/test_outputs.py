@@ -218,7 +218,8 @@ def test_a_hidden_sheet_notice_is_printed_and_kept(mini, tmp_path):
 
 def test_summary_percentages_round_half_up(capsys, tmp_path):
     from evaluator import cli
-    payload = {"round": {"title": "测试"}, "summary": {
+    payload = {"round": {"title": "测试"}, "standards": {"s": {"tiers": [{"id": "A", "name": "A档"}, {"id": "B", "name": "B档"}]}},
+               "summary": {
         "organizations": 16, "graded": 16, "tiers": {"A": 5, "B": 11},
         "target": [{"scope": "round", "value": "", "tier": "A", "count": 5, "graded": 16, "share": Decimal("0.3125"),
                     "target": Decimal("0.205"), "met": True},
@@ -226,5 +227,5 @@ def test_summary_percentages_round_half_up(capsys, tmp_path):
                     "target": Decimal("0.2"), "met": False}]}}
     cli._print_summary(payload, tmp_path, 1.0)
     text = capsys.readouterr().out
-    assert "目标 A 档占比 ≥ 20.5%（全域）：5/16 = 31.3% 达标" in text      # float formatting gave 31.2%
-    assert "目标 A 档占比 ≥ 20%（区县“东区”）：1/8 = 12.5% 未达标" in text
+    assert "目标 A档占比 ≥ 20.5%（全域）：5/16 = 31.3% 达标" in text      # float formatting gave 31.2%
+    assert "目标 A档占比 ≥ 20%（区县“东区”）：1/8 = 12.5% 未达标" in text

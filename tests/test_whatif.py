@@ -109,7 +109,7 @@ def test_cli_prints_the_moves_and_writes_the_workbook(tmp_path):
     assert "测试用小标准：G1.2.bands[0].min 500 → 400" in out
     assert "升档 1 个，降档 0 个" in out
     assert "w6 w6党支部：B档 → A档，总分 82 → 90" in out
-    assert "目标 A档 占比 ≥ 20%（全域）：2/6 = 33.3%（达标）→ 3/6 = 50%（达标）" in out
+    assert "目标 A档占比 ≥ 20%（全域）：2/6 = 33.3%（达标）→ 3/6 = 50%（达标）" in out
     wb = openpyxl.load_workbook(tmp_path / "out" / "whatif.xlsx")
     rows = [[c.value for c in r] for r in wb["档次变化"].iter_rows()]
     assert rows[0][:7] == ["组织编号", "组织名称", "区县", "街道", "变化", "原档次", "新档次"]

@@ -713,16 +713,9 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
 # ------------------------------------------------------------------ red and black lists
 
 def _tier_names(results: dict) -> dict[str, str]:
-    """Tier id -> name over the round's standards (an id two standards name differently reads
-    as both), for the printed list rules."""
-    out: dict[str, list[str]] = {}
-    for s in (results.get("standards") or {}).values():
-        for t in (s or {}).get("tiers") or []:
-            if isinstance(t, dict) and t.get("id") is not None:
-                name = str(t.get("name") or t["id"])
-                if name not in out.setdefault(str(t["id"]), []):
-                    out[str(t["id"])].append(name)
-    return {tid: "／".join(v) for tid, v in out.items()}
+    """Tier id -> name over the round's standards, for the printed list rules."""
+    from ..scoring.results import tier_names_of
+    return tier_names_of(results)
 
 
 def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:

@@ -49,6 +49,20 @@ TMP_PREFIX = ".agrade-tmp-"                      # hidden temp names; stale ones
 _LEGACY_TMP_DIR = re.compile(r"\.agrade-[a-z0-9_]{8}")   # temp folders of agrade <= 0.1.0
 
 
+def tier_names_of(results: dict) -> dict[str, str]:
+    """Tier id -> name over a results payload's standards block (an id two standards name
+    differently reads as both: A档／五星级党组织): how a written round names its tiers, without
+    depending on which standards this process happens to have compiled."""
+    out: dict[str, list[str]] = {}
+    for s in (results.get("standards") or {}).values():
+        for t in (s or {}).get("tiers") or []:
+            if isinstance(t, dict) and t.get("id") is not None:
+                name = str(t.get("name") or t["id"])
+                if name not in out.setdefault(str(t["id"]), []):
+                    out[str(t["id"])].append(name)
+    return {tid: "／".join(v) for tid, v in out.items()}
+
+
 def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
