@@ -165,9 +165,8 @@ def test_every_document_of_the_demo_round_reads_without_program_text(demo):
         assert not problems, f"{version}: {len(problems)} piece(s) of program text:\n" + "\n".join(problems[:40])
 
 
-def test_every_reason_in_the_demo_round_reads_without_program_text(demo):
+def demo_reasons(payload: dict) -> list[str]:
     """Every reason documents print, for every organization, not only the sample's."""
-    _, payload, _ = demo
     texts = []
     for o in payload["organizations"]:
         texts += [c["reason"] for c in o["criteria"]] + list(o["tier_reasons"])
@@ -176,8 +175,30 @@ def test_every_reason_in_the_demo_round_reads_without_program_text(demo):
         for lst in (payload.get(kind) or {}).values():
             texts += list(lst.get("description") or [])
             texts += [r for e in lst["entries"] for r in e["reasons"]]
-    problems = [x for t in texts for x in program_text(t)]
+    return texts
+
+
+def test_every_reason_in_the_demo_round_reads_without_program_text(demo):
+    _, payload, _ = demo
+    problems = [x for t in demo_reasons(payload) for x in program_text(t)]
     assert not problems, "\n".join(sorted(set(problems))[:40])
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# a space between two Chinese words (未满足 A档 条件, 自报 是, 定为 一星级党组织): prose has none
+SPACED_WORDS = re.compile(r"[\u4e00-\u9fff] +[\u4e00-\u9fff]")
+
+
+def test_documents_and_reasons_print_dates_and_words_as_chinese_text(demo):
+    """Dates read 2026年3月5日 on every document (ISO only in the technical exports' data
+    fields), and no reason puts a space between two Chinese words (docs/FORMATS.md, house style)."""
+    root, payload, _ = demo
+    for version in ("internal", "public"):
+        for p in sorted(p for p in (root / version).rglob("*") if p.suffix in (".pdf", ".html")):
+            found = ISO_DATE.findall(document_text(p))
+            assert not found, f"{version}/{p.relative_to(root / version)}: {found[:5]}"
+    bad = sorted({t for t in demo_reasons(payload) if ISO_DATE.search(t) or SPACED_WORDS.search(t)})
+    assert not bad, "\n".join(bad[:20])
 
 
 def test_shares_on_scorecards_read_as_percentages(demo):
