@@ -261,3 +261,19 @@ grading:
     assert payload["ranking"]["description"] == (
         "排名方式：先比档次（高档在前），档次相同再比总分高者在前、组织生活得分低者在前；各项均相同者名次并列")
     assert payload["ranking"]["tie_breaks"] == ["total desc", "section:G2 asc"]
+
+
+def test_a_criterion_of_any_kind_can_stop_grading_and_is_named_once(tmp_path):
+    # a bonus (G9.1) or base (G2.2) criterion that cannot be computed, a veto (G9.2) whose
+    # evidence is missing where the standard forbids that: one line each, 无法计算 said once
+    forbid = child_standard(tmp_path, "forbid", 'id: forbid\nversion: "1"\ntitle: 必报\nextends: mini\n'
+                                                'grading:\n  quotas: []\noverride:\n  G9.2: {na_policy: forbid}\n')
+    no_veto_evidence = full_evidence("O1")
+    del no_veto_evidence.values["serious_violation"]
+    for ev, std, line in [
+            (full_evidence("O1", awards=Decimal(-1)), STD, "不予定档：指标 G9.1（表彰）无法计算：市级以上表彰：次数 -1 不能为负"),
+            (full_evidence("O1", grid_staff_party=Decimal(-100)), STD,
+             "不予定档：指标 G2.2（网格党员占比）无法计算：分子或分母为负数（-100 / 10），无法计算比例"),
+            (no_veto_evidence, forbid, "不予定档：指标 G9.2（严重违纪）必须提供材料")]:
+        r = run({"O1": ev}, std)[0]["O1"]
+        assert (r["status"], r["tier_reasons"]) == ("not_graded", [line])

@@ -51,7 +51,7 @@ def base_score(standard: Standard, outcomes: list[Outcome]) -> BaseScore:
             continue
         applicable += o.max_points
         if o.outcome == "error":
-            problems.append(f"指标 {c.id}（{c.title}）无法计算：{o.reason}")
+            problems.append(_cannot_compute(c, o))
         if o.outcome == "not_reviewed":
             if c.na_policy == "exclude":
                 continue
@@ -91,7 +91,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     for o in outcomes:     # bonus, veto and info criteria can also block grading
         c = standard.criteria[o.criterion]
         if c.kind != "base" and o.outcome == "error":
-            problems.append(f"指标 {c.id}（{c.title}）无法计算：{o.reason}")
+            problems.append(_cannot_compute(c, o))
         elif c.kind != "base" and o.outcome == "not_reviewed" and c.na_policy == "forbid":
             problems.append(f"指标 {c.id}（{c.title}）必须提供材料")
     share = (main.reviewed_max / main.applicable_max) if main.applicable_max else ZERO
@@ -146,6 +146,13 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     reasons += [f"触发一票否决（{v['criterion']}），认定为{v['mark']}，不限定档次" for v in vetoes if v["cap_tier"] is None]
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
                  reasons, vetoes, sections, found.caps, found.gate_failures)
+
+
+def _cannot_compute(c, o: Outcome) -> str:
+    """Why an error outcome stops grading. The criterion's own reason already opens with
+    无法计算 (scoring.criteria says so on the scorecard row): not said twice."""
+    reason = o.reason if o.reason.startswith("无法计算") else f"无法计算：{o.reason}"
+    return f"指标 {c.id}（{c.title}）{reason}"
 
 
 def _veto(c, o: Outcome) -> dict:
