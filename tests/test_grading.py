@@ -277,3 +277,12 @@ def test_a_criterion_of_any_kind_can_stop_grading_and_is_named_once(tmp_path):
             (no_veto_evidence, forbid, "不予定档：指标 G9.2（严重违纪）必须提供材料")]:
         r = run({"O1": ev}, std)[0]["O1"]
         assert (r["status"], r["tier_reasons"]) == ("not_graded", [line])
+
+
+def test_a_reviewed_share_exactly_at_the_minimum_is_graded():
+    # centre area (G1.2, 20 points) and committee records (G2.1, 30) not reviewed: 50 of 100
+    # points reviewed, exactly min_reviewed_share 50%, so graded, the two counting as zero
+    ev = full_evidence("O1")
+    del ev.values["centre_area"], ev.values["committee_meetings"]
+    o = run({"O1": ev})[0]["O1"]
+    assert (o["status"], o["reviewed_share"], o["total"], o["tier"]) == ("graded", Decimal("0.5"), Decimal(50), "D")
