@@ -286,3 +286,29 @@ def test_a_reviewed_share_exactly_at_the_minimum_is_graded():
     del ev.values["centre_area"], ev.values["committee_meetings"]
     o = run({"O1": ev})[0]["O1"]
     assert (o["status"], o["reviewed_share"], o["total"], o["tier"]) == ("graded", Decimal("0.5"), Decimal(50), "D")
+
+
+def test_a_reviewed_share_below_the_minimum_names_both_to_two_places(tmp_path):
+    std = child_standard(tmp_path, "twothirds", 'id: twothirds\nversion: "1"\ntitle: 三分之二\nextends: mini\n'
+                                                'grading:\n  quotas: []\n  min_reviewed_share: 66.666%\n')
+    ev = full_evidence("O1")
+    del ev.values["centre_area"], ev.values["committee_meetings"]      # 50 of 100 points reviewed
+    o = run({"O1": ev}, std)[0]["O1"]
+    assert (o["status"], o["tier_reasons"]) == ("not_graded", ["不予定档：已核查指标分值占比 50%，低于最低要求 66.67%"])
+
+
+def test_a_missing_component_field_is_named_once_when_its_label_is_the_fields(tmp_path):
+    std = child_standard(tmp_path, "review", """id: review
+version: "1"
+title: 加权标准
+extends: mini
+fields:
+  review_score: {type: number, label: 民主评议得分, min: 0, max: 100}
+grading:
+  quotas: []
+  components:
+    - {id: verified, label: 考核得分, source: criteria, weight: 50%}
+    - {id: review, label: 民主评议得分, source: field, field: review_score, scale: 100, weight: 50%}
+""")
+    o = run({"O1": full_evidence("O1")}, std)[0]["O1"]
+    assert (o["status"], o["tier_reasons"]) == ("not_graded", ["不予定档：缺少民主评议得分"])
