@@ -312,3 +312,21 @@ grading:
 """)
     o = run({"O1": full_evidence("O1")}, std)[0]["O1"]
     assert (o["status"], o["tier_reasons"]) == ("not_graded", ["不予定档：缺少民主评议得分"])
+
+
+def test_a_field_component_is_scaled_from_its_own_scale_to_the_base(tmp_path):
+    std = child_standard(tmp_path, "tenpoint", """id: tenpoint
+version: "1"
+title: 十分制评议
+extends: mini
+fields:
+  review_score: {type: number, label: 民主评议得分, min: 0, max: 10}
+grading:
+  quotas: []
+  components:
+    - {id: verified, label: 考核得分, source: criteria, weight: 50%}
+    - {id: review, label: 民主评议, source: field, field: review_score, scale: 10, weight: 50%}
+""")
+    # 8 of 10 is 80 of the base 100: 50% x 100 + 50% x 80 = 90, A's line exactly
+    o = run({"O1": full_evidence("O1", review_score=Decimal(8))}, std)[0]["O1"]
+    assert (o["components"]["review"], o["total"], o["tier"]) == (Decimal(80), Decimal(90), "A")
