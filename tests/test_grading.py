@@ -330,3 +330,11 @@ grading:
     # 8 of 10 is 80 of the base 100: 50% x 100 + 50% x 80 = 90, A's line exactly
     o = run({"O1": full_evidence("O1", review_score=Decimal(8))}, std)[0]["O1"]
     assert (o["components"]["review"], o["total"], o["tier"]) == (Decimal(80), Decimal(90), "A")
+
+
+def test_an_organization_not_graded_still_shows_its_scores():
+    # G2.2 cannot be computed (negative count): not graded, but the scorecard still shows what
+    # was earned: 100 - 8 (area 350) - 20 (G2.2 as zero) = 72 base, 2 bonus, no total
+    o = run({"O1": full_evidence("O1", centre_area=Decimal(350), awards=Decimal(1), grid_staff_party=Decimal(-1))})[0]["O1"]
+    assert (o["status"], o["base"], o["bonus"], o["components"], o["total"]) == (
+        "not_graded", Decimal(72), Decimal(2), {"verified": Decimal(72)}, None)
