@@ -338,3 +338,20 @@ def test_an_organization_not_graded_still_shows_its_scores():
     o = run({"O1": full_evidence("O1", centre_area=Decimal(350), awards=Decimal(1), grid_staff_party=Decimal(-1))})[0]["O1"]
     assert (o["status"], o["base"], o["bonus"], o["components"], o["total"]) == (
         "not_graded", Decimal(72), Decimal(2), {"verified": Decimal(72)}, None)
+    assert o["reviewed_share"] == Decimal(1)          # an error is reviewed: it counts as zero
+
+
+def test_gates_read_the_total_base_and_bonus_and_the_first_reason_states_the_band(tmp_path):
+    std = child_standard(tmp_path, "baseplus", """id: baseplus
+version: "1"
+title: 基础分与加分
+extends: mini
+grading:
+  quotas: []
+  gates:
+    - {tier: A, condition: "total >= 101 and base >= 95 and bonus > 0", reason: 总分不低于101分且有加分}
+""")
+    r, _ = run({"O1": full_evidence("O1", awards=Decimal(1)), "O2": full_evidence("O2")}, std)
+    assert (r["O1"]["tier"], r["O2"]["tier"]) == ("A", "B")
+    assert r["O1"]["tier_reasons"] == ["总分 102，达到 A档（≥ 90）"]
+    assert r["O2"]["tier_reasons"][0] == "总分 100，达到 A档（≥ 90）"
