@@ -355,3 +355,12 @@ grading:
     assert (r["O1"]["tier"], r["O2"]["tier"]) == ("A", "B")
     assert r["O1"]["tier_reasons"] == ["总分 102，达到 A档（≥ 90）"]
     assert r["O2"]["tier_reasons"][0] == "总分 100，达到 A档（≥ 90）"
+
+
+def test_an_organization_no_base_criterion_applies_to_is_not_graded_and_told_why(tmp_path):
+    never = '{applies_if: "members_full > 100"}'
+    std = child_standard(tmp_path, "noneapply", 'id: noneapply\nversion: "1"\ntitle: 均不适用\nextends: mini\n'
+                         'grading:\n  quotas: []\noverride:\n'
+                         + "".join(f"  {cid}: {never}\n" for cid in ("G1.1", "G1.2", "G2.1", "G2.2", "G2.3", "G2.4")))
+    o = run({"O1": full_evidence("O1")}, std)[0]["O1"]
+    assert (o["status"], o["reviewed_share"], o["tier_reasons"]) == ("not_graded", Decimal(0), ["不予定档：没有适用的计分指标"])
