@@ -364,3 +364,14 @@ def test_an_organization_no_base_criterion_applies_to_is_not_graded_and_told_why
                          + "".join(f"  {cid}: {never}\n" for cid in ("G1.1", "G1.2", "G2.1", "G2.2", "G2.3", "G2.4")))
     o = run({"O1": full_evidence("O1")}, std)[0]["O1"]
     assert (o["status"], o["reviewed_share"], o["tier_reasons"]) == ("not_graded", Decimal(0), ["不予定档：没有适用的计分指标"])
+
+
+def test_a_reviewed_share_below_the_minimum_is_told_to_two_places(tmp_path):
+    # G1.1 (10 points) never applies; centre area (G1.2, 20) and committee records (G2.1, 30)
+    # are missing: 40 of 90 applicable points reviewed, 44.44%, below 50%
+    std = child_standard(tmp_path, "ninety", 'id: ninety\nversion: "1"\ntitle: 九十分\nextends: mini\n'
+                         'grading:\n  quotas: []\noverride:\n  G1.1: {applies_if: "members_full > 100"}\n')
+    ev = full_evidence("O1")
+    del ev.values["centre_area"], ev.values["committee_meetings"]
+    o = run({"O1": ev}, std)[0]["O1"]
+    assert (o["status"], o["tier_reasons"]) == ("not_graded", ["不予定档：已核查指标分值占比 44.44%，低于最低要求 50%"])
