@@ -424,9 +424,6 @@ class Ranks:
         return [k[2] for k in self.groups[scope][""]] if scope == "round" else [
             k[2] for value in sorted(self.groups[scope]) for k in self.groups[scope][value]]
 
-    def group(self, r: Row, scope: str) -> list[tuple]:
-        return self.groups[scope][scope_value(r, scope)]
-
     def update(self, r: Row) -> None:
         """Row r (same id, maybe a new row object) moved: re-sorted in each of its groups."""
         old = self.keys.pop(r.id, None)
