@@ -3,6 +3,9 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
+from evaluator.errors import InputError
 from evaluator.model import Evidence, Organization, Quota
 from evaluator.model import Record
 from evaluator.scoring.run import evaluate_organizations
@@ -228,8 +231,11 @@ def test_a_veto_states_its_cap_only_when_it_lowers_the_tier_and_names_no_absent_
     assert [set(v) for v in o["vetoes"]] == [{"criterion", "cap_tier", "reason"}]
 
 
-def test_a_gate_on_the_last_tier_never_moves_anyone_past_it(tmp_path):
-    std = child_standard(tmp_path, "lastgate", """id: lastgate
+def test_a_gate_on_the_last_tier_is_refused_at_its_line(tmp_path):
+    """A failed gate moves an organization one tier down; on the last tier there is none, so such
+    a gate could never do anything: the author is told at the gate's tier, with what to do."""
+    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "lastgate.yaml").write_text("""id: lastgate
 version: "1"
 title: 末档条件
 extends: mini
@@ -238,14 +244,12 @@ grading:
   gates:
     - {tier: C, condition: "total >= 70", reason: 总分不低于70分}
     - {tier: D, condition: "total >= 200", reason: 不可能达到的条件}
-""")
-    # 100 - 20 (area 10) - 10 (差) - 4 (one unapproved task) = 66: C by score, fails C's gate -> D,
-    # where D's own gate fails too but there is no tier below
-    r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(10), secretary_rating="差", unapproved_tasks=Decimal(1))}, std)
-    o = r["O1"]
-    assert (o["total"], o["tier"]) == (Decimal(66), "D")
-    assert "未满足 C档条件（总分不低于70分），降为 D档" in o["tier_reasons"]
-    assert not any("未满足 D档" in line for line in o["tier_reasons"])
+""", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_standard(tmp_path / "lastgate.yaml")
+    err = str(e.value)
+    assert "lastgate.yaml:9:" in err and "$.grading.gates[1].tier" in err
+    assert "a gate on the last tier (D档) can never move anyone" in err
 
 
 def test_the_ranking_sentence_names_a_section_by_its_title_and_each_direction(tmp_path):

@@ -639,6 +639,9 @@ class _Resolver:
     def _gate(self, i, gt, tier_ref, names, funcs, read_removed, vocab, tiers, loc, fail) -> Gate:
         """grading.gates[i], its condition compiled with the gate names and result functions."""
         tier_ref("gates", (i, "tier"), gt["tier"])
+        if tiers and gt["tier"] == tiers[-1].id:      # a failed gate moves one tier down: there is none
+            fail("gates", (i, "tier"), f"a gate on the last tier ({tiers[-1].name}) can never move anyone: there is no "
+                                       f"lower tier; put the condition on the tier above, or make it a veto")
         read_removed.clear()
         try:
             cond = compile_expr(gt["condition"], names, funcs, expect=Type.BOOL)
