@@ -712,19 +712,14 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
 
 # ------------------------------------------------------------------ red and black lists
 
-def _tier_names(results: dict) -> dict[str, str]:
-    """Tier id -> name over the round's standards, for the printed list rules."""
-    from ..scoring.results import tier_names_of
-    return tier_names_of(results)
-
-
 def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
     from ..errors import InputError
     from ..scoring.lists import ranking_lines
+    from ..scoring.results import tier_names_of
     from ..standard.listrules import describe_expr, describe_rules, normalize_rules
     public = ctx["public"]
     by_id = {o["id"]: o for o in results["organizations"]}
-    names = _tier_names(results)
+    names = tier_names_of(results)      # for the printed list rules
     out = []
     for lid, lst in lists_obj.items():
         try:
