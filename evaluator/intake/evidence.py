@@ -303,7 +303,9 @@ def _unknown_street_field(c, fid: str, label: str) -> str | None:
     standards = getattr(c, "standards", None)
     if not standards:
         return None
-    known = {f for std in standards.values() for f in std.fields}
+    known = c.__dict__.get("street_fields")
+    if known is None:                # once per collector: a street sheet asks for every row
+        known = c.street_fields = frozenset(f for std in standards.values() for f in std.fields)
     if fid in known:
         return None
     hint = difflib.get_close_matches(fid, sorted(known), 1)
