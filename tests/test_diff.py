@@ -264,3 +264,35 @@ def test_a_criterion_moved_to_another_section_is_said_so_under_its_new_section(t
     groups = _groups(_diff(tmp_path / "a" / "pilot.yaml", tmp_path / "b" / "pilot.yaml"))
     assert groups == {"P1 组织建设": ["基础分值合计：50 分 → 30 分"],
                       "P2 阵地建设": ["基础分值合计：50 分 → 70 分", "P1.1 党员人数达标：由“组织建设”调入本部分"]}
+
+
+def test_a_renamed_part_of_a_rule_is_one_change_and_a_renamed_tier_its_own(tmp_path):
+    """A criterion's part keeps its place and says its new label inside its one change; a tier
+    is a thing with a name: renaming it is a change of its own, then its lines follow. Parts
+    added and removed are said in the words of each (新增扣分情形…, 取消第 2 档, 取消比例控制)."""
+    v3 = (V2.replace("{id: B, name: B档, min: 75}", "{id: B, name: 良好档, min: 78}")
+          .replace("  quotas: [{tier: A, max_share: 25%, scope: district}]\n", "")
+          .replace("items: [{id: c, label: 被上级通报批评, count: criticized, deduct: 2}]",
+                   "items: [{id: c, label: 被上级通报批评或约谈, count: criticized, deduct: 2}, "
+                   "{id: v, label: 志愿者不足, count: volunteers, deduct: 1}]")
+          .replace("bands: [{min: 400, points: 30}, {min: 300, points: 20}]", "bands: [{min: 400, points: 30}]"))
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "pilot.yaml").write_text(V2, encoding="utf-8")
+    (tmp_path / "new" / "pilot.yaml").write_text(v3, encoding="utf-8")
+    out = _diff(tmp_path / "old" / "pilot.yaml", tmp_path / "new" / "pilot.yaml")
+    assert _groups(out) == {
+        "P2 阵地建设": [
+            "P2.1 党群服务中心面积达标 取消第 2 档：达到 300 平方米得 20 分",
+            "P2.3 通报批评 扣分情形“被上级通报批评”（现为扣分情形“被上级通报批评或约谈”）："
+            "被上级通报批评，每次扣 2 分 → 被上级通报批评或约谈，每次扣 2 分",
+            "P2.3 通报批评 新增扣分情形“志愿者不足”：志愿者不足，每人扣 1 分"],
+        "定档办法": [
+            "档次名称：B档 → 良好档",
+            "良好档：总分 75 分及以上、不足 92 分 → 总分 78 分及以上、不足 92 分",
+            "C档：总分 60 分及以上、不足 75 分 → 总分 60 分及以上、不足 78 分",
+            "取消比例控制：A档比例上限，A档不超过各区县已定档组织的 25%（名额向下取整，按排名确定；超出名额的依次降档）"]}
+    changes = json.loads(_diff(tmp_path / "old" / "pilot.yaml", tmp_path / "new" / "pilot.yaml", "--format", "json"))["changes"]
+    assert [(c["kind"], c["subject"]) for c in changes] == [
+        ("removed", "P2.1 党群服务中心面积达标"), ("changed", "P2.3 通报批评"), ("added", "P2.3 通报批评"),
+        ("renamed", "良好档"), ("changed", "良好档"), ("changed", "C档"), ("removed", "A档比例上限")]

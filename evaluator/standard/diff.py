@@ -140,10 +140,10 @@ def _criterion(group: str, a: PublishedCriterion, b: PublishedCriterion, old_sec
     if a.method != b.method or a.kind != b.kind:
         out.append(Change(group, "changed", subject, f"{subject} 计分方式：{a.method} → {b.method}；评分标准改为：{b.rule}",
                           a.rule, b.rule))
-        out += _points(group, subject, [p for p in a.points_of_rule if p.key == "points"],
-                       [p for p in b.points_of_rule if p.key == "points"])
+        out += _point_changes(group, [p for p in a.points_of_rule if p.key == "points"],
+                              [p for p in b.points_of_rule if p.key == "points"], subject=subject)
     else:
-        out += _points(group, subject, a.points_of_rule, b.points_of_rule)
+        out += _point_changes(group, a.points_of_rule, b.points_of_rule, subject=subject)
     for line in a.conditions:
         if line not in b.conditions:
             out.append(Change(group, "removed", subject, f"{subject} 取消：{line}", line, None))
@@ -158,21 +158,38 @@ def _criterion(group: str, a: PublishedCriterion, b: PublishedCriterion, old_sec
     return out
 
 
-def _points(group: str, subject: str, old: Iterable[Point], new: Iterable[Point]) -> list[Change]:
-    """Parts of a rule matched by key: changed, added, removed."""
+def _point_changes(group: str, old: Iterable[Point], new: Iterable[Point], subject: str | None = None,
+                   what: str | None = None) -> list[Change]:
+    """Parts matched by key, in the new order: added, changed, then removed. Either the parts of
+    one criterion's rule (`subject`: "P2.1 党群服务中心面积"), whose labels only say which part
+    it is (分值, 第 1 档): a new label is worded inside the one change of that part; or the
+    grading's parts of one kind (`what`: 档次, 比例控制), whose labels are the things' own names
+    (A档): a new name is a change of its own (renamed), and the change names the part."""
     a = {p.key: p for p in old}
     b = {p.key: p for p in new}
     out = []
+
+    def change(kind: str, part: Point, text: str, before: str | None, after: str | None) -> None:
+        out.append(Change(group, kind, subject or part.label, text, before, after))
+
     for key, p in b.items():
         q = a.get(key)
         if q is None:
-            out.append(Change(group, "added", subject, f"{subject} 新增{p.label}：{p.text}", None, p.text))
-        elif q.text != p.text or q.label != p.label:
-            label = p.label if q.label == p.label else f"{q.label}（现为{p.label}）"
-            out.append(Change(group, "changed", subject, f"{subject} {label}：{q.text} → {p.text}", q.text, p.text))
+            change("added", p, f"{subject} 新增{p.label}：{p.text}" if subject else f"新增{what}：{p.label}，{p.text}",
+                   None, p.text)
+        elif subject:
+            if q.text != p.text or q.label != p.label:
+                label = p.label if q.label == p.label else f"{q.label}（现为{p.label}）"
+                change("changed", p, f"{subject} {label}：{q.text} → {p.text}", q.text, p.text)
+        else:
+            if q.label != p.label:
+                change("renamed", p, f"{what}名称：{q.label} → {p.label}", q.label, p.label)
+            if q.text != p.text:
+                change("changed", p, f"{p.label}：{q.text} → {p.text}", q.text, p.text)
     for key, q in a.items():
         if key not in b:
-            out.append(Change(group, "removed", subject, f"{subject} 取消{q.label}：{q.text}", q.text, None))
+            change("removed", q, f"{subject} 取消{q.label}：{q.text}" if subject else f"取消{what}：{q.label}，{q.text}",
+                   q.text, None)
     return out
 
 
@@ -181,26 +198,7 @@ def _grading(old: Published, new: Published) -> list[Change]:
     for what, a, b in (("档次", old.tiers, new.tiers), ("定档条件", old.gates, new.gates),
                        ("比例控制", old.quotas, new.quotas), ("目标", old.target, new.target),
                        ("计分与排名", old.scoring, new.scoring)):
-        out += _grading_points(what, a, b)
-    return out
-
-
-def _grading_points(what: str, old: tuple[Point, ...], new: tuple[Point, ...]) -> list[Change]:
-    a = {p.key: p for p in old}
-    b = {p.key: p for p in new}
-    out = []
-    for key, p in b.items():
-        q = a.get(key)
-        if q is None:
-            out.append(Change(GRADING_GROUP, "added", p.label, f"新增{what}：{p.label}，{p.text}", None, p.text))
-            continue
-        if q.label != p.label:
-            out.append(Change(GRADING_GROUP, "renamed", p.label, f"{what}名称：{q.label} → {p.label}", q.label, p.label))
-        if q.text != p.text:
-            out.append(Change(GRADING_GROUP, "changed", p.label, f"{p.label}：{q.text} → {p.text}", q.text, p.text))
-    for key, q in a.items():
-        if key not in b:
-            out.append(Change(GRADING_GROUP, "removed", q.label, f"取消{what}：{q.label}，{q.text}", q.text, None))
+        out += _point_changes(GRADING_GROUP, a, b, what=what)
     return out
 
 
