@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -24,10 +25,40 @@ from .errors import EvaluationError, InputError, Issue
 from .standard.distribution import report_line as distribution_line
 from .standard.plain import tier_names
 from .scoring.results import tier_names_of
-from .terms import STATUS_ZH, num, pct, scope_label
+from .terms import STATUS_ZH, date_text, num, pct, scope_label
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="agrade：基层党组织“创A”考评工具 — score organizations against 1+N YAML standards.")
+HELP_HELP = "显示此帮助后退出 — show this help and exit"
+
+
+class _ChineseHelp:
+    """--help is an option like any other: its help is Chinese first too (typer's own text is
+    English only: "Show this message and exit.")."""
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_HELP
+        return option
+
+
+class ChineseHelpCommand(_ChineseHelp, TyperCommand):
+    pass
+
+
+class ChineseHelpGroup(_ChineseHelp, TyperGroup):
+    pass
+
+
+class Typer(typer.Typer):
+    """typer.Typer whose commands and sub-command groups (agrade round …) say --help in Chinese."""
+    def __init__(self, **kwargs):
+        super().__init__(cls=kwargs.pop("cls", ChineseHelpGroup), **kwargs)
+
+    def command(self, name=None, **kwargs):
+        return super().command(name, cls=kwargs.pop("cls", ChineseHelpCommand), **kwargs)
+
+
+app = Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+            help="agrade：基层党组织“创A”考评工具 — score organizations against 1+N YAML standards.")
 # Data (titles, names, districts typed by people) is printed as it is: `[red]`, `[/b]` or
 # `:smile:` in a round title must neither crash the console nor change what is shown.
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -280,7 +311,7 @@ def bulletin_to(round_path: Path, as_of, out_dir: Path, previous: list[Path] = (
     started = time.time()
     rnd = load_round(round_path)
     try:
-        with _progress(f"通报评估中（截至 {as_of}）", quiet) as bar:
+        with _progress(f"通报评估中（截至{date_text(as_of)}）", quiet) as bar:
             task = bar.add_task("bulletin", total=len(rnd.organizations))
             scored = score_bulletin(rnd, as_of, bulletin_dirs(previous, out_dir),
                                     spill_dir=out_dir if out_dir.is_dir() else None, workers=workers, cluster=cluster,
@@ -297,11 +328,15 @@ def bulletin_to(round_path: Path, as_of, out_dir: Path, previous: list[Path] = (
         scored.close()
     if not quiet:
         _print_summary(scored.header, out_dir, time.time() - started)
-        b = scored.header["bulletin"]
-        if b["moves"]:
-            out.print(f"与 {b['previous'][-1]['as_of']} 通报相比：" +
-                      "，".join(f"{k} {n}" for k, n in b["moves"].items()), markup=False)
+        if scored.header["bulletin"]["moves"]:
+            out.print(movement_line(scored.header["bulletin"]), markup=False)
     return scored.header
+
+
+def movement_line(bulletin: dict) -> str:
+    """A bulletin's movement against the one before it, dated as documents date it."""
+    return (f"与{date_text(bulletin['previous'][-1]['as_of'])}通报相比：" +
+            "，".join(f"{k} {n}" for k, n in bulletin["moves"].items()))
 
 
 def _as_of_date(text: str):
@@ -609,7 +644,7 @@ def demo_bulletins(round_path: Path, out_dir: Path, n: int, final: dict, reports
         header = bulletin_to(round_path, as_of, folder, list(done), quiet=True)
         b = header["bulletin"]
         moves = "，".join(f"{k} {v}" for k, v in b["moves"].items() if v) if b["moves"] else "首期"
-        out.print(f"  截至 {as_of}：{folder}（{moves}）", markup=False)
+        out.print(f"  截至{date_text(as_of)}：{folder}（{moves}）", markup=False)
         done.append(folder)
     if done:
         _yearly_example(done[0], final)
@@ -630,8 +665,9 @@ def _yearly_example(first: Path, final: dict) -> None:
         for c in o["criteria"]:
             later = at_end.get(o["id"], {}).get(c["id"])
             if c["outcome"] == "not_due" and later and later["outcome"] != "not_due" and "每年" in c["reason"]:
-                out.print(f"  {o['name']} {c['id']} {c['title']}：{early['round']['as_of']} 未到期；"
-                          f"{final['round']['period']['to']} {later['points']}/{later['max_points']} 分", markup=False)
+                out.print(f"  {o['name']} {c['id']} {c['title']}：截至{date_text(early['round']['as_of'])}未到期；"
+                          f"考评期末（{date_text(final['round']['period']['to'])}）得 {num(later['points'])}/{num(later['max_points'])} 分",
+                          markup=False)
                 return
 
 

@@ -17,7 +17,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import app, command, err, out
+from .cli import Typer, app, command, err, movement_line, out
+from .terms import date_text, stamp_text
 
 DB = typer.Option(None, "--db", metavar="URL", help="数据库（默认 AGRADE_DB 或 ./agrade.db）— the store: sqlite:///… or postgresql://…")
 BY = typer.Option(None, "--by", metavar="NAME", help="操作人（默认 AGRADE_USER 或登录名）— who makes the change")
@@ -26,11 +27,11 @@ ROUND_FILE_ARG = typer.Argument(..., metavar="ROUND.yaml", help="考评轮次文
 ORG_ARG = typer.Argument(..., metavar="ORG", help="组织编号 — the organization's id")
 ON_HELP = "日期（默认今天）— the date (default: today)"
 
-round_app = typer.Typer(no_args_is_help=True, help="考评轮次（数据库）— rounds in the store: import, evaluate, lifecycle, export")
-evidence_app = typer.Typer(no_args_is_help=True, help="佐证材料 — evidence submissions in the store")
-appeal_app = typer.Typer(no_args_is_help=True, help="申诉复核 — appeals: file and decide")
-waiver_app = typer.Typer(no_args_is_help=True, help="免考核 — waivers with an approver and an expiry")
-audit_app = typer.Typer(no_args_is_help=True, help="审计日志 — the audit log")
+round_app = Typer(no_args_is_help=True, help="考评轮次（数据库）— rounds in the store: import, evaluate, lifecycle, export")
+evidence_app = Typer(no_args_is_help=True, help="佐证材料 — evidence submissions in the store")
+appeal_app = Typer(no_args_is_help=True, help="申诉复核 — appeals: file and decide")
+waiver_app = Typer(no_args_is_help=True, help="免考核 — waivers with an approver and an expiry")
+audit_app = Typer(no_args_is_help=True, help="审计日志 — the audit log")
 app.add_typer(round_app, name="round")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(appeal_app, name="appeal")
@@ -197,7 +198,7 @@ def round_publish(round_id: str = ROUND_ARG, db: Optional[str] = DB, by: Optiona
     from .store.publish import publish
     store = _store(db)
     pid = publish(store, round_id, _by(by), _date(on))
-    _say(f"轮次 {round_id} 已发布（名单第 {pid} 号，{_date(on) or datetime.date.today()}）")
+    _say(f"轮次 {round_id} 已发布（名单第 {pid} 号，{date_text(_date(on) or datetime.date.today())}）")
 
 
 @round_app.command("bulletin")
@@ -220,11 +221,10 @@ def round_bulletin(round_id: str = ROUND_ARG,
     # a folder of earlier bulletins may hold the one being written (--out): it is left out
     earlier = bulletin_dirs(previous, out_dir) if out_dir is not None else bulletin_dirs(previous, Path(os.devnull))
     b = issue_bulletin(store, round_id, day, _by(by), earlier, out_dir)
-    moves = b.header["bulletin"]["moves"]
-    _say(f"轮次 {round_id} 第 {b.number} 期通报（截至 {day}）已记录（按截至该日的材料评估）"
+    _say(f"轮次 {round_id} 第 {b.number} 期通报（截至{date_text(day)}）已记录（按截至该日的材料评估）"
          + (f"，结果 → {out_dir}" if out_dir is not None else ""))
-    if moves:
-        _say(f"与 {b.header['bulletin']['previous'][-1]['as_of']} 通报相比：" + "，".join(f"{k} {n}" for k, n in moves.items()))
+    if b.header["bulletin"]["moves"]:
+        _say(movement_line(b.header["bulletin"]))
 
 
 def _date(text: str | None):
@@ -291,7 +291,7 @@ def audit_verify(db: Optional[str] = DB):
 
 def _expired(ev) -> None:
     for w in ev.expired:
-        err.print(f"注意：{w['organization']} 的 {w['criterion']} 免考核已于 {w['expires_at']:%Y-%m-%d %H:%M} UTC 过期，"
+        err.print(f"注意：{w['organization']} 的 {w['criterion']} 免考核已于{stamp_text(w['expires_at'])} 过期，"
                   "本次按正常标准评估", markup=False)
 
 
@@ -357,8 +357,9 @@ def waiver_add(round_id: str = ROUND_ARG, org: str = ORG_ARG,
     """新增免考核（须有理由、批准人和带时区的到期时间）— add a waiver."""
     from .store.waivers import add_waiver, parse_expiry
     store = _store(db)
-    wid = add_waiver(store, round_id, org, criterion, justification, approver, parse_expiry(expires), _by(by))
-    _say(f"免考核第 {wid} 号：{org} 的 {criterion}，到期 {expires}")
+    expiry = parse_expiry(expires)
+    wid = add_waiver(store, round_id, org, criterion, justification, approver, expiry, _by(by))
+    _say(f"免考核第 {wid} 号：{org} 的 {criterion}，{stamp_text(expiry)} 到期")
 
 
 @waiver_app.command("list")
@@ -371,11 +372,11 @@ def waiver_list(round_id: str = ROUND_ARG, db: Optional[str] = DB):
     with store.read() as conn:
         ws = waivers_of(conn, round_id)
     t = Table(title=Text(f"{round_id} 免考核清单"))
-    for c in ("编号", "组织", "指标", "理由", "批准人", "到期（UTC）", "状态"):
+    for c in ("编号", "组织", "指标", "理由", "批准人", "到期", "状态"):
         t.add_column(c)
     for w in ws:
         t.add_row(*(Text(str(x)) for x in (w["id"], w["organization"], w["criterion"], w["justification"], w["approver"],
-                                           f"{w['expires_at']:%Y-%m-%d %H:%M}", "已过期" if w["expires_at"] <= now() else "有效")))
+                                           stamp_text(w["expires_at"]), "已过期" if w["expires_at"] <= now() else "有效")))
     out.print(t)
 
 
@@ -396,15 +397,15 @@ def history_cmd(org: str = ORG_ARG, db: Optional[str] = DB):
     prev_tier = None
     for r in rounds:
         std = r["standard"]
-        _say(f"{r['title']}（{r['round']}，{r['period'][0]} 至 {r['period'][1]}）：{r['name']}"
+        _say(f"{r['title']}（{r['round']}，{date_text(r['period'][0])}至{date_text(r['period'][1])}）：{r['name']}"
              + (f"；考评标准 {std['title']}（{std['version']}版）" if std else ""))
         titles = r["titles"]
         for s in r["steps"]:
             lists = "，".join(titles.get(x, x) for x in s["lists"])
-            _say(f"  {s['at']:%Y-%m-%d} {EVALUATION_KIND_ZH.get(s['kind'], s['kind'])}：档次 {tier_name(titles, s['tier'])}，"
+            _say(f"  {date_text(s['at'])} {EVALUATION_KIND_ZH.get(s['kind'], s['kind'])}：档次 {tier_name(titles, s['tier'])}，"
                  f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}" + (f"，{lists}" if lists else ""))
         for b in r["bulletins"]:
-            _say(f"  通报（截至 {b['as_of']}）：档次 {tier_name(titles, b['tier'])}，排名 {b['rank'] or '—'}")
+            _say(f"  通报（截至{date_text(b['as_of'])}）：档次 {tier_name(titles, b['tier'])}，排名 {b['rank'] or '—'}")
         for a in r["appeals"]:
             _say(f"  申诉第 {a['id']} 号（{', '.join(json.loads(a['criteria']))}）："
                  + {"filed": "待复核", "upheld": "维持原结果", "amended": "予以更正"}[a["state"]])

@@ -251,6 +251,14 @@ def date_text(d: Any) -> str:
     return "—" if d is None else str(d)
 
 
+def stamp_text(t: _dt.datetime) -> str:
+    """A moment the round store recorded (kept in UTC; a naive one is UTC) as terminal messages
+    print it: '2027年1月15日 09:30 UTC' (the date as documents print it, the time to the minute)."""
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+    return f"{date_text(t)} {t:%H:%M} UTC"
+
+
 _DATE_ZH = re.compile(r"[0-9]{4}年")
 
 

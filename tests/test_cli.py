@@ -1,5 +1,7 @@
 """The command line: exit codes and the exact messages people see for bad input."""
 
+import re
+
 from conftest import FIXTURES, run_cli
 
 
@@ -195,15 +197,49 @@ def _all_commands():
     return list(walk(typer.main.get_command(app), "agrade"))
 
 
+CHINESE_FIRST = re.compile(r"[\u4e00-\u9fff].*—\s*[A-Za-z]", re.S)      # 中文说明 — English text
+
+
 def test_every_command_option_and_argument_has_a_chinese_help_with_the_english_kept():
-    import re
-    form = re.compile(r"[\u4e00-\u9fff].*—\s*[A-Za-z]", re.S)      # 中文说明 — English text
+    commands = _all_commands()
+    # every parameter as the command shows it, --help included (get_params adds it)
     missing = [f"{name} {p.opts[0] if p.opts else p.name}: {getattr(p, 'help', None)!r}"
-               for name, cmd in _all_commands() for p in cmd.params
-               if p.name != "help" and not form.search(getattr(p, "help", None) or "")]
-    missing += [f"{name}: {cmd.help!r}" for name, cmd in _all_commands() if not form.search(cmd.help or "")]
-    assert len(_all_commands()) > 30            # the walk reaches the sub-commands (agrade round …)
+               for name, cmd in commands for p in cmd.get_params(cmd.context_class(cmd, info_name=name))
+               if not CHINESE_FIRST.search(getattr(p, "help", None) or "")]
+    missing += [f"{name}: {cmd.help!r}" for name, cmd in commands if not CHINESE_FIRST.search(cmd.help or "")]
+    assert len(commands) > 30 and "agrade round collect" in dict(commands)     # the walk reaches agrade round …
     assert missing == []
+
+
+def _help_entries(text: str) -> list[str]:
+    """The entries of a --help page's Arguments, Options and Commands sections, each with its
+    wrapped continuation lines joined (a long option's help may start on the line below it)."""
+    entries: list[str] = []
+    in_section = False
+    for line in text.splitlines():
+        if line in ("Arguments:", "Options:", "Commands:"):
+            in_section = True
+        elif not line.strip():
+            in_section = False
+        elif in_section and re.match(r"  \S", line):
+            entries.append(line.strip())
+        elif in_section and entries:
+            entries[-1] += " " + line.strip()
+    return entries
+
+
+def test_every_help_page_shows_each_entry_chinese_first():
+    """What `agrade … --help` prints, page by page (agrade round … included): no entry is
+    English only (typer's own --help line was: "Show this message and exit.")."""
+    english_only = []
+    for name, _ in _all_commands():
+        code, out, err = run_cli(*name.split()[1:], "--help")
+        assert code == 0, (name, err)
+        entries = _help_entries(out)
+        assert any(e.startswith("--help ") for e in entries), name
+        english_only += [f"{name}: {e}" for e in entries
+                         if not CHINESE_FIRST.search(e)]
+    assert english_only == []
 
 
 def test_version_option_prints_the_version():
@@ -240,7 +276,7 @@ def test_progress_bars_show_on_a_terminal_and_not_with_quiet(mini, tmp_path, mon
              ["bulletin", mini / "round.yaml", "--as-of", "2026-06-30", "--out", tmp_path / "b"]]
     for argv in steps:
         assert run([str(a) for a in argv]) == 0
-    for label in ("评估中", "假设分析", "生成报告", "生成证据采集表", "通报评估中（截至 2026-06-30）"):
+    for label in ("评估中", "假设分析", "生成报告", "生成证据采集表", "通报评估中（截至2026年6月30日）"):
         assert label in buf.getvalue()
     buf.truncate(0)
     buf.seek(0)
@@ -291,3 +327,48 @@ def test_an_authors_own_general_standard_is_not_tested_with_the_shipped_cases(tm
     code, out, err = run_cli("test", "general", "--rules", draft)
     assert code == 0 and " 0 failed" in out and not out.startswith("0 passed")
     assert out.count("PASS general::") == shipped.count("- name:")      # the draft's own copies ran
+
+
+ISO_DATE = re.compile(r"(?<![/\w-])\d{4}-\d{2}-\d{2}")     # not inside a path: folder names stay ISO
+
+
+def test_terminal_messages_print_dates_as_documents_do(mini, tmp_path, monkeypatch):
+    """Every message that shows a person a date (bulletins, the round store's status, history,
+    waivers, publication, refusals) writes it as documents do: 2027年1月15日, never 2027-01-15.
+    Only file and folder names (bulletins/2026-06-30) keep ISO."""
+    monkeypatch.setenv("AGRADE_DB", f"sqlite:///{tmp_path / 'agrade.db'}")
+    monkeypatch.setenv("AGRADE_USER", "区委组织部-张三")
+    said: list[tuple[str, str]] = []
+
+    def say(expected_code, *argv):
+        code, out, err = run_cli(*argv)
+        assert code == expected_code, (argv, out, err)
+        said.append((" ".join(str(a) for a in argv), out + err))
+        return out + err
+
+    rnd = mini / "round.yaml"
+    say(0, "bulletin", rnd, "--as-of", "2026-05-31", "--out", tmp_path / "b1")
+    assert "与2026年5月31日通报相比：" in say(0, "bulletin", rnd, "--as-of", "2026-06-30", "--out", tmp_path / "b2",
+                                        "--previous", tmp_path / "b1")
+    say(0, "round", "import", rnd)
+    say(0, "waiver", "add", "mini-2026", "C2", "G2.2", "--justification", "网格调整", "--approver", "区委组织部",
+        "--expires", "2026-01-31T23:59:59+08:00")
+    assert "免考核已于2026年1月31日 15:59 UTC 过期" in say(0, "round", "evaluate", "mini-2026")
+    assert "2026年1月31日" in say(0, "waiver", "list", "mini-2026")          # a table: the time may wrap
+    say(0, "round", "bulletin", "mini-2026", "--as-of", "2026-05-31")
+    assert "（截至2026年6月30日）" in say(0, "round", "bulletin", "mini-2026", "--as-of", "2026-06-30")
+    assert "不在轮次考评期内（2026年1月1日至2026年12月31日）" in say(2, "round", "bulletin", "mini-2026", "--as-of", "2027-03-01")
+    for step in ("verify", "review", "finalize"):
+        say(0, "round", step, "mini-2026")
+    assert "（名单第 1 号，2027年1月15日）" in say(0, "round", "publish", "mini-2026", "--on", "2027-01-15")
+    say(0, "appeal", "file", "mini-2026", "C3", "--criteria", "G1.2", "--reason", "场所面积复测", "--by", "C3书记")
+    say(0, "appeal", "decide", "1", "--uphold", "--reason", "维持")
+    assert "复核（维持原结果），不能再次决定" in say(2, "appeal", "decide", "1", "--uphold", "--reason", "再议")
+    status = say(0, "round", "status", "mini-2026")
+    assert "考评期：2026年1月1日至2026年12月31日" in status and "第 1 号（2027年1月15日）" in status
+    say(0, "round", "status")
+    assert "通报（截至2026年5月31日）" in say(0, "history", "C3")
+    say(0, "round", "discrepancies", "mini-2026")
+    demo = say(0, "demo", "--out", tmp_path / "demo", "--orgs", "20", "--no-reports", "--no-store", "--bulletins", "2")
+    assert "截至2026年1月31日：" in demo and f"{tmp_path / 'demo' / 'bulletins' / '2026-01-31'}" in demo
+    assert [(cmd, ISO_DATE.findall(text)) for cmd, text in said if ISO_DATE.search(text)] == []

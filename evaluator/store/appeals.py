@@ -19,6 +19,7 @@ from sqlalchemy import and_, insert, select, update
 
 from ..errors import InputError, Issue
 from ..intake.normalize import NormalizeError, normalize
+from ..terms import date_text
 from .base import Refused, Store
 from .db import now
 from .evidence import Submission, current, save, store_attachment
@@ -86,7 +87,7 @@ def decide(store: Store, appeal_id: int, decision: str, reason: str, reviewer: s
         a = get_appeal(conn, appeal_id)
         where = f"{a['round']}/{a['organization']}"
         if a["state"] != "filed":
-            raise Refused(f"appeal {appeal_id}", f"第 {appeal_id} 号申诉已于 {a['decided_at']:%Y-%m-%d} 复核（{DECISIONS.get(a['state'][:-2] if a['state'].endswith('ed') else a['state'], a['state'])}），不能再次决定")
+            raise Refused(f"appeal {appeal_id}", f"第 {appeal_id} 号申诉已于{date_text(a['decided_at'])}复核（{DECISIONS['uphold' if a['state'] == 'upheld' else 'amend']}），不能再次决定")
         std = standard_of(conn, a["round"], a["organization"])
         reads = {f for c in json.loads(a["criteria"]) for f in std.criteria[c].reads}
         involved = _inspectors(conn, a["round"], a["organization"], reads)

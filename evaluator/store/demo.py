@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
+from ..terms import date_text
 from .appeals import decide, file_appeal
 from .base import Store
 from .history import history
@@ -53,8 +54,9 @@ def walk(store: Store, out_dir: Path, n: int, seed: int, say: Callable[[str], No
     say(f"② 分层抽查 10%：{len(s.rows)} 个组织（随机种子 {s.seed}）")
     advance(store, rid, "verifying", DEPARTMENT)
     ev = evaluate(store, rid, DEPARTMENT)
-    b1 = bulletin(store, rid, datetime.date(2026, 6, 30), DEPARTMENT)
-    say(f"③ 第 {ev.number} 次评估，第 {b1} 期通报（截至 2026-06-30）")
+    first_cut = datetime.date(2026, 6, 30)
+    b1 = bulletin(store, rid, first_cut, DEPARTMENT)
+    say(f"③ 第 {ev.number} 次评估，第 {b1} 期通报（截至{date_text(first_cut)}）")
 
     with store.read() as c:
         with open_round(c, rid) as mat:
@@ -70,14 +72,16 @@ def walk(store: Store, out_dir: Path, n: int, seed: int, say: Callable[[str], No
     submit(store, rid, low["id"], field, value, "verified", "督导组-演示核查员", None, inspector="督导组-演示核查员",
            verified_on="2026-09-15")
     ev2 = evaluate(store, rid, DEPARTMENT)
-    b2 = bulletin(store, rid, datetime.date(2026, 9, 30), DEPARTMENT)
+    second_cut = datetime.date(2026, 9, 30)
+    b2 = bulletin(store, rid, second_cut, DEPARTMENT)
     say(f"④ {low['name']}（{low['id']}）的核查值更正后第 {ev2.number} 次评估：{len(ev2.changed)} 个组织随之变化；"
-        f"第 {b2} 期通报（截至 2026-09-30）")
+        f"第 {b2} 期通报（截至{date_text(second_cut)}）")
 
     for step in ("reviewing", "finalized"):
         advance(store, rid, step, DEPARTMENT)
-    pid = publish(store, rid, DEPARTMENT, datetime.date(2027, 1, 15))
-    say(f"⑤ 审核、定稿、发布（名单第 {pid} 号，2027-01-15）")
+    published_on = datetime.date(2027, 1, 15)
+    pid = publish(store, rid, DEPARTMENT, published_on)
+    say(f"⑤ 审核、定稿、发布（名单第 {pid} 号，{date_text(published_on)}）")
 
     # an appeal by the second-lowest organization, about a criterion it lost points on
     target = graded[-2]

@@ -40,7 +40,7 @@ from sqlalchemy import and_, delete, insert, select, update
 
 from ..errors import InputError, Issue
 from ..model import Organization
-from ..terms import FINDING_ZH, ORG_TYPES
+from ..terms import FINDING_ZH, ORG_TYPES, date_text
 from .base import Refused, Store, Tx
 from .db import now
 from .registry import organization_of
@@ -80,11 +80,11 @@ class Membership:
 
     def span(self) -> str:
         if self.start and self.end:
-            return f"{self.start} 至 {self.end}"
+            return f"{date_text(self.start)}至{date_text(self.end)}"
         if self.start:
-            return f"{self.start} 起"
+            return f"{date_text(self.start)}起"
         if self.end:
-            return f"至 {self.end}"
+            return f"至{date_text(self.end)}"
         return "时间未填"
 
 
@@ -185,7 +185,7 @@ def read_plan(path: str | Path) -> tuple[Plan, object]:
                 continue
             start, end = _day(u.get("from")), _day(u.get("to"))
             if start and end and end < start:
-                issues.append(loc.issue(at + ["to"], f"离开日期 {end} 早于进入日期 {start}"))
+                issues.append(loc.issue(at + ["to"], f"离开日期{date_text(end)}早于进入日期{date_text(start)}"))
                 continue
             units_.append(Membership(given[0], u[given[0]].strip(), start, end))
         found[d["id"]] = Inspector(d["id"], d.get("name") or d["id"], tuple(d.get("aliases") or ()), tuple(units_))
@@ -383,13 +383,13 @@ class Clash:
         if self.until is None:
             belong = f"现属 {unit}（{self.unit.span()}）"
         else:
-            belong = f"曾属 {unit}（{self.unit.span()}），离开未满 {self.years} 年（回避期至 {self.until}）"
+            belong = f"曾属 {unit}（{self.unit.span()}），离开未满 {self.years} 年（回避期至{date_text(self.until)}）"
         reason = {"is": f"不得核查该单位{org}",
                   "parent": f"{org}隶属该单位，不得核查",
                   "street": f"{org}在该街道，不得核查",
                   "district": f"{org}在该区县，不得核查",
                   "same_street": f"与{org}同在{o.district}{o.street}，不得核查同街道的组织"}[self.how]
-        return f"核查人 {self.inspector.shown()} {belong}，{reason}（核查日期 {self.on}）【{rule}】"
+        return f"核查人 {self.inspector.shown()} {belong}，{reason}（核查日期{date_text(self.on)}）【{rule}】"
 
     def as_json(self) -> dict:
         return {"rule": self.rule, "inspector": self.inspector.id, "organization": self.organization.id,
@@ -891,7 +891,7 @@ class Discrepancies:
         for oid, ds in self.by_organization().items():
             out.append(f"{ds[0].name}（{oid}）" + (f"  考核组 {ds[0].team}" if ds[0].team else ""))
             out += [f"  - [{FINDING_ZH[d.kind]}] {d.message}（核查人 {d.inspector}"
-                    + (f"，{d.verified_on}" if d.verified_on else "") + "）" for d in ds]
+                    + (f"，{date_text(d.verified_on)}" if d.verified_on else "") + "）" for d in ds]
         out.append("按核查人：")
         for s in sorted(self.inspectors.values(), key=lambda s: (-len(s.discrepancies), s.inspector)):
             out.append(f"  {s.inspector}" + (f"（{s.team}）" if s.team else "") +

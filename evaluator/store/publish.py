@@ -13,6 +13,7 @@ from typing import Sequence
 
 from sqlalchemy import and_, func, insert, select, update
 
+from ..terms import date_text
 from .base import Refused, Store, Tx
 from .db import now
 from .rounds import get_round, open_round, require_open
@@ -98,7 +99,7 @@ def issue_bulletin(store: Store, round_id: str, as_of: datetime.date, by: str, p
     with store.read() as conn:
         r = get_round(conn, round_id)
         if not (r["period_from"] <= as_of <= r["period_to"]):
-            raise Refused(round_id, f"通报日期 {as_of} 不在轮次考评期内（{r['period_from']} 至 {r['period_to']}）")
+            raise Refused(round_id, f"通报日期{date_text(as_of)}不在轮次考评期内（{date_text(r['period_from'])}至{date_text(r['period_to'])}）")
         mat = open_round(conn, round_id)
     try:
         rnd = mat.round

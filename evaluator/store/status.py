@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, select
 
+from ..terms import date_text, stamp_text
 from .rounds import LIFECYCLE, LIFECYCLE_ZH, get_round
 from .scoring import EVALUATION_KIND_ZH, latest_evaluation, placements_now
 from .tables import appeals, bulletins, heads, members, published_lists, rounds, submissions
@@ -14,7 +15,7 @@ def rounds_list(conn) -> list[tuple]:
     for r in conn.execute(select(rounds).order_by(rounds.c.period_from, rounds.c.id)).mappings():
         n = conn.execute(select(func.count()).select_from(members).where(members.c.round == r["id"])).scalar_one()
         ev = latest_evaluation(conn, r["id"])
-        last = "未评估" if ev is None else f"第 {ev['id']} 次，{ev['at']:%Y-%m-%d %H:%M} UTC" + ("（材料已变）" if ev["stale"] else "")
+        last = "未评估" if ev is None else f"第 {ev['id']} 次，{stamp_text(ev['at'])}" + ("（材料已变）" if ev["stale"] else "")
         out.append((r["id"], r["title"], LIFECYCLE_ZH[r["state"]], n, last))
     return out
 
@@ -22,7 +23,7 @@ def rounds_list(conn) -> list[tuple]:
 def round_status(conn, round_id: str) -> list[str]:
     r = get_round(conn, round_id)
     n = conn.execute(select(func.count()).select_from(members).where(members.c.round == round_id)).scalar_one()
-    lines = [f"{r['title']}（{round_id}）", f"考评期：{r['period_from']} 至 {r['period_to']}",
+    lines = [f"{r['title']}（{round_id}）", f"考评期：{date_text(r['period_from'])}至{date_text(r['period_to'])}",
              "阶段：" + " → ".join(f"【{LIFECYCLE_ZH[s]}】" if s == r["state"] else LIFECYCLE_ZH[s] for s in LIFECYCLE),
              f"组织：{n} 个"]
     counts = dict(conn.execute(select(heads.c.source, func.count()).where(heads.c.round == round_id)
@@ -33,7 +34,7 @@ def round_status(conn, round_id: str) -> list[str]:
     if ev is None:
         lines.append("评估：尚未评估")
     else:
-        lines.append(f"评估：第 {ev['number']} 次（{EVALUATION_KIND_ZH.get(ev['kind'], ev['kind'])}），{ev['at']:%Y-%m-%d %H:%M} UTC，{ev['actor']}"
+        lines.append(f"评估：第 {ev['number']} 次（{EVALUATION_KIND_ZH.get(ev['kind'], ev['kind'])}），{stamp_text(ev['at'])}，{ev['actor']}"
                      + ("；此后材料有变化，需重新评估" if ev["stale"] else "；与当前材料一致"))
         from .scoring import tier_name, titles_of
         names = titles_of(conn, round_id)
@@ -52,7 +53,7 @@ def round_status(conn, round_id: str) -> list[str]:
     nb = conn.execute(select(func.count()).select_from(bulletins).where(bulletins.c.round == round_id)).scalar_one()
     pl = conn.execute(select(published_lists.c.id, published_lists.c.issued_on, published_lists.c.supersedes)
                       .where(published_lists.c.round == round_id).order_by(published_lists.c.id)).all()
-    lines.append(f"通报：{nb} 期；公布名单：" + ("，".join(f"第 {p.id} 号（{p.issued_on}"
+    lines.append(f"通报：{nb} 期；公布名单：" + ("，".join(f"第 {p.id} 号（{date_text(p.issued_on)}"
                                                      + (f"，更正第 {p.supersedes} 号" if p.supersedes else "") + "）"
                                                      for p in pl) or "未公布"))
     return lines

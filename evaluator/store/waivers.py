@@ -12,6 +12,7 @@ import datetime
 from sqlalchemy import insert, select
 
 from ..errors import InputError, Issue
+from ..terms import stamp_text
 from .base import Store
 from .db import now
 from .rounds import OPEN, require_open
@@ -70,9 +71,8 @@ def in_force(conn, round_id: str, at: datetime.datetime | None = None) -> tuple[
     active, expired = {}, []
     for w in waivers_of(conn, round_id):
         if w["expires_at"] > at:
-            local = w["expires_at"]
             active[(w["organization"], w["criterion"])] = (f"{w['justification']}（批准人：{w['approver']}，"
-                                                          f"有效期至 {local:%Y-%m-%d %H:%M} UTC）")
+                                                          f"有效期至{stamp_text(w['expires_at'])}）")
         else:
             expired.append(w)
     return active, expired

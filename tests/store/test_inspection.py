@@ -20,6 +20,7 @@ from evaluator.store.audit import verify
 from evaluator.store.base import Refused, Store
 from evaluator.store.rounds import advance, import_round, round_members
 from evaluator.store.tables import audit
+from evaluator.terms import date_text
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini" / "round.yaml"
@@ -88,8 +89,8 @@ def test_former_unit_refused_at_assignment_until_n_years_after_leaving(db_url, t
         with pytest.raises(insp.ConflictOfInterest) as e:
             insp.assign(store, RID, "T1", ["C1"], "组织部-张三", on=D(day))
         msg = e.value.issues[0].message
-        assert msg == (f"核查人 王敏 曾属 甲社区党委（C1）（2015-01-01 至 2023-06-30），离开未满 3 年（回避期至 2026-06-30），"
-                       f"不得核查该单位甲社区党委（C1）（核查日期 {day}）【原单位回避（3 年内）】")
+        assert msg == (f"核查人 王敏 曾属 甲社区党委（C1）（2015年1月1日至2023年6月30日），离开未满 3 年（回避期至2026年6月30日），"
+                       f"不得核查该单位甲社区党委（C1）（核查日期{date_text(day)}）【原单位回避（3 年内）】")
         assert e.value.issues[0].file == "mini-2026/C1"
         with store.read() as c:
             assert insp.assignments_of(c, RID) == {}
@@ -109,8 +110,8 @@ def test_former_unit_refused_at_check_verifier_to_the_day(db_url, tmp_path):
             for day in ("2026-06-29", "2026-06-30"):
                 with pytest.raises(insp.ConflictOfInterest) as e:
                     insp.check_verifier(c, RID, "C1", name, D(day))
-                assert "原单位回避（3 年内）" in str(e.value) and f"核查日期 {day}" in str(e.value)
-                assert "回避期至 2026-06-30" in str(e.value)
+                assert "原单位回避（3 年内）" in str(e.value) and f"核查日期{date_text(day)}" in str(e.value)
+                assert "回避期至2026年6月30日" in str(e.value)
             assert insp.check_verifier(c, RID, "C1", name, D("2026-07-01")) is None
         # the years counted from the last day: 29 February ends on 28 February (民法典 第二百零三条)
         assert insp.add_years(D("2020-02-29"), 1) == D("2021-02-28")
@@ -124,7 +125,7 @@ def test_own_unit_refused_at_assignment_and_at_submission(db_url, tmp_path):
     with pytest.raises(insp.ConflictOfInterest) as e:
         insp.assign(store, RID, "T2", ["C2", "C3"], "组织部-张三", on=D("2026-09-01"))
     assert [i.message for i in e.value.issues] == [
-        "核查人 李强 现属 西区二街道（2020-01-01 起），丙社区党委（C3）在该街道，不得核查（核查日期 2026-09-01）【本单位回避】"]
+        "核查人 李强 现属 西区二街道（2020年1月1日起），丙社区党委（C3）在该街道，不得核查（核查日期2026年9月1日）【本单位回避】"]
     with store.read() as c:
         assert insp.assignments_of(c, RID) == {}      # all or nothing: C2 was not assigned either
     n = audit_len(store)
@@ -145,8 +146,8 @@ def test_same_street_only_when_declared(db_url, tmp_path):
     with store.read() as c:
         with pytest.raises(insp.ConflictOfInterest) as e:
             insp.check_verifier(c, RID, "C2", "王敏", D("2026-01-05"))
-        assert str(e.value).endswith("与乙社区党委（C2）同在东区一街道，不得核查同街道的组织（核查日期 2026-01-05）【同街道回避】")
-        assert "曾属 甲社区党委（C1）（2015-01-01 至 2023-06-30）" in str(e.value)
+        assert str(e.value).endswith("与乙社区党委（C2）同在东区一街道，不得核查同街道的组织（核查日期2026年1月5日）【同街道回避】")
+        assert "曾属 甲社区党委（C1）（2015年1月1日至2023年6月30日）" in str(e.value)
         assert insp.check_verifier(c, RID, "C2", "王敏", D("2026-07-01")) is None   # window over
         assert insp.check_verifier(c, RID, "C3", "王敏", D("2026-01-05")) is None   # another street
 
@@ -188,7 +189,7 @@ def test_assignment_moves_only_when_asked_and_plan_reload_rechecks(db_url, tmp_p
     # a new plan in which 赵六 (T2) belongs to C1: C1's assignment is now a conflict
     text = PLAN.format(same_street="false", assigned_only="false").replace(
         "  - id: 赵六\n", "  - id: 赵六\n    units: [{organization: C1, from: 2024-01-01}]\n")
-    with pytest.raises(insp.ConflictOfInterest, match="核查人 赵六 现属 甲社区党委（C1）（2024-01-01 起），不得核查该单位"):
+    with pytest.raises(insp.ConflictOfInterest, match="核查人 赵六 现属 甲社区党委（C1）（2024年1月1日起），不得核查该单位"):
         insp.load_plan(store, plan_file(tmp_path, text, name="clash.yaml"), "组织部-张三", on=D("2026-08-01"))
     with store.read() as c:
         assert insp.plan_of(c, RID).inspectors["赵六"].units == ()      # the old plan stands
@@ -219,7 +220,7 @@ teams:
     got = [(i.line, i.message) for i in e.value.issues]
     assert got == [
         (6, "每条所属单位须且只须写 organization（组织编号）、street（'区县/街道'）或 district（区县）之一，此处写了 2 个：organization, street"),
-        (7, "离开日期 2023-01-01 早于进入日期 2024-01-01"),
+        (7, "离开日期2023年1月1日早于进入日期2024年1月1日"),
         (9, "核查人名称“王敏”重复（第 4 行已用作核查人或其别名）：每个名称只能指向一位核查人"),
         (12, "考核组 T1 的组长“赵六”不在其成员（members）中"),
         (13, "考核组 T1 的成员“王民”不是已登记的核查人（是否为“王敏”？）：请先在 inspectors 中登记（别名不能用作成员）"),
@@ -387,7 +388,7 @@ def test_discrepancies_per_organization_and_per_inspector(db_url, tmp_path):
     assert zhao.share == Decimal("0.667")
     text = "\n".join(d.lines())
     assert text.startswith("轮次 mini-2026：自评与核查差异 3 项，涉及 3 个组织\n甲社区党委（C1）  考核组 第二督导组（T2）\n")
-    assert "  - [自评与核查不一致] 正式党员人数：自报 8 人，核查 6 人，超出允许误差（核查人 赵六，2026-09-02）" in text
+    assert "  - [自评与核查不一致] 正式党员人数：自报 8 人，核查 6 人，超出允许误差（核查人 赵六，2026年9月2日）" in text
     assert text.endswith("按核查人：\n  赵六（第二督导组（T2））：核查 2 个组织 3 项，差异 2 项\n"
                          "  王敏（第一督导组（T1））：核查 1 个组织 1 项，差异 1 项")
 
@@ -403,8 +404,8 @@ def test_district_membership_and_the_bulk_verifier(db_url, tmp_path):
         with pytest.raises(insp.ConflictOfInterest) as e:
             check("C2", "赵六", D("2028-12-31"))
         assert e.value.issues[0].message == (
-            "核查人 赵六 曾属 东区（至 2025-12-31），离开未满 3 年（回避期至 2028-12-31），乙社区党委（C2）在该区县，"
-            "不得核查（核查日期 2028-12-31）【原单位回避（3 年内）】")
+            "核查人 赵六 曾属 东区（至2025年12月31日），离开未满 3 年（回避期至2028年12月31日），乙社区党委（C2）在该区县，"
+            "不得核查（核查日期2028年12月31日）【原单位回避（3 年内）】")
         assert check("C2", "赵六", D("2029-01-01")) is None
         assert check("C3", "赵六", D("2026-01-01")) is None       # 西区
         with pytest.raises(Refused, match="组织 C9 不在登记册中"):

@@ -71,7 +71,7 @@ def test_the_bulletin_is_kept_with_its_own_evaluation_and_moves_against_the_earl
     ok("round", "evaluate", "mini-2026")
     ok("round", "bulletin", "mini-2026", "--as-of", "2026-01-31")
     out = ok("round", "bulletin", "mini-2026", "--as-of", "2026-06-30")
-    assert "与 2026-01-31 通报相比：" in out
+    assert "与2026年1月31日通报相比：" in out
     store = Store(db)
     with store.read() as c:
         rows = c.execute(select(bulletins.c.as_of, evaluations.c.kind, evaluations.c.summary)
@@ -141,10 +141,10 @@ def test_bulletins_are_numbered_by_their_date_within_their_round(db, mini_round,
     the same date is the same 期 (not the next), whatever ids other rounds' bulletins took."""
     ok("round", "import", mini_round)
     ok("round", "evaluate", "mini-2026")
-    assert "第 1 期通报（截至 2026-01-31）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-01-31")
-    assert "第 2 期通报（截至 2026-02-28）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-02-28")
-    assert "第 2 期通报（截至 2026-02-28）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-02-28")
-    assert "第 3 期通报（截至 2026-03-31）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-03-31")
+    assert "第 1 期通报（截至2026年1月31日）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-01-31")
+    assert "第 2 期通报（截至2026年2月28日）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-02-28")
+    assert "第 2 期通报（截至2026年2月28日）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-02-28")
+    assert "第 3 期通报（截至2026年3月31日）" in ok("round", "bulletin", "mini-2026", "--as-of", "2026-03-31")
 
 
 def test_history_numbers_evaluations_within_the_round(db, mini_round, tmp_path):
