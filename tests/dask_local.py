@@ -5,6 +5,8 @@ each, no nanny, no dashboard), started by the `cluster` fixture and stopped afte
 
     def test_x(cluster):
         address, client, procs = cluster   # procs[0] is the scheduler, then the workers
+
+A worker started later (start_worker) and appended to procs is stopped with the others.
 """
 from __future__ import annotations
 
@@ -31,6 +33,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_worker(address: str, name: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """One worker process of the scheduler at `address` (one thread, no nanny: killing it kills
+    the worker), its messages in `log`, its environment this one's plus WORKER_ENV and `env`."""
+    with open(log, "w") as err:                  # the child keeps its own handle
+        return subprocess.Popen(WORKER + [address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                                          "--no-dashboard", "--name", name],
+                                env={**os.environ, **WORKER_ENV, **(env or {})}, stdout=subprocess.DEVNULL, stderr=err)
+
+
 @contextlib.contextmanager
 def local_cluster(logs: Path, workers: int = 2, worker_env: dict[str, str] | None = None,
                   ) -> Iterator[tuple[str, "distributed.Client", list]]:
@@ -38,16 +49,12 @@ def local_cluster(logs: Path, workers: int = 2, worker_env: dict[str, str] | Non
     environment this one's plus `worker_env`), stopped (killed) when the block ends."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    logs_open = [open(logs / "scheduler.log", "w")]
-    procs = [subprocess.Popen(SCHEDULER + ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              stdout=subprocess.DEVNULL, stderr=logs_open[0])]
+    with open(logs / "scheduler.log", "w") as err:
+        procs = [subprocess.Popen(SCHEDULER + ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  stdout=subprocess.DEVNULL, stderr=err)]
     try:
         for i in range(workers):
-            logs_open.append(open(logs / f"w{i}.log", "w"))
-            procs.append(subprocess.Popen(WORKER + [address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
-                                                    "--no-dashboard", "--name", f"w{i}"],
-                                          env={**os.environ, **WORKER_ENV, **(worker_env or {})}, stdout=subprocess.DEVNULL,
-                                          stderr=logs_open[-1]))
+            procs.append(start_worker(address, f"w{i}", logs / f"w{i}.log", worker_env))
         client = distributed.Client(address, timeout=30)
         try:
             client.wait_for_workers(workers, timeout=60)
@@ -59,8 +66,6 @@ def local_cluster(logs: Path, workers: int = 2, worker_env: dict[str, str] | Non
             if p.poll() is None:
                 p.kill()
             p.wait()
-        for f in logs_open:
-            f.close()
 
 
 @pytest.fixture

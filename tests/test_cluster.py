@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import run_cli
-from dask_local import cluster  # noqa: F401  (the fixture: a scheduler and two workers on 127.0.0.1)
+from dask_local import cluster, local_cluster, start_worker  # noqa: F401  (cluster: the fixture, a scheduler and two workers on 127.0.0.1)
 
 
 def round_for(tmp_path, n=300) -> Path:
@@ -50,5 +50,40 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, cluster):
     assert killed is not None, "no worker was ever busy"
     assert run.returncode == 0, err.decode()
     assert len(client.scheduler_info()["workers"]) == 1        # the run finished on the one left
+    for name in ("results.json", "results.csv", "state.jsonl"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+
+
+def wait_for(state, what: str, run: subprocess.Popen, timeout: float = 120):
+    """Poll until `state()` is true: the run must still be going (it cannot finish while it
+    waits for a worker the test holds still, but it can fail)."""
+    deadline = time.time() + timeout
+    while not state():
+        assert run.poll() is None, f"the run ended before {what}: {run.communicate()[1].decode()}"
+        assert time.time() < deadline, f"no {what} in {timeout} s"
+        time.sleep(0.02)
+
+
+def test_the_worker_holding_the_only_copy_of_the_standards_dies_and_a_later_one_finishes(tmp_path):
+    # The standards go to the workers once per run. Whichever worker holds the only copy (here
+    # the only worker there was when the run began; Dask's memory manager also drops spare
+    # copies mid-run) may die: a worker that joined since must still finish the run.
+    rnd = round_for(tmp_path, 300)
+    assert run_cli("evaluate", rnd, "--out", tmp_path / "local", "-q", "--workers", "1")[0] == 0
+    with local_cluster(tmp_path, workers=1) as (address, client, procs):
+        first = procs[1]
+        (w0,) = client.scheduler_info()["workers"]
+        run = subprocess.Popen([sys.executable, "-m", "evaluator", "evaluate", str(rnd), "--out", str(tmp_path / "dask"),
+                                "-q", "--cluster", address], env=dict(os.environ, AGRADE_PARTITION_SIZE="5"),
+                               stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+        # the first worker holds data of the run (the standards) and is scoring a partition
+        wait_for(lambda: client.has_what().get(w0) and client.processing().get(w0), "busy first worker", run)
+        os.kill(first.pid, signal.SIGSTOP)         # held still mid-run: the run cannot finish without it
+        procs.append(start_worker(address, "w1", tmp_path / "w1.log"))
+        client.wait_for_workers(2, timeout=120)
+        first.kill()                                # dies with the only copy; never resumed
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err.decode()
+        assert list(client.scheduler_info()["workers"]) != [w0]    # the newcomer finished the run
     for name in ("results.json", "results.csv", "state.jsonl"):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name

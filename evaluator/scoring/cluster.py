@@ -6,13 +6,15 @@ bytes, compiled once per worker process and checked against their digests). Resu
 back as compact rows and serialized results, written by the client exactly as a local run
 writes them: the results are the same bytes whichever workers did the work. A worker that
 dies mid-run loses nothing: the scheduler runs its tasks again elsewhere (each task is pure:
-the same partition gives the same result).
+the same partition gives the same result), and the standards are a task's result, not
+scattered data, so it can make them again too (see DaskCluster.run).
 
 Workers need agrade installed (the same version; `pip install "agrade[cluster]"`) and reach
 nothing but the scheduler: no shared file system is needed, evidence travels in the tasks.
 """
 from __future__ import annotations
 
+import secrets
 from typing import Iterable, Iterator
 
 from ..errors import InputError, Issue
@@ -23,6 +25,10 @@ from .pipeline import PartJob, PartResult, StandardsSpec, score_partition
 # WeasyPrint's deep stacks that grew a report worker from about 100 MB to 700 MB (measured by
 # bench/bench_reports.py --memory), which is not agrade's memory and says nothing about it.
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+
+
+def _the_standards(spec: StandardsSpec) -> StandardsSpec:
+    return spec
 
 
 class DaskCluster:
@@ -42,12 +48,19 @@ class DaskCluster:
 
     def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
         from distributed import as_completed
-        spec_future = self.client.scatter(spec, broadcast=True, hash=False)
+        tag = secrets.token_hex(6)          # task keys of this run only, however many share the scheduler
+        # The standards are the result of a task, not scattered data. Dask keeps scattered
+        # data only where it was put, and its memory manager (ReduceReplicas, every 2 s)
+        # drops the copies no task there is waiting for: killing the worker left holding the
+        # only copy made the scheduler forget the standards and every partition with them
+        # ("cancelled ... already forgotten", the whole run lost). A task's result is made
+        # again elsewhere.
+        spec_future = self.client.submit(_the_standards, spec, key=f"agrade-standards-{tag}", pure=False)
         window = as_completed(loop=self.client.loop)
         in_flight = 0
         for job in jobs:
             # a few tasks per worker at a time: the client holds only what is in flight
-            window.add(self.client.submit(score_partition, job, spec_future, key=f"agrade-part-{spec.key[:12]}-{job.index}-{job.score}",
+            window.add(self.client.submit(score_partition, job, spec_future, key=f"agrade-part-{tag}-{job.index}-{job.score}",
                                           retries=3, pure=False))
             in_flight += 1
             while in_flight >= 2 * self.workers:
@@ -58,6 +71,7 @@ class DaskCluster:
         for future in window:
             yield future.result()
             future.release()
+        spec_future.release()
 
     def close(self) -> None:
         self.client.close()
