@@ -268,6 +268,61 @@ def test_percentage_messages():
     assert err(1, SHARE).message == "1 is ambiguous for a percentage: write 1% or 100%"
 
 
+def test_a_bare_1_is_asked_about_in_evidence_and_is_the_whole_in_a_standards_threshold():
+    from evaluator.standard.quantity import read_share
+    for one in (1, "1", "１", D("1.0"), 1.0):
+        assert err(one, SHARE).message.endswith("is ambiguous for a percentage: write 1% or 100%")
+        assert read_share(one) == 1
+    # "1%" is one per cent to both
+    assert same(normalize("1%", SHARE), D("0.01")) and same(read_share("1%"), D("0.01"))
+
+
+def test_a_standards_threshold_of_1_on_a_percentage_field_means_100_percent(tmp_path):
+    """The standard's side of the bare 1, through the loader: `share >= 1` is `share >= 100%`,
+    on the published page too, while the same 1 in an evidence file is asked about."""
+    from evaluator.standard.loader import load_standard
+    from test_authoring_units import standard
+    std = load_standard(standard(tmp_path, "share >= 1", "share >= 100%"))
+    bare, marked = std.criteria["G1.3"].params, std.criteria["G1.4"].params
+    assert bare.plain == marked.plain == "网格员党员占比不低于 100%"
+    for share, met in ((D(1), True), (D("0.999"), False)):
+        assert bare.evaluate({"share": share}) is marked.evaluate({"share": share}) is met
+    assert "ambiguous" in err(1, Field("share", "percentage", label="网格员党员占比")).message
+
+
+_PERCENT_TEXT = st.one_of(
+    st.decimals(min_value=-200, max_value=200, places=3, allow_nan=False).map(lambda d: f"{d}%"),
+    st.decimals(min_value=-200, max_value=200, places=3, allow_nan=False).map(str),
+    st.decimals(min_value=0, max_value=1, places=4, allow_nan=False),
+    st.integers(-300, 300),
+    st.sampled_from(["６０％", " 55.8 % ", "60人", "60平方米", "0.6‰", "约60%", "#DIV/0!", "1E+20", "1E-20%", "是", True]),
+)
+
+
+@given(_PERCENT_TEXT)
+def test_evidence_and_a_standard_read_a_percentage_alike(raw):
+    """One reading (quantity.read_percent) for an evidence cell and a standard's threshold: the
+    same value, spelled the same, or the same refusal. Apart from a bare 1 (above), they differ
+    only where evidence checks the field's range (0%..100% here) and a standard's threshold
+    leaves its range to what uses it (a list's share, a tier's share)."""
+    from evaluator.standard.quantity import read_share
+
+    def read(fn):
+        try:
+            return fn()
+        except NormalizeError as e:
+            return e.message
+    evidence, threshold = read(lambda: normalize(raw, SHARE)), read(lambda: read_share(raw))
+    if isinstance(threshold, Decimal) and threshold == 1 and "%" not in str(raw):
+        assert evidence.endswith("is ambiguous for a percentage: write 1% or 100%")    # the bare 1
+    elif isinstance(threshold, Decimal) and not 0 <= threshold <= 1:
+        assert "is above the maximum 100%" in evidence or "is below the minimum 0%" in evidence
+    elif isinstance(threshold, Decimal):
+        assert same(evidence, threshold)
+    else:
+        assert evidence == threshold
+
+
 def test_percentage_max_above_one():
     growth = Field("g", "percentage", label="增长率", min=D(-1), max=D(2))
     assert same(normalize("150%", growth), D("1.50"))

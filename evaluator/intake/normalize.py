@@ -37,8 +37,10 @@ from ..terms import FIELD_TYPES, UNITS
 # reading numbers and their units is shared with the standard loader (a threshold's `value: 50人`)
 from ..standard.quantity import (  # noqa: F401  (OTHER_UNITS, NONFINITE_TOKENS: re-exported)
     NONFINITE_TOKENS, OTHER_UNITS, NormalizeError, _check_unit, _expected_number, _int_text,
-    _is_finite, _read_decimal, _show, halfwidth,
+    _is_finite, _read_decimal, _show, halfwidth, read_percent,
 )
+from ..standard.quantity import plain as _plain, plain_text as _plain_text, shift as _shift
+
 
 __all__ = [
     "Record",
@@ -283,17 +285,11 @@ def _integer(raw: Any, field: Field, excel: bool = False) -> Decimal:
 
 
 def _percentage(raw: Any, field: Field, excel: bool = False) -> Decimal:
-    expected = "a percentage such as 60% or 0.6"
-    value, unit = _read_decimal(raw, expected)
     lo = _bound(field.min, _ZERO)
     hi = _bound(field.max, _ONE)
-    if unit in ("%", "％"):
-        value = _shift(value, -2)
-    elif unit:
-        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {expected}", expected)
-    elif abs(value) == _ONE or (value > _ONE and value > hi):
-        # a bare 1 is 100% to some and 1% to others; a bare 98 is 98% or nonsense: ask
-        raise NormalizeError(f"{_show(raw)} is ambiguous for a percentage: {_percent_hint(value)}", expected)
+    # read as a standard's threshold is, but a bare 1 is asked about: 100% to some, 1% to
+    # others (a threshold's 1 can only be 100%: quantity.read_share)
+    value = read_percent(raw, most=hi)
     _check_bounds(raw, value, lo, hi, percent=True)
     return value
 
@@ -417,31 +413,6 @@ def _integral(value: Decimal) -> Decimal | None:
     if not any(digits):
         return _ZERO
     return Decimal((sign, digits, exponent))
-
-
-def _shift(value: Decimal, places: int) -> Decimal:
-    """value * 10**places, exactly (no context rounding)."""
-    sign, digits, exponent = value.as_tuple()
-    return Decimal((sign, digits, exponent + places))
-
-
-def _percent_hint(value: Decimal) -> str:
-    if abs(value) == _ONE:
-        sign = "-" if value < 0 else ""
-        return f"write {sign}1% or {sign}100%"
-    if -15 < value.adjusted() < 15:
-        return f"write {_plain(value)}% or {_plain(_shift(value, -2))}"
-    return "write it with % (60%) or as a fraction (0.6)"
-
-
-def _plain(value: Decimal) -> str:
-    """Shortest plain spelling: Decimal('0.60') -> '0.6', Decimal('1E+2') -> '100'."""
-    if value == 0:
-        return "0"
-    sign, digits, exponent = value.as_tuple()
-    while len(digits) > 1 and digits[-1] == 0 and exponent < 0:
-        digits, exponent = digits[:-1], exponent + 1
-    return _plain_text(Decimal((sign, digits, exponent)))
 
 
 def _show_percent(value: Decimal) -> str:
@@ -609,10 +580,3 @@ def _as_text(raw: Any) -> str:
     if isinstance(raw, datetime.date):
         return raw.isoformat()
     return _show(raw) if not isinstance(raw, int) else _int_text(raw)
-
-
-def _plain_text(value: Decimal) -> str:
-    """A Decimal as people write it: 500.5, 0.0001; exponent form only for extreme values."""
-    return format(value, "f") if -20 < value.adjusted() < 30 else str(value)
-
-

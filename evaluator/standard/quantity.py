@@ -19,7 +19,7 @@ from typing import Any
 from ..model import Field
 from ..terms import UNIT_ZH, UNITS
 
-__all__ = ["NormalizeError", "halfwidth", "read_number", "read_share", "is_unit", "SHARE_EXPECTED",
+__all__ = ["NormalizeError", "halfwidth", "read_number", "read_percent", "read_share", "is_unit", "SHARE_EXPECTED",
            "OTHER_UNITS", "NONFINITE_TOKENS"]
 
 
@@ -198,22 +198,65 @@ def read_number(raw: Any, field: Field) -> Decimal:
 
 
 SHARE_EXPECTED = "a percentage such as 60% or 0.6"
+_ONE = Decimal(1)
+
+
+def read_percent(raw: Any, most: Decimal = _ONE, whole_one: bool = False) -> Decimal:
+    """A percentage as evidence and standards write it, as a fraction: '60%' ('６０％', ' 60 % ')
+    -> 0.60 exactly (no rounding), 0.6 or '0.6' -> 0.6; any other unit is refused with
+    evidence's message. A bare number is a fraction, but one people may have meant as per cent
+    is refused as ambiguous: 1 (1% or 100%?) and one above `most` (60: sixty per cent or a
+    typo?), `most` being the largest share the field allows (100% unless it allows more).
+    `whole_one`: a bare 1 is 100%, not a question (read_share: a standard's threshold)."""
+    value, unit = _read_decimal(raw, SHARE_EXPECTED)
+    if unit == "%":                   # the text was folded to half width: ％ reads as %
+        return shift(value, -2)
+    if unit:
+        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {SHARE_EXPECTED}", SHARE_EXPECTED)
+    if whole_one and value == _ONE:
+        return value
+    if abs(value) == _ONE or (value > _ONE and value > most):
+        raise NormalizeError(f"{_show(raw)} is ambiguous for a percentage: {_percent_hint(value)}", SHARE_EXPECTED)
+    return value
 
 
 def read_share(raw: Any) -> Decimal:
-    """`raw` as a standard's share for a percentage field: `60%` (`６０％`) or a fraction such as
-    0.6. A bare number above 1 is refused as ambiguous (is 60 sixty percent or a typo?), as
-    evidence refuses it, and any other unit gets evidence's message. Unlike evidence, a bare 1
-    is 100% here: a threshold of 1 can only mean the whole."""
-    value, unit = _read_decimal(raw, SHARE_EXPECTED)
-    if unit == "%":                   # the text was folded to half width: ％ reads as %
-        return value / 100
-    if unit:
-        raise NormalizeError(f"{_show(raw)} has unit {unit!r}, expected {SHARE_EXPECTED}", SHARE_EXPECTED)
-    if not 0 <= value <= 1:
-        raise NormalizeError(f"{_show(raw)} is ambiguous for a percentage: write {value}% or {value / 100}",
-                             SHARE_EXPECTED)
-    return value
+    """`raw` as a standard's share for a percentage field (a threshold, a list's or a tier's
+    share): read as evidence is (read_percent: 60%, ６０％, 0.6; a bare 60 is ambiguous), with
+    the one deliberate difference that a bare 1 is 100% here, as a threshold of 1 can only mean
+    the whole, where a secretary's 1 in evidence may mean 1% or 100% and is asked about. The
+    range (at most 100% for a tier's share...) is checked by what uses the share."""
+    return read_percent(raw, whole_one=True)
+
+
+def shift(value: Decimal, places: int) -> Decimal:
+    """value * 10**places, exactly (no context rounding)."""
+    sign, digits, exponent = value.as_tuple()
+    return Decimal((sign, digits, exponent + places))
+
+
+def plain(value: Decimal) -> str:
+    """Shortest plain spelling: Decimal('0.60') -> '0.6', Decimal('1E+2') -> '100'."""
+    if value == 0:
+        return "0"
+    sign, digits, exponent = value.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0 and exponent < 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return plain_text(Decimal((sign, digits, exponent)))
+
+
+def plain_text(value: Decimal) -> str:
+    """A Decimal as people write it: 500.5, 0.0001; exponent form only for extreme values."""
+    return format(value, "f") if -20 < value.adjusted() < 30 else str(value)
+
+
+def _percent_hint(value: Decimal) -> str:
+    if abs(value) == _ONE:
+        sign = "-" if value < 0 else ""
+        return f"write {sign}1% or {sign}100%"
+    if -15 < value.adjusted() < 15:
+        return f"write {plain(value)}% or {plain(shift(value, -2))}"
+    return "write it with % (60%) or as a fraction (0.6)"
 
 
 def is_unit(text: str) -> bool:
