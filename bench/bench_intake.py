@@ -15,6 +15,16 @@ and prints MB/s for each and the ratio to the baseline. Each run starts from the
     python bench/bench_intake.py [SIZES_MB ...] [--repeats R] [--python]
 
 --python also times the pure-Python parser fallback (used when PyYAML lacks libyaml; slow).
+
+    python bench/bench_intake.py --round ROUND.yaml [--partition-size N]
+
+instead times a round's partition intake (what each worker does before scoring: a partition's
+pieces into every organization's Evidence and the issues), in the same run, both ways:
+  general   replay_pieces (a RawEntry per field, a location per cell) + resolve() per organization
+  columnar  intake.columnar.partition_evidence (bulk CSV rows as Arrow columns)
+over every partition, CPU seconds, normalize's memo emptied before each (both start cold, as
+a worker does), and checks they give identical Evidence and issues. Prints both times, their
+ratio and how many organizations the columnar path left to the general one.
 """
 from __future__ import annotations
 
@@ -65,12 +75,67 @@ def median_time(fn, repeats):
     return statistics.median(times)
 
 
+def partition_intake(round_yaml: Path, size: int) -> None:
+    """The round's partitions resolved the general way and column-wise (see the docstring)."""
+    from evaluator.intake import normalize
+    from evaluator.intake.columnar import partition_evidence
+    from evaluator.intake.evidence import resolve
+    from evaluator.intake.partition import replay_pieces, route
+    from evaluator.intake.rounds import load_round
+    from evaluator.scoring.run import with_round_overrides
+    rnd = load_round(round_yaml)
+    standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    t = time.process_time()
+    router = route(rnd.evidence_paths, rnd.organizations, size, standards=rnd.standards)
+    print(f"{len(rnd.organizations)} organizations, {router.count} partitions of {size}; "
+          f"routing the evidence files: {time.process_time() - t:.2f} s CPU (not compared)")
+    parts = [(rnd.organizations[router.span(k)], list(router.pieces(k))) for k in range(router.count)]
+
+    def general(orgs, pieces):
+        raw, put_issues = replay_pieces(pieces)
+        evidence, issues = {}, []
+        for o in orgs:
+            evidence[o.id], errs = resolve(raw.pop(o.id, None), o.id, standards[o.type])
+            issues += errs
+        return evidence, put_issues, issues
+
+    def columnar(orgs, pieces):
+        got = partition_evidence(pieces, orgs, standards)
+        columnar.general += got.general
+        return got.evidence, got.put_issues, got.issues
+    columnar.general = 0
+
+    results, times = {}, {}
+    for name, fn in (("general", general), ("columnar", columnar)):
+        normalize._MEMO.clear()
+        t = time.process_time()
+        with yamlsafe.gc_paused():
+            results[name] = [fn(orgs, pieces) for orgs, pieces in parts]
+        times[name] = time.process_time() - t
+    router.close()
+    same = results["general"] == results["columnar"] and all(
+        list(a) == list(b) and all(list(vars(a[o])[d]) == list(vars(b[o])[d]) for o in a
+                                   for d in ("values", "self_values", "provenance", "notes"))
+        for (a, _, _), (b, _, _) in zip(results["general"], results["columnar"]))
+    print(f"  general  (replay_pieces + resolve)    {times['general']:7.2f} s CPU")
+    print(f"  columnar (partition_evidence)         {times['columnar']:7.2f} s CPU   "
+          f"ratio {times['general'] / times['columnar']:.2f}x")
+    print(f"  organizations left to the general path: {columnar.general}; identical Evidence and issues: {same}")
+    if not same:
+        raise SystemExit("the two paths differ")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sizes", nargs="*", type=float, default=[1.0, 10.0], help="file sizes in MB (default 1 10)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--python", action="store_true", help="also time the pure-Python parser fallback")
+    ap.add_argument("--round", type=Path, help="time a round's partition intake, general against columnar")
+    ap.add_argument("--partition-size", type=int, default=500)
     args = ap.parse_args()
+    if args.round is not None:
+        partition_intake(args.round, args.partition_size)
+        return
     print(f"PyYAML {yaml.__version__}, libyaml {'yes' if yamlsafe._CParser else 'no'}, "
           f"repeats: {args.repeats} (median)")
     with tempfile.TemporaryDirectory() as tmp:

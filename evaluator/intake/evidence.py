@@ -674,11 +674,7 @@ def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _ce
             continue
         day = row[i_date]
         title = _cell_text(row[i_title]) if i_title is not None else ""
-        rec = _plain_record(day, title)    # the common row, read here; any other is read when resolved
-        if rec is None:
-            rec = {"date": day}
-            if title:
-                rec["title"] = title
+        rec = record_as_put(day, title)
         on = row[i_on] if i_on is not None else None
         put(org, kind, source, rec, _cell(Cell, (file, n, i_date + 1, sheet, "date")),
             (_cell_text(row[i_insp]) or None) if i_insp is not None else None, on, append=True,
@@ -804,27 +800,42 @@ def _resolve_field(ev: Evidence, issues: list[Issue], f: Field, entry: RawEntry)
         except NormalizeError as e:
             w = entry.where[s]
             issues.append(Issue(w.file, w.line, w.col, w.path, f"{f.label}（{fid}）: {e.message}"))
+    verified_on = _verified_on(issues, f, entry)     # a date cell is read (and refused) even when unused
+    settle(ev, f, got, entry.inspector, verified_on)
+
+
+def settle(ev: Evidence, f: Field, got: dict, inspector: str | None, verified_on: str | None) -> None:
+    """A field's normalized values (`got`: 'self' / 'verified' -> value, in the order they
+    were given) into the organization's evidence: the verified value wins, a record listed
+    twice counts once, a blank verified value or a self-report beyond tolerance is a finding.
+    Shared by resolve() and the columnar intake of bulk rows (intake.columnar)."""
+    fid = f.id
     if f.type == "records":
         for s in got:
             got[s] = _once_each(ev, f, got[s])
     self_v = got.get("self")
+    if "verified" not in got:
+        settle_self(ev, fid, self_v)
+        return
     if self_v is not None:
         ev.self_values[fid] = self_v
-    verified_on = _verified_on(issues, f, entry)     # a date cell is read (and refused) even when unused
-    if "verified" not in got:
-        if self_v is not None:
-            ev.values[fid] = self_v
-            ev.provenance[fid] = {"source": "self"}
-        return
-    ev.provenance[fid] = {"source": "verified", "inspector": entry.inspector, "verified_on": verified_on}
+    ev.provenance[fid] = {"source": "verified", "inspector": inspector, "verified_on": verified_on}
     if got["verified"] is None:
-        _verified_blank(ev, f, entry.inspector, self_v)
+        _verified_blank(ev, f, inspector, self_v)
         return
     ev.values[fid] = got["verified"]
     if self_v is not None:
         finding = _mismatch(f, self_v, got["verified"])
         if finding:
             ev.findings.append(finding)
+
+
+def settle_self(ev: Evidence, fid: str, value) -> None:
+    """A field given only as self-assessed: the organization's own value counts (records: once each already)."""
+    if value is not None:
+        ev.self_values[fid] = value
+        ev.values[fid] = value
+        ev.provenance[fid] = {"source": "self"}
 
 
 def _bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue]) -> tuple[Record, ...] | None:
@@ -866,6 +877,17 @@ def _says_none(row: dict) -> bool:
     as `field: []` says in a YAML file (the criterion counts none, rather than finding no evidence)."""
     day = row.get("date")
     return type(day) is str and day.strip() in _NO_RECORDS and not row.get("title")
+
+
+def record_as_put(day, title) -> Record | dict:
+    """A records row's record as it is put: the common row read here (a Record), any other
+    kept as typed ({date, title}) and read when resolved (_bulk_records)."""
+    rec = _plain_record(day, title)
+    if rec is None:
+        rec = {"date": day}
+        if title:
+            rec["title"] = title
+    return rec
 
 
 def _plain_record(day, title) -> Record | None:

@@ -421,7 +421,12 @@ def replay(data: bytes) -> tuple[dict[str, RawEvidence], list[Issue]]:
     """A partition's pieces (`Router.partition`'s bytes) back into the ordinary collector, in
     reading order: its raw evidence by organization and the problems found putting it
     together (duplicate values)."""
-    return replay_pieces(pickle.loads(blob) for blob in pickle.loads(data))
+    return replay_pieces(unpickled(data))
+
+
+def unpickled(data: bytes) -> Iterator[tuple]:
+    """A partition's pieces from `Router.partition`'s bytes, one at a time."""
+    return (pickle.loads(blob) for blob in pickle.loads(data))
 
 
 def replay_pieces(pieces: Iterable[tuple]) -> tuple[dict[str, RawEvidence], list[Issue]]:

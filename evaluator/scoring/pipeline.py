@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import EvaluationError, Issue
-from ..intake.evidence import resolve
-from ..intake.partition import replay, replay_pieces
+from ..intake.columnar import partition_evidence
+from ..intake.partition import unpickled
 from ..standard.yamlsafe import gc_paused
 from ..model import Organization, Standard
 from .rows import Row
@@ -154,15 +154,12 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
         if _LOCAL[0] != job.local:
             raise EvaluationError(f"partition {job.index} of a round this process was not forked for")
         local = _LOCAL[1]
-        raw, put_issues = replay_pieces(local.router.pieces(job.index))
+        pieces = local.router.pieces(job.index)
     else:
-        raw, put_issues = replay(job.data)
+        pieces = unpickled(job.data)
     standards = spec.standards()
-    evidence, issues = {}, []
-    for org in job.organizations:
-        ev, errs = resolve(raw.pop(org.id, None), org.id, standards[org.type])
-        evidence[org.id] = ev
-        issues += errs
+    # bulk CSV rows column-wise; anything unusual, and every message, the general way
+    evidence, put_issues, issues, _ = partition_evidence(pieces, job.organizations, standards)
     result = PartResult(job.index, put_issues, issues)
     if put_issues or issues or not job.score:
         return result

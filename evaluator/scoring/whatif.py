@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError, Issue, json_path
-from ..intake.evidence import resolve
-from ..intake.partition import replay_pieces, route, unknown_issues
+from ..intake.columnar import partition_evidence
+from ..intake.partition import route, unknown_issues
 from ..intake.rounds import Round
 from ..model import Evidence, Standard
 from ..standard.loader import _Resolver, load_document
@@ -433,36 +433,20 @@ def _score_part(k: int):
     router, orgs, before, after, edits, period, waivers, rows = _JOB[0]
     span = router.span(k)                    # partition k's organizations in registry order
     with gc_paused():
-        raw, put_issues = replay_pieces(router.pieces(k))
         part = orgs[span]
+        # as an evaluation reads a partition: bulk CSV rows column-wise (intake.columnar)
+        evidence, put_issues, issues, _ = partition_evidence(router.pieces(k), part, before)
         pairs: list[tuple[Row, Row]] = []
-        if rows is not None and not put_issues:
+        if rows is not None and not (put_issues or issues):
             # the evaluation's rows stand for the round as it is, and its evidence was valid then
-            # (same digest): an organization's evidence is resolved only as far as its edited
-            # criteria read it, and in full only if they now grade differently
+            # (same digest): an organization is scored in full only if its edited criteria now
+            # grade differently (_PairScorer.score with its row)
             scorer = _PairScorer(before, after, edits, period, waivers)
             try:
-                for org, row in zip(part, rows[span]):
-                    mine = raw.pop(org.id, None)
-                    need = scorer.needs(org.type)
-                    pair = None
-                    if need is not None:
-                        ev, errs = resolve(_only(mine, need), org.id, before[org.type]) if need else (None, [])
-                        pair = None if errs else scorer.unchanged(org, ev, row)
-                    if pair is None:
-                        ev, errs = resolve(mine, org.id, before[org.type])
-                        if errs:
-                            return k, [], put_issues, errs
-                        pair = scorer.score(org, ev, row)
-                    pairs.append(pair)
+                pairs = [scorer.score(org, evidence.pop(org.id), row) for org, row in zip(part, rows[span])]
             finally:
                 scorer.close()
             return k, pairs, put_issues, []
-        evidence, issues = {}, []
-        for org in part:
-            ev, errs = resolve(raw.pop(org.id, None), org.id, before[org.type])
-            evidence[org.id] = ev
-            issues += errs
         if not (put_issues or issues):
             scorer = _PairScorer(before, after, edits, period, waivers)
             try:
@@ -470,13 +454,6 @@ def _score_part(k: int):
             finally:
                 scorer.close()
     return k, pairs, put_issues, issues
-
-
-def _only(raw, fields: frozenset[str]):
-    """An organization's raw evidence for `fields` only."""
-    if raw is None:
-        return None
-    return dataclasses.replace(raw, fields={f: e for f, e in raw.fields.items() if f in fields})
 
 
 def _score_round(rnd: Round, before, after, edits, progress: Progress | None, workers: int | None,

@@ -1,0 +1,459 @@
+"""A partition's evidence resolved column-wise from its bulk CSV rows.
+
+Most of a large round's evidence is rows of values.csv and records.csv, and nearly all of
+them are plain: one row per organization and field, an inspector beside every verified
+value. Replaying such rows one cell at a time into the collector (a RawEntry per field, a
+location per cell) and resolving them field by field was about 40% of evaluating a round.
+Here a partition's bulk rows stay Arrow columns: each column is dictionary-encoded, so
+each distinct spelling is stripped and checked once, and each distinct (standard, field,
+text) is normalized once; duplicates, the grouping of records and their order are numpy
+work on integer codes. Each field then goes into its organization's Evidence through the
+very code resolve() ends with (evidence.settle, settle_self, _bulk_records).
+
+What is not plain is left to the general path (partition.replay_pieces, then resolve()),
+which stays the reference for every message: an organization with a value given twice, a
+verified value without its inspector, a blank field cell, an unknown source or field, a
+value or date that normalize refuses, a record row it refuses, or evidence also given in a
+YAML/JSON/XLSX document or by its street, is replayed and resolved there, in full, from its
+own rows. Only such organizations have problems to report, so the issues come out in the
+order of the general path alone.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Iterable, NamedTuple
+
+from ..errors import Issue
+from ..model import Evidence, Organization, Record, Standard
+from .evidence import (_DATE_TITLE, _SOURCE_ZH, _blank_as_zero, _bulk_records, is_blank, record_as_put, resolve,
+                       settle, settle_self, verified_day)
+from .normalize import NormalizeError, normalize
+from .partition import _table, arrow, replay_pieces
+
+_SOURCES = ("self", "verified")
+# where a bulk row is, for evidence._bulk_records: anything it refuses sends the organization
+# the general way, which says where (a .csv name: a number is never an Excel day number)
+_NOWHERE = Issue("bulk.csv", 0, 0, "$", "")
+_NOT_PUT = object()                   # a values row's verified cell that puts nothing
+_FIRST = operator.itemgetter(0)
+
+
+class PartitionEvidence(NamedTuple):
+    evidence: dict[str, Evidence]     # by organization, in the partition's registry order
+    put_issues: list[Issue]           # found putting the evidence together (duplicates, blank cells)
+    issues: list[Issue]               # found resolving it, organization after organization
+    general: int                      # organizations the general path read (0: all column-wise)
+
+
+def partition_evidence(pieces: Iterable[tuple], organizations: list[Organization],
+                       standards: dict[str, Standard]) -> PartitionEvidence:
+    """A partition's pieces (Router.pieces, or partition.unpickled) resolved against each
+    organization's standard: what replay_pieces and then resolve() per organization give."""
+    arrow()
+    orgs = list(organizations)
+    bulk = _Bulk(list(pieces), orgs, standards)
+    evidence: dict[str, Evidence | None] = dict.fromkeys(o.id for o in orgs)
+    if not bulk.whole:
+        bulk.resolve_plain(evidence)
+    general = int(bulk.general.sum())
+    raw, put_issues, issues = {}, [], []
+    if general:
+        raw, put_issues = replay_pieces(bulk.general_pieces())
+    for o in orgs:
+        if evidence[o.id] is None:     # the general path's, or no evidence at all
+            ev, errs = resolve(raw.pop(o.id, None), o.id, standards[o.type])
+            evidence[o.id] = ev
+            issues += errs
+    return PartitionEvidence(evidence, put_issues, issues, general)
+
+
+def _coded(column, strip: bool = False) -> tuple:
+    """A column of text as (row -> code, code -> distinct text), stripped if asked: each
+    distinct spelling is then handled once, in Python, exactly as the row readers handle it."""
+    import numpy as np
+    arr = column.combine_chunks().dictionary_encode()
+    texts = arr.dictionary.to_pylist()
+    return arr.indices.to_numpy(zero_copy_only=False).astype(np.int64), [t.strip() for t in texts] if strip else texts
+
+
+def _objects(items: list):
+    import numpy as np
+    a = np.empty(len(items), dtype=object)
+    a[:] = items
+    return a
+
+
+def _flags(items: list, test):
+    """test(item) for each item, as a numpy bool array."""
+    import numpy as np
+    return np.fromiter((bool(test(x)) for x in items), dtype=bool, count=len(items))
+
+
+class _Bulk:
+    """A partition's bulk rows as integer columns: every values row that puts a value, every
+    records row; the organizations left to the general path (`general`)."""
+
+    def __init__(self, pieces: list[tuple], orgs: list[Organization], standards: dict[str, Standard]):
+        import numpy as np
+        self.pieces, self.orgs = pieces, orgs
+        self.index = {o.id: i for i, o in enumerate(orgs)}
+        self.general = np.zeros(len(orgs), dtype=bool)
+        self.whole = False                      # the whole partition goes the general way
+        self.fids: dict[str, int] = {}          # field id -> code, over the partition
+        # partition-wide lists of distinct texts; code 0 stands for a column a file lacks
+        self.vocab: dict[str, list] = {"inspector": [None], "on": [""], "self": [""], "verified": [""], "rec": [None]}
+        self.piece_orgs: list = []              # per piece: each row's organization (None: entries)
+        values, records = [], []
+        seq = 0
+        for piece in pieces:
+            if piece[0] == "entries":           # a document's, a workbook's, a street's evidence
+                self.piece_orgs.append(None)
+                at = [self.index.get(e[0], -1) for e in piece[1]]
+                if -1 in at:
+                    self.whole = True
+                    break
+                self.general[at] = True
+                continue
+            _, kind, name, head, data, numbers = piece
+            table = _table(data)
+            cols = self._columns(kind, head, table, seq)
+            if cols is None:
+                self.whole = True
+                break
+            self.piece_orgs.append(cols["org"])
+            (values if kind == "values" else records).append(cols)
+            seq += table.num_rows
+        if self.whole:                          # evidence of an organization not in the partition
+            self.general[:] = True
+            return
+        self.fid_names = list(self.fids)
+        std_ids = {}
+        self.std_of = np.array([std_ids.setdefault(id(standards[o.type]), len(std_ids)) for o in orgs], dtype=np.int64)
+        by_code = {id(standards[o.type]): standards[o.type] for o in orgs}
+        self.stds = [by_code[k] for k in std_ids]
+        # (standard, field) -> its Field, or None when the standard has no such field
+        self.field = [[s.fields.get(name) for name in self.fid_names] for s in self.stds]
+        flat = [f for row in self.field for f in row]       # at standard * len(fid_names) + field
+        self.field_objects = _objects(flat)
+        self.value_field = _flags(flat, lambda f: f is not None and f.type != "records")
+        self.records_field = _flags(flat, lambda f: f is not None and f.type == "records")
+        self._dates()
+        self._values(values)
+        self._records(records)
+
+    # ------------------------------------------------------------ reading one piece
+
+    def _codes(self, name: str, codes, texts: list):
+        """A piece's codes of a column as codes into the partition's list of its texts."""
+        vocab = self.vocab[name]
+        base = len(vocab)
+        vocab += texts
+        return codes + base
+
+    def _columns(self, kind: str, head: dict, table, seq: int) -> dict | None:
+        """One piece's columns, one entry per row; None when a row's organization, read as the
+        row readers read it, is not one of the partition's (the general path decides then)."""
+        import numpy as np
+        n = table.num_rows
+        codes, texts = _coded(table.column(head["organization"]), strip=True)
+        org = np.array([self.index.get(t, -1) for t in texts], dtype=np.int64)[codes]
+        if (org < 0).any():
+            return None
+        codes, texts = _coded(table.column(head["field"]), strip=True)
+        cols = {"org": org, "seq": np.arange(seq, seq + n),
+                "fid": np.array([self.fids.setdefault(t, len(self.fids)) for t in texts], dtype=np.int64)[codes]}
+        for name in ("inspector", "verified_on"):
+            key = "on" if name == "verified_on" else name
+            if name in head:       # a blank cell: code 0, as when the file has no such column
+                codes, texts = _coded(table.column(head[name]), strip=name == "inspector")
+                cols[key] = np.where(_flags(texts, bool)[codes], self._codes(key, codes, texts), 0)
+            else:
+                cols[key] = np.zeros(n, dtype=np.int64)
+        if kind == "values":
+            # a blank field is refused at its row, before any value of the row is put
+            self.general[org[cols["fid"] == self.fids.get("", -1)]] = True
+            for s in _SOURCES:
+                if s in head:
+                    codes, texts = _coded(table.column(head[s]))
+                    cols[s] = self._codes(s, codes, texts)
+                    # a blank cell puts no value, except a verified cell beside an inspector:
+                    # the inspector's "nothing found"
+                    cols["put_" + s] = _flags(texts, lambda t: t.strip() != "")[codes]
+                else:
+                    cols[s] = np.zeros(n, dtype=np.int64)
+                    cols["put_" + s] = np.zeros(n, dtype=bool)
+            if "verified" in head:
+                cols["put_verified"] |= cols["inspector"] != 0
+        else:
+            self._record_cells(head, table, n, cols)
+        return cols
+
+    def _record_cells(self, head, table, n, cols) -> None:
+        """A records row's source (-1: not one records_rows knows) and record, as records_rows
+        puts it: a Record for the plain row, {date, title} as typed for any other."""
+        import numpy as np
+        if "source" in head:
+            codes, texts = _coded(table.column(head["source"]), strip=True)
+            cols["src"] = np.array([{"self": 0, "verified": 1}.get(_SOURCE_ZH.get(t), -1) for t in texts],
+                                   dtype=np.int64)[codes]
+        else:
+            cols["src"] = np.zeros(n, dtype=np.int64)
+        d_codes, days = _coded(table.column(head["date"]))
+        if "title" in head:
+            t_codes, titles = _coded(table.column(head["title"]), strip=True)
+        else:
+            t_codes, titles = np.zeros(n, dtype=np.int64), [""]
+        pairs, inverse = np.unique(d_codes * len(titles) + t_codes, return_inverse=True)
+        recs = [record_as_put(days[p // len(titles)], titles[p % len(titles)]) for p in pairs.tolist()]
+        cols["rec"] = self._codes("rec", inverse.reshape(-1), recs)
+
+    # ------------------------------------------------------------ the partition's rows together
+
+    def _dates(self) -> None:
+        """Each distinct verification date once: given (not an empty cell: it is checked),
+        read (ISO text or None), refused."""
+        import numpy as np
+        read, bad = [], []
+        for t in self.vocab["on"]:
+            try:
+                day = verified_day(t, "") if t else None
+                read.append(day.isoformat() if day is not None else None)
+                bad.append(False)
+            except NormalizeError:
+                read.append(None)
+                bad.append(True)
+        self.on_given = _flags(self.vocab["on"], bool)
+        self.on_read, self.on_bad = read, np.array(bad, dtype=bool)
+
+    def _key(self, org, fid):
+        return org * (len(self.fids) + 1) + fid
+
+    def _values(self, pieces: list[dict]) -> None:
+        """Every values row that puts a value, normalized per distinct (standard, field, text),
+        and what marks its organization: a date, value or field refused, a verified value
+        without its inspector, a field given twice (in one file or two)."""
+        import numpy as np
+        self.v = v = _concat(pieces, ("org", "fid", "seq", "inspector", "on", "self", "verified", "put_self",
+                                      "put_verified"))
+        self.v_keys = np.zeros(0, dtype=np.int64)
+        if v is None:
+            return
+        puts = v["put_self"] | v["put_verified"]
+        for k in v:
+            v[k] = v[k][puts]
+        org, general = v["org"], self.general
+        general[org[self.on_given[v["on"]] & self.on_bad[v["on"]]]] = True
+        self.v_keys = keys = self._key(org, v["fid"])
+        uniq, counts = np.unique(keys, return_counts=True)
+        if (counts > 1).any():
+            general[org[np.isin(keys, uniq[counts > 1])]] = True
+        std = self.std_of[org]
+        at = std * len(self.fid_names) + v["fid"]
+        fields = self.field_objects[at]
+        general[org[~self.value_field[at]]] = True     # unknown, or records written in one cell
+        # a verified value needs its inspector; an empty one without is no value at all
+        no_inspector = v["put_verified"] & (v["inspector"] == 0)
+        if no_inspector.any():
+            blank = self._read(std, v["fid"], v["verified"], "verified", no_inspector, blank=True)
+            general[org[no_inspector & ~blank]] = True
+            v["put_verified"] &= ~no_inspector
+        self_v, bad = self._read(std, v["fid"], v["self"], "self", v["put_self"])
+        general[org[bad]] = True
+        verified, bad = self._read(std, v["fid"], v["verified"], "verified", v["put_verified"])
+        general[org[bad]] = True
+        verified[~v["put_verified"]] = _NOT_PUT
+        names, insp, on = _objects(self.fid_names)[v["fid"]], _objects(self.vocab["inspector"])[v["inspector"]], \
+            _objects(self.on_read)[v["on"]]
+        self.cells = list(zip(names.tolist(), fields.tolist(), self_v.tolist(), verified.tolist(), insp.tolist(),
+                              on.tolist()))
+
+    def _read(self, std, fid, codes, column: str, rows, blank: bool = False):
+        """For `rows`: each cell's text normalized for its field, and whether normalize refused
+        it (with blank=True: whether it is blank for its field, as resolve() asks). Each
+        distinct (standard, field, text) is read once."""
+        import numpy as np
+        texts = self.vocab[column]
+        width, n_fid = len(texts), len(self.fid_names)
+        key = (std[rows] * n_fid + fid[rows]) * width + codes[rows]
+        distinct, inverse = np.unique(key, return_inverse=True)
+        got, refused = [], []
+        for k in distinct.tolist():
+            where, code = divmod(k, width)
+            f = self.field[where // n_fid][where % n_fid]
+            if f is None or f.type == "records":      # the organization is marked already
+                got.append(None), refused.append(True)
+                continue
+            if blank:
+                got.append(is_blank(texts[code], f.type))
+                continue
+            try:
+                got.append(normalize(texts[code], f)), refused.append(False)
+            except NormalizeError:
+                got.append(None), refused.append(True)
+        if blank:
+            out = np.zeros(len(rows), dtype=bool)
+            out[rows] = np.array(got, dtype=bool)[inverse.reshape(-1)]
+            return out
+        values = np.full(len(rows), None, dtype=object)
+        values[rows] = _objects(got)[inverse.reshape(-1)]
+        bad = np.zeros(len(rows), dtype=bool)
+        bad[rows] = np.array(refused, dtype=bool)[inverse.reshape(-1)]
+        return values, bad
+
+    def _records(self, pieces: list[dict]) -> None:
+        """Records rows grouped by organization and field; within a group, by source and in
+        record order (the order a field's tuple holds them), each source where it first came;
+        the group's last inspector and date in reading order, as the collector keeps them."""
+        import numpy as np
+        self.r = r = _concat(pieces, ("org", "fid", "seq", "inspector", "on", "src", "rec"))
+        self.groups = None
+        if r is None:
+            return
+        org, general = r["org"], self.general
+        vocab = self.vocab["rec"]
+        plain_code = _flags(vocab, lambda x: type(x) is Record)
+        ranked = sorted((x for x in vocab if type(x) is Record), key=_DATE_TITLE)
+        rank_of = {rec: i for i, rec in enumerate(ranked)}
+        rank = np.array([rank_of.get(x, -1) if type(x) is Record else -1 for x in vocab], dtype=np.int64)[r["rec"]]
+        plain = plain_code[r["rec"]]
+        general[org[(r["src"] < 0) | (self.on_given[r["on"]] & self.on_bad[r["on"]])]] = True
+        keys = self._key(org, r["fid"])
+        general[org[np.isin(keys, self.v_keys)]] = True     # a field given as a value and as records
+        n = len(keys)
+        pos = np.arange(n)
+        # (a) by group, in reading order: its first row, its last inspector and date
+        order = np.lexsort((pos, keys))
+        k = keys[order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        insp, on = r["inspector"][order], r["on"][order]
+        last_insp, last_on = _last(insp, insp != 0, starts), _last(on, self.on_given[on], starts)
+        g_org, g_fid = k[starts] // (len(self.fids) + 1), k[starts] % (len(self.fids) + 1)
+        at = self.std_of[g_org] * len(self.fid_names) + g_fid
+        fields = self.field_objects[at]
+        general[g_org[~self.records_field[at]]] = True
+        # (b) by group, source and record: each source's records and where it first came
+        order_s = np.lexsort((rank, r["src"], keys))
+        ks, ss = keys[order_s], r["src"][order_s]
+        seg = np.flatnonzero(np.r_[True, (ks[1:] != ks[:-1]) | (ss[1:] != ss[:-1])])
+        seg_group = np.searchsorted(k[starts], ks[seg])
+        verified_alone = np.zeros(len(starts), dtype=bool)   # verified records need their inspector
+        verified_alone[seg_group[ss[seg] == 1]] = True
+        general[g_org[verified_alone & (last_insp == 0)]] = True
+        # each source's records: a tuple in record order when its rows are all plain, else
+        # where its rows are (read by _bulk_records when resolved); sources in the order given
+        self.rec_objects = _objects(vocab)
+        sorted_recs = self.rec_objects[r["rec"][order_s]].tolist()
+        segments: list[list] = [[] for _ in range(len(starts))]
+        for g, first, a, b, s, p in zip(seg_group.tolist(), np.minimum.reduceat(r["seq"][order_s], seg).tolist(),
+                                        seg.tolist(), np.r_[seg[1:], n].tolist(), ss[seg].tolist(),
+                                        np.minimum.reduceat(plain[order_s], seg).tolist()):
+            segments[g].append((first, _SOURCES[s] if s >= 0 else None, tuple(sorted_recs[a:b]) if p else None, a, b))
+        for segs in segments:
+            if len(segs) > 1:
+                segs.sort(key=_FIRST)
+        self.groups = {"org": g_org, "first": r["seq"][order][starts]}
+        self.group_cells = list(zip(fields.tolist(), _objects(self.vocab["inspector"])[last_insp].tolist(),
+                                    _objects(self.on_read)[last_on].tolist(), segments))
+        self.order_s = order_s
+
+    # ------------------------------------------------------------ into the evidence
+
+    def _items(self):
+        """(organization, 0 value / 1 records, reference) for every field given by an
+        organization not left to the general path, in registry order, each organization's
+        fields in the order they were first given (as resolve() goes through them)."""
+        import numpy as np
+        parts = []
+        if self.v is not None:
+            parts.append((self.v["org"], self.v["seq"], self.cells))
+        if self.groups is not None:
+            parts.append((self.groups["org"], self.groups["first"], self.group_cells))
+        if not parts:
+            return iter(())
+        org = np.concatenate([p[0] for p in parts])
+        first = np.concatenate([p[1] for p in parts])
+        cells = _objects([c for p in parts for c in p[2]])
+        keep = ~self.general[org]
+        order = np.lexsort((first[keep], org[keep]))
+        return zip(org[keep][order].tolist(), cells[keep][order].tolist())
+
+    def resolve_plain(self, evidence: dict) -> None:
+        """Every organization not left to the general path, field by field, into `evidence`.
+        A records row _bulk_records refuses sends its organization the general way still."""
+        orgs, general = self.orgs, self.general
+        fallen = set()                           # organizations a records row sent the general way
+        ev = std = None
+        current = -1
+        for org_i, cell in self._items():
+            if org_i != current:
+                if ev is not None and current not in fallen:
+                    _blank_as_zero(ev, std, set())
+                    evidence[ev.organization] = ev
+                current, org = org_i, orgs[org_i]
+                ev, std = Evidence(org.id), self.stds[self.std_of[org_i]]
+            if len(cell) == 6:                   # a value
+                fid, f, self_v, verified, inspector, on = cell
+                if verified is _NOT_PUT:
+                    settle_self(ev, fid, self_v)
+                else:
+                    settle(ev, f, {"self": self_v, "verified": verified} if self_v is not None else
+                           {"verified": verified}, inspector, on)
+                continue
+            f, inspector, on, segments = cell    # records
+            got = self._records_of(f, segments)
+            if got is None:
+                fallen.add(org_i)
+            else:
+                settle(ev, f, got, inspector, on)
+        if ev is not None and current not in fallen:
+            _blank_as_zero(ev, std, set())
+            evidence[ev.organization] = ev
+        general[list(fallen)] = True
+
+    def _records_of(self, f, segments) -> dict | None:
+        """A records field's tuples by source, in the order the sources first came; None when
+        a row is refused."""
+        got = {}
+        for _, source, records, a, b in segments:
+            if records is None:
+                # a date written otherwise, or 无: the rows in reading order, as resolve() reads them
+                import numpy as np
+                rows = self.rec_objects[self.r["rec"][np.sort(self.order_s[a:b])]].tolist()
+                refused: list[Issue] = []
+                records = _bulk_records(refused, f, rows, [_NOWHERE] * len(rows))
+                if refused:
+                    return None
+            got[source] = records
+        return got
+
+    # ------------------------------------------------------------ what the general path reads
+
+    def general_pieces(self):
+        """The pieces, with only the rows of the organizations left to the general path."""
+        import pyarrow as pa
+        if self.whole:
+            yield from self.pieces
+            return
+        for piece, org in zip(self.pieces, self.piece_orgs):
+            if org is None:                      # entries: all of organizations read the general way
+                yield piece
+                continue
+            mask = self.general[org]
+            if mask.any():
+                _, kind, name, head, data, numbers = piece
+                yield ("csv", kind, name, head, _table(data).filter(pa.array(mask)), numbers[mask])
+
+
+def _last(codes, given, starts):
+    """Per group (rows from each of `starts` to the next): the code of its last row where
+    `given`, else 0."""
+    import numpy as np
+    at = np.maximum.reduceat(np.where(given, np.arange(len(codes)), 0), starts)
+    return np.where(np.logical_or.reduceat(given, starts), codes[at], 0)
+
+
+def _concat(pieces: list[dict], names: tuple) -> dict | None:
+    import numpy as np
+    if not pieces:
+        return None
+    return {k: np.concatenate([p[k] for p in pieces]) for k in names}
