@@ -1,5 +1,6 @@
 """The command line: exit codes and the exact messages people see for bad input."""
 
+import json
 import re
 
 from conftest import FIXTURES, run_cli
@@ -371,4 +372,8 @@ def test_terminal_messages_print_dates_as_documents_do(mini, tmp_path, monkeypat
     say(0, "round", "discrepancies", "mini-2026")
     demo = say(0, "demo", "--out", tmp_path / "demo", "--orgs", "20", "--no-reports", "--no-store", "--bulletins", "2")
     assert "截至2026年1月31日：" in demo and f"{tmp_path / 'demo' / 'bulletins' / '2026-01-31'}" in demo
+    say(0, "round", "import", tmp_path / "demo" / "round" / "round.yaml")       # its standards have a date field
+    first = json.loads((tmp_path / "demo" / "results" / "results.json").read_text(encoding="utf-8"))["organizations"][0]
+    assert re.search(r"last_election（自评）第 1 版：\d{4}年\d{1,2}月\d{1,2}日",
+                     say(0, "evidence", "show", "shiliqu-2026", first["id"]))
     assert [(cmd, ISO_DATE.findall(text)) for cmd, text in said if ISO_DATE.search(text)] == []

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import re
 
 from sqlalchemy import and_, select
 
 from ..errors import InputError, Issue
 from ..intake.normalize import NormalizeError, normalize
-from ..terms import value_text
+from ..terms import date_text, value_text
 from .base import Refused, Store
 from .evidence import Submission, attachments_of, current, save, store_attachment
 from .rounds import ACCEPTS_EVIDENCE, get_round, require_open
@@ -98,6 +99,14 @@ def standard_of(conn, round_id: str, org: str):
         return mat.round.standards[org_type]
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _shown(value) -> str:
+    """A stored value as a person reads it; a date (stored as its ISO text) as documents print it."""
+    return date_text(value) if isinstance(value, str) and _ISO_DATE.fullmatch(value) else value_text(value)
+
+
 def show(conn, round_id: str, org: str) -> list[str]:
     get_round(conn, round_id)
     require_member(conn, round_id, org)
@@ -106,7 +115,7 @@ def show(conn, round_id: str, org: str) -> list[str]:
     files = attachments_of(conn, [s.id for _, _, s in cur])
     for _, version, s in cur:
         src = "核查" if s.source == "verified" else "自评"
-        val = "（已撤回）" if s.withdrawn else (value_text(s.value) if not isinstance(s.value, list)
+        val = "（已撤回）" if s.withdrawn else (_shown(s.value) if not isinstance(s.value, list)
                                               else f"{len(s.value)} 条记录")
         who = f"，核查人 {s.inspector}" if s.inspector else ""
         att = f"，附件 {'、'.join(files[s.id])}" if s.id in files else ""
