@@ -39,12 +39,16 @@ def _number(d: Decimal) -> int | float:
 
 def _plain(v: Any) -> Any:
     """An evidence value as `_default` would give it to orjson, made here for the common kinds
-    (a number, a list of records): a callback from orjson per value cost more than the value."""
+    (a number, a list of records): a callback from orjson per value cost more than the value.
+    A record goes as `Record.as_json` says, with its date left to orjson, which writes a date
+    as `isoformat()` does (YYYY-MM-DD): a method call and a string per record were a quarter
+    of serializing an organization's frequency criteria."""
     t = type(v)
     if t is Decimal:
         return _number(v)
     if t is tuple:
-        return [r.as_json() if type(r) is Record else _plain(r) for r in v]
+        return [(r.date if not r.title else {"date": r.date, "title": r.title}) if type(r) is Record else _plain(r)
+                for r in v]
     return v
 
 
@@ -77,7 +81,8 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     if own:
         criteria = b",".join([item(std, o) + mine(m) for o, m in zip(outcomes, own)])
     else:
-        criteria = b",".join([item(std, o) + b"}" for o in outcomes])
+        # each item closed as it is joined: not a copy of every item with its brace added
+        criteria = b"},".join([item(std, o) for o in outcomes]) + b"}" if outcomes else b""
     maxima = pieces.section_max(std)
     sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
                 for s in std.sections]
@@ -104,20 +109,31 @@ class Pieces:
         self._items: dict[int, tuple[Outcome, bytes]] = {}
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
+        self._frames_of: dict[str, tuple[Standard, dict]] = {}
 
     def item(self, std: Standard, o: Outcome) -> bytes:
         got = self._items.get(id(o))
         if got is not None and got[0] is o:
             return got[1]
-        c = std.criteria[o.criterion]
-        data = dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
-                      "outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
-                      "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence},
-                      "rectification": c.rectification})[:-1]
+        opening, closing = self._frames(std)[o.criterion]
+        data = opening + dumps({"outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
+                                "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
         if len(self._items) >= self.limit:
             self._items.clear()
         self._items[id(o)] = (o, data)
         return data
+
+    def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes]]:
+        """Per criterion, what its item says whatever the outcome, serialized once: the keys
+        before the outcome's (`{"id":…,"kind":…,`) and after them (`,"rectification":…`)."""
+        got = self._frames_of.get(std.id)
+        if got is None or got[0] is not std:
+            frames = {c.id: (dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method,
+                                    "kind": c.kind})[:-1] + b",",
+                             b"," + dumps({"rectification": c.rectification})[1:-1])
+                      for c in std.criteria.values()}
+            got = self._frames_of[std.id] = (std, frames)
+        return got[1]
 
     def self_part(self, mine: Outcome) -> bytes:
         """`,"self_outcome":…,"self_points":…}`: the end of an item with a self-assessment."""

@@ -10,6 +10,7 @@ one organization's evidence into points and a Chinese reason.
 """
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field as dc_field
 from types import MappingProxyType
@@ -337,39 +338,67 @@ class Frequency:
     def score(params, points, env):
         f, every, at_least, deduct = params
         period = env["$period"]
-        start, end = period
         cut = period_as_of(period)
-        count_word = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}[every]
-        unit = PERIOD_ZH[every]
-        if cut is None:
-            spans, so_far = periods(every, start, end), ""
-        else:
-            # a bulletin: only the periods completed by the as-of date are due (pro-rated)
-            spans, so_far = whole_periods(every, start, cut), f"截至{date_text(cut)}，"
-            if not spans:
-                first = whole_periods(every, start, period.round_end) or ((start, period.round_end),)
-                raise NotDue(f"{f.label}应每{unit}至少 {at_least} 次，截至{date_text(cut)}尚无已满的考核周期"
-                             f"（首个周期{period_label(every, first[0])}于{date_text(first[0][1])}结束），本期不计分")
+        plan = _frequency_plan(f.label, every, at_least, points, deduct, period[0], period[1], cut,
+                               period.round_end if cut is not None else None)
+        if plan.not_due:
+            raise NotDue(plan.not_due)
         records = _require(env, f.id)
-        missing, gaps = 0, []
         # records counted per period by bisecting their sorted dates (not a scan per period)
         dates = sorted([r.date for r in records])
-        for p in spans:
-            n = bisect_right(dates, p[1]) - bisect_left(dates, p[0])
-            if n < at_least:
-                missing += at_least - n
-                gaps.append(period_label(every, p))
+        counts = [bisect_right(dates, last) - bisect_left(dates, first) for first, last in plan.spans]
         used = {f.id: records}
-        rule = f"{f.label}应每{unit}至少 {at_least} 次（{so_far}共 {len(spans)} {count_word}）"
-        outside = _outside_period(records, start, end if cut is None else period.round_end)
-        if missing == 0:
-            return Scored("pass", points, f"{rule}，均已按期开展，得 {points_text(points)}{outside}", used)
+        lo, hi = plan.window
+        outside = _outside_period(records, lo, hi) if dates and (dates[0] < lo or dates[-1] > hi) else ""
+        short = [(i, at_least - n) for i, n in enumerate(counts) if n < at_least]
+        if not short:
+            return Scored("pass", points, plan.passed + outside, used)
+        missing = sum(n for _, n in short)
+        gaps = [plan.labels[i] for i, _ in short]
         lost = min(points, deduct * missing)
         got = points - lost
         shown_gaps = "、".join(gaps[:6]) + ("等" if len(gaps) > 6 else "")
         return Scored(_outcome(got, points), got,
-                      f"{rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {points_text(deduct)}，扣 {points_text(lost)}" +
+                      f"{plan.rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {plan.deduct}，扣 {points_text(lost)}" +
                       ("（扣完为止）" if lost < deduct * missing else "") + outside, used)
+
+
+@dataclass(frozen=True)
+class _FrequencyPlan:
+    """What a frequency criterion's outcome says whatever the records, for one period."""
+    spans: tuple            # the calendar periods records are counted in
+    labels: tuple           # their names in reasons (2026年3月)
+    rule: str               # 支部委员会会议记录应每月至少 1 次（共 12 个月）
+    passed: str             # the reason when none is missing (before any records outside the period)
+    deduct: str             # 0.5 分
+    window: tuple           # records dated outside it count for nothing (and are listed)
+    not_due: str | None     # a bulletin before the first period ends: why nothing is due yet
+
+
+_COUNT_WORD = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _frequency_plan(label: str, every: str, at_least: int, points: Decimal, deduct: Decimal, start, end, cut,
+                    round_end) -> _FrequencyPlan:
+    """Made once per criterion and period, not per organization: the periods, their labels and
+    the reason's fixed words were most of a frequency criterion's time. Keyed by the values the
+    words are made of (the label, not the field: a field's hash is a dataclass's, slow); `end`
+    is the as-of date in a bulletin (`cut`), whose round ends on `round_end`."""
+    unit = PERIOD_ZH[every]
+    not_due = None
+    if cut is None:
+        spans, so_far, window = periods(every, start, end), "", (start, end)
+    else:
+        # a bulletin: only the periods completed by the as-of date are due (pro-rated)
+        spans, so_far, window = whole_periods(every, start, cut), f"截至{date_text(cut)}，", (start, round_end)
+        if not spans:
+            first = whole_periods(every, start, round_end) or ((start, round_end),)
+            not_due = (f"{label}应每{unit}至少 {at_least} 次，截至{date_text(cut)}尚无已满的考核周期"
+                       f"（首个周期{period_label(every, first[0])}于{date_text(first[0][1])}结束），本期不计分")
+    rule = f"{label}应每{unit}至少 {at_least} 次（{so_far}共 {len(spans)} {_COUNT_WORD[every]}）"
+    return _FrequencyPlan(spans, tuple(period_label(every, p) for p in spans), rule,
+                          f"{rule}，均已按期开展，得 {points_text(points)}", points_text(deduct), window, not_due)
 
 
 def _outside_period(records, start, end) -> str:
