@@ -25,6 +25,7 @@ from ..terms import UNCOUNTED, num, pct, spaced
 from ..model import ZERO, Evidence, Grading, Organization, Outcome, Standard
 
 CENT = Decimal("0.01")
+SHARE_STEP = Decimal("0.0001")      # the reviewed share's rounding
 
 
 def round_total(d: Decimal) -> Decimal:
@@ -43,16 +44,50 @@ class BaseScore:
 
 
 def base_score(standard: Standard, outcomes: list[Outcome]) -> BaseScore:
-    earned = counted = applicable = reviewed = ZERO
-    problems = []
+    return tally(standard, outcomes).base
+
+
+@dataclass
+class Tally:
+    """What grading reads from one organization's outcomes, gathered in one pass over them
+    (one pass for each of these was a third of grading an organization). Sums add the
+    outcomes' points in document order, as Decimal arithmetic must for the same digits."""
+    base: BaseScore
+    problems: list[str]                 # bonus, veto and info criteria that stop grading
+    bonus: Decimal                      # before grading.bonus_cap
+    sections: dict[str, Decimal]        # base points per section
+    vetoes: list[dict]                  # the veto hits, as results.json lists them
+    not_due: bool                       # some base criterion is not yet due (a bulletin)
+
+
+def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
+    criteria = standard.criteria
+    earned = counted = applicable = reviewed = bonus = ZERO
+    problems, others, vetoes = [], [], []
+    sections = dict.fromkeys((s.id for s in standard.sections), ZERO)
+    not_due = False
     for o in outcomes:
-        c = standard.criteria[o.criterion]
-        if c.kind != "base" or o.outcome in UNCOUNTED:     # not applicable, not due yet (a bulletin)
+        c = criteria[o.criterion]
+        state = o.outcome
+        if o.veto_hit:
+            vetoes.append(_veto(c, o))
+        if c.kind != "base":
+            if c.kind == "bonus":
+                bonus += o.points
+            if state == "error":
+                others.append(_cannot_compute(c, o))
+            elif state == "not_reviewed" and c.na_policy == "forbid":
+                others.append(f"指标 {c.id}（{c.title}）必须提供材料")
+            continue
+        # Section points are base points only: bonus is reported (and capped) on its own.
+        sections[c.section] += o.points
+        if state in UNCOUNTED:           # not applicable, not due yet (a bulletin)
+            not_due = not_due or state == "not_due"
             continue
         applicable += o.max_points
-        if o.outcome == "error":
+        if state == "error":
             problems.append(_cannot_compute(c, o))
-        if o.outcome == "not_reviewed":
+        if state == "not_reviewed":
             if c.na_policy == "exclude":
                 continue
             if c.na_policy == "forbid":
@@ -63,7 +98,8 @@ def base_score(standard: Standard, outcomes: list[Outcome]) -> BaseScore:
         counted += o.max_points
     g = standard.grading.base
     score = earned / counted * g if counted > 0 else ZERO
-    return BaseScore(score, earned, counted, applicable, reviewed, problems)
+    return Tally(BaseScore(score, earned, counted, applicable, reviewed, problems), others, bonus, sections,
+                 vetoes, not_due)
 
 
 @dataclass
@@ -86,16 +122,11 @@ class Grade:
 def grade(standard: Standard, org: Organization, evidence: Evidence,
           outcomes: list[Outcome], self_outcomes: list[Outcome] | None, period, rules: ConcludingRules) -> Grade:
     g = standard.grading
-    main = base_score(standard, outcomes)
-    problems = list(main.problems)
-    for o in outcomes:     # bonus, veto and info criteria can also block grading
-        c = standard.criteria[o.criterion]
-        if c.kind != "base" and o.outcome == "error":
-            problems.append(_cannot_compute(c, o))
-        elif c.kind != "base" and o.outcome == "not_reviewed" and c.na_policy == "forbid":
-            problems.append(f"指标 {c.id}（{c.title}）必须提供材料")
+    t = tally(standard, outcomes)
+    main = t.base
+    problems = main.problems + t.problems    # bonus, veto and info criteria can also block grading
     share = (main.reviewed_max / main.applicable_max) if main.applicable_max else ZERO
-    share = share.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    share = share.quantize(SHARE_STEP, ROUND_HALF_UP)
     if main.applicable_max == 0:
         problems.append("没有适用的计分指标")
     elif share < g.min_reviewed_share:
@@ -117,16 +148,8 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
             value = Decimal(raw) * g.base / (comp.scale or g.base)
         comps[comp.id] = value
         weighted += comp.weight * value
-    criteria = standard.criteria
-    bonus_raw = sum((o.points for o in outcomes if criteria[o.criterion].kind == "bonus"), ZERO)
-    bonus = min(bonus_raw, g.bonus_cap)
-    # Section points are base points only: bonus is reported (and capped) on its own.
-    sections = dict.fromkeys((s.id for s in standard.sections), ZERO)
-    for o in outcomes:
-        c = criteria[o.criterion]
-        if c.kind == "base":
-            sections[c.section] += o.points
-    vetoes = [_veto(criteria[o.criterion], o) for o in outcomes if o.veto_hit]
+    bonus = min(t.bonus, g.bonus_cap)
+    sections, vetoes = t.sections, t.vetoes
     total = round_total(weighted + bonus)
     rounded = {k: round_total(v) for k, v in comps.items()}
     if problems:
@@ -138,7 +161,8 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     reasons.append(spaced(f"总分 {num(total)}，达到", f"{g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）"))
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
-                     "$outcomes": {o.criterion: o for o in outcomes}, "$sections": _due_sections(criteria, outcomes, sections)})
+                     "$outcomes": {o.criterion: o for o in outcomes},
+                     "$sections": _due_sections(standard.criteria, outcomes, sections) if t.not_due else sections})
     found = rules.conclude(gate_env, f"organization {org.id}")
     idx = place(g, idx, found.caps, found.gate_failures, reasons)
     # a flag-only veto moves nothing (the organization keeps its tier and its place in rank
