@@ -135,7 +135,6 @@ class _Bulk:
         self.field = [[s.fields.get(name) for name in self.fid_names] for s in self.stds]
         flat = [f for row in self.field for f in row]       # at standard * len(fid_names) + field
         self.field_objects = _objects(flat)
-        self.value_field = _flags(flat, lambda f: f is not None and f.type != "records")
         self.records_field = _flags(flat, lambda f: f is not None and f.type == "records")
         self._dates()
         self._values(values)
@@ -235,7 +234,6 @@ class _Bulk:
         import numpy as np
         self.v = v = _concat(pieces, ("org", "fid", "seq", "inspector", "on", "self", "verified", "put_self",
                                       "put_verified"))
-        self.v_keys = np.zeros(0, dtype=np.int64)
         if v is None:
             return
         puts = v["put_self"] | v["put_verified"]
@@ -243,14 +241,12 @@ class _Bulk:
             v[k] = v[k][puts]
         org, general = v["org"], self.general
         general[org[self.on_given[v["on"]] & self.on_bad[v["on"]]]] = True
-        self.v_keys = keys = self._key(org, v["fid"])
+        keys = self._key(org, v["fid"])
         uniq, counts = np.unique(keys, return_counts=True)
         if (counts > 1).any():
             general[org[np.isin(keys, uniq[counts > 1])]] = True
         std = self.std_of[org]
-        at = std * len(self.fid_names) + v["fid"]
-        fields = self.field_objects[at]
-        general[org[~self.value_field[at]]] = True     # unknown, or records written in one cell
+        fields = self.field_objects[std * len(self.fid_names) + v["fid"]]
         # a verified value needs its inspector; an empty one without is no value at all
         no_inspector = v["put_verified"] & (v["inspector"] == 0)
         if no_inspector.any():
@@ -280,7 +276,7 @@ class _Bulk:
         for k in distinct.tolist():
             where, code = divmod(k, width)
             f = self.field[where // n_fid][where % n_fid]
-            if f is None or f.type == "records":      # the organization is marked already
+            if f is None or f.type == "records":      # unknown, or records written in one cell
                 got.append(None), refused.append(True)
                 continue
             if blank:
@@ -317,8 +313,9 @@ class _Bulk:
         rank = np.array([rank_of.get(x, -1) if type(x) is Record else -1 for x in vocab], dtype=np.int64)[r["rec"]]
         plain = plain_code[r["rec"]]
         general[org[(r["src"] < 0) | (self.on_given[r["on"]] & self.on_bad[r["on"]])]] = True
+        # (a field given both as values and as records is no field's plain evidence: values
+        # rows of a records field, records rows of any other, send the organization the general way)
         keys = self._key(org, r["fid"])
-        general[org[np.isin(keys, self.v_keys)]] = True     # a field given as a value and as records
         n = len(keys)
         pos = np.arange(n)
         # (a) by group, in reading order: its first row, its last inspector and date

@@ -163,6 +163,8 @@ class Router:
         if "organization" not in head:                  # a street's values: the general reader expands them
             return None
         body = table.slice(1)
+        if body.num_rows == 0:                          # a header alone: no evidence (was an IndexError)
+            return []
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
