@@ -82,7 +82,20 @@ def now() -> datetime.datetime:
 
 @contextlib.contextmanager
 def reading(engine: Engine):
+    """A read transaction: all its statements see the store as one moment (a snapshot), so
+    a reader never sees half of one change and half of the next. SQLite's deferred transaction
+    in WAL mode is one already. PostgreSQL's default (READ COMMITTED) gives every statement its
+    own moment: an evaluation committed between two statements of a reader showed its outcomes
+    beside the previous evaluation's placements, and an evaluation's evidence digest could be
+    that of other evidence than it scored. REPEATABLE READ is PostgreSQL's snapshot (a read
+    never waits and is never refused for it)."""
     with engine.connect() as conn:
+        # conn.info belongs to the pooled connection: one that served a write keeps "write",
+        # and its next read began with BEGIN IMMEDIATE, holding every other writer off (on
+        # SQLite) for as long as the read lasted.
+        conn.info["write"] = False
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
         yield conn
 
 

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def python(code: str, *args, env=None) -> subprocess.Popen:
+    # stdin: a pipe the test may write to (a process told to wait at a point reads it)
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
@@ -190,33 +191,79 @@ def test_eight_processes_at_once_on_postgresql(new_db_url, demo_round, tmp_path)
     assert scored(tmp_path / "store") == evaluate_folder(path, tmp_path / "clean")
 
 
+# The evaluator announces each statement of its write transaction that the test names and
+# waits there (reading stdin) until the test kills it: the kill lands at that point of the
+# transaction however loaded the machine is (kills after a share of a measured run landed
+# before the transaction or after it, as the load changed between the runs).
 EVALUATOR = """
     import sys
+    from sqlalchemy import event
     from evaluator.store.base import Store
     from evaluator.store.scoring import evaluate
-    print(evaluate(Store(sys.argv[1]), "shiliqu-2026", "评估员").id)
+    store = Store(sys.argv[1])
+    stop_at = sys.argv[2] if len(sys.argv) > 2 else None
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def hold(conn, cursor, statement, parameters, context, executemany):
+        if stop_at and statement.startswith(stop_at):
+            print("at", stop_at, flush=True)
+            sys.stdin.readline()               # killed here
+    print(evaluate(store, "shiliqu-2026", "评估员").id)
 """
 
 
-def test_kill_9_during_an_evaluation_leaves_the_last_complete_one(db_url, big_round, tmp_path):
+def _one_whole_evaluation(store) -> int:
+    """The id of the evaluation whose outcomes and placements the store shows, all of them."""
     from evaluator.store.tables import evaluations, outcomes, placements
+    with store.read() as c:
+        last = c.execute(select(func.max(evaluations.c.id))).scalar_one()
+        ids = {r[0] for r in c.execute(select(outcomes.c.evaluation))}
+        n_out = c.execute(select(func.count()).select_from(outcomes)).scalar_one()
+        n_pl = c.execute(select(func.count()).select_from(placements).where(placements.c.evaluation == last)).scalar_one()
+    assert (ids, n_out, n_pl) == ({last}, 400, 400), "one whole evaluation, never half of two"
+    return last
+
+
+def test_kill_9_during_an_evaluation_leaves_the_last_complete_one(db_url, big_round, tmp_path):
     store = Store(db_url)
     rounds.import_round(store, big_round, "导入员")
-    t = time.perf_counter()
     p = python(EVALUATOR, db_url)
     assert p.wait(timeout=300) == 0, p.stderr.read()
-    whole = time.perf_counter() - t
-    for share in (0.5, 0.75, 0.95):
-        p = python(EVALUATOR, db_url)
-        time.sleep(whole * share)
-        p.send_signal(signal.SIGKILL)
+    complete = _one_whole_evaluation(store)
+    # in its write transaction: the old outcomes deleted and the first new ones written; every
+    # placement written; the last statement before COMMIT (the audit log's head moved on)
+    for stop_at in ("INSERT INTO outcomes", "INSERT INTO placements", "UPDATE audit_head"):
+        p = python(EVALUATOR, db_url, stop_at)
+        line = p.stdout.readline()
+        p.send_signal(signal.SIGKILL)           # there (or wherever it is, if it never got there)
         p.wait(timeout=60)
-        with store.read() as c:
-            last = c.execute(select(func.max(evaluations.c.id))).scalar_one()
-            ids = {r[0] for r in c.execute(select(outcomes.c.evaluation))}
-            n_out = c.execute(select(func.count()).select_from(outcomes)).scalar_one()
-            n_pl = c.execute(select(func.count()).select_from(placements).where(placements.c.evaluation == last)).scalar_one()
-        assert (ids, n_out, n_pl) == ({last}, 400, 400)       # one whole evaluation, never half of two
+        assert line == f"at {stop_at}\n", (line, p.stderr.read())
+        assert _one_whole_evaluation(store) == complete, stop_at     # nothing of the killed one
+    p = python(EVALUATOR, db_url)                                    # the next one completes
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    assert _one_whole_evaluation(store) > complete
     with store.read() as c:
         scoring.write_results(c, "shiliqu-2026", tmp_path / "store")
     assert scored(tmp_path / "store") == evaluate_folder(big_round, tmp_path / "folder")
+
+
+def test_results_read_while_another_evaluation_commits_are_one_evaluations(db_url, mini_round, tmp_path):
+    # Results are read in many statements (outcomes, placements, the evaluation's header): an
+    # evaluation committed meanwhile must not show in them, not even on PostgreSQL; and the
+    # reader holds no writer off, even on a connection that wrote before (SQLite).
+    from evaluator.store.submit import submit
+    store = Store(db_url)
+    rounds.import_round(store, mini_round, "导入员")
+    scoring.evaluate(store, "mini-2026", "评估员")
+    with store.read() as c:
+        scoring.write_results(c, "mini-2026", tmp_path / "first")
+    submit(store, "mini-2026", "C1", "awards", "9", "self", "书记", None)      # the next evaluation differs
+    other = Store(db_url)                                                    # another connection
+    with store.read() as c:
+        c.execute(select(func.count()).select_from(submissions)).scalar_one()   # the reader has begun
+        scoring.evaluate(other, "mini-2026", "评估员")                          # and the next one commits
+        scoring.write_results(c, "mini-2026", tmp_path / "during")
+    with store.read() as c:
+        scoring.write_results(c, "mini-2026", tmp_path / "after")
+    assert scored(tmp_path / "during") == scored(tmp_path / "first")
+    assert scored(tmp_path / "after") != scored(tmp_path / "first")        # it did change the results
