@@ -25,8 +25,8 @@ from typing import Iterable, NamedTuple
 
 from ..errors import Issue
 from ..model import Evidence, Organization, Record, Standard
-from .evidence import (_DATE_TITLE, _SOURCE_ZH, _blank_as_zero, _bulk_records, is_blank, record_as_put, resolve,
-                       settle, settle_self, verified_day)
+from .evidence import (_DATE_TITLE, _SOURCE_ZH, _blank_as_zero, _bulk_records, _says_none, is_blank, record_as_put,
+                       resolve, settle, settle_self, verified_day)
 from .normalize import NormalizeError, normalize
 from .partition import _table, arrow, replay_pieces
 
@@ -306,12 +306,7 @@ class _Bulk:
         if r is None:
             return
         org, general = r["org"], self.general
-        vocab = self.vocab["rec"]
-        plain_code = _flags(vocab, lambda x: type(x) is Record)
-        ranked = sorted((x for x in vocab if type(x) is Record), key=_DATE_TITLE)
-        rank_of = {rec: i for i, rec in enumerate(ranked)}
-        rank = np.array([rank_of.get(x, -1) if type(x) is Record else -1 for x in vocab], dtype=np.int64)[r["rec"]]
-        plain = plain_code[r["rec"]]
+        recs, plain, rank = self._records_read(r)
         general[org[(r["src"] < 0) | (self.on_given[r["on"]] & self.on_bad[r["on"]])]] = True
         # (a field given both as values and as records is no field's plain evidence: values
         # rows of a records field, records rows of any other, send the organization the general way)
@@ -338,8 +333,8 @@ class _Bulk:
         general[g_org[verified_alone & (last_insp == 0)]] = True
         # each source's records: a tuple in record order when its rows are all plain, else
         # where its rows are (read by _bulk_records when resolved); sources in the order given
-        self.rec_objects = _objects(vocab)
-        sorted_recs = self.rec_objects[r["rec"][order_s]].tolist()
+        self.recs = recs
+        sorted_recs = recs[order_s].tolist()
         segments: list[list] = [[] for _ in range(len(starts))]
         for g, first, a, b, s, p in zip(seg_group.tolist(), np.minimum.reduceat(r["seq"][order_s], seg).tolist(),
                                         seg.tolist(), np.r_[seg[1:], n].tolist(), ss[seg].tolist(),
@@ -352,6 +347,54 @@ class _Bulk:
         self.group_cells = list(zip(fields.tolist(), _objects(self.vocab["inspector"])[last_insp].tolist(),
                                     _objects(self.on_read)[last_on].tolist(), segments))
         self.order_s = order_s
+
+    def _records_read(self, r) -> tuple:
+        """Each records row's record, whether it is one (plain), and its rank in record order
+        (-1: none): the common row was read when put; any other is read here, once per
+        distinct (standard, field, row), as _bulk_records reads it (normalize) — one record,
+        or the row left as it is, for _bulk_records when resolved (无), or refused (the
+        organization goes the general way). Ranks come from sorting the distinct records."""
+        import numpy as np
+        vocab = self.vocab["rec"]
+        ids = r["rec"].copy()                   # row -> its record in `pool`
+        pool = list(vocab)
+        plain = _flags(vocab, lambda x: type(x) is Record)[ids]
+        odd = np.flatnonzero(~plain)
+        if len(odd):
+            pool += self._odd_records(r, odd, ids)
+        is_record = _flags(pool, lambda x: type(x) is Record)
+        plain = is_record[ids]
+        order = sorted(np.flatnonzero(is_record).tolist(), key=lambda i: _DATE_TITLE(pool[i]))
+        rank_of = np.full(len(pool), -1, dtype=np.int64)
+        rank_of[order] = np.arange(len(order))
+        return _objects(pool)[ids], plain, rank_of[ids]
+
+    def _odd_records(self, r, odd, ids) -> list:
+        """The rows `odd` (not a plain record when put) read for their fields, once per
+        distinct (standard, field, row); `ids` of those read as one record point past the
+        distinct rows (returned, None where not read) to that record."""
+        import numpy as np
+        vocab = self.vocab["rec"]
+        n_fid = len(self.fid_names)
+        key = (self.std_of[r["org"][odd]] * n_fid + r["fid"][odd]) * len(vocab) + r["rec"][odd]
+        distinct, inverse = np.unique(key, return_inverse=True)
+        got, refused = [], []
+        for k in distinct.tolist():
+            where, code = divmod(k, len(vocab))
+            f, row = self.field[where // n_fid][where % n_fid], vocab[code]
+            read = None
+            if f is not None and f.type == "records" and not _says_none(row):
+                try:
+                    one = normalize([row], f)
+                    read = one[0] if len(one) == 1 else None
+                except NormalizeError:
+                    refused.append(len(got))
+            got.append(read)
+        inverse = inverse.reshape(-1)
+        self.general[r["org"][odd[np.isin(inverse, refused)]]] = True
+        now = _flags(got, lambda x: x is not None)[inverse]
+        ids[odd[now]] = len(vocab) + inverse[now]
+        return got
 
     # ------------------------------------------------------------ into the evidence
 
@@ -415,7 +458,7 @@ class _Bulk:
             if records is None:
                 # a date written otherwise, or 无: the rows in reading order, as resolve() reads them
                 import numpy as np
-                rows = self.rec_objects[self.r["rec"][np.sort(self.order_s[a:b])]].tolist()
+                rows = self.recs[np.sort(self.order_s[a:b])].tolist()
                 refused: list[Issue] = []
                 records = _bulk_records(refused, f, rows, [_NOWHERE] * len(rows))
                 if refused:
