@@ -199,3 +199,13 @@ def test_on_a_demo_round_nearly_every_organization_is_read_column_wise(demo_roun
     # the demo's messy cells (其他 date spellings, 无, verified blanks, 500平方米...) are read column-wise;
     # the organizations with a YAML document of their own are the general path's
     assert documents > 0 and fell <= documents + len(rnd.organizations) // 50, (fell, documents)
+
+
+def test_a_bulk_csv_holding_only_its_header_is_no_evidence(tmp_path):
+    # routing one stopped with an IndexError (a traceback instead of a round)
+    write_csv(tmp_path / "values.csv", ["organization", "field", "self", "verified", "inspector", "verified_on"], [])
+    write_csv(tmp_path / "records.csv", ["organization", "field", "date", "title", "source"], [
+        ("T-00", "committee_meetings", "2026-01-10", "", "self")])
+    general, columnar, fell = both_ways([tmp_path], ORGS, STANDARDS, 100)
+    assert_identical(general, columnar)
+    assert fell == 0 and columnar[0][0]["T-00"].values["committee_meetings"][0].date.isoformat() == "2026-01-10"
