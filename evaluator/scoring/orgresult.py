@@ -37,6 +37,22 @@ def _number(d: Decimal) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
+_POINTS: dict[Decimal, int | float] = {}
+
+
+def _points(d: Decimal) -> int | float:
+    """`_number` of an outcome's points: nearly always one of a few Decimal objects (0, the
+    criteria's points and bands) whose hash Python keeps, so looked up, not converted. (An
+    evidence value is a new object each time: hashing it costs what converting does.) The
+    result depends on the value alone, so equal Decimals share an entry."""
+    got = _POINTS.get(d)
+    if got is None:
+        if len(_POINTS) >= 4096:
+            _POINTS.clear()
+        got = _POINTS[d] = _number(d)
+    return got
+
+
 def _plain(v: Any) -> Any:
     """An evidence value as `_default` would give it to orjson, made here for the common kinds
     (a number, a list of records): a callback from orjson per value cost more than the value.
@@ -80,9 +96,12 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     item, mine = pieces.item, pieces.self_part
     if own:
         criteria = b",".join([item(std, o) + mine(m) for o, m in zip(outcomes, own)])
+        closed = b"],"
     else:
-        # each item closed as it is joined: not a copy of every item with its brace added
-        criteria = b"},".join([item(std, o) for o in outcomes]) + b"}" if outcomes else b""
+        # each item closed as it is joined (the last one below): not a copy of every item
+        # with its brace added
+        criteria = b"},".join([item(std, o) for o in outcomes])
+        closed = b"}]," if outcomes else b"],"
     maxima = pieces.section_max(std)
     sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
                 for s in std.sections]
@@ -91,8 +110,9 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     rest = dumps({"vetoes": g.vetoes,
                   "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
                                 "message": f.message} for f in _in_field_order(std, ev.findings)],
-                  "provenance": dict(sorted(ev.provenance.items()))})
-    tail = b'{"sections":' + dumps(sections) + b',"criteria":[' + criteria + b"]," + rest[1:]
+                  "provenance": pieces.sorted_by_key(ev.provenance)})
+    # joined once: adding the pieces one by one copied the organization's 20 KB four times
+    tail = b"".join((b'{"sections":', dumps(sections), b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
     return dumps(head), tail
 
 
@@ -110,27 +130,33 @@ class Pieces:
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
+        self._orders: dict[tuple, list] = {}
 
     def item(self, std: Standard, o: Outcome) -> bytes:
         got = self._items.get(id(o))
         if got is not None and got[0] is o:
             return got[1]
-        opening, closing = self._frames(std)[o.criterion]
-        data = opening + dumps({"outcome": o.outcome, "points": _number(o.points), "max_points": _number(o.max_points),
+        opening, closing, keep = self._frames(std)[o.criterion]
+        data = opening + dumps({"outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
                                 "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
-        if len(self._items) >= self.limit:
-            self._items.clear()
-        self._items[id(o)] = (o, data)
+        if keep:
+            if len(self._items) >= self.limit:
+                self._items.clear()
+            self._items[id(o)] = (o, data)
         return data
 
-    def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes]]:
+    def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes, bool]]:
         """Per criterion, what its item says whatever the outcome, serialized once: the keys
-        before the outcome's (`{"id":…,"kind":…,`) and after them (`,"rectification":…`)."""
+        before the outcome's (`{"id":…,"kind":…,`) and after them (`,"rectification":…`); and
+        whether its items are kept. An item quoting dated records is an organization's own
+        (no two organizations' records are alike, criteria.OutcomeCache): kept, such items
+        filled the store with bytes never used again and made every lookup slower."""
         got = self._frames_of.get(std.id)
         if got is None or got[0] is not std:
             frames = {c.id: (dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method,
                                     "kind": c.kind})[:-1] + b",",
-                             b"," + dumps({"rectification": c.rectification})[1:-1])
+                             b"," + dumps({"rectification": c.rectification})[1:-1],
+                             not any(std.fields[n].type == "records" for n in c.reads if n in std.fields))
                       for c in std.criteria.values()}
             got = self._frames_of[std.id] = (std, frames)
         return got[1]
@@ -145,6 +171,18 @@ class Pieces:
             self._mine.clear()
         self._mine[id(mine)] = (mine, data)
         return data
+
+    def sorted_by_key(self, d: dict) -> dict:
+        """`d` with its keys in sorted order (provenance: one key per field). Organizations of
+        one standard mostly have the same keys in the same order: the order is sorted once for
+        them (sorting 60 keys per organization cost more than serializing them)."""
+        keys = tuple(d)
+        order = self._orders.get(keys)
+        if order is None:
+            if len(self._orders) >= 1024:
+                self._orders.clear()
+            order = self._orders[keys] = sorted(keys)
+        return {k: d[k] for k in order}
 
     def section_max(self, std: Standard) -> dict:
         got = self._maxima.get(std.id)
