@@ -165,18 +165,20 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
                 own.append(score_criterion(c, own_env, waiver, fields))
             continue
         # the common case, an outcome already computed, looked up here; anything else (not
-        # seen yet, a value that cannot be a key) is the cache's to settle
+        # seen yet, a value that cannot be a key) is the cache's to settle, with the key made
+        key = _key(names, get, notes)
         try:
-            got = memo.get(_key(names, get, notes), _UNSEEN)
+            got = memo.get(key, _UNSEEN)
         except TypeError:
-            got = _UNSEEN
-        main.append(got if got is not _UNSEEN else cache.score(c, names, memo, env, notes))
+            got = key = _UNSEEN
+        main.append(got if got is not _UNSEEN else cache.score(c, key, memo, env))
         if own is not None:
+            key = _key(names, own_get, own_notes)
             try:
-                got = memo.get(_key(names, own_get, own_notes), _UNSEEN)
+                got = memo.get(key, _UNSEEN)
             except TypeError:
-                got = _UNSEEN
-            own.append(got if got is not _UNSEEN else cache.score(c, names, memo, own_env, own_notes))
+                got = key = _UNSEEN
+            own.append(got if got is not _UNSEEN else cache.score(c, key, memo, own_env))
     return main, own
 
 
@@ -237,15 +239,11 @@ class OutcomeCache:
             self._waivers, self._waived = waivers, frozenset(oid for oid, _ in waivers)
         return self._waived
 
-    def score(self, c: Criterion, names: tuple[str, ...], memo: dict, env: Mapping[str, Any],
-              notes: Mapping[str, str] | None) -> Outcome:
-        key = _key(names, env.get, notes)
-        try:
-            got = memo.get(key)
-        except TypeError:                     # a value that cannot be a key: computed each time
-            return score_criterion(c, env, None, self.fields)
-        if got is None:
-            got = score_criterion(c, env, None, self.fields)
+    def score(self, c: Criterion, key, memo: dict, env: Mapping[str, Any]) -> Outcome:
+        """Criterion `c` scored in `env` and kept under `key` (score_all's, not in `memo`
+        yet), unless the key is _UNSEEN: a value that cannot be a key, computed each time."""
+        got = score_criterion(c, env, None, self.fields)
+        if key is not _UNSEEN:
             if self.size >= self.limit:
                 for _, _, m in self.plan:
                     m.clear()
