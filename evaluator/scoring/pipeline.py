@@ -138,7 +138,7 @@ _LOCAL: list = [0, None]                 # [token, Local] of the round set in th
 def score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
     """Resolve a partition's evidence and, if nothing was refused, score its organizations.
 
-    The cyclic garbage collector is paused for the whole partition: replaying builds a
+    The cyclic garbage collector is paused for the whole partition: reading it builds a
     partition's evidence (acyclic, freed by reference counting as each organization is
     scored), and letting the collector run in between scanned all of it again (about 5% of
     intake). Whatever cycles scoring might leave are collected once the partition is done:
