@@ -24,7 +24,8 @@ RULES = Path(__file__).resolve().parents[2] / "rules"
 STANDARDS = {t: load_standard(RULES / f"{name}.yaml")
              for t, name in (("community", "community"), ("village", "village"), ("agency", "agency"),
                              ("soe", "soe"), ("nonpublic", "nonpublic"), ("school", "general"))}
-ORGS = [Organization(f"T-{i:02d}", f"测试党组织{i}", t, "东区", "一街道")
+# half of them in a street (its evidence reaches them, through the general reader), half in none
+ORGS = [Organization(f"T-{i:02d}", f"测试党组织{i}", t, "东区", "一街道" if i % 2 == 0 else "")
         for i, t in enumerate(list(STANDARDS) * 2)]
 ALL_FIELDS = sorted({f for s in STANDARDS.values() for f in s.fields})
 RECORD_FIELDS = sorted({f.id for s in STANDARDS.values() for f in s.fields.values() if f.type == "records"})
@@ -95,7 +96,7 @@ def write_csv(path: Path, header: list[str], rows) -> None:
 def both_ways(paths, orgs, standards, size):
     """Every partition's (evidence, put issues, issues) the general way and column-wise, and
     how many organizations the columnar path left to the general one."""
-    router = route(paths, orgs, size)
+    router = route(paths, orgs, size, standards=standards)
     general, columnar, fell = [], [], 0
     try:
         for k in range(router.count):
@@ -130,9 +131,9 @@ def assert_identical(general, columnar):
 
 @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data(), level=st.sampled_from([0, 0, 2, 10, 40]), repeat=st.lists(st.integers(0, 59), max_size=3),
-       size=st.sampled_from([3, 5, 100]), document=st.booleans(), second_file=st.booleans())
+       size=st.sampled_from([3, 5, 100]), document=st.booleans(), second_file=st.booleans(), street=st.booleans())
 def test_columnar_and_general_paths_give_identical_evidence_and_issues(tmp_path_factory, data, level, repeat,
-                                                                       size, document, second_file):
+                                                                       size, document, second_file, street):
     values = data.draw(st.lists(value_row(level), max_size=60), "values")
     records = data.draw(st.lists(record_row(level), max_size=60), "records")
     folder = tmp_path_factory.mktemp("evidence")
@@ -145,6 +146,9 @@ def test_columnar_and_general_paths_give_identical_evidence_and_issues(tmp_path_
         write_csv(folder / "more_values.csv", ["组织编号", "指标字段", "自评值", "核查值", "核查人", "核查日期"], values[half:])
     write_csv(folder / "records.csv", ["organization", "field", "date", "title", "source", "inspector", "verified_on"],
               records)
+    if street:                          # a street's values, given to its organizations (and clashing with theirs)
+        write_csv(folder / "street_values.csv", ["街道", "指标字段", "自评值"],
+                  [("东区/一街道", VALUE_FIELDS[0], "5"), ("一街道", VALUE_FIELDS[1], "3")])
     if document:                        # one organization's evidence also in a YAML document
         (folder / "T-02.yaml").write_text("organization: T-02\nvalues:\n  members_full: 12\n"
                                           "records:\n  committee_meetings: [2026-01-10]\n", encoding="utf-8")
