@@ -18,6 +18,7 @@ import datetime as _dt
 import decimal
 import difflib
 import enum
+import operator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
@@ -736,6 +737,7 @@ class Expr:
         self._tree = tree
         self._specs = names
         self._functions = functions
+        self._run: Callable[[Mapping[str, Any]], Any] | None = None     # the tree compiled (_compile)
 
     def __repr__(self) -> str:
         return f"Expr({self.source!r})"
@@ -751,73 +753,114 @@ class Expr:
         return Expr(_unparse(node), node, Type.ANY, self._specs, self._functions, frozenset(_names_in(node)))
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
-        result = self._eval(self._tree, env)
+        run = self._run
+        if run is None:
+            run = self._run = _compile(self._tree, self._specs, self._functions)
+        result = run(env)
         return result if self.type is Type.ANY else _coerce("the expression", result, self.type)
 
-    def _eval(self, node, env):
-        if isinstance(node, Literal):
-            return node.value
-        if isinstance(node, ListLit):
-            return _literal_value(node)
-        if isinstance(node, Name):
-            value = env.get(node.name)
-            if value is None:
-                raise MissingValue(node.name)
-            return _coerce(f"'{node.name}'", value, self._specs[node.name].type)
-        if isinstance(node, Unary):
-            v = self._eval(node.operand, env)
-            if node.op == "not":
-                return not _want_bool(v)
-            return _CTX.minus(_want_number(v))
-        if isinstance(node, Binary):
-            return self._binary(node, env)
-        return self._call(node, env)
+    def __getstate__(self):
+        # the compiled closures cannot be pickled; they are made again on first use
+        return {**self.__dict__, "_run": None}
 
-    def _binary(self, node: Binary, env):
-        op = node.op
-        left = self._eval(node.left, env)
-        if op == "and":       # short-circuit: `exists(x) and x > 3` must not touch x
-            return _want_bool(self._eval(node.right, env)) if _want_bool(left) else False
-        if op == "or":
-            return True if _want_bool(left) else _want_bool(self._eval(node.right, env))
-        right = self._eval(node.right, env)
-        if op in ("+", "-", "*", "/"):
-            return _arith(op, _want_number(left), _want_number(right))
-        if op == "==":
-            return left == right
-        if op == "!=":
-            return left != right
-        if op in ("in", "not in"):
-            if not isinstance(right, (tuple, list)):
-                raise EvalError(f"'{op}' needs a list, got {type(right).__name__}")
-            return (left in right) == (op == "in")
+
+# The tree is compiled into nested Python closures the first time an expression is evaluated:
+# walking it node by node (which kind? which operator?) cost more than the work each node does,
+# and expressions are evaluated for every organization. Each closure evaluates its node as the
+# tree says: operands left to right, both before any type check, `and`/`or` short-circuiting,
+# the same errors with the same words.
+
+_ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _compile(node, specs: Mapping[str, NameSpec], functions: Mapping[str, FunctionSpec]) -> Callable[[Mapping], Any]:
+    if isinstance(node, (Literal, ListLit)):
+        value = node.value if isinstance(node, Literal) else _literal_value(node)
+        return lambda env: value
+    if isinstance(node, Name):
+        return _compile_name(node.name, specs)
+    if isinstance(node, Unary):
+        operand = _compile(node.operand, specs, functions)
+        if node.op == "not":
+            return lambda env: not _want_bool(operand(env))
+        return lambda env: _CTX.minus(_want_number(operand(env)))
+    if isinstance(node, Binary):
+        return _compile_binary(node.op, _compile(node.left, specs, functions), _compile(node.right, specs, functions))
+    return _compile_call(node, specs, functions)
+
+
+def _compile_name(name: str, specs: Mapping[str, NameSpec]):
+    what = f"'{name}'"
+
+    def value_of(env):
+        value = env.get(name)
+        if value is None:
+            raise MissingValue(name)
+        return _coerce(what, value, specs[name].type)
+    return value_of
+
+
+def _compile_binary(op: str, left, right):
+    if op == "and":       # short-circuit: `exists(x) and x > 3` must not touch x
+        return lambda env: _want_bool(right(env)) if _want_bool(left(env)) else False
+    if op == "or":
+        return lambda env: True if _want_bool(left(env)) else _want_bool(right(env))
+
+    def both(env):
+        return left(env), right(env)
+    if op in ("+", "-", "*", "/"):
+        def arith(env):
+            a, b = both(env)
+            return _arith(op, _want_number(a), _want_number(b))
+        return arith
+    if op == "==":
+        return lambda env: operator.eq(*both(env))
+    if op == "!=":
+        return lambda env: operator.ne(*both(env))
+    if op in ("in", "not in"):
+        def member(env):
+            a, b = both(env)
+            if not isinstance(b, (tuple, list)):
+                raise EvalError(f"'{op}' needs a list, got {type(b).__name__}")
+            return (a in b) == (op == "in")
+        return member
+    compare = _ORDER.get(op, _ORDER[">="])
+
+    def order(env):
+        a, b = both(env)
         try:
-            if op == "<":
-                return left < right
-            if op == "<=":
-                return left <= right
-            if op == ">":
-                return left > right
-            return left >= right
+            return compare(a, b)
         except TypeError:
-            raise EvalError(f"cannot compare {type(left).__name__} with "
-                            f"{type(right).__name__}") from None
+            raise EvalError(f"cannot compare {type(a).__name__} with {type(b).__name__}") from None
+    return order
 
-    def _call(self, node: Call, env):
-        spec = self._functions[node.func]
-        if node.func == "exists":
-            args = [env.get(node.args[0].name) is not None]
-        else:
-            args = [self._eval(a, env) for a in node.args]
+
+def _compile_call(node: Call, specs, functions):
+    func = node.func
+    if func == "exists":
+        name = node.args[0].name
+
+        def arguments(env):
+            return [env.get(name) is not None]
+    else:
+        args = [_compile(a, specs, functions) for a in node.args]
+
+        def arguments(env):
+            return [a(env) for a in args]
+
+    def call(env):
+        spec = functions[func]
+        values = arguments(env)
         try:
-            result = spec.impl(*args, env=env)
+            result = spec.impl(*values, env=env)
         except (MissingValue, EvalError):
             raise
         except Exception as exc:  # a function's failure is this criterion's error, not a crash
-            raise EvalError(f"{node.func}() failed: {exc}") from exc
+            raise EvalError(f"{func}() failed: {exc}") from exc
         if result is None:        # "no value" from a function means the same as a missing name
-            raise MissingValue(f"{node.func}()")
-        return _coerce(f"{node.func}()", result, spec.returns)
+            raise MissingValue(f"{func}()")
+        return _coerce(f"{func}()", result, spec.returns)
+    return call
 
 
 def _names_in(node) -> set[str]:
