@@ -831,7 +831,8 @@ def settle(ev: Evidence, f: Field, got: dict, inspector: str | None, verified_on
 
 
 def settle_self(ev: Evidence, fid: str, value) -> None:
-    """A field given only as self-assessed: the organization's own value counts (records: once each already)."""
+    """A field given only as self-assessed: the organization's own value counts (records:
+    each counted once already)."""
     if value is not None:
         ev.self_values[fid] = value
         ev.values[fid] = value
