@@ -68,11 +68,11 @@ def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
     not_due = False
     for o in outcomes:
         c = criteria[o.criterion]
-        state = o.outcome
+        state, kind = o.outcome, c.kind
         if o.veto_hit:
             vetoes.append(_veto(c, o))
-        if c.kind != "base":
-            if c.kind == "bonus":
+        if kind != "base":
+            if kind == "bonus":
                 bonus += o.points
             if state == "error":
                 others.append(_cannot_compute(c, o))
