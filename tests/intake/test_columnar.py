@@ -131,21 +131,25 @@ def assert_identical(general, columnar):
 
 @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data(), level=st.sampled_from([0, 0, 2, 10, 40]), repeat=st.lists(st.integers(0, 59), max_size=3),
-       size=st.sampled_from([3, 5, 100]), document=st.booleans(), second_file=st.booleans(), street=st.booleans())
+       size=st.sampled_from([3, 5, 100]), document=st.booleans(), second_file=st.booleans(), street=st.booleans(),
+       columns=st.sampled_from([6, 6, 5, 3]))
 def test_columnar_and_general_paths_give_identical_evidence_and_issues(tmp_path_factory, data, level, repeat,
-                                                                       size, document, second_file, street):
+                                                                       size, document, second_file, street, columns):
     values = data.draw(st.lists(value_row(level), max_size=60), "values")
     records = data.draw(st.lists(record_row(level), max_size=60), "records")
     folder = tmp_path_factory.mktemp("evidence")
     values = values + [values[i] for i in repeat if i < len(values)]       # rows given twice
     records = records + [records[i] for i in repeat if i < len(records)]   # records listed twice
+    # files without the optional columns (no verified_on; no verified, inspector, title or source)
+    values, records = [r[:columns] for r in values], [r[:columns + 1] for r in records]
     half = len(values) // 2 if second_file else len(values)
-    write_csv(folder / "values.csv", ["organization", "field", "self", "verified", "inspector", "verified_on"],
+    write_csv(folder / "values.csv", ["organization", "field", "self", "verified", "inspector", "verified_on"][:columns],
               values[:half])
     if second_file:                     # a field given in two files is a duplicate across them
-        write_csv(folder / "more_values.csv", ["组织编号", "指标字段", "自评值", "核查值", "核查人", "核查日期"], values[half:])
-    write_csv(folder / "records.csv", ["organization", "field", "date", "title", "source", "inspector", "verified_on"],
-              records)
+        write_csv(folder / "more_values.csv", ["组织编号", "指标字段", "自评值", "核查值", "核查人", "核查日期"][:columns],
+                  values[half:])
+    write_csv(folder / "records.csv",
+              ["organization", "field", "date", "title", "source", "inspector", "verified_on"][:columns + 1], records)
     if street:                          # a street's values, given to its organizations (and clashing with theirs)
         write_csv(folder / "street_values.csv", ["街道", "指标字段", "自评值"],
                   [("东区/一街道", VALUE_FIELDS[0], "5"), ("一街道", VALUE_FIELDS[1], "3")])
