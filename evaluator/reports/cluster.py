@@ -22,6 +22,7 @@ import secrets
 from typing import Iterable, Iterator
 
 from ..errors import InputError, Issue
+from ..scoring.cluster import task_result
 from .render import Files, Job
 
 IN_FLIGHT_PER_WORKER = 4       # enough that no worker waits for its next task, little held here
@@ -53,10 +54,6 @@ def versions() -> dict[str, str]:
         h.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return {"agrade": __version__, "weasyprint": weasyprint.__version__, "pydyf": pydyf.__version__,
             "pango": str(pango.pango_version()), "report assets": h.hexdigest()[:16]}
-
-
-def _the_job(job: Job) -> Job:
-    return job
 
 
 def render_remote(job: Job, task: tuple) -> tuple[Files, float]:
@@ -104,7 +101,7 @@ class ReportCluster:
         run = secrets.token_hex(6)          # task keys of this run only, however many share the scheduler
         # The job is a task's result rather than scattered data: the scheduler can make it again
         # when the worker that held it dies (scattered data would be lost, and every task with it).
-        job_future = client.submit(_the_job, job, key=f"agrade-report-{run}-job", pure=False)
+        job_future = client.submit(task_result, job, key=f"agrade-report-{run}-job", pure=False)
         window = as_completed(loop=client.loop)
         out: set = set()                    # submitted, not yet handed back
         limit = IN_FLIGHT_PER_WORKER * self.workers

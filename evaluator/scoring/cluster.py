@@ -27,8 +27,10 @@ from .pipeline import PartJob, PartResult, StandardsSpec, score_partition
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
-def _the_standards(spec: StandardsSpec) -> StandardsSpec:
-    return spec
+def task_result(value):
+    """A value sent to a cluster as the result of a task (client.submit(task_result, value)) rather
+    than scattered: the scheduler can make it again when the worker holding it dies (see run)."""
+    return value
 
 
 class DaskCluster:
@@ -55,7 +57,7 @@ class DaskCluster:
         # only copy made the scheduler forget the standards and every partition with them
         # ("cancelled ... already forgotten", the whole run lost). A task's result is made
         # again elsewhere.
-        spec_future = self.client.submit(_the_standards, spec, key=f"agrade-standards-{tag}", pure=False)
+        spec_future = self.client.submit(task_result, spec, key=f"agrade-standards-{tag}", pure=False)
         window = as_completed(loop=self.client.loop)
         in_flight = 0
         for job in jobs:
