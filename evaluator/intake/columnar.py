@@ -276,16 +276,17 @@ class _Bulk:
         for k in distinct.tolist():
             where, code = divmod(k, width)
             f = self.field[where // n_fid][where % n_fid]
-            if f is None or f.type == "records":      # unknown, or records written in one cell
-                got.append(None), refused.append(True)
-                continue
-            if blank:
-                got.append(is_blank(texts[code], f.type))
-                continue
-            try:
-                got.append(normalize(texts[code], f)), refused.append(False)
-            except NormalizeError:
-                got.append(None), refused.append(True)
+            value, no = None, True               # unknown, or records written in one cell: refused
+            if f is not None and f.type != "records":
+                if blank:
+                    value = is_blank(texts[code], f.type)
+                else:
+                    try:
+                        value, no = normalize(texts[code], f), False
+                    except NormalizeError:
+                        pass
+            got.append(value)
+            refused.append(no)
         if blank:
             out = np.zeros(len(rows), dtype=bool)
             out[rows] = np.array(got, dtype=bool)[inverse.reshape(-1)]
@@ -358,8 +359,7 @@ class _Bulk:
         vocab = self.vocab["rec"]
         ids = r["rec"].copy()                   # row -> its record in `pool`
         pool = list(vocab)
-        plain = _flags(vocab, lambda x: type(x) is Record)[ids]
-        odd = np.flatnonzero(~plain)
+        odd = np.flatnonzero(~_flags(vocab, lambda x: type(x) is Record)[ids])
         if len(odd):
             pool += self._odd_records(r, odd, ids)
         is_record = _flags(pool, lambda x: type(x) is Record)
@@ -399,9 +399,11 @@ class _Bulk:
     # ------------------------------------------------------------ into the evidence
 
     def _items(self):
-        """(organization, 0 value / 1 records, reference) for every field given by an
-        organization not left to the general path, in registry order, each organization's
-        fields in the order they were first given (as resolve() goes through them)."""
+        """(organization, cell) for every field given by an organization not left to the
+        general path, in registry order, each organization's fields in the order they were
+        first given (as resolve() goes through them). A value's cell: (field id, Field, self
+        value, verified value or _NOT_PUT, inspector, verified_on); a records field's:
+        (Field, inspector, verified_on, its sources' records)."""
         import numpy as np
         parts = []
         if self.v is not None:
@@ -436,8 +438,8 @@ class _Bulk:
                 if verified is _NOT_PUT:
                     settle_self(ev, fid, self_v)
                 else:
-                    settle(ev, f, {"self": self_v, "verified": verified} if self_v is not None else
-                           {"verified": verified}, inspector, on)
+                    # (no self value, or one read as blank: None, which settle reads as none)
+                    settle(ev, f, {"self": self_v, "verified": verified}, inspector, on)
                 continue
             f, inspector, on, segments = cell    # records
             got = self._records_of(f, segments)
@@ -475,7 +477,7 @@ class _Bulk:
             yield from self.pieces
             return
         for piece, org in zip(self.pieces, self.piece_orgs):
-            if org is None:                      # entries: all of organizations read the general way
+            if org is None:                      # entries: every one of them is read the general way
                 yield piece
                 continue
             mask = self.general[org]
