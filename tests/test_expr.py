@@ -276,6 +276,16 @@ def test_short_circuit_with_missing_values():
     assert e.evaluate({"x": 4}) is True
 
 
+def test_both_operands_are_evaluated_before_either_is_checked():
+    # (expressions run compiled into closures: the order is the tree walk's) a missing right
+    # operand is reported even when the left one has the wrong type, as it always was
+    with pytest.raises(MissingValue) as info:
+        run("anything + centre_area", anything="x", centre_area=None)
+    assert info.value.name == "centre_area"
+    with pytest.raises(EvalError, match="expected a number, got str"):
+        run("anything + centre_area", anything="x")
+
+
 def test_division_by_zero():
     with pytest.raises(EvalError, match="division by zero"):
         run("members_full / (members_full - 23)")

@@ -759,10 +759,6 @@ class Expr:
         result = run(env)
         return result if self.type is Type.ANY else _coerce("the expression", result, self.type)
 
-    def __getstate__(self):
-        # the compiled closures cannot be pickled; they are made again on first use
-        return {**self.__dict__, "_run": None}
-
 
 # The tree is compiled into nested Python closures the first time an expression is evaluated:
 # walking it node by node (which kind? which operator?) cost more than the work each node does,
