@@ -78,3 +78,25 @@ def test_a_waiver_is_never_served_from_the_cache():
     waived, _ = score_all(STD, org, ev, PERIOD, {("O1", "G1.1"): "经批准"}, cache)
     again, _ = score_all(STD, org, ev, PERIOD, None, cache)
     assert plain[0].outcome == "pass" and waived[0].outcome == "waived" and again[0] == plain[0]
+
+
+def test_provenance_is_written_in_key_order_whatever_order_it_was_gathered_in():
+    # Pieces sorts a set of provenance keys once and reuses the order: keyed by the keys in
+    # the order they came, so evidence read in another order is sorted on its own
+    import json
+    pieces, rules = Pieces(), ConcludingRules(STD)
+    gathered = [("members_full", "awards", "centre_area"), ("centre_area", "members_full", "awards"),
+                ("members_full", "awards", "centre_area"), ("awards", "centre_area")]
+    try:
+        for i, keys in enumerate(gathered):
+            org = Organization(f"O{i}", f"组织{i}", "community")
+            ev = Evidence(org.id, values={"members_full": Decimal(9)},
+                          provenance={k: {"source": "self", "row": n} for n, k in enumerate(keys)})
+            outcomes, own = score_all(STD, org, ev, PERIOD)
+            g = grade(STD, org, ev, outcomes, own, PERIOD, rules)
+            head, tail = parts(org, STD, ev, outcomes, own, g, pieces)
+            provenance = json.loads(tail)["provenance"]
+            assert list(provenance) == sorted(keys)
+            assert provenance == {k: {"source": "self", "row": keys.index(k)} for k in keys}
+    finally:
+        rules.close()

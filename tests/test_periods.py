@@ -32,3 +32,41 @@ def test_labels_and_bad_input():
     assert label("half_year", (D(2026, 7, 1), D(2026, 12, 31))) == "2026年下半年"
     with pytest.raises(ValueError):
         periods("month", D(2026, 2, 1), D(2026, 1, 1))
+
+
+# A frequency criterion's fixed words and periods are made once per criterion and period
+# (methods._frequency_plan, cached): what they depend on must tell two plans apart.
+
+from decimal import Decimal
+
+from evaluator.model import Field, Record
+from evaluator.standard.methods import REGISTRY
+from evaluator.standard.periods import cut
+
+MEETINGS = Field("meetings", "records", "支部委员会会议记录")
+
+
+def _frequency(period, records, points="3", deduct="0.5", every="month"):
+    env = {"$period": period, "meetings": tuple(records)}
+    return REGISTRY["frequency"].score((MEETINGS, every, 1, Decimal(deduct)), Decimal(points), env)
+
+
+def test_bulletins_cut_on_one_day_of_rounds_ending_apart_list_outside_records_by_their_own_round():
+    # the same as-of date: a November record lies inside the year's round, outside the half-year's
+    records = [Record(dt.date(2026, m, 10)) for m in (1, 2)] + [Record(dt.date(2026, 11, 5), "十一月")]
+    year = _frequency(cut((dt.date(2026, 1, 1), dt.date(2026, 12, 31)), dt.date(2026, 2, 28)), records)
+    half = _frequency(cut((dt.date(2026, 1, 1), dt.date(2026, 6, 30)), dt.date(2026, 2, 28)), records)
+    assert year.outcome == half.outcome == "pass"
+    assert "考评期" not in year.reason
+    assert "另有 1 条记录在考评期（2026年1月1日至2026年6月30日）外，不计入：2026年11月5日《十一月》" in half.reason
+
+
+def test_criteria_on_one_records_field_keep_their_own_points_and_deductions():
+    period = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    every_month = [Record(dt.date(2026, m, 10)) for m in range(1, 13)]
+    assert _frequency(period, every_month).reason.endswith("均已按期开展，得 3 分")
+    assert _frequency(period, every_month, points="2").reason.endswith("均已按期开展，得 2 分")
+    short = every_month[:10]
+    assert "每缺 1 次扣 0.5 分，扣 1 分" in _frequency(period, short).reason
+    assert "每缺 1 次扣 1 分，扣 2 分" in _frequency(period, short, deduct="1").reason
+    assert "应每季度至少 1 次（共 4 个季度）" in _frequency(period, short, every="quarter").reason
