@@ -70,3 +70,15 @@ def test_criteria_on_one_records_field_keep_their_own_points_and_deductions():
     assert "每缺 1 次扣 0.5 分，扣 1 分" in _frequency(period, short).reason
     assert "每缺 1 次扣 1 分，扣 2 分" in _frequency(period, short, deduct="1").reason
     assert "应每季度至少 1 次（共 4 个季度）" in _frequency(period, short, every="quarter").reason
+
+
+def test_organizations_missing_other_months_are_told_their_own_months():
+    # one plan serves every organization; its verdicts are kept per pattern of counts
+    period = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    months = lambda *ms: [Record(dt.date(2026, m, 3)) for m in ms]
+    no_march = _frequency(period, months(1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+    no_july = _frequency(period, months(1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12))
+    twice_in_june = _frequency(period, months(1, 2, 4, 5, 6, 6, 7, 8, 9, 10, 11, 12))
+    assert "缺 1 次（2026年3月）" in no_march.reason and "缺 1 次（2026年7月）" in no_july.reason
+    assert twice_in_june.reason == no_march.reason and twice_in_june.points == Decimal("2.5")
+    assert _frequency(period, months(1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12)).reason == no_march.reason

@@ -10,8 +10,8 @@ one organization's evidence into points and a Chinese reason.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field as dc_field
 from types import MappingProxyType
 from decimal import ROUND_HALF_UP, Decimal
@@ -344,61 +344,86 @@ class Frequency:
         if plan.not_due:
             raise NotDue(plan.not_due)
         records = _require(env, f.id)
-        # records counted per period by bisecting their sorted dates (not a scan per period)
-        dates = sorted([r.date for r in records])
-        counts = [bisect_right(dates, last) - bisect_left(dates, first) for first, last in plan.spans]
-        used = {f.id: records}
-        lo, hi = plan.window
-        outside = _outside_period(records, lo, hi) if dates and (dates[0] < lo or dates[-1] > hi) else ""
-        short = [(i, at_least - n) for i, n in enumerate(counts) if n < at_least]
-        if not short:
-            return Scored("pass", points, plan.passed + outside, used)
-        missing = sum(n for _, n in short)
-        gaps = [plan.labels[i] for i, _ in short]
-        lost = min(points, deduct * missing)
-        got = points - lost
-        shown_gaps = "、".join(gaps[:6]) + ("等" if len(gaps) > 6 else "")
-        return Scored(_outcome(got, points), got,
-                      f"{plan.rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {plan.deduct}，扣 {points_text(lost)}" +
-                      ("（扣完为止）" if lost < deduct * missing else "") + outside, used)
-
-
-@dataclass(frozen=True)
-class _FrequencyPlan:
-    """What a frequency criterion's outcome says whatever the records, for one period."""
-    spans: tuple            # the calendar periods records are counted in
-    labels: tuple           # their names in reasons (2026年3月)
-    rule: str               # 支部委员会会议记录应每月至少 1 次（共 12 个月）
-    passed: str             # the reason when none is missing (before any records outside the period)
-    deduct: str             # 0.5 分
-    window: tuple           # records dated outside it count for nothing (and are listed)
-    not_due: str | None     # a bulletin before the first period ends: why nothing is due yet
+        counts, outside = plan.count(records)
+        outcome, got, reason = plan.verdict(counts)
+        return Scored(outcome, got, reason + (_outside_period(records, *plan.window) if outside else ""),
+                      {f.id: records})
 
 
 _COUNT_WORD = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}
 
 
-@functools.lru_cache(maxsize=1024)
-def _frequency_plan(label: str, every: str, at_least: int, points: Decimal, deduct: Decimal, start, end, cut,
-                    round_end) -> _FrequencyPlan:
-    """Made once per criterion and period, not per organization: the periods, their labels and
-    the reason's fixed words were most of a frequency criterion's time. Keyed by the values the
-    words are made of (the label, not the field: a field's hash is a dataclass's, slow); `end`
-    is the as-of date in a bulletin (`cut`), whose round ends on `round_end`."""
-    unit = PERIOD_ZH[every]
-    not_due = None
-    if cut is None:
-        spans, so_far, window = periods(every, start, end), "", (start, end)
-    else:
-        # a bulletin: only the periods completed by the as-of date are due (pro-rated)
-        spans, so_far, window = whole_periods(every, start, cut), f"截至{date_text(cut)}，", (start, round_end)
-        if not spans:
-            first = whole_periods(every, start, round_end) or ((start, round_end),)
-            not_due = (f"{label}应每{unit}至少 {at_least} 次，截至{date_text(cut)}尚无已满的考核周期"
-                       f"（首个周期{period_label(every, first[0])}于{date_text(first[0][1])}结束），本期不计分")
-    rule = f"{label}应每{unit}至少 {at_least} 次（{so_far}共 {len(spans)} {_COUNT_WORD[every]}）"
-    return _FrequencyPlan(spans, tuple(period_label(every, p) for p in spans), rule,
-                          f"{rule}，均已按期开展，得 {points_text(points)}", points_text(deduct), window, not_due)
+class _FrequencyPlan:
+    """A frequency criterion in one period, made once, not per organization (the periods, their
+    labels and the reason's fixed words were most of a frequency criterion's time): which
+    period each day falls in, and the verdict for each pattern of counts seen. Organizations
+    keep their meetings in much the same months, so a few patterns serve a round: the words of
+    a verdict depend on the counts alone."""
+
+    def __init__(self, label: str, every: str, at_least: int, points: Decimal, deduct: Decimal, start, end, cut,
+                 round_end):
+        unit = PERIOD_ZH[every]
+        self.not_due = None           # a bulletin before the first period ends: why nothing is due yet
+        if cut is None:
+            spans, so_far, self.window = periods(every, start, end), "", (start, end)
+        else:
+            # a bulletin: only the periods completed by the as-of date are due (pro-rated)
+            spans, so_far, self.window = whole_periods(every, start, cut), f"截至{date_text(cut)}，", (start, round_end)
+            if not spans:
+                first = whole_periods(every, start, round_end) or ((start, round_end),)
+                self.not_due = (f"{label}应每{unit}至少 {at_least} 次，截至{date_text(cut)}尚无已满的考核周期"
+                                f"（首个周期{period_label(every, first[0])}于{date_text(first[0][1])}结束），本期不计分")
+        self.spans, self.labels = spans, tuple(period_label(every, p) for p in spans)
+        # the periods are calendar periods, apart from each other: each day is in one at most
+        self.period_of = {first + dt.timedelta(days=k): i for i, (first, last) in enumerate(spans)
+                          for k in range((last - first).days + 1)}
+        self.at_least, self.points, self.deduct = at_least, points, deduct
+        self.rule = f"{label}应每{unit}至少 {at_least} 次（{so_far}共 {len(spans)} {_COUNT_WORD[every]}）"
+        self.passed = ("pass", points, f"{self.rule}，均已按期开展，得 {points_text(points)}")
+        self.deduct_text = points_text(deduct)
+        self._verdicts: dict[tuple, tuple] = {}
+
+    def count(self, records) -> tuple[tuple[int, ...], bool]:
+        """Records per period, and whether any is dated outside the round's period (`window`)."""
+        counts = [0] * len(self.spans)
+        where = self.period_of.get
+        lo, hi = self.window
+        outside = False
+        for r in records:
+            i = where(r.date)
+            if i is not None:
+                counts[i] += 1
+            elif not lo <= r.date <= hi:
+                outside = True
+        return tuple(counts), outside
+
+    def verdict(self, counts: tuple[int, ...]) -> tuple[str, Decimal, str]:
+        """(outcome, points, reason before any note on records outside the period) for `counts`."""
+        got = self._verdicts.get(counts)
+        if got is None:
+            if len(self._verdicts) >= 4096:
+                self._verdicts.clear()
+            got = self._verdicts[counts] = self._judge(counts)
+        return got
+
+    def _judge(self, counts: tuple[int, ...]) -> tuple[str, Decimal, str]:
+        at_least, points, deduct = self.at_least, self.points, self.deduct
+        short = [(i, at_least - n) for i, n in enumerate(counts) if n < at_least]
+        if not short:
+            return self.passed
+        missing = sum(n for _, n in short)
+        gaps = [self.labels[i] for i, _ in short]
+        lost = min(points, deduct * missing)
+        got = points - lost
+        shown_gaps = "、".join(gaps[:6]) + ("等" if len(gaps) > 6 else "")
+        return (_outcome(got, points), got,
+                f"{self.rule}，缺 {missing} 次（{shown_gaps}），每缺 1 次扣 {self.deduct_text}，扣 {points_text(lost)}" +
+                ("（扣完为止）" if lost < deduct * missing else ""))
+
+
+# keyed by what the plan is made of (the field's label, not the field: a field's hash is a
+# dataclass's, slow); `end` is the as-of date in a bulletin (`cut`), whose round ends on `round_end`
+_frequency_plan = functools.lru_cache(maxsize=1024)(_FrequencyPlan)
 
 
 def _outside_period(records, start, end) -> str:
