@@ -307,7 +307,7 @@ class _Bulk:
         if r is None:
             return
         org, general = r["org"], self.general
-        recs, plain, rank = self._records_read(r)
+        recs, plain, rank, same = self._records_read(r)
         general[org[(r["src"] < 0) | (self.on_given[r["on"]] & self.on_bad[r["on"]])]] = True
         # (a field given both as values and as records is no field's plain evidence: values
         # rows of a records field, records rows of any other, send the organization the general way)
@@ -329,18 +329,25 @@ class _Bulk:
         ks, ss = keys[order_s], r["src"][order_s]
         seg = np.flatnonzero(np.r_[True, (ks[1:] != ks[:-1]) | (ss[1:] != ss[:-1])])
         seg_group = np.searchsorted(k[starts], ks[seg])
+        # a source listing a record twice: equal records sort next to each other within it
+        same_s = same[order_s]
+        twice = np.r_[False, (same_s[1:] == same_s[:-1]) & (same_s[1:] >= 0)]
+        twice[seg] = False                      # (the row before a segment's first is another's)
+        seg_twice = np.logical_or.reduceat(twice, seg)
         verified_alone = np.zeros(len(starts), dtype=bool)   # verified records need their inspector
         verified_alone[seg_group[ss[seg] == 1]] = True
         general[g_org[verified_alone & (last_insp == 0)]] = True
         # each source's records: a tuple in record order when its rows are all plain, else
-        # where its rows are (read by _bulk_records when resolved); sources in the order given
+        # where its rows are (read by _bulk_records when resolved), and whether one is listed
+        # twice; sources in the order given
         self.recs = recs
         sorted_recs = recs[order_s].tolist()
         segments: list[list] = [[] for _ in range(len(starts))]
-        for g, first, a, b, s, p in zip(seg_group.tolist(), np.minimum.reduceat(r["seq"][order_s], seg).tolist(),
-                                        seg.tolist(), np.r_[seg[1:], n].tolist(), ss[seg].tolist(),
-                                        np.minimum.reduceat(plain[order_s], seg).tolist()):
-            segments[g].append((first, _SOURCES[s] if s >= 0 else None, tuple(sorted_recs[a:b]) if p else None, a, b))
+        for g, first, a, b, s, p, dup in zip(seg_group.tolist(), np.minimum.reduceat(r["seq"][order_s], seg).tolist(),
+                                             seg.tolist(), np.r_[seg[1:], n].tolist(), ss[seg].tolist(),
+                                             np.minimum.reduceat(plain[order_s], seg).tolist(), seg_twice.tolist()):
+            segments[g].append((first, _SOURCES[s] if s >= 0 else None, tuple(sorted_recs[a:b]) if p else None, a, b,
+                                dup))
         for segs in segments:
             if len(segs) > 1:
                 segs.sort(key=_FIRST)
@@ -350,8 +357,9 @@ class _Bulk:
         self.order_s = order_s
 
     def _records_read(self, r) -> tuple:
-        """Each records row's record, whether it is one (plain), and its rank in record order
-        (-1: none): the common row was read when put; any other is read here, once per
+        """Each records row's record, whether it is one (plain), its rank in record order (-1:
+        none) and a number it shares with equal records only (-1: none; a date spelled two ways
+        is one record): the common row was read when put; any other is read here, once per
         distinct (standard, field, row), as _bulk_records reads it (normalize) — one record,
         or the row left as it is, for _bulk_records when resolved (无), or refused (the
         organization goes the general way). Ranks come from sorting the distinct records."""
@@ -367,7 +375,10 @@ class _Bulk:
         order = sorted(np.flatnonzero(is_record).tolist(), key=lambda i: _DATE_TITLE(pool[i]))
         rank_of = np.full(len(pool), -1, dtype=np.int64)
         rank_of[order] = np.arange(len(order))
-        return _objects(pool)[ids], plain, rank_of[ids]
+        keys = [_DATE_TITLE(pool[i]) for i in order]
+        same_of = np.full(len(pool), -1, dtype=np.int64)
+        same_of[order] = np.cumsum([a != b for a, b in zip([None] + keys, keys)], dtype=np.int64) - 1
+        return _objects(pool)[ids], plain, rank_of[ids], same_of[ids]
 
     def _odd_records(self, r, odd, ids) -> list:
         """The rows `odd` (not a plain record when put) read for their fields, once per
@@ -446,7 +457,8 @@ class _Bulk:
             if got is None:
                 fallen.add(org_i)
             else:
-                settle(ev, f, got, inspector, on)
+                # plain sources listing no record twice need no duplicate check (the usual case)
+                settle(ev, f, got, inspector, on, all(seg[2] is not None and not seg[5] for seg in segments))
         if ev is not None and current not in fallen:
             _blank_as_zero(ev, std, set())
             evidence[ev.organization] = ev
@@ -456,7 +468,7 @@ class _Bulk:
         """A records field's tuples by source, in the order the sources first came; None when
         a row is refused."""
         got = {}
-        for _, source, records, a, b in segments:
+        for _, source, records, a, b, _ in segments:
             if records is None:
                 # a date written otherwise, or 无: the rows in reading order, as resolve() reads them
                 import numpy as np

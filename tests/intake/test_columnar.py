@@ -217,3 +217,30 @@ def test_a_bulk_csv_holding_only_its_header_is_no_evidence(tmp_path):
     general, columnar, fell = both_ways([tmp_path], ORGS, STANDARDS, 100)
     assert_identical(general, columnar)
     assert fell == 0 and columnar[0][0]["T-00"].values["committee_meetings"][0].date.isoformat() == "2026-01-10"
+
+
+def test_a_record_listed_twice_in_two_spellings_or_two_files_counts_once_column_wise(tmp_path):
+    # the columnar path skips the duplicate check where its integer codes show none: a date
+    # spelled two ways, or the same row in two files, is still one record listed twice
+    header = ["organization", "field", "date", "title", "source", "inspector", "verified_on"]
+    write_csv(tmp_path / "records.csv", header, [
+        ("T-00", "committee_meetings", "2026-01-10", "", "self", "", ""),
+        ("T-00", "committee_meetings", "2026/1/10", "", "self", "", ""),            # the same day
+        ("T-00", "committee_meetings", "2026-02-10", "", "self", "", ""),
+        ("T-01", "committee_meetings", "2026-03-10", "", "self", "", ""),
+        ("T-03", "committee_meetings", "2026-03-10", "", "self", "", ""),
+        ("T-03", "committee_meetings", "2026-04-10", "", "self", "", ""),           # none twice
+    ])
+    write_csv(tmp_path / "more_records.csv", header, [
+        ("T-01", "committee_meetings", "2026-03-10", "", "self", "", ""),           # again, in another file
+    ])
+    general, columnar, fell = both_ways([tmp_path], ORGS, STANDARDS, 100)
+    assert_identical(general, columnar)
+    assert fell == 0
+    evidence = columnar[0][0]
+    for oid, day in (("T-00", "2026-01-10"), ("T-01", "2026-03-10")):
+        assert [f.kind for f in evidence[oid].findings] == ["duplicate_record"]
+        assert evidence[oid].findings[0].message.endswith(f"重复记录 {day} 列出 2 次，只计 1 次")
+    assert [r.date.isoformat() for r in evidence["T-00"].values["committee_meetings"]] == ["2026-01-10", "2026-02-10"]
+    assert len(evidence["T-01"].values["committee_meetings"]) == 1
+    assert evidence["T-03"].findings == [] and len(evidence["T-03"].values["committee_meetings"]) == 2
