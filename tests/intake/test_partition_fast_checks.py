@@ -1,10 +1,16 @@
 """The bulk CSV reader's fast checks against their references, with hypothesis:
 partition.first_line says what str.splitlines and str.strip say (kept in the function for texts
-with other line breaks) about blank lines, on any text without control characters;
-partition.has_control says what yamlsafe.find_control says; decode_text drops a BOM as before."""
+with other line breaks) about blank lines, on any text without control characters, and so does
+first_line_utf8 on the bytes wherever plain_lines lets it; partition.has_control says what
+yamlsafe.find_control says; decode_text drops a BOM as before; a bulk CSV that is not UTF-8 is
+refused as decode_text refuses it, wherever in the file the bad bytes are."""
 from hypothesis import given, settings, strategies as st
 
-from evaluator.intake.partition import first_line, has_control
+from pathlib import Path
+
+from evaluator.errors import InputError
+from evaluator.intake.partition import Router, first_line, first_line_utf8, has_control, plain_lines
+from evaluator.model import Organization
 from evaluator.standard.yamlsafe import decode_text, find_control
 
 
@@ -46,3 +52,47 @@ def test_has_control_is_find_control(text):
 def test_decode_text_drops_one_bom(text, bom):
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
     assert decode_text(data, "f") == data.decode("utf-8").removeprefix("\ufeff")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(ALPHABET + ["\ufeff", "\u1680", "\u205f", "“", "啊"]), max_size=14).map("".join),
+       st.booleans())
+def test_first_line_of_the_bytes_is_the_reference_where_plain_lines_allows(text, bom):
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    if plain_lines(data, 3 if bom else 0):
+        assert first_line_utf8(data, 3 if bom else 0) == reference(text)
+
+
+def test_plain_lines_by_hand():
+    # the usual files, with \n or Excel's \r\n, need no decoding; a line that may be blank does
+    for text, plain in [("a,b\nc,d\n", True), ("a,b\r\nc,d\r\n", True), ("a,b\nc,“d”", True), ("中,文\n", True),
+                        ("a,b\n“c”,d", False),      # a line starting as U+2000-U+205F would: the text decides
+                        ("a\n\nb", False), ("a\n \nb", False), ("a\n\u3000\nb", False), ("a\n\u3000b", False),
+                        ("a\rb", False), ("a\r\n\r\nb", False), ("a\u2028b", False), ("a\n ", False)]:
+        assert plain_lines(text.encode()) is plain, text
+    assert first_line_utf8("a,b\r\nc".encode()) == "a,b" and first_line_utf8(b" \nc") is None
+
+
+BYTES = [b"a", b",", b"\n", b'"', "中".encode(), b"\xc2\xa0", b"\xed\xa0\x80", b"\xc0\xaf", b"\xe0\x80\xaf",
+         b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"\xc2", b"\xe4\xb8", b"\xff", b"\x80", b"\xf0\x9f\x98\x80"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(BYTES), max_size=10).map(b"".join), st.booleans())
+def test_a_bulk_csv_not_utf8_anywhere_is_refused_as_decode_text_refuses_it(tmp_path_factory, body, late):
+    # the bytes are decoded only where they cannot say enough themselves: pyarrow checks the
+    # rest, and where it refuses the general reader says what decode_text says
+    rows = b"organization,field,self\n" + (b"C1,f,1\n" * 3 if late else b"") + b"C1,f," + body + b"\n"
+    path = tmp_path_factory.mktemp("csv") / "values.csv"
+    path.write_bytes(rows)
+    router = Router([Organization("C1", "甲", "community", "东区", "")], 10)
+    try:
+        expected = decode_text(rows, str(path)) and None
+    except InputError as e:
+        expected = e.issues
+    try:
+        router.read_csv(path, rows)
+        got = None
+    except InputError as e:
+        got = e.issues
+    assert got == expected
