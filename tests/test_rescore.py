@@ -184,3 +184,41 @@ def test_agrade_rescore_refuses_results_of_another_standard(tmp_path, mini):
     std.write_text(std.read_text(encoding="utf-8").replace('version: "2"', 'version: "1"'), encoding="utf-8")
     code, _, err = run_cli("rescore", mini / "round.yaml", "C4", "--results", tmp_path / "out")
     assert code == 2 and "no organization 'C4' in the registry" in err
+
+
+def test_a_rescore_reads_the_asked_for_evidence_as_an_evaluation_does_and_refuses_only_its_own(tmp_path):
+    # evidence_of reads an organization's partition as an evaluation does (column-wise from the
+    # bulk CSV rows): the same evidence as reading the whole round; a value refused for
+    # another organization of the partition does not stop it; its own refused value is said
+    # as evaluating the round says it
+    from evaluator.errors import InputError
+    from evaluator.intake.rounds import load_round
+    from evaluator.scoring.run import check_round, evidence_of, load_evidence
+    from roundkit import make_round
+    orgs = [(f"r{i}", "东区", "一街道", {}) for i in range(6)]
+    rnd_file = make_round(tmp_path, orgs)
+    evidence = rnd_file.parent / "evidence"
+    for i in (1, 4):                          # r1's and r4's values in a bulk file instead
+        (evidence / f"r{i}.yaml").unlink()
+    values = "organization,field,self,verified,inspector\n" + "".join(
+        f"r{i},members_full,{7 + i},{7 + i},张三\nr{i},centre_area,{300 + i},,\n" for i in (1, 4))
+    (evidence / "values.csv").write_text(values, encoding="utf-8")
+    rnd = load_round(rnd_file)
+    whole, _, _ = load_evidence(rnd)
+    got, digest, files = evidence_of(rnd, ["r4", "r1"], rnd.standards)
+    assert list(got) == ["r4", "r1"] and got == {"r4": whole["r4"], "r1": whole["r1"]}
+    header = _evaluated_header(rnd_file, tmp_path)
+    assert (digest, files) == (header["evidence_digest"], header["evidence_files"]) and files == 5
+    (evidence / "values.csv").write_text(values.replace("r1,centre_area,301", "r1,centre_area,三百"), encoding="utf-8")
+    assert evidence_of(load_round(rnd_file), ["r4"], rnd.standards)[0]["r4"] == whole["r4"]
+    with pytest.raises(InputError) as asked:
+        evidence_of(load_round(rnd_file), ["r1", "r4"], rnd.standards)
+    with pytest.raises(InputError) as evaluated:
+        check_round(load_round(rnd_file))
+    assert [str(i) for i in asked.value.issues] == [str(i) for i in evaluated.value.issues]
+    assert "values.csv" in str(asked.value.issues[0]) and "三百" in str(asked.value.issues[0])
+
+
+def _evaluated_header(round_file, tmp_path) -> dict:
+    assert run_cli("evaluate", round_file, "--out", tmp_path / "out", "-q", "--workers", "1")[0] == 0
+    return json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))

@@ -150,8 +150,8 @@ def test_tier_lines_quotas_and_distributions_are_placed_again_from_an_evaluation
         tmp_path, monkeypatch, sets, moved):
     rnd, results = _evaluated(tmp_path)
     scored = whatif(load_round(rnd), sets, workers=1)
-    import evaluator.scoring.whatif as w
-    monkeypatch.setattr(w, "route", None)                    # reading evidence would fail now
+    from evaluator.scoring import pipeline
+    monkeypatch.setattr(pipeline, "route", None)             # reading evidence would fail now
     rows = whatif(load_round(rnd), sets, workers=1, results=results)
     assert (rows.method, scored.method, rows.notes) == ("rows", "scored", [])
     assert (rows.moves, rows.before, rows.after, rows.targets) == (scored.moves, scored.before, scored.after, scored.targets)
@@ -162,10 +162,10 @@ def test_with_results_only_the_edited_criteria_are_scored_and_the_answer_is_the_
     rnd, results = _evaluated(tmp_path)
     sets = ["G1.2.bands[0].min=400", "G2.3.bands[1].points=9"]
     scored = whatif(load_round(rnd), sets, workers=1)
-    import evaluator.scoring.whatif as w
+    from evaluator.scoring.run import RoundScorer
     graded = []
-    real = w.RoundScorer.grade_row
-    monkeypatch.setattr(w.RoundScorer, "grade_row", lambda self, org, *a: graded.append(org.id) or real(self, org, *a))
+    real = RoundScorer.grade_row
+    monkeypatch.setattr(RoundScorer, "grade_row", lambda self, org, *a: graded.append(org.id) or real(self, org, *a))
     edited = whatif(load_round(rnd), sets, workers=1, results=results)
     assert (edited.method, edited.notes) == ("edited", [])
     assert (edited.moves, edited.before, edited.after) == (scored.moves, scored.before, scored.after)
@@ -227,3 +227,58 @@ def test_a_grading_key_the_round_sets_is_refused_pointing_at_the_round(tmp_path)
     [issue] = e.value.issues
     assert (issue.file, issue.path) == ("--set grading.quotas[0].max_share=60%", "grading.quotas[0].max_share")
     assert "sets grading.quotas for every standard; change it there (round.yaml grading:)" in issue.message
+
+
+BAD_EVIDENCE = {
+    "dup.csv": "organization,field,self\nw2,members_full,3\n",              # also in w2.yaml
+    "refused.csv": "organization,field,self\nw5,centre_area,五百\n",
+    "unknown.yaml": "organization: w99\nvalues:\n  members_full: 3\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_EVIDENCE))
+@pytest.mark.parametrize("size, workers", [(1000, 1), (2, 2)])
+def test_bad_evidence_is_refused_as_an_evaluation_refuses_it(tmp_path, monkeypatch, name, size, workers):
+    # what-if reads the round in the evaluation's own partition loop: the same problems, in
+    # the same order, however the round is cut and wherever partitions are scored
+    from evaluator.scoring.run import check_round
+    rnd = _round(tmp_path)
+    (rnd.parent / "evidence" / name).write_text(BAD_EVIDENCE[name], encoding="utf-8")
+    monkeypatch.setenv("AGRADE_PARTITION_SIZE", str(size))
+    with pytest.raises(InputError) as evaluated:
+        check_round(load_round(rnd), workers=1)
+    with pytest.raises(InputError) as asked:
+        whatif(load_round(rnd), ["G1.2.bands[0].min=400"], workers=workers)
+    assert [str(i) for i in asked.value.issues] == [str(i) for i in evaluated.value.issues]
+    assert name in str(asked.value.issues[0]), asked.value.issues      # the file at fault is named
+
+
+def test_scoring_partitions_both_ways_leaves_no_reference_cycles_behind(tmp_path):
+    # local workers score with the cyclic garbage collector off (pipeline.LocalPool), what-if's
+    # partitions too: that is only sound while scoring them leaves nothing reference counting
+    # cannot free. What a process makes once for the whole what-if (its scorer, on the first
+    # partition) may hold cycles; no partition after it adds any.
+    import gc
+    from evaluator.intake.partition import route
+    from evaluator.scoring.pipeline import Local, PartJob
+    from evaluator.scoring.run import with_round_overrides
+    from evaluator.scoring.whatif_edits import edited_standards, parse_edit
+    from evaluator.scoring.whatif_pairs import _Context, score_pairs
+    rnd = load_round(_round(tmp_path))
+    before = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
+    edits = [parse_edit("G1.2.bands[0].min=400", before), parse_edit("grading.tiers[0].min=95", before)]
+    after, _ = edited_standards(rnd, edits)
+    router = route(rnd.evidence_paths, rnd.organizations, 2, standards=rnd.standards)
+    context = _Context(before, after, edits, rnd.period, rnd.waivers, None)
+    left = []
+    try:
+        gc.collect()
+        with Local(router, None, context) as token:
+            for k in range(router.count):
+                res = score_pairs(PartJob(k, rnd.organizations[router.span(k)], None, True, token))
+                assert len(res.rows) == len(res.after) == 2
+                left.append(gc.collect())
+    finally:
+        context.close()
+        router.close()
+    assert left[1:] == [0] * (router.count - 1), left

@@ -2,6 +2,11 @@
 and scored on its own — in this process, in local worker processes, or on a Dask cluster —
 and the compact rows and serialized results brought back.
 
+`Partitions` is the one loop over them: an evaluation and `agrade validate` (scoring.run) run
+`score_partition` in it, a what-if (scoring.whatif_pairs) its own per-partition function;
+both get the partitions' results in registry order and the round's problems raised in one
+order, whatever order partitions finish in.
+
 A partition's work (`score_partition`) depends only on its own evidence and the round's
 standards, so where it runs cannot change a byte of the results: rows are assembled in
 registry order and results written in rank order, whatever order partitions finish in.
@@ -10,6 +15,7 @@ compiled there once per process, checked against the digest the round was loaded
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
@@ -19,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import EvaluationError, Issue
+from ..errors import EvaluationError, InputError, Issue
 from ..intake.columnar import partition_evidence
-from ..intake.partition import unpickled
+from ..intake.partition import route, unknown_issues, unpickled
 from ..standard.yamlsafe import gc_paused
 from ..model import Organization, Standard
 from .rows import Row
@@ -105,7 +111,6 @@ class PartResult:
     rows: list[Row] = field(default_factory=list)
     blob: bytes = b""                    # serialized results; each row's spill is relative to it
     in_spill: bool = False               # or: already appended to the Local spill (rows' spill absolute)
-    notes: dict = field(default_factory=dict)
 
 
 class Local:
@@ -115,13 +120,17 @@ class Local:
     append their results to its spill (spill.Spill.share) in place. Sending each partition's
     routed evidence down a pipe (163 MB at 20,000 organizations) and its results back (485
     MB) cost the parent about 3 s of the round's 20 while both workers wanted its core, and
-    the workers the same again; a Dask cluster, which shares nothing, still gets bytes."""
+    the workers the same again; a Dask cluster, which shares nothing, still gets bytes.
+
+    `context`: whatever else a per-partition function other than score_partition needs (a
+    what-if's standards both ways and an evaluation's rows), inherited the same way rather
+    than pickled into every job."""
     router = None
     spill = None
     token = 0
 
-    def __init__(self, router, spill):
-        self.router, self.spill = router, spill
+    def __init__(self, router, spill, context=None):
+        self.router, self.spill, self.context = router, spill, context
 
     def __enter__(self) -> int:
         Local.token += 1
@@ -133,6 +142,23 @@ class Local:
 
 
 _LOCAL: list = [0, None]                 # [token, Local] of the round set in this process
+
+
+def local_round(job: PartJob) -> Local | None:
+    """The Local round a job reads its evidence from in place (its data None), which must be
+    the one this process was forked for (or set in); None for a job that carries its evidence."""
+    if job.data is not None:
+        return None
+    if _LOCAL[0] != job.local:
+        raise EvaluationError(f"partition {job.index} of a round this process was not forked for")
+    return _LOCAL[1]
+
+
+def job_pieces(job: PartJob) -> Iterable[tuple]:
+    """A job's partition as intake.columnar.partition_evidence reads it: from the Local round's
+    router in place, or from the bytes the job carries."""
+    local = local_round(job)
+    return local.router.pieces(job.index) if local is not None else unpickled(job.data)
 
 
 def score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
@@ -149,17 +175,10 @@ def score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
 
 def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
     from .run import RoundScorer
-    local = None
-    if job.data is None:
-        if _LOCAL[0] != job.local:
-            raise EvaluationError(f"partition {job.index} of a round this process was not forked for")
-        local = _LOCAL[1]
-        pieces = local.router.pieces(job.index)
-    else:
-        pieces = unpickled(job.data)
+    local = local_round(job)
     standards = spec.standards()
     # bulk CSV rows column-wise; anything unusual, and every message, the general way
-    evidence, put_issues, issues, _ = partition_evidence(pieces, job.organizations, standards)
+    evidence, put_issues, issues, _ = partition_evidence(job_pieces(job), job.organizations, standards)
     result = PartResult(job.index, put_issues, issues)
     if put_issues or issues or not job.score:
         return result
@@ -196,6 +215,11 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
 
 # ------------------------------------------------------------------ where partitions run
 
+# what is done with one partition where it runs: score_partition, or another module-level
+# function of (job, argument) returning a PartResult (a forked worker finds it by name)
+Work = Callable[[PartJob, Any], PartResult]
+
+
 def release(spec: StandardsSpec) -> None:
     """The round is scored: this process's scorers of it let go of their caches (their rules
     stay, see _RULES). Kept, they held about 280,000 objects at 5,000 organizations, which
@@ -210,12 +234,14 @@ class Serial:
     workers = 1
     shares_memory = True                 # jobs may leave their evidence in place (Local)
 
-    def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
+    def run(self, jobs: Iterable[PartJob], spec, work: Work | None = None) -> Iterator[PartResult]:
+        """`work(job, spec)` for each job (score_partition unless given), in order."""
         try:
             for job in jobs:
-                yield score_partition(job, spec)
+                yield (work or score_partition)(job, spec)
         finally:
-            release(spec)
+            if work is None:             # score_partition's scorers outlive a partition
+                release(spec)
 
     def close(self) -> None:
         pass
@@ -242,13 +268,14 @@ class LocalPool:
         import multiprocessing as mp
         return mp.get_context("fork")
 
-    def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
+    def run(self, jobs: Iterable[PartJob], spec, work: Work | None = None) -> Iterator[PartResult]:
+        """`work(job, spec)` for each job (score_partition unless given), as they finish."""
         import concurrent.futures as cf
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=gc.disable)
         pending: set = set()
         for job in jobs:
-            pending.add(self._pool.submit(score_partition, job, spec))
+            pending.add(self._pool.submit(work or score_partition, job, spec))
             if len(pending) >= 2 * self.workers:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for f in done:
@@ -270,3 +297,86 @@ def executor(workers: int | None = None, cluster: str | None = None):
         return DaskCluster(cluster)
     n = (os.cpu_count() or 1) if workers is None else workers
     return LocalPool(n) if n > 1 else Serial()
+
+
+# ------------------------------------------------------------------ the partition loop
+
+class Partitions:
+    """A round's evidence read once into partitions of its registry (intake.partition.route),
+    and a per-partition function run over them where `executor` says. Refuses, as reading the
+    round in one piece would, what reading the files found; `run` raises the rest. Use as a
+    context manager: the router (its spill file) is let go of on exit."""
+
+    def __init__(self, rnd, size: int, workers: int | None = 1, cluster: str | None = None, spill_dir=None):
+        self.rnd, self.workers, self.cluster = rnd, workers, cluster
+        # the cores local workers will score on read the bulk evidence files side by side first
+        cores = (os.cpu_count() or 1) if workers is None else workers
+        self.router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir,
+                            helpers=0 if cluster or cores < 2 else cores, standards=rnd.standards,
+                            small_tail=bool(cluster) or cores > 1)
+        try:
+            rnd.notices += [n for n in self.router.notices if n not in rnd.notices]
+            if self.router.issues:
+                raise InputError(self.router.issues)
+        except BaseException:
+            self.router.close()
+            raise
+
+    def __enter__(self) -> "Partitions":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.router.close()
+
+    def run(self, work: Work, arg, *, score: bool = True, spill=None, context=None,
+            progress: Callable[[int, int], None] | None = None,
+            arrived: Callable[[PartResult], None] | None = None) -> list[PartResult]:
+        """`work(job, arg)` for every partition, in this process, local worker processes or on
+        the cluster; the results in registry order. `score` False: read and check only (each
+        job's `score`); once anything is refused the partitions not yet sent are only checked.
+        `spill`: where score_partition's local workers append their results (Spill.share);
+        `context`: Local.context for the per-partition function; `arrived(result)` as each
+        partition comes back (in any order), `progress(organizations done, total)` after it.
+
+        Raises the round's problems in the order reading it in one piece gives: putting
+        evidence together (duplicates), then organizations not in the registry, then values
+        refused (intake.evidence.collect, then resolve per organization)."""
+        router, orgs = self.router, self.rnd.organizations
+        total = len(orgs)
+        failed = bool(router.unknown)        # once anything is refused, the rest is only checked
+        ex = executor(self.workers, self.cluster) if router.count > 1 else Serial()
+        # in place (Local) wherever the partitions' processes share this one's memory
+        local = Local(router, spill, context) if ex.shares_memory else contextlib.nullcontext(0)
+
+        def jobs(token):
+            for k in range(router.count):
+                yield PartJob(k, orgs[router.span(k)], None if token else router.partition(k), score and not failed, token)
+        results: dict[int, PartResult] = {}
+        done = 0
+        try:
+            with local as token:
+                if spill is not None and isinstance(ex, LocalPool):
+                    spill.share(ex.context)            # its workers append their results themselves
+                # a cluster (DaskCluster.run) runs score_partition only
+                for res in ex.run(jobs(token), arg) if work is score_partition else ex.run(jobs(token), arg, work):
+                    if res.put_issues or res.issues:
+                        failed = True
+                    if arrived:
+                        arrived(res)
+                    results[res.index] = res
+                    span = router.span(res.index)
+                    done += span.stop - span.start
+                    if progress:
+                        progress(done, total)
+            if spill is not None:
+                spill.unshare()
+        finally:
+            ex.close()
+        ordered = [results[k] for k in range(router.count)]
+        put_issues = [i for res in ordered for i in res.put_issues]
+        if put_issues:
+            raise InputError(put_issues)
+        issues = unknown_issues(router, orgs) + [i for res in ordered for i in res.issues]
+        if issues:
+            raise InputError(issues)
+        return ordered

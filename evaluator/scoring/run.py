@@ -20,8 +20,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .. import __version__
 from ..errors import InputError, Issue
+from ..intake.columnar import partition_evidence
 from ..intake.evidence import collect, resolve
-from ..intake.partition import DEFAULT_SIZE, route, unknown_issues
+from ..intake.partition import DEFAULT_SIZE
 from ..intake.rounds import Round, published_info
 from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
@@ -34,7 +35,7 @@ from .engine import ConcludingRules
 from .grading import grade
 from .lists import ListState, veto_marks
 from .orgresult import Pieces, dumps, parts, round_part, splice
-from .pipeline import Local, LocalPool, PartJob, PartResult, Serial, StandardsSpec, executor
+from .pipeline import PartResult, Partitions, StandardsSpec, score_partition
 from .placement import Quotas, Ranks, ranking_info, sort_key
 from .previous import load_previous
 from ..terms import scope_key
@@ -466,68 +467,29 @@ def check_round(rnd: Round, workers: int | None = 1, cluster: str | None = None,
 
 
 def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, workers, cluster, size):
-    # the cores local workers will score on read the bulk evidence files side by side first
-    cores = (os.cpu_count() or 1) if workers is None else workers
-    router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir, helpers=0 if cluster or cores < 2 else cores,
-                   standards=rnd.standards, small_tail=bool(cluster) or cores > 1)
-    try:
-        rnd.notices += [n for n in router.notices if n not in rnd.notices]
-        if router.issues:
-            raise InputError(router.issues)
+    """The round's partitions scored (or, `score` False, only checked) by
+    pipeline.score_partition where `workers` / `cluster` say: (rows in registry order, the
+    spill holding their results, the router, whose digest and files the header names)."""
+    with Partitions(rnd, size, workers, cluster, spill_dir) as parts:
         spec = StandardsSpec.of(standards, rnd.grading_override, rnd.period, rnd.waivers)
-        orgs, total = rnd.organizations, len(rnd.organizations)
-        failed = bool(router.unknown)        # once anything is refused, the rest is only checked
-
-        ex = executor(workers, cluster) if router.count > 1 else Serial()
         shared = Shared()
         spill = Spill(spill_dir) if score else None
-        # in place (pipeline.Local) wherever the partitions' processes share this one's memory
-        local = Local(router, spill) if ex.shares_memory else contextlib.nullcontext(0)
 
-        def jobs(token):
-            for k in range(router.count):
-                yield PartJob(k, orgs[router.span(k)], None if token else router.partition(k),
-                              score and not failed, token)
-        results: dict[int, PartResult] = {}
-        done = 0
+        def arrived(res: PartResult) -> None:
+            # each partition's results into the spill as it comes, not held until all are back
+            if res.rows and spill is not None:
+                base = 0 if res.in_spill else spill.add_blob(res.blob)
+                for r in res.rows:
+                    r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
+                    shared.row(r)
+            res.blob = b""
         try:
-            with local as token:
-                if spill is not None and isinstance(ex, LocalPool):
-                    spill.share(ex.context)            # its workers append their results themselves
-                for res in ex.run(jobs(token), spec):
-                    if res.put_issues or res.issues:
-                        failed = True
-                    if res.rows and spill is not None:
-                        base = 0 if res.in_spill else spill.add_blob(res.blob)
-                        for r in res.rows:
-                            r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
-                            shared.row(r)
-                    res.blob = b""
-                    results[res.index] = res
-                    span = router.span(res.index)
-                    done += span.stop - span.start
-                    if progress:
-                        progress(done, total)
-            if spill is not None:
-                spill.unshare()
-            ordered = [results[k] for k in range(router.count)]
-            # the order reading the round in one piece gives: putting evidence together first
-            # (duplicates), then organizations not in the registry, then values refused
-            put_issues = [i for res in ordered for i in res.put_issues]
-            if put_issues:
-                raise InputError(put_issues)
-            issues = unknown_issues(router, orgs) + [i for res in ordered for i in res.issues]
-            if issues:
-                raise InputError(issues)
+            ordered = parts.run(score_partition, spec, score=score, spill=spill, progress=progress, arrived=arrived)
         except BaseException:
             if spill is not None:
                 spill.close()
             raise
-        finally:
-            ex.close()
-        return [r for res in ordered for r in res.rows], spill, router
-    finally:
-        router.close()
+        return [r for res in ordered for r in res.rows], spill, parts.router
 
 
 def evidence_of(rnd: Round, ids: list[str], standards: dict[str, Standard]) -> tuple[dict[str, Evidence], str, int]:
@@ -540,27 +502,24 @@ def evidence_of(rnd: Round, ids: list[str], standards: dict[str, Standard]) -> t
         hint = difflib.get_close_matches(unknown[0], list(by_id), 1)
         raise InputError(Issue(str(rnd.path), 0, 0, "$.organizations", f"no organization '{unknown[0]}' in the registry"
                                + (f"; did you mean '{hint[0]}'?" if hint else "")))
-    router = route(rnd.evidence_paths, rnd.organizations, DEFAULT_SIZE, standards=rnd.standards)
-    try:
-        rnd.notices += [n for n in router.notices if n not in rnd.notices]
-        if router.issues:
-            raise InputError(router.issues)
+    with Partitions(rnd, DEFAULT_SIZE) as parts:
+        router = parts.router
         index = {o.id: i for i, o in enumerate(rnd.organizations)}
         out, issues = {}, []
-        for k in sorted({index[i] // router.size for i in ids}):
-            from ..intake.partition import replay
-            raw, put_issues = replay(router.partition(k))
-            issues += put_issues
-            for oid in ids:
-                if index[oid] // router.size == k:
-                    ev, errs = resolve(raw.get(oid), oid, standards[by_id[oid].type])
-                    out[oid] = ev
-                    issues += errs
+        for k in sorted({router.of(index[i]) for i in ids}):
+            part = rnd.organizations[router.span(k)]
+            # the whole partition column-wise, as an evaluation reads it ...
+            evidence, put_issues, errs, _ = partition_evidence(router.pieces(k), part, standards)
+            if put_issues or errs:
+                # ... but of the values only the asked-for organizations' refused, in the order
+                # asked: with the others left out, the rows go the general way, which says where
+                asked = [by_id[oid] for oid in ids if router.of(index[oid]) == k]
+                evidence, put_issues, errs, _ = partition_evidence(router.pieces(k), asked, standards)
+            issues += put_issues + errs
+            out.update((oid, evidence[oid]) for oid in ids if router.of(index[oid]) == k)
         if issues:
             raise InputError(issues)
         return out, "sha256:" + router.digest.hexdigest(), len(router.files)
-    finally:
-        router.close()
 
 
 def evaluate_round(rnd: Round, progress: Progress | None = None) -> dict[str, Any]:

@@ -170,7 +170,7 @@ def load_standard(ref: str | Path, extra_dirs: Iterable[Path] = ()) -> Standard:
     key = tuple((str(d.path), d.digest) for d in chain)
     std = _STANDARDS.get(key)
     if std is None:
-        std = _STANDARDS[key] = _Resolver(chain).build()
+        std = _STANDARDS[key] = Resolver(chain).build()
     # the tier names list rules are printed with (`tier in ['D', 'S1']`: D档 或 一星级), as of
     # the standard of this id loaded last
     register_tiers(std.id, [(t.id, t.name) for t in std.grading.tiers])
@@ -209,7 +209,13 @@ def _lineage(doc: _Doc, dirs: list[Path]) -> list[_Doc]:
 
 # ------------------------------------------------------------------ resolving 1+N
 
-class _Resolver:
+class Resolver:
+    """One standard's `extends` chain (root first, as load_document read each file) merged and
+    compiled into a Standard: `build()`. A subclass may change the merged definition before
+    it is compiled (`adjust`: scoring.whatif_edits makes a what-if's edits there, so they get
+    the loader's own checks and messages) and then says how its standard differs from the
+    files in `digest`."""
+
     def __init__(self, chain: list[_Doc]):
         self.chain = chain
         self.issues: list[Issue] = []
@@ -260,9 +266,14 @@ class _Resolver:
         for doc in self.chain:
             self._merge(doc)
         register_type_names(self.types)        # expressions on org.type read with the declared names
+        self.adjust()
         std = self._compile()                  # raises with the merge's issues and its own
         _TYPES[std.digest] = dict(self.types)
         return std
+
+    def adjust(self) -> None:
+        """The chain is merged (`criteria`: id -> _Raw, `grading`: key -> (value, Locator,
+        path)) and nothing is compiled yet: a subclass changes the definition here."""
 
     def _declare_types(self, d: dict, loc: Locator) -> None:
         """`types: {grid: {name: 网格党支部, aliases: [网格支部]}}`: organization types of this
@@ -460,9 +471,10 @@ class _Resolver:
             id=top["id"], version=str(top["version"]), title=top["title"], issuer=top.get("issuer", ""),
             effective=(eff.get("from"), eff.get("to")), applies_to=tuple(top.get("applies_to") or ()),
             lineage=tuple(d.id for d in self.chain), fields=fields, sections=sections, criteria=ordered,
-            grading=grading, digest=self._digest(), files=tuple(str(d.path) for d in self.chain))
+            grading=grading, digest=self.digest(), files=tuple(str(d.path) for d in self.chain))
 
-    def _digest(self) -> str:
+    def digest(self) -> str:
+        """The standard's digest: of its files' bytes, root first."""
         h = hashlib.sha256()
         for doc in self.chain:
             h.update(doc.path.read_bytes())
@@ -692,7 +704,7 @@ def _kind(data: dict) -> str | None:
 class _CriterionContext:
     """What a scoring method's `compile` may ask for; failures point at the offending key."""
 
-    def __init__(self, resolver: _Resolver, raw: _Raw):
+    def __init__(self, resolver: Resolver, raw: _Raw):
         self.r, self.raw, self.reads = resolver, raw, set()
         self.max_points = ZERO           # the criterion's points, set before its method compiles
 
