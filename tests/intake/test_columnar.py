@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from evaluator.demo import generate
 from evaluator.intake.columnar import partition_evidence
 from evaluator.intake.evidence import resolve
-from evaluator.intake.partition import replay_pieces, route
+from evaluator.intake import partition
+from evaluator.intake.partition import replay_pieces, route, unpickled
 from evaluator.intake.rounds import load_round
 from evaluator.model import Organization
 from evaluator.standard.loader import load_standard
@@ -93,26 +94,46 @@ def write_csv(path: Path, header: list[str], rows) -> None:
         w.writerows(rows)
 
 
-def both_ways(paths, orgs, standards, size):
-    """Every partition's (evidence, put issues, issues) the general way and column-wise, and
-    how many organizations the columnar path left to the general one."""
+WAYS = ("in place", "spilled", "sent", "spilled and sent")
+
+
+def routed(paths, orgs, standards, size, way):
+    """The router, and partition k's pieces as they reach the columnar path `way`: in place
+    (Router.pieces, as routed), spilled (every piece written to the spill as soon as it is
+    routed, read back), sent (Router.partition's bytes, as to another process), or both."""
+    saved = partition._FLUSH
+    partition._FLUSH = 1 if "spilled" in way else saved
+    try:
+        router = route(paths, orgs, size, standards=standards)
+    finally:
+        partition._FLUSH = saved
+    if "sent" in way:
+        return router, lambda k: list(unpickled(router.partition(k)))
+    return router, lambda k: list(router.pieces(k))
+
+
+def both_ways(paths, orgs, standards, size, way="in place"):
+    """Every partition's (evidence, put issues, issues) the general way (from the pieces in
+    place) and column-wise (from the pieces reaching it `way`), and how many organizations
+    the columnar path left to the general one."""
     router = route(paths, orgs, size, standards=standards)
+    other, pieces_of = routed(paths, orgs, standards, size, way)
     general, columnar, fell = [], [], 0
     try:
         for k in range(router.count):
             part = orgs[router.span(k)]
-            pieces = list(router.pieces(k))
-            raw, put_issues = replay_pieces(pieces)
+            raw, put_issues = replay_pieces(list(router.pieces(k)))
             evidence, issues = {}, []
             for o in part:
                 evidence[o.id], errs = resolve(raw.pop(o.id, None), o.id, standards[o.type])
                 issues += errs
             general.append((evidence, put_issues, issues))
-            got = partition_evidence(pieces, part, standards)
+            got = partition_evidence(pieces_of(k), part, standards)
             columnar.append((got.evidence, got.put_issues, got.issues))
             fell += got.general
     finally:
         router.close()
+        other.close()
     return general, columnar, fell
 
 
@@ -132,9 +153,10 @@ def assert_identical(general, columnar):
 @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data(), level=st.sampled_from([0, 0, 2, 10, 40]), repeat=st.lists(st.integers(0, 59), max_size=3),
        size=st.sampled_from([3, 5, 100]), document=st.booleans(), second_file=st.booleans(), street=st.booleans(),
-       columns=st.sampled_from([6, 6, 5, 3]))
+       columns=st.sampled_from([6, 6, 5, 3]), way=st.sampled_from(WAYS))
 def test_columnar_and_general_paths_give_identical_evidence_and_issues(tmp_path_factory, data, level, repeat,
-                                                                       size, document, second_file, street, columns):
+                                                                       size, document, second_file, street, columns,
+                                                                       way):
     values = data.draw(st.lists(value_row(level), max_size=60), "values")
     records = data.draw(st.lists(record_row(level), max_size=60), "records")
     folder = tmp_path_factory.mktemp("evidence")
@@ -156,7 +178,7 @@ def test_columnar_and_general_paths_give_identical_evidence_and_issues(tmp_path_
     if document:                        # one organization's evidence also in a YAML document
         (folder / "T-02.yaml").write_text("organization: T-02\nvalues:\n  members_full: 12\n"
                                           "records:\n  committee_meetings: [2026-01-10]\n", encoding="utf-8")
-    general, columnar, _ = both_ways([folder], ORGS, STANDARDS, size)
+    general, columnar, _ = both_ways([folder], ORGS, STANDARDS, size, way)
     assert_identical(general, columnar)
 
 
@@ -199,9 +221,10 @@ def demo_round(tmp_path_factory) -> Path:
     return generate(tmp_path_factory.mktemp("demo") / "round", 300, 7)
 
 
-def test_on_a_demo_round_nearly_every_organization_is_read_column_wise(demo_round):
+@pytest.mark.parametrize("way", WAYS)
+def test_on_a_demo_round_nearly_every_organization_is_read_column_wise(demo_round, way):
     rnd = load_round(demo_round)
-    general, columnar, fell = both_ways(rnd.evidence_paths, rnd.organizations, rnd.standards, 60)
+    general, columnar, fell = both_ways(rnd.evidence_paths, rnd.organizations, rnd.standards, 60, way)
     assert_identical(general, columnar)
     documents = len(list((demo_round.parent / "evidence").rglob("*.yaml")))
     # the demo's messy cells (其他 date spellings, 无, verified blanks, 500平方米...) are read column-wise;
