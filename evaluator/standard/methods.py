@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 from dataclasses import dataclass, field as dc_field
 from types import MappingProxyType
 from decimal import ROUND_HALF_UP, Decimal
@@ -351,7 +350,6 @@ class Frequency:
                       {f.id: records})
 
 
-_DATE = operator.attrgetter("date")
 _COUNT_WORD = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}
 
 
@@ -386,13 +384,18 @@ class _FrequencyPlan:
         self._verdicts: dict[tuple, tuple] = {}
 
     def count(self, records) -> tuple[tuple[int, ...], bool]:
-        """Records per period, and whether any is dated outside the round's period (`window`).
-        (Mapped and counted by C loops: a Python loop over the records was most of the time.)"""
-        where = list(map(self.period_of.get, map(_DATE, records)))
-        counts = tuple(map(where.count, range(len(self.spans))))
-        # a record in no period may still lie inside the round (a partial period at its ends)
+        """Records per period, and whether any is dated outside the round's period (`window`)."""
+        counts = [0] * len(self.spans)
+        where = self.period_of.get
         lo, hi = self.window
-        return counts, None in where and any(not lo <= r.date <= hi for r in records)
+        outside = False
+        for r in records:
+            i = where(r.date)
+            if i is not None:
+                counts[i] += 1
+            elif not lo <= r.date <= hi:      # in no period, yet maybe in the round (a partial period)
+                outside = True
+        return tuple(counts), outside
 
     def verdict(self, counts: tuple[int, ...]) -> tuple[str, Decimal, str]:
         """(outcome, points, reason before any note on records outside the period) for `counts`."""
