@@ -81,12 +81,13 @@ def test_a_waiver_is_never_served_from_the_cache():
 
 
 def test_provenance_is_written_in_key_order_whatever_order_it_was_gathered_in():
-    # Pieces sorts a set of provenance keys once and reuses the order: keyed by the keys in
-    # the order they came, so evidence read in another order is sorted on its own
+    # Pieces takes provenance in the order of its standard's field ids, sorted once: keys in
+    # any order come out sorted, and a key that is no field id is sorted in too
     import json
     pieces, rules = Pieces(), ConcludingRules(STD)
     gathered = [("members_full", "awards", "centre_area"), ("centre_area", "members_full", "awards"),
-                ("members_full", "awards", "centre_area"), ("awards", "centre_area")]
+                ("members_full", "awards", "centre_area"), ("awards", "centre_area"),
+                ("members_full", "a_note_of_the_store", "awards")]
     try:
         for i, keys in enumerate(gathered):
             org = Organization(f"O{i}", f"组织{i}", "community")

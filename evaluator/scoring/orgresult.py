@@ -110,7 +110,7 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     rest = dumps({"vetoes": g.vetoes,
                   "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
                                 "message": f.message} for f in _in_field_order(std, ev.findings)],
-                  "provenance": pieces.sorted_by_key(ev.provenance)})
+                  "provenance": pieces.provenance(std, ev.provenance)})
     # joined once: adding the pieces one by one copied the organization's 20 KB four times
     tail = b"".join((b'{"sections":', dumps(sections), b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
     return dumps(head), tail
@@ -130,7 +130,7 @@ class Pieces:
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
-        self._orders: dict[tuple, list] = {}
+        self._sorted_fields: dict[str, tuple[Standard, list]] = {}
 
     def item(self, std: Standard, o: Outcome) -> bytes:
         got = self._items.get(id(o))
@@ -172,17 +172,15 @@ class Pieces:
         self._mine[id(mine)] = (mine, data)
         return data
 
-    def sorted_by_key(self, d: dict) -> dict:
-        """`d` with its keys in sorted order (provenance: one key per field). Organizations of
-        one standard mostly have the same keys in the same order: the order is sorted once for
-        them (sorting 60 keys per organization cost more than serializing them)."""
-        keys = tuple(d)
-        order = self._orders.get(keys)
-        if order is None:
-            if len(self._orders) >= 1024:
-                self._orders.clear()
-            order = self._orders[keys] = sorted(keys)
-        return {k: d[k] for k in order}
+    def provenance(self, std: Standard, provenance: dict) -> dict:
+        """`provenance` in its keys' order. Its keys are the standard's field ids: taken in the
+        order of the field ids sorted once per standard, not sorted per organization (which
+        cost more than serializing them); sorted after all when a key is something else."""
+        got = self._sorted_fields.get(std.id)
+        if got is None or got[0] is not std:
+            got = self._sorted_fields[std.id] = (std, sorted(std.fields))
+        out = {k: provenance[k] for k in got[1] if k in provenance}
+        return out if len(out) == len(provenance) else dict(sorted(provenance.items()))
 
     def section_max(self, std: Standard) -> dict:
         got = self._maxima.get(std.id)
