@@ -46,13 +46,17 @@ DUE_KEYS = ("always", "prorated", "period_end")
 DUE_SCHEMA = {"oneOf": [{"enum": list(DUE_KEYS)}, {"type": "string", "format": "date"}]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Scored:
     outcome: str                      # pass | partial | fail
     points: Decimal
     reason: str
     used: Mapping[str, Any]
     veto_hit: bool = False
+
+    def __init__(self, outcome: str, points: Decimal, reason: str, used: Mapping[str, Any], veto_hit: bool = False):
+        # set at once, as model.Outcome: one per criterion scored afresh, per organization
+        self.__dict__.update(outcome=outcome, points=points, reason=reason, used=used, veto_hit=veto_hit)
 
 
 @dataclass(frozen=True)
