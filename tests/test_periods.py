@@ -82,3 +82,13 @@ def test_organizations_missing_other_months_are_told_their_own_months():
     assert "缺 1 次（2026年3月）" in no_march.reason and "缺 1 次（2026年7月）" in no_july.reason
     assert twice_in_june.reason == no_march.reason and twice_in_june.points == Decimal("2.5")
     assert _frequency(period, months(1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12)).reason == no_march.reason
+
+
+def test_points_equal_in_value_but_written_apart_keep_their_digits():
+    # 3 and 3.0 are one value; a section's sum of them is written as text in state.jsonl
+    period = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    every_month = [Record(dt.date(2026, m, 10)) for m in range(1, 13)]
+    assert str(_frequency(period, every_month, points="3").points) == "3"
+    assert str(_frequency(period, every_month, points="3.0").points) == "3.0"
+    assert str(_frequency(period, every_month[:11], points="3.0", deduct="0.50").points) == "2.50"
+    assert str(_frequency(period, every_month[:11], points="3", deduct="0.5").points) == "2.5"

@@ -344,7 +344,7 @@ class Frequency:
         period = env["$period"]
         cut = period_as_of(period)
         plan = _frequency_plan(f.label, every, at_least, points, deduct, period[0], period[1], cut,
-                               period.round_end if cut is not None else None)
+                               period.round_end if cut is not None else None, (str(points), str(deduct)))
         if plan.not_due:
             raise NotDue(plan.not_due)
         records = _require(env, f.id)
@@ -425,9 +425,14 @@ class _FrequencyPlan:
                 ("（扣完为止）" if lost < deduct * missing else ""))
 
 
-# keyed by what the plan is made of (the field's label, not the field: a field's hash is a
-# dataclass's, slow); `end` is the as-of date in a bulletin (`cut`), whose round ends on `round_end`
-_frequency_plan = functools.lru_cache(maxsize=1024)(_FrequencyPlan)
+@functools.lru_cache(maxsize=1024)
+def _frequency_plan(label, every, at_least, points, deduct, start, end, cut, round_end, digits) -> _FrequencyPlan:
+    """The plan, kept by what it is made of (the field's label, not the field: a field's hash is
+    a dataclass's, slow); `end` is the as-of date in a bulletin (`cut`), whose round ends on
+    `round_end`. `digits`, the points and deduction as written, only tells apart Decimals equal
+    in value but not in digits (3 and 3.0), one key otherwise: the points a plan gives back
+    keep their own digits (sums of them are written as text, state.jsonl's sort keys)."""
+    return _FrequencyPlan(label, every, at_least, points, deduct, start, end, cut, round_end)
 
 
 def _outside_period(records, start, end) -> str:
