@@ -22,8 +22,8 @@ instead times a round's partition intake (what each worker does before scoring: 
 pieces into every organization's Evidence and the issues), in the same run, both ways:
   general   replay_pieces (a RawEntry per field, a location per cell) + resolve() per organization
   columnar  intake.columnar.partition_evidence (bulk CSV rows as Arrow columns)
-over every partition, CPU seconds, normalize's memo emptied before each (both start cold, as
-a worker does), and checks they give identical Evidence and issues. Prints both times, their
+over every partition, CPU seconds, normalize's and the columnar intake's memos emptied before
+each (both start cold, as a worker does), and checks they give identical Evidence and issues. Prints both times, their
 ratio and how many organizations the columnar path left to the general one; then the columnar
 intake again with each partition's pieces read back from the spill while it is resolved, as a
 worker reads them (the two above read them all beforehand).
@@ -79,12 +79,16 @@ def median_time(fn, repeats):
 
 def partition_intake(round_yaml: Path, size: int) -> None:
     """The round's partitions resolved the general way and column-wise (see the docstring)."""
-    from evaluator.intake import normalize
+    from evaluator.intake import columnar as columnar_module, normalize
     from evaluator.intake.columnar import partition_evidence
     from evaluator.intake.evidence import resolve
     from evaluator.intake.partition import replay_pieces, route
     from evaluator.intake.rounds import load_round
     from evaluator.scoring.run import with_round_overrides
+
+    def cold():                   # what a worker process starts without: the texts and rows read
+        normalize._MEMO.clear()
+        columnar_module._ODD_READ.clear()
     rnd = load_round(round_yaml)
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
     t = time.process_time()
@@ -109,14 +113,14 @@ def partition_intake(round_yaml: Path, size: int) -> None:
 
     results, times = {}, {}
     for name, fn in (("general", general), ("columnar", columnar)):
-        normalize._MEMO.clear()
+        cold()
         t = time.process_time()
         with yamlsafe.gc_paused():
             results[name] = [fn(orgs, pieces) for orgs, pieces in parts]
         times[name] = time.process_time() - t
     # as a worker reads them: each partition's pieces read back from the spill (where most of
     # a large round's are) while it is resolved, not read beforehand
-    normalize._MEMO.clear()
+    cold()
     t = time.process_time()
     with yamlsafe.gc_paused():
         for k in range(router.count):
