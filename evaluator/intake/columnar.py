@@ -8,7 +8,7 @@ Here a partition's bulk rows stay Arrow columns: each column is dictionary-encod
 each distinct spelling is stripped and checked once, and each distinct (standard, field,
 text) is normalized once; duplicates, the grouping of records and their order are numpy
 work on integer codes. Each field then goes into its organization's Evidence through the
-very code resolve() ends with (evidence.settle, settle_self, _bulk_records).
+very code resolve() ends with (evidence.settle, settle_self, bulk_records).
 
 What is not plain is left to the general path (partition.replay_pieces, then resolve()),
 which stays the reference for every message: an organization with a value given twice, a
@@ -25,13 +25,13 @@ from typing import Iterable, NamedTuple
 
 from ..errors import Issue
 from ..model import Evidence, Organization, Record, Standard
-from .evidence import (_DATE_TITLE, _SOURCE_ZH, _blank_as_zero, _bulk_records, _says_none, is_blank, record_as_put,
+from .evidence import (DATE_TITLE, SOURCE_WORDS, blank_as_zero, bulk_records, says_none, is_blank, record_as_put,
                        resolve, settle, settle_self, verified_day)
 from .normalize import NormalizeError, normalize
-from .partition import _table, arrow, replay_pieces
+from .partition import arrow_table, arrow, replay_pieces
 
 _SOURCES = ("self", "verified")
-# where a bulk row is, for evidence._bulk_records: anything it refuses sends the organization
+# where a bulk row is, for evidence.bulk_records: anything it refuses sends the organization
 # the general way, which says where (a .csv name: a number is never an Excel day number)
 _NOWHERE = Issue("bulk.csv", 0, 0, "$", "")
 _NOT_PUT = object()                   # a values row's verified cell that puts nothing
@@ -115,7 +115,7 @@ class _Bulk:
                 self.general[at] = True
                 continue
             _, kind, name, head, data, numbers = piece
-            table = _table(data)
+            table = arrow_table(data)
             cols = self._columns(kind, head, table, seq)
             if cols is None:
                 self.whole = True
@@ -193,7 +193,7 @@ class _Bulk:
         import numpy as np
         if "source" in head:
             codes, texts = _coded(table.column(head["source"]), strip=True)
-            cols["src"] = np.array([{"self": 0, "verified": 1}.get(_SOURCE_ZH.get(t), -1) for t in texts],
+            cols["src"] = np.array([{"self": 0, "verified": 1}.get(SOURCE_WORDS.get(t), -1) for t in texts],
                                    dtype=np.int64)[codes]
         else:
             cols["src"] = np.zeros(n, dtype=np.int64)
@@ -338,7 +338,7 @@ class _Bulk:
         verified_alone[seg_group[ss[seg] == 1]] = True
         general[g_org[verified_alone & (last_insp == 0)]] = True
         # each source's records: a tuple in record order when its rows are all plain, else
-        # where its rows are (read by _bulk_records when resolved), and whether one is listed
+        # where its rows are (read by bulk_records when resolved), and whether one is listed
         # twice; sources in the order given
         self.recs = recs
         sorted_recs = recs[order_s].tolist()
@@ -360,8 +360,8 @@ class _Bulk:
         """Each records row's record, whether it is one (plain), its rank in record order (-1:
         none) and a number it shares with equal records only (-1: none; a date spelled two ways
         is one record): the common row was read when put; any other is read here, once per
-        distinct (standard, field, row), as _bulk_records reads it (normalize) — one record,
-        or the row left as it is, for _bulk_records when resolved (无), or refused (the
+        distinct (standard, field, row), as bulk_records reads it (normalize) — one record,
+        or the row left as it is, for bulk_records when resolved (无), or refused (the
         organization goes the general way). Ranks come from sorting the distinct records."""
         import numpy as np
         vocab = self.vocab["rec"]
@@ -372,10 +372,10 @@ class _Bulk:
             pool += self._odd_records(r, odd, ids)
         is_record = _flags(pool, lambda x: type(x) is Record)
         plain = is_record[ids]
-        order = sorted(np.flatnonzero(is_record).tolist(), key=lambda i: _DATE_TITLE(pool[i]))
+        order = sorted(np.flatnonzero(is_record).tolist(), key=lambda i: DATE_TITLE(pool[i]))
         rank_of = np.full(len(pool), -1, dtype=np.int64)
         rank_of[order] = np.arange(len(order))
-        keys = [_DATE_TITLE(pool[i]) for i in order]
+        keys = [DATE_TITLE(pool[i]) for i in order]
         same_of = np.full(len(pool), -1, dtype=np.int64)
         same_of[order] = np.cumsum([a != b for a, b in zip([None] + keys, keys)], dtype=np.int64) - 1
         return _objects(pool)[ids], plain, rank_of[ids], same_of[ids]
@@ -394,7 +394,7 @@ class _Bulk:
             where, code = divmod(k, len(vocab))
             f, row = self.field[where // n_fid][where % n_fid], vocab[code]
             read = None
-            if f is not None and f.type == "records" and not _says_none(row):
+            if f is not None and f.type == "records" and not says_none(row):
                 read = _odd_record(f, row)
                 if read is _REFUSED:
                     refused.append(len(got))
@@ -431,7 +431,7 @@ class _Bulk:
 
     def resolve_plain(self, evidence: dict) -> None:
         """Every organization not left to the general path, field by field, into `evidence`.
-        A records row _bulk_records refuses sends its organization the general way still."""
+        A records row bulk_records refuses sends its organization the general way still."""
         orgs, general = self.orgs, self.general
         fallen = set()                           # organizations a records row sent the general way
         ev = std = None
@@ -439,7 +439,7 @@ class _Bulk:
         for org_i, cell in self._items():
             if org_i != current:
                 if ev is not None and current not in fallen:
-                    _blank_as_zero(ev, std, set())
+                    blank_as_zero(ev, std, set())
                     evidence[ev.organization] = ev
                 current, org = org_i, orgs[org_i]
                 ev, std = Evidence(org.id), self.stds[self.std_of[org_i]]
@@ -459,7 +459,7 @@ class _Bulk:
                 # plain sources listing no record twice need no duplicate check (the usual case)
                 settle(ev, f, got, inspector, on, all(seg[2] is not None and not seg[5] for seg in segments))
         if ev is not None and current not in fallen:
-            _blank_as_zero(ev, std, set())
+            blank_as_zero(ev, std, set())
             evidence[ev.organization] = ev
         general[list(fallen)] = True
 
@@ -473,7 +473,7 @@ class _Bulk:
                 import numpy as np
                 rows = self.recs[np.sort(self.order_s[a:b])].tolist()
                 refused: list[Issue] = []
-                records = _bulk_records(refused, f, rows, [_NOWHERE] * len(rows))
+                records = bulk_records(refused, f, rows, [_NOWHERE] * len(rows))
                 if refused:
                     return None
             got[source] = records
@@ -494,7 +494,7 @@ class _Bulk:
             mask = self.general[org]
             if mask.any():
                 _, kind, name, head, data, numbers = piece
-                yield ("csv", kind, name, head, _table(data).filter(pa.array(mask)), numbers[mask])
+                yield ("csv", kind, name, head, arrow_table(data).filter(pa.array(mask)), numbers[mask])
 
 
 # field id -> (the field, kept alive so its id is not reused, {(date, title): its reading}): a
@@ -511,7 +511,7 @@ _UNREAD = object()
 
 def _odd_record(f, row: dict):
     """A records row ({date, title} as put) read for the records field f: its one Record,
-    None when it is not one record (left to _bulk_records, which reads it again), _REFUSED."""
+    None when it is not one record (left to bulk_records, which reads it again), _REFUSED."""
     entry = _ODD_READ.get(id(f))
     if entry is None or entry[0] is not f:
         entry = _ODD_READ[id(f)] = (f, {})

@@ -27,7 +27,6 @@ import functools
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -35,8 +34,8 @@ from ..model import Field, Record
 from ..standard.yamlsafe import control_message, find_control
 from ..terms import FIELD_TYPES, UNITS
 # reading numbers and their units is shared with the standard loader (a threshold's `value: 50人`)
-from ..standard.quantity import (  # noqa: F401  (OTHER_UNITS, NONFINITE_TOKENS: re-exported)
-    NONFINITE_TOKENS, OTHER_UNITS, NormalizeError, _check_unit, _expected_number, _int_text,
+from ..standard.quantity import (
+    NormalizeError, _check_unit, _expected_number, _int_text,
     _is_finite, _read_decimal, _show, halfwidth, read_percent,
 )
 from ..standard.quantity import plain as _plain, plain_text as _plain_text, shift as _shift

@@ -24,10 +24,10 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..errors import InputError, Issue
+from ..errors import Issue
 from ..model import Organization
 from ..standard.yamlsafe import decode_text, find_control, gc_paused, read_limited
-from .evidence import (RawEvidence, _Collector, _evidence_files, _read_csv, _read_file, csv_kind,
+from .evidence import (RawEvidence, _Collector, evidence_files, _read_csv, _read_file, csv_kind,
                        records_head, records_rows, values_head, values_rows)
 from .spill import Spill
 
@@ -290,7 +290,7 @@ def _ipc(table):
     return sink.getvalue()
 
 
-def _table(data):
+def arrow_table(data):
     """A piece's rows as a table: a table (a slice) as routed, or an Arrow IPC stream's bytes
     (bytes, or a memoryview of what was read back from the spill) read without copying them."""
     import pyarrow as pa
@@ -413,7 +413,7 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
     arrow()
     r = Router(organizations, size, spill_dir, small_tail)
     r.standards = standards          # org type -> Standard: reads workbooks' Chinese headers (intake.workbook)
-    files = _evidence_files(paths, r.issues)
+    files = evidence_files(paths, r.issues)
     pool = _read_ahead(r, files, helpers)
     try:
         for f in files:
@@ -519,7 +519,7 @@ def replay_pieces(pieces: Iterable[tuple]) -> tuple[dict[str, RawEvidence], list
                     put(*entry)
             else:
                 _, kind, name, head, table, numbers = piece
-                rows = zip(*(col.to_pylist() for col in _table(table).columns))
+                rows = zip(*(col.to_pylist() for col in arrow_table(table).columns))
                 # an Arrow table's cells are all text (never null) and its rows full: each cell's
                 # text is its str.strip(), called directly
                 if kind == "values":

@@ -40,7 +40,7 @@ from durable import engine as durable_engine
 
 from ..errors import EvaluationError
 from ..model import Standard
-from ..standard.expr import Binary, Call, EvalError, Expr, ListLit, Literal, MissingValue, Name, Type, Unary
+from ..standard.expr import Binary, Call, EvalError, Expr, ListLit, Literal, MissingValue, Name, Unary
 from ..standard.plain import GATE_TERMS, ORG_TERMS
 
 _names = itertools.count()

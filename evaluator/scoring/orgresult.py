@@ -9,7 +9,6 @@ any other a JSON number with the shortest digits that round-trip it.
 """
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 

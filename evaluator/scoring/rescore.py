@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from ..model import Evidence, Organization
 from ..terms import SCOPES

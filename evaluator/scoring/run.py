@@ -28,13 +28,13 @@ from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
 from ..standard.yamlsafe import gc_paused
 from ..standard.distribution import compile_distribution
-from ..terms import ORG_TYPES, STATUS_ZH, UNCOUNTED
+from ..terms import UNCOUNTED
 from .asof import evidence_as_of, gate_evidence
 from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
 from .grading import grade
 from .lists import ListState, veto_marks
-from .orgresult import Pieces, dumps, parts, round_part, splice
+from .orgresult import Pieces, dumps, parts, round_part
 from .pipeline import PartResult, Partitions, StandardsSpec, score_partition
 from .placement import Quotas, Ranks, ranking_info, sort_key
 from .previous import load_previous

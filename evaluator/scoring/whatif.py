@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Callable
 
 from ..errors import InputError, Issue
+from ..intake.evidence import evidence_digest
 from ..intake.rounds import Round
 from ..model import Standard
 from ..terms import STATUS_ZH, scope_label
@@ -138,27 +139,10 @@ def _usable_rows(rnd: Round, folder, before, notes: list[str]) -> list[Row] | No
     if len(rows) != len(rnd.organizations):
         notes.append(f"{folder} 的组织与当前名册不一致，已重新读取证据并评分")
         return None
-    if header.get("evidence_digest") != _evidence_digest(rnd):
+    if header.get("evidence_digest") != evidence_digest(rnd.evidence_paths):
         notes.append(f"证据在 {folder} 评估之后有变化，已重新读取证据并评分")
         return None
     return rows
-
-
-def _evidence_digest(rnd: Round) -> str | None:
-    """The evidence digest results.json records, from the files' bytes alone (no parsing): each
-    evidence file's name and content in reading order, as intake.evidence._read_file hashes
-    them. A file that cannot be read gives None (the evidence is then read and refused)."""
-    import hashlib
-    from ..intake.evidence import _evidence_files
-    from ..standard.yamlsafe import read_limited
-    issues: list[Issue] = []
-    h = hashlib.sha256()
-    try:
-        for f in _evidence_files(rnd.evidence_paths, issues):
-            h.update(f.name.encode() + b"\0" + read_limited(f) + b"\0")
-    except InputError:
-        return None
-    return None if issues else "sha256:" + h.hexdigest()
 
 
 def _replaced(rows: list[Row], after: dict[str, Standard]) -> list[Row]:
