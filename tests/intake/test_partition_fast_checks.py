@@ -4,11 +4,12 @@ with other line breaks) about blank lines, on any text without control character
 first_line_utf8 on the bytes wherever plain_lines lets it; partition.has_control says what
 yamlsafe.find_control says; decode_text drops a BOM as before; a bulk CSV that is not UTF-8 is
 refused as decode_text refuses it, wherever in the file the bad bytes are."""
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from pathlib import Path
 
 from evaluator.errors import InputError
+from evaluator.intake.evidence import read_csv_rows
 from evaluator.intake.partition import Router, first_line, first_line_utf8, has_control, plain_lines
 from evaluator.model import Organization
 from evaluator.standard.yamlsafe import decode_text, find_control
@@ -79,17 +80,24 @@ BYTES = [b"a", b",", b"\n", b'"', "中".encode(), b"\xc2\xa0", b"\xed\xa0\x80", 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(BYTES), max_size=10).map(b"".join), st.booleans())
-def test_a_bulk_csv_not_utf8_anywhere_is_refused_as_decode_text_refuses_it(tmp_path_factory, body, late):
+@example(b"\xc2\x80", False)            # valid UTF-8, a control character: the one the first version missed
+def test_a_bulk_csv_not_utf8_anywhere_is_refused_as_the_general_reader_refuses_it(tmp_path_factory, body, late):
     # the bytes are decoded only where they cannot say enough themselves: pyarrow checks the
-    # rest, and where it refuses the general reader says what decode_text says
+    # rest, and where it refuses the general reader says what it says (decode_text's message
+    # for bytes that are not UTF-8; for valid UTF-8 such as U+0080, the control-character one)
     rows = b"organization,field,self\n" + (b"C1,f,1\n" * 3 if late else b"") + b"C1,f," + body + b"\n"
     path = tmp_path_factory.mktemp("csv") / "values.csv"
     path.write_bytes(rows)
     router = Router([Organization("C1", "甲", "community", "东区", "")], 10)
     try:
-        expected = decode_text(rows, str(path)) and None
+        read_csv_rows(path, rows)
+        expected = None
     except InputError as e:
         expected = e.issues
+    try:
+        decode_text(rows, str(path))
+    except InputError as e:
+        assert expected == e.issues       # not UTF-8: refused as decode_text refuses it
     try:
         router.read_csv(path, rows)
         got = None
