@@ -285,7 +285,11 @@ def test_kill_9_never_leaves_a_silently_mixed_set_or_temp_files(big_round, tmp_p
     _kill_at(point, _start(new_round, out), out)
 
     names = listing(out)
-    assert set(names) <= set(SET), f"left behind: {sorted(set(names) - set(SET))}"
+    # a kill between giving a finished file's inode its hidden temp name and renaming it (one
+    # system call apart, results._Staged.commit) leaves that one name; the next write removes it
+    temps = [n for n in names if n.startswith(results_mod.TMP_PREFIX)]
+    names = [n for n in names if n not in temps]
+    assert len(temps) <= 1 and set(names) <= set(SET), f"left behind: {sorted(set(names) - set(SET)) + temps}"
     runs = _which_run(out, renamed_id)
     try:
         results_mod.check_result_set(out)
@@ -301,7 +305,7 @@ def test_kill_9_never_leaves_a_silently_mixed_set_or_temp_files(big_round, tmp_p
     else:
         assert code == 2 and MIXED in err
     # whatever was left, the next run completes the set (for the mixed one; the others are alike)
-    if point == "renaming":
+    if point == "renaming" or temps:
         code, _, err = run_cli("evaluate", new_round, "--out", out, "-q")
         assert code == 0, err
         assert listing(out) == SET and set(_which_run(out, renamed_id).values()) == {"new"}

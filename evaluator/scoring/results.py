@@ -228,7 +228,9 @@ class _Staged:
 
     def __init__(self, dir_fd: int, data: Content):
         self.dir_fd, self.named, self._sink = dir_fd, None, None
-        try:                                       # an inode without a name: a kill leaves nothing
+        # an inode without a name: a kill while writing leaves nothing (one killed in commit,
+        # between naming it and renaming it, leaves a hidden temp name the next write removes)
+        try:
             self.fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o666, dir_fd=dir_fd)
         except (AttributeError, OSError):          # no O_TMPFILE here (kernel, file system, OS)
             self.named = _temp_name()
