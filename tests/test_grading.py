@@ -26,6 +26,23 @@ def child_standard(tmp_path, sid: str, text: str):
     return load_standard(tmp_path / f"{sid}.yaml")
 
 
+def review_standard(tmp_path, sid: str, *, verified="50%", review="50%", label="民主评议", scale=100):
+    """A standard extending mini whose total weighs the criteria (考核得分) against a review score
+    field (民主评议得分, 0 to `scale`), the component named `label`."""
+    return child_standard(tmp_path, sid, f"""id: {sid}
+version: "1"
+title: 加权标准
+extends: mini
+fields:
+  review_score: {{type: number, label: 民主评议得分, min: 0, max: {scale}}}
+grading:
+  quotas: []
+  components:
+    - {{id: verified, label: 考核得分, source: criteria, weight: {verified}}}
+    - {{id: review, label: {label}, source: field, field: review_score, scale: {scale}, weight: {review}}}
+""")
+
+
 def run(evidence: dict, std=STD, orgs=None):
     orgs = orgs or [Organization(oid, oid, "community", "东区", "一街道") for oid in evidence]
     payload = evaluate_organizations(orgs, evidence, {"community": std}, PERIOD)
@@ -134,19 +151,7 @@ def test_a_quota_is_rounded_down_so_it_is_never_exceeded():
 
 
 def test_weighted_components_with_a_review_score_field(tmp_path):
-    weighted_std = child_standard(tmp_path, "weighted", """id: weighted
-version: "1"
-title: 加权标准
-extends: mini
-fields:
-  review_score: {type: number, label: 民主评议得分, min: 0, max: 100}
-grading:
-  quotas: []
-  components:
-    - {id: verified, label: 考核得分, source: criteria, weight: 70%}
-    - {id: review, label: 民主评议, source: field, field: review_score, scale: 100, weight: 30%}
-""")
-    std = weighted_std
+    std = review_standard(tmp_path, "weighted", verified="70%", review="30%")
     r, _ = run({"O1": full_evidence("O1", centre_area=Decimal(350), review_score=Decimal("85.5"))}, std)
     o = r["O1"]
     # criteria 92 x 0.7 = 64.4; review 85.5 x 0.3 = 25.65; total 90.05
@@ -234,8 +239,7 @@ def test_a_veto_states_its_cap_only_when_it_lowers_the_tier_and_names_no_absent_
 def test_a_gate_on_the_last_tier_is_refused_at_its_line(tmp_path):
     """A failed gate moves an organization one tier down; on the last tier there is none, so such
     a gate could never do anything: the author is told at the gate's tier, with what to do."""
-    (tmp_path / "mini.yaml").write_text((FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "lastgate.yaml").write_text("""id: lastgate
+    gate_on_d = """id: lastgate
 version: "1"
 title: 末档条件
 extends: mini
@@ -244,9 +248,9 @@ grading:
   gates:
     - {tier: C, condition: "total >= 70", reason: 总分不低于70分}
     - {tier: D, condition: "total >= 200", reason: 不可能达到的条件}
-""", encoding="utf-8")
+"""
     with pytest.raises(InputError) as e:
-        load_standard(tmp_path / "lastgate.yaml")
+        child_standard(tmp_path, "lastgate", gate_on_d)
     err = str(e.value)
     assert "lastgate.yaml:9:" in err and "$.grading.gates[1].tier" in err
     assert "a gate on the last tier (D档) can never move anyone" in err
@@ -302,35 +306,13 @@ def test_a_reviewed_share_below_the_minimum_names_both_to_two_places(tmp_path):
 
 
 def test_a_missing_component_field_is_named_once_when_its_label_is_the_fields(tmp_path):
-    std = child_standard(tmp_path, "review", """id: review
-version: "1"
-title: 加权标准
-extends: mini
-fields:
-  review_score: {type: number, label: 民主评议得分, min: 0, max: 100}
-grading:
-  quotas: []
-  components:
-    - {id: verified, label: 考核得分, source: criteria, weight: 50%}
-    - {id: review, label: 民主评议得分, source: field, field: review_score, scale: 100, weight: 50%}
-""")
+    std = review_standard(tmp_path, "review", label="民主评议得分")
     o = run({"O1": full_evidence("O1")}, std)[0]["O1"]
     assert (o["status"], o["tier_reasons"]) == ("not_graded", ["不予定档：缺少民主评议得分"])
 
 
 def test_a_field_component_is_scaled_from_its_own_scale_to_the_base(tmp_path):
-    std = child_standard(tmp_path, "tenpoint", """id: tenpoint
-version: "1"
-title: 十分制评议
-extends: mini
-fields:
-  review_score: {type: number, label: 民主评议得分, min: 0, max: 10}
-grading:
-  quotas: []
-  components:
-    - {id: verified, label: 考核得分, source: criteria, weight: 50%}
-    - {id: review, label: 民主评议, source: field, field: review_score, scale: 10, weight: 50%}
-""")
+    std = review_standard(tmp_path, "tenpoint", scale=10)
     # 8 of 10 is 80 of the base 100: 50% x 100 + 50% x 80 = 90, A's line exactly
     o = run({"O1": full_evidence("O1", review_score=Decimal(8))}, std)[0]["O1"]
     assert (o["components"]["review"], o["total"], o["tier"]) == (Decimal(80), Decimal(90), "A")

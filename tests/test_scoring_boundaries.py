@@ -7,30 +7,16 @@ from decimal import Decimal
 import pytest
 
 from evaluator.errors import EvaluationError
-from evaluator.model import Evidence, Organization, Quota, Record
+from evaluator.model import Organization, Quota, Record
 from evaluator.scoring.criteria import org_env, score_criterion
 from evaluator.standard import methods
 
 from test_engine import full_evidence
-from test_grading import STD, child_standard, months, run
+from test_grading import STD, child_standard, months, review_standard, run
 
 
 def crit(r, cid):
     return next(c for c in r["criteria"] if c["id"] == cid)
-
-
-WEIGHTED = """id: weighted
-version: "1"
-title: 加权标准
-extends: mini
-fields:
-  review_score: {type: number, label: 民主评议得分, min: 0, max: 100}
-grading:
-  quotas: []
-  components:
-    - {id: verified, label: 考核得分, source: criteria, weight: 50%}
-    - {id: review, label: 民主评议, source: field, field: review_score, scale: 100, weight: 50%}
-"""
 
 
 # ---------------------------------------------------------------- the one rounding step
@@ -41,7 +27,7 @@ grading:
     ("79.98", "89.99", "B"),     # 89.99 exactly, one cent below the band
 ])
 def test_total_is_rounded_half_up_once_before_the_tier_band(tmp_path, review, total, tier):
-    std = child_standard(tmp_path, "weighted", WEIGHTED)
+    std = review_standard(tmp_path, "weighted")
     o = run({"O1": full_evidence("O1", review_score=Decimal(review))}, std)[0]["O1"]
     assert (o["total"], o["tier"]) == (Decimal(total), tier)
 
