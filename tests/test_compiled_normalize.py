@@ -32,12 +32,10 @@ def test_fields_alike_but_for_their_bounds_do_not_share_what_a_text_read_as():
 
 
 def test_the_memory_is_bounded(monkeypatch):
-    monkeypatch.setattr(norm, "_MEMO", {})
-    monkeypatch.setattr(norm, "_KEPT", [0])
-    monkeypatch.setattr(norm, "_MEMO_TEXTS", 10)
+    monkeypatch.setattr(norm, "_MEMO", norm.FieldMemo(10))
     fields = [Field(f"n{k}", "number", label="数") for k in range(3)]
     for i in range(25):
         for f in fields:
             assert normalize(str(i), f) == D(i)
-            assert sum(len(m) for _, m in norm._MEMO.values()) <= 10
+            assert len(norm._MEMO) <= 10
     assert normalize("3", fields[0]) == D(3)

@@ -27,7 +27,7 @@ from ..errors import Issue
 from ..model import Evidence, Organization, Record, Standard
 from .evidence import (DATE_TITLE, SOURCE_WORDS, blank_as_zero, bulk_records, says_none, is_blank, record_as_put,
                        resolve, settle, settle_self, verified_day)
-from .normalize import NormalizeError, normalize
+from .normalize import FieldMemo, NormalizeError, normalize
 from .partition import arrow_table, arrow, replay_pieces
 
 _SOURCES = ("self", "verified")
@@ -497,38 +497,26 @@ class _Bulk:
                 yield ("csv", kind, name, head, arrow_table(data).filter(pa.array(mask)), numbers[mask])
 
 
-# field id -> (the field, kept alive so its id is not reused, {(date, title): its reading}): a
-# records row written otherwise than the common way (2026/1/5, 2026年1月5日...) read once per
-# process rather than once per partition, as normalize keeps the texts it read (the same
-# spellings recur in every partition: 0.3 of a 20,000-organization round's 3.4 CPU-s of
-# intake); at most _ODD_ROWS rows in all, all forgotten at once
-_ODD_READ: dict[int, tuple] = {}
-_ODD_ROWS = 50_000
-_ODD_KEPT = [0]
+# a records row written otherwise than the common way (2026/1/5, 2026年1月5日...) read once per
+# process for its field rather than once per partition, as normalize keeps the texts it read
+# (the same spellings recur in every partition: 0.3 of a 20,000-organization round's 3.4
+# CPU-s of intake)
+_ODD_READ = FieldMemo(50_000)
 _REFUSED = object()                   # a row normalize refuses
-_UNREAD = object()
 
 
 def _odd_record(f, row: dict):
     """A records row ({date, title} as put) read for the records field f: its one Record,
     None when it is not one record (left to bulk_records, which reads it again), _REFUSED."""
-    entry = _ODD_READ.get(id(f))
-    if entry is None or entry[0] is not f:
-        entry = _ODD_READ[id(f)] = (f, {})
     key = (row["date"], row.get("title", ""))
-    read = entry[1].get(key, _UNREAD)
-    if read is _UNREAD:
+    read = _ODD_READ.get(f, key)
+    if read is FieldMemo.UNREAD:
         try:
             one = normalize([row], f)
             read = one[0] if len(one) == 1 else None
         except NormalizeError:
             read = _REFUSED
-        _ODD_KEPT[0] += 1
-        if _ODD_KEPT[0] > _ODD_ROWS:
-            _ODD_READ.clear()
-            _ODD_KEPT[0] = 1
-            entry = _ODD_READ[id(f)] = (f, {})
-        entry[1][key] = read
+        _ODD_READ.keep(f, key, read)
     return read
 
 

@@ -122,32 +122,57 @@ def normalize(raw: Any, field: Field, *, excel: bool = False) -> Any:
     excel=True: `raw` is a cell of an .xlsx file, where a number in a date (or records date)
     is an Excel day number (46086 = 2026-03-05); from any other file it is refused."""
     if type(raw) is str and not excel:
-        # Text reads the same for one field wherever it comes from, and the values are
-        # immutable: each field's texts are read once. The demo's 5,000 organizations write
-        # 303,000 values, 18,600 distinct (field, text) pairs: "1", "是", "2026-11-05"...
-        entry = _MEMO.get(id(field))
-        if entry is None or entry[0] is not field:
-            entry = _MEMO[id(field)] = (field, {})
-            _KEPT[0] += 1                                   # (a field counts as a text)
-        memo = entry[1]
-        value = memo.get(raw, _SLOW)
-        if value is _SLOW:
-            value = _normalize(raw, field, excel)          # a refusal raises, and is not kept
-            _KEPT[0] += 1
-            if _KEPT[0] > _MEMO_TEXTS:                     # bounded: all forgotten at once
-                _MEMO.clear()
-                _KEPT[0] = 1
-                _MEMO[id(field)] = (field, memo := {})
-            memo[raw] = value
+        # text reads the same for one field wherever it comes from: each is read once (_MEMO)
+        value = _MEMO.get(field, raw)
+        if value is FieldMemo.UNREAD:
+            value = _MEMO.keep(field, raw, _normalize(raw, field, excel))   # a refusal raises, and is not kept
         return value
     return _normalize(raw, field, excel)
 
 
-# field id() -> (the field, kept alive so its id is not reused, {text: value}), at most
-# _MEMO_TEXTS fields and texts in all (about 15 MB)
-_MEMO: dict[int, tuple[Field, dict[str, Any]]] = {}
-_MEMO_TEXTS = 100_000
-_KEPT = [0]
+class FieldMemo:
+    """What was read for a field, by key (values are immutable, so a reading can be shared):
+    keyed by the field's identity, the field kept alive so its id is not reused; at most
+    `limit` fields and keys in all, all forgotten at once when full."""
+    UNREAD = object()                                     # what `get` gives for a key not kept
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._by_field: dict[int, tuple[Field, dict]] = {}
+        self._kept = 0
+
+    def get(self, field: Field, key):
+        entry = self._by_field.get(id(field))
+        if entry is None or entry[0] is not field:
+            return FieldMemo.UNREAD
+        return entry[1].get(key, FieldMemo.UNREAD)
+
+    def keep(self, field: Field, key, value):
+        """`value` remembered for (field, key); returns it."""
+        entry = self._by_field.get(id(field))
+        if entry is None or entry[0] is not field:
+            entry = self._by_field[id(field)] = (field, {})
+            self._kept += 1                               # (a field counts as a key)
+        self._kept += 1
+        if self._kept > self.limit:                       # bounded: all forgotten at once
+            self._by_field.clear()
+            self._kept = 1
+            entry = self._by_field[id(field)] = (field, {})
+        entry[1][key] = value
+        return value
+
+    def clear(self) -> None:
+        self._by_field.clear()
+        self._kept = 0
+
+    def __len__(self) -> int:
+        """The keys remembered, all fields together."""
+        return sum(len(m) for _, m in self._by_field.values())
+
+
+# each field's texts read once: the demo's 5,000 organizations write 303,000 values, 18,600
+# distinct (field, text) pairs ("1", "是", "2026-11-05"...); 100,000 kept at most (about 15 MB)
+_MEMO = FieldMemo(100_000)
 
 
 def _normalize(raw: Any, field: Field, excel: bool) -> Any:
