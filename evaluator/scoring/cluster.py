@@ -18,7 +18,7 @@ import secrets
 from typing import Iterable, Iterator
 
 from ..errors import InputError, Issue
-from .pipeline import PartJob, PartResult, StandardsSpec, score_partition
+from .pipeline import PartJob, PartResult, StandardsSpec, Work, score_partition
 
 # The environment agrade's own scripts start Dask workers with, and recommend (README, Dask).
 # Dask's sampling profiler keeps the call trees of each worker's last 1,000 seconds: with
@@ -48,7 +48,8 @@ class DaskCluster:
             raise InputError(Issue("--cluster", 0, 0, "$", f"cannot reach the Dask scheduler at {address}: {e}")) from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def run(self, jobs: Iterable[PartJob], spec: StandardsSpec) -> Iterator[PartResult]:
+    def run(self, jobs: Iterable[PartJob], spec, work: Work | None = None) -> Iterator[PartResult]:
+        """`work(job, spec)` for each job (score_partition unless given), as they finish."""
         from distributed import as_completed
         tag = secrets.token_hex(6)          # task keys of this run only, however many share the scheduler
         # The standards are the result of a task, not scattered data. Dask keeps scattered
@@ -62,7 +63,7 @@ class DaskCluster:
         in_flight = 0
         for job in jobs:
             # a few tasks per worker at a time: the client holds only what is in flight
-            window.add(self.client.submit(score_partition, job, spec_future, key=f"agrade-part-{tag}-{job.index}-{job.score}",
+            window.add(self.client.submit(work or score_partition, job, spec_future, key=f"agrade-part-{tag}-{job.index}-{job.score}",
                                           retries=3, pure=False))
             in_flight += 1
             while in_flight >= 2 * self.workers:

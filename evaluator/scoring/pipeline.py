@@ -236,11 +236,12 @@ class Serial:
 
     def run(self, jobs: Iterable[PartJob], spec, work: Work | None = None) -> Iterator[PartResult]:
         """`work(job, spec)` for each job (score_partition unless given), in order."""
+        work = work or score_partition
         try:
             for job in jobs:
-                yield (work or score_partition)(job, spec)
+                yield work(job, spec)
         finally:
-            if work is None:             # score_partition's scorers outlive a partition
+            if work is score_partition:  # its scorers outlive a partition
                 release(spec)
 
     def close(self) -> None:
@@ -357,8 +358,7 @@ class Partitions:
             with local as token:
                 if spill is not None and isinstance(ex, LocalPool):
                     spill.share(ex.context)            # its workers append their results themselves
-                # a cluster (DaskCluster.run) runs score_partition only
-                for res in ex.run(jobs(token), arg) if work is score_partition else ex.run(jobs(token), arg, work):
+                for res in ex.run(jobs(token), arg, work):
                     if res.put_issues or res.issues:
                         failed = True
                     if arrived:
