@@ -11,10 +11,11 @@ A worker started later (start_worker) and appended to procs is stopped with the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -27,10 +28,26 @@ SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
 WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_scheduler(logs: Path, timeout: float = 60) -> tuple[str, subprocess.Popen]:
+    """A scheduler on a port the system picks as it binds (--port 0), and the address it then
+    writes to its scheduler file. (Asking for a free port first and passing it on raced: another
+    process could take the port between the check and the scheduler's bind.)"""
+    info = logs / "scheduler.json"
+    with open(logs / "scheduler.log", "w") as err:
+        proc = subprocess.Popen(SCHEDULER + ["--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                             "--scheduler-file", str(info)], stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return json.loads(info.read_text())["address"], proc
+        except (OSError, ValueError, KeyError):   # not written yet, or caught half-written
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"the scheduler did not start (exit {proc.returncode}): "
+                               + (logs / "scheduler.log").read_text()[-2000:])
+        time.sleep(0.1)
 
 
 def start_worker(address: str, name: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -47,11 +64,8 @@ def local_cluster(logs: Path, workers: int = 2, worker_env: dict[str, str] | Non
                   ) -> Iterator[tuple[str, "distributed.Client", list]]:
     """A scheduler and `workers` worker processes on 127.0.0.1 (their logs in `logs`; their
     environment this one's plus `worker_env`), stopped (killed) when the block ends."""
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    with open(logs / "scheduler.log", "w") as err:
-        procs = [subprocess.Popen(SCHEDULER + ["--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                  stdout=subprocess.DEVNULL, stderr=err)]
+    address, scheduler = start_scheduler(logs)
+    procs = [scheduler]
     try:
         for i in range(workers):
             procs.append(start_worker(address, f"w{i}", logs / f"w{i}.log", worker_env))
