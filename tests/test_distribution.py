@@ -378,3 +378,45 @@ def test_a_wrong_distribution_message_reads_in_full(tmp_path, text, path, messag
         child_standard(tmp_path, "mini2", with_distribution(f"  distribution:\n    tiers: {text}\n").replace("id: mini\n", "id: mini2\n"))
     (issue,) = e.value.issues
     assert (issue.path, issue.message) == (path, message)
+
+
+def test_the_bulletin_states_what_each_share_came_to(tmp_path):
+    """The 通报 (round summary) has a table of the declared shares as allocated, in the words a
+    department writes: the scope, the share, the count allowed, the count held, met or not; no
+    tier ids or rule names."""
+    from evaluator.reports import model
+    from evaluator.reports.html import render_html
+    _, payload = _evaluate(tmp_path, CAPS, TEN)
+    payload = json.loads(json.dumps(payload, default=str))       # as read back from results.json
+    ctx = model.context(payload, public=False, has_previous=False)
+    rows = model.summary(payload, ctx, {})["distributions"]
+    assert [(r["scope"], r["rule"], r["range"], r["count"], r["graded"], r["met"]) for r in rows] == [
+        ("区县“东区”", "A档 不超过 20%", "最多 2 个", 2, 10, True),
+        ("区县“东区”", "B档 约 40%（±10%）", "应有 3 至 5 个", 5, 10, True),
+        ("区县“东区”", "C档 不少于 20%", "至少 2 个", 3, 10, True)]
+    html = render_html("summary", model.summary(payload, ctx, {}), standalone=False)
+    section = html[html.index("档次比例执行情况"):]
+    section = section[:section.index("</table>")]
+    assert "B档 约 40%（±10%）" in section and "应有 3 至 5 个" in section and "达标" in section
+    for word in ("max", "target", "tolerance", "rule"):
+        assert word not in section.replace("class=", "")
+
+
+def test_the_bulletin_says_when_a_share_is_not_met(tmp_path):
+    from evaluator.reports import model
+    std = with_distribution("  distribution:\n    tiers: [{tier: A, target: 50%}]\n")
+    _, payload = _evaluate(tmp_path, std, [(oid, {"serious_violation": "是"}) for oid in ("V1", "V2")])
+    payload = json.loads(json.dumps(payload, default=str))
+    ctx = model.context(payload, public=False, has_previous=False)
+    (row,) = model.summary(payload, ctx, {})["distributions"]
+    assert (row["scope"], row["rule"], row["range"], row["count"], row["met"]) == ("全域", "A档 约 50%", "应有 1 个", 0, False)
+
+
+def test_a_bulletin_without_declared_shares_has_no_such_table(tmp_path):
+    from evaluator.reports import model
+    from evaluator.reports.html import render_html
+    _, payload = _evaluate(tmp_path, NO_QUOTA, TEN[:3])
+    payload = json.loads(json.dumps(payload, default=str))
+    ctx = model.context(payload, public=False, has_previous=False)
+    assert model.summary(payload, ctx, {})["distributions"] == []
+    assert "档次比例执行情况" not in render_html("summary", model.summary(payload, ctx, {}), standalone=False)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..terms import PREVIOUS_WORD, date_text, rank_label, scope_key, spaced, ungraded_move
+from ..terms import PREVIOUS_WORD, date_text, rank_label, scope_key, scope_label, spaced, ungraded_move
 from . import charts
 from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
                      date_zh, fixed, learn_type_name, num, pct, share, to_decimal, type_name)
@@ -589,6 +589,28 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
     return rows
 
 
+def _distribution_rows(results: dict, ctx: dict) -> list[dict]:
+    """What each declared tier share (grading.distribution) came to, as the 通报 states it:
+    results.json `distribution`, counted on the final tiers (a quota that overrode a share
+    shows it unmet). The standard is named only when more than one declares shares."""
+    from ..standard.distribution import Share, range_text
+    given = [d for d in results.get("distribution") or [] if isinstance(d, dict)]
+    several = len({d.get("standard") for d in given}) > 1
+    rows = []
+    for d in given:
+        sid, tier = d.get("standard"), str(d.get("tier", ""))
+        std = (results.get("standards") or {}).get(sid) or {}
+        names = {t.get("id"): t.get("name") for t in std.get("tiers") or [] if isinstance(t, dict)}
+        rule = Share(tier, d.get("rule", ""), to_decimal(d.get("share")) or Decimal(0),
+                     to_decimal(d.get("tolerance")) or Decimal(0))
+        rows.append({"standard": ctx["standards"].get(sid, {}).get("title", "") if several else "",
+                     "scope": scope_label(d.get("scope") or "round", str(d.get("value") or "")),
+                     "rule": rule.text(names.get(tier) or tier),
+                     "range": range_text(rule.kind, int(d.get("low", 0)), int(d.get("high", 0))),
+                     "count": d.get("count", ""), "graded": d.get("graded", ""), "met": bool(d.get("met"))})
+    return rows
+
+
 def moves(kind: str) -> tuple[tuple[str, str], ...]:
     """The movement labels with their classes; not graded now reads 本期/本轮不予定档 (terms)."""
     return (("升档", "up"), ("保持", "same"), ("降档", "down"), ("首次定档", "new"), (ungraded_move(kind), "none"))
@@ -697,6 +719,7 @@ def summary(results: dict, ctx: dict, previous: dict[str, dict], facts: "RoundFa
                      "avg": fixed(sum(totals, Decimal(0)) / len(totals)) if totals else "—"},
         "schemes": _scheme_tables(results, ctx),
         "targets": _target_rows(results, ctx),
+        "distributions": _distribution_rows(results, ctx),
         "ranking": ranking,
         "districts": sorted({r["district"] for r in ranking}),
         "streets": [{"value": f"{d}/{st}", "label": f"{d}{st}" if len({x[0] for x in streets}) > 1 else st}

@@ -33,6 +33,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Iterable, Mapping
 
 from ..model import ZERO, Grading, Quota
+from ..standard.distribution import range_text
 from ..terms import SCOPES, pct, scope_key, scope_label, spaced
 from .grading import place
 from .rows import Row
@@ -120,7 +121,7 @@ class Distributions:
             i = g.tier_index(share.tier)
             lo, hi = share.bounds(n)
             head = (f"{scope_label(d.scope, k[1])}档次比例要求{share.text(g.tiers[i].name)}（{n} 个中"
-                    f"{_range_text(share.kind, lo, hi)}）")
+                    f"{range_text(share.kind, lo, hi)}）")
             inside = [r for r in rows if tiers[r.id] == i]
             if len(inside) > hi and i < last:
                 note, cut = _tie_note(inside, hi), inside[hi].sort_key
@@ -186,14 +187,6 @@ class Distributions:
                 got = sum(1 for r in rows if r.tier_index == i)
                 out.append({**c, "count": got, "met": c["low"] <= got <= c["high"]})
         return out
-
-
-def _range_text(kind: str, lo: int, hi: int) -> str:
-    if kind == "max":
-        return f"最多 {hi} 个"
-    if kind == "min":
-        return f"至少 {lo} 个"
-    return f"应有 {lo} 个" if lo == hi else f"应有 {lo} 至 {hi} 个"
 
 
 # ------------------------------------------------------------------ quotas

@@ -109,6 +109,16 @@ def compile_distribution(raw: Any, tier_ids: Sequence[str], fail: Callable[[tupl
     return Distribution(scope, tuple(shares[t] for t in tier_ids if t in shares))
 
 
+def range_text(kind: str, lo: int, hi: int) -> str:
+    """A share's count range as its reasons and the 通报 state it: '最多 2 个', '至少 3 个',
+    '应有 3 至 5 个'."""
+    if kind == "max":
+        return f"最多 {hi} 个"
+    if kind == "min":
+        return f"至少 {lo} 个"
+    return f"应有 {lo} 个" if lo == hi else f"应有 {lo} 至 {hi} 个"
+
+
 # How a declared distribution is allocated, as the published rules (agrade doc) state it once.
 ALLOCATION_RULE = ("按排名分配：某档超过比例时，该档排序最后的组织调至下一档；低于下限或目标时，由以下各档中排序靠前、"
                    "且不受一票否决和档次条件限制的组织调入；最低档次只统计不调整；名额限制在其后执行并优先")
