@@ -48,14 +48,14 @@ Progress = Callable[[int, int], None]
 def with_round_overrides(std: Standard, override: dict) -> Standard:
     """Round-level grading overrides (quotas, target, ranking, distribution) replace the standard's."""
     from ..model import Quota, Target
-    from ..standard.loader import _dec
+    from ..standard.quantity import read_decimal
     g = std.grading
     changes = {}
     if "quotas" in override:
-        changes["quotas"] = tuple(Quota(q["tier"], _dec(q["max_share"]), q["scope"]) for q in override["quotas"])
+        changes["quotas"] = tuple(Quota(q["tier"], read_decimal(q["max_share"]), q["scope"]) for q in override["quotas"])
     if "target" in override:
         t = override["target"]
-        changes["target"] = Target(t["tier"], _dec(t["min_share"]), t.get("scope", "round"))
+        changes["target"] = Target(t["tier"], read_decimal(t["min_share"]), t.get("scope", "round"))
     if "ranking" in override:         # tier_first | score_first (scoring.placement)
         changes["ranking"] = override["ranking"]
     if "distribution" in override:    # checked against each standard's tiers when the round loaded

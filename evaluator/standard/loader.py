@@ -21,7 +21,7 @@ from .distribution import compile_distribution
 from .expr import ExprError, FunctionSpec, NameSpec, Type, compile_expr, DEFAULT_FUNCTIONS
 from .methods import REGISTRY
 from .plain import GATE_TERMS, Vocabulary, register_tiers
-from .quantity import NormalizeError, read_number, read_share
+from .quantity import NormalizeError, read_decimal, read_number, read_share
 from ..terms import BUILTIN_TYPES, ORG_TYPES, register_type_names, unit_code
 from ..model import (ZERO, Component, Criterion, Field, Gate, Grading, Quota,
                     Section, Standard, Target, Tier)
@@ -542,7 +542,7 @@ class Resolver:
             with carry_on:
                 fail("base", (), f"a standard needs base criteria ({kinds}) and grading.base above 0 "
                                  f"(got {base}); bonus, veto and info criteria alone grade nothing")
-        tiers = tuple(Tier(t["id"], t.get("name", t["id"]), _dec(t["min"])) for t in g["tiers"])
+        tiers = tuple(Tier(t["id"], t.get("name", t["id"]), read_decimal(t["min"])) for t in g["tiers"])
         for i in range(1, len(tiers)):
             if tiers[i].min >= tiers[i - 1].min:
                 with carry_on:
@@ -601,8 +601,8 @@ class Resolver:
                     with carry_on:
                         fail("components", (i, "field"), f"component source 'field' needs 'field' naming a number "
                                                          f"field (got {c.get('field')!r})")
-            comps.append(Component(c["id"], c.get("label", c["id"]), c["source"], _dec(c["weight"]), c.get("field"),
-                                   _dec(c["scale"]) if c.get("scale") is not None else None))
+            comps.append(Component(c["id"], c.get("label", c["id"]), c["source"], read_decimal(c["weight"]), c.get("field"),
+                                   read_decimal(c["scale"]) if c.get("scale") is not None else None))
         wsum = sum((c.weight for c in comps), ZERO)
         if wsum != 1:
             with carry_on:
@@ -625,11 +625,11 @@ class Resolver:
         quotas = []
         for i, q in enumerate(g.get("quotas") or []):
             with carry_on:
-                quotas.append(Quota(tier_ref("quotas", (i, "tier"), q["tier"]), _dec(q["max_share"]), q["scope"]))
+                quotas.append(Quota(tier_ref("quotas", (i, "tier"), q["tier"]), read_decimal(q["max_share"]), q["scope"]))
         t, target, distribution = g.get("target"), None, None
         if t:
             with carry_on:
-                target = Target(tier_ref("target", ("tier",), t["tier"]), _dec(t["min_share"]), t.get("scope", "round"))
+                target = Target(tier_ref("target", ("tier",), t["tier"]), read_decimal(t["min_share"]), t.get("scope", "round"))
         with carry_on:
             distribution = compile_distribution(g.get("distribution"), ids, lambda sub, msg: fail("distribution", sub, msg))
         ties = []
@@ -643,8 +643,8 @@ class Resolver:
                     fail("tie_breaks", (i,), f"tie-break order must be 'asc' or 'desc', got '{order}'")
             ties.append((key, order == "desc"))
         bonus_total = sum((c.points for c in criteria.values() if c.kind == "bonus"), ZERO)
-        return Grading(base=base, bonus_cap=_dec(g["bonus_cap"]) if g.get("bonus_cap") is not None else bonus_total,
-                       min_reviewed_share=_dec(g.get("min_reviewed_share", 0)), components=tuple(comps),
+        return Grading(base=base, bonus_cap=read_decimal(g["bonus_cap"]) if g.get("bonus_cap") is not None else bonus_total,
+                       min_reviewed_share=read_decimal(g.get("min_reviewed_share", 0)), components=tuple(comps),
                        tiers=tiers, gates=tuple(gates), quotas=tuple(quotas), target=target, tie_breaks=tuple(ties),
                        distribution=distribution)
 
@@ -776,7 +776,7 @@ class _CriterionContext:
             except NormalizeError as e:
                 self.fail(path, str(e))
         try:
-            return _dec(v, percent_ok)
+            return read_decimal(v, percent_ok)
         except ValueError as e:
             self.fail(path, str(e))
 
@@ -789,7 +789,7 @@ class _CriterionContext:
 
     def points(self, path, value):
         try:
-            d = _dec(value)
+            d = read_decimal(value)
         except ValueError as e:
             self.fail(path, str(e))
         if d < 0:
@@ -803,27 +803,6 @@ class _CriterionContext:
         return str(tid)
 
 
-def _dec(v, percent_ok=True) -> Decimal:
-    """A YAML number or a "60%" string as Decimal."""
-    if isinstance(v, bool):
-        raise ValueError(f"expected a number, got {v}")
-    if isinstance(v, (int, Decimal)):
-        return Decimal(v)
-    if isinstance(v, str):
-        s = v.strip()
-        if s.endswith("%") and percent_ok:
-            try:
-                return Decimal(s[:-1]) / 100
-            except Exception:
-                pass
-        else:
-            try:
-                return Decimal(s)
-            except Exception:
-                pass
-    raise ValueError(f"expected a number{' or a percentage like 60%' if percent_ok else ''}, got {v!r}")
-
-
 def _field(fid: str, d: dict, fail) -> Field:
     t = d["type"]
     tol, rel = ZERO, False
@@ -831,7 +810,7 @@ def _field(fid: str, d: dict, fail) -> Field:
         tv = d["tolerance"]
         rel = isinstance(tv, str) and tv.strip().endswith("%")
         try:
-            tol = _dec(tv)
+            tol = read_decimal(tv)
         except ValueError as e:
             fail(("tolerance",), str(e))
         if t == "records" and (rel or tol != tol.to_integral_value() or tol < 0):
@@ -849,8 +828,8 @@ def _field(fid: str, d: dict, fail) -> Field:
     if d.get("unit") and t not in ("number", "integer"):
         fail(("unit",), f"only number and integer fields have a unit (this one is {t})")
     return Field(id=fid, type=t, label=d["label"], unit=unit_code(d.get("unit")),
-                 min=_dec(d["min"]) if d.get("min") is not None else None,
-                 max=_dec(d["max"]) if d.get("max") is not None else None,
+                 min=read_decimal(d["min"]) if d.get("min") is not None else None,
+                 max=read_decimal(d["max"]) if d.get("max") is not None else None,
                  values=values, tolerance=tol, tolerance_relative=rel, blank=blank)
 
 

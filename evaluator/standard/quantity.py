@@ -19,7 +19,7 @@ from typing import Any
 from ..model import Field
 from ..terms import UNIT_ZH, UNITS
 
-__all__ = ["NormalizeError", "halfwidth", "read_number", "read_percent", "read_share", "is_unit", "SHARE_EXPECTED",
+__all__ = ["NormalizeError", "halfwidth", "read_decimal", "read_number", "read_percent", "read_share", "is_unit", "SHARE_EXPECTED",
            "OTHER_UNITS", "NONFINITE_TOKENS"]
 
 
@@ -195,6 +195,26 @@ def read_number(raw: Any, field: Field) -> Decimal:
     value, unit = _read_decimal(raw, expected)
     _check_unit(raw, unit, field, expected)
     return value
+
+
+def read_decimal(v: Any, percent_ok: bool = True) -> Decimal:
+    """A number of a standard's grading as YAML gives it (a tier's minimum, a component's weight
+    or scale, a quota's or target's share, a field's bounds and tolerance), also in a round's
+    grading overrides (scoring.run.with_round_overrides): an int or Decimal as it is, a text
+    number ("85.5") or, when `percent_ok`, a percentage ("60%" -> 0.6). Raises ValueError
+    (expected what, got what) for anything else, yes/no values included; the schema has
+    already refused most of those, the loader turns the rest into an issue at its line."""
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {v}")
+    if isinstance(v, (int, Decimal)):
+        return Decimal(v)
+    if isinstance(v, str):
+        s = v.strip()
+        try:
+            return Decimal(s[:-1]) / 100 if s.endswith("%") and percent_ok else Decimal(s)
+        except ArithmeticError:          # decimal.InvalidOperation: not a number
+            pass
+    raise ValueError(f"expected a number{' or a percentage like 60%' if percent_ok else ''}, got {v!r}")
 
 
 SHARE_EXPECTED = "a percentage such as 60% or 0.6"
