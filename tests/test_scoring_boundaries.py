@@ -32,6 +32,21 @@ def test_total_is_rounded_half_up_once_before_the_tier_band(tmp_path, review, to
     assert (o["total"], o["tier"]) == (Decimal(total), tier)
 
 
+@pytest.mark.parametrize("minimum, status", [("90.63%", "graded"), ("90.64%", "not_graded")])
+def test_the_reviewed_share_is_rounded_half_up_at_its_fourth_place(tmp_path, minimum, status):
+    # base 160 (G1.1 15 points, G2.4 65); members_full missing leaves G1.1's 15 unreviewed:
+    # 145 / 160 = 0.90625 -> 0.9063 half up (half-even and truncation give 0.9062, below 90.63%)
+    std = child_standard(tmp_path, "odd", 'id: odd\nversion: "1"\ntitle: 奇数分值\nextends: mini\n'
+                         f"grading:\n  quotas: []\n  base: 160\n  min_reviewed_share: {minimum}\n"
+                         "override:\n  G1.1: {points: 15}\n  G2.4: {points: 65}\n")
+    ev = full_evidence("O1")
+    del ev.values["members_full"]
+    o = run({"O1": ev}, std)[0]["O1"]
+    assert (o["reviewed_share"], o["status"]) == (Decimal("0.9063"), status)
+    if status == "not_graded":
+        assert o["tier_reasons"] == ["不予定档：已核查指标分值占比 90.63%，低于最低要求 90.64%"]
+
+
 # ---------------------------------------------------------------- floors (扣完为止)
 
 @pytest.mark.parametrize("tasks, points, floored", [(0, 10, False), (2, 2, False), (3, 0, True), (9, 0, True)])
