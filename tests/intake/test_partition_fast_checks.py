@@ -74,6 +74,26 @@ def test_plain_lines_by_hand():
     assert first_line_utf8("a,b\r\nc".encode()) == "a,b" and first_line_utf8(b" \nc") is None
 
 
+def plain_reference(data: bytes, start: int) -> bool:
+    """plain_lines said one byte at a time: \r only in \r\n, no byte after a line feed that
+    may begin a blank line, no U+2028/U+2029."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return False
+    if any(data[i] == 10 and data[i + 1] in b"\n\r \t\xc2\xe1\xe2\xe3" for i in range(start, len(data) - 1)):
+        return False
+    return "\u2028".encode() not in data and "\u2029".encode() not in data
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(ALPHABET + ["\ufeff", "\u1680", "\u205f", "“", "啊", "\xb7", "x\n", "\n\n"]),
+                max_size=16).map("".join), st.booleans())
+def test_plain_lines_is_its_reference(text, bom):
+    # the fast scan (two regular expressions) against the byte-by-byte definition: a file it
+    # wrongly called plain would be read from its bytes with a blank line taken for a row
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    assert plain_lines(data, 3 if bom else 0) is plain_reference(data, 3 if bom else 0)
+
+
 BYTES = [b"a", b",", b"\n", b'"', "中".encode(), b"\xc2\xa0", b"\xed\xa0\x80", b"\xc0\xaf", b"\xe0\x80\xaf",
          b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"\xc2", b"\xe4\xb8", b"\xff", b"\x80", b"\xf0\x9f\x98\x80"]
 
