@@ -20,13 +20,14 @@ order of the general path alone.
 """
 from __future__ import annotations
 
+import dataclasses
 import operator
 from typing import Iterable, NamedTuple
 
 from ..errors import Issue
 from ..model import Evidence, Organization, Record, Standard
 from .evidence import (DATE_TITLE, SOURCE_WORDS, blank_as_zero, bulk_records, says_none, is_blank, record_as_put,
-                       resolve, settle, settle_self, verified_day)
+                       resolve, settle, settle_mismatch, settle_self, verified_day)
 from .normalize import FieldMemo, NormalizeError, normalize
 from .partition import arrow_table, arrow, replay_pieces
 
@@ -36,6 +37,7 @@ _SOURCES = ("self", "verified")
 _NOWHERE = Issue("bulk.csv", 0, 0, "$", "")
 _NOT_PUT = object()                   # a values row's verified cell that puts nothing
 _FIRST = operator.itemgetter(0)
+_NOTHING_BROKEN = frozenset()         # for blank_as_zero: the columnar path settles only fields it read
 
 
 class PartitionEvidence(NamedTuple):
@@ -77,10 +79,9 @@ def _coded(column, strip: bool = False) -> tuple:
 
 
 def _objects(items: list):
+    """The items as a numpy object array, each one element (a tuple of records too)."""
     import numpy as np
-    a = np.empty(len(items), dtype=object)
-    a[:] = items
-    return a
+    return np.fromiter(items, dtype=object, count=len(items))
 
 
 def _flags(items: list, test):
@@ -253,20 +254,22 @@ class _Bulk:
             blank = self._read(std, v["fid"], v["verified"], "verified", no_inspector, blank=True)
             general[org[no_inspector & ~blank]] = True
             v["put_verified"] &= ~no_inspector
-        self_v, bad = self._read(std, v["fid"], v["self"], "self", v["put_self"])
+        self_v, bad, self_none = self._read(std, v["fid"], v["self"], "self", v["put_self"])
         general[org[bad]] = True
-        verified, bad = self._read(std, v["fid"], v["verified"], "verified", v["put_verified"])
+        verified, bad, verified_none = self._read(std, v["fid"], v["verified"], "verified", v["put_verified"])
         general[org[bad]] = True
         verified[~v["put_verified"]] = _NOT_PUT
-        names, insp, on = _objects(self.fid_names)[v["fid"]], _objects(self.vocab["inspector"])[v["inspector"]], \
-            _objects(self.on_read)[v["on"]]
-        self.cells = list(zip(names.tolist(), fields.tolist(), self_v.tolist(), verified.tolist(), insp.tolist(),
-                              on.tolist()))
+        v["field"], v["self_v"], v["verified_v"], v["self_none"] = fields, self_v, verified, self_none
+        v["blank"] = v["put_verified"] & verified_none           # the inspector's "nothing found"
+        # the texts a self-report mismatch depends on: the finding is made once per distinct key
+        v["texts"] = ((std * len(self.fid_names) + v["fid"]) * len(self.vocab["self"]) + v["self"]) \
+            * len(self.vocab["verified"]) + v["verified"]
 
     def _read(self, std, fid, codes, column: str, rows, blank: bool = False):
-        """For `rows`: each cell's text normalized for its field, and whether normalize refused
-        it (with blank=True: whether it is blank for its field, as resolve() asks). Each
-        distinct (standard, field, text) is read once."""
+        """For `rows`: each cell's text normalized for its field, whether normalize refused it
+        and whether it is no value (None; every row not in `rows` is); with blank=True: whether
+        it is blank for its field, as resolve() asks. Each distinct (standard, field, text) is
+        read once."""
         import numpy as np
         texts = self.vocab[column]
         width, n_fid = len(texts), len(self.fid_names)
@@ -287,15 +290,18 @@ class _Bulk:
                         pass
             got.append(value)
             refused.append(no)
+        inverse = inverse.reshape(-1)
         if blank:
             out = np.zeros(len(rows), dtype=bool)
-            out[rows] = np.array(got, dtype=bool)[inverse.reshape(-1)]
+            out[rows] = np.array(got, dtype=bool)[inverse]
             return out
         values = np.full(len(rows), None, dtype=object)
-        values[rows] = _objects(got)[inverse.reshape(-1)]
+        values[rows] = _objects(got)[inverse]
         bad = np.zeros(len(rows), dtype=bool)
-        bad[rows] = np.array(refused, dtype=bool)[inverse.reshape(-1)]
-        return values, bad
+        bad[rows] = np.array(refused, dtype=bool)[inverse]
+        none = np.ones(len(rows), dtype=bool)
+        none[rows] = _flags(got, lambda x: x is None)[inverse]
+        return values, bad, none
 
     def _records(self, pieces: list[dict]) -> None:
         """Records rows grouped by organization and field; within a group, by source and in
@@ -351,10 +357,9 @@ class _Bulk:
         for segs in segments:
             if len(segs) > 1:
                 segs.sort(key=_FIRST)
-        self.groups = {"org": g_org, "first": r["seq"][order][starts]}
-        self.group_cells = list(zip(fields.tolist(), _objects(self.vocab["inspector"])[last_insp].tolist(),
-                                    _objects(self.on_read)[last_on].tolist(), segments))
-        self.order_s = order_s
+        self.groups = {"org": g_org, "first": r["seq"][order][starts], "fid": g_fid, "field": fields,
+                       "inspector": last_insp, "on": last_on}
+        self.segments, self.order_s = segments, order_s
 
     def _records_read(self, r) -> tuple:
         """Each records row's record, whether it is one (plain), its rank in record order (-1:
@@ -408,60 +413,188 @@ class _Bulk:
 
     # ------------------------------------------------------------ into the evidence
 
-    def _items(self):
-        """(organization, cell) for every field given by an organization not left to the
-        general path, in registry order, each organization's fields in the order they were
-        first given (as resolve() goes through them). A value's cell: (field id, Field, self
-        value, verified value or _NOT_PUT, inspector, verified_on); a records field's:
-        (Field, inspector, verified_on, its sources' records)."""
+    def _group_sources(self) -> tuple[list, list, list]:
+        """Each records field of an organization not left to the general path, its sources
+        read: per group, the self records (None: not given), the verified ones (_NOT_PUT: not
+        given), and `got` ({source: records} in the order given) when a source may list a
+        record twice, for settle() to find it (else None). Rows written otherwise than the
+        common way are read here by bulk_records; an organization with a row it refuses goes
+        the general way."""
         import numpy as np
+        g_org = self.groups["org"]
+        n = len(g_org)
+        selfs, verifieds, twice = [None] * n, [_NOT_PUT] * n, [None] * n
+        fields, fallen = self.groups["field"], []
+        for i in np.flatnonzero(~self.general[g_org]).tolist():
+            segments = self.segments[i]
+            if len(segments) == 1 and segments[0][2] is not None and not segments[0][5]:
+                _, source, records, _, _, _ = segments[0]        # the usual group: one plain source
+                if source == "self":
+                    selfs[i] = records
+                else:
+                    verifieds[i] = records
+                continue
+            got = self._records_of(fields[i], segments)
+            if got is None:
+                fallen.append(g_org[i])
+                continue
+            if not all(seg[2] is not None and not seg[5] for seg in segments) \
+                    and any(len(set(map(DATE_TITLE, rs))) < len(rs) for rs in got.values()):
+                twice[i] = got
+            selfs[i], verifieds[i] = got.get("self"), got.get("verified", _NOT_PUT)
+        self.general[fallen] = True
+        return selfs, verifieds, twice
+
+    def _items(self) -> dict | None:
+        """Every field given by an organization not left to the general path, as columns (one
+        entry per field), in registry order, each organization's fields in the order they were
+        first given (as resolve() goes through them): org, name (field id), field (Field),
+        self (value or records, None: none), self_none, verified (_NOT_PUT: not given),
+        is_verified, inspector and on (verified_on) as codes, texts (a value's texts, for its mismatch finding; -1 for
+        records), got (see _group_sources), slow (settle() has to see it: an inspector's
+        "nothing found", a record listed twice)."""
+        import numpy as np
+        names = _objects(self.fid_names)
         parts = []
         if self.v is not None:
-            parts.append((self.v["org"], self.v["seq"], self.cells))
+            v = self.v
+            parts.append({"org": v["org"], "first": v["seq"], "name": names[v["fid"]], "field": v["field"],
+                          "self": v["self_v"], "verified": v["verified_v"], "is_verified": v["put_verified"],
+                          "self_none": v["self_none"], "inspector": v["inspector"], "on": v["on"],
+                          "texts": v["texts"], "got": np.full(len(v["org"]), None, dtype=object), "slow": v["blank"]})
         if self.groups is not None:
-            parts.append((self.groups["org"], self.groups["first"], self.group_cells))
+            g = self.groups
+            selfs, verifieds, twice = self._group_sources()
+            parts.append({"org": g["org"], "first": g["first"], "name": names[g["fid"]], "field": g["field"],
+                          "self": _objects(selfs), "verified": _objects(verifieds),
+                          "is_verified": _flags(verifieds, lambda x: x is not _NOT_PUT),
+                          "self_none": _flags(selfs, lambda x: x is None), "inspector": g["inspector"], "on": g["on"],
+                          "texts": np.full(len(g["org"]), -1, dtype=np.int64), "got": _objects(twice),
+                          "slow": _flags(twice, lambda x: x is not None)})
         if not parts:
-            return iter(())
-        org = np.concatenate([p[0] for p in parts])
-        first = np.concatenate([p[1] for p in parts])
-        cells = _objects([c for p in parts for c in p[2]])
-        keep = ~self.general[org]
-        order = np.lexsort((first[keep], org[keep]))
-        return zip(org[keep][order].tolist(), cells[keep][order].tolist())
+            return None
+        org = np.concatenate([p["org"] for p in parts])
+        keep = np.flatnonzero(~self.general[org])
+        order = keep[np.lexsort((np.concatenate([p["first"] for p in parts])[keep], org[keep]))]
+        return {k: np.concatenate([p[k] for p in parts])[order] for k in parts[0] if k != "first"}
 
     def resolve_plain(self, evidence: dict) -> None:
         """Every organization not left to the general path, field by field, into `evidence`.
-        A records row bulk_records refuses sends its organization the general way still."""
-        orgs, general = self.orgs, self.general
-        fallen = set()                           # organizations a records row sent the general way
+        A records row bulk_records refuses sends its organization the general way still.
+        Nearly every organization's fields are settled column-wise (_settle_columns); one with
+        a field settle() has to see (an inspector's "nothing found", a record listed twice:
+        findings and notes that depend on what came before) is settled field by field."""
+        import numpy as np
+        items = self._items()
+        if items is None:
+            return
+        slow_org = np.zeros(len(self.orgs), dtype=bool)
+        slow_org[items["org"][items["slow"]]] = True
+        slow = slow_org[items["org"]]
+        if slow.any():
+            self._settle_cells(evidence, {k: a[slow] for k, a in items.items()})
+            items = {k: a[~slow] for k, a in items.items()}
+        self._settle_columns(evidence, items)
+
+    def _settle_cells(self, evidence: dict, items: dict) -> None:
+        """Organizations field by field, through settle() and settle_self() as resolve() does."""
         ev = std = None
         current = -1
-        for org_i, cell in self._items():
+        inspectors = _objects(self.vocab["inspector"])[items["inspector"]]
+        days = _objects(self.on_read)[items["on"]]
+        for org_i, fid, f, self_v, verified, inspector, on, got in zip(
+                *(items[k].tolist() for k in ("org", "name", "field", "self", "verified")), inspectors.tolist(),
+                days.tolist(), items["got"].tolist()):
             if org_i != current:
-                if ev is not None and current not in fallen:
-                    blank_as_zero(ev, std, set())
-                    evidence[ev.organization] = ev
-                current, org = org_i, orgs[org_i]
-                ev, std = Evidence(org.id), self.stds[self.std_of[org_i]]
-            if len(cell) == 6:                   # a value
-                fid, f, self_v, verified, inspector, on = cell
-                if verified is _NOT_PUT:
-                    settle_self(ev, fid, self_v)
-                else:
-                    # (no self value, or one read as blank: None, which settle reads as none)
-                    settle(ev, f, {"self": self_v, "verified": verified}, inspector, on)
-                continue
-            f, inspector, on, segments = cell    # records
-            got = self._records_of(f, segments)
-            if got is None:
-                fallen.add(org_i)
+                if ev is not None:
+                    self._done(evidence, ev, std)
+                current = org_i
+                ev, std = Evidence(self.orgs[org_i].id), self.stds[self.std_of[org_i]]
+            if got is not None:                  # records a source may list twice: settle finds them
+                settle(ev, f, got, inspector, on)
+            elif verified is _NOT_PUT:
+                settle_self(ev, fid, self_v)
             else:
-                # plain sources listing no record twice need no duplicate check (the usual case)
-                settle(ev, f, got, inspector, on, all(seg[2] is not None and not seg[5] for seg in segments))
-        if ev is not None and current not in fallen:
-            blank_as_zero(ev, std, set())
-            evidence[ev.organization] = ev
-        general[list(fallen)] = True
+                # (no self value, or one read as blank: None, which settle reads as none)
+                settle(ev, f, {"self": self_v, "verified": verified}, inspector, on, True)
+        if ev is not None:
+            self._done(evidence, ev, std)
+
+    def _settle_columns(self, evidence: dict, items: dict) -> None:
+        """Organizations whose fields settle() would settle one by one without looking at what
+        came before: each dict of their Evidence built at once from the columns, with what
+        settle() and settle_self() put in it, in the same order. The verified value wins (the
+        self value when none is), provenance says which, the self value is kept on its own,
+        and a self value beside a verified one may make a mismatch finding (settle_mismatch)."""
+        import numpy as np
+        org, verified = items["org"], items["is_verified"]
+        n_orgs = len(self.orgs)
+        given = ~items["self_none"]
+        put = verified | given                   # settle_self puts nothing for no value
+        names = items["name"][put].tolist()
+        values = np.where(verified, items["verified"], items["self"])[put].tolist()
+        sources = self._provenance(verified[put], items["inspector"][put], items["on"][put])
+        self_names, self_values = items["name"][given].tolist(), items["self"][given].tolist()
+        at, self_at = _offsets(org[put], n_orgs), _offsets(org[given], n_orgs)
+        findings = self._findings(items, verified & given)
+        ids = [o.id for o in self.orgs]
+        present = np.unique(org)
+        for i, a, b, c, d in zip(present.tolist(), at[present].tolist(), at[present + 1].tolist(),
+                                 self_at[present].tolist(), self_at[present + 1].tolist()):
+            ev = Evidence(ids[i], values=dict(zip(names[a:b], values[a:b])),
+                          self_values=dict(zip(self_names[c:d], self_values[c:d])),
+                          provenance=dict(zip(names[a:b], sources[a:b])), findings=findings.get(i, []))
+            self._done(evidence, ev, self.stds[self.std_of[i]])
+
+    def _provenance(self, verified, inspector, on) -> list[dict]:
+        """Each field's provenance as settle() and settle_self() write it: {source: self}, or
+        {source: verified, inspector, verified_on}. Equal ones are one dict, shared by every
+        field and organization that has it (a provenance is never changed once settled: asof
+        and the results copy what they change); a dict per field was a million dicts and 0.2
+        CPU-s of a 20,000-organization round."""
+        import numpy as np
+        n_on = len(self.on_read)
+        kind = np.where(verified, 1 + inspector * n_on + on, 0)
+        distinct, inverse = np.unique(kind, return_inverse=True)
+        made = []
+        for k in distinct.tolist():
+            if k == 0:
+                made.append({"source": "self"})
+            else:
+                who, day = divmod(k - 1, n_on)
+                made.append({"source": "verified", "inspector": self.vocab["inspector"][who],
+                             "verified_on": self.on_read[day]})
+        return _objects(made)[inverse.reshape(-1)].tolist()
+
+    def _findings(self, items: dict, both) -> dict[int, list]:
+        """The mismatch findings of fields given both self-assessed and verified, by
+        organization in field order: a value's finding made once per distinct (standard,
+        field, self text, verified text), each organization given its own copy."""
+        import numpy as np
+        rows = np.flatnonzero(both)
+        texts = items["texts"][rows]
+        values = rows[texts >= 0]
+        _, first, inverse = np.unique(texts[texts >= 0], return_index=True, return_inverse=True)
+        made = [settle_mismatch(f, s, v) for f, s, v in zip(*(items[k][values[first]].tolist()
+                                                              for k in ("field", "self", "verified")))]
+        inverse = inverse.reshape(-1)
+        hit = _flags(made, lambda x: x is not None)[inverse]
+        by_row = dict(zip(values[hit].tolist(), [made[k] for k in inverse[hit].tolist()]))
+        records = rows[texts < 0]
+        for r, f, s, v in zip(records.tolist(), items["field"][records].tolist(), items["self"][records].tolist(),
+                              items["verified"][records].tolist()):
+            finding = settle_mismatch(f, s, v)
+            if finding is not None:
+                by_row[r] = finding
+        out: dict[int, list] = {}
+        org = items["org"]
+        for r in sorted(by_row):
+            out.setdefault(int(org[r]), []).append(dataclasses.replace(by_row[r]))
+        return out
+
+    def _done(self, evidence: dict, ev: Evidence, std: Standard) -> None:
+        blank_as_zero(ev, std, _NOTHING_BROKEN)
+        evidence[ev.organization] = ev
 
     def _records_of(self, f, segments) -> dict | None:
         """A records field's tuples by source, in the order the sources first came; None when
@@ -526,6 +659,12 @@ def _last(codes, given, starts):
     import numpy as np
     at = np.maximum.reduceat(np.where(given, np.arange(len(codes)), 0), starts)
     return np.where(np.logical_or.reduceat(given, starts), codes[at], 0)
+
+
+def _offsets(org, n_orgs: int):
+    """For entries in organization order: where each organization's begin (and, at i + 1, end)."""
+    import numpy as np
+    return np.concatenate(([0], np.cumsum(np.bincount(org, minlength=n_orgs))))
 
 
 def _concat(pieces: list[dict], names: tuple) -> dict | None:

@@ -866,6 +866,13 @@ def settle_self(ev: Evidence, fid: str, value) -> None:
         ev.provenance[fid] = {"source": "self"}
 
 
+def settle_mismatch(f: Field, self_v, verified) -> Finding | None:
+    """The finding settle() makes of a self-assessed value beside the verified one (None:
+    they agree, within the field's tolerance): for the columnar intake, which makes it once
+    per distinct pair of texts."""
+    return _mismatch(f, self_v, verified)
+
+
 def bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue]) -> tuple[Record, ...] | None:
     """The records of a field given as rows of bulk files, sorted; None when a row is refused.
     A row is a Record already (a plain row, read by records_rows) or {date, title} as typed."""
