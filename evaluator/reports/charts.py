@@ -14,7 +14,7 @@ import math
 from decimal import Decimal
 from typing import Sequence
 
-from .labels import num
+from ..terms import num
 
 WIDTH = 640
 FONT = 10            # label size in user units

@@ -1,11 +1,12 @@
-"""Chinese labels and number/date formatting shared by the report model and the exports."""
+"""Chinese labels and number formats only the documents and exports use. The vocabulary the
+core shares (outcomes, statuses, scopes, types, units, num/pct/date_text) lives in
+evaluator.terms; import it from there, not through here."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..terms import FINDING_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, UNIT_ZH, date_text, num, pct, to_decimal
-from ..terms import ORG_TYPES as TYPE_ZH
+from ..terms import ORG_TYPES, to_decimal
 
 METHOD_ZH = {
     "check": "符合性检查", "threshold": "达标值", "bands": "分档计分", "ratio": "比例",
@@ -43,17 +44,13 @@ def zh_numeral(n: int) -> str:
 NUMERALS = tuple(zh_numeral(i) for i in range(1, 100))
 
 
-# '2026-12-31' or a date -> '2026年12月31日', as every reason prints it too (one definition)
-date_zh = date_text
-
-
 def type_name(org: dict) -> str:
-    return org.get("type_name") or TYPE_ZH.get(org.get("type", ""), org.get("type", ""))
+    return org.get("type_name") or ORG_TYPES.get(org.get("type", ""), org.get("type", ""))
 
 
 def learn_type_name(org: dict) -> None:
     """A type the round's standards declared (网格党支部) is named in results.json only by its
     organizations' `type_name`: learned from them, so summary tables and lists show it too."""
     code, name = org.get("type"), org.get("type_name")
-    if code and name and code not in TYPE_ZH:
-        TYPE_ZH[code] = name
+    if code and name and code not in ORG_TYPES:
+        ORG_TYPES[code] = name

@@ -10,10 +10,10 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..terms import PREVIOUS_WORD, date_text, rank_label, scope_key, scope_label, spaced, ungraded_move
+from ..terms import (FINDING_ZH, ORG_TYPES, OUTCOME_ZH, PREVIOUS_WORD, SCOPE_ZH, STATUS_ZH, UNIT_ZH, date_text, num, pct,
+                     rank_label, scope_key, scope_label, spaced, to_decimal, ungraded_move)
 from . import charts
-from .labels import (COMPONENT_ZH, FINDING_ZH, METHOD_ZH, OUTCOME_ZH, SCOPE_ZH, STATUS_ZH, TYPE_ZH, UNIT_ZH,
-                     date_zh, fixed, learn_type_name, num, pct, share, to_decimal, type_name)
+from .labels import COMPONENT_ZH, METHOD_ZH, fixed, learn_type_name, share, type_name
 
 RECTIFY_DAYS = 90          # default deadline: this many days after the round period ends
 MAX_RECORDS_SHOWN = 12     # dated records listed in an evidence cell before "等 N 条"
@@ -42,13 +42,13 @@ def context(results: dict, *, public: bool, has_previous: bool, facts: "RoundFac
     return {
         "round": {"id": rnd["id"], "title": rnd["title"], "issuer": rnd["issuer"],
                   "footer": str(rnd.get("footer") or rnd["issuer"]),     # every page's footer
-                  "period": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}"
-                            + (f"（截至{date_zh(rnd['as_of'])}）" if rnd.get("as_of") else ""),
+                  "period": f"{date_text(rnd['period']['from'])}至{date_text(rnd['period']['to'])}"
+                            + (f"（截至{date_text(rnd['as_of'])}）" if rnd.get("as_of") else ""),
                   # the same in two parts, for a narrow cell to break between them
-                  "span": f"{date_zh(rnd['period']['from'])}至{date_zh(rnd['period']['to'])}",
-                  "as_of": date_zh(rnd["as_of"]) if rnd.get("as_of") else ""},
-        "issued": date_zh(issued), "issued_iso": (issued or dt.date(2000, 1, 1)).isoformat(),
-        "deadline": date_zh(deadline) if deadline else "",
+                  "span": f"{date_text(rnd['period']['from'])}至{date_text(rnd['period']['to'])}",
+                  "as_of": date_text(rnd["as_of"]) if rnd.get("as_of") else ""},
+        "issued": date_text(issued), "issued_iso": (issued or dt.date(2000, 1, 1)).isoformat(),
+        "deadline": date_text(deadline) if deadline else "",
         "agrade_version": str(results.get("agrade_version", "")),
         "evidence_digest": str(results.get("evidence_digest", "")),
         "standards": standards, "fields": fields, "schemes": schemes, "scheme_of": scheme_of,
@@ -84,11 +84,11 @@ def bulletin_previous(results: dict) -> dict[str, dict]:
     for oid, points in b["trend"].items():
         if not isinstance(points, list) or len(points) < 2 or not all(isinstance(p, dict) for p in points):
             continue
-        line = [{"as_of": date_zh(p.get("as_of")), "date": parse_date(p.get("as_of")), "tier_id": p.get("tier"),
+        line = [{"as_of": date_text(p.get("as_of")), "date": parse_date(p.get("as_of")), "tier_id": p.get("tier"),
                  "tier": name(p), "total": num(p.get("total")), "value": to_decimal(p.get("total"))} for p in points]
         before = points[-2]
         out[oid] = {"tier": before.get("tier"), "tier_name": name(before) if before.get("tier") else None,
-                    "total": before.get("total"), "round_title": f"截至{date_zh(before.get('as_of'))}通报", "trend": line}
+                    "total": before.get("total"), "round_title": f"截至{date_text(before.get('as_of'))}通报", "trend": line}
     return out
 
 
@@ -332,7 +332,7 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
                          "problem": ("触发一票否决" if vetoed else f"失 {num(row['lost'])} 分") if public
                          else problem_text(c.get("reason", "")),
                          "action": c.get("rectification") or "对照标准逐项整改。",
-                         "deadline": c.get("rectification_deadline") and date_zh(c["rectification_deadline"])
+                         "deadline": c.get("rectification_deadline") and date_text(c["rectification_deadline"])
                          or ctx["deadline"],
                          "responsible": "" if public else str(org.get("responsible") or "")})
     for sec in sections.values():
@@ -351,7 +351,7 @@ def scorecard(org: dict, ctx: dict, prev: dict | None, counts: dict) -> dict:
                  "verified": "" if public else show_value(ctx, f.get("field", ""), f.get("verified")),
                  "message": "" if public else f.get("message", ""),
                  "inspector": "" if public else str((provenance.get(f.get("field")) or {}).get("inspector") or ""),
-                 "verified_on": "" if public else date_zh((provenance.get(f.get("field")) or {}).get("verified_on"))
+                 "verified_on": "" if public else date_text((provenance.get(f.get("field")) or {}).get("verified_on"))
                  if (provenance.get(f.get("field")) or {}).get("verified_on") else ""}
                 for f in org.get("findings") or [] if isinstance(f, dict)]
     crit_titles = {c["id"]: c["title"] for c in org["criteria"]}
@@ -557,7 +557,7 @@ def _scheme_tables(results: dict, ctx: dict) -> list[dict]:
                       "share": share(Decimal(n) / overall["graded"]) if overall["graded"] else "—"}
                      for t, n in zip(sc["tiers"], overall["counts"])],
             "by_district": _tier_table(dict(sorted(by_district.items())), ids, lambda k: k),
-            "by_type": _tier_table(dict(sorted(by_type.items())), ids, lambda k: TYPE_ZH.get(k, k)),
+            "by_type": _tier_table(dict(sorted(by_type.items())), ids, lambda k: ORG_TYPES.get(k, k)),
             "by_street": _street_rows(orgs, ids, target, len(by_district) > 1),
             "target": None if target is None else {"tier": sc["tiers"][0]["name"], "share": pct(target[1])},
         })
@@ -579,7 +579,7 @@ def _target_rows(results: dict, ctx: dict) -> list[dict]:
         if not isinstance(t, dict):
             continue
         scope, value = t.get("scope", "round"), t.get("value", "")
-        label = TYPE_ZH.get(value, value) if scope == "type" else (value or SCOPE_ZH.get(scope, scope))
+        label = ORG_TYPES.get(value, value) if scope == "type" else (value or SCOPE_ZH.get(scope, scope))
         rows.append({"scope": SCOPE_ZH.get(scope, scope), "value": label,
                      "tier": names.get(t.get("tier"), t.get("tier", "")),
                      "count": t.get("count", ""), "graded": t.get("graded", ""), "share": share(t.get("share")),
@@ -764,7 +764,7 @@ def lists(results: dict, ctx: dict, lists_obj: dict) -> dict:
             entries.append({"no": i, "id": e.get("organization", ""), "name": e.get("name") or org.get("name", ""),
                             "district": e.get("district") or org.get("district") or "—",
                             "street": e.get("street") or org.get("street") or "—",
-                            "type": TYPE_ZH.get(e.get("type") or org.get("type", ""), e.get("type", "")),
+                            "type": ORG_TYPES.get(e.get("type") or org.get("type", ""), e.get("type", "")),
                             "tier": e.get("tier_name") or org.get("tier_name") or e.get("tier") or "—",
                             "total": fixed(e.get("total")), "rank": e.get("rank") or "—",
                             "reasons": reasons + vetoes})

@@ -21,8 +21,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from ..scoring.results import neutralize
-from ..terms import RANK_ZH
-from .labels import STATUS_ZH, to_decimal, type_name
+from ..terms import RANK_ZH, STATUS_ZH, to_decimal
+from .labels import type_name
 
 # characters XML 1.0 cannot hold (openpyxl refuses them); shown as U+FFFD in XLSX cells
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")

@@ -20,7 +20,7 @@ BEIJING = datetime.timezone(datetime.timedelta(hours=8))
 
 
 def review_stamp(conn, appeal_id: int) -> dict:
-    from ..reports.labels import date_zh
+    from ..terms import date_text
     a = get_appeal(conn, appeal_id)
     if a["state"] != "amended":
         raise Refused(f"appeal {appeal_id}", f"第 {appeal_id} 号申诉未予更正，测评报告无需重新出具")
@@ -34,7 +34,7 @@ def review_stamp(conn, appeal_id: int) -> dict:
     else:                                   # the tier did not move: it was what it is now
         tier = placements_now(conn, a["round"], [a["organization"]]).get(a["organization"], {}).get("tier")
     before = {"total": (mine.get("total") or [None])[0], "tier": grading.tier_name(tier) if tier else "不予定档"} if mine else None
-    return {"no": appeal_id, "date": date_zh(a["decided_at"].astimezone(BEIJING).date()), "reason": a["decision"],
+    return {"no": appeal_id, "date": date_text(a["decided_at"].astimezone(BEIJING).date()), "reason": a["decision"],
             "before": before if before and (before["total"] or before["tier"]) else None}
 
 
