@@ -92,14 +92,19 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
         head["responsible"] = org.responsible
     head.update({"standard": {"id": std.id, "version": std.version}, "status": g.status, "total": g.total,
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
-    item, mine = pieces.item, pieces.self_part
+    item, mine, kept = pieces.item, pieces.self_part, pieces._items.get
+    # an item already made is looked up here (most are: outcomes shared through the
+    # OutcomeCache), by the outcome's identity while it is the same object; a call per
+    # criterion to look it up was a tenth of scoring an organization
     if own:
-        criteria = b",".join([item(std, o) + mine(m) for o, m in zip(outcomes, own)])
+        criteria = b",".join([(got[1] if (got := kept(id(o))) is not None and got[0] is o else item(std, o))
+                              + mine(m) for o, m in zip(outcomes, own)])
         closed = b"],"
     else:
         # each item closed as it is joined (the last one below): not a copy of every item
         # with its brace added
-        criteria = b"},".join([item(std, o) for o in outcomes])
+        criteria = b"},".join([got[1] if (got := kept(id(o))) is not None and got[0] is o else item(std, o)
+                               for o in outcomes])
         closed = b"}]," if outcomes else b"],"
     maxima = pieces.section_max(std)
     sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
@@ -127,6 +132,7 @@ class Pieces:
         self.limit = limit
         self._items: dict[int, tuple[Outcome, bytes]] = {}
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
+        self._said: dict[tuple, bytes] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
         self._sorted_fields: dict[str, tuple[Standard, list]] = {}
@@ -136,12 +142,23 @@ class Pieces:
         if got is not None and got[0] is o:
             return got[1]
         opening, closing, keep = self._frames(std)[o.criterion]
+        if not keep:
+            # an organization's own item (it quotes dated records): what it says besides the
+            # records repeats across organizations (a frequency criterion's verdicts), so that
+            # part is serialized once, the records each time
+            said = (o.outcome, o.points, o.max_points, o.reason)
+            head = self._said.get(said)
+            if head is None:
+                if len(self._said) >= self.limit:
+                    self._said.clear()
+                head = self._said[said] = dumps({"outcome": o.outcome, "points": _points(o.points),
+                                                 "max_points": _points(o.max_points), "reason": o.reason})[1:-1]
+            return opening + head + b',"evidence":' + dumps({k: _plain(v) for k, v in o.evidence}) + closing
         data = opening + dumps({"outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
                                 "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
-        if keep:
-            if len(self._items) >= self.limit:
-                self._items.clear()
-            self._items[id(o)] = (o, data)
+        if len(self._items) >= self.limit:
+            self._items.clear()
+        self._items[id(o)] = (o, data)
         return data
 
     def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes, bool]]:

@@ -339,19 +339,24 @@ class Frequency:
         return (f, raw["every"], int(raw.get("at_least", 1)), ctx.points("deduct", raw["deduct"]))
 
     @staticmethod
-    def score(params, points, env):
+    def plan(params, points, period) -> "_FrequencyPlan":
+        """The criterion's plan in `period`: what `score` counts and judges records with. A
+        caller scoring many organizations in one period keeps it (scoring.criteria.OutcomeCache):
+        made once instead of looked up by its ten values for each organization."""
         f, every, at_least, deduct = params
-        period = env["$period"]
         cut = period_as_of(period)
-        plan = _frequency_plan(f.label, every, at_least, points, deduct, period[0], period[1], cut,
+        return _frequency_plan(f.label, every, at_least, points, deduct, period[0], period[1], cut,
                                period.round_end if cut is not None else None, (str(points), str(deduct)))
+
+    @staticmethod
+    def score(params, points, env):
+        f = params[0]
+        plan = Frequency.plan(params, points, env["$period"])
         if plan.not_due:
             raise NotDue(plan.not_due)
         records = _require(env, f.id)
-        counts, outside = plan.count(records)
-        outcome, got, reason = plan.verdict(counts)
-        return Scored(outcome, got, reason + (_outside_period(records, *plan.window) if outside else ""),
-                      {f.id: records})
+        outcome, got, reason = plan.judge(records)
+        return Scored(outcome, got, reason, {f.id: records})
 
 
 _COUNT_WORD = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}
@@ -386,6 +391,12 @@ class _FrequencyPlan:
         self.passed = ("pass", points, f"{self.rule}，均已按期开展，得 {points_text(points)}")
         self.deduct_text = points_text(deduct)
         self._verdicts: dict[tuple, tuple] = {}
+
+    def judge(self, records) -> tuple[str, Decimal, str]:
+        """(outcome, points, reason) for one organization's records."""
+        counts, outside = self.count(records)
+        outcome, got, reason = self.verdict(counts)
+        return outcome, got, reason + (_outside_period(records, *self.window) if outside else "")
 
     def count(self, records) -> tuple[tuple[int, ...], bool]:
         """Records per period, and whether any is dated outside the round's period (`window`)."""
