@@ -386,20 +386,21 @@ class _Bulk:
         return _objects(pool)[ids], plain, rank_of[ids], same_of[ids]
 
     def _odd_records(self, r, odd, ids) -> list:
-        """The rows `odd` (not a plain record when put) read for their fields, once per
-        distinct (standard, field, row); `ids` of those read as one record point past the
-        distinct rows (returned, None where not read) to that record."""
+        """The rows `odd` (not a plain record when put) of records fields read, once per
+        distinct row (a records row reads the same for every records field); `ids` of those
+        read as one record point past the distinct rows (returned, None where not read) to
+        that record."""
         import numpy as np
         vocab = self.vocab["rec"]
         n_fid = len(self.fid_names)
-        key = (self.std_of[r["org"][odd]] * n_fid + r["fid"][odd]) * len(vocab) + r["rec"][odd]
-        distinct, inverse = np.unique(key, return_inverse=True)
+        at = self.std_of[r["org"][odd]] * n_fid + r["fid"][odd]
+        odd = odd[self.records_field[at]]       # (a row of another field: its organization goes the general way)
+        distinct, first, inverse = np.unique(r["rec"][odd], return_index=True, return_inverse=True)
         got, refused = [], []
-        for k in distinct.tolist():
-            where, code = divmod(k, len(vocab))
-            f, row = self.field[where // n_fid][where % n_fid], vocab[code]
+        for code, f in zip(distinct.tolist(), self.field_objects[at[self.records_field[at]][first]].tolist()):
+            row = vocab[code]
             read = None
-            if f is not None and f.type == "records" and not says_none(row):
+            if not says_none(row):
                 read = _odd_record(f, row)
                 if read is _REFUSED:
                     refused.append(len(got))
@@ -554,17 +555,13 @@ class _Bulk:
         CPU-s of a 20,000-organization round."""
         import numpy as np
         n_on = len(self.on_read)
-        kind = np.where(verified, 1 + inspector * n_on + on, 0)
-        distinct, inverse = np.unique(kind, return_inverse=True)
-        made = []
-        for k in distinct.tolist():
-            if k == 0:
-                made.append({"source": "self"})
-            else:
-                who, day = divmod(k - 1, n_on)
-                made.append({"source": "verified", "inspector": self.vocab["inspector"][who],
-                             "verified_on": self.on_read[day]})
-        return _objects(made)[inverse.reshape(-1)].tolist()
+        distinct, inverse = np.unique((inspector * n_on + on)[verified], return_inverse=True)
+        made = [{"source": "verified", "inspector": self.vocab["inspector"][who], "verified_on": self.on_read[day]}
+                for who, day in (divmod(k, n_on) for k in distinct.tolist())]
+        out = np.full(len(verified), None, dtype=object)
+        out[:] = [{"source": "self"}]            # one dict: every entry points at it
+        out[verified] = _objects(made)[inverse.reshape(-1)]
+        return out.tolist()
 
     def _findings(self, items: dict, both) -> dict[int, list]:
         """The mismatch findings of fields given both self-assessed and verified, by
@@ -631,25 +628,28 @@ class _Bulk:
 
 
 # a records row written otherwise than the common way (2026/1/5, 2026年1月5日...) read once per
-# process for its field rather than once per partition, as normalize keeps the texts it read
-# (the same spellings recur in every partition: 0.3 of a 20,000-organization round's 3.4
-# CPU-s of intake)
+# process rather than once per partition, as normalize keeps the texts it read (the same
+# spellings recur in every partition: 0.3 of a 20,000-organization round's 3.4 CPU-s of
+# intake); and once for all records fields, kept under _ANY_RECORDS: normalize reads a records
+# row without looking at its field (its type aside), so reading it per field read each
+# spelling up to 20 times (the differential test, over every standard, would see a difference)
 _ODD_READ = FieldMemo(50_000)
+_ANY_RECORDS = object()
 _REFUSED = object()                   # a row normalize refuses
 
 
 def _odd_record(f, row: dict):
-    """A records row ({date, title} as put) read for the records field f: its one Record,
-    None when it is not one record (left to bulk_records, which reads it again), _REFUSED."""
+    """A records row ({date, title} as put) read for a records field f: its one Record, None
+    when it is not one record (left to bulk_records, which reads it again), _REFUSED."""
     key = (row["date"], row.get("title", ""))
-    read = _ODD_READ.get(f, key)
+    read = _ODD_READ.get(_ANY_RECORDS, key)
     if read is FieldMemo.UNREAD:
         try:
             one = normalize([row], f)
             read = one[0] if len(one) == 1 else None
         except NormalizeError:
             read = _REFUSED
-        _ODD_READ.keep(f, key, read)
+        _ODD_READ.keep(_ANY_RECORDS, key, read)
     return read
 
 

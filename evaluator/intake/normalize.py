@@ -209,6 +209,7 @@ _SLOW = object()
 _PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,14})")
 _PLAIN_DEC = re.compile(r"(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,6})?")
 _PLAIN_PCT = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.[0-9]{1,4})?%")
+_PLAIN_FRACTION = re.compile(r"0(?:\.[0-9]{1,6})?")   # a percentage written as a fraction (0.3201)
 _PLAIN_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -222,9 +223,12 @@ def _fast_number(raw: str, field: Field):
 
 
 def _fast_percentage(raw: str, field: Field):
-    if not _PLAIN_PCT.fullmatch(raw):
+    if _PLAIN_PCT.fullmatch(raw):
+        value = _shift(Decimal(raw[:-1]), -2)
+    elif _PLAIN_FRACTION.fullmatch(raw):
+        value = Decimal(raw)          # 0.32: a fraction, as it is (1 and more: read_percent asks)
+    else:
         return _SLOW if raw else Missing
-    value = _shift(Decimal(raw[:-1]), -2)
     lo = _ZERO if field.min is None else field.min
     hi = _ONE if field.max is None else field.max
     return value if lo <= value <= hi else _SLOW
