@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 an evaluation invariant broke (a bug, reported loudly),
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import platform
 import sys
@@ -30,14 +31,91 @@ from .terms import STATUS_ZH, date_text, num, pct, scope_label
 HELP_HELP = "显示此帮助后退出 — show this help and exit"
 
 
+try:                       # typer >= 0.20 parses with its own copy of click (typer._click)
+    from typer._click import HelpFormatter, exceptions as usage_errors
+except ImportError:        # pragma: no cover - older typer runs on click itself
+    from click import HelpFormatter, exceptions as usage_errors
+
+
+class ChineseHelpFormatter(HelpFormatter):
+    """click's own headings Chinese first like the texts under them: "用法 Usage:", "选项 Options:",
+    "参数 Arguments:", "命令 Commands:". click writes them in English (typer's copy of click
+    has no gettext hook left, and gettext's language would come from the environment anyway);
+    a Context's formatter_class is click's way to lay a help page out otherwise, for every page
+    and for the usage line an error prints."""
+    HEADINGS = {"Options": "选项 Options", "Arguments": "参数 Arguments", "Commands": "命令 Commands"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法 Usage: " if prefix is None else prefix)
+
+    def section(self, name: str):
+        return super().section(self.HEADINGS.get(name, name))
+
+
+class ChineseContext(typer.Context):
+    formatter_class = ChineseHelpFormatter
+
+
+# what each kind of usage error is called, Chinese first; click's English message follows it
+# (it names the option, the value and what was expected, and "did you mean")
+USAGE_ERROR_ZH = ((usage_errors.NoSuchOption, "没有这个选项"), (usage_errors.BadOptionUsage, "选项用法有误"),
+                  (usage_errors.MissingParameter, "缺少参数"), (usage_errors.BadParameter, "参数值无效"),
+                  (usage_errors.BadArgumentUsage, "参数用法有误"), (usage_errors.UsageError, "用法有误"))
+
+
+class ChineseUsageError(usage_errors.UsageError):
+    """A usage error of click's as agrade prints it: the usage line, the hint and the error
+    Chinese first (click's show() prints "Usage:", "Try … for help." and "Error: …")."""
+
+    def __init__(self, error: usage_errors.UsageError):
+        super().__init__(error.format_message(), error.ctx)
+        self.exit_code = error.exit_code
+        kind = next(zh for cls, zh in USAGE_ERROR_ZH if isinstance(error, cls))
+        if isinstance(error, usage_errors.MissingParameter) and (error.param_type or getattr(error.param, "param_type_name", "")) == "option":
+            kind = "缺少选项"
+        elif not isinstance(error, usage_errors.BadParameter) and self.message.startswith("No such command"):
+            kind = "没有这个命令"
+        self.kind = kind
+
+    def show(self, file=None) -> None:
+        color = self.ctx.color if self.ctx is not None else None
+        lines = []
+        if self.ctx is not None:
+            lines.append(self.ctx.get_usage())
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                help_cmd = f"{self.ctx.command_path} {self.ctx.help_option_names[0]}"
+                lines.append(f"运行 '{help_cmd}' 查看帮助 — Try '{help_cmd}' for help.")
+            lines.append("")
+        lines.append(f"错误 Error: {self.kind} — {self.format_message()}")
+        typer.echo("\n".join(lines), file=file, err=True, color=color)
+
+
+@contextlib.contextmanager
+def _chinese_usage_errors():
+    try:
+        yield
+    except usage_errors.UsageError as e:
+        # NoArgsIsHelpError (a bare `agrade round`) shows the help page, not an error
+        if isinstance(e, ChineseUsageError) or type(e).__name__ == "NoArgsIsHelpError":
+            raise
+        raise ChineseUsageError(e) from e
+
+
 class _ChineseHelp:
     """--help is an option like any other: its help is Chinese first too (typer's own text is
-    English only: "Show this message and exit.")."""
+    English only: "Show this message and exit."); so are click's headings and usage errors
+    (ChineseContext, ChineseUsageError), wherever a command's arguments are parsed."""
+    context_class = ChineseContext
+
     def get_help_option(self, ctx):
         option = super().get_help_option(ctx)
         if option is not None:
             option.help = HELP_HELP
         return option
+
+    def make_context(self, *args, **kwargs):
+        with _chinese_usage_errors():
+            return super().make_context(*args, **kwargs)
 
 
 class ChineseHelpCommand(_ChineseHelp, TyperCommand):
@@ -45,7 +123,10 @@ class ChineseHelpCommand(_ChineseHelp, TyperCommand):
 
 
 class ChineseHelpGroup(_ChineseHelp, TyperGroup):
-    pass
+    def invoke(self, ctx):
+        # a sub-command's name is looked up ("No such command") and its arguments parsed here
+        with _chinese_usage_errors():
+            return super().invoke(ctx)
 
 
 class Typer(typer.Typer):

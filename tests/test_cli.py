@@ -212,13 +212,16 @@ def test_every_command_option_and_argument_has_a_chinese_help_with_the_english_k
     assert missing == []
 
 
+HEADINGS = ("参数 Arguments:", "选项 Options:", "命令 Commands:")
+
+
 def _help_entries(text: str) -> list[str]:
     """The entries of a --help page's Arguments, Options and Commands sections, each with its
     wrapped continuation lines joined (a long option's help may start on the line below it)."""
     entries: list[str] = []
     in_section = False
     for line in text.splitlines():
-        if line in ("Arguments:", "Options:", "Commands:"):
+        if line in HEADINGS:
             in_section = True
         elif not line.strip():
             in_section = False
@@ -241,6 +244,58 @@ def test_every_help_page_shows_each_entry_chinese_first():
         english_only += [f"{name}: {e}" for e in entries
                          if not CHINESE_FIRST.search(e)]
     assert english_only == []
+
+
+def agrade(capsys, *argv):
+    """`agrade ARGV` as the console runs it (evaluator.cli.run: named agrade, not CliRunner's
+    "root"); returns (exit code, stdout, stderr)."""
+    from evaluator.cli import run
+    capsys.readouterr()
+    code = run([str(a) for a in argv])
+    return (code, *capsys.readouterr())
+
+
+def test_every_help_page_speaks_chinese_first_in_clicks_own_words_too(capsys):
+    """The usage line and the section headings click writes are Chinese first on every page
+    (agrade round … included), like the entries under them."""
+    import typer
+    for name, cmd in _all_commands():
+        code, out, err = agrade(capsys, *name.split()[1:], "--help")
+        assert code == 0, (name, err)
+        lines = out.splitlines()
+        assert lines[0].startswith(f"用法 Usage: {name} "), name
+        wanted = ["参数 Arguments:"] * any(isinstance(p, typer.core.TyperArgument) for p in cmd.params)
+        wanted += ["选项 Options:"] + ["命令 Commands:"] * hasattr(cmd, "commands")
+        assert [line for line in lines if line.endswith(":") and not line.startswith(" ")] == wanted, name
+
+
+def test_a_bad_option_is_refused_chinese_first_with_the_usage_and_the_english_kept(capsys):
+    code, out, err = agrade(capsys, "evaluate", "--bogus")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "用法 Usage: agrade evaluate [OPTIONS] {ROUND.yaml}",
+        "运行 'agrade evaluate --help' 查看帮助 — Try 'agrade evaluate --help' for help.",
+        "",
+        "错误 Error: 没有这个选项 — No such option: --bogus (Possible options: --out)"]
+
+
+def test_each_kind_of_usage_error_is_named_in_chinese(capsys):
+    for argv, line in [
+            (["evaluate"], "错误 Error: 缺少参数 — Missing argument 'ROUND.yaml'."),
+            (["evaluate", "r.yaml"], "错误 Error: 缺少选项 — Missing option '--out'."),
+            (["evaluate", "r.yaml", "--out"], "错误 Error: 选项用法有误 — Option '--out' requires an argument."),
+            (["evaluate", "r.yaml", "--out", "o", "--workers", "0"], "错误 Error: 参数值无效 — Invalid value for '--workers'"),
+            (["evaluat"], "错误 Error: 没有这个命令 — No such command 'evaluat'."),
+            (["round", "nosuch"], "错误 Error: 没有这个命令 — No such command 'nosuch'."),
+            (["version", "extra"], "错误 Error: 用法有误 — Got unexpected extra argument(s) (extra)")]:
+        code, out, err = agrade(capsys, *argv)
+        assert code == 2 and err.splitlines()[-1].startswith(line), (argv, err)
+        assert not any(s.startswith(("Usage:", "Error:", "Try ")) for s in err.splitlines()), (argv, err)
+
+
+def test_a_group_without_a_command_still_shows_its_help(capsys):
+    code, out, err = agrade(capsys, "round")
+    assert "用法 Usage: agrade round [OPTIONS] COMMAND [ARGS]..." in out + err and "错误" not in out + err
 
 
 def test_version_option_prints_the_version():
