@@ -286,13 +286,22 @@ def check_out_dir(out_dir: Path) -> None:
 
 def evaluate_to(round_path: Path, out_dir: Path, quiet: bool = False, workers: int | None = None,
                 cluster: str | None = None) -> dict:
-    from .scoring.results import write_result_set
-    from .intake.rounds import load_round
-    from .scoring.run import score_round
+    from .intake.partition import read_ahead, read_ahead_helpers, stop_read_ahead
+    from .intake.rounds import load_round, round_evidence_paths
 
     check_out_dir(out_dir)
     started = time.time()
-    rnd = load_round(round_path)
+    # helper processes parse the bulk evidence files on the other cores while this one imports
+    # the scoring modules and loads the round (intake.partition.read_ahead)
+    read_ahead(round_evidence_paths(round_path), read_ahead_helpers(workers, cluster),
+               out_dir if out_dir.is_dir() else None)
+    from .scoring.results import write_result_set
+    from .scoring.run import score_round
+    try:
+        rnd = load_round(round_path)
+    except BaseException:
+        stop_read_ahead()                    # a round refused: its evidence is not read
+        raise
     shown: list[Issue] = []
 
     def show_notices():                      # once loading is done (or stopped), before scoring

@@ -19,6 +19,7 @@ import bisect
 import difflib
 import functools
 import hashlib
+import os
 import pickle
 import re
 from pathlib import Path
@@ -72,7 +73,7 @@ class Router:
         self._n_held = 0
         self._spill: Spill | None = None
         self._spill_dir = spill_dir
-        self._ahead: dict = {}                          # file -> its pieces read ahead (a Future)
+        self._ahead: dict = {}                          # file -> its pieces read ahead (ReadAhead.pending)
         self._last_org: str | None = None
         self._last_list: list | None = None
 
@@ -152,49 +153,8 @@ class Router:
         """A bulk CSV's rows cut into one piece per partition, [(partition, piece)] in order, or
         None when the general reader must read it. Rows naming no known organization (blank or
         not in the registry) go to `loose(kind, head, name, table, numbers)` first."""
-        kind = csv_kind(path)
-        name = str(path)
-        start = len(_BOM) if data.startswith(_BOM) else 0
-        # the text only where the bytes cannot say what it would (a C1 control character, a line
-        # that may be blank): decoding 106 MB at 20,000 organizations cost 0.15 s. Not UTF-8:
-        # refused here, at line and column, or by the general reader when pyarrow finds it
-        # (its check and Python's refuse the same bytes: tests/intake/test_partition_fast_checks.py)
-        text = decode_text(data, name) if b"\xc2" in data or not plain_lines(data, start) else None
-        table = None if has_control(data, text) else _arrow_rows(data, text, start)
-        if table is None:
-            return None
-        header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
-        head = values_head(header, name) if kind == "values" else records_head(header, name, None)
-        if "organization" not in head:                  # a street's values: the general reader expands them
-            return None
-        body = table.slice(1)
-        if body.num_rows == 0:                          # a header alone: no evidence (was an IndexError)
-            return []
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        org = pc.utf8_trim_whitespace(body.column(head["organization"]))
-        pos = pc.index_in(org, value_set=pa.array(self.ids, pa.string())).to_numpy(zero_copy_only=False)
-        numbers = np.arange(2, body.num_rows + 2)
-        known = ~np.isnan(pos) if pos.dtype.kind == "f" else np.ones(len(pos), bool)
-        part = np.where(known, np.searchsorted(np.asarray(self.starts), np.nan_to_num(pos), side="right") - 1,
-                        -1).astype(np.int64)
-        loose_rows = np.flatnonzero(~known)
-        if len(loose_rows):
-            loose(kind, head, name, body.take(pa.array(loose_rows)), numbers[loose_rows])
-        order = np.argsort(part, kind="stable")
-        sorted_part = part[order]
-        starts = np.flatnonzero(np.r_[True, sorted_part[1:] != sorted_part[:-1]])
-        ends = np.r_[starts[1:], len(order)]
-        # The rows in partition order, then each partition's run of them cut off: one take of
-        # the whole table (none when the file is in registry order already, as files usually
-        # are) instead of one per partition, which cost 4x more. A piece holds its rows as a
-        # slice of that table until it is spilled or pickled (`_spilled`, `partition`), then
-        # as an Arrow IPC stream of its own rows: a slice pickled would carry the whole table.
-        if not np.array_equal(order, np.arange(len(order))):
-            body, numbers = body.take(pa.array(order)), numbers[order]
-        return [(int(sorted_part[s]), ("csv", kind, name, head, body.slice(s, e - s), numbers[s:e].copy()))
-                for s, e in zip(starts, ends) if sorted_part[s] >= 0]
+        parsed = parse_bulk(path, data)
+        return None if parsed is None else cut_bulk(parsed, self.ids, self.starts, loose)
 
     def _rows(self, kind, head, name, table, numbers) -> None:
         rows = zip(*(c.to_pylist() for c in table.columns))
@@ -205,18 +165,9 @@ class Router:
     # -------------------------------------------------------------- pieces to and from disk
 
     def _spilled(self, piece: tuple) -> tuple:
-        """A piece written to the spill: ("spilled", offset, length, length of the pickled part
-        before a bulk piece's rows; 0: all of it is pickled)."""
         if self._spill is None:
             self._spill = Spill(self._spill_dir)
-        if piece[0] == "csv":
-            # the rows' IPC stream written as it is, after the rest pickled: pickling the
-            # stream too copied it twice more (0.1 s for the 106 MB of a 20,000-organization round)
-            head = pickle.dumps(piece[1:4] + (piece[5],), protocol=_PICKLE)
-            rows = memoryview(_ipc(piece[4]))
-            return ("spilled", self._spill.add_pieces([head, rows]), len(head) + len(rows), len(head))
-        data = pickle.dumps(piece, protocol=_PICKLE)
-        return ("spilled", self._spill.add_blob(data), len(data), 0)
+        return spilled(self._spill, piece)
 
     def _unspilled(self, where: tuple) -> tuple:
         """A spilled piece read back (a bulk piece's rows: the IPC stream's bytes, not copied)."""
@@ -265,6 +216,75 @@ class Router:
             self._spill = None
         self._pieces.clear()
         self._open.clear()
+
+
+def parse_bulk(path: Path, data: bytes) -> tuple | None:
+    """A bulk CSV read as a table, before anything is known of the registry: (kind, name,
+    head, body: its rows after the header), or None when the general reader must read it (its
+    messages are the reference). A refused header raises InputError."""
+    kind = csv_kind(path)
+    name = str(path)
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    # the text only where the bytes cannot say what it would (a C1 control character, a line
+    # that may be blank): decoding 106 MB at 20,000 organizations cost 0.15 s. Not UTF-8:
+    # refused here, at line and column, or by the general reader when pyarrow finds it
+    # (its check and Python's refuse the same bytes: tests/intake/test_partition_fast_checks.py)
+    text = decode_text(data, name) if b"\xc2" in data or not plain_lines(data, start) else None
+    table = None if has_control(data, text) else _arrow_rows(data, text, start)
+    if table is None:
+        return None
+    header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
+    head = values_head(header, name) if kind == "values" else records_head(header, name, None)
+    if "organization" not in head:                  # a street's values: the general reader expands them
+        return None
+    return kind, name, head, table.slice(1)
+
+
+def cut_bulk(parsed: tuple, ids: list[str], starts: list[int], loose) -> list[tuple[int, tuple]]:
+    """parse_bulk's rows cut by partition (the registry's `ids`, partitions beginning at
+    `starts`): [(partition, piece)] in partition order. Rows naming no known organization go
+    to `loose(kind, head, name, table, numbers)` first."""
+    kind, name, head, body = parsed
+    if body.num_rows == 0:                          # a header alone: no evidence (was an IndexError)
+        return []
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    org = pc.utf8_trim_whitespace(body.column(head["organization"]))
+    pos = pc.index_in(org, value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
+    numbers = np.arange(2, body.num_rows + 2)
+    known = ~np.isnan(pos) if pos.dtype.kind == "f" else np.ones(len(pos), bool)
+    part = np.where(known, np.searchsorted(np.asarray(starts), np.nan_to_num(pos), side="right") - 1,
+                    -1).astype(np.int64)
+    loose_rows = np.flatnonzero(~known)
+    if len(loose_rows):
+        loose(kind, head, name, body.take(pa.array(loose_rows)), numbers[loose_rows])
+    order = np.argsort(part, kind="stable")
+    sorted_part = part[order]
+    cuts = np.flatnonzero(np.r_[True, sorted_part[1:] != sorted_part[:-1]])
+    ends = np.r_[cuts[1:], len(order)]
+    # The rows in partition order, then each partition's run of them cut off: one take of
+    # the whole table (none when the file is in registry order already, as files usually
+    # are) instead of one per partition, which cost 4x more. A piece holds its rows as a
+    # slice of that table until it is spilled or pickled (`spilled`, `Router.partition`),
+    # then as an Arrow IPC stream of its own rows: a slice pickled would carry the whole table.
+    if not np.array_equal(order, np.arange(len(order))):
+        body, numbers = body.take(pa.array(order)), numbers[order]
+    return [(int(sorted_part[s]), ("csv", kind, name, head, body.slice(s, e - s), numbers[s:e].copy()))
+            for s, e in zip(cuts, ends) if sorted_part[s] >= 0]
+
+
+def spilled(spill: Spill, piece: tuple) -> tuple:
+    """A piece written to `spill`: ("spilled", offset, length, length of the pickled part
+    before a bulk piece's rows; 0: all of it is pickled)."""
+    if piece[0] == "csv":
+        # the rows' IPC stream written as it is, after the rest pickled: pickling the
+        # stream too copied it twice more (0.1 s for the 106 MB of a 20,000-organization round)
+        head = pickle.dumps(piece[1:4] + (piece[5],), protocol=_PICKLE)
+        rows = memoryview(_ipc(piece[4]))
+        return ("spilled", spill.add_pieces([head, rows]), len(head) + len(rows), len(head))
+    data = pickle.dumps(piece, protocol=_PICKLE)
+    return ("spilled", spill.add_blob(data), len(data), 0)
 
 
 @functools.cache
@@ -398,53 +418,181 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
     """Read every evidence file under `paths` into partitions (`small_tail`: see
     partition_starts). File-level problems are in `router.issues`, evidence naming unknown
     organizations in `router.unknown`. With `helpers`, that many processes read bulk CSV
-    files ahead (see `_read_ahead`)."""
+    files ahead (ReadAhead; taken over when `read_ahead` started them for these files)."""
     arrow()
     r = Router(organizations, size, spill_dir, small_tail)
     r.standards = standards          # org type -> Standard: reads workbooks' Chinese headers (intake.workbook)
     files = evidence_files(paths, r.issues)
-    pool = _read_ahead(r, files, helpers)
+    ahead = _started_for(files) if helpers > 0 else None
+    if ahead is None and helpers > 0:
+        ahead = ReadAhead.start(files, helpers, spill_dir)
+    stop_read_ahead()                # one started for other files
+    if ahead is not None:
+        r._spill, r._ahead = ahead.spill, dict(ahead.pending)
+        ahead.route_by(r.ids, r.starts)
     try:
         for f in files:
             with gc_paused():            # bulk building of acyclic data (see gc_paused)
                 _read_file(r, f)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-            r._spill.unshare()
+        if ahead is not None:
+            ahead.close()
             r._ahead.clear()
     return r
 
 
 _AHEAD_MIN = 1 << 20                     # bytes: a smaller file is read faster than a fork
-_AHEAD: list = [None]                    # the router a helper process was forked from
+_EARLY: list = [None]                    # the ReadAhead `read_ahead` started, until route takes it
 
 
-def _read_ahead(r: Router, files: list[Path], helpers: int):
+def read_ahead_helpers(workers: int | None, cluster: str | None) -> int:
+    """How many helper processes read bulk files ahead for a round scored by `workers` local
+    worker processes (None: one per core) or on a cluster: one per core the workers will use;
+    none on one core or for a cluster."""
+    cores = (os.cpu_count() or 1) if workers is None else workers
+    return 0 if cluster or cores < 2 else cores
+
+
+def read_ahead(paths: Iterable[Path], helpers: int, spill_dir=None) -> None:
+    """Start reading the bulk evidence files under `paths` in `helpers` processes now, before
+    the registry is known, for the next `route` of the same files to take over. The CLI calls
+    it before it loads the round (imports, standards, registry: 0.5-1 s at 20,000
+    organizations, on one core while the other waited): the helpers parse the files on the
+    idle core meanwhile and only cut them by partition once route sends the registry. Does
+    nothing without helpers; stop_read_ahead lets them go when the round is not routed."""
+    stop_read_ahead()
+    if helpers > 0:
+        issues: list[Issue] = []
+        _EARLY[0] = ReadAhead.start(evidence_files(paths, issues), helpers, spill_dir)
+
+
+def stop_read_ahead() -> None:
+    """Let go of helpers `read_ahead` started that no route took (the round was refused)."""
+    early, _EARLY[0] = _EARLY[0], None
+    if early is not None:
+        early.close()
+
+
+def _started_for(files: list[Path]) -> "ReadAhead | None":
+    early = _EARLY[0]
+    if early is not None and early.files == [str(f) for f in files]:
+        _EARLY[0] = None
+        return early
+    return None
+
+
+class ReadAhead:
     """Bulk CSV files, most of a large round's evidence (106 MB at 20,000 organizations: 2.4 s
-    of reading while every worker waited), split by partition in helper processes forked
-    from this one, side by side, while this one reads the others. A helper leaves its pieces in
-    the router's spill and hands back only where they are; the router takes them when it
-    comes to the file in reading order (`Router.read_csv`), so the pieces, and all that
-    follows, are the same. A file the helper cannot settle alone (the general reader's
-    business, rows of unknown organizations, a refused header, any error) is read here again,
-    as without helpers. The pool, or None."""
-    big = [f for f in files if helpers > 0 and f.suffix.lower() == ".csv" and _size(f) >= _AHEAD_MIN]
-    if not big:
-        return None
-    import concurrent.futures as cf
-    import multiprocessing as mp
-    ctx = mp.get_context("fork")
-    if r._spill is None:
-        r._spill = Spill(r._spill_dir)
-    r._spill.share(ctx)
-    _AHEAD[0] = r
-    try:
-        pool = cf.ProcessPoolExecutor(min(helpers, len(big)), mp_context=ctx)
-        r._ahead = {str(f): pool.submit(_split_ahead, f) for f in big}
-    finally:
-        _AHEAD[0] = None
-    return pool
+    of reading while every worker waited), parsed and split by partition in helper processes
+    forked from this one, side by side, while this one reads the other files (or, started by
+    `read_ahead`, loads the round). Each helper parses its files (parse_bulk) at once, and cuts
+    each by partition (cut_bulk) once the registry comes (`route_by`); it leaves the pieces in
+    the shared spill and sends back only where they are. The router takes them when it comes
+    to the file in reading order (`Router.read_csv`), so the pieces, and all that follows, are
+    the same. A file a helper cannot settle alone (the general reader's business, rows of
+    unknown organizations, a refused header, any error) is read by the router again, as
+    without helpers."""
+
+    def __init__(self, files: list[Path], spill: Spill):
+        self.files = [str(f) for f in files]
+        self.spill = spill
+        self.pending: dict[str, _Pending] = {}      # file -> its pieces, when its helper sends them
+        self._helpers: list[_Helper] = []
+        self._routed = False
+
+    @classmethod
+    def start(cls, files: list[Path], helpers: int, spill_dir=None) -> "ReadAhead | None":
+        """Helpers forked for the bulk files among `files`; None when there are none."""
+        big = [f for f in files if f.suffix.lower() == ".csv" and _size(f) >= _AHEAD_MIN]
+        if not big or helpers < 1:
+            return None
+        import importlib
+        import multiprocessing as mp
+        arrow()
+        for module in ("pyarrow.compute", "pyarrow.csv"):     # imported once here, not in every helper
+            importlib.import_module(module)
+        ctx = mp.get_context("fork")
+        self = cls(files, Spill(spill_dir))
+        self.spill.share(ctx)
+        for share in _shares(big, helpers):
+            conn, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_helper, args=(share, theirs, self.spill, os.getpid()), daemon=True)
+            proc.start()
+            theirs.close()              # a helper that dies leaves this end at end of file
+            helper = _Helper(proc, conn)
+            self._helpers.append(helper)
+            self.pending.update((str(f), _Pending(helper, str(f))) for f in share)
+        return self
+
+    def route_by(self, ids: list[str], starts: list[int]) -> None:
+        """The registry the helpers cut their files by."""
+        self._routed = True
+        for h in self._helpers:
+            h.send((ids, starts))
+
+    def close(self) -> None:
+        """The helpers gone (stopped when they were not routed or not all taken), the spill
+        appended to by this process alone again."""
+        for h in self._helpers:
+            h.close(finished=self._routed and all(p.taken for p in self.pending.values() if p.helper is h))
+        self._helpers = []
+        self.spill.unshare()
+
+
+def _shares(files: list[Path], helpers: int) -> list[list[Path]]:
+    """The files dealt to at most `helpers` helpers, largest first to the least loaded, each
+    share in reading order."""
+    shares: list[list[Path]] = [[] for _ in range(min(helpers, len(files)))]
+    load = [0] * len(shares)
+    for f in sorted(files, key=_size, reverse=True):
+        i = load.index(min(load))
+        shares[i].append(f)
+        load[i] += _size(f)
+    order = {str(f): n for n, f in enumerate(files)}
+    return [sorted(s, key=lambda f: order[str(f)]) for s in shares]
+
+
+class _Helper:
+    """A helper process and this end of its pipe; what it sent, by file, until taken."""
+
+    def __init__(self, proc, conn):
+        self.proc, self.conn = proc, conn
+        self.sent: dict[str, list | None] = {}
+
+    def send(self, message) -> None:
+        try:
+            self.conn.send(message)
+        except OSError:                 # it died: its files are read in order
+            pass
+
+    def result(self, name: str) -> list | None:
+        while name not in self.sent:
+            try:
+                file, pieces = self.conn.recv()
+            except (EOFError, OSError):  # it died: its files are read in order
+                return None
+            self.sent[file] = pieces
+        return self.sent.pop(name)
+
+    def close(self, finished: bool) -> None:
+        if not finished:
+            self.send(None)             # waiting for a registry that will not come
+            self.proc.terminate()       # (what it spilled is left unread)
+        self.proc.join()
+        self.conn.close()
+
+
+class _Pending:
+    """One file's pieces from its helper: `result()` waits for them (None: read it here)."""
+
+    def __init__(self, helper: _Helper, name: str):
+        self.helper, self.name = helper, name
+        self.taken, self._pieces = False, None
+
+    def result(self) -> list | None:
+        if not self.taken:
+            self._pieces, self.taken = self.helper.result(self.name), True
+        return self._pieces
 
 
 def _size(f: Path) -> int:
@@ -458,17 +606,39 @@ class _Unsettled(Exception):
     """Rows of organizations not in the registry: the process reading in order reads them."""
 
 
-def _split_ahead(f: Path) -> list[tuple[int, tuple]] | None:
-    """In a helper: the file's pieces, spilled; None to leave it to the parent."""
-    r = _AHEAD[0]
-
+def _helper(files: list[Path], conn, spill: Spill, parent: int) -> None:
+    """In a helper process: each file parsed, then, once the registry has come, cut by
+    partition, its pieces spilled and (file, where they are) sent; (file, None) leaves a file
+    to the parent. At most one parsed file waits for the registry."""
     def loose(*_):
         raise _Unsettled
+    registry = None
+    for f in files:
+        try:
+            parsed = parse_bulk(f, read_limited(f))
+        except Exception:                # a refusal, anything: said again in order
+            parsed = None
+        if registry is None:
+            registry = _registry(conn, parent)
+            if registry is None:         # the round was not routed: nothing to send
+                return
+        try:
+            got = None if parsed is None else [(k, spilled(spill, piece)) for k, piece in cut_bulk(parsed, *registry, loose)]
+        except Exception:                # _Unsettled, anything: said again in order
+            got = None
+        parsed = None
+        conn.send((str(f), got))
+
+
+def _registry(conn, parent: int):
+    """The registry (ids, starts) the parent sends, or None: it sent None, or it is gone."""
+    while not conn.poll(0.5):
+        if os.getppid() != parent:
+            return None
     try:
-        got = r._split(f, read_limited(f), loose)
-    except Exception:                    # _Unsettled, a refusal, anything: said again in order
+        return conn.recv()
+    except EOFError:
         return None
-    return None if got is None else [(k, r._spilled(piece)) for k, piece in got]
 
 
 def unknown_issues(router: Router, organizations: list[Organization]) -> list[Issue]:

@@ -82,8 +82,7 @@ def load_round(path: Path) -> Round:
         raise InputError([Issue(str(base / data["organizations"]), 0, 0, "$",
                                 f"organization {o.id} has type '{o.type}', but round.yaml names no standard for it "
                                 f"(standards: {', '.join(standards)})") for o in bad[:20]])
-    ev = data["evidence"]
-    ev_paths = [base / p for p in ([ev] if isinstance(ev, str) else ev)]
+    ev_paths = _evidence_paths(data, base)
     ids = {o.id for o in orgs}
     waivers = {}
     for i, w in enumerate(data.get("waivers") or []):
@@ -112,6 +111,23 @@ def load_round(path: Path) -> Round:
                  organizations=orgs, standards=standards, evidence_paths=ev_paths, waivers=waivers,
                  grading_override=data.get("grading") or {}, lists=data.get("lists"),
                  raw=data, notices=notices, designations=data.get("designations"), previous=previous)
+
+
+def _evidence_paths(data: dict, base: Path) -> list[Path]:
+    ev = data["evidence"]
+    return [base / p for p in ([ev] if isinstance(ev, str) else ev)]
+
+
+def round_evidence_paths(path: Path) -> list[Path]:
+    """The evidence paths round.yaml names, before the round is loaded and checked (none when
+    it cannot say; loading the round then says why): what helper processes read ahead while
+    the round loads (intake.partition.read_ahead)."""
+    path = Path(path)
+    try:
+        data, _ = load_yaml(path)
+        return _evidence_paths(data, path.parent)
+    except Exception:                   # anything wrong is load_round's to report
+        return []
 
 
 # round.yaml keys the published documents print, copied into results.json's `round` header
