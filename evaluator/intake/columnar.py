@@ -340,9 +340,10 @@ class _Bulk:
         twice = np.r_[False, (same_s[1:] == same_s[:-1]) & (same_s[1:] >= 0)]
         twice[seg] = False                      # (the row before a segment's first is another's)
         seg_twice = np.logical_or.reduceat(twice, seg)
-        verified_alone = np.zeros(len(starts), dtype=bool)   # verified records need their inspector
-        verified_alone[seg_group[ss[seg] == 1]] = True
-        general[g_org[verified_alone & (last_insp == 0)]] = True
+        has_self, has_verified = np.zeros(len(starts), dtype=bool), np.zeros(len(starts), dtype=bool)
+        has_self[seg_group[ss[seg] == 0]] = True
+        has_verified[seg_group[ss[seg] == 1]] = True
+        general[g_org[has_verified & (last_insp == 0)]] = True   # verified records need their inspector
         # each source's records: a tuple in record order when its rows are all plain, else
         # where its rows are (read by bulk_records when resolved), and whether one is listed
         # twice; sources in the order given
@@ -358,7 +359,7 @@ class _Bulk:
             if len(segs) > 1:
                 segs.sort(key=_FIRST)
         self.groups = {"org": g_org, "first": r["seq"][order][starts], "fid": g_fid, "field": fields,
-                       "inspector": last_insp, "on": last_on}
+                       "inspector": last_insp, "on": last_on, "has_self": has_self, "has_verified": has_verified}
         self.segments, self.order_s = segments, order_s
 
     def _records_read(self, r) -> tuple:
@@ -414,17 +415,17 @@ class _Bulk:
 
     # ------------------------------------------------------------ into the evidence
 
-    def _group_sources(self) -> tuple[list, list, list]:
+    def _group_sources(self) -> tuple[list, list, dict]:
         """Each records field of an organization not left to the general path, its sources
         read: per group, the self records (None: not given), the verified ones (_NOT_PUT: not
-        given), and `got` ({source: records} in the order given) when a source may list a
-        record twice, for settle() to find it (else None). Rows written otherwise than the
+        given); and by group, `got` ({source: records} in the order given) where a source may
+        list a record twice, for settle() to find it. Rows written otherwise than the
         common way are read here by bulk_records; an organization with a row it refuses goes
         the general way."""
         import numpy as np
         g_org = self.groups["org"]
         n = len(g_org)
-        selfs, verifieds, twice = [None] * n, [_NOT_PUT] * n, [None] * n
+        selfs, verifieds, twice = [None] * n, [_NOT_PUT] * n, {}
         fields, fallen = self.groups["field"], []
         for i in np.flatnonzero(~self.general[g_org]).tolist():
             segments = self.segments[i]
@@ -466,12 +467,12 @@ class _Bulk:
         if self.groups is not None:
             g = self.groups
             selfs, verifieds, twice = self._group_sources()
+            got, slow = np.full(len(g["org"]), None, dtype=object), np.zeros(len(g["org"]), dtype=bool)
+            got[list(twice)], slow[list(twice)] = _objects(list(twice.values())), True
             parts.append({"org": g["org"], "first": g["first"], "name": names[g["fid"]], "field": g["field"],
-                          "self": _objects(selfs), "verified": _objects(verifieds),
-                          "is_verified": _flags(verifieds, lambda x: x is not _NOT_PUT),
-                          "self_none": _flags(selfs, lambda x: x is None), "inspector": g["inspector"], "on": g["on"],
-                          "texts": np.full(len(g["org"]), -1, dtype=np.int64), "got": _objects(twice),
-                          "slow": _flags(twice, lambda x: x is not None)})
+                          "self": _objects(selfs), "verified": _objects(verifieds), "is_verified": g["has_verified"],
+                          "self_none": ~g["has_self"], "inspector": g["inspector"], "on": g["on"],
+                          "texts": np.full(len(g["org"]), -1, dtype=np.int64), "got": got, "slow": slow})
         if not parts:
             return None
         org = np.concatenate([p["org"] for p in parts])
