@@ -157,7 +157,7 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
         cache.waived_organizations(waivers) else None
     get, notes = env.get, env["$notes"] or None
     own_get, own_notes = (own_env.get, own_env["$notes"] or None) if own_env is not None else (None, None)
-    for c, names, memo, counts in cache.plan:
+    for c, names, memo, counts, one in cache.plan:
         waiver = waived.get(c.id) if waived else None
         if names is None or waiver is not None:
             if counts and waiver is None:
@@ -170,15 +170,17 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
                 own.append(score_criterion(c, own_env, waiver, fields))
             continue
         # the common case, an outcome already computed, looked up here; anything else (not
-        # seen yet, a value that cannot be a key) is the cache's to settle, with the key made
-        key = _key(names, get, notes)
+        # seen yet, a value that cannot be a key) is the cache's to settle, with the key made.
+        # Most criteria read `one` name: its key made here, not by a call (see _key)
+        key = (v := get(one), type(v), notes.get(one) if notes else None) if one else _key(names, get, notes)
         try:
             got = memo.get(key, _UNSEEN)
         except TypeError:
             got = key = _UNSEEN
         main.append(got if got is not _UNSEEN else cache.score(c, key, memo, env))
         if own is not None:
-            key = _key(names, own_get, own_notes)
+            key = (v := own_get(one), type(v), own_notes.get(one) if own_notes else None) if one \
+                else _key(names, own_get, own_notes)
             try:
                 got = memo.get(key, _UNSEEN)
             except TypeError:
@@ -192,11 +194,8 @@ _UNSEEN = object()
 
 def _key(names: tuple[str, ...], get, notes: Mapping[str, str] | None) -> tuple:
     """What an outcome cache keys a criterion's outcome by: the values of the names it reads,
-    each with its type, and intake's notes on them (OutcomeCache). Most criteria read one name:
-    its key is made without the tuples of tuples."""
-    if len(names) == 1:
-        v = get(names[0])
-        return (v, type(v), notes.get(names[0]) if notes else None)
+    each with its type, and intake's notes on them (OutcomeCache). A criterion reading one name
+    (most do) is keyed by (value, its type, the note on it), made inline by score_all."""
     values = tuple(map(get, names))
     return (values, tuple(map(type, values)), tuple(map(notes.get, names)) if notes else None)
 
@@ -228,15 +227,16 @@ class OutcomeCache:
         self._waivers: Mapping | None = None
         self._waived: frozenset[str] = frozenset()
         # per criterion, in document order: (criterion, the names it reads or None when it is
-        # not cached, its outcomes by key, whether `counted` scores it)
-        self.plan: list[tuple[Criterion, tuple[str, ...] | None, dict, bool]] = []
+        # not cached, its outcomes by key, whether `counted` scores it, the one name it reads
+        # if it reads one)
+        self.plan: list[tuple[Criterion, tuple[str, ...] | None, dict, bool, str | None]] = []
         for c in standard.criteria.values():
             names = _names_read(c)
             # dated records rarely repeat between organizations (one in eight, measured on the
             # demo round) and hashing them costs more than scoring: not cached
             if names is not None and any(self.fields[n].type == "records" for n in names if n in self.fields):
                 names = None
-            self.plan.append((c, names, {}, c.method == "frequency"))
+            self.plan.append((c, names, {}, c.method == "frequency", names[0] if names and len(names) == 1 else None))
         self._plans: dict[str, tuple[Any, Any]] = {}     # frequency criterion -> (period, its plan)
 
     def waived_organizations(self, waivers: Mapping[tuple[str, str], str]) -> frozenset[str]:
@@ -251,7 +251,7 @@ class OutcomeCache:
         got = score_criterion(c, env, None, self.fields)
         if key is not _UNSEEN:
             if self.size >= self.limit:
-                for _, _, m, _ in self.plan:
+                for _, _, m, _, _ in self.plan:
                     m.clear()
                 self.size = 0
             memo[key] = got
