@@ -181,6 +181,29 @@ def test_results_are_not_used_when_the_evidence_changed_since(tmp_path):
     assert answer.before["w5"][1] == 90                      # the evidence as it is now: 600 m² scores 20 more
 
 
+WAIVER = "waivers:\n  - {organization: w6, criterion: G1.2, reason: 服务中心改建，经批准本年度免于考核}\n"
+
+
+def test_results_are_not_used_when_a_waiver_was_approved_or_withdrawn_since(tmp_path):
+    rnd, results = _evaluated(tmp_path)                        # evaluated without waivers
+    text = rnd.read_text(encoding="utf-8")
+    rnd.write_text(text + WAIVER, encoding="utf-8")            # then w6's G1.2 is waived: 82 -> 90, B -> A
+    sets = ["grading.tiers[0].min=95"]
+    answer = whatif(load_round(rnd), sets, workers=1, results=results)
+    assert answer.method == "scored" and answer.notes == [f"免考核事项与 {results} 评估时不同，已重新读取证据并评分"]
+    assert answer.before["w6"][:2] == ("A", 90)
+    assert [(m.id, m.tier_before, m.tier_after) for m in answer.moves] == [("w3", "A档", "B档"), ("w6", "A档", "B档")]
+    assert (answer.moves, answer.before, answer.after) == (lambda w: (w.moves, w.before, w.after))(
+        whatif(load_round(rnd), sets, workers=1))
+    # evaluated with the waiver, which is then withdrawn: w6 is back at 82
+    from evaluator.cli import evaluate_to
+    evaluate_to(rnd, tmp_path / "waived", quiet=True)
+    assert whatif(load_round(rnd), sets, workers=1, results=tmp_path / "waived").method == "rows"
+    rnd.write_text(text, encoding="utf-8")
+    answer = whatif(load_round(rnd), sets, workers=1, results=tmp_path / "waived")
+    assert answer.method == "scored" and answer.before["w6"][:2] == ("B", 82)
+
+
 def test_cli_results_option_says_how_it_answered(tmp_path):
     rnd, results = _evaluated(tmp_path)
     code, out, err = run_cli("whatif", rnd, "--set", "grading.tiers[0].min=95", "--results", results)

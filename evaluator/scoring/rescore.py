@@ -265,12 +265,19 @@ def row_of_state(d: dict, spill) -> Row:
                gate_failures={int(k): v for k, v in d["gate_failures"].items()} or None, spill=spill)
 
 
+def waivers_state(waivers: dict) -> list[list[str]]:
+    """A round's waivers ({(organization, criterion): reason}) as state.jsonl's header records
+    them, sorted: what the rows were scored with, so what-if can tell rows scored under other
+    waivers (an approved or withdrawn waiver changes an organization's points)."""
+    return [[org, criterion, reason] for (org, criterion), reason in sorted(waivers.items())]
+
+
 def state_lines(scored):
     """state.jsonl, a line at a time: a header line, then one line per organization in registry
     order (its compact row and where its result is in results.json). JSON, not pickle: a file
     in a results folder may have come from anywhere."""
     import orjson
-    yield orjson.dumps({"agrade_state": 1, "header": {k: scored.header[k] for k in ("round", "evidence_digest", "evidence_files")
+    yield orjson.dumps({"agrade_state": 1, "header": {k: scored.header[k] for k in ("round", "evidence_digest", "evidence_files", "waivers")
                                                       if k in scored.header},
                         "standards": {sid: s.digest for sid, s in scored.standards.items()}},
                        default=str) + b"\n"

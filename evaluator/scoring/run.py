@@ -38,6 +38,7 @@ from .orgresult import Pieces, dumps, parts, round_part
 from .pipeline import PartResult, Partitions, StandardsSpec, score_partition
 from .placement import Quotas, Ranks, ranking_info, sort_key
 from .previous import load_previous
+from .rescore import waivers_state
 from ..terms import scope_key
 from .rows import Row, Shared
 from .source import CLOSING, opening
@@ -454,7 +455,7 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
                                               partition_size or default_partition_size())
         round_info = published_info(rnd)    # as the store's header makes it: footer and dates included
         scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
-                                                      "evidence_files": len(router.files)})
+                                                      "evidence_files": len(router.files), "waivers": waivers_state(rnd.waivers)})
         scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous))
     return scored
 

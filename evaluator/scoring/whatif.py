@@ -128,9 +128,10 @@ def placement_only(e: Edit) -> bool:
 def _usable_rows(rnd: Round, folder, before, notes: list[str]) -> list[Row] | None:
     """The compact rows of an evaluation of this round (state.jsonl), if the folder is of the
     round as it is now: its standards (read_state refuses others), every organization of the
-    registry, the evidence as it is (the digest results.json records) and no as-of date (a
-    bulletin). None, with the reason in `notes`, otherwise."""
-    from .rescore import read_state
+    registry, the evidence as it is (the digest results.json records), the waivers as they are
+    (state.jsonl records them) and no as-of date (a bulletin). None, with the reason in
+    `notes`, otherwise."""
+    from .rescore import read_state, waivers_state
     rows, head = read_state(folder, rnd, before)
     header = head.get("header") or {}
     if (header.get("round") or {}).get("as_of"):
@@ -141,6 +142,12 @@ def _usable_rows(rnd: Round, folder, before, notes: list[str]) -> list[Row] | No
         return None
     if header.get("evidence_digest") != evidence_digest(rnd.evidence_paths):
         notes.append(f"证据在 {folder} 评估之后有变化，已重新读取证据并评分")
+        return None
+    if header.get("waivers") != waivers_state(rnd.waivers):
+        # a waiver approved or withdrawn since changes the points of the criterion it names
+        # (waived: full points); results written before state.jsonl recorded waivers say nothing
+        notes.append(f"免考核事项与 {folder} 评估时不同，已重新读取证据并评分" if "waivers" in header
+                     else f"{folder} 未记录评估时的免考核事项（较早版本写出），已重新读取证据并评分")
         return None
     return rows
 
