@@ -215,7 +215,10 @@ def remove_stale_temps(folder: Path) -> list[str]:
 
 
 Content = bytes | str | Callable[[Callable[[bytes], None]], None]
-"""A file's content: its bytes, or a function that writes them piece by piece (a stream)."""
+"""A file's content: its bytes, or a function that writes them piece by piece (a stream). A
+content with a `write_to(fd)` method (run.ResultsJson) writes itself into the descriptor at
+its offsets, possibly in other processes, and returns a sink to wait on (`result()`: the
+digest once written and fsynced), or None to be streamed instead."""
 
 
 class _Staged:
@@ -236,11 +239,14 @@ class _Staged:
             self.named = _temp_name()
             self.fd = os.open(self.named, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
         try:
-            self._sink = FileSink(self.fd)
-            try:
-                data(self._sink.write) if callable(data) else self._sink.write(_bytes(data))
-            finally:
-                self._sink.close()
+            place = getattr(data, "write_to", None)
+            self._sink = place(self.fd) if place is not None else None
+            if self._sink is None:
+                self._sink = FileSink(self.fd)
+                try:
+                    data(self._sink.write) if callable(data) else self._sink.write(_bytes(data))
+                finally:
+                    self._sink.close()
         except BaseException:
             self.close()
             raise

@@ -33,6 +33,7 @@ from .asof import evidence_as_of, gate_evidence
 from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
 from .grading import grade
+from .jsonlayout import Layout, spill_descriptor
 from .lists import ListState, veto_marks
 from .orgresult import Pieces, dumps, parts, round_part
 from .pipeline import PartResult, Partitions, StandardsSpec, score_partition
@@ -171,9 +172,12 @@ class ScoredRound:
     round as a whole. `write_json` / `write_csv` stream the results; `payload()` builds them
     in memory (small rounds, tests, golden cases)."""
 
-    def __init__(self, rows: list[Row], spill: Spill, standards: dict[str, Standard], header: dict):
+    def __init__(self, rows: list[Row], spill: Spill, standards: dict[str, Standard], header: dict,
+                 writers: int = 1):
+        """`writers`: processes that may write results.json side by side (jsonlayout)."""
         self.rows = rows
         self.spill = spill
+        self.writers = writers
         self.standards = {s.id: s for s in standards.values()}
         self.gradings = gradings = {sid: s.grading for sid, s in self.standards.items()}
         for r in rows:
@@ -270,13 +274,37 @@ class ScoredRound:
                 head, tail = head[:-1], tail[1:]
             yield r, (head, b"," + middle + b",", tail), nh + nt + len(middle), nh - 1, len(middle)
 
-    def write_json(self, write: Callable[[bytes], None]) -> None:
-        """results.json, streamed (`write` gets bytes-like pieces: bytes or memoryviews); `where(row)`:
-        where each organization's result is in it."""
+    @property
+    def write_json(self) -> "ResultsJson":
+        """results.json: called with a `write`, streamed to it (bytes-like pieces); handed to
+        results.write_result_set, written in place, by `writers` processes (jsonlayout)."""
+        return ResultsJson(self)
+
+    def _header_text(self) -> bytes:
         for key, make in self.derived.items():
             self.header[key] = make()
         head = {k: self.header[k] for k in _HEADER_ORDER if k in self.header}
-        text = opening(dumps_indented(head))
+        return opening(dumps_indented(head))
+
+    def lay_out(self, fd: int) -> Layout:
+        """results.json laid out (jsonlayout.Layout) over this round's Spill, whose descriptor
+        is `fd`: every organization's round part made (into the spill) and its place in the
+        file known (`where`), before a byte of it is written."""
+        layout = Layout(self.spill, fd, self._header_text(), CLOSING)
+        with gc_paused():                  # (see score_round)
+            for n, r in enumerate(self.order):
+                # quota reasons quote positions and counts of the final placement: made here
+                r.extra_reasons = self.quotas.reasons(r) or None
+                layout.add(r.spill, dumps(round_part(r, self.standards[r.standard]))[1:-1])
+                r.at = n
+        layout.done()
+        self.positions = layout.positions
+        return layout
+
+    def stream_pieces(self, write: Callable[[bytes], None]) -> None:
+        """results.json from any source of results (rescore's FileSpill reads the previous
+        results.json), streamed organization by organization from org_pieces."""
+        text = self._header_text()
         write(text)
         at = len(text)
         # four numbers per organization in one array, not a tuple each: a round of a million
@@ -317,6 +345,29 @@ class ScoredRound:
 
     def close(self) -> None:
         self.spill.close()
+
+
+class ResultsJson:
+    """A ScoredRound's results.json as results.write_atomically content. Called with a
+    `write`, it streams the file; `write_to(fd)` writes it into the (unnamed) file `fd` in
+    place, laid out first (jsonlayout), in the round's `writers` processes, and returns the
+    sink to wait on; None when the results are not in a Spill (they are then streamed)."""
+
+    def __init__(self, scored: ScoredRound):
+        self.scored = scored
+
+    def __call__(self, write: Callable[[bytes], None]) -> None:
+        fd = spill_descriptor(self.scored.spill)
+        if fd is None:
+            self.scored.stream_pieces(write)
+        else:
+            self.scored.lay_out(fd).stream(write)
+
+    def write_to(self, out: int):
+        fd = spill_descriptor(self.scored.spill)
+        if fd is None:
+            return None
+        return self.scored.lay_out(fd).write_to(out, self.scored.writers)
 
 
 _HEADER_ORDER = ("agrade_version", "round", "standards", "evidence_digest", "evidence_files", "tie_breaks", "ranking",
@@ -455,7 +506,8 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
                                               partition_size or default_partition_size())
         round_info = published_info(rnd)    # as the store's header makes it: footer and dates included
         scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
-                                                      "evidence_files": len(router.files), "waivers": waivers_state(rnd.waivers)})
+                                                      "evidence_files": len(router.files), "waivers": waivers_state(rnd.waivers)},
+                             writers=(os.cpu_count() or 1) if workers is None or cluster else workers)
         scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous))
     return scored
 

@@ -1,0 +1,118 @@
+"""results.json laid out and written in place (evaluator.scoring.jsonlayout): one process or
+several forked writers give the same bytes and the same SHA-256 as streaming it, whatever the
+chunking; a writer that fails is reported with what went wrong, never hangs the run, and
+leaves no process behind."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from conftest import run_cli
+from evaluator.scoring import jsonlayout
+from evaluator.scoring.jsonlayout import spill_descriptor
+from evaluator.scoring.run import score_round
+
+
+@pytest.fixture(scope="module")
+def scored(request):
+    """The mini round scored once (its spill kept open for every write below)."""
+    from evaluator.intake.rounds import load_round
+    mini = request.getfixturevalue("mini")
+    s = score_round(load_round(mini / "round.yaml"), workers=1)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    from conftest import FIXTURES
+    import shutil
+    dst = tmp_path_factory.mktemp("layout") / "mini"
+    shutil.copytree(FIXTURES / "mini", dst)
+    return dst
+
+
+def streamed(s) -> bytes:
+    """results.json the general way: organization by organization (what rescore uses)."""
+    out: list[bytes] = []
+    s.stream_pieces(lambda piece: out.append(bytes(piece)))
+    return b"".join(out)
+
+
+def written(s, workers: int, tmp_path, name: str) -> tuple[bytes, dict]:
+    fd = os.open(tmp_path / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        digest = s.lay_out(spill_descriptor(s.spill)).write_to(fd, workers).result()
+    finally:
+        os.close(fd)
+    return (tmp_path / name).read_bytes(), digest
+
+
+@pytest.mark.parametrize("chunk, tasks", [(1 << 20, 8192), (1, 8192), (700, 8192), (700, 2), (50_000, 3)])
+def test_in_place_one_or_many_writers_give_the_streamed_bytes_and_digest(scored, tmp_path, monkeypatch, chunk, tasks):
+    # chunk 1: every organization a chunk of its own (larger than CHUNK); tasks 2: chunks
+    # handed out in groups, as a round of millions of chunks is
+    monkeypatch.setattr(jsonlayout, "CHUNK", chunk)
+    monkeypatch.setattr(jsonlayout, "_TASKS_MAX", tasks)
+    want = streamed(scored)
+    where = scored.positions.tolist()
+    assert json.loads(want)["organizations"]
+    for workers in (1, 2, 3):
+        data, digest = written(scored, workers, tmp_path, f"w{workers}")
+        assert data == want, f"{workers} writers"
+        assert digest == {"sha256": hashlib.sha256(want).hexdigest(), "bytes": len(want)}
+        assert scored.positions.tolist() == where       # state.jsonl's offsets alike
+    streamed_again: list[bytes] = []
+    scored.write_json(lambda piece: streamed_again.append(bytes(piece)))      # a payload() caller
+    assert b"".join(streamed_again) == want
+
+
+def test_each_organization_is_where_positions_say(scored, tmp_path):
+    data, _ = written(scored, 2, tmp_path, "r.json")
+    orgs = json.loads(data)["organizations"]
+    for r in scored.rows:
+        at, length, before, middle = scored.where(r)
+        one = json.loads(data[at:at + length])
+        assert one == orgs[r.at] and one["id"] == r.id
+        assert json.loads(b"{" + data[at + before + 1:at + before + 1 + middle] + b"}")["rank"]["round"] == r.rank_round
+
+
+def test_a_round_without_organizations_is_header_and_closing(scored, tmp_path, monkeypatch):
+    monkeypatch.setattr(scored, "_order", [])
+    data, digest = written(scored, 2, tmp_path, "empty.json")
+    assert json.loads(data)["organizations"] == []
+    assert digest["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_writer_process_that_fails_is_reported_and_reaped(scored, tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonlayout, "CHUNK", 700)
+    layout = scored.lay_out(spill_descriptor(scored.spill))
+    unreadable = os.open(tmp_path / "spill", os.O_WRONLY | os.O_CREAT, 0o600)
+    layout.fd = unreadable                               # reading the spill fails in the writers: EBADF
+    fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        sink = layout.write_to(fd, 2)
+        pids = list(sink.pids)
+        with pytest.raises(OSError) as e:
+            sink.result()
+    finally:
+        os.close(fd)
+        os.close(unreadable)
+    assert e.value.errno == 9 and "results.json" in str(e.value)
+    for pid in pids:                                     # reaped: no zombie, no orphan left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_evaluate_with_two_workers_writes_what_one_writes(mini, tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonlayout, "CHUNK", 700)        # the mini round in several chunks
+    for workers in ("1", "2"):
+        code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / workers, "--workers", workers, "-q")
+        assert code == 0, err
+    for name in ("results.json", "results.csv", "state.jsonl"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+    files = [json.loads((tmp_path / w / "run.json").read_text(encoding="utf-8"))["files"] for w in ("1", "2")]
+    assert files[0] == files[1]
