@@ -60,6 +60,10 @@ class Tally:
     not_due: bool                       # some base criterion is not yet due (a bulletin)
 
 
+# the outcomes of a base criterion that count in full: reviewed, their points earned
+_REVIEWED = frozenset(("pass", "partial", "fail", "waived"))
+
+
 def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
     criteria = standard.criteria
     earned = counted = applicable = reviewed = bonus = ZERO
@@ -71,6 +75,14 @@ def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
         state, kind = o.outcome, c.kind
         if o.veto_hit:
             vetoes.append(_veto(c, o))
+        if kind == "base" and state in _REVIEWED:
+            # most outcomes: what the general steps below come to for them, in fewer steps
+            sections[c.section] += o.points
+            applicable += o.max_points
+            reviewed += o.max_points
+            earned += o.points
+            counted += o.max_points
+            continue
         if kind != "base":
             if kind == "bonus":
                 bonus += o.points
@@ -156,9 +168,8 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
         return Grade("not_graded", round_total(main.score), bonus, None, rounded, share, None,
                      ["不予定档：" + p for p in problems], vetoes, sections)
 
-    reasons = []
     idx = band_index(g, total)
-    reasons.append(spaced(f"总分 {num(total)}，达到", f"{g.tiers[idx].name}（≥ {num(g.tiers[idx].min)}）"))
+    reasons = [_band_reason(total, g.tiers[idx])]
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
                      "$outcomes": {o.criterion: o for o in outcomes},
@@ -170,6 +181,22 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     reasons += [f"触发一票否决（{v['criterion']}），认定为{v['mark']}，不限定档次" for v in vetoes if v["cap_tier"] is None]
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
                  reasons, vetoes, sections, found.caps, found.gate_failures)
+
+
+_BANDS: dict[tuple, str] = {}
+
+
+def _band_reason(total: Decimal, tier) -> str:
+    """"总分 92.5，达到 A档（≥ 90）": the same words for every organization with this total in
+    this tier, made once (num's formatting was a tenth of grading an organization). Keyed by
+    the values the words show, so equal totals share them; bounded."""
+    key = (total, tier.name, tier.min)
+    got = _BANDS.get(key)
+    if got is None:
+        if len(_BANDS) >= 4096:
+            _BANDS.clear()
+        got = _BANDS[key] = spaced(f"总分 {num(total)}，达到", f"{tier.name}（≥ {num(tier.min)}）")
+    return got
 
 
 def _cannot_compute(c, o: Outcome) -> str:
