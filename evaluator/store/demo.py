@@ -1,9 +1,11 @@
 """`agrade demo`'s second half: a small round walked through its whole life in the store.
 
-Import → spot-check sample → verification → evaluation → a bulletin → corrected evidence →
-evaluation → a second bulletin → review → finalize → publish → an appeal, decided by an
-independent reviewer, amended → its scorecard re-issued stamped 复核 → history and the audit
-log, all in the database --db / AGRADE_DB names (./agrade.db by default).
+Import → spot-check sample → verification → evaluation (初评) → a bulletin → corrected evidence
+→ evaluation → a second bulletin → review and finalize, the results publicly noticed (公示) → an
+appeal, decided by an independent reviewer (复核), amended → its scorecard re-issued stamped 复核
+→ publish (发布) → history and the audit log, all in the database --db / AGRADE_DB names
+(./agrade.db by default). The dates follow that order: the store dates the appeal's decision by
+the clock, so the simulated publication is never dated before it.
 """
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from .appeals import decide, file_appeal
 from .base import Store
 from .history import history
 from .publish import bulletin, publish
-from .reissue import reissue
+from .reissue import BEIJING, reissue
 from .rounds import advance, get_round, import_round, open_round
 from .scoring import describe, evaluate, write_results
 from .submit import submit
 
 DEPARTMENT = "区委组织部-演示"
+# the simulated publication: two weeks after the demo round's period (2026) ends
+PUBLISHED_ON = datetime.date(2027, 1, 15)
 
 
 def _round_id(seed: int, n: int) -> str:
@@ -79,11 +83,10 @@ def walk(store: Store, out_dir: Path, n: int, seed: int, say: Callable[[str], No
 
     for step in ("reviewing", "finalized"):
         advance(store, rid, step, DEPARTMENT)
-    published_on = datetime.date(2027, 1, 15)
-    pid = publish(store, rid, DEPARTMENT, published_on)
-    say(f"⑤ 审核、定稿、发布（名单第 {pid} 号，{date_text(published_on)}）")
+    say("⑤ 审核、定稿，结果公示（公示期内可提出申诉）")
 
-    # an appeal by the second-lowest organization, about a criterion it lost points on
+    # during the notice, an appeal by the second-lowest organization, about a criterion it lost
+    # points on; decided (dated by the clock) before the results are published
     target = graded[-2]
     crit = next(c for c in target["criteria"] if c["outcome"] in ("fail", "partial") and
                 any(std_f in _numbers(rnd.standards[target["type"]]) for std_f in
@@ -93,11 +96,17 @@ def walk(store: Store, out_dir: Path, n: int, seed: int, say: Callable[[str], No
     aid = file_appeal(store, rid, target["id"], [crit["id"]], f"{crit['title']}的材料漏报，现补充原始台账", f"{target['id']}书记")
     raised = _raised(tstd.fields[f], dict((k, v) for k, v in (crit.get("evidence") or {}).items()).get(f))
     d = decide(store, aid, "amend", f"经复核，{tstd.fields[f].label}以补充台账为准", "复核组-演示复核员", [(f, raised)])
-    say(f"⑥ 第 {aid} 号申诉（{target['name']}，{crit['id']}）予以更正：")
+    decided_on = d["decided_at"].astimezone(BEIJING).date()
+    say(f"⑥ 第 {aid} 号申诉（{target['name']}，{crit['id']}）于{date_text(decided_on)}复核，予以更正：")
     for oid, what in sorted(d["changed"].items()):
         say(f"    {oid}：{describe(what, d['titles'])}")
     files = reissue(store, aid, out_dir / "store-reports")
     say(f"⑦ 重新出具测评报告（复核）：{', '.join(str(p) for p in files)}")
+    # published once the appeals are decided: on the simulated date, or on the day of the
+    # decision when the demo runs later than that (a list is never dated before its review)
+    published_on = max(PUBLISHED_ON, decided_on)
+    pid = publish(store, rid, DEPARTMENT, published_on)
+    say(f"⑧ 发布（名单第 {pid} 号，{date_text(published_on)}，含复核更正）")
     for line in _history_lines(store, target["id"], rid):
         say(line)
     return rid
@@ -130,7 +139,7 @@ def _history_lines(store: Store, org: str, rid: str) -> list[str]:
     from .scoring import tier_name
     with store.read() as c:
         h = [r for r in history(c, org) if r["round"] == rid]
-    lines = [f"⑧ {org} 的记录（agrade history {org}）："]
+    lines = [f"⑨ {org} 的记录（agrade history {org}）："]
     for s in h[0]["steps"]:
         lines.append(f"    第 {s['number']} 次评估：档次 {tier_name(h[0]['titles'], s['tier'])}，"
                      f"总分 {s['total'] or '—'}，全域排名 {s['rank'] or '—'}")

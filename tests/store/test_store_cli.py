@@ -1,6 +1,9 @@
 """The store's commands as a district department types them (in-memory streams, exit codes)."""
 from __future__ import annotations
 
+import datetime
+import re
+
 import pytest
 
 from tests.conftest import run_cli
@@ -94,13 +97,40 @@ def test_verified_values_in_imported_files_obey_the_inspection_plan(db, mini_rou
 
 def test_the_demo_walks_a_round_through_its_life_in_the_database(db, tmp_path):
     out = ok("demo", "--out", tmp_path / "demo", "--orgs", "40", "--no-reports", "--store-orgs", "60")
-    for step in ("① 导入轮次", "② 分层抽查", "第 1 期通报", "第 2 期通报", "⑤ 审核、定稿、发布", "予以更正", "⑦ 重新出具测评报告（复核）"):
-        assert step in out, step
+    steps = ("① 导入轮次", "② 分层抽查", "第 1 期通报", "第 2 期通报", "⑤ 审核、定稿，结果公示", "予以更正",
+             "⑦ 重新出具测评报告（复核）", "⑧ 发布")
+    assert all(step in out for step in steps), out
+    assert [out.index(step) for step in steps] == sorted(out.index(step) for step in steps)
     assert "【已发布】" in ok("round", "status", "demo-2026-60")
-    appealed = out.split("⑧ ")[1].split(" ")[0]
+    appealed = out.split("⑨ ")[1].split(" ")[0]
     assert "申诉复核" in ok("history", appealed)
     assert "审计日志完好" in ok("audit", "verify")
     assert "已有演示轮次" in ok("demo", "--out", tmp_path / "again", "--orgs", "40", "--no-reports", "--store-orgs", "60")
+
+
+def _day(line: str) -> datetime.date:
+    y, m, d = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", line).groups()
+    return datetime.date(int(y), int(m), int(d))
+
+
+@pytest.mark.parametrize("clock, published", [("2026-11-20T03:00:00+00:00", "2027-01-15"),    # before the simulated day
+                                              ("2027-03-01T17:00:00+00:00", "2027-03-02")])   # after it (Beijing: the 2nd)
+def test_the_demo_dates_its_steps_in_their_real_order(db, tmp_path, monkeypatch, clock, published):
+    """inspection -> 初评 and bulletins -> 公示 -> the appeal's 复核 -> 发布: the review, dated by the
+    clock when it is decided, is never dated after the list it corrects is published."""
+    from evaluator.store.appeals import get_appeal
+    from evaluator.store.base import Store
+    from evaluator.store.publish import latest_published
+    from evaluator.store.reissue import BEIJING
+    monkeypatch.setattr("evaluator.store.appeals.now", lambda: datetime.datetime.fromisoformat(clock))
+    out = ok("demo", "--out", tmp_path / "demo", "--orgs", "10", "--no-reports", "--store-orgs", "30")
+    line = {ln[0]: ln for ln in out.splitlines() if ln and ln[0] in "④⑤⑥⑦⑧"}
+    last_bulletin, reviewed, issued = _day(line["④"]), _day(line["⑥"]), _day(line["⑧"])
+    assert last_bulletin < reviewed <= issued == datetime.date.fromisoformat(published), out
+    with Store(db).read() as conn:
+        appeal, lists = get_appeal(conn, 1), latest_published(conn, "demo-2026-30")
+    assert appeal["decided_at"].astimezone(BEIJING).date() == reviewed and lists["issued_on"] == issued
+    assert lists["evaluation"] == appeal["evaluation"]        # the published list is the one the review corrected
 
 
 def test_a_verified_value_in_an_imported_document_obeys_the_inspection_plan(db, mini_round, tmp_path):
