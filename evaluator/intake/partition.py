@@ -525,10 +525,14 @@ class ReadAhead:
         return self
 
     def route_by(self, ids: list[str], starts: list[int]) -> None:
-        """The registry the helpers cut their files by."""
+        """The registry the helpers cut their files by. Left in the spill, and only where it
+        is sent: the registry itself (300 KB at 20,000 organizations) would fill the pipe, and
+        this process would wait until a helper busy parsing read it (0.45 s)."""
         self._routed = True
+        blob = pickle.dumps((ids, starts), protocol=_PICKLE)
+        where = (self.spill.add_blob(blob), len(blob))
         for h in self._helpers:
-            h.send((ids, starts))
+            h.send(where)
 
     def close(self) -> None:
         """The helpers gone (stopped when they were not routed or not all taken), the spill
@@ -619,7 +623,7 @@ def _helper(files: list[Path], conn, spill: Spill, parent: int) -> None:
         except Exception:                # a refusal, anything: said again in order
             parsed = None
         if registry is None:
-            registry = _registry(conn, parent)
+            registry = _registry(conn, spill, parent)
             if registry is None:         # the round was not routed: nothing to send
                 return
         try:
@@ -630,15 +634,17 @@ def _helper(files: list[Path], conn, spill: Spill, parent: int) -> None:
         conn.send((str(f), got))
 
 
-def _registry(conn, parent: int):
-    """The registry (ids, starts) the parent sends, or None: it sent None, or it is gone."""
+def _registry(conn, spill: Spill, parent: int):
+    """The registry (ids, starts) the parent left in the spill, or None: it sent None, or it
+    is gone."""
     while not conn.poll(0.5):
         if os.getppid() != parent:
             return None
     try:
-        return conn.recv()
+        where = conn.recv()
     except EOFError:
         return None
+    return None if where is None else pickle.loads(spill.read(*where))
 
 
 def unknown_issues(router: Router, organizations: list[Organization]) -> list[Issue]:
