@@ -191,7 +191,9 @@ class _Serial:
         for c in range(layout.chunk_count):
             data = layout.compose(c, buf)
             h.update(data)
-            _pwrite_all(out, data, layout.chunk_span(c)[0])
+            at = layout.chunk_span(c)[0]
+            _pwrite_all(out, data, at)
+            start_writeback(out, at, len(data))
         self._digest = {"sha256": h.hexdigest(), "bytes": layout.size}
         self._thread = threading.Thread(target=self._sync, name="agrade-fsync", daemon=True)
         self._thread.start()
@@ -267,13 +269,14 @@ class _Parallel:
                     RuntimeError(f"a process writing results.json failed: {said}")
             done[task] = 1
             while nxt < len(self.tasks) and done[nxt]:
-                end = self.layout.chunk_span(self.tasks[nxt][1] - 1)[1]
+                begin, end = hashed, self.layout.chunk_span(self.tasks[nxt][1] - 1)[1]
                 while hashed < end:
                     n = os.preadv(self.out, [view[:min(CHUNK, end - hashed)]], hashed)
                     if n <= 0:
                         raise OSError("results.json is shorter than laid out")
                     self._hash.update(view[:n])
                     hashed += n
+                start_writeback(self.out, begin, end - begin)
                 nxt += 1
 
     def _stop(self) -> None:
@@ -339,6 +342,22 @@ def _writer(layout: Layout, out: int, task_r: int, done_w: int, tasks: list[tupl
             os.write(done_w, _DONE.pack(-1, getattr(e, "errno", None) or 0, len(said)) + said)
     finally:
         os._exit(code)
+
+
+EARLY_WRITEBACK = True
+
+
+def start_writeback(fd: int, at: int, n: int) -> None:
+    """Have the kernel start writing bytes [at, at + n) of `fd` to disk now, without waiting.
+    Left to itself it starts only 30 s later (vm.dirty_expire_centisecs) or past gigabytes of
+    dirty memory, so the fsync before results.json is named wrote all of its 485 MB then, at
+    the disk's pace (here ~260 MB/s: ~2 s with the workers idle). Started chunk by chunk, the
+    disk writes while the rest of the file, results.csv and state.jsonl are made.
+    POSIX_FADV_DONTNEED starts writeback of dirty pages (Linux: WB_SYNC_NONE) and drops only
+    pages already clean; the fsync still makes sure of all of it."""
+    if EARLY_WRITEBACK and n > 0 and hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, at, n, os.POSIX_FADV_DONTNEED)
 
 
 def _read_exactly(fd: int, n: int) -> bytes:
