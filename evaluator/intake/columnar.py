@@ -366,22 +366,27 @@ class _Bulk:
         """Each records row's record, whether it is one (plain), its rank in record order (-1:
         none) and a number it shares with equal records only (-1: none; a date spelled two ways
         is one record): the common row was read when put; any other is read here, once per
-        distinct (standard, field, row), as bulk_records reads it (normalize) — one record,
+        distinct row, as bulk_records reads it (normalize) — one record,
         or the row left as it is, for bulk_records when resolved (无), or refused (the
         organization goes the general way). Ranks come from sorting the distinct records."""
         import numpy as np
         vocab = self.vocab["rec"]
         ids = r["rec"].copy()                   # row -> its record in `pool`
         pool = list(vocab)
-        odd = np.flatnonzero(~_flags(vocab, lambda x: type(x) is Record)[ids])
+        is_record = _flags(vocab, lambda x: type(x) is Record)
+        odd = np.flatnonzero(~is_record[ids])
         if len(odd):
-            pool += self._odd_records(r, odd, ids)
-        is_record = _flags(pool, lambda x: type(x) is Record)
+            read = self._odd_records(r, odd, ids)
+            pool += read
+            is_record = np.concatenate((is_record, _flags(read, lambda x: type(x) is Record)))
         plain = is_record[ids]
-        order = sorted(np.flatnonzero(is_record).tolist(), key=lambda i: DATE_TITLE(pool[i]))
+        # sorted by (date, title) as Record sorts, stable; the keys made once, compared in C
+        records = np.flatnonzero(is_record).tolist()
+        keys = list(map(DATE_TITLE, map(pool.__getitem__, records)))
+        by_key = sorted(range(len(keys)), key=keys.__getitem__)
+        order, keys = [records[i] for i in by_key], [keys[i] for i in by_key]
         rank_of = np.full(len(pool), -1, dtype=np.int64)
         rank_of[order] = np.arange(len(order))
-        keys = [DATE_TITLE(pool[i]) for i in order]
         same_of = np.full(len(pool), -1, dtype=np.int64)
         same_of[order] = np.cumsum([a != b for a, b in zip([None] + keys, keys)], dtype=np.int64) - 1
         return _objects(pool)[ids], plain, rank_of[ids], same_of[ids]

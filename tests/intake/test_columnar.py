@@ -267,3 +267,41 @@ def test_a_record_listed_twice_in_two_spellings_or_two_files_counts_once_column_
     assert [r.date.isoformat() for r in evidence["T-00"].values["committee_meetings"]] == ["2026-01-10", "2026-02-10"]
     assert len(evidence["T-01"].values["committee_meetings"]) == 1
     assert evidence["T-03"].findings == [] and len(evidence["T-03"].values["committee_meetings"]) == 2
+
+
+def test_organizations_settled_column_wise_and_field_by_field_in_one_partition_agree(tmp_path):
+    # most organizations' Evidence is built column-wise at once; one with an inspector's
+    # "nothing found" is settled field by field; both in one partition, as the general path
+    header = ["organization", "field", "self", "verified", "inspector", "verified_on"]
+    write_csv(tmp_path / "values.csv", header, [
+        ("T-00", "members_full", "30", "", "督导一组-王敏", "2026-10-12"),          # nothing found: field by field
+        ("T-00", "members_probationary", "3", "2", "督导一组-王敏", "2026-10-12"),
+        ("T-06", "members_probationary", "3", "2", "督导二组-李娜", "2026/10/13"),   # the same two texts
+        ("T-06", "dues_paid_share", "0.3201", "", "", ""),                           # a share written as a fraction
+        ("T-06", "members_full", "", "", "", ""),                                    # no value at all
+        ("T-06", "centre_area", "500平方米", "500", "督导二组-李娜", "2026-10-13"),   # agree: no finding
+    ])
+    write_csv(tmp_path / "records.csv", ["organization", "field", "date", "title", "source", "inspector", "verified_on"], [
+        ("T-06", "committee_meetings", "2026/2/10", "", "self", "", ""),            # one spelling, two fields
+        ("T-06", "theme_party_days", "2026/2/10", "", "self", "", ""),
+        ("T-06", "theme_party_days", "2026-03-05", "三月主题党日", "verified", "督导二组-李娜", "2026-10-13"),
+    ])
+    general, columnar, fell = both_ways([tmp_path], ORGS, STANDARDS, 100)
+    assert_identical(general, columnar)
+    assert fell == 0
+    evidence = columnar[0][0]
+    t00, t06 = evidence["T-00"], evidence["T-06"]
+    assert [f.kind for f in t00.findings] == ["verified_blank", "self_report_mismatch"]
+    assert "members_full" not in t00.values and t00.notes["members_full"].startswith("核查值为空")
+    # the mismatch of the same two texts is each organization's own finding
+    assert [f.kind for f in t06.findings] == ["self_report_mismatch"]
+    assert t06.findings[0] == t00.findings[1] and t06.findings[0] is not t00.findings[1]
+    assert set(t06.values) == {"members_probationary", "dues_paid_share", "centre_area", "committee_meetings",
+                               "theme_party_days"}
+    assert str(t06.values["dues_paid_share"]) == "0.3201" and "members_full" not in t06.self_values
+    assert t06.provenance["members_probationary"] == {"source": "verified", "inspector": "督导二组-李娜",
+                                                      "verified_on": "2026-10-13"}
+    assert t06.provenance["dues_paid_share"] == {"source": "self"}
+    assert [r.date.isoformat() for r in t06.self_values["committee_meetings"]] == ["2026-02-10"]
+    assert [r.date.isoformat() for r in t06.self_values["theme_party_days"]] == ["2026-02-10"]
+    assert [(r.date.isoformat(), r.title) for r in t06.values["theme_party_days"]] == [("2026-03-05", "三月主题党日")]
