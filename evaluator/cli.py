@@ -95,8 +95,8 @@ def _chinese_usage_errors():
     try:
         yield
     except usage_errors.UsageError as e:
-        # NoArgsIsHelpError (a bare `agrade round`) shows the help page, not an error
-        if isinstance(e, ChineseUsageError) or type(e).__name__ == "NoArgsIsHelpError":
+        # NoArgsIsHelpError (a bare `agrade round`; click >= 8.2) shows the help page, not an error
+        if isinstance(e, (ChineseUsageError, getattr(usage_errors, "NoArgsIsHelpError", ()))):
             raise
         raise ChineseUsageError(e) from e
 
