@@ -18,6 +18,30 @@ def mini(tmp_path) -> Path:
     return dest
 
 
+# tests/reports/ reads these documents and tests/test_reports_cluster.py compares a cluster's
+# run with them: rendered once per session here, where both can reach them (a fixture in
+# tests/reports/conftest.py is out of reach of tests/*.py), since rendering is the slow part.
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> Path:
+    """Every document and export of the report tests' fixture round (internal version, previous
+    round given). Read only: a test that changes files renders into its own tmp_path."""
+    from evaluator.reports import render_reports
+    from tests.reports.conftest import PREVIOUS, ROUND
+    out = tmp_path_factory.mktemp("reports")
+    render_reports(ROUND, out, workers=1, previous_results=PREVIOUS)
+    return out
+
+
+@pytest.fixture(scope="session")
+def rendered_public(tmp_path_factory) -> Path:
+    """The same, public version."""
+    from evaluator.reports import render_reports
+    from tests.reports.conftest import PREVIOUS, ROUND
+    out = tmp_path_factory.mktemp("reports-public")
+    render_reports(ROUND, out, workers=1, public=True, previous_results=PREVIOUS)
+    return out
+
+
 def run_cli(*argv):
     """Run the CLI in-process; returns (exit code, stdout, stderr)."""
     from typer.testing import CliRunner

@@ -27,12 +27,10 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory) -> dict[str, bytes]:
-    """Every document and export of the fixture round rendered in this process."""
-    from evaluator.reports import render_reports
-    out = tmp_path_factory.mktemp("local")
-    render_reports(ROUND, out, workers=1, previous_results=PREVIOUS)
-    return files(out)
+def local(rendered) -> dict[str, bytes]:
+    """Every document and export of the fixture round rendered in this process (the session's
+    `rendered`, from tests/conftest.py: the same call the report tests read)."""
+    return files(rendered)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""Shared fixtures for the report tests: the fixed round, and its documents rendered once per
-session (rendering is the slow part, so most tests read the same files)."""
+"""Shared helpers for the report tests: the fixed round and how to read its documents. Its
+documents, rendered once per session, are the fixtures `rendered` and `rendered_public` of
+tests/conftest.py (tests/test_reports_cluster.py reads them too)."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,9 @@ FIXTURES = HERE / "fixtures"
 ROUND = FIXTURES / "round"
 PREVIOUS = FIXTURES / "previous"
 GOLDEN = HERE / "golden"
+# the fixture round issued as its December bulletin after three monthly ones (build_fixture.py)
+BULLETIN = FIXTURES / "bulletin"
+BULLETIN_CARDS = ["HD-001", "HD-003", "CH-008"]
 
 
 def load_round() -> dict:
@@ -52,19 +56,13 @@ def squash(text: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def rendered(tmp_path_factory) -> Path:
-    """Every document and export of the fixture round (internal version, previous round given)."""
+def bulletin_docs(tmp_path_factory) -> Path:
+    """The December bulletin's 通报 and three of its scorecards, PDF and HTML, rendered once:
+    the chart tests and the bulletin heading test read them (read only)."""
     from evaluator.reports import render_reports
-    out = tmp_path_factory.mktemp("reports")
-    render_reports(ROUND, out, workers=1, previous_results=PREVIOUS)
-    return out
-
-
-@pytest.fixture(scope="session")
-def rendered_public(tmp_path_factory) -> Path:
-    from evaluator.reports import render_reports
-    out = tmp_path_factory.mktemp("reports-public")
-    render_reports(ROUND, out, workers=1, public=True, previous_results=PREVIOUS)
+    out = tmp_path_factory.mktemp("bulletin-reports")
+    render_reports(BULLETIN, out, kinds=("scorecards", "summary"), formats=("pdf", "html"), workers=1,
+                   only=BULLETIN_CARDS)
     return out
 
 

@@ -13,16 +13,12 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
+from evaluator.reports import charts, model
 
-from evaluator.reports import charts, model, render_reports
+from tests.reports.conftest import BULLETIN, ROUND, assert_page_image, card_file, pdf_text, squash
 
-from tests.reports.conftest import FIXTURES, ROUND, assert_page_image, card_file, pdf_text, squash
-
-BULLETIN = FIXTURES / "bulletin"
 CAPTION = "各期通报档次变动"
 TREND_CAPTION = "各期通报得分与档次"
-CARDS = ["HD-001", "HD-003", "CH-008"]
 
 
 def load(folder: Path) -> dict:
@@ -36,13 +32,6 @@ def context(results: dict) -> dict:
 def bars(chart: dict) -> list[dict[str, int]]:
     """Each bulletin's counts as the chart draws them, by series label."""
     return [{b["label"]: b["n"] for b in g["bars"]} for g in chart["groups"]]
-
-
-@pytest.fixture(scope="module")
-def bulletin_docs(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bulletin-reports")
-    render_reports(BULLETIN, out, kinds=("scorecards", "summary"), formats=("pdf", "html"), workers=1, only=CARDS)
-    return out
 
 
 def summary_pages(folder: Path) -> list[str]:

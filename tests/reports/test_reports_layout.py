@@ -4,7 +4,6 @@ bundles, the 通报's street section, street ranks, and HTML that works on a pho
 from __future__ import annotations
 
 import copy
-import subprocess
 import zipfile
 from pathlib import Path
 

@@ -19,7 +19,6 @@ import shutil
 import subprocess
 from decimal import Decimal
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -28,7 +27,7 @@ from evaluator.reports.html import render_html
 from evaluator.reports.labels import fixed, share, zh_numeral
 from evaluator.reports.pdf import PdfRenderer
 
-from tests.reports.conftest import FIXTURES, ROUND, card_file, load_round, pdf_text, squash, write_round
+from tests.reports.conftest import FIXTURES, ROUND, card_file, load_round, pdf_text, squash
 
 
 @pytest.fixture(scope="module")
@@ -292,10 +291,9 @@ def test_the_public_rectification_list_has_no_blank_responsible_column(results, 
         assert 'class="blank"' not in html and "失 " in html
 
 
-def test_a_bulletins_date_is_in_its_title_and_every_running_header(tmp_path):
-    render_reports(FIXTURES / "bulletin", tmp_path, kinds=("summary",), formats=("pdf",), workers=1)
+def test_a_bulletins_date_is_in_its_title_and_every_running_header(bulletin_docs):
     from pypdf import PdfReader
-    pdf = tmp_path / "summary.pdf"
+    pdf = bulletin_docs / "summary.pdf"            # the bulletin's 通报 (conftest.py: rendered once)
     pages = [squash(pdf_text(pdf, i, i)) for i in range(1, len(PdfReader(pdf).pages) + 1)]
     assert len(pages) > 1
     title = "考评情况通报（截至2026年12月31日）"
