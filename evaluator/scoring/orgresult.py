@@ -94,17 +94,15 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
     item, mine, kept = pieces.item, pieces.self_part, pieces._items.get
     # an item already made is looked up here (most are: outcomes shared through the
-    # OutcomeCache), by the outcome's identity while it is the same object; a call per
-    # criterion to look it up was a tenth of scoring an organization
+    # OutcomeCache), by the outcome's identity (see Pieces); a call per criterion to look it
+    # up was a tenth of scoring an organization
     if own:
-        criteria = b",".join([(got[1] if (got := kept(id(o))) is not None and got[0] is o else item(std, o))
-                              + mine(m) for o, m in zip(outcomes, own)])
+        criteria = b",".join([(kept(id(o)) or item(std, o)) + mine(m) for o, m in zip(outcomes, own)])
         closed = b"],"
     else:
         # each item closed as it is joined (the last one below): not a copy of every item
         # with its brace added
-        criteria = b"},".join([got[1] if (got := kept(id(o))) is not None and got[0] is o else item(std, o)
-                               for o in outcomes])
+        criteria = b"},".join([kept(id(o)) or item(std, o) for o in outcomes])
         closed = b"}]," if outcomes else b"],"
     sections = pieces.sections(std, g.sections)
     # the tail as orjson would write the one object {"sections", "criteria", "vetoes",
@@ -123,12 +121,14 @@ class Pieces:
 
     An outcome shared by many organizations (scoring.criteria.OutcomeCache) is serialized
     once: its criteria item, without the closing brace the self-assessment part goes
-    before. Items are kept by the outcome's identity, with the outcome itself (so the
-    identity stays its own while kept); bounded like the outcome cache."""
+    before. Items are kept by the outcome's identity, and the outcome with them (`_held`): an
+    identity cannot be another live object's, so while kept it names this outcome alone and
+    a lookup needs no further check; bounded like the outcome cache."""
 
     def __init__(self, limit: int = 100_000):
         self.limit = limit
-        self._items: dict[int, tuple[Outcome, bytes]] = {}
+        self._items: dict[int, bytes] = {}
+        self._held: list[Outcome] = []
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
         self._said: dict[tuple, bytes] = {}
         self._section_items: dict[str, tuple[Standard, dict]] = {}
@@ -138,8 +138,8 @@ class Pieces:
 
     def item(self, std: Standard, o: Outcome) -> bytes:
         got = self._items.get(id(o))
-        if got is not None and got[0] is o:
-            return got[1]
+        if got is not None:
+            return got
         opening, closing, keep = self._frames(std)[o.criterion]
         if not keep:
             # an organization's own item (it quotes dated records): what it says besides the
@@ -157,7 +157,9 @@ class Pieces:
                                 "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
         if len(self._items) >= self.limit:
             self._items.clear()
-        self._items[id(o)] = (o, data)
+            self._held.clear()
+        self._items[id(o)] = data
+        self._held.append(o)
         return data
 
     def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes, bool]]:
