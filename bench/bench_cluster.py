@@ -18,8 +18,6 @@ import argparse
 import hashlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,12 +28,6 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 WORK = Path(os.environ.get("AGRADE_BENCH_DIR", Path(tempfile.gettempdir()) / "agrade-bench"))
 PY = sys.executable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _proc(pid: int) -> tuple[float, int]:
@@ -52,17 +44,9 @@ class LocalCluster:
     process we started, so its memory and CPU are its own)."""
 
     def __init__(self, workers: int, log_dir: Path):
-        from evaluator.scoring.cluster import WORKER_ENV
-        port = _free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
-        quiet = dict(stdout=subprocess.DEVNULL)
-        self.scheduler = subprocess.Popen([PY, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                           "--port", str(port), "--no-dashboard"],
-                                          stderr=open(log_dir / "scheduler.log", "w"), **quiet)
-        self.workers = [subprocess.Popen([PY, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
-                                          "--no-nanny", "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{i}",
-                                          "--memory-limit", "0"],
-                                         stderr=open(log_dir / f"w{i}.log", "w"), env={**os.environ, **WORKER_ENV}, **quiet)
+        from evaluator.scoring.localdask import start_scheduler, start_worker
+        self.address, self.scheduler = start_scheduler(log_dir)
+        self.workers = [start_worker(self.address, f"w{i}", log_dir / f"w{i}.log", memory_limit="0")
                         for i in range(workers)]
         from distributed import Client
         self.client = Client(self.address, timeout=60)
@@ -73,16 +57,9 @@ class LocalCluster:
         return self.client.run(lambda dask_worker: (os.getpid(), dask_worker.state.executed_count)).values()
 
     def close(self) -> None:
+        from evaluator.scoring.localdask import stop
         self.client.close()
-        for p in self.workers + [self.scheduler]:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.workers + [self.scheduler]:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(self.workers + [self.scheduler], grace=30)
 
 
 def _evaluate(round_yaml: Path, out: Path, extra: list[str], env: dict) -> tuple[float, int]:

@@ -36,7 +36,6 @@ import copy
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,6 @@ from evaluator.reports import model, render_reports  # noqa: E402
 from evaluator.reports.html import CSS_FILE, assets_dir, render_html  # noqa: E402
 from evaluator.reports.pdf import AssetFetcher, fixed_datetime, rss_mb, stable_id  # noqa: E402
 from evaluator.reports.render import Job, jsonable  # noqa: E402
-from evaluator.scoring.cluster import WORKER_ENV  # noqa: E402
 from evaluator.scoring.source import open_results  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "reports" / "fixtures" / "round" / "results.json"
@@ -182,42 +180,22 @@ def pipeline(results: Path, n: int, repeats: int, *options: str) -> float:
     return n / statistics.median(seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def local_cluster(workers: int, logs: Path):
     """A Dask scheduler and `workers` worker processes (one thread each) on 127.0.0.1, stopped
     after; yields the scheduler's address."""
     import distributed
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    from evaluator.scoring.localdask import start_scheduler, start_worker, stop
     logs.mkdir(parents=True, exist_ok=True)
-    py = [sys.executable, "-m"]
-    procs = [subprocess.Popen(py + ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                    "--no-dashboard"], stdout=subprocess.DEVNULL,
-                              stderr=(logs / "scheduler.log").open("w"))]
+    address, scheduler = start_scheduler(logs)
+    procs = [scheduler]
     try:
-        for i in range(workers):
-            procs.append(subprocess.Popen(py + ["distributed.cli.dask_worker", address, "--nthreads", "1",
-                                                "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
-                                                "--name", f"w{i}"], stdout=subprocess.DEVNULL,
-                                          stderr=(logs / f"w{i}.log").open("w"), env={**os.environ, **WORKER_ENV}))
+        procs += [start_worker(address, f"w{i}", logs / f"w{i}.log") for i in range(workers)]
         with distributed.Client(address, timeout=30) as client:
             client.wait_for_workers(workers, timeout=120)
         yield address
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(procs, grace=20)
 
 
 # ------------------------------------------------------------------ 3. memory
