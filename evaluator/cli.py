@@ -461,7 +461,7 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=RO
             quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """重新评分个别组织（如申诉改正证据后）— re-score organizations whose evidence changed, in place."""
     from .intake.rounds import load_round
-    from .scoring.rescore import load_state
+    from .scoring.rescore import load_state, waivers_changed, waivers_state
     from .scoring.results import write_result_set
     from .scoring.run import evidence_of, with_round_overrides
     started = time.time()
@@ -469,14 +469,21 @@ def rescore(round_file: Path = typer.Argument(..., metavar="ROUND.yaml", help=RO
     standards = {t: with_round_overrides(s, rnd.grading_override) for t, s in rnd.standards.items()}
     state = load_state(results_dir, rnd, standards)
     try:
-        evidence, digest, n_files = evidence_of(rnd, list(dict.fromkeys(org_ids)), standards)
-        state.scored.header.update(evidence_digest=digest, evidence_files=n_files)
+        # a waiver approved, changed or withdrawn since the evaluation changed its organization's
+        # points: that organization is scored again too, or the results would mix the two
+        waived = [oid for oid in waivers_changed(state.scored.header, rnd.waivers, results_dir)
+                  if oid not in org_ids]
+        ids = list(dict.fromkeys(list(org_ids) + waived))
+        evidence, digest, n_files = evidence_of(rnd, ids, standards)
+        state.scored.header.update(evidence_digest=digest, evidence_files=n_files, waivers=waivers_state(rnd.waivers))
         print_notices(rnd.notices)
+        if waived and not quiet:
+            out.print(f"免考核事项自评估以来有变化，一并重新评分：{'、'.join(waived)}", markup=False)
         by_id = {o.id: o for o in rnd.organizations}
-        changes = [state.rescore(by_id[oid], evidence[oid]) for oid in dict.fromkeys(org_ids)]
+        changes = [state.rescore(by_id[oid], evidence[oid]) for oid in ids]
         run_meta = {"agrade_version": __version__, "round": str(round_file),
                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-                    "rescored": list(dict.fromkeys(org_ids)), "organizations": len(rnd.organizations),
+                    "rescored": ids, "organizations": len(rnd.organizations),
                     "host": platform.node(), "python": sys.version.split()[0], "notices": [str(n) for n in rnd.notices]}
         scored = state.scored
         write_result_set(results_dir, scored.write_json, scored.write_csv, run_meta, state=scored.write_state)

@@ -3,6 +3,7 @@ round again gives: the same bytes, and a change report naming everyone who moved
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 
@@ -222,3 +223,43 @@ def test_a_rescore_reads_the_asked_for_evidence_as_an_evaluation_does_and_refuse
 def _evaluated_header(round_file, tmp_path) -> dict:
     assert run_cli("evaluate", round_file, "--out", tmp_path / "out", "-q", "--workers", "1")[0] == 0
     return json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+
+
+def test_a_rescore_scores_again_the_organizations_whose_waivers_changed_since(tmp_path):
+    # evaluated without waivers; then w6's G1.2 is waived (82 -> 90) and w2's evidence is
+    # rescored: w6 is scored again too, and the results are what evaluating again writes.
+    # Then the waiver is withdrawn and w2 rescored again: w6 goes back
+    import json
+    from test_whatif import WAIVER, _evaluated
+    rnd, results = _evaluated(tmp_path)
+    text = rnd.read_text(encoding="utf-8")
+    for round_text, w6 in ((text + WAIVER, 90), (text, 82)):
+        rnd.write_text(round_text, encoding="utf-8")
+        code, out, err = run_cli("rescore", rnd, "w2", "--results", results)
+        assert code == 0, err
+        assert "免考核事项自评估以来有变化，一并重新评分：w6" in out
+        fresh = tmp_path / f"fresh{w6}"
+        assert run_cli("evaluate", rnd, "--out", fresh, "-q")[0] == 0
+        for name in ("results.json", "results.csv", "state.jsonl"):
+            assert (results / name).read_bytes() == (fresh / name).read_bytes(), name
+        w6_result = next(o for o in json.loads((results / "results.json").read_bytes())["organizations"] if o["id"] == "w6")
+        assert w6_result["total"] == w6
+    # nothing changed since: only the organization asked for
+    code, out, err = run_cli("rescore", rnd, "w2", "--results", results)
+    assert code == 0 and "免考核事项" not in out
+
+
+def test_a_rescore_refuses_results_that_do_not_record_their_waivers(tmp_path):
+    from test_whatif import _evaluated
+    rnd, results = _evaluated(tmp_path)
+    state = results / "state.jsonl"
+    lines = state.read_bytes().split(b"\n", 1)
+    head = json.loads(lines[0])
+    del head["header"]["waivers"]                 # as an earlier agrade wrote it
+    data = json.dumps(head).encode() + b"\n" + lines[1]
+    state.write_bytes(data)
+    run = json.loads((results / "run.json").read_text(encoding="utf-8"))     # and run.json says so
+    run["files"]["state.jsonl"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (results / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    code, _, err = run_cli("rescore", rnd, "w2", "--results", results)
+    assert code == 2 and "do not record the waivers they were evaluated with" in err, err

@@ -272,6 +272,21 @@ def waivers_state(waivers: dict) -> list[list[str]]:
     return [[org, criterion, reason] for (org, criterion), reason in sorted(waivers.items())]
 
 
+def waivers_changed(header: dict, waivers: dict, folder) -> list[str]:
+    """The organizations whose waivers were approved, changed or withdrawn since the results in
+    `folder` were written (state.jsonl's header records them): their points changed with them,
+    so a rescore scores them again too. Results that do not record their waivers (written by an
+    earlier agrade) are refused: what changed cannot be known."""
+    from ..errors import InputError, Issue
+    from .results import STATE_FILE
+    if "waivers" not in header:
+        raise InputError(Issue(str(folder / STATE_FILE), 1, 1, "$.header.waivers",
+                               "these results do not record the waivers they were evaluated with (written by an "
+                               "earlier agrade); run agrade evaluate again"))
+    was = {(o, c): r for o, c, r in header["waivers"]}
+    return sorted({o for (o, c) in was.keys() | waivers.keys() if was.get((o, c)) != waivers.get((o, c))})
+
+
 def state_lines(scored):
     """state.jsonl, a line at a time: a header line, then one line per organization in registry
     order (its compact row and where its result is in results.json). JSON, not pickle: a file
