@@ -104,7 +104,9 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
         # with its brace added
         criteria = b"},".join([kept(id(o)) or item(std, o) for o in outcomes])
         closed = b"}]," if outcomes else b"],"
-    sections = pieces.sections(std, g.sections)
+    maxima = pieces.section_max(std)
+    sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
+                for s in std.sections]
     # the tail as orjson would write the one object {"sections", "criteria", "vetoes",
     # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
     rest = dumps({"vetoes": g.vetoes,
@@ -112,8 +114,16 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
                                 "message": f.message} for f in _in_field_order(std, ev.findings)],
                   "provenance": pieces.provenance(std, ev.provenance)})
     # joined once: adding the pieces one by one copied the organization's 20 KB four times
-    tail = b"".join((b'{"sections":', sections, b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
+    tail = b"".join((b'{"sections":', dumps(sections), b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
     return dumps(head), tail
+
+
+# A verdict's words kept (Pieces.item): as many as a frequency plan keeps verdicts. What is
+# kept long, scattered among a partition's short-lived objects, keeps the allocator's memory
+# from going back: section entries kept by their points as well (most values new: a
+# proportional ratio's) raised the 20,000-organization round's peak RSS from 365 MB to 407 MB
+# (4,096 kept per standard) and 439 MB (100,000, these words too); so they are not kept.
+_WORDS_KEPT = 4096
 
 
 class Pieces:
@@ -131,7 +141,6 @@ class Pieces:
         self._held: list[Outcome] = []
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
         self._said: dict[tuple, bytes] = {}
-        self._section_items: dict[str, tuple[Standard, dict]] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
         self._sorted_fields: dict[str, tuple[Standard, list]] = {}
@@ -148,7 +157,7 @@ class Pieces:
             said = (o.outcome, o.points, o.max_points, o.reason)
             head = self._said.get(said)
             if head is None:
-                if len(self._said) >= self.limit:
+                if len(self._said) >= _WORDS_KEPT:
                     self._said.clear()
                 head = self._said[said] = dumps({"outcome": o.outcome, "points": _points(o.points),
                                                  "max_points": _points(o.max_points), "reason": o.reason})[1:-1]
@@ -198,26 +207,6 @@ class Pieces:
             got = self._sorted_fields[std.id] = (std, sorted(std.fields))
         out = {k: provenance[k] for k in got[1] if k in provenance}
         return out if len(out) == len(provenance) else dict(sorted(provenance.items()))
-
-    def sections(self, std: Standard, points: dict[str, Decimal]) -> bytes:
-        """results.json's `sections` list: each section's entry serialized once per points value
-        it takes (a section's points take a few values across a round), by the value alone:
-        equal Decimals are written alike (_number)."""
-        got = self._section_items.get(std.id)
-        if got is None or got[0] is not std:
-            got = self._section_items[std.id] = (std, {})
-        made, maxima = got[1], self.section_max(std)
-        out = []
-        for s in std.sections:
-            key = (s.id, points[s.id])
-            data = made.get(key)
-            if data is None:
-                if len(made) >= self.limit:
-                    made.clear()
-                data = made[key] = dumps({"id": s.id, "title": s.title, "points": _number(key[1]),
-                                          "max_points": maxima[s.id]})
-            out.append(data)
-        return b"[" + b",".join(out) + b"]"
 
     def section_max(self, std: Standard) -> dict:
         got = self._maxima.get(std.id)
