@@ -175,7 +175,7 @@ class Layout:
         """Write the file into descriptor `out` at its offsets: with `workers` >= 2 and more
         than one chunk, in forked processes; returns a sink whose `result()` waits until it is
         written and fsynced and gives {"sha256", "bytes"}."""
-        if workers >= 2 and self.chunk_count > 1:
+        if workers >= 2 and self.chunk_count > 1 and hasattr(os, "fork"):
             return _Parallel(self, out, workers)
         return _Serial(self, out)
 

@@ -11,7 +11,10 @@ such a set. A folder without a run.json gets a placeholder run.json (no digests,
 "incomplete") before the first rename. Writers hold an exclusive lock on the folder; at the
 start they remove hidden temp names a killed run left behind (only the instant between link
 and rename can leave one). Readers take a shared lock, so they never see a set half-replaced
-by a live writer.
+by a live writer. results.json of a scored round is written into its inode in place
+(scoring.jsonlayout): by forked processes side by side with several workers, while this one
+makes results.csv and state.jsonl; it is named, as the others, only once all of it is written,
+hashed and fsynced.
 
 A results.json without a run.json beside it (copied on its own) is read as it is, with
 nothing to check it against; a folder that holds results.csv but no run.json is incomplete.
@@ -226,8 +229,9 @@ class _Staged:
     Names are relative to the output folder's descriptor `dir_fd`. Content given as a
     function is streamed (a results.json of a million organizations is never in memory);
     `digest` is its SHA-256 and size, computed on the way. Hashing, writing and fsyncing
-    happen on a thread of the file's own (filesink), so they overlap the making of its bytes
-    and of the next file's: `digest` and `commit` wait for them."""
+    happen on a thread of the file's own (filesink), or in the content's own writers (a
+    content with `write_to`), so they overlap the making of its bytes and of the next
+    file's: `digest` and `commit` wait for them."""
 
     def __init__(self, dir_fd: int, data: Content):
         self.dir_fd, self.named, self._sink = dir_fd, None, None
