@@ -344,23 +344,32 @@ class _Bulk:
         has_self[seg_group[ss[seg] == 0]] = True
         has_verified[seg_group[ss[seg] == 1]] = True
         general[g_org[has_verified & (last_insp == 0)]] = True   # verified records need their inspector
-        # each source's records: a tuple in record order when its rows are all plain, else
-        # where its rows are (read by bulk_records when resolved), and whether one is listed
-        # twice; sources in the order given
         self.recs = recs
         sorted_recs = recs[order_s].tolist()
-        segments: list[list] = [[] for _ in range(len(starts))]
-        for g, first, a, b, s, p, dup in zip(seg_group.tolist(), np.minimum.reduceat(r["seq"][order_s], seg).tolist(),
-                                             seg.tolist(), np.r_[seg[1:], n].tolist(), ss[seg].tolist(),
-                                             np.minimum.reduceat(plain[order_s], seg).tolist(), seg_twice.tolist()):
-            segments[g].append((first, _SOURCES[s] if s >= 0 else None, tuple(sorted_recs[a:b]) if p else None, a, b,
-                                dup))
-        for segs in segments:
+        ends, seg_plain = np.r_[seg[1:], n], np.minimum.reduceat(plain[order_s], seg)
+        # the usual field: one source, its rows all plain records, none listed twice: its tuple
+        usual = (np.bincount(seg_group, minlength=len(starts))[seg_group] == 1) & seg_plain & ~seg_twice \
+            & (ss[seg] >= 0)
+        self.usual = (seg_group[usual], ss[seg][usual],
+                      [tuple(sorted_recs[a:b]) for a, b in zip(seg[usual].tolist(), ends[usual].tolist())])
+        # any other, by group: each source's records, a tuple in record order when its rows are
+        # all plain, else where its rows are (read by bulk_records when resolved), and whether
+        # one is listed twice; sources in the order given
+        segments: dict[int, list] = {}
+        other = ~usual
+        for g, first, a, b, s, p, dup in zip(seg_group[other].tolist(),
+                                             np.minimum.reduceat(r["seq"][order_s], seg)[other].tolist(),
+                                             seg[other].tolist(), ends[other].tolist(), ss[seg][other].tolist(),
+                                             seg_plain[other].tolist(), seg_twice[other].tolist()):
+            segments.setdefault(g, []).append((first, _SOURCES[s] if s >= 0 else None,
+                                               tuple(sorted_recs[a:b]) if p else None, a, b, dup))
+        for segs in segments.values():
             if len(segs) > 1:
                 segs.sort(key=_FIRST)
+        self.segments = segments
         self.groups = {"org": g_org, "first": r["seq"][order][starts], "fid": g_fid, "field": fields,
                        "inspector": last_insp, "on": last_on, "has_self": has_self, "has_verified": has_verified}
-        self.segments, self.order_s = segments, order_s
+        self.order_s = order_s
 
     def _records_read(self, r) -> tuple:
         """Each records row's record, whether it is one (plain), its rank in record order (-1:
@@ -420,26 +429,23 @@ class _Bulk:
 
     # ------------------------------------------------------------ into the evidence
 
-    def _group_sources(self) -> tuple[list, list, dict]:
+    def _group_sources(self) -> tuple:
         """Each records field of an organization not left to the general path, its sources
         read: per group, the self records (None: not given), the verified ones (_NOT_PUT: not
         given); and by group, `got` ({source: records} in the order given) where a source may
-        list a record twice, for settle() to find it. Rows written otherwise than the
-        common way are read here by bulk_records; an organization with a row it refuses goes
-        the general way."""
+        list a record twice, for settle() to find it. Rows written otherwise than the common
+        way are read here by bulk_records; an organization with a row it refuses goes the
+        general way."""
         import numpy as np
         g_org = self.groups["org"]
-        n = len(g_org)
-        selfs, verifieds, twice = [None] * n, [_NOT_PUT] * n, {}
-        fields, fallen = self.groups["field"], []
-        for i in np.flatnonzero(~self.general[g_org]).tolist():
-            segments = self.segments[i]
-            if len(segments) == 1 and segments[0][2] is not None and not segments[0][5]:
-                _, source, records, _, _, _ = segments[0]        # the usual group: one plain source
-                if source == "self":
-                    selfs[i] = records
-                else:
-                    verifieds[i] = records
+        selfs, verifieds = np.full(len(g_org), None, dtype=object), np.full(len(g_org), _NOT_PUT, dtype=object)
+        group, source, records = self.usual
+        records = _objects(records)
+        selfs[group[source == 0]], verifieds[group[source == 1]] = records[source == 0], records[source == 1]
+        twice, fallen = {}, []
+        fields = self.groups["field"]
+        for i, segments in self.segments.items():
+            if self.general[g_org[i]]:
                 continue
             got = self._records_of(fields[i], segments)
             if got is None:
@@ -475,7 +481,7 @@ class _Bulk:
             got, slow = np.full(len(g["org"]), None, dtype=object), np.zeros(len(g["org"]), dtype=bool)
             got[list(twice)], slow[list(twice)] = _objects(list(twice.values())), True
             parts.append({"org": g["org"], "first": g["first"], "name": names[g["fid"]], "field": g["field"],
-                          "self": _objects(selfs), "verified": _objects(verifieds), "is_verified": g["has_verified"],
+                          "self": selfs, "verified": verifieds, "is_verified": g["has_verified"],
                           "self_none": ~g["has_self"], "inspector": g["inspector"], "on": g["on"],
                           "texts": np.full(len(g["org"]), -1, dtype=np.int64), "got": got, "slow": slow})
         if not parts:
