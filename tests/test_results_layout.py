@@ -51,7 +51,7 @@ def written(s, workers: int, tmp_path, name: str) -> tuple[bytes, dict]:
     return (tmp_path / name).read_bytes(), digest
 
 
-@pytest.mark.parametrize("chunk, tasks", [(1 << 20, 8192), (1, 8192), (700, 8192), (700, 2), (50_000, 3)])
+@pytest.mark.parametrize("chunk, tasks", [(1 << 20, 256), (1, 256), (700, 256), (700, 2), (50_000, 3)])
 def test_in_place_one_or_many_writers_give_the_streamed_bytes_and_digest(scored, tmp_path, monkeypatch, chunk, tasks):
     # chunk 1: every organization a chunk of its own (larger than CHUNK); tasks 2: chunks
     # handed out in groups, as a round of millions of chunks is

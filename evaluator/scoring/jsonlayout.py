@@ -36,7 +36,10 @@ from typing import Callable
 
 from .filesink import CHUNK, write_all
 
-_TASKS_MAX = 8192              # chunk groups handed out through a pipe: 4 bytes each fit its buffer
+# Chunks are handed out as at most this many tasks (runs of consecutive chunks), their numbers
+# written to a pipe before the writers start: 1 KB, which fits any pipe (Linux gives one at least
+# a page, even to a user past pipe-user-pages-soft), so that write never waits for a reader.
+_TASKS_MAX = 256
 _DONE = struct.Struct("iii")   # (task, errno, length of a message following) from a writer
                                # process; task -1: it failed (errno, and what it said)
 
@@ -220,7 +223,7 @@ class _Parallel:
         self._error: BaseException | None = None
         self._hash = hashlib.sha256()
         chunks = layout.chunk_count
-        per = -(-chunks // _TASKS_MAX)                 # chunks per task: the task list fits the pipe
+        per = -(-chunks // _TASKS_MAX)                 # chunks per task
         self.tasks = [(c, min(c + per, chunks)) for c in range(0, chunks, per)]
         os.ftruncate(out, layout.size)
         task_r, task_w = os.pipe()
