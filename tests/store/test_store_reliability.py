@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,8 @@ WRITER = """
     from evaluator.store.base import Store, Conflict
     from evaluator.store.submit import submit
     url, go, value = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
-    store = Store(url)
+    store = Store(url)                      # connected (it migrates): only the go signal is left
+    print("waiting", flush=True)
     while not go.exists():
         time.sleep(0.01)
     try:
@@ -50,9 +50,11 @@ def test_two_writers_one_conflict_no_lost_update(db_url, mini_round, tmp_path):
     rounds.import_round(store, mini_round, "区委组织部")
     go = tmp_path / "go"
     procs = [python(WRITER, db_url, go, v) for v in ("4", "5")]
-    time.sleep(1.5)                       # both are connected and waiting
+    # both are connected and waiting, however long starting took on a loaded machine
+    ready = [p.stdout.readline() for p in procs]
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
+    assert ready == ["waiting\n"] * 2, (ready, outs)
     assert all(p.returncode == 0 for p in procs), outs
     results = sorted(o[0].split()[0] for o in outs)
     assert results == ["conflict", "saved"], outs
@@ -115,7 +117,14 @@ def big_round(tmp_path_factory) -> Path:
     return generate(tmp_path_factory.mktemp("big") / "round", 400, 5)
 
 
-def test_kill_9_during_an_import_loses_nothing_and_a_rerun_completes(db_url, big_round, tmp_path):
+@pytest.fixture(scope="module")
+def big_round_scored(big_round, tmp_path_factory) -> dict:
+    """big_round evaluated from its folder: what every store run of it must equal (four tests
+    compare with it; evaluated once)."""
+    return evaluate_folder(big_round, tmp_path_factory.mktemp("big-folder"))
+
+
+def test_kill_9_during_an_import_loses_nothing_and_a_rerun_completes(db_url, big_round, big_round_scored, tmp_path):
     store = Store(db_url)                 # the schema exists: the kills land in the import itself
     # in its transaction: the first organization written; the evidence written; the last
     # statement before COMMIT (the audit log's head moved on)
@@ -127,7 +136,7 @@ def test_kill_9_during_an_import_loses_nothing_and_a_rerun_completes(db_url, big
     scoring.evaluate(store, "shiliqu-2026", "导入员")
     with store.read() as c:
         scoring.write_results(c, "shiliqu-2026", tmp_path / "store")
-    assert scored(tmp_path / "store") == evaluate_folder(big_round, tmp_path / "folder")
+    assert scored(tmp_path / "store") == big_round_scored
 
 
 WORKER = """
@@ -226,7 +235,7 @@ def _one_whole_evaluation(store) -> int:
     return last
 
 
-def test_kill_9_during_an_evaluation_leaves_the_last_complete_one(db_url, big_round, tmp_path):
+def test_kill_9_during_an_evaluation_leaves_the_last_complete_one(db_url, big_round, big_round_scored, tmp_path):
     store = Store(db_url)
     rounds.import_round(store, big_round, "导入员")
     p = python(EVALUATOR, db_url, "-")
@@ -242,7 +251,7 @@ def test_kill_9_during_an_evaluation_leaves_the_last_complete_one(db_url, big_ro
     assert _one_whole_evaluation(store) > complete
     with store.read() as c:
         scoring.write_results(c, "shiliqu-2026", tmp_path / "store")
-    assert scored(tmp_path / "store") == evaluate_folder(big_round, tmp_path / "folder")
+    assert scored(tmp_path / "store") == big_round_scored
 
 
 def test_results_read_while_another_evaluation_commits_are_one_evaluations(db_url, mini_round, tmp_path):
