@@ -116,3 +116,20 @@ def test_evaluate_with_two_workers_writes_what_one_writes(mini, tmp_path, monkey
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
     files = [json.loads((tmp_path / w / "run.json").read_text(encoding="utf-8"))["files"] for w in ("1", "2")]
     assert files[0] == files[1]
+
+
+def test_a_writer_that_breaks_stops_evaluate_with_a_message_and_writes_nothing(mini, tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonlayout, "CHUNK", 700)
+    real = jsonlayout.Layout.compose
+
+    def compose(self, c, buf):
+        if c == 1 and os.getpid() != parent:             # in a forked writer only
+            raise ValueError("injected")
+        return real(self, c, buf)
+    parent = os.getpid()
+    monkeypatch.setattr(jsonlayout.Layout, "compose", compose)
+    out = tmp_path / "out"
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", out, "--workers", "2", "-q")
+    assert code == 1 and "a process writing results.json failed: ValueError: injected" in err
+    assert "Traceback" not in err
+    assert os.listdir(out) == []                          # nothing named, no temp name left

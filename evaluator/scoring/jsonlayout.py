@@ -34,6 +34,7 @@ import threading
 from array import array
 from typing import Callable
 
+from ..errors import EvaluationError
 from .filesink import CHUNK, write_all
 
 # Chunks are handed out as at most this many tasks (runs of consecutive chunks), their numbers
@@ -137,7 +138,7 @@ class Layout:
         _, mid_at, mid_len = self.chunks[3 * c: 3 * c + 3]
         middles = os.pread(self.fd, mid_len, mid_at) if mid_len else b""
         if len(middles) != mid_len:
-            raise OSError(f"the spill ended early (round parts of organizations {start + 1}-{stop})")
+            raise EvaluationError(f"the spill ended early (round parts of organizations {start + 1}-{stop})")
         p, m, pos, spilled = 0, 0, self.positions, self.spilled
         pair = bytearray(2)                    # head's "}" and tail's "{", read and dropped
         if c == 0:
@@ -153,7 +154,7 @@ class Layout:
             tail_end = p + size
             got = os.preadv(self.fd, [view[p:comma], pair, view[rest:tail_end]], spilled[n])
             if got != size - nm:
-                raise OSError(f"the spill ended early (organization {n + 1} of results.json)")
+                raise EvaluationError(f"the spill ended early (organization {n + 1} of results.json)")
             view[comma] = 44                   # b","
             view[comma + 1:comma + 1 + nm] = middles[m:m + nm]
             view[rest - 1] = 44
@@ -264,19 +265,19 @@ class _Parallel:
         while nxt < len(self.tasks):
             record = _read_exactly(self._done_r, _DONE.size)
             if not record:
-                raise OSError("a process writing results.json ended before it was done")
+                raise EvaluationError("a process writing results.json ended before it was done")
             task, err, length = _DONE.unpack(record)
             if task < 0:
                 said = _read_exactly(self._done_r, length).decode("utf-8", "replace")
                 raise OSError(err, f"writing results.json: {said}") if err else \
-                    RuntimeError(f"a process writing results.json failed: {said}")
+                    EvaluationError(f"a process writing results.json failed: {said}")
             done[task] = 1
             while nxt < len(self.tasks) and done[nxt]:
                 begin, end = hashed, self.layout.chunk_span(self.tasks[nxt][1] - 1)[1]
                 while hashed < end:
                     n = os.preadv(self.out, [view[:min(CHUNK, end - hashed)]], hashed)
                     if n <= 0:
-                        raise OSError("results.json is shorter than laid out")
+                        raise EvaluationError("results.json is shorter than laid out")
                     self._hash.update(view[:n])
                     hashed += n
                 start_writeback(self.out, begin, end - begin)
@@ -308,7 +309,7 @@ class _Parallel:
         if self._error is not None:
             raise self._error
         if failed:
-            raise OSError("a process writing results.json failed")
+            raise EvaluationError("a process writing results.json failed")
         return {"sha256": self._hash.hexdigest(), "bytes": self.layout.size}
 
 
