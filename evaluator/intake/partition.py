@@ -19,6 +19,7 @@ import bisect
 import difflib
 import functools
 import hashlib
+import mmap
 import os
 import pickle
 import re
@@ -27,7 +28,7 @@ from typing import Iterable, Iterator
 
 from ..errors import Issue
 from ..model import Organization
-from ..standard.yamlsafe import decode_text, find_control, gc_paused, read_limited
+from ..standard.yamlsafe import check_size, decode_text, find_control, gc_paused, read_limited
 from .evidence import (RawEvidence, _Collector, evidence_files, _read_csv, _read_file, csv_kind,
                        records_head, records_rows, values_head, values_rows)
 from .spill import Spill
@@ -132,10 +133,25 @@ class Router:
 
     # -------------------------------------------------------------- bulk CSV, column-wise
 
-    def read_csv(self, path: Path, data: bytes) -> None:
+    def file_bytes(self, path: Path):
+        """A file's bytes for evidence._read_file: a bulk file a helper process reads ahead
+        (`_ahead`) mapped from the page cache rather than read, since this process only hashes
+        it and takes the helper's pieces (reading the 106 MB of 20,000 organizations into
+        memory cost 0.05 s more than hashing them in place, and as much memory)."""
+        if str(path) in self._ahead:
+            check_size(path)
+            try:
+                with open(path, "rb") as fh:
+                    return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):               # (an empty file cannot be mapped)
+                pass                                    # read, or refused, as any other file
+        return read_limited(path)
+
+    def read_csv(self, path: Path, data) -> None:
         ahead = self._ahead.pop(str(path), None)
         got = ahead.result() if ahead is not None else None
         if got is None:                                 # not read ahead, or left to this process
+            data = data if isinstance(data, bytes) else bytes(data)   # (file_bytes mapped it)
             got = self._split(path, data, self._rows)
             if got is None:
                 _read_csv(self, path, data)             # the general reader and its messages
