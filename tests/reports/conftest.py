@@ -66,6 +66,24 @@ def bulletin_docs(tmp_path_factory) -> Path:
     return out
 
 
+def boxes(box, tag: str | None = None):
+    """Every box of a WeasyPrint layout under `box` (depth first, document order), optionally
+    only those of one tag: how the layout tests see where things landed."""
+    if tag is None or getattr(box, "element_tag", None) == tag:
+        yield box
+    for child in getattr(box, "children", []) or []:
+        yield from boxes(child, tag)
+
+
+def box_classes(box) -> list[str]:
+    element = getattr(box, "element", None)
+    return (element.get("class") or "").split() if element is not None else []
+
+
+def box_text(box) -> str:
+    return "".join(b.text for b in boxes(box) if hasattr(b, "text"))
+
+
 def card_file(folder: Path, org_id: str, ext: str = "pdf") -> Path:
     """An organization's scorecard in a report folder: scorecards/<id>_<名称>.<ext>."""
     found = sorted((Path(folder) / "scorecards").glob(f"{org_id}_*.{ext}"))

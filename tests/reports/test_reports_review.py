@@ -27,7 +27,8 @@ from evaluator.reports.html import render_html
 from evaluator.reports.labels import fixed, share, zh_numeral
 from evaluator.reports.pdf import PdfRenderer
 
-from tests.reports.conftest import FIXTURES, ROUND, card_file, load_round, pdf_text, squash
+from tests.reports.conftest import (FIXTURES, ROUND, box_classes, box_text, boxes, card_file, load_round,
+                                    pdf_text, squash)
 
 
 @pytest.fixture(scope="module")
@@ -43,23 +44,6 @@ def ctx(results):
 @pytest.fixture(scope="module")
 def renderer():
     return PdfRenderer()
-
-
-def _boxes(box, tag: str | None = None):
-    """Every box under `box` (depth first, document order), optionally only those of one tag."""
-    if tag is None or getattr(box, "element_tag", None) == tag:
-        yield box
-    for child in getattr(box, "children", []) or []:
-        yield from _boxes(child, tag)
-
-
-def _classes(box) -> list[str]:
-    element = getattr(box, "element", None)
-    return (element.get("class") or "").split() if element is not None else []
-
-
-def _text(box) -> str:
-    return "".join(b.text for b in _boxes(box) if hasattr(b, "text"))
 
 
 # ------------------------------------------------------------------ scorecard layout
@@ -78,9 +62,9 @@ def test_a_section_heading_row_never_ends_a_page(results, ctx, renderer):
         sections = [{**first, "rows": rows}] + card["sections"][1:]
         doc = renderer.document(render_html("scorecard", {**card, "sections": sections}, standalone=False))
         for page in doc.pages[:-1]:
-            rows = [b for b in _boxes(page._page_box, "tr") if _text(b).strip()]
-            assert rows and "sub" not in _classes(rows[-1]), (n, _text(rows[-1]))
-            if any("sub" in _classes(b) for b in rows[-3:]):
+            rows = [b for b in boxes(page._page_box, "tr") if box_text(b).strip()]
+            assert rows and "sub" not in box_classes(rows[-1]), (n, box_text(rows[-1]))
+            if any("sub" in box_classes(b) for b in rows[-3:]):
                 seen_heading_near_foot += 1
     assert seen_heading_near_foot, "the range never brought a section heading to the foot of a page"
 
@@ -91,11 +75,11 @@ def test_a_long_tier_name_stays_on_one_line(results, ctx, renderer):
     for name in ("一星级党组织", "A档"):
         html = render_html("scorecard", {**card, "score": {**card["score"], "tier_name": name}}, standalone=False)
         page = renderer.document(html).pages[0]
-        big = [b for b in _boxes(page._page_box, "div")
-               if type(b).__name__ == "BlockBox" and "big" in _classes(b) and name in _text(b)]
+        big = [b for b in boxes(page._page_box, "div")
+               if type(b).__name__ == "BlockBox" and "big" in box_classes(b) and name in box_text(b)]
         assert len(big) == 1, name
-        lines = [b for b in _boxes(big[0]) if type(b).__name__ == "LineBox"]
-        assert len(lines) == 1, (name, [_text(l) for l in lines])
+        lines = [b for b in boxes(big[0]) if type(b).__name__ == "LineBox"]
+        assert len(lines) == 1, (name, [box_text(l) for l in lines])
 
 
 def test_a_reissued_scorecard_is_signed_on_the_day_of_the_review(tmp_path):
