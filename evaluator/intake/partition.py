@@ -440,9 +440,9 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
     r.standards = standards          # org type -> Standard: reads workbooks' Chinese headers (intake.workbook)
     files = evidence_files(paths, r.issues)
     ahead = _started_for(files) if helpers > 0 else None
+    stop_read_ahead()                # helpers started for other files
     if ahead is None and helpers > 0:
         ahead = ReadAhead.start(files, helpers, spill_dir)
-    stop_read_ahead()                # one started for other files
     if ahead is not None:
         r._spill, r._ahead = ahead.spill, dict(ahead.pending)
         ahead.route_by(r.ids, r.starts)
@@ -487,6 +487,7 @@ def stop_read_ahead() -> None:
     early, _EARLY[0] = _EARLY[0], None
     if early is not None:
         early.close()
+        early.spill.close()          # (a route that takes the helpers takes their spill)
 
 
 def _started_for(files: list[Path]) -> "ReadAhead | None":
@@ -595,9 +596,8 @@ class _Helper:
         return self.sent.pop(name)
 
     def close(self, finished: bool) -> None:
-        if not finished:
-            self.send(None)             # waiting for a registry that will not come
-            self.proc.terminate()       # (what it spilled is left unread)
+        if not finished:                # waiting for a registry that will not come, or unread
+            self.proc.terminate()
         self.proc.join()
         self.conn.close()
 
@@ -651,16 +651,14 @@ def _helper(files: list[Path], conn, spill: Spill, parent: int) -> None:
 
 
 def _registry(conn, spill: Spill, parent: int):
-    """The registry (ids, starts) the parent left in the spill, or None: it sent None, or it
-    is gone."""
+    """The registry (ids, starts) the parent left in the spill, or None: the parent is gone."""
     while not conn.poll(0.5):
         if os.getppid() != parent:
             return None
     try:
-        where = conn.recv()
+        return pickle.loads(spill.read(*conn.recv()))
     except EOFError:
         return None
-    return None if where is None else pickle.loads(spill.read(*where))
 
 
 def unknown_issues(router: Router, organizations: list[Organization]) -> list[Issue]:
