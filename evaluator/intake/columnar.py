@@ -375,9 +375,9 @@ class _Bulk:
         """Each records row's record, whether it is one (plain), its rank in record order (-1:
         none) and a number it shares with equal records only (-1: none; a date spelled two ways
         is one record): the common row was read when put; any other is read here, once per
-        distinct row, as bulk_records reads it (normalize) — one record,
-        or the row left as it is, for bulk_records when resolved (无), or refused (the
-        organization goes the general way). Ranks come from sorting the distinct records."""
+        distinct row, as bulk_records reads it (normalize) — one record, or the row left as it
+        is, for bulk_records when resolved (无), or refused (the organization goes the general
+        way). Ranks come from sorting the distinct records."""
         import numpy as np
         vocab = self.vocab["rec"]
         ids = r["rec"].copy()                   # row -> its record in `pool`
@@ -463,9 +463,9 @@ class _Bulk:
         entry per field), in registry order, each organization's fields in the order they were
         first given (as resolve() goes through them): org, name (field id), field (Field),
         self (value or records, None: none), self_none, verified (_NOT_PUT: not given),
-        is_verified, inspector and on (verified_on) as codes, texts (a value's texts, for its mismatch finding; -1 for
-        records), got (see _group_sources), slow (settle() has to see it: an inspector's
-        "nothing found", a record listed twice)."""
+        is_verified, inspector and on (verified_on) as codes, texts (a value's two texts as one
+        number, for its mismatch finding; -1 for records), got (see _group_sources), slow
+        (settle() has to see it: an inspector's "nothing found", a record listed twice)."""
         import numpy as np
         names = _objects(self.fid_names)
         parts = []
@@ -528,7 +528,8 @@ class _Bulk:
             elif verified is _NOT_PUT:
                 settle_self(ev, fid, self_v)
             else:
-                # (no self value, or one read as blank: None, which settle reads as none)
+                # (no self value, or one read as blank: None, which settle reads as none; records
+                # here list none twice, as _group_sources found)
                 settle(ev, f, {"self": self_v, "verified": verified}, inspector, on, True)
         if ev is not None:
             self._done(evidence, ev, std)
@@ -602,6 +603,8 @@ class _Bulk:
         return out
 
     def _done(self, evidence: dict, ev: Evidence, std: Standard) -> None:
+        """An organization's evidence complete, as resolve() ends it: each `blank: zero` field
+        it left out is 0."""
         blank_as_zero(ev, std, _NOTHING_BROKEN)
         evidence[ev.organization] = ev
 
