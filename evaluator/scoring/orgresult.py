@@ -9,7 +9,6 @@ any other a JSON number with the shortest digits that round-trip it.
 """
 from __future__ import annotations
 
-import operator
 from decimal import Decimal
 from typing import Any
 
@@ -63,15 +62,9 @@ def _plain(v: Any) -> Any:
     if t is Decimal:
         return _number(v)
     if t is tuple:
-        if {*map(type, v)} == _RECORDS_ONLY and not any(map(_TITLE, v)):
-            return list(map(_DATE, v))        # records without titles (most): their dates, in C
         return [(r.date if not r.title else {"date": r.date, "title": r.title}) if type(r) is Record else _plain(r)
                 for r in v]
     return v
-
-
-_RECORDS_ONLY = {Record}
-_DATE, _TITLE = operator.attrgetter("date"), operator.attrgetter("title")
 
 
 def dumps(obj: Any) -> bytes:
