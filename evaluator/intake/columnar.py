@@ -132,10 +132,13 @@ class _Bulk:
         self.std_of = np.array([std_ids.setdefault(id(standards[o.type]), len(std_ids)) for o in orgs], dtype=np.int64)
         by_code = {id(standards[o.type]): standards[o.type] for o in orgs}
         self.stds = [by_code[k] for k in std_ids]
-        # (standard, field) -> its Field, or None when the standard has no such field
-        self.field = [[s.fields.get(name) for name in self.fid_names] for s in self.stds]
-        flat = [f for row in self.field for f in row]       # at standard * len(fid_names) + field
+        # at standard * len(fid_names) + field: its Field (one instance for equal ones, see
+        # _same_field), and that Field's number in `self.kinds` (0: the standard has no such field)
+        flat = [_same_field(s.fields.get(name)) for s in self.stds for name in self.fid_names]
         self.field_objects = _objects(flat)
+        number = {None: 0}
+        self.field_kind = np.array([number.setdefault(f, len(number)) for f in flat], dtype=np.int64)
+        self.kinds = list(number)
         self.records_field = _flags(flat, lambda f: f is not None and f.type == "records")
         self._dates()
         self._values(values)
@@ -262,23 +265,23 @@ class _Bulk:
         v["field"], v["self_v"], v["verified_v"], v["self_none"] = fields, self_v, verified, self_none
         v["blank"] = v["put_verified"] & verified_none           # the inspector's "nothing found"
         # the texts a self-report mismatch depends on: the finding is made once per distinct key
-        v["texts"] = ((std * len(self.fid_names) + v["fid"]) * len(self.vocab["self"]) + v["self"]) \
+        v["texts"] = (self.field_kind[std * len(self.fid_names) + v["fid"]] * len(self.vocab["self"]) + v["self"]) \
             * len(self.vocab["verified"]) + v["verified"]
 
     def _read(self, std, fid, codes, column: str, rows, blank: bool = False):
         """For `rows`: each cell's text normalized for its field, whether normalize refused it
         and whether it is no value (None; every row not in `rows` is); with blank=True: whether
-        it is blank for its field, as resolve() asks. Each distinct (standard, field, text) is
-        read once."""
+        it is blank for its field, as resolve() asks. Each distinct (field, text) is read
+        once."""
         import numpy as np
         texts = self.vocab[column]
-        width, n_fid = len(texts), len(self.fid_names)
-        key = (std[rows] * n_fid + fid[rows]) * width + codes[rows]
+        width = len(texts)
+        key = self.field_kind[std[rows] * len(self.fid_names) + fid[rows]] * width + codes[rows]
         distinct, inverse = np.unique(key, return_inverse=True)
         got, refused = [], []
         for k in distinct.tolist():
             where, code = divmod(k, width)
-            f = self.field[where // n_fid][where % n_fid]
+            f = self.kinds[where]
             value, no = None, True               # unknown, or records written in one cell: refused
             if f is not None and f.type != "records":
                 if blank:
@@ -666,6 +669,21 @@ def _odd_record(f, row: dict):
             read = _REFUSED
         _ODD_READ.keep(_ANY_RECORDS, key, read)
     return read
+
+
+# equal Fields (the same id, label, type, bounds... in two standards: 266 fields of the six
+# standards in rules/ are 98 distinct ones) are one instance here, so that what normalize reads
+# for one it keeps for all (its memo goes by the field's identity); forgotten all at once when
+# many (rounds of other standards in a long-lived process)
+_SAME_FIELDS: dict = {}
+
+
+def _same_field(f):
+    if f is None:
+        return None
+    if len(_SAME_FIELDS) > 10_000:
+        _SAME_FIELDS.clear()
+    return _SAME_FIELDS.setdefault(f, f)
 
 
 def _last(codes, given, starts):
