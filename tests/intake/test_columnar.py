@@ -305,3 +305,31 @@ def test_organizations_settled_column_wise_and_field_by_field_in_one_partition_a
     assert [r.date.isoformat() for r in t06.self_values["committee_meetings"]] == ["2026-02-10"]
     assert [r.date.isoformat() for r in t06.self_values["theme_party_days"]] == ["2026-02-10"]
     assert [(r.date.isoformat(), r.title) for r in t06.values["theme_party_days"]] == [("2026-03-05", "三月主题党日")]
+
+
+def test_fields_counting_a_blank_as_zero_are_zero_column_wise_too(tmp_path):
+    # a standard with `blank: zero` fields: an organization that leaves them out gets 0, and
+    # says so, whichever way it was read (rules/ has none, so one is made here)
+    import dataclasses
+    community = STANDARDS["community"]
+    zero = {fid: dataclasses.replace(f, blank="zero") for fid, f in community.fields.items()
+            if fid in ("honors_city", "theme_party_days")}
+    standards = dict(STANDARDS, community=dataclasses.replace(community, fields={**community.fields, **zero}))
+    write_csv(tmp_path / "values.csv", ["organization", "field", "self", "verified", "inspector", "verified_on"], [
+        ("T-00", "members_full", "30", "", "", ""),                     # honors_city left out: 0
+        ("T-06", "honors_city", "2", "", "", ""),
+        ("T-06", "members_full", "", "", "督导一组-王敏", "2026-10-12"),  # nothing found, field by field
+        ("T-01", "members_full", "12", "", "", ""),                     # a village: no such fields
+    ])
+    write_csv(tmp_path / "records.csv", ["organization", "field", "date", "title", "source", "inspector", "verified_on"], [
+        ("T-06", "theme_party_days", "2026-03-05", "", "self", "", ""),
+    ])
+    general, columnar, fell = both_ways([tmp_path], ORGS, standards, 100)
+    assert_identical(general, columnar)
+    assert fell == 0
+    evidence = columnar[0][0]
+    t00, t06 = evidence["T-00"], evidence["T-06"]
+    assert t00.values["honors_city"] == 0 and t00.values["theme_party_days"] == ()
+    assert t00.provenance["honors_city"] == {"source": "blank"} and t00.notes["honors_city"].endswith("空白，按 0 计")
+    assert t06.values["honors_city"] == 2 and t06.values["theme_party_days"][0].date.isoformat() == "2026-03-05"
+    assert "honors_city" not in evidence["T-01"].values
