@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import EvaluationError, InputError, Issue
 from ..intake.columnar import partition_evidence
-from ..intake.partition import route, unknown_issues, unpickled
+from ..intake.partition import read_ahead_helpers, route, unknown_issues, unpickled
 from ..standard.yamlsafe import gc_paused
 from ..model import Organization, Standard
 from .rows import Row
@@ -311,10 +311,9 @@ class Partitions:
     def __init__(self, rnd, size: int, workers: int | None = 1, cluster: str | None = None, spill_dir=None):
         self.rnd, self.workers, self.cluster = rnd, workers, cluster
         # the cores local workers will score on read the bulk evidence files side by side first
-        cores = (os.cpu_count() or 1) if workers is None else workers
-        self.router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir,
-                            helpers=0 if cluster or cores < 2 else cores, standards=rnd.standards,
-                            small_tail=bool(cluster) or cores > 1)
+        helpers = read_ahead_helpers(workers, cluster)
+        self.router = route(rnd.evidence_paths, rnd.organizations, size, spill_dir, helpers=helpers,
+                            standards=rnd.standards, small_tail=bool(cluster) or helpers > 1)
         try:
             rnd.notices += [n for n in self.router.notices if n not in rnd.notices]
             if self.router.issues:
