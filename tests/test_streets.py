@@ -144,6 +144,41 @@ def test_a_street_in_one_district_only_may_be_named_alone_and_bulk_csv_has_a_str
         assert orgs[oid]["provenance"]["big_committee"]["street"] == "东区/一街道"
 
 
+MEETINGS = STANDARD.replace(
+    "  big_committee: {type: boolean, label: 是否建立街道大工委}\n",
+    "  big_committee: {type: boolean, label: 是否建立街道大工委}\n  joint_meetings: {type: records, label: 大工委联席会议记录}\n").replace(
+    '      - {id: S1.3, title: 街道大工委, points: 30, method: check, condition: "big_committee", rectification: 建立大工委}\n',
+    '      - {id: S1.3, title: 街道大工委, points: 20, method: check, condition: "big_committee", rectification: 建立大工委}\n'
+    "      - {id: S1.4, title: 大工委联席会议, points: 10, method: frequency, records: joint_meetings, every: quarter,"
+    " deduct: 2.5, rectification: 按季召开}\n")
+
+
+@pytest.mark.parametrize("size,workers,header", [("2", "2", "street,field,date,title"), ("500", "1", "街道,记录类别,日期,标题")])
+def test_a_bulk_records_csv_may_give_a_streets_records(tmp_path, monkeypatch, size, workers, header):
+    # a street's 大工委 meetings entered once in records.csv, as a workbook's street records sheet
+    # takes them: every organization of 东区一街道 counts them (2 of 4 quarters: 5 of 10 points),
+    # its provenance names the street; 二街道 and 西区's 一街道 have none
+    monkeypatch.setenv("AGRADE_PARTITION_SIZE", size)
+    monkeypatch.setattr("test_streets.STANDARD", MEETINGS)
+    rnd = make_round(tmp_path, {
+        "street_records.csv": f"{header}\n东区/一街道,joint_meetings,2026-03-20,一季度联席会议\n"
+                              "东区/一街道,joint_meetings,2026-06-18,二季度联席会议\n", **own_values()})
+    orgs = evaluate(rnd, tmp_path / "out", "--workers", workers)
+    for oid in ("C1", "C3", "C5", "C7", "C8"):
+        assert criterion(orgs[oid], "S1.4")["points"] == 5
+        assert "大工委联席会议记录由东区一街道统一填报" in criterion(orgs[oid], "S1.4")["reason"]
+        assert orgs[oid]["provenance"]["joint_meetings"] == {"source": "self", "street": "东区/一街道"}
+    for oid in ("C2", "C4", "C6"):
+        assert criterion(orgs[oid], "S1.4")["outcome"] == "not_reviewed"
+
+
+def test_a_bulk_records_csv_naming_an_unknown_street_is_refused_at_its_cell(tmp_path, monkeypatch):
+    monkeypatch.setattr("test_streets.STANDARD", MEETINGS)
+    out = refusal(tmp_path, {"street_records.csv": "street,field,date\n东区/一街道,joint_meetings,2026-03-20\n"
+                                                   "东区/三街道,joint_meetings,2026-06-18\n", **own_values()})
+    assert "street_records.csv:3:1: row 3.street: no organization of the registry is in street '东区/三街道'" in out
+
+
 def refusal(tmp_path, files, *extra) -> str:
     rnd = make_round(tmp_path, files)
     code, stdout, stderr = run_cli("evaluate", rnd, "--out", tmp_path / "out", *extra)

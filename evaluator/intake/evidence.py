@@ -619,11 +619,17 @@ def _rows_values(c: _Collector, rows, file, sheet=None, _cell_text=_cell_text):
     values_rows(c, head, enumerate(it, start=2), file, sheet, _cell_text)
 
 
+def streets_sheet(row) -> bool:
+    """Whether a values or records sheet's header row makes it a sheet of streets' evidence: a
+    `street` column (街道) instead of `organization`."""
+    cols = {_HEADER_ZH.get(str(h).strip(), str(h).strip().lower()) for h in row if h is not None}
+    return "street" in cols and "organization" not in cols
+
+
 def values_head(row, file, sheet=None) -> dict:
     """A values sheet's header: column name -> index; refused when a required column is missing.
     A `street` column (街道) instead of `organization` makes it a sheet of streets' values."""
-    cols = {_HEADER_ZH.get(str(h).strip(), str(h).strip().lower()) for h in row if h is not None}
-    if "street" in cols and "organization" not in cols:
+    if streets_sheet(row):
         return _header(row, file, ("street", "field", "self"), sheet)
     return _header(row, file, ("organization", "field", "self"), sheet)
 
@@ -675,9 +681,11 @@ def records_head(row, file, fid, sheet=None) -> dict:
     return _header(row, file, ("organization", "date") + (() if fid else ("field",)), sheet)
 
 
-def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _cell_text=_cell_text, full=False) -> None:
+def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _cell_text=_cell_text, full=False,
+                 who: str = "organization") -> None:
     """Rows of a records sheet, given as (row number, cells), into the collector (full: as
-    for values_rows)."""
+    for values_rows; `who`: what the organization column holds as messages name it, a
+    street's records sheet naming streets)."""
     i_org, i_date = head["organization"], head["date"]
     i_field, i_title, i_source = head.get("field"), head.get("title"), head.get("source")
     i_insp, i_on = head.get("inspector"), head.get("verified_on")
@@ -689,7 +697,7 @@ def records_rows(c: _Collector, head: dict, numbered, file, fid, sheet=None, _ce
         if not org and all(_cell_text(x) == "" for x in row):
             continue
         if org != last:                    # naming it again in the same file changes nothing
-            named(org, file, _cell(Cell, (file, n, i_org + 1, sheet, "organization")))
+            named(org, file, _cell(Cell, (file, n, i_org + 1, sheet, who)))
             last = org
         kind = fid or _cell_text(row[i_field])
         typed = _cell_text(row[i_source]) if i_source is not None else ""
@@ -759,6 +767,12 @@ def _read_csv(c: _Collector, path: Path, data: bytes | None = None):
     rows = read_csv_rows(path, data)
     if kind == "values":
         _rows_values(c, rows, str(path), _cell_text=_csv_text)
+    elif rows and streets_sheet(rows[0]):
+        # a street's dated records (大工委 meetings), read as a workbook's street records sheet
+        # is: each row given to the street's organizations (the reader lives with the
+        # workbook's, which imports this module)
+        from .workbook import street_records
+        street_records(c, rows, str(path), None, None, _cell_text=_csv_text)
     else:
         _rows_records(c, rows, str(path), None, _cell_text=_csv_text)
 

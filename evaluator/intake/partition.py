@@ -30,7 +30,7 @@ from ..errors import Issue
 from ..model import Organization
 from ..standard.yamlsafe import check_size, decode_text, find_control, gc_paused, read_limited
 from .evidence import (RawEvidence, _Collector, evidence_files, _read_csv, _read_file, csv_kind,
-                       records_head, records_rows, values_head, values_rows)
+                       records_head, records_rows, streets_sheet, values_head, values_rows)
 from .spill import Spill
 
 DEFAULT_SIZE = 500            # organizations per partition: bounds the memory of resolving one
@@ -250,9 +250,9 @@ def parse_bulk(path: Path, data: bytes) -> tuple | None:
     if table is None:
         return None
     header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
-    head = values_head(header, name) if kind == "values" else records_head(header, name, None)
-    if "organization" not in head:                  # a street's values: the general reader expands them
+    if streets_sheet(header):                       # a street's evidence: the general reader expands it
         return None
+    head = values_head(header, name) if kind == "values" else records_head(header, name, None)
     return kind, name, head, table.slice(1)
 
 

@@ -22,7 +22,7 @@ from ..model import Organization
 from ..standard.yamlsafe import control_message, find_control, read_limited
 from ..terms import ORG_TYPES
 from .evidence import (_HEADER_ZH, Cell, Streets, _at, _cell, _cell_text, _padded, _rows_records, _rows_values,
-                       _streets_of, column_letter, records_head, records_rows)
+                       _streets_of, column_letter, records_head, records_rows, streets_sheet)
 from .xlsxcells import Unsure, percent_text, read_cells
 from .template import OWN_SHEETS, SOURCE_MARK, AmbiguousHeader, FieldHeaders, RoundHeaders, is_field_id
 
@@ -51,23 +51,26 @@ def read_workbook(c, path: Path, data: bytes | None = None):
         fid = None if "field" in cols else title     # a field column, or the sheet named after its field
         if kind == "values":
             _rows_values(c, rows, file, title)
-        elif "street" in cols and "organization" not in cols:
-            _street_records(c, rows, file, fid, title)
+        elif streets_sheet(rows[0]):
+            street_records(c, rows, file, fid, title)
         else:
             _rows_records(c, rows, file, fid, title)
 
 
-def _street_records(c, rows: list[list], file: str, fid: str | None, sheet: str) -> None:
-    """A records sheet with a 街道 column instead of 组织编号 (the template's 街道会议活动记录:
-    a street's 大工委 meetings): each row is its street's record, given to every organization
-    of the street, as a street's values are (evidence._street_rows). The rows are read by the
-    records reader itself, into a collector that gives each to the street's organizations."""
+def street_records(c, rows: list[list], file: str, fid: str | None, sheet: str | None,
+                   _cell_text=_cell_text) -> None:
+    """A records sheet (or records CSV: sheet None) with a 街道 column instead of 组织编号 (the
+    template's 街道会议活动记录: a street's 大工委 meetings): each row is its street's record,
+    given to every organization of the street, as a street's values are
+    (evidence._street_rows). The rows are read by the records reader itself, into a collector
+    that gives each to the street's organizations."""
     streets = _streets_of(c)
     if streets is None:                  # read alone: no registry to give the records to
         return
     header = ["organization" if name == "street" else h for name, h in zip(_col_names(rows[0]), rows[0])]
     head = records_head(header, file, fid, sheet)
-    records_rows(_StreetRecords(c, streets), head, enumerate(rows[1:], start=2), file, fid, sheet)
+    records_rows(_StreetRecords(c, streets), head, enumerate(rows[1:], start=2), file, fid, sheet, _cell_text,
+                 who="street")
 
 
 class _StreetRecords:
