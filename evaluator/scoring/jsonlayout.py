@@ -14,12 +14,10 @@ Written in place (`write_to`):
 - one process (`workers` 1, or a file of a single chunk): each chunk is composed, hashed while
   it is in this core's cache (filesink explains why that matters) and written at its offset;
 - `workers` >= 2: forked processes compose and pwrite chunks side by side, taking them from a
-  pipe as they are free, and report each one done; a thread of this process reads the file
+  pipe as they are free, and report each one done; one more forked process reads the file
   back in order from the page cache and hashes it (SHA-256 is one sequential digest of the
   whole file), so the standard digest is that of the bytes on disk. Meanwhile this process
-  makes results.csv and state.jsonl. The main process's CPU writing the 20,000-organization
-  round's set: 1.34 s streamed (before), 1.13 in place, 0.91 with two writers (README,
-  Performance).
+  makes results.csv and state.jsonl (README, Performance, has the figures).
 Either way the descriptor is an unnamed file results._Staged names only once `result()` has
 returned: a failure or a kill leaves nothing half-written under a real name.
 """
@@ -42,8 +40,8 @@ from .filesink import CHUNK, write_all
 # written to a pipe before the writers start: 1 KB, which fits any pipe (Linux gives one at least
 # a page, even to a user past pipe-user-pages-soft), so that write never waits for a reader.
 _TASKS_MAX = 256
-_DONE = struct.Struct("iii")   # (task, errno, length of a message following) from a writer
-                               # process; task -1: it failed (errno, and what it said)
+_DONE = struct.Struct("iii")   # (number, errno, length of what follows) from a forked process: a
+                               # task done (writers), the digest (hasher); -1: it failed, and why
 
 
 def spill_descriptor(spill) -> int | None:
@@ -217,136 +215,172 @@ class _Serial:
 
 
 class _Parallel:
-    """Chunks composed and written by `workers` forked processes; hashed here, in file order,
-    by a thread reading them back as they are reported done."""
+    """Chunks composed and written by `workers` forked writers, and hashed in file order by one
+    more forked process (`_hasher`), which reads them back as the writers report them done.
+
+    Not a thread of this process: while this process makes results.csv and state.jsonl (Python,
+    holding the GIL), a hashing thread waited for the GIL after every megabyte, and the two
+    took turns: results.csv took 0.57 s instead of 0.15, and the whole set was written no
+    sooner than by one writer (20,000 organizations, measured)."""
 
     def __init__(self, layout: Layout, out: int, workers: int):
         self.layout, self.out = layout, out
+        self.pids: list[int] = []
+        self._digest: dict | None = None
         self._error: BaseException | None = None
-        self._hash = hashlib.sha256()
         chunks = layout.chunk_count
         per = -(-chunks // _TASKS_MAX)                 # chunks per task
-        self.tasks = [(c, min(c + per, chunks)) for c in range(0, chunks, per)]
+        tasks = [(c, min(c + per, chunks)) for c in range(0, chunks, per)]
         os.ftruncate(out, layout.size)
         task_r, task_w = os.pipe()
         done_r, done_w = os.pipe()
-        self._done_r = done_r
-        self.pids: list[int] = []
+        self._result_r, result_w = os.pipe()
         try:
-            write_all(task_w, array("i", range(len(self.tasks))).tobytes())
+            write_all(task_w, array("i", range(len(tasks))).tobytes())
             os.close(task_w)
             task_w = -1
-            for _ in range(min(workers, len(self.tasks))):
-                pid = os.fork()
-                if pid == 0:                   # the child: never returns
-                    _writer(layout, out, task_r, done_w, self.tasks)
-                self.pids.append(pid)
+            for _ in range(min(workers, len(tasks))):
+                self.pids.append(_fork((layout.fd, out, task_r, done_w), _writer, layout, out, task_r, done_w, tasks))
+            self.pids.append(_fork((out, done_r, result_w), _hasher, layout, out, done_r, result_w, tasks))
         except BaseException:
             self._stop()
+            os.close(self._result_r)
             raise
         finally:
-            for fd in (task_r, task_w, done_w):
+            for fd in (task_r, task_w, done_r, done_w, result_w):
                 if fd >= 0:
                     os.close(fd)
-        self._thread = threading.Thread(target=self._run, name="agrade-json-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._hash_in_order()
-            os.fsync(self.out)
-        except BaseException as e:             # raised by result()
-            self._error = e
-
-    def _hash_in_order(self) -> None:
-        done = bytearray(len(self.tasks))
-        nxt, hashed = 0, 0
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        while nxt < len(self.tasks):
-            record = _read_exactly(self._done_r, _DONE.size)
-            if not record:
-                raise EvaluationError("a process writing results.json ended before it was done")
-            task, err, length = _DONE.unpack(record)
-            if task < 0:
-                said = _read_exactly(self._done_r, length).decode("utf-8", "replace")
-                raise OSError(err, f"writing results.json: {said}") if err else \
-                    EvaluationError(f"a process writing results.json failed: {said}")
-            done[task] = 1
-            while nxt < len(self.tasks) and done[nxt]:
-                begin, end = hashed, self.layout.chunk_span(self.tasks[nxt][1] - 1)[1]
-                while hashed < end:
-                    n = os.preadv(self.out, [view[:min(CHUNK, end - hashed)]], hashed)
-                    if n <= 0:
-                        raise EvaluationError("results.json is shorter than laid out")
-                    self._hash.update(view[:n])
-                    hashed += n
-                start_writeback(self.out, begin, end - begin)
-                nxt += 1
 
     def _stop(self) -> None:
-        """Stop the writer processes (ours, by their ids) after a failure, and reap them."""
+        """Stop the forked processes (ours, by their ids) after a failure, and reap them."""
         for pid in self.pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        for pid in self.pids:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-        self.pids = []
+        self._reap()
 
-    def result(self) -> dict:
-        self._thread.join()
-        if self._error is not None:
-            self._stop()               # a failed writer's partners have nothing left to do
+    def _reap(self) -> list[int]:
+        """Wait for the forked processes; those that exited otherwise than with 0."""
         failed = []
         for pid in self.pids:
-            _, status = os.waitpid(pid, 0)
-            if status and self._error is None:
-                failed.append(pid)
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, 0)[1]:
+                    failed.append(pid)
         self.pids = []
-        if self._done_r >= 0:
-            os.close(self._done_r)
-            self._done_r = -1
+        return failed
+
+    def result(self) -> dict:
+        if self._digest is None and self._error is None:
+            try:
+                ok, said = _report(self._result_r, "the process hashing results.json ended before it was done")
+                os.fsync(self.out)
+                if self._reap():
+                    raise EvaluationError("a process writing results.json failed")
+                self._digest = {"sha256": said, "bytes": self.layout.size}
+            except BaseException as e:             # kept: result() is asked again (commit, close)
+                self._error = e
+                self._stop()
+            finally:
+                os.close(self._result_r)
         if self._error is not None:
             raise self._error
-        if failed:
-            raise EvaluationError("a process writing results.json failed")
-        return {"sha256": self._hash.hexdigest(), "bytes": self.layout.size}
+        return self._digest
 
 
-def _writer(layout: Layout, out: int, task_r: int, done_w: int, tasks: list[tuple[int, int]]) -> None:
-    """A forked writer process: take tasks from the pipe until it is empty, compose and write
-    their chunks, report each task done; then exit without running anything of the parent's
-    (no atexit, no buffers flushed twice)."""
+def _fork(keep: tuple[int, ...], work: Callable, *args) -> int:
+    """Run work(*args) in a forked process holding only the descriptors `keep` (none of the
+    parent's other files, the output folder's lock among them, stays open in a process that
+    outlives a killed parent); it exits without running anything of the parent's (no atexit,
+    no buffers flushed twice). Returns its process id."""
+    pid = os.fork()
+    if pid:
+        return pid
     code = 1
     try:
         gc.disable()
-        # only the descriptors it works with: none of the parent's files (the output folder's
-        # lock among them) is held open by a writer that outlives a killed parent
-        keep = sorted({layout.fd, out, task_r, done_w})
         low = 3
-        for fd in keep:
+        for fd in sorted(set(keep)):
             if fd > low:
                 os.closerange(low, fd)
             low = max(low, fd + 1)
         os.closerange(low, 1 << 20)
+        work(*args)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _writer(layout: Layout, out: int, task_r: int, done_w: int, tasks: list[tuple[int, int]]) -> None:
+    """A forked writer: take tasks from the pipe until it is empty, compose and write their
+    chunks, report each task done (or what went wrong) to the hasher."""
+    try:
         buf = layout.buffer()
         while True:
             got = _read_exactly(task_r, 4)
             if not got:
-                break
+                return
             t = array("i", got)[0]
             for c in range(*tasks[t]):
                 _pwrite_all(out, layout.compose(c, buf), layout.chunk_span(c)[0])
             os.write(done_w, _DONE.pack(t, 0, 0))
-        code = 0
     except BaseException as e:
-        # one write of at most PIPE_BUF bytes: never mixed with another writer's report
-        said = (getattr(e, "strerror", None) or f"{type(e).__name__}: {e}").encode("utf-8", "replace")[:2000]
-        with contextlib.suppress(BaseException):
-            os.write(done_w, _DONE.pack(-1, getattr(e, "errno", None) or 0, len(said)) + said)
-    finally:
-        os._exit(code)
+        _send_failure(done_w, e)
+        raise
+
+
+def _hasher(layout: Layout, out: int, done_r: int, result_w: int, tasks: list[tuple[int, int]]) -> None:
+    """The forked hasher: SHA-256 of the file in order, each task's bytes read back (from the
+    page cache) once its writer reports it done, their writeback started; the hex digest (or
+    what went wrong, here or in a writer) to the parent."""
+    try:
+        h = hashlib.sha256()
+        done = bytearray(len(tasks))
+        nxt, hashed = 0, 0
+        view = memoryview(bytearray(CHUNK))
+        while nxt < len(tasks):
+            task = _report(done_r, "a process writing results.json ended before it was done")[0]
+            done[task] = 1
+            while nxt < len(tasks) and done[nxt]:
+                begin, end = hashed, layout.chunk_span(tasks[nxt][1] - 1)[1]
+                while hashed < end:
+                    n = os.preadv(out, [view[:min(CHUNK, end - hashed)]], hashed)
+                    if n <= 0:
+                        raise EvaluationError("results.json is shorter than laid out")
+                    h.update(view[:n])
+                    hashed += n
+                start_writeback(out, begin, end - begin)
+                nxt += 1
+        digest = h.hexdigest().encode()
+        write_all(result_w, _DONE.pack(0, 0, len(digest)) + digest)
+    except BaseException as e:
+        _send_failure(result_w, e)
+        raise
+
+
+def _send_failure(fd: int, e: BaseException) -> None:
+    """What went wrong in a forked process, as one record (a write of at most PIPE_BUF bytes
+    is never mixed with another process's): its errno, and a sentence."""
+    if isinstance(e, OSError) and e.errno:
+        said = str(e.strerror)
+    elif isinstance(e, EvaluationError):
+        said = str(e)
+    else:
+        said = f"a process writing results.json failed: {type(e).__name__}: {e}"
+    data = said.encode("utf-8", "replace")[:2000]
+    with contextlib.suppress(BaseException):
+        os.write(fd, _DONE.pack(-1, getattr(e, "errno", None) or 0, len(data)) + data)
+
+
+def _report(fd: int, ended: str) -> tuple[int, str]:
+    """The next record from a forked process: (its number, what follows it); what it reported
+    going wrong raised here (OSError with its errno, or EvaluationError), `ended` if none came."""
+    record = _read_exactly(fd, _DONE.size)
+    if not record:
+        raise EvaluationError(ended)
+    n, err, length = _DONE.unpack(record)
+    said = _read_exactly(fd, length).decode("utf-8", "replace") if length else ""
+    if n < 0:
+        raise OSError(err, f"writing results.json: {said}") if err else EvaluationError(said)
+    return n, said
 
 
 EARLY_WRITEBACK = True
