@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 an evaluation invariant broke (a bug, reported loudly),
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import platform
 import sys
@@ -168,6 +169,14 @@ def command(fn):
             raise typer.Exit(2)
         except EvaluationError as e:
             err.print(f"evaluation failed: {e}", markup=False)
+            raise typer.Exit(1)
+        except OSError as e:
+            # the system refused (disk full, no permission, a file vanished): said, not a
+            # traceback. Each result file is named only when complete, and a set left with old
+            # and new files side by side is refused by every reader (scoring.results)
+            where = f"：{e.filename}" if e.filename else ""
+            err.print(f"文件读写失败{where}：{e.strerror or e} — the system refused a read or write"
+                      f"{f' ({errno.errorcode.get(e.errno, e.errno)})' if e.errno else ''}", markup=False)
             raise typer.Exit(1)
     return wrapper
 

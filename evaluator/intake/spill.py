@@ -89,6 +89,11 @@ class Spill:
     def read(self, at: int, n: int) -> bytes:
         return os.pread(self._fd, n, at)
 
+    def fileno(self) -> int | None:
+        """The spill file's descriptor, for readers that pread it in bulk (scoring.jsonlayout);
+        they never move or close it. None once closed."""
+        return self._fd
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

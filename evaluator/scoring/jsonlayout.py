@@ -34,6 +34,7 @@ from array import array
 from typing import Callable
 
 from ..errors import EvaluationError
+from ..intake.spill import Spill
 from .filesink import CHUNK, write_all
 
 # Chunks are handed out as at most this many tasks (runs of consecutive chunks), their numbers
@@ -46,10 +47,8 @@ _DONE = struct.Struct("iii")   # (number, errno, length of what follows) from a 
 
 def spill_descriptor(spill) -> int | None:
     """The descriptor of an intake.spill.Spill (None for any other source of results, such as
-    rescore's FileSpill: those are written the general way). Spill keeps it private; it is
-    read here with preadv only, never moved or closed."""
-    fd = getattr(spill, "_fd", None)
-    return fd if isinstance(fd, int) and hasattr(spill, "add_pieces") else None
+    rescore's FileSpill: those are written the general way). Read here with preadv only."""
+    return spill.fileno() if isinstance(spill, Spill) else None
 
 
 class Layout:
