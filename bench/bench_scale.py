@@ -109,7 +109,9 @@ def rescore(n: int, k: int = 20) -> None:
     state = RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists)
     print(f"round: {n} organizations scored and placed in {time.perf_counter() - t:.1f} s")
     rng = random.Random(7)
-    ids = [rnd.organizations[rng.randrange(n)].id for _ in range(k)]
+    # one more than timed: the first rescore of a scorer compiles its standards' concluding rules
+    # (durable-rules rulesets), once per process; it is printed apart from the others
+    ids = [rnd.organizations[rng.randrange(n)].id for _ in range(k + 1)]
     evidence, _, _ = evidence_of(rnd, ids, standards)
     by_id = {o.id: o for o in rnd.organizations}
     times, moved = [], []
@@ -130,11 +132,13 @@ def rescore(n: int, k: int = 20) -> None:
         again = ScoredRound(scored.rows, scored.spill, standards, dict(scored.header))
         again.add_lists(rnd.lists)
         base.append(time.perf_counter() - t)
+    first, times, moved = times[0], times[1:], moved[1:]
     ms = statistics.median(times) * 1000
     b = statistics.median(base) * 1000
+    print(f"first rescore of the process (compiles the concluding rules once): {first * 1000:.1f} ms")
     print(f"rescore one organization (score, quotas, ranks, lists, change report): median {ms:.1f} ms, "
-          f"max {max(times) * 1000:.1f} ms over {k} (target < 50 ms); organizations changed per rescore: "
-          f"median {statistics.median(moved):.0f}")
+          f"max {max(times) * 1000:.1f} ms over the next {k} (target < 50 ms); organizations changed per "
+          f"rescore: median {statistics.median(moved):.0f}")
     print(f"baseline, placing the whole round again: median {b:.0f} ms   ratio {b / ms:.0f}x")
     scored.close()
 

@@ -137,7 +137,7 @@ class RoundState:
             if rid in moved_tier:
                 diff["tier"] = (None, r.tier)
             if rid in rank_changed:
-                diff["rank"] = (None, {s: r.rank(s) for s in SCOPES})
+                diff["rank"] = (None, r.ranks())
             if diff:
                 change.others[rid] = diff
         for rid, was in was_on.items():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from ..model import Organization
+from ..terms import SCOPES
 
 _intern = sys.intern
 
@@ -63,8 +64,13 @@ class Row:
         return "graded" if self.graded else "not_graded"
 
     def rank(self, scope: str) -> int | None:
+        return getattr(self, _RANK_ATTR[scope])
+
+    def ranks(self) -> dict[str, int | None]:
+        """Its rank in every scope (a rescore's change report gives one per organization whose
+        rank moved: thousands when a tier move shifts the round's order)."""
         return {"round": self.rank_round, "district": self.rank_district, "street": self.rank_street,
-                "type": self.rank_type}[scope]
+                "type": self.rank_type}
 
     def __reduce__(self):
         # Rows come back from worker processes pickled, 500 a partition. The dataclass's own
@@ -75,6 +81,7 @@ class Row:
         return Row, _values(self)
 
 
+_RANK_ATTR = {s: "rank_" + s for s in SCOPES}
 _values = operator.attrgetter(*(f.name for f in fields(Row)))    # every field, in __init__'s order
 
 
