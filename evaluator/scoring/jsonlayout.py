@@ -384,9 +384,6 @@ def _report(fd: int, ended: str) -> tuple[int, str]:
     return n, said
 
 
-EARLY_WRITEBACK = True
-
-
 def start_writeback(fd: int, at: int, n: int) -> None:
     """Have the kernel start writing bytes [at, at + n) of `fd` to disk now, without waiting.
     Left to itself it starts only 30 s later (vm.dirty_expire_centisecs) or past gigabytes of
@@ -395,7 +392,7 @@ def start_writeback(fd: int, at: int, n: int) -> None:
     disk writes while the rest of the file, results.csv and state.jsonl are made.
     POSIX_FADV_DONTNEED starts writeback of dirty pages (Linux: WB_SYNC_NONE) and drops only
     pages already clean; the fsync still makes sure of all of it."""
-    if EARLY_WRITEBACK and n > 0 and hasattr(os, "posix_fadvise"):
+    if n > 0 and hasattr(os, "posix_fadvise"):
         with contextlib.suppress(OSError):
             os.posix_fadvise(fd, at, n, os.POSIX_FADV_DONTNEED)
 
