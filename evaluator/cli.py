@@ -10,6 +10,7 @@ import contextlib
 import errno
 import functools
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,22 @@ class ChineseHelpFormatter(HelpFormatter):
 
     def section(self, name: str):
         return super().section(self.HEADINGS.get(name, name))
+
+    def write_dl(self, rows, *args, **kwargs):
+        # the bracket typer closes an entry's help with ("[required]", "[default: 1]"): its
+        # words Chinese first too, only there (an option's own text may say "default: all")
+        super().write_dl([(term, _EXTRAS.sub(_extras_zh, text)) for term, text in rows], *args, **kwargs)
+
+
+_EXTRAS = re.compile(r"\[([^\[\]]*)\]$")
+_EXTRAS_ZH = (("required", "必填 required"), ("default: ", "默认 default: "), ("env var: ", "环境变量 env var: "))
+
+
+def _extras_zh(m: re.Match) -> str:
+    items = []
+    for item in m.group(1).split("; "):
+        items.append(next((zh + item[len(en):] for en, zh in _EXTRAS_ZH if item.startswith(en)), item))
+    return "[" + "; ".join(items) + "]"
 
 
 class ChineseContext(typer.Context):

@@ -269,6 +269,22 @@ def test_every_help_page_speaks_chinese_first_in_clicks_own_words_too(capsys):
         assert [line for line in lines if line.endswith(":") and not line.startswith(" ")] == wanted, name
 
 
+def test_the_required_and_default_marks_are_chinese_first_on_every_page(capsys):
+    """typer closes an entry with "[required]" or "[default: 2000; x>=1]": those words are
+    Chinese first too, and only there (an option's own text may say "default: all")."""
+    import re
+    marks, english = 0, []
+    for name, _ in _all_commands():
+        out = " ".join(agrade(capsys, *name.split()[1:], "--help")[1].split())   # lines unwrapped
+        for bracket in re.findall(r"\[[^\[\]]*\]", out):
+            marks += "必填 required" in bracket or "默认 default:" in bracket
+            if re.search(r"(?<!必填 )required|(?<!默认 )default:", bracket):
+                english.append(f"{name}: {bracket}")
+    assert english == [] and marks > 20
+    out = " ".join(agrade(capsys, "report", "--help")[1].split())
+    assert "(default: all)" in out                      # the option's own words are left as written
+
+
 def test_a_bad_option_is_refused_chinese_first_with_the_usage_and_the_english_kept(capsys):
     code, out, err = agrade(capsys, "evaluate", "--bogus")
     assert (code, out) == (2, "")
