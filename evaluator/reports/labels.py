@@ -6,12 +6,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..standard.methods import REGISTRY
 from ..terms import ORG_TYPES, to_decimal
 
-METHOD_ZH = {
-    "check": "符合性检查", "threshold": "达标值", "bands": "分档计分", "ratio": "比例",
-    "frequency": "频次", "deduction": "扣分", "bonus": "加分项", "veto": "一票否决", "info": "信息项",
-}
+METHOD_ZH = {name: m.label for name, m in REGISTRY.items()}     # as the published rules name them
 COMPONENT_ZH = {"verified": "考核组评分", "self": "自评得分", "review": "民主评议得分"}
 
 

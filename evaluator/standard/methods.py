@@ -71,6 +71,13 @@ class Method:
     doc: str = ""                     # how the points come out, for docs/FORMATS.md (methodsdoc)
     keys: Mapping[str, str] = dc_field(default_factory=dict)   # what each of its keys means
 
+    @property
+    def label(self) -> str:
+        """Its name where a table column has room for a few characters (a scorecard's 计分方式):
+        the title without what its parentheses add, so the scorecard and the published rules
+        name a method in the same words ('按期记录' for '按期记录（缺一次扣分，扣完为止）')."""
+        return self.title.split("（", 1)[0]
+
 
 REGISTRY: dict[str, Method] = {}
 
