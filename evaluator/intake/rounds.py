@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -272,8 +273,10 @@ def load_registry(path: Path, round_loc: Locator | None = None, types: dict | No
                                 f"unknown organization type '{typ}'" + (f"; did you mean '{hint[0]}'?" if hint else
                                                                         f" (use {', '.join(type_names)} or 社区/村/机关/...)")))
             continue
-        orgs.append(Organization(oid, cell("name") or oid, code, cell("district"), cell("street"), cell("parent"),
-                                 cell("responsible")))
+        # a district, street or parent is named by many organizations: one string each, not one
+        # per row (about 150 bytes an organization in a round of a million)
+        orgs.append(Organization(oid, cell("name") or oid, code, sys.intern(cell("district")), sys.intern(cell("street")),
+                                 sys.intern(cell("parent")), cell("responsible")))
     if "parent" in idx:
         issues += _check_parents(str(path), orgs, seen, idx["parent"] + 1)
     if issues:
