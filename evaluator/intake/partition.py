@@ -461,11 +461,16 @@ _AHEAD_MIN = 1 << 20                     # bytes: a smaller file is read faster 
 _EARLY: list = [None]                    # the ReadAhead `read_ahead` started, until route takes it
 
 
+def local_cores(workers: int | None) -> int:
+    """How many local processes `--workers` asks for: that many, or one per core (None)."""
+    return (os.cpu_count() or 1) if workers is None else workers
+
+
 def read_ahead_helpers(workers: int | None, cluster: str | None) -> int:
     """How many helper processes read bulk files ahead for a round scored by `workers` local
     worker processes (None: one per core) or on a cluster: one per core the workers will use;
     none on one core or for a cluster."""
-    cores = (os.cpu_count() or 1) if workers is None else workers
+    cores = local_cores(workers)
     return 0 if cluster or cores < 2 else cores
 
 

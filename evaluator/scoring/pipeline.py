@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import EvaluationError, InputError, Issue
 from ..intake.columnar import partition_evidence
-from ..intake.partition import read_ahead_helpers, route, unknown_issues, unpickled
+from ..intake.partition import local_cores, read_ahead_helpers, route, unknown_issues, unpickled
 from ..standard.yamlsafe import gc_paused
 from ..model import Organization, Standard
 from .rows import Row
@@ -296,7 +295,7 @@ def executor(workers: int | None = None, cluster: str | None = None):
     if cluster:
         from .cluster import DaskCluster
         return DaskCluster(cluster)
-    n = (os.cpu_count() or 1) if workers is None else workers
+    n = local_cores(workers)
     return LocalPool(n) if n > 1 else Serial()
 
 

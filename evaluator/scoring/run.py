@@ -24,6 +24,7 @@ from ..intake.columnar import partition_evidence
 from ..intake.evidence import collect, resolve
 from ..intake.partition import DEFAULT_SIZE
 from ..intake.rounds import Round, published_info
+from ..intake.partition import local_cores
 from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
 from ..standard.yamlsafe import gc_paused
@@ -507,7 +508,7 @@ def score_round(rnd: Round, progress: Progress | None = None, spill_dir=None, wo
         round_info = published_info(rnd)    # as the store's header makes it: footer and dates included
         scored = ScoredRound(rows, spill, standards, {"round": round_info, "evidence_digest": "sha256:" + router.digest.hexdigest(),
                                                       "evidence_files": len(router.files), "waivers": waivers_state(rnd.waivers)},
-                             writers=(os.cpu_count() or 1) if workers is None or cluster else workers)
+                             writers=local_cores(None if cluster else workers))   # this machine's, with a cluster
         scored.add_lists(rnd.lists, rnd.designations, load_previous(rnd.previous))
     return scored
 
