@@ -262,9 +262,7 @@ class ScoredRound:
         through five copies on its way, about 0.3 s of the main process after scoring."""
         read = getattr(self.spill, "read", None)          # a Spill (not a results file or a store)
         for r in self.order:
-            # quota reasons quote positions and counts of the final placement: made here
-            r.extra_reasons = self.quotas.reasons(r) or None
-            middle = dumps(round_part(r, self.standards[r.standard]))[1:-1]
+            middle = self._round_part(r)
             if read is not None:
                 at, nh, nt = r.spill
                 data = memoryview(read(at, nh + nt))
@@ -274,6 +272,13 @@ class ScoredRound:
                 nh, nt = len(head), len(tail)
                 head, tail = head[:-1], tail[1:]
             yield r, (head, b"," + middle + b",", tail), nh + nt + len(middle), nh - 1, len(middle)
+
+    def _round_part(self, r: Row) -> bytes:
+        """r's round part of its result (tier after quotas, reasons, ranks), serialized without
+        its braces. Its quota reasons quote positions and counts of the final placement: made
+        here, once the round is placed."""
+        r.extra_reasons = self.quotas.reasons(r) or None
+        return dumps(round_part(r, self.standards[r.standard]))[1:-1]
 
     @property
     def write_json(self) -> "ResultsJson":
@@ -294,9 +299,7 @@ class ScoredRound:
         layout = Layout(self.spill, fd, self._header_text(), CLOSING)
         with gc_paused():                  # (see score_round)
             for n, r in enumerate(self.order):
-                # quota reasons quote positions and counts of the final placement: made here
-                r.extra_reasons = self.quotas.reasons(r) or None
-                layout.add(r.spill, dumps(round_part(r, self.standards[r.standard]))[1:-1])
+                layout.add(r.spill, self._round_part(r))
                 r.at = n
         layout.done()
         self.positions = layout.positions
