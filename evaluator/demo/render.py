@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..scoring.criteria import org_env, score_criterion
-from ..intake.evidence import _mismatch
+from ..intake.evidence import settle_mismatch
 from ..model import ZERO, Field, Organization
 from ..model import Record
 from .planner import Profile
@@ -103,7 +103,7 @@ def inflate(prof: Profile, org: Organization, values: dict, f: Field, rng: rando
     base = _score(prof, org, values, f.id)
     best, gain = None, None
     for s in cands:
-        if s is None or _mismatch(f, s, v) is None:
+        if s is None or settle_mismatch(f, s, v) is None:
             continue
         g = _score(prof, org, {**values, f.id: s}, f.id) - base
         if g >= 0 and (gain is None or g > gain):      # inflated: never looks worse than the truth

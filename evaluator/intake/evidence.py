@@ -868,7 +868,7 @@ def settle(ev: Evidence, f: Field, got: dict, inspector: str | None, verified_on
         return
     ev.values[fid] = got["verified"]
     if self_v is not None:
-        finding = _mismatch(f, self_v, got["verified"])
+        finding = settle_mismatch(f, self_v, got["verified"])
         if finding:
             ev.findings.append(finding)
 
@@ -880,13 +880,6 @@ def settle_self(ev: Evidence, fid: str, value) -> None:
         ev.self_values[fid] = value
         ev.values[fid] = value
         ev.provenance[fid] = {"source": "self"}
-
-
-def settle_mismatch(f: Field, self_v, verified) -> Finding | None:
-    """The finding settle() makes of a self-assessed value beside the verified one (None:
-    they agree, within the field's tolerance): for the columnar intake, which makes it once
-    per distinct pair of texts."""
-    return _mismatch(f, self_v, verified)
 
 
 def bulk_records(issues: list[Issue], f: Field, rows: list, where: list[Issue]) -> tuple[Record, ...] | None:
@@ -1047,7 +1040,10 @@ def _once_each(ev: Evidence, f: Field, records: tuple[Record, ...] | None) -> tu
     return tuple(counts)                 # records arrive sorted; dict keeps that order
 
 
-def _mismatch(f: Field, self_v, verified) -> Finding | None:
+def settle_mismatch(f: Field, self_v, verified) -> Finding | None:
+    """The finding settle() makes of a self-assessed value beside the verified one (None:
+    they agree, within the field's tolerance); the columnar intake makes it once per distinct
+    pair of texts, the demo asks it to pick values that disagree."""
     if f.type == "records":
         gap = abs(len(self_v) - len(verified))
         if gap > f.tolerance:
