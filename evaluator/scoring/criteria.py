@@ -33,7 +33,7 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
     """One criterion for one organization; never raises for bad evidence.
 
     Raises EvaluationError only for a bug: a method that gave points outside 0..max."""
-    max_points = c.points if c.kind in ("base", "bonus") else ZERO
+    max_points = _max_points(c)
     if waiver is not None:
         return Outcome(c.id, "waived", max_points, max_points, f"经批准免于考核：{waiver}")
     try:
@@ -55,10 +55,20 @@ def score_criterion(c: Criterion, env: Mapping[str, Any], waiver: str | None = N
                        ((name, None),))
     except EvalError as e:
         return Outcome(c.id, "error", ZERO, max_points, _noted(f"无法计算：{e}", env, c.reads))
-    if not ZERO <= s.points <= max_points:
-        raise EvaluationError(f"criterion {c.id} ({c.method}) gave {s.points} points, outside 0..{max_points}")
+    _check_points(c, s.points, max_points)
     return Outcome(c.id, s.outcome, s.points, max_points, _noted(s.reason, env, c.reads),
                    tuple(s.used.items()), s.veto_hit)
+
+
+def _max_points(c: Criterion) -> Decimal:
+    """What a criterion can give: its points (base and bonus), none (veto, info)."""
+    return c.points if c.kind in ("base", "bonus") else ZERO
+
+
+def _check_points(c: Criterion, points: Decimal, max_points: Decimal) -> None:
+    """A method that gave points outside 0..max is a bug, never an organization's result."""
+    if not ZERO <= points <= max_points:
+        raise EvaluationError(f"criterion {c.id} ({c.method}) gave {points} points, outside 0..{max_points}")
 
 
 def _not_due(c: Criterion, period) -> str | None:
@@ -283,9 +293,8 @@ class OutcomeCache:
             if not applies:
                 return score_criterion(c, env, None, self.fields)
         outcome, points, reason = plan.judge(records)
-        max_points = c.points if c.kind in ("base", "bonus") else ZERO
-        if not ZERO <= points <= max_points:
-            raise EvaluationError(f"criterion {c.id} ({c.method}) gave {points} points, outside 0..{max_points}")
+        max_points = _max_points(c)
+        _check_points(c, points, max_points)
         return Outcome(c.id, outcome, points, max_points, _noted(reason, env, c.reads), ((fid, records),))
 
 
