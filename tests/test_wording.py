@@ -125,11 +125,11 @@ def test_scorecard_evidence_prints_dates_in_chinese_and_no_space_between_chinese
 
 
 def test_a_self_report_mismatch_reads_as_chinese():
-    from evaluator.intake.evidence import _mismatch
+    from evaluator.intake.evidence import settle_mismatch
     from evaluator.model import Field
-    yes_no = _mismatch(Field("public", "boolean", "党务公开按规定落实"), True, False)
+    yes_no = settle_mismatch(Field("public", "boolean", "党务公开按规定落实"), True, False)
     assert yes_no.message == "党务公开按规定落实：自报是，核查否"
-    area = _mismatch(Field("centre", "number", "党群服务中心面积", unit="m2"), Decimal(520), Decimal(480))
+    area = settle_mismatch(Field("centre", "number", "党群服务中心面积", unit="m2"), Decimal(520), Decimal(480))
     assert area.message == "党群服务中心面积：自报 520 平方米，核查 480 平方米，超出允许误差"
 
 
