@@ -107,6 +107,7 @@ def rescore(n: int, k: int = 20) -> None:
     t = time.perf_counter()
     scored = score_round(rnd, workers=2)
     state = RoundState(scored, RoundScorer(standards, rnd.period, rnd.waivers), rnd.lists)
+    state.keep_resident()           # as a LiveRound keeps its round (a process re-scoring for long)
     print(f"round: {n} organizations scored and placed in {time.perf_counter() - t:.1f} s")
     rng = random.Random(7)
     # one more than timed: the first rescore of a scorer compiles its standards' concluding rules

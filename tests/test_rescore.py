@@ -147,6 +147,25 @@ def test_a_rescore_reports_who_else_moved(standards):
         live.scored.close()
 
 
+def test_a_round_kept_resident_is_out_of_the_collectors_way_and_rescores_the_same(standards):
+    # a full garbage-collector pass over a large round's rows once landed on a rescore (222 ms);
+    # kept resident, the rows are no longer among the objects a pass traverses
+    import gc
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        live.keep_resident()
+        rows = {id(r) for r in live.scored.rows}
+        assert not rows & {id(x) for x in gc.get_objects()}
+        evidence[ORGS[3].id] = evidence_for(3, {"centre_area": Decimal(520)})
+        live.rescore(ORGS[3], evidence[ORGS[3].id])
+        assert written(live) == full(standards, evidence)
+    finally:
+        live.release_resident()
+        live.scored.close()
+    assert {id(r) for r in live.scored.rows} <= {id(x) for x in gc.get_objects()}
+
+
 # ---------------------------------------------------------------- agrade rescore
 
 import csv

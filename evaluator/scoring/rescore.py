@@ -71,6 +71,23 @@ class RoundState:
     def lists(self) -> ListState:
         return self.states["lists"]
 
+    def keep_resident(self) -> None:
+        """For a process that keeps this round to re-score for long (a LiveRound, a batch of
+        appeals): the round's objects, made once and living as long as it, moved out of the
+        cyclic garbage collector's way (gc.freeze). Left in, a full pass over them could land
+        on any rescore: 222 ms once at 100,000 organizations, against about 5 ms for the
+        rescore. Garbage made while loading is collected first, so none of it is frozen;
+        `release_resident` gives them back when the round is let go."""
+        import gc
+        gc.collect()
+        gc.freeze()
+
+    @staticmethod
+    def release_resident() -> None:
+        """The frozen objects back to the collector (a round let go may hold cycles)."""
+        import gc
+        gc.unfreeze()
+
     def rescore(self, org: Organization, evidence: Evidence) -> Change:
         scored = self.scored
         old = self.by_id[org.id]

@@ -298,6 +298,7 @@ class LiveRound:
             self.mat = open_round(conn, self.round)
             self.state = load_state(conn, self.round, self.mat, spill=self.store.engine)
             self.evaluation = _latest_id(conn, self.round)
+        self.state.keep_resident()
 
     def close(self) -> None:
         if self.state is not None:
@@ -305,6 +306,7 @@ class LiveRound:
                 st.close()
             self.state.scored.close()
             self.state.scorer.close()
+            self.state.release_resident()
         if self.mat is not None:
             self.mat.close()
         self.mat = self.state = None
