@@ -14,11 +14,15 @@ nothing but the scheduler: no shared file system is needed, evidence travels in 
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import secrets
 from typing import Iterable, Iterator
 
 from ..errors import InputError, Issue
+from ..model import Organization
 from .pipeline import PartJob, PartResult, StandardsSpec, Work, score_partition
+from .rows import with_org, without_org
 
 # The environment agrade's own scripts start Dask workers with, and recommend (README, Dask).
 # Dask's sampling profiler keeps the call trees of each worker's last 1,000 seconds: with
@@ -31,6 +35,25 @@ def task_result(value):
     """A value sent to a cluster as the result of a task (client.submit(task_result, value)) rather
     than scattered: the scheduler can make it again when the worker holding it dies (see run)."""
     return value
+
+
+_ORG_FIELDS = [f.name for f in dataclasses.fields(Organization)]
+
+
+def _orgs_bytes(orgs: list[Organization]) -> bytes:
+    # As JSON rather than pickled: pickle asks every non-ASCII string for its UTF-8 form, which
+    # CPython then keeps on the string for its life: the registry's names grew by ~110 bytes an
+    # organization on the client (tracemalloc, 20,000-organization round).
+    return json.dumps([[getattr(o, f) for f in _ORG_FIELDS] for o in orgs], ensure_ascii=False).encode()
+
+
+def remote(work: Work, job: PartJob, orgs: bytes, spec) -> tuple[PartResult, bool]:
+    """`work(job, spec)` on a worker, for `job` sent without its organizations (`orgs`, as
+    _orgs_bytes made them); its rows sent back without what they copy of their organizations,
+    which the client has (rows.without_org): (the result, whether its rows were)."""
+    job.organizations = [Organization(*v) for v in json.loads(orgs)]
+    res = work(job, spec)
+    return res, without_org(res.rows, job.organizations)
 
 
 class DaskCluster:
@@ -60,20 +83,25 @@ class DaskCluster:
         # again elsewhere.
         spec_future = self.client.submit(task_result, spec, key=f"agrade-standards-{tag}", pure=False)
         window = as_completed(loop=self.client.loop)
-        in_flight = 0
+        in_flight: dict[str, list[Organization]] = {}      # task key -> its organizations
+
+        def arrived(future) -> PartResult:
+            res, stripped = future.result()
+            orgs = in_flight.pop(future.key)
+            if stripped:
+                with_org(res.rows, orgs)
+            future.release()
+            return res
         for job in jobs:
             # a few tasks per worker at a time: the client holds only what is in flight
-            window.add(self.client.submit(work or score_partition, job, spec_future, key=f"agrade-part-{tag}-{job.index}-{job.score}",
-                                          retries=3, pure=False))
-            in_flight += 1
-            while in_flight >= 2 * self.workers:
-                future = next(window)
-                in_flight -= 1
-                yield future.result()
-                future.release()
+            key = f"agrade-part-{tag}-{job.index}-{job.score}"
+            in_flight[key] = job.organizations
+            window.add(self.client.submit(remote, work or score_partition, dataclasses.replace(job, organizations=None),
+                                          _orgs_bytes(job.organizations), spec_future, key=key, retries=3, pure=False))
+            while len(in_flight) >= 2 * self.workers:
+                yield arrived(next(window))
         for future in window:
-            yield future.result()
-            future.release()
+            yield arrived(future)
         spec_future.release()
 
     def close(self) -> None:

@@ -41,7 +41,7 @@ class Row:
     tier_before_quota: int | None = None
     reasons: tuple = ()                 # tier reasons from scoring (band, vetoes, gates)
     caps: tuple = ()                    # the rules engine's veto caps: ((criterion, tier index), ...)
-    gate_failures: dict | None = None   # tier index -> why its gate fails
+    gate_failures: dict | None = None   # tier index -> why its gate fails (read only: rows share it, Shared)
     extra_reasons: list | None = None   # tier reasons added by quota moves
 
     @property
@@ -52,6 +52,7 @@ class Row:
     rank_street: int | None = None
     rank_type: int | None = None
     spill: tuple = ()                   # where its serialized result is: (offset, head bytes, tail bytes)
+                                        # (kept packed in one int, see _packed_spill)
     at: int = -1                        # its place in results.json as written (ScoredRound.where)
 
     @staticmethod
@@ -84,6 +85,50 @@ class Row:
 _RANK_ATTR = {s: "rank_" + s for s in SCOPES}
 _values = operator.attrgetter(*(f.name for f in fields(Row)))    # every field, in __init__'s order
 
+# The fields a row copies from its registry Organization (Row.of). Rows scored on a Dask cluster
+# travel without them and take the registry's own objects back on arrival (cluster.py): an id
+# and a name unpickled per row were two more strings per organization (~170 bytes) next to the
+# registry's equal ones.
+ORG_FIELDS = ("id", "name", "type", "district", "street")
+_org_values = operator.attrgetter(*ORG_FIELDS)
+
+
+def without_org(rows: list, orgs: list[Organization]) -> bool:
+    """For the trip back from a worker: the rows of `orgs` (one each, in their order) without
+    the values they copy from them (True); rows of anything else are left as they are (False)."""
+    if len(rows) != len(orgs) or not all(type(r) is Row and r.id == o.id for r, o in zip(rows, orgs)):
+        return False
+    for r in rows:
+        r.id = r.name = r.type = r.district = r.street = None
+    return True
+
+
+def with_org(rows: list[Row], orgs: list[Organization]) -> None:
+    """The rows `without_org` sent, given back the values of their organizations: the
+    registry's own objects, equal to those Row.of gave them on the worker."""
+    for r, o in zip(rows, orgs):
+        r.id, r.name, r.type, r.district, r.street = _org_values(o)
+
+
+def _packed_spill(slot):
+    """Row.spill as a property over its slot: a spill position of the usual kind (offset, head
+    bytes, tail bytes) is kept as one int (~40 bytes) instead of a tuple of three (~150 bytes:
+    the tuple and three ints of its own per row); any other kind of position (a store's or a
+    results file's, rescore) as given. Read, it is the tuple it was set to."""
+    def get(row):
+        v = slot.__get__(row)
+        return (v >> 64, (v >> 32) & 0xFFFFFFFF, v & 0xFFFFFFFF) if type(v) is int else v
+
+    def put(row, v):
+        if (type(v) is tuple and len(v) == 3 and all(type(x) is int for x in v)
+                and v[0] >= 0 and 0 <= v[1] <= 0xFFFFFFFF and 0 <= v[2] <= 0xFFFFFFFF):
+            v = v[0] << 64 | v[1] << 32 | v[2]
+        slot.__set__(row, v)
+    return property(get, put)
+
+
+Row.spill = _packed_spill(Row.__dict__["spill"])
+
 
 class Shared:
     """One object per distinct value across a round's rows. Rows come back from worker
@@ -95,6 +140,8 @@ class Shared:
     def __init__(self):
         self._decimals: dict[str, Decimal] = {}
         self._texts: dict[str, str] = {}
+        self._tuples: dict[tuple, tuple] = {}
+        self._dicts: dict[tuple, dict] = {}
 
     def decimal(self, v: Decimal | None) -> Decimal | None:
         return None if v is None else self._decimals.setdefault(str(v), v)
@@ -102,10 +149,26 @@ class Shared:
     def text(self, v: str) -> str:
         return self._texts.setdefault(v, v)
 
+    def tuple(self, v: tuple) -> tuple:
+        """One tuple per distinct value. Tie-break values and tier reasons repeat: a round's
+        totals lie on a grid of a few hundred points, and a tier reason names the total and
+        the band. Tuples compare Decimals by value, so a tuple whose equal has a Decimal of
+        other digits in it (1 against 1.00: they print differently) keeps its own."""
+        got = self._tuples.setdefault(v, v)
+        if got is not v and any(type(a) is Decimal and a is not b for a, b in zip(got, v)):
+            return v
+        return got
+
     def row(self, r: Row) -> None:
         d, t = self.decimal, self.text
         r.total, r.base, r.bonus = d(r.total), d(r.base), d(r.bonus)
-        r.sort_key = tuple(d(v) if isinstance(v, Decimal) else v for v in r.sort_key)
+        r.sort_key = self.tuple(tuple(d(v) if isinstance(v, Decimal) else v for v in r.sort_key))
         r.type, r.district, r.street, r.standard = t(r.type), t(r.district), t(r.street), t(r.standard)
         r.vetoes = t(r.vetoes)
-        r.reasons = tuple(t(x) for x in r.reasons)
+        r.reasons = self.tuple(tuple(t(x) for x in r.reasons))
+        r.caps = self.tuple(r.caps)
+        if r.gate_failures:
+            # the gates failed say why in a few sentences of the standard's: most rows that
+            # fail one fail it alike (~200 bytes each unshared; half the rows of the demo)
+            gates = {k: t(v) for k, v in r.gate_failures.items()}
+            r.gate_failures = self._dicts.setdefault(tuple(gates.items()), gates)
