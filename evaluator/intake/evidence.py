@@ -14,6 +14,7 @@ import difflib
 import functools
 import hashlib
 import io
+import itertools
 import operator
 import re
 from dataclasses import dataclass, field as dc_field
@@ -934,6 +935,19 @@ def record_as_put(day, title) -> Record | dict:
     return rec
 
 
+def records_as_put(days: list[str], titles: list[str]) -> list:
+    """record_as_put(day, title) for each pair of texts (a CSV's cells), the pairs read
+    before looked up at once: a 500-organization partition of records.csv has about 3,000
+    distinct (date, title) pairs, nearly all of them seen in an earlier partition."""
+    keys = list(zip(days, titles))
+    got = list(map(_PLAIN_TEXT_RECORDS.get, keys, itertools.repeat(_UNSEEN)))
+    for i in [i for i, rec in enumerate(got) if rec is _UNSEEN]:
+        got[i] = _plain_text_record(*keys[i])
+    for i in [i for i, rec in enumerate(got) if rec is None]:
+        got[i] = record_as_put(*keys[i])
+    return got
+
+
 def _plain_record(day, title) -> Record | None:
     """The record of the common row — an ISO date, a plain title — as the general reader
     (normalize) would read it; None for any other row, which normalize reads."""
@@ -942,8 +956,22 @@ def _plain_record(day, title) -> Record | None:
     return _plain_text_record(day, title)
 
 
-@functools.lru_cache(maxsize=100_000)     # records are immutable: one shared by every row written the same way
+# (day, title) texts -> the Record, None: not the common row. Records are immutable: one is
+# shared by every row written the same way; forgotten all at once when many
+_PLAIN_TEXT_RECORDS: dict[tuple[str, str], Record | None] = {}
+_UNSEEN = object()
+
+
 def _plain_text_record(day: str, title: str) -> Record | None:
+    got = _PLAIN_TEXT_RECORDS.get((day, title), _UNSEEN)
+    if got is _UNSEEN:
+        if len(_PLAIN_TEXT_RECORDS) >= 100_000:
+            _PLAIN_TEXT_RECORDS.clear()
+        got = _PLAIN_TEXT_RECORDS[day, title] = _read_plain_text_record(day, title)
+    return got
+
+
+def _read_plain_text_record(day: str, title: str) -> Record | None:
     if not (_ISO_DAY.fullmatch(day)
             and (title == "" or (title == title.strip() and not is_blank(title) and not find_control(title)))):
         return None
