@@ -16,6 +16,13 @@ import os
 import tempfile
 
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)   # buffers per pwritev
+# Bytes per write, each within one aligned block of this size. The kernel sizes the page-cache
+# folios a write fills by its length (up to 2 MB): 455 MB of results appended a partition
+# (12 MB) per pwritev took 0.09-0.86 s of system time on this host, nearly all of it
+# copy_folio_from_iter_atomic (perf), the copy into fresh large folios, which the host is slow
+# to give at times; in writes of 64 KB 0.11-0.17 s every time, of 32 KB the same, of 128 KB
+# or more again 0.11-1.0 s (python bench/bench_spill.py --kb 32 128 256).
+_WRITE = 64 << 10
 
 
 class Spill:
@@ -38,28 +45,35 @@ class Spill:
 
     def add_blob(self, blob: bytes) -> int:
         """Append serialized results; the offset they start at."""
-        at = self._reserve(len(blob))
-        view, pos = memoryview(blob), at
-        while view:
-            n = os.pwrite(self._fd, view, pos)
-            view, pos = view[n:], pos + n
-        return at
+        return self.add_pieces([blob])
 
     def add_pieces(self, pieces: list[bytes]) -> int:
         """add_blob(b"".join(pieces)) without joining them first (a partition's results are
         about 12 MB: one copy and its page faults less); the offset they start at."""
-        at = pos = self._reserve(sum(map(len, pieces)))
-        views = [memoryview(p) for p in pieces if p]
+        at = self._reserve(sum(map(len, pieces)))
+        self._write([memoryview(p) for p in pieces if p], at)
+        return at
+
+    def _write(self, views: list[memoryview], pos: int) -> None:
+        """`views` written one after the other from `pos`, in writes of at most _WRITE bytes
+        that each stay within one aligned _WRITE block (see _WRITE); a write the system takes
+        only part of goes on where it stopped."""
         i = 0
         while i < len(views):
-            n = os.pwritev(self._fd, views[i:i + _IOV_MAX], pos)
+            room = _WRITE - pos % _WRITE
+            batch, j = [], i
+            while j < len(views) and room and len(batch) < _IOV_MAX:
+                v = views[j] if len(views[j]) <= room else views[j][:room]
+                batch.append(v)
+                room -= len(v)
+                j += 1
+            n = os.pwritev(self._fd, batch, pos)
             pos += n
             while n and n >= len(views[i]):             # pieces wholly written
                 n -= len(views[i])
                 i += 1
             if n:                                       # one partly: its rest next time
                 views[i] = views[i][n:]
-        return at
 
     def _reserve(self, n: int) -> int:
         if self._shared is None:
