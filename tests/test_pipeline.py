@@ -227,3 +227,49 @@ def test_a_partitions_results_are_spilled_piece_by_piece_as_if_joined(monkeypatc
             assert s.read(at, sum(map(len, pieces))) == b"".join(pieces)
     finally:
         s.close()
+
+
+def _scored_where(job, arg):
+    """A per-partition function for local workers: which process took the partition."""
+    import os
+    from evaluator.scoring.pipeline import PartResult
+    return PartResult(job.index, blob=str(os.getpid()).encode())
+
+
+def test_each_local_worker_scores_a_stretch_of_neighbouring_partitions(demo_round):
+    # A worker's outcome caches are per standard and fill with the values it meets: handed
+    # partitions from one queue in turn, both workers met every standard (the demo registry
+    # lists organizations by type) and scored the same repeated values twice. Each walks a
+    # stretch of neighbours from its own end instead; the small tail goes to whoever is free.
+    from evaluator.scoring.pipeline import Partitions, small_tail
+    rnd = load_round(demo_round)
+    with Partitions(rnd, 10, workers=2) as parts:
+        results = parts.run(_scored_where, None)
+        count, tail = parts.router.count, small_tail(parts.router)
+    assert [res.index for res in results] == list(range(count))
+    assert 4 <= tail < count                                    # the round ends in small partitions
+    by_worker: dict[bytes, list[int]] = {}
+    for res in results:
+        by_worker.setdefault(res.blob, []).append(res.index)
+    assert len(by_worker) == 2
+    first, second = sorted(sorted(k for k in ks if k < tail) for ks in by_worker.values())
+    assert first[0] == 0 and second[-1] == tail - 1 and first[-1] + 1 == second[0]
+    for stretch in (first, second):
+        assert stretch == list(range(stretch[0], stretch[-1] + 1))
+
+
+def test_stretches_hand_out_every_partition_once_and_the_tail_last():
+    from evaluator.scoring.pipeline import Stretches
+    plan = Stretches(20, 3, tail=16)
+    taken: list[tuple[int, int]] = []
+    for turn in range(40):                                     # workers asking in an uneven order
+        w = (0, 1, 2, 2, 0)[turn % 5]
+        k = plan.next(w)
+        if k is not None:
+            taken.append((w, k))
+    assert sorted(k for _, k in taken) == list(range(20))
+    assert [k for _, k in taken][-4:] == [16, 17, 18, 19]      # small partitions last, in order
+    # workers 0 and 1 walk 0..7 from either end, worker 2 walks 8..15, then helps
+    assert [k for w, k in taken if w == 0][:3] == [0, 1, 2]
+    assert [k for w, k in taken if w == 1][:2] == [7, 6]
+    assert [k for w, k in taken if w == 2][:4] == [8, 9, 10, 11]

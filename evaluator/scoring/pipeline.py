@@ -247,10 +247,60 @@ class Serial:
         pass
 
 
+class Stretches:
+    """Which partition each local worker scores next. A worker's caches (criteria.OutcomeCache,
+    orgresult.Pieces: one per standard, filled by the values it meets) serve it best on
+    neighbouring partitions, which a registry listed by type, district or street gives the
+    same standards and similar values: the partitions are cut into contiguous stretches, each
+    walked by two workers from its two ends until they meet (the last by one alone when the
+    workers are odd), and a worker whose stretch is done helps the one with most left. Taken
+    from one queue in turn, every worker met every standard and filled its caches with the
+    same values: with 2 workers 28% more criteria scored than with one at 20,000
+    organizations (1.6 s of CPU). The small partitions at the end (`tail`, see
+    intake.partition.partition_starts) go last, in order, to whichever worker is free, so
+    the workers still finish together."""
+
+    def __init__(self, count: int, workers: int, tail: int | None = None):
+        tail = count if tail is None else tail
+        groups = max(1, min(-(-workers // 2), tail))
+        cut = [tail * g // groups for g in range(groups + 1)]
+        self.left = [[cut[g], cut[g + 1]] for g in range(groups)]       # [from, to) not yet taken
+        self.tail, self.count = tail, count
+
+    def next(self, worker: int) -> int | None:
+        """The partition `worker` (0, 1, ...) is to score next; None when all are taken."""
+        own = self.left[min(worker // 2, len(self.left) - 1)]
+        if own[0] >= own[1]:
+            own = max(self.left, key=lambda s: s[1] - s[0])
+        if own[0] < own[1]:
+            if worker % 2 == 0:
+                own[0] += 1
+                return own[0] - 1
+            own[1] -= 1
+            return own[1]
+        if self.tail < self.count:
+            self.tail += 1
+            return self.tail - 1
+        return None
+
+
+class Jobs:
+    """A round's jobs, one per partition, each made when it is sent: `make(k)` reads whether
+    anything was refused by then (Partitions.run). Iterated: in registry order."""
+
+    def __init__(self, count: int, make: Callable[[int], PartJob], tail: int | None = None):
+        self.count, self.make, self.tail = count, make, tail
+
+    def __iter__(self) -> Iterator[PartJob]:
+        return (self.make(k) for k in range(self.count))
+
+
 class LocalPool:
     """Partitions scored by worker processes on this machine (forked: they inherit the
-    compiled standards, and the Local round set when they start). At most 2 jobs per worker
-    are in flight, so memory stays bounded.
+    compiled standards, and the Local round set when they start). Each worker is a
+    one-process executor of its own, so which partitions it scores is chosen here
+    (`Stretches`), not by whichever worker takes the next job from a shared queue. At most
+    2 jobs per worker are in flight (one scored, one waiting), so memory stays bounded.
 
     A worker's cyclic garbage collector stays off for its life (one round): scoring makes no
     reference cycles (tests/test_pipeline.py checks it), but between partitions, while the
@@ -261,7 +311,7 @@ class LocalPool:
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
-        self._pool = None
+        self._pools: list = []
 
     @property
     def context(self):
@@ -269,24 +319,37 @@ class LocalPool:
         return mp.get_context("fork")
 
     def run(self, jobs: Iterable[PartJob], spec, work: Work | None = None) -> Iterator[PartResult]:
-        """`work(job, spec)` for each job (score_partition unless given), as they finish."""
+        """`work(job, spec)` for each job (score_partition unless given), as they finish.
+        `jobs`: a Jobs (partitions handed out by Stretches), or any iterable (in its order)."""
         import concurrent.futures as cf
-        if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=gc.disable)
-        pending: set = set()
-        for job in jobs:
-            pending.add(self._pool.submit(work or score_partition, job, spec))
-            if len(pending) >= 2 * self.workers:
-                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        for f in cf.as_completed(pending):
-            yield f.result()
+        if not self._pools:
+            self._pools = [cf.ProcessPoolExecutor(1, mp_context=self.context, initializer=gc.disable)
+                           for _ in range(self.workers)]
+        plan = Stretches(jobs.count, self.workers, jobs.tail) if isinstance(jobs, Jobs) else None
+        given = iter(jobs)
+        in_flight: dict = {}                     # future -> the worker scoring it
+
+        def send(w: int) -> None:
+            if plan is None:
+                job = next(given, None)
+            else:
+                k = plan.next(w)
+                job = None if k is None else jobs.make(k)
+            if job is not None:
+                in_flight[self._pools[w].submit(work or score_partition, job, spec)] = w
+        for w in list(range(self.workers)) * 2:
+            send(w)
+        while in_flight:
+            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                w = in_flight.pop(f)
+                yield f.result()
+                send(w)                          # after the result is taken in: see Jobs
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        for pool in self._pools:
+            pool.shutdown()
+        self._pools = []
 
 
 def executor(workers: int | None = None, cluster: str | None = None):
@@ -300,6 +363,16 @@ def executor(workers: int | None = None, cluster: str | None = None):
 
 
 # ------------------------------------------------------------------ the partition loop
+
+def small_tail(router) -> int:
+    """The first of the small partitions a router cut the end of the round into (see
+    intake.partition.partition_starts), or of a last one shorter than the rest."""
+    for k in range(router.count):
+        span = router.span(k)
+        if span.stop - span.start < router.size:
+            return k
+    return router.count
+
 
 class Partitions:
     """A round's evidence read once into partitions of its registry (intake.partition.route),
@@ -347,9 +420,10 @@ class Partitions:
         # in place (Local) wherever the partitions' processes share this one's memory
         local = Local(router, spill, context) if ex.shares_memory else contextlib.nullcontext(0)
 
-        def jobs(token):
-            for k in range(router.count):
-                yield PartJob(k, orgs[router.span(k)], None if token else router.partition(k), score and not failed, token)
+        def jobs(token) -> Jobs:
+            def make(k: int) -> PartJob:
+                return PartJob(k, orgs[router.span(k)], None if token else router.partition(k), score and not failed, token)
+            return Jobs(router.count, make, small_tail(router))
         results: dict[int, PartResult] = {}
         done = 0
         try:
