@@ -404,7 +404,8 @@ class Ruleset:
         fired (read-only: it may be given again for the same fact, see `_concluded`)."""
         fired = Fired()
         fact = self.facts_for(env, fired)
-        key = (tuple((k, type(v), v) for k, v in fact.items()), tuple(fired.missing.items()))
+        # the value's type is part of the key: True, 1 and Decimal(1) are equal, not the same fact
+        key = (tuple(zip(fact, map(type, fact.values()), fact.values())), tuple(fired.missing.items()))
         try:
             known = self._concluded.get(key)
         except TypeError:                          # a value that cannot be a key: just run it

@@ -16,6 +16,7 @@ Scores:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -58,6 +59,8 @@ class Tally:
     sections: dict[str, Decimal]        # base points per section
     vetoes: list[dict]                  # the veto hits, as results.json lists them
     not_due: bool                       # some base criterion is not yet due (a bulletin)
+    lost: int                           # criteria that count and fell short of their maximum
+    by_criterion: Mapping[str, Outcome]  # the outcomes by criterion id, as gates read them
 
 
 # the outcomes of a base criterion that count in full: reviewed, their points earned
@@ -68,50 +71,127 @@ def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
     criteria = standard.criteria
     earned = counted = applicable = reviewed = bonus = ZERO
     problems, others, vetoes = [], [], []
-    sections = dict.fromkeys((s.id for s in standard.sections), ZERO)
+    sections = dict.fromkeys(_section_ids(standard), ZERO)
     not_due = False
+    lost = 0
     for o in outcomes:
         c = criteria[o.criterion]
-        state, kind = o.outcome, c.kind
+        state, points, most = o.outcome, o.points, o.max_points
         if o.veto_hit:
             vetoes.append(_veto(c, o))
-        if kind == "base" and state in _REVIEWED:
+        if c.kind == "base" and state in _REVIEWED:
             # most outcomes: what the general steps below come to for them, in fewer steps
-            sections[c.section] += o.points
-            applicable += o.max_points
-            reviewed += o.max_points
-            earned += o.points
-            counted += o.max_points
+            sections[c.section] += points
+            applicable += most
+            reviewed += most
+            earned += points
+            counted += most
+            if points < most:
+                lost += 1
             continue
-        if kind != "base":
-            if kind == "bonus":
-                bonus += o.points
+        if state not in UNCOUNTED and points < most:
+            lost += 1
+        if c.kind != "base":
+            if c.kind == "bonus":
+                bonus += points
             if state == "error":
                 others.append(_cannot_compute(c, o))
             elif state == "not_reviewed" and c.na_policy == "forbid":
-                others.append(f"指标 {c.id}（{c.title}）必须提供材料")
+                others.append(_must_provide(c))
             continue
         # Section points are base points only: bonus is reported (and capped) on its own.
-        sections[c.section] += o.points
+        sections[c.section] += points
         if state in UNCOUNTED:           # not applicable, not due yet (a bulletin)
             not_due = not_due or state == "not_due"
             continue
-        applicable += o.max_points
+        applicable += most
         if state == "error":
             problems.append(_cannot_compute(c, o))
         if state == "not_reviewed":
             if c.na_policy == "exclude":
                 continue
             if c.na_policy == "forbid":
-                problems.append(f"指标 {c.id}（{c.title}）必须提供材料")
+                problems.append(_must_provide(c))
         else:
-            reviewed += o.max_points
-            earned += o.points
-        counted += o.max_points
+            reviewed += most
+            earned += points
+        counted += most
     g = standard.grading.base
     score = earned / counted * g if counted > 0 else ZERO
     return Tally(BaseScore(score, earned, counted, applicable, reviewed, problems), others, bonus, sections,
-                 vetoes, not_due)
+                 vetoes, not_due, lost, _ByCriterion(_positions(standard), outcomes))
+
+
+def _must_provide(c) -> str:
+    return f"指标 {c.id}（{c.title}）必须提供材料"
+
+
+class _ByCriterion(Mapping):
+    """{criterion id: outcome} as gates read an organization's outcomes (a veto's hit,
+    points('G1.1')), found at the criterion's place in the standard's order, where scoring
+    puts it, rather than made into a dict: a dict of all 40-odd outcomes per organization
+    cost more than the gates that read two of them. Outcomes in another order (or a partial
+    list) are looked up in such a dict after all, made on first need. (Scoring gives each
+    criterion exactly one outcome, design invariant 1.)"""
+
+    __slots__ = ("_position", "_outcomes", "_all")
+
+    def __init__(self, position: dict[str, int], outcomes: list[Outcome]):
+        self._position = position if len(position) == len(outcomes) else {}
+        self._outcomes = outcomes
+        self._all: dict[str, Outcome] | None = None
+
+    def __getitem__(self, cid: str) -> Outcome:
+        i = self._position.get(cid)
+        if i is not None:
+            o = self._outcomes[i]
+            if o.criterion == cid:
+                return o
+        return self._as_dict()[cid]
+
+    def _as_dict(self) -> dict[str, Outcome]:
+        if self._all is None:
+            self._all = {o.criterion: o for o in self._outcomes}
+        return self._all
+
+    def __bool__(self) -> bool:
+        return bool(self._outcomes)
+
+    def __len__(self) -> int:
+        return len(self._as_dict())
+
+    def __iter__(self):
+        return iter(self._as_dict())
+
+
+_BY_STANDARD: dict[str, tuple] = {}
+
+
+def _of_standard(standard: Standard) -> tuple:
+    """(section ids, criterion id -> position in document order, the sections' names as
+    tie-breaks read them) of a standard, made once."""
+    got = _BY_STANDARD.get(standard.id)
+    if got is None or got[0] is not standard:
+        sections = tuple(s.id for s in standard.sections)
+        got = _BY_STANDARD[standard.id] = (standard, sections, {cid: i for i, cid in enumerate(standard.criteria)},
+                                           tuple(f"section:{sid}" for sid in sections))
+    return got[1:]
+
+
+def _section_ids(standard: Standard) -> tuple[str, ...]:
+    return _of_standard(standard)[0]
+
+
+def _positions(standard: Standard) -> dict[str, int]:
+    return _of_standard(standard)[1]
+
+
+def tie_values(standard: Standard, g: "Grade") -> dict[str, Decimal]:
+    """What tie-breaks (placement.sort_key) read of a graded organization: total, base, bonus,
+    veto_count, reviewed_share and section:<id>. The sections' names are made once per
+    standard: g.sections is in the standard's section order (tally), as they are."""
+    return dict(zip(_of_standard(standard)[2], g.sections.values()), total=g.total, base=g.base, bonus=g.bonus,
+                veto_count=Decimal(len(g.vetoes)), reviewed_share=g.reviewed_share)
 
 
 @dataclass
@@ -129,6 +209,7 @@ class Grade:
     # what the rules engine concluded, kept so a quota move places the organization again
     caps: list[tuple[str, int]] = field(default_factory=list)
     gate_failures: dict[int, str] = field(default_factory=dict)
+    lost: int = 0                            # criteria that count and lost points (the CSV's 失分指标数)
 
 
 def grade(standard: Standard, org: Organization, evidence: Evidence,
@@ -166,13 +247,13 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     rounded = {k: round_total(v) for k, v in comps.items()}
     if problems:
         return Grade("not_graded", round_total(main.score), bonus, None, rounded, share, None,
-                     ["不予定档：" + p for p in problems], vetoes, sections)
+                     ["不予定档：" + p for p in problems], vetoes, sections, lost=t.lost)
 
     idx = band_index(g, total)
     reasons = [_band_reason(total, g.tiers[idx])]
     gate_env = org_env(org, evidence.values, period, standard.fields)
     gate_env.update({"total": total, "base": round_total(main.score), "bonus": bonus, "veto_count": Decimal(len(vetoes)),
-                     "$outcomes": {o.criterion: o for o in outcomes},
+                     "$outcomes": t.by_criterion,
                      "$sections": _due_sections(standard.criteria, outcomes, sections) if t.not_due else sections})
     found = rules.conclude(gate_env, f"organization {org.id}")
     idx = place(g, idx, found.caps, found.gate_failures, reasons)
@@ -180,7 +261,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
     # order); its mark is stated with the tier reasons so the scorecard says why it is marked
     reasons += [f"触发一票否决（{v['criterion']}），认定为{v['mark']}，不限定档次" for v in vetoes if v["cap_tier"] is None]
     return Grade("graded", round_total(main.score), bonus, total, rounded, share, g.tiers[idx].id,
-                 reasons, vetoes, sections, found.caps, found.gate_failures)
+                 reasons, vetoes, sections, found.caps, found.gate_failures, t.lost)
 
 
 _BANDS: dict[tuple, str] = {}

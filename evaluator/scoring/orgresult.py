@@ -71,16 +71,6 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=_default, option=_OPTS)
 
 
-def _in_field_order(std: Standard, findings: list) -> list:
-    """Findings in the standard's field order: the same evidence gives the same results however
-    it was split into files and in whatever order they were read (a round folder, the store,
-    an export of it)."""
-    if len(findings) < 2:
-        return findings
-    order = {fid: i for i, fid in enumerate(std.fields)}
-    return sorted(findings, key=lambda f: order.get(f.field, len(order)))
-
-
 def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome],
           own: list[Outcome] | None, g: Grade, pieces: "Pieces | None" = None) -> tuple[bytes, bytes]:
     """(head, tail) of the organization's result, as JSON objects. `pieces` keeps what is
@@ -92,17 +82,14 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
         head["responsible"] = org.responsible
     head.update({"standard": {"id": std.id, "version": std.version}, "status": g.status, "total": g.total,
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
-    item, mine, kept = pieces.item, pieces.self_part, pieces._items.get
-    # an item already made is looked up here (most are: outcomes shared through the
-    # OutcomeCache), by the outcome's identity (see Pieces); a call per criterion to look it
-    # up was a tenth of scoring an organization
+    items = pieces.items(std, outcomes)
     if own:
-        criteria = b",".join([(kept(id(o)) or item(std, o)) + mine(m) for o, m in zip(outcomes, own)])
+        criteria = b",".join(map(bytes.__add__, items, map(pieces.self_part, own)))
         closed = b"],"
     else:
         # each item closed as it is joined (the last one below): not a copy of every item
         # with its brace added
-        criteria = b"},".join([kept(id(o)) or item(std, o) for o in outcomes])
+        criteria = b"},".join(items)
         closed = b"}]," if outcomes else b"],"
     maxima = pieces.section_max(std)
     sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
@@ -111,7 +98,7 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
     rest = dumps({"vetoes": g.vetoes,
                   "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
-                                "message": f.message} for f in _in_field_order(std, ev.findings)],
+                                "message": f.message} for f in pieces.in_field_order(std, ev.findings)],
                   "provenance": pieces.provenance(std, ev.provenance)})
     # joined once: adding the pieces one by one copied the organization's 20 KB four times
     tail = b"".join((b'{"sections":', dumps(sections), b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
@@ -144,12 +131,36 @@ class Pieces:
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
         self._sorted_fields: dict[str, tuple[Standard, list]] = {}
+        self._field_order: dict[str, tuple[Standard, dict]] = {}
+
+    def items(self, std: Standard, outcomes: list[Outcome]) -> list[bytes]:
+        """The criteria items of an organization's outcomes, without their closing braces. Most
+        are made already (outcomes shared through the OutcomeCache) and looked up here by the
+        outcome's identity, all in one C-level pass (a call per criterion to look each up was
+        a tenth of scoring an organization); the rest are made one by one."""
+        got = list(map(self._items.get, map(id, outcomes)))
+        if None in got:
+            frames, make = self._frames(std), self._make
+            i = got.index(None)
+            while True:
+                o = outcomes[i]
+                got[i] = make(frames[o.criterion], o)
+                try:
+                    i = got.index(None, i + 1)
+                except ValueError:
+                    return got
+        return got
 
     def item(self, std: Standard, o: Outcome) -> bytes:
         got = self._items.get(id(o))
         if got is not None:
             return got
-        opening, closing, keep = self._frames(std)[o.criterion]
+        return self._make(self._frames(std)[o.criterion], o)
+
+    def _make(self, frame: tuple[bytes, bytes, bool], o: Outcome) -> bytes:
+        """A new item: its criterion's frame around the outcome's keys, in one copy (adding
+        the pieces one by one copied the item three times)."""
+        opening, closing, keep = frame
         if not keep:
             # an organization's own item (it quotes dated records): what it says besides the
             # records repeats across organizations (a frequency criterion's verdicts), so that
@@ -161,9 +172,10 @@ class Pieces:
                     self._said.clear()
                 head = self._said[said] = dumps({"outcome": o.outcome, "points": _points(o.points),
                                                  "max_points": _points(o.max_points), "reason": o.reason})[1:-1]
-            return opening + head + b',"evidence":' + dumps({k: _plain(v) for k, v in o.evidence}) + closing
-        data = opening + dumps({"outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
-                                "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
+            return b"".join((opening, head, b',"evidence":', dumps({k: _plain(v) for k, v in o.evidence}), closing))
+        data = b"".join((opening, memoryview(dumps({
+            "outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
+            "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}}))[1:-1], closing))
         if len(self._items) >= self.limit:
             self._items.clear()
             self._held.clear()
@@ -205,8 +217,22 @@ class Pieces:
         got = self._sorted_fields.get(std.id)
         if got is None or got[0] is not std:
             got = self._sorted_fields[std.id] = (std, sorted(std.fields))
-        out = {k: provenance[k] for k in got[1] if k in provenance}
-        return out if len(out) == len(provenance) else dict(sorted(provenance.items()))
+        keys = list(filter(provenance.__contains__, got[1]))       # in C: no Python step per field
+        if len(keys) != len(provenance):
+            return dict(sorted(provenance.items()))
+        return dict(zip(keys, map(provenance.__getitem__, keys)))
+
+    def in_field_order(self, std: Standard, findings: list) -> list:
+        """Findings in the standard's field order: the same evidence gives the same results
+        however it was split into files and in whatever order they were read (a round folder,
+        the store, an export of it). The order is made once per standard."""
+        if len(findings) < 2:
+            return findings
+        got = self._field_order.get(std.id)
+        if got is None or got[0] is not std:
+            got = self._field_order[std.id] = (std, {fid: i for i, fid in enumerate(std.fields)})
+        order = got[1]
+        return sorted(findings, key=lambda f: order.get(f.field, len(order)))
 
     def section_max(self, std: Standard) -> dict:
         got = self._maxima.get(std.id)

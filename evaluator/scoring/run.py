@@ -29,11 +29,10 @@ from ..intake.spill import Spill
 from ..model import Evidence, Organization, Standard
 from ..standard.yamlsafe import gc_paused
 from ..standard.distribution import compile_distribution
-from ..terms import UNCOUNTED
 from .asof import evidence_as_of, gate_evidence
 from .criteria import OutcomeCache, score_all
 from .engine import ConcludingRules
-from .grading import grade
+from .grading import grade, tie_values
 from .jsonlayout import Layout, spill_descriptor
 from .lists import ListState, veto_marks
 from .orgresult import Pieces, dumps, parts, round_part
@@ -145,14 +144,12 @@ class RoundScorer:
             rules = self._rules[std.id] = ConcludingRules(std)
         # gates read records as the criteria count them: none dated after a bulletin's as-of date
         g = grade(std, org, gate_evidence(ev, std.fields, self.period), outcomes, own, self.period, rules)
-        values = {"total": g.total, "base": g.base, "bonus": g.bonus, "veto_count": Decimal(len(g.vetoes)),
-                  "reviewed_share": g.reviewed_share, **{f"section:{k}": v for k, v in g.sections.items()}}
         graded = g.status == "graded"
         row = Row.of(org, std.id, graded=graded, total=g.total, base=g.base, bonus=g.bonus,
                      veto_count=len(g.vetoes), vetoes="；".join(v["criterion"] for v in g.vetoes),
                      findings=len(ev.findings),
-                     lost=sum(1 for o in outcomes if o.points < o.max_points and o.outcome not in UNCOUNTED),
-                     sort_key=sort_key(values, self.tie_breaks) if graded else (),
+                     lost=g.lost,
+                     sort_key=sort_key(tie_values(std, g), self.tie_breaks) if graded else (),
                      tier_index=std.grading.tier_index(g.tier) if g.tier else None,
                      reasons=tuple(g.tier_reasons), caps=tuple(g.caps), gate_failures=g.gate_failures or None)
         return row, g
