@@ -51,29 +51,8 @@ class Spill:
         """add_blob(b"".join(pieces)) without joining them first (a partition's results are
         about 12 MB: one copy and its page faults less); the offset they start at."""
         at = self._reserve(sum(map(len, pieces)))
-        self._write([memoryview(p) for p in pieces if p], at)
+        write_at(self._fd, [memoryview(p) for p in pieces if p], at)
         return at
-
-    def _write(self, views: list[memoryview], pos: int) -> None:
-        """`views` written one after the other from `pos`, in writes of at most _WRITE bytes
-        that each stay within one aligned _WRITE block (see _WRITE); a write the system takes
-        only part of goes on where it stopped."""
-        i = 0
-        while i < len(views):
-            room = _WRITE - pos % _WRITE
-            batch, j = [], i
-            while j < len(views) and room and len(batch) < _IOV_MAX:
-                v = views[j] if len(views[j]) <= room else views[j][:room]
-                batch.append(v)
-                room -= len(v)
-                j += 1
-            n = os.pwritev(self._fd, batch, pos)
-            pos += n
-            while n and n >= len(views[i]):             # pieces wholly written
-                n -= len(views[i])
-                i += 1
-            if n:                                       # one partly: its rest next time
-                views[i] = views[i][n:]
 
     def _reserve(self, n: int) -> int:
         if self._shared is None:
@@ -112,3 +91,26 @@ class Spill:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def write_at(fd: int, views: list[memoryview], pos: int) -> None:
+    """`views` written one after the other into file `fd` from offset `pos`, in writes of at
+    most _WRITE bytes that each stay within one aligned _WRITE block (why: see _WRITE); a write
+    the system takes only part of goes on where it stopped. For any large file written anew
+    (results.json too), not only a spill."""
+    i = 0
+    while i < len(views):
+        room = _WRITE - pos % _WRITE
+        batch, j = [], i
+        while j < len(views) and room and len(batch) < _IOV_MAX:
+            v = views[j] if len(views[j]) <= room else views[j][:room]
+            batch.append(v)
+            room -= len(v)
+            j += 1
+        n = os.pwritev(fd, batch, pos)
+        pos += n
+        while n and n >= len(views[i]):                 # pieces wholly written
+            n -= len(views[i])
+            i += 1
+        if n:                                           # one partly: its rest next time
+            views[i] = views[i][n:]
