@@ -107,6 +107,20 @@ def due_records(values: Mapping[str, Any], fields, period) -> tuple[Mapping[str,
     return (out if out is not None else values), notes
 
 
+def scoring_envs(standard: Standard, org: Organization, evidence: Evidence, period, tiers, own: bool):
+    """The env an organization's criteria are scored in, and (when `own`) the one its
+    self-assessment is scored in: its values with records dated after a bulletin's as-of date
+    taken out, and intake's notes with a note on those added."""
+    fields, noted = standard.fields, evidence.notes
+
+    def env_of(values):
+        values, later = due_records(values, fields, period)
+        notes = {**noted, **{k: (noted[k] + "；" if k in noted else "") + v for k, v in later.items()}} \
+            if later else noted
+        return org_env(org, values, period, fields, notes, tiers)
+    return env_of(evidence.values), env_of(evidence.self_values) if own else None
+
+
 def _missing_label(name: str, c: Criterion, fields) -> str:
     """What is missing when it is not a field itself: an organization's attribute, or the value
     of a function over the criterion's fields (days_since() of a date not given)."""
@@ -140,17 +154,8 @@ def score_all(standard: Standard, org: Organization, evidence: Evidence, period,
     `cache` (an OutcomeCache of this standard and period) gives an organization whose values
     equal an earlier one's the outcome already computed for them."""
     fields = standard.fields
-    tiers = {t.id: t.name for t in standard.grading.tiers}
-    values, later = due_records(evidence.values, fields, period)
-    notes = {**evidence.notes, **{k: (evidence.notes[k] + "；" if k in evidence.notes else "") + v
-                                  for k, v in later.items()}} if later else evidence.notes
-    env = org_env(org, values, period, fields, notes, tiers)
-    own_env = None
-    if standard.needs_self_assessment:
-        own_values, own_later = due_records(evidence.self_values, fields, period)
-        own_notes = {**evidence.notes, **{k: (evidence.notes[k] + "；" if k in evidence.notes else "") + v
-                                          for k, v in own_later.items()}} if own_later else evidence.notes
-        own_env = org_env(org, own_values, period, fields, own_notes, tiers)
+    env, own_env = scoring_envs(standard, org, evidence, period, {t.id: t.name for t in standard.grading.tiers},
+                                standard.needs_self_assessment)
     main: list[Outcome] = []
     own: list[Outcome] | None = [] if own_env is not None else None
     if cache is None:
@@ -272,30 +277,41 @@ class OutcomeCache:
     def counted(self, c: Criterion, env: Mapping[str, Any]) -> Outcome:
         """A frequency criterion (not waived) scored as score_criterion scores it, with its
         plan made once for the period rather than looked up per organization: 8 of a
-        community's 48 criteria, never cached (their records are each organization's own).
-        Anything but the common case (a bulletin, records missing, the criterion not
-        applicable or its condition not computable) goes the general way."""
-        period = env.get("$period")
+        community's 48 criteria, never cached (their records are each organization's own)."""
+        return self.counted_column(c, (env,))[0]
+
+    def counted_column(self, c: Criterion, envs) -> list[Outcome]:
+        """`counted` for each of `envs` (organizations scored in one period), the plan looked
+        up once for them all. Anything but the common case (a bulletin, records missing, the
+        criterion not applicable or its condition not computable) goes the general way."""
+        period = envs[0].get("$period") if envs else None
         got = self._plans.get(c.id)
         if got is None or got[0] is not period:
             plan = Frequency.plan(c.params, c.points, period) if period is not None and \
                 period_as_of(period) is None else None
             got = self._plans[c.id] = (period, plan)
-        plan, fid = got[1], c.params[0].id
-        records = env.get(fid)
-        if plan is None or type(records) is not tuple:
-            return score_criterion(c, env, None, self.fields)
-        if c.applies_if is not None:
-            try:
-                applies = c.applies_if.evaluate(env)
-            except (MissingValue, EvalError):
-                applies = False
-            if not applies:
-                return score_criterion(c, env, None, self.fields)
-        outcome, points, reason = plan.judge(records)
-        max_points = _max_points(c)
-        _check_points(c, points, max_points)
-        return Outcome(c.id, outcome, points, max_points, _noted(reason, env, c.reads), ((fid, records),))
+        plan, fid, fields, cid, reads = got[1], c.params[0].id, self.fields, c.id, c.reads
+        if plan is None:
+            return [score_criterion(c, env, None, fields) for env in envs]
+        judge, when, max_points = plan.judge, c.applies_if, _max_points(c)
+        out = []
+        for env in envs:
+            records = env.get(fid)
+            if type(records) is not tuple:
+                out.append(score_criterion(c, env, None, fields))
+                continue
+            if when is not None:
+                try:
+                    applies = when.evaluate(env)
+                except (MissingValue, EvalError):
+                    applies = False
+                if not applies:
+                    out.append(score_criterion(c, env, None, fields))
+                    continue
+            outcome, points, reason = judge(records)
+            _check_points(c, points, max_points)
+            out.append(Outcome(cid, outcome, points, max_points, _noted(reason, env, reads), ((fid, records),)))
+        return out
 
 
 def _names_read(c: Criterion) -> tuple[str, ...] | None:

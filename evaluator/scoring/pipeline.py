@@ -196,8 +196,7 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
             _SCORERS.pop(other).close()
         scorer = _SCORERS[key] = RoundScorer(standards, spec.period, spec.waivers, _RULES.setdefault(key, {}))
     pieces, at = [], 0
-    for org in job.organizations:
-        row, head, tail = scorer.score(org, evidence.pop(org.id))
+    for row, head, tail in scorer.score_many(job.organizations, evidence):
         row.spill = (at, len(head), len(tail))
         pieces += (head, tail)
         at += len(head) + len(tail)

@@ -30,7 +30,8 @@ from ..model import Evidence, Organization, Standard
 from ..standard.yamlsafe import gc_paused
 from ..standard.distribution import compile_distribution
 from .asof import evidence_as_of, gate_evidence
-from .criteria import OutcomeCache, score_all
+from .criteria import OutcomeCache
+from .partition_criteria import score_partition_all
 from .engine import ConcludingRules
 from .grading import grade, tie_values
 from .jsonlayout import Layout, spill_descriptor
@@ -120,13 +121,29 @@ class RoundScorer:
         self._pieces = Pieces()                           # their serialized criteria items
 
     def score(self, org: Organization, ev: Evidence | None) -> tuple[Row, bytes, bytes]:
-        std = self.standards[org.type]
+        return self.score_many((org,), {org.id: ev})[0]
+
+    def score_many(self, orgs, evidence: dict) -> list[tuple[Row, bytes, bytes]]:
+        """`score` for each of `orgs` (a partition's), their evidence taken out of `evidence`
+        (id -> Evidence or None). Criteria are scored criterion by criterion over each
+        standard's organizations (partition_criteria), the outcomes score_all gives each."""
         # in a bulletin: the evidence as it stood on the as-of date (asof.py); unchanged otherwise
-        ev = evidence_as_of(ev or Evidence(org.id), self.period)
-        outcomes, own = score_all(std, org, ev, self.period, self.waivers, self.outcome_cache(std))
-        row, g = self.grade_row(org, ev, outcomes, own)
-        head, tail = parts(org, std, ev, outcomes, own, g, self._pieces)
-        return row, head, tail
+        evs = [evidence_as_of(evidence.pop(org.id) or Evidence(org.id), self.period) for org in orgs]
+        by_type: dict[str, list[int]] = {}
+        for i, org in enumerate(orgs):
+            by_type.setdefault(org.type, []).append(i)
+        scored: list = [None] * len(evs)
+        for kind, at in by_type.items():
+            std = self.standards[kind]
+            got = score_partition_all(std, [orgs[i] for i in at], [evs[i] for i in at], self.period, self.waivers,
+                                      self.outcome_cache(std))
+            for i, outcomes in zip(at, got):
+                scored[i] = outcomes
+        out = []
+        for org, ev, (outcomes, own) in zip(orgs, evs, scored):
+            row, g = self.grade_row(org, ev, outcomes, own)
+            out.append((row, *parts(org, self.standards[org.type], ev, outcomes, own, g, self._pieces)))
+        return out
 
     def outcome_cache(self, std: Standard) -> OutcomeCache:
         """The outcomes already computed for standard `std` (one cache per standard id)."""

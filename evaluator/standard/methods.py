@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from dataclasses import dataclass, field as dc_field
 from types import MappingProxyType
 from decimal import ROUND_HALF_UP, Decimal
@@ -366,6 +367,7 @@ class Frequency:
         return Scored(outcome, got, reason, {f.id: records})
 
 
+_DATE = operator.attrgetter("date")
 _COUNT_WORD = {"week": "周", "month": "个月", "quarter": "个季度", "half_year": "个半年", "year": "年"}
 
 
@@ -398,10 +400,24 @@ class _FrequencyPlan:
         self.passed = ("pass", points, f"{self.rule}，均已按期开展，得 {points_text(points)}")
         self.deduct_text = points_text(deduct)
         self._verdicts: dict[tuple, tuple] = {}
+        self._patterns: dict[tuple, tuple] = {}     # records' periods in order -> verdict
 
     def judge(self, records) -> tuple[str, Decimal, str]:
         """(outcome, points, reason) for one organization's records."""
+        # the period of each record, in the order given, decides the verdict when every record
+        # is in a period: found in C (map) and kept, it spares most organizations the counting
+        # loop (0.7 µs a field instead of 1.0 on the demo round); a record in no period (maybe
+        # outside the round, which its reason names) is counted below
+        pattern = tuple(map(self.period_of.get, map(_DATE, records)))
+        got = self._patterns.get(pattern)
+        if got is not None:
+            return got
         counts, outside = self.count(records)
+        if None not in pattern:
+            if len(self._patterns) >= 4096:
+                self._patterns.clear()
+            got = self._patterns[pattern] = self.verdict(counts)
+            return got
         outcome, got, reason = self.verdict(counts)
         return outcome, got, reason + (_outside_period(records, *self.window) if outside else "")
 
