@@ -21,7 +21,10 @@ order of the general path alone.
 from __future__ import annotations
 
 import datetime
+import functools
+import itertools
 import operator
+from itertools import islice
 from typing import Iterable, NamedTuple
 
 from ..errors import Issue
@@ -81,9 +84,10 @@ def _coded(column, strip: bool = False) -> tuple:
 
 def _distinct(keys, bound: int) -> tuple:
     """np.unique(keys, return_inverse=True) for keys in 0..bound-1: marked in a table
-    rather than sorted when the table is small (a few times the keys), as codes' keys are."""
+    rather than sorted when the table is not much larger than the keys (measured: twice as
+    fast up to about ten times as large), as codes' keys are."""
     import numpy as np
-    if bound > 4 * len(keys) + 4096:
+    if bound > 12 * len(keys) + 65536:
         distinct, inverse = np.unique(keys, return_inverse=True)
         return distinct, inverse.reshape(-1)
     seen = np.zeros(bound, dtype=bool)
@@ -100,10 +104,20 @@ def _objects(items: list):
     return np.fromiter(items, dtype=object, count=len(items))
 
 
-def _flags(items: list, test):
-    """test(item) for each item, as a numpy bool array."""
+def _flags(items: list, test=bool):
+    """test(item) for each item, as a numpy bool array (iterated in C: with a builtin test,
+    such as str.strip or _GIVEN, no Python call per item)."""
     import numpy as np
-    return np.fromiter((bool(test(x)) for x in items), dtype=bool, count=len(items))
+    return np.fromiter(map(bool, map(test, items)), dtype=bool, count=len(items))
+
+
+def _records_flags(items: list):
+    """type(item) is Record for each item, as a numpy bool array (iterated in C)."""
+    import numpy as np
+    return np.fromiter(map(operator.is_, map(type, items), itertools.repeat(Record)), dtype=bool, count=len(items))
+
+
+_GIVEN = functools.partial(operator.is_not, None)     # x is not None
 
 
 class _Bulk:
@@ -186,7 +200,7 @@ class _Bulk:
             key = "on" if name == "verified_on" else name
             if name in head:       # a blank cell: code 0, as when the file has no such column
                 codes, texts = _coded(table.column(head[name]), strip=name == "inspector")
-                cols[key] = np.where(_flags(texts, bool)[codes], self._codes(key, codes, texts), 0)
+                cols[key] = np.where(_flags(texts)[codes], self._codes(key, codes, texts), 0)
             else:
                 cols[key] = np.zeros(n, dtype=np.int64)
         if kind == "values":
@@ -198,7 +212,7 @@ class _Bulk:
                     cols[s] = self._codes(s, codes, texts)
                     # a blank cell puts no value, except a verified cell beside an inspector:
                     # the inspector's "nothing found"
-                    cols["put_" + s] = _flags(texts, lambda t: t.strip() != "")[codes]
+                    cols["put_" + s] = _flags(texts, str.strip)[codes]
                 else:
                     cols[s] = np.zeros(n, dtype=np.int64)
                     cols["put_" + s] = np.zeros(n, dtype=bool)
@@ -243,7 +257,7 @@ class _Bulk:
             except NormalizeError:
                 read.append(None)
                 bad.append(True)
-        self.on_given = _flags(self.vocab["on"], bool)
+        self.on_given = _flags(self.vocab["on"])
         self.on_read, self.on_bad = read, np.array(bad, dtype=bool)
 
     def _key(self, org, fid):
@@ -295,7 +309,7 @@ class _Bulk:
         texts = self.vocab[column]
         width = len(texts)
         key = self.field_kind[std[rows] * len(self.fid_names) + fid[rows]] * width + codes[rows]
-        distinct, inverse = np.unique(key, return_inverse=True)
+        distinct, inverse = _distinct(key, len(self.kinds) * width)
         kind, code = np.divmod(distinct, width)
         starts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]]) if len(kind) else kind
         got = []
@@ -306,7 +320,6 @@ class _Bulk:
                 continue
             cells = list(map(texts.__getitem__, code[a:b].tolist()))
             got += [is_blank(t, f.type) for t in cells] if blank else normalize_texts(cells, f)
-        inverse = inverse.reshape(-1)
         if blank:
             out = np.zeros(len(rows), dtype=bool)
             out[rows] = np.array(got, dtype=bool)[inverse]
@@ -365,9 +378,12 @@ class _Bulk:
         self.recs = recs
         sorted_recs = recs[order_s].tolist()
         ends, seg_plain = np.r_[seg[1:], n], np.minimum.reduceat(plain[order_s], seg)
-        # the usual field: one source, its rows all plain records, none listed twice: its tuple
-        usual = (np.bincount(seg_group, minlength=len(starts))[seg_group] == 1) & seg_plain & ~seg_twice \
-            & (ss[seg] >= 0)
+        # the usual field: each source's rows all plain records, none listed twice: a tuple per
+        # source (the order the sources came in matters only to settle(), for a record listed
+        # twice; a field given by both sources was half the fields settled one by one)
+        unusual = np.zeros(len(starts), dtype=bool)
+        unusual[seg_group[~(seg_plain & ~seg_twice & (ss[seg] >= 0))]] = True
+        usual = ~unusual[seg_group]
         self.usual = (seg_group[usual], ss[seg][usual],
                       [tuple(sorted_recs[a:b]) for a, b in zip(seg[usual].tolist(), ends[usual].tolist())])
         # any other, by group: each source's records, a tuple in record order when its rows are
@@ -400,12 +416,12 @@ class _Bulk:
         vocab = self.vocab["rec"]
         ids = r["rec"].copy()                   # row -> its record in `pool`
         pool = list(vocab)
-        is_record = _flags(vocab, lambda x: type(x) is Record)
+        is_record = _records_flags(vocab)
         odd = np.flatnonzero(~is_record[ids])
         if len(odd):
             read = self._odd_records(r, odd, ids)
             pool += read
-            is_record = np.concatenate((is_record, _flags(read, lambda x: type(x) is Record)))
+            is_record = np.concatenate((is_record, _records_flags(read)))
         plain = is_record[ids]
         # sorted by (date, title) as Record sorts, stable: as numbers (the day's ordinal, the
         # title's rank among the titles), which numpy sorts; comparing Records or (date, title)
@@ -435,19 +451,18 @@ class _Bulk:
         at = self.std_of[r["org"][odd]] * n_fid + r["fid"][odd]
         odd = odd[self.records_field[at]]       # (a row of another field: its organization goes the general way)
         distinct, first, inverse = np.unique(r["rec"][odd], return_index=True, return_inverse=True)
-        got, refused = [], []
-        for code, f in zip(distinct.tolist(), self.field_objects[at[self.records_field[at]][first]].tolist()):
-            row = vocab[code]
-            read = None
-            if not says_none(row):
-                read = _odd_record(f, row)
-                if read is REFUSED:
-                    refused.append(len(got))
-                    read = None
-            got.append(read)
+        fields = self.field_objects[at[self.records_field[at]][first]].tolist()
+        rows = list(map(vocab.__getitem__, distinct.tolist()))
+        # (read before: looked up at once; a row that says none is never kept)
+        got = _ODD_READ.known(_ANY_RECORDS, [(row["date"], row.get("title", "")) for row in rows])
+        for i in [i for i, read in enumerate(got) if read is FieldMemo.UNREAD]:
+            got[i] = None if says_none(rows[i]) else _odd_record(fields[i], rows[i])
+        refused = [i for i, read in enumerate(got) if read is REFUSED]
+        for i in refused:
+            got[i] = None
         inverse = inverse.reshape(-1)
         self.general[r["org"][odd[np.isin(inverse, refused)]]] = True
-        now = _flags(got, lambda x: x is not None)[inverse]
+        now = _flags(got, _GIVEN)[inverse]
         ids[odd[now]] = len(vocab) + inverse[now]
         return got
 
@@ -573,15 +588,15 @@ class _Bulk:
         values = np.where(verified, items["verified"], items["self"])[put].tolist()
         sources = self._provenance(verified[put], items["inspector"][put], items["on"][put])
         self_names, self_values = items["name"][given].tolist(), items["self"][given].tolist()
-        at, self_at = _offsets(org[put], n_orgs), _offsets(org[given], n_orgs)
+        n_put, n_given = np.bincount(org[put], minlength=n_orgs), np.bincount(org[given], minlength=n_orgs)
         findings = self._findings(items, verified & given)
         ids = [o.id for o in self.orgs]
-        present = np.unique(org)
-        for i, a, b, c, d in zip(present.tolist(), at[present].tolist(), at[present + 1].tolist(),
-                                 self_at[present].tolist(), self_at[present + 1].tolist()):
-            ev = Evidence(ids[i], values=dict(zip(names[a:b], values[a:b])),
-                          self_values=dict(zip(self_names[c:d], self_values[c:d])),
-                          provenance=dict(zip(names[a:b], sources[a:b])), findings=findings.get(i, []))
+        present = np.flatnonzero(np.bincount(org, minlength=n_orgs))
+        # each organization's entries are the next ones of each column (islice: no list sliced)
+        put_values, put_sources, self_pairs = zip(names, values), zip(names, sources), zip(self_names, self_values)
+        for i, a, c in zip(present.tolist(), n_put[present].tolist(), n_given[present].tolist()):
+            ev = Evidence(ids[i], values=dict(islice(put_values, a)), self_values=dict(islice(self_pairs, c)),
+                          provenance=dict(islice(put_sources, a)), findings=findings.get(i, []))
             self._done(evidence, ev, self.stds[self.std_of[i]])
 
     def _provenance(self, verified, inspector, on) -> list[dict]:
@@ -592,12 +607,12 @@ class _Bulk:
         CPU-s of a 20,000-organization round."""
         import numpy as np
         n_on = len(self.on_read)
-        distinct, inverse = np.unique((inspector * n_on + on)[verified], return_inverse=True)
+        distinct, inverse = _distinct((inspector * n_on + on)[verified], len(self.vocab["inspector"]) * n_on)
         made = [{"source": "verified", "inspector": self.vocab["inspector"][who], "verified_on": self.on_read[day]}
                 for who, day in (divmod(k, n_on) for k in distinct.tolist())]
         out = np.full(len(verified), None, dtype=object)
         out[:] = [{"source": "self"}]            # one dict: every entry points at it
-        out[verified] = _objects(made)[inverse.reshape(-1)]
+        out[verified] = _objects(made)[inverse]
         return out.tolist()
 
     def _findings(self, items: dict, both) -> dict[int, list]:
@@ -612,7 +627,7 @@ class _Bulk:
         made = [settle_mismatch(f, s, v) for f, s, v in zip(*(items[k][values[first]].tolist()
                                                               for k in ("field", "self", "verified")))]
         inverse = inverse.reshape(-1)
-        hit = _flags(made, lambda x: x is not None)[inverse]
+        hit = _flags(made, _GIVEN)[inverse]
         by_row = dict(zip(values[hit].tolist(), [made[k] for k in inverse[hit].tolist()]))
         # a records field's finding goes by how many records each source lists: made once per
         # (field, counts) in the partition
@@ -720,12 +735,6 @@ def _last(codes, given, starts):
     import numpy as np
     at = np.maximum.reduceat(np.where(given, np.arange(len(codes)), 0), starts)
     return np.where(np.logical_or.reduceat(given, starts), codes[at], 0)
-
-
-def _offsets(org, n_orgs: int):
-    """For entries in organization order: where each organization's begin (and, at i + 1, end)."""
-    import numpy as np
-    return np.concatenate(([0], np.cumsum(np.bincount(org, minlength=n_orgs))))
 
 
 def _concat(pieces: list[dict], names: tuple) -> dict | None:
