@@ -223,6 +223,13 @@ class Quotas:
         tier_pos = lambda q: min([t.id for t in g.tiers].index(q.tier) for g in gradings.values()   # noqa: E731
                                  if q.tier in [t.id for t in g.tiers])
         self.steps: list[Quota] = sorted(steps.values(), key=lambda q: (tier_pos(q), q.tier, q.max_share, q.scope))
+        # per step: the standards (ids) that set its quota. Asked per row and step (six times
+        # an organization when a round is placed), the quotas compared each time cost 0.06 s
+        # of a 20,000-organization round's placing, alone in the main process.
+        self.sets: list[frozenset[str]] = [
+            frozenset(sid for sid, g in gradings.items()
+                      if any((x.tier, x.max_share, x.scope) == (q.tier, q.max_share, q.scope) for x in g.quotas))
+            for q in self.steps]
         self.groups: list[dict[str, _Group]] = [{} for _ in self.steps]
         self.entering: dict[str, list] = {}
         rows = list(rows)
@@ -247,9 +254,7 @@ class Quotas:
     # -- membership
 
     def _applies(self, i: int, r: Row) -> bool:
-        q = self.steps[i]
-        return r.graded and any((x.tier, x.max_share, x.scope) == (q.tier, q.max_share, q.scope)
-                                for x in self.gradings[r.standard].quotas)
+        return r.graded and r.standard in self.sets[i]
 
     def _group(self, i: int, r: Row) -> _Group:
         value = scope_value(r, self.steps[i].scope)
@@ -397,13 +402,15 @@ class Ranks:
         for r in rows:
             self.rows[r.id] = r
             if r.graded:
-                k = _rank_key(r, order)
-                self.keys[r.id] = k
+                self.keys[r.id] = _rank_key(r, order)
                 for s in SCOPES:
-                    self.groups[s][scope_value(r, s)].append(k)
-        for s in SCOPES:
-            for lst in self.groups[s].values():
-                lst.sort()
+                    self.groups[s][scope_value(r, s)]      # the groups in registry order, as before
+        # sorted once: every group filled in rank order is sorted (0.03 s of the main
+        # process's 0.13 at 20,000 organizations went to sorting each scope's groups again)
+        for k in sorted(self.keys.values()):
+            r = self.rows[k[-1]]
+            for s in SCOPES:
+                self.groups[s][scope_value(r, s)].append(k)
 
     def rank(self, r: Row, scope: str) -> int | None:
         k = self.keys.get(r.id)
@@ -436,14 +443,17 @@ class Ranks:
 
     def assign(self) -> list[Row]:
         """Set every row's ranks (for writing); the graded rows in rank order."""
+        row = self.rows.__getitem__
         for s in SCOPES:
             attr = "rank_" + s
             for lst in self.groups[s].values():
-                prev, rank = None, 0
-                for pos, k in enumerate(lst, start=1):
-                    if k[:-1] != prev:
-                        prev, rank = k[:-1], pos
-                    setattr(self.rows[k[2]], attr, rank)
+                # a rank key is (a, b, id) (_rank_key): equal a and b share a rank. Compared
+                # item by item, not as k[:-1] slices (a tuple made per organization and scope)
+                pa = pb = rank = None
+                for pos, (a, b, rid) in enumerate(lst, start=1):
+                    if rank is None or a != pa or b != pb:
+                        pa, pb, rank = a, b, pos
+                    setattr(row(rid), attr, rank)
         for r in self.rows.values():
             if not r.graded:
                 r.rank_round = r.rank_district = r.rank_street = r.rank_type = None
