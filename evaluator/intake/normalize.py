@@ -22,6 +22,7 @@ when the raw value already is one, and then via ``Decimal(str(f))``; numbers bey
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import itertools
@@ -139,12 +140,31 @@ def normalize_texts(texts: list[str], field: Field) -> list:
     raises. The texts read before are looked up all at once: a 500-organization partition
     asks about 8,000 distinct (field, text) pairs of its bulk CSV rows, nearly all of them
     read in an earlier partition, and asking normalize one by one was half of their cost."""
-    got = _MEMO.known(field, texts)
+    reading = _reading(field)
+    got = _MEMO.known(reading, texts)
     for i in [i for i, v in enumerate(got) if v is FieldMemo.UNREAD]:
         try:
-            got[i] = normalize(texts[i], field)
-        except NormalizeError:
+            got[i] = _MEMO.keep(reading, texts[i], _normalize(texts[i], field, False))
+        except NormalizeError:                            # (refused for `field`, named in the message)
             got[i] = REFUSED
+    return got
+
+
+# what a text reads as depends on its field's type, unit, bounds and values, never on the
+# field's id or label (only messages name them, and a refusal is not kept): normalize_texts
+# reads a text once for all fields alike but for those (the demo's 20,000 organizations:
+# 45,700 distinct (field, text) pairs, 30,300 (reading, text)); forgotten all at once when many
+_READINGS: dict[Field, Field] = {}
+
+
+def _reading(field: Field) -> Field:
+    """The field without its id and label, one instance for all fields alike."""
+    got = _READINGS.get(field)
+    if got is None:
+        if len(_READINGS) > 10_000:
+            _READINGS.clear()
+        alike = dataclasses.replace(field, id="", label="")
+        got = _READINGS[field] = _READINGS.setdefault(alike, alike)
     return got
 
 
