@@ -105,3 +105,18 @@ def test_records_from_a_document_and_a_bulk_file_clash_in_either_order(tmp_path)
         with pytest.raises(InputError) as e:
             collect([d])
         assert "duplicate self value for organization 'C1' field 'committee_meetings'" in str(e.value)
+
+
+def test_records_rows_read_together_are_put_as_each_alone():
+    """evidence.records_as_put (the columnar intake's, a partition's distinct (date, title)
+    cells at once) puts what record_as_put puts for each row: the common row as its Record,
+    any other as typed, for the general reader."""
+    from evaluator.intake.evidence import record_as_put, records_as_put
+    days = ["2026-03-05", "2026-03-05", "2026/3/5", "2026年3月5日", "20260305", " 2026-03-05 ", "无", "",
+            "2026-02-30", "abc", "2026-03-05", "2026-03-05"]
+    titles = ["", "一月", "", "一月", "", "", "", "", "", "", " 一月 ", "一月"]
+    for _ in range(2):                   # unseen, then seen before
+        got = records_as_put(days, titles)
+        assert got == [record_as_put(d, t) for d, t in zip(days, titles)]
+        assert [type(r).__name__ for r in got[:3]] == ["Record", "Record", "dict"]
+    assert got[1] is records_as_put(["2026-03-05"], ["一月"])[0]     # one Record per spelling
