@@ -133,3 +133,42 @@ def test_a_writer_that_breaks_stops_evaluate_with_a_message_and_writes_nothing(m
     assert code == 1 and "a process writing results.json failed: ValueError: injected" in err
     assert "Traceback" not in err
     assert os.listdir(out) == []                          # nothing named, no temp name left
+
+
+def test_lists_derived_aside_are_the_lists_derived_here(mini):
+    # with several writers the lists are derived in a forked process while this one lays
+    # results.json out (ScoredRound.add_lists): the same header, and the process reaped
+    from evaluator.intake.rounds import load_round
+    here, aside = (score_round(load_round(mini / "round.yaml"), workers=w) for w in (1, 2))
+    try:
+        pid = aside._aside.pid
+        assert aside.header == here.header and "lists" in here.header
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        assert streamed(aside) == streamed(here)
+    finally:
+        here.close()
+        aside.close()
+
+
+def test_lists_not_taken_in_are_stopped_when_the_round_is_closed(mini):
+    from evaluator.intake.rounds import load_round
+    s = score_round(load_round(mini / "round.yaml"), workers=2)
+    pid = s._aside.pid
+    s.close()
+    with pytest.raises(ChildProcessError):                # reaped: no zombie, no orphan left
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_lists_that_fail_aside_stop_evaluate_with_the_message_and_write_nothing(mini, tmp_path, monkeypatch):
+    from evaluator.errors import EvaluationError
+    from evaluator.scoring import lists
+
+    def derive(self):
+        raise EvaluationError("red list rule failed (injected)")
+    monkeypatch.setattr(lists.ListState, "derive", derive)
+    out = tmp_path / "out"
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", out, "--workers", "2", "-q")
+    assert code == 1 and "red list rule failed (injected)" in err
+    assert "Traceback" not in err
+    assert os.listdir(out) == []

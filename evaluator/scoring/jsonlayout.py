@@ -27,6 +27,7 @@ import contextlib
 import gc
 import hashlib
 import os
+import pickle
 import signal
 import struct
 import threading
@@ -56,13 +57,15 @@ class Layout:
     tail are in the spill and its four numbers (`positions`: offset in the file, length,
     length before the round part, length of the round part), and its chunks."""
 
-    def __init__(self, spill, fd: int, header: bytes, closing: bytes):
+    def __init__(self, spill, fd: int, header: bytes | None, closing: bytes):
+        """`header` None: given to `done` (the organizations are laid out before the header
+        is known, their offsets counted from its end until then)."""
         self.spill, self.fd, self.header, self.closing = spill, fd, header, closing
         self.positions = array("q")            # 4 per organization, as ScoredRound.where reads them
         self.spilled = array("q")              # per organization: where its head is in the spill
         # per chunk: first organization, where its round parts start in the spill, their length
         self.chunks = array("q")
-        self.size = len(header)                # the file's length so far (closing added by `done`)
+        self.size = len(header or b"")         # the file's length so far (closing added by `done`)
         self._middles: list[bytes] = []
         self._middle_bytes = 0
         self._chunk_at = 0                     # where the open chunk starts in the file
@@ -88,8 +91,18 @@ class Layout:
         if self.size - self._chunk_at >= CHUNK:
             self._close_chunk(n + 1)
 
-    def done(self) -> None:
-        """No more organizations (the last chunk closed; the file's length known)."""
+    def done(self, header: bytes | None = None) -> None:
+        """No more organizations (the last chunk closed; the file's length known); `header`
+        if it was not given at first, every offset moved past it."""
+        if header is not None:
+            if self.header is not None:
+                raise EvaluationError("results.json's header was laid out twice")
+            self.header, shift = header, len(header)
+            for i in range(0, len(self.positions), 4):
+                self.positions[i] += shift
+            self.size += shift
+        if self.header is None:
+            raise EvaluationError("results.json laid out without its header")
         self._close_chunk(self.count)
         if not self.chunks:                    # no organizations: one chunk of header and closing
             self.chunks.extend((0, 0, 0))
@@ -285,6 +298,70 @@ class _Parallel:
         if self._error is not None:
             raise self._error
         return self._digest
+
+
+class Aside:
+    """`make()` run in a forked process while this one goes on (a scored round's lists are
+    derived there while this process lays results.json out); `result()` waits for its value,
+    pickled back through a pipe, or raises here what it raised there. `cancel()` stops it."""
+
+    def __init__(self, make: Callable[[], object]):
+        r, w = os.pipe()
+        try:
+            self.pid = _fork((w,), _aside, make, w)
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
+        self._r: int | None = r
+        self._outcome: tuple | None = None
+
+    def result(self):
+        if self._outcome is None:
+            try:
+                data = _read_all(self._r)
+            finally:
+                os.close(self._r)
+                self._r = None
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(self.pid, 0)
+            self._outcome = pickle.loads(data) if data else (
+                False, EvaluationError("the process deriving the lists ended before it was done"))
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        if self._r is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            os.close(self._r)
+            self._r = None
+            self._outcome = (False, EvaluationError("cancelled"))
+
+
+def _aside(make: Callable[[], object], w: int) -> None:
+    try:
+        out = (True, make())
+    except Exception as e:                     # raised again in the parent, as it was
+        out = (False, e)
+    try:
+        data = pickle.dumps(out, pickle.HIGHEST_PROTOCOL)
+    except Exception as e:                     # an exception that cannot travel: said in a sentence
+        data = pickle.dumps((False, EvaluationError(f"{type(out[1]).__name__}: {out[1]}" if not out[0]
+                                                    else f"a result that cannot be sent back: {e}")))
+    write_all(w, data)
+
+
+def _read_all(fd: int) -> bytes:
+    parts = []
+    while chunk := os.read(fd, 1 << 20):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _fork(keep: tuple[int, ...], work: Callable, *args) -> int:
