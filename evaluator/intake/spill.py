@@ -17,11 +17,11 @@ import tempfile
 
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)   # buffers per pwritev
 # Bytes per write, each within one aligned block of this size. The kernel sizes the page-cache
-# folios a write fills by its length (up to 2 MB): 455 MB of results appended a partition
-# (12 MB) per pwritev took 0.09-0.86 s of system time on this host, nearly all of it
-# copy_folio_from_iter_atomic (perf), the copy into fresh large folios, which the host is slow
-# to give at times; in writes of 64 KB 0.11-0.17 s every time, of 32 KB the same, of 128 KB
-# or more again 0.11-1.0 s (python bench/bench_spill.py --kb 32 128 256).
+# folios a write fills by its length (up to 2 MB), and nearly all of an append's time is the
+# kernel copying into them (perf: copy_folio_from_iter_atomic), which this host makes slow at
+# times, more often for large folios: 455 MB appended a partition (12 MB) per pwritev took a
+# median 0.64 s of system time over 10 runs (0.09-0.87), in writes of 64 KB 0.12 s (0.11-0.54);
+# 32 KB the same, 128 KB and more slow again at times (python bench/bench_spill.py --kb 32 128).
 _WRITE = 64 << 10
 
 

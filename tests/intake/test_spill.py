@@ -1,7 +1,7 @@
 """The spill (intake.spill.Spill) keeps every byte given to it at the offset it hands out, whatever
 the sizes of the pieces, and writes them in bounded, aligned writes (spill._WRITE): one write of a
-partition's 12 MB of results filled fresh 2 MB page-cache folios, which cost up to 0.86 s of
-system time per 455 MB on this host against 0.11-0.17 s in writes of 64 KB."""
+partition's 12 MB of results filled 2 MB page-cache folios, a median 0.64 s of system time per
+455 MB on this host against 0.12 s in writes of 64 KB (bench/bench_spill.py)."""
 from __future__ import annotations
 
 import os
