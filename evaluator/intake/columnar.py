@@ -21,7 +21,6 @@ order of the general path alone.
 from __future__ import annotations
 
 import datetime
-import functools
 import itertools
 import operator
 from itertools import islice
@@ -106,18 +105,15 @@ def _objects(items: list):
 
 def _flags(items: list, test=bool):
     """test(item) for each item, as a numpy bool array (iterated in C: with a builtin test,
-    such as str.strip or _GIVEN, no Python call per item)."""
+    such as str.strip, no Python call per item)."""
     import numpy as np
     return np.fromiter(map(bool, map(test, items)), dtype=bool, count=len(items))
 
 
-def _records_flags(items: list):
-    """type(item) is Record for each item, as a numpy bool array (iterated in C)."""
+def _are(items: list, what):
+    """item is what, for each item, as a numpy bool array (iterated in C)."""
     import numpy as np
-    return np.fromiter(map(operator.is_, map(type, items), itertools.repeat(Record)), dtype=bool, count=len(items))
-
-
-_GIVEN = functools.partial(operator.is_not, None)     # x is not None
+    return np.fromiter(map(operator.is_, items, itertools.repeat(what)), dtype=bool, count=len(items))
 
 
 class _Bulk:
@@ -323,8 +319,8 @@ class _Bulk:
             out = np.zeros(len(rows), dtype=bool)
             out[rows] = np.array(got, dtype=bool)[inverse]
             return out
-        refused = np.array([x is REFUSED for x in got], dtype=bool)
-        none = np.array([x is None or x is REFUSED for x in got], dtype=bool)
+        refused, none = _are(got, REFUSED), _are(got, None)
+        none |= refused
         values = np.full(len(rows), None, dtype=object)
         values[rows] = np.where(refused, None, _objects(got))[inverse]
         bad = np.zeros(len(rows), dtype=bool)
@@ -414,12 +410,12 @@ class _Bulk:
         vocab = self.vocab["rec"]
         ids = r["rec"].copy()                   # row -> its record in `pool`
         pool = list(vocab)
-        is_record = _records_flags(vocab)
+        is_record = _are(list(map(type, vocab)), Record)
         odd = np.flatnonzero(~is_record[ids])
         if len(odd):
             read = self._odd_records(r, odd, ids)
             pool += read
-            is_record = np.concatenate((is_record, _records_flags(read)))
+            is_record = np.concatenate((is_record, _are(list(map(type, read)), Record)))
         plain = is_record[ids]
         # sorted by (date, title) as Record sorts, stable: as numbers (the day's ordinal, the
         # title's rank among the titles), which numpy sorts; comparing Records or (date, title)
@@ -460,7 +456,7 @@ class _Bulk:
             got[i] = None
         inverse = inverse.reshape(-1)
         self.general[r["org"][odd[np.isin(inverse, refused)]]] = True
-        now = _flags(got, _GIVEN)[inverse]
+        now = ~_are(got, None)[inverse]
         ids[odd[now]] = len(vocab) + inverse[now]
         return got
 
@@ -622,10 +618,12 @@ class _Bulk:
         texts = items["texts"][rows]
         values = rows[texts >= 0]
         _, first, inverse = np.unique(texts[texts >= 0], return_index=True, return_inverse=True)
-        made = [settle_mismatch(f, s, v) for f, s, v in zip(*(items[k][values[first]].tolist()
-                                                              for k in ("field", "self", "verified")))]
+        # (one value, read from two texts alike, agrees with itself: a field's tolerance is never
+        # negative, the standard loader refuses one; half the pairs of the demo)
+        made = [None if s is v else settle_mismatch(f, s, v) for f, s, v in zip(
+            *(items[k][values[first]].tolist() for k in ("field", "self", "verified")))]
         inverse = inverse.reshape(-1)
-        hit = _flags(made, _GIVEN)[inverse]
+        hit = ~_are(made, None)[inverse]
         by_row = dict(zip(values[hit].tolist(), [made[k] for k in inverse[hit].tolist()]))
         # a records field's finding goes by how many records each source lists: made once per
         # (field, counts) in the partition
