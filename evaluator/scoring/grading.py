@@ -68,30 +68,39 @@ _REVIEWED = frozenset(("pass", "partial", "fail", "waived"))
 
 
 def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
-    criteria = standard.criteria
-    earned = counted = applicable = reviewed = bonus = ZERO
+    positions, sections_of, info = _of_standard(standard)[:3]
+    earned = bonus = full = ZERO
+    # applicable, reviewed and counted add the same maxima until the first outcome that is
+    # not a reviewed base one: one sum (`full`) until then, the same additions in the same
+    # order, so the same digits; the three go their own ways from there
+    applicable = reviewed = counted = None
     problems, others, vetoes = [], [], []
-    sections = dict.fromkeys(_section_ids(standard), ZERO)
+    sections = dict.fromkeys(sections_of, ZERO)
     not_due = False
     lost = 0
     for o in outcomes:
-        c = criteria[o.criterion]
+        base, section, c = info[o.criterion]
         state, points, most = o.outcome, o.points, o.max_points
         if o.veto_hit:
             vetoes.append(_veto(c, o))
-        if c.kind == "base" and state in _REVIEWED:
+        if base and state in _REVIEWED:
             # most outcomes: what the general steps below come to for them, in fewer steps
-            sections[c.section] += points
-            applicable += most
-            reviewed += most
+            sections[section] += points
             earned += points
-            counted += most
+            if applicable is None:
+                full += most
+            else:
+                applicable += most
+                reviewed += most
+                counted += most
             if points < most:
                 lost += 1
             continue
+        if applicable is None:
+            applicable = reviewed = counted = full
         if state not in UNCOUNTED and points < most:
             lost += 1
-        if c.kind != "base":
+        if not base:
             if c.kind == "bonus":
                 bonus += points
             if state == "error":
@@ -100,7 +109,7 @@ def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
                 others.append(_must_provide(c))
             continue
         # Section points are base points only: bonus is reported (and capped) on its own.
-        sections[c.section] += points
+        sections[section] += points
         if state in UNCOUNTED:           # not applicable, not due yet (a bulletin)
             not_due = not_due or state == "not_due"
             continue
@@ -116,10 +125,12 @@ def tally(standard: Standard, outcomes: list[Outcome]) -> Tally:
             reviewed += most
             earned += points
         counted += most
+    if applicable is None:
+        applicable = reviewed = counted = full
     g = standard.grading.base
     score = earned / counted * g if counted > 0 else ZERO
     return Tally(BaseScore(score, earned, counted, applicable, reviewed, problems), others, bonus, sections,
-                 vetoes, not_due, lost, _ByCriterion(_positions(standard), outcomes))
+                 vetoes, not_due, lost, _ByCriterion(positions, outcomes))
 
 
 def _must_provide(c) -> str:
@@ -168,29 +179,24 @@ _BY_STANDARD: dict[str, tuple] = {}
 
 
 def _of_standard(standard: Standard) -> tuple:
-    """(section ids, criterion id -> position in document order, the sections' names as
-    tie-breaks read them) of a standard, made once."""
+    """What grading reads of a standard, made once: (criterion id -> position in document
+    order, section ids, criterion id -> (is base, section, criterion), the sections' names as
+    tie-breaks read them)."""
     got = _BY_STANDARD.get(standard.id)
     if got is None or got[0] is not standard:
         sections = tuple(s.id for s in standard.sections)
-        got = _BY_STANDARD[standard.id] = (standard, sections, {cid: i for i, cid in enumerate(standard.criteria)},
-                                           tuple(f"section:{sid}" for sid in sections))
+        got = _BY_STANDARD[standard.id] = (
+            standard, {cid: i for i, cid in enumerate(standard.criteria)}, sections,
+            {c.id: (c.kind == "base", c.section, c) for c in standard.criteria.values()},
+            tuple(f"section:{sid}" for sid in sections))
     return got[1:]
-
-
-def _section_ids(standard: Standard) -> tuple[str, ...]:
-    return _of_standard(standard)[0]
-
-
-def _positions(standard: Standard) -> dict[str, int]:
-    return _of_standard(standard)[1]
 
 
 def tie_values(standard: Standard, g: "Grade") -> dict[str, Decimal]:
     """What tie-breaks (placement.sort_key) read of a graded organization: total, base, bonus,
     veto_count, reviewed_share and section:<id>. The sections' names are made once per
     standard: g.sections is in the standard's section order (tally), as they are."""
-    return dict(zip(_of_standard(standard)[2], g.sections.values()), total=g.total, base=g.base, bonus=g.bonus,
+    return dict(zip(_of_standard(standard)[3], g.sections.values()), total=g.total, base=g.base, bonus=g.bonus,
                 veto_count=Decimal(len(g.vetoes)), reviewed_share=g.reviewed_share)
 
 
