@@ -588,10 +588,11 @@ class _Bulk:
         present = np.flatnonzero(np.bincount(org, minlength=n_orgs))
         # each organization's entries are the next ones of each column (islice: no list sliced)
         put_values, put_sources, self_pairs = zip(names, values), zip(names, sources), zip(self_names, self_values)
-        for i, a, c in zip(present.tolist(), n_put[present].tolist(), n_given[present].tolist()):
+        stds = list(map(self.stds.__getitem__, self.std_of[present].tolist()))
+        for i, a, c, std in zip(present.tolist(), n_put[present].tolist(), n_given[present].tolist(), stds):
             ev = Evidence(ids[i], values=dict(islice(put_values, a)), self_values=dict(islice(self_pairs, c)),
                           provenance=dict(islice(put_sources, a)), findings=findings.get(i, []))
-            self._done(evidence, ev, self.stds[self.std_of[i]])
+            self._done(evidence, ev, std)
 
     def _provenance(self, verified, inspector, on) -> list[dict]:
         """Each field's provenance as settle() and settle_self() write it: {source: self}, or
