@@ -51,7 +51,7 @@ class Spill:
         """add_blob(b"".join(pieces)) without joining them first (a partition's results are
         about 12 MB: one copy and its page faults less); the offset they start at."""
         at = self._reserve(sum(map(len, pieces)))
-        write_at(self._fd, [memoryview(p) for p in pieces if p], at)
+        write_at(self._fd, [memoryview(p) for p in pieces], at)
         return at
 
     def _reserve(self, n: int) -> int:
@@ -98,6 +98,7 @@ def write_at(fd: int, views: list[memoryview], pos: int) -> None:
     most _WRITE bytes that each stay within one aligned _WRITE block (why: see _WRITE); a write
     the system takes only part of goes on where it stopped. For any large file written anew
     (results.json too), not only a spill."""
+    views = [v for v in views if len(v)]            # (an empty one would never count as written)
     i = 0
     while i < len(views):
         room = _WRITE - pos % _WRITE

@@ -72,3 +72,15 @@ def test_a_write_the_system_takes_only_part_of_goes_on_where_it_stopped(monkeypa
         assert s.read(0, 1 + 37 * 9) == b"<" + b"".join(pieces)
     finally:
         s.close()
+
+
+def test_write_at_writes_buffers_into_any_file_and_skips_empty_ones(tmp_path, writes):
+    # spill.write_at is for any large file written anew (results.json's chunks too)
+    path = tmp_path / "out.bin"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        spill_module.write_at(fd, [memoryview(b""), memoryview(b"a" * 100), memoryview(b""), memoryview(b"b" * 50)], 10)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"\0" * 10 + b"a" * 100 + b"b" * 50
+    assert all(n <= 64 and pos // 64 == (pos + n - 1) // 64 for pos, n in writes)
