@@ -1,6 +1,6 @@
 """Benchmark: a large synthetic round through a local Dask cluster.
 
-    python bench/bench_cluster.py [N] [--workers W] [--no-baseline]
+    python bench/bench_cluster.py [N ...] [--workers W] [--no-baseline]
 
 Makes an N-organization round (bench/biground.py; default 1,000,000), starts a Dask
 scheduler and W worker processes (default 2, one thread each) on 127.0.0.1, runs
@@ -11,6 +11,11 @@ organizations it scored, its CPU seconds, organizations per CPU second and its p
 memory; and the client's peak resident memory. Then the baseline, in the same run: the same
 command on this machine's own worker processes (`--workers W`, no Dask), with the ratio, and
 whether both runs wrote the same bytes. Everything is stopped afterwards.
+
+Given several sizes (`300000 1000000`), it runs each in turn and ends with the client's growth
+in bytes per organization between consecutive sizes: its peak RSS difference over the
+organizations added. Take 300,000 or more for the smaller one: below that the client's peak
+is reading the evidence at the start, not the rows it keeps (100,000: about 500 MB either way).
 """
 from __future__ import annotations
 
@@ -86,47 +91,57 @@ def _digests(folder: Path) -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("n", nargs="?", type=int, default=1_000_000)
+    ap.add_argument("n", nargs="*", type=int, default=[1_000_000])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-baseline", action="store_true", help="skip the local run")
     args = ap.parse_args()
+    peaks = [(n, _one(n, args.workers, args.no_baseline)) for n in args.n]
+    if len(peaks) > 1:
+        print("\nclient growth per organization (peak RSS):")
+        for (n0, kb0), (n1, kb1) in zip(peaks, peaks[1:]):
+            print(f"  {n0:,} -> {n1:,}: {(kb1 - kb0) * 1024 / (n1 - n0):,.0f} bytes per organization "
+                  f"({kb0 / 1024:,.0f} -> {kb1 / 1024:,.0f} MB)")
 
+
+def _one(n: int, workers: int, no_baseline: bool) -> int:
+    """One size through the cluster (and the local baseline): the client's peak RSS in KB."""
     from biground import make
     WORK.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    round_yaml = make(WORK / f"big{args.n}", args.n)
-    print(f"round: {args.n:,} organizations ({_size(round_yaml.parent)}), ready in {time.perf_counter() - t:.0f} s")
+    round_yaml = make(WORK / f"big{n}", n)
+    print(f"round: {n:,} organizations ({_size(round_yaml.parent)}), ready in {time.perf_counter() - t:.0f} s")
     env = dict(os.environ, AGRADE_MAX_FILE_MB=os.environ.get("AGRADE_MAX_FILE_MB", "2048"))
     from evaluator.intake.partition import DEFAULT_SIZE
     size = int(env.get("AGRADE_PARTITION_SIZE", DEFAULT_SIZE))
     outs = Path(tempfile.mkdtemp(prefix="agrade-cluster-", dir=WORK))
     try:
-        cluster = LocalCluster(args.workers, outs)
+        cluster = LocalCluster(workers, outs)
         try:
             wall, client_rss = _evaluate(round_yaml, outs / "dask", ["--cluster", cluster.address], env)
             stats = [(pid, tasks, *_proc(pid)) for pid, tasks in cluster.executed()]
         finally:
             cluster.close()
-        print(f"\nDask, {args.workers} workers: {wall:.0f} s wall, {args.n / wall:,.0f} organizations/s "
+        print(f"\nDask, {workers} workers: {wall:.0f} s wall, {n / wall:,.0f} organizations/s "
               f"end to end; client peak RSS {client_rss / 1024:,.0f} MB")
         # a worker's organizations: its share of the partitions (all but the last hold `size`)
         parts = sum(tasks for _, tasks, _, _ in stats)
         print(f"  worker      partitions  organizations   CPU s    orgs per CPU s   peak RSS   "
               f"({parts} partitions of up to {size})")
         for i, (pid, tasks, cpu, hwm) in enumerate(stats):
-            orgs = round(args.n * tasks / parts) if parts else 0
+            orgs = round(n * tasks / parts) if parts else 0
             print(f"  w{i} ({pid:>7})  {tasks:>9}  {orgs:>13,}  {cpu:>7.0f}    {orgs / cpu if cpu else 0:>10,.0f}     "
                   f"{hwm / 1024:,.0f} MB")
-        if not args.no_baseline:
+        if not no_baseline:
             first = _digests(outs / "dask")
             shutil.rmtree(outs / "dask")
-            base_wall, base_rss = _evaluate(round_yaml, outs / "local", ["--workers", str(args.workers)], env)
+            base_wall, base_rss = _evaluate(round_yaml, outs / "local", ["--workers", str(workers)], env)
             same = first == _digests(outs / "local")
-            print(f"\nbaseline, local worker processes (--workers {args.workers}): {base_wall:.0f} s wall, "
-                  f"{args.n / base_wall:,.0f} organizations/s; peak RSS of its largest process {base_rss / 1024:,.0f} MB")
+            print(f"\nbaseline, local worker processes (--workers {workers}): {base_wall:.0f} s wall, "
+                  f"{n / base_wall:,.0f} organizations/s; peak RSS of its largest process {base_rss / 1024:,.0f} MB")
             print(f"ratio Dask / local: {base_wall / wall:.2f}   same results.json, results.csv, state.jsonl: {same}")
     finally:
         shutil.rmtree(outs, ignore_errors=True)
+    return client_rss
 
 
 def _size(folder: Path) -> str:
