@@ -1,4 +1,5 @@
-"""What a round keeps of each scored organization: one compact row (about 1 KB).
+"""What a round keeps of each scored organization: one compact row (about 300 bytes of its
+own; its texts, Decimals and tuples shared with the registry and other rows, see Shared).
 
 Everything an organization's result says lives in its serialized result (spilled to disk as
 it is scored); the row holds only what ranking, quotas, the lists, the summary and the CSV
@@ -133,9 +134,10 @@ Row.spill = _packed_spill(Row.__dict__["spill"])
 class Shared:
     """One object per distinct value across a round's rows. Rows come back from worker
     processes unpickled, each with its own Decimal and text objects (a Decimal is 104 bytes);
-    totals, tie-break values and tier reasons repeat across thousands of organizations, so
-    sharing them keeps a row near 1 KB in a round of a million. Decimals are keyed by their
-    text: Decimal("1") and Decimal("1.00") are equal but print differently."""
+    totals, tie-break values, tier reasons and failed gates repeat across thousands of
+    organizations, so sharing them leaves a row little more than itself (264 bytes) and its
+    packed spill position in a round of a million. Decimals are keyed by their text:
+    Decimal("1") and Decimal("1.00") are equal but print differently."""
 
     def __init__(self):
         self._decimals: dict[str, Decimal] = {}
