@@ -84,7 +84,7 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
     items = pieces.items(std, outcomes)
     if own:
-        criteria = b",".join(map(bytes.__add__, items, map(pieces.self_part, own)))
+        criteria = b",".join(map(bytes.__add__, items, pieces.self_parts(own)))
         closed = b"],"
     else:
         # each item closed as it is joined (the last one below): not a copy of every item
@@ -138,15 +138,8 @@ class Pieces:
         a tenth of scoring an organization); the rest are made one by one."""
         got = list(map(self._items.hot.get, map(id, outcomes)))
         if None in got:
-            frames, make, again = self._frames(std), self._make, self._items.again
-            i = got.index(None)
-            while True:
-                o = outcomes[i]
-                got[i] = again(o) or make(frames[o.criterion], o)
-                try:
-                    i = got.index(None, i + 1)
-                except ValueError:
-                    return got
+            frames, again = self._frames(std), self._items.again
+            _fill_in(got, outcomes, lambda o: again(o) or self._make(frames[o.criterion], o))
         return got
 
     def item(self, std: Standard, o: Outcome) -> bytes:
@@ -190,6 +183,14 @@ class Pieces:
             got = self._frames_of[std.id] = (std, frames)
         return got[1]
 
+    def self_parts(self, own: list[Outcome]) -> list[bytes]:
+        """`self_part` of each self-assessment outcome, those made already looked up in one
+        C-level pass (as `items`)."""
+        got = list(map(self._mine.hot.get, map(id, own)))
+        if None in got:
+            _fill_in(got, own, self.self_part)
+        return got
+
     def self_part(self, mine: Outcome) -> bytes:
         """`,"self_outcome":…,"self_points":…}`: the end of an item with a self-assessment."""
         got = self._mine.hot.get(id(mine)) or self._mine.again(mine)
@@ -227,6 +228,18 @@ class Pieces:
         if got is None or got[0] is not std:
             got = self._maxima[std.id] = (std, {s.id: _number(_section_max(std, s)) for s in std.sections})
         return got[1]
+
+
+def _fill_in(got: list, objs: list, make) -> None:
+    """got[i] = make(objs[i]) where got[i] is None: the few not found, reached by list.index
+    (in C) rather than by a Python step per entry."""
+    i = got.index(None)
+    while True:
+        got[i] = make(objs[i])
+        try:
+            i = got.index(None, i + 1)
+        except ValueError:
+            return
 
 
 class _Kept:
