@@ -293,13 +293,15 @@ class OutcomeCache:
         plan, fid, fields, cid, reads = got[1], c.params[0].id, self.fields, c.id, c.reads
         if plan is None:
             return [score_criterion(c, env, None, fields) for env in envs]
-        judge, when, max_points = plan.judge, c.applies_if, _max_points(c)
+        when, max_points = c.applies_if, _max_points(c)
+        column = [env.get(fid) for env in envs]
+        judged = iter(plan.judge_all([records for records in column if type(records) is tuple]))
         out = []
-        for env in envs:
-            records = env.get(fid)
+        for env, records in zip(envs, column):
             if type(records) is not tuple:
                 out.append(score_criterion(c, env, None, fields))
                 continue
+            outcome, points, reason = next(judged)
             if when is not None:
                 try:
                     applies = when.evaluate(env)
@@ -308,7 +310,6 @@ class OutcomeCache:
                 if not applies:
                     out.append(score_criterion(c, env, None, fields))
                     continue
-            outcome, points, reason = judge(records)
             if not ZERO <= points <= max_points:
                 _check_points(c, points, max_points)
             # most organizations have no notes from intake: their reason is the verdict's own

@@ -421,6 +421,16 @@ class _FrequencyPlan:
         outcome, got, reason = self.verdict(counts)
         return outcome, got, reason + (_outside_period(records, *self.window) if outside else "")
 
+    def judge_all(self, column) -> list[tuple[str, Decimal, str]]:
+        """judge() of each organization's records in `column` (tuples of records): the verdicts
+        of patterns seen already found in one pass, the rest judged one by one."""
+        where, seen = self.period_of.get, self._patterns.get
+        got = [seen(tuple(map(where, map(_DATE, records)))) for records in column]
+        if None in got:
+            judge = self.judge
+            got = [g if g is not None else judge(records) for g, records in zip(got, column)]
+        return got
+
     def count(self, records) -> tuple[tuple[int, ...], bool]:
         """Records per period, and whether any is dated outside the round's period (`window`)."""
         # (a loop: an organization has a few records per field, 6.5 on the demo round, and
