@@ -269,9 +269,15 @@ def cut_bulk(parsed: tuple, ids: list[str], starts: list[int], loose) -> list[tu
     org = pc.utf8_trim_whitespace(body.column(head["organization"]))
     pos = pc.index_in(org, value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
     numbers = np.arange(2, body.num_rows + 2)
-    known = ~np.isnan(pos) if pos.dtype.kind == "f" else np.ones(len(pos), bool)
-    part = np.where(known, np.searchsorted(np.asarray(starts), np.nan_to_num(pos), side="right") - 1,
-                    -1).astype(np.int64)
+    # each registry position's partition found once, then looked up per row: searching the
+    # partition starts for each of a file's million rows cost 0.02 s
+    part_of = np.searchsorted(np.asarray(starts), np.arange(len(ids)), side="right") - 1
+    if pos.dtype.kind == "f":                       # NaN: a row naming no known organization
+        known = ~np.isnan(pos)
+        part = np.where(known, part_of[np.nan_to_num(pos).astype(np.intp)], -1).astype(np.int64)
+    else:
+        known = np.ones(len(pos), bool)
+        part = part_of[pos].astype(np.int64)
     loose_rows = np.flatnonzero(~known)
     if len(loose_rows):
         loose(kind, head, name, body.take(pa.array(loose_rows)), numbers[loose_rows])
