@@ -30,7 +30,7 @@ from ..errors import Issue
 from ..model import Evidence, Finding, Organization, Record, Standard
 from .evidence import (DATE_TITLE, SOURCE_WORDS, blank_as_zero, bulk_records, says_none, is_blank, records_as_put,
                        resolve, settle, settle_mismatch, settle_self, verified_day)
-from .normalize import REFUSED, FieldMemo, NormalizeError, normalize, normalize_texts
+from .normalize import REFUSED, FieldMemo, NormalizeError, normalize, normalize_texts, positions_of
 from .partition import arrow_table, arrow, replay_pieces
 
 _SOURCES = ("self", "verified")
@@ -449,9 +449,9 @@ class _Bulk:
         rows = list(map(vocab.__getitem__, distinct.tolist()))
         # (read before: looked up at once; a row that says none is never kept)
         got = _ODD_READ.known(_ANY_RECORDS, [(row["date"], row.get("title", "")) for row in rows])
-        for i in [i for i, read in enumerate(got) if read is FieldMemo.UNREAD]:
+        for i in positions_of(got, FieldMemo.UNREAD):
             got[i] = None if says_none(rows[i]) else _odd_record(fields[i], rows[i])
-        refused = [i for i, read in enumerate(got) if read is REFUSED]
+        refused = positions_of(got, REFUSED)
         for i in refused:
             got[i] = None
         inverse = inverse.reshape(-1)

@@ -25,7 +25,7 @@ from typing import Any, Iterable, NamedTuple
 from ..errors import InputError, Issue, json_path
 from ..terms import spaced, value_text
 from ..model import Evidence, Field, Finding, Record, Standard
-from .normalize import NormalizeError, is_blank, normalize
+from .normalize import NormalizeError, is_blank, normalize, positions_of
 from ..standard.schema import check as schema_check, check_with, make_validator, schema
 from ..standard.yamlsafe import control_message, decode_text, find_control, gc_paused, load_document, read_limited
 
@@ -928,10 +928,13 @@ def record_as_put(day, title) -> Record | dict:
     """A records row's record as it is put: the common row read here (a Record), any other
     kept as typed ({date, title}) and read when resolved (bulk_records)."""
     rec = _plain_record(day, title)
-    if rec is None:
-        rec = {"date": day}
-        if title:
-            rec["title"] = title
+    return _as_typed(day, title) if rec is None else rec
+
+
+def _as_typed(day, title) -> dict:
+    rec = {"date": day}
+    if title:
+        rec["title"] = title
     return rec
 
 
@@ -941,10 +944,10 @@ def records_as_put(days: list[str], titles: list[str]) -> list:
     distinct (date, title) pairs, nearly all of them seen in an earlier partition."""
     keys = list(zip(days, titles))
     got = list(map(_PLAIN_TEXT_RECORDS.get, keys, itertools.repeat(_UNSEEN)))
-    for i in [i for i, rec in enumerate(got) if rec is _UNSEEN]:
+    for i in positions_of(got, _UNSEEN):
         got[i] = _plain_text_record(*keys[i])
-    for i in [i for i, rec in enumerate(got) if rec is None]:
-        got[i] = record_as_put(*keys[i])
+    for i in positions_of(got, None):
+        got[i] = _as_typed(*keys[i])
     return got
 
 

@@ -27,6 +27,7 @@ import datetime
 import functools
 import itertools
 import math
+import operator
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -142,12 +143,17 @@ def normalize_texts(texts: list[str], field: Field) -> list:
     read in an earlier partition, and asking normalize one by one was half of their cost."""
     reading = _reading(field)
     got = _MEMO.known(reading, texts)
-    for i in [i for i, v in enumerate(got) if v is FieldMemo.UNREAD]:
+    for i in positions_of(got, FieldMemo.UNREAD):
         try:
             got[i] = _MEMO.keep(reading, texts[i], _normalize(texts[i], field, False))
         except NormalizeError:                            # (refused for `field`, named in the message)
             got[i] = REFUSED
     return got
+
+
+def positions_of(items: list, what) -> list[int]:
+    """Where `what` itself (is, not ==) is in items, found in C: no Python step per item."""
+    return list(itertools.compress(range(len(items)), map(operator.is_, items, itertools.repeat(what))))
 
 
 # what a text reads as depends on its field's type, unit, bounds and values, never on the
