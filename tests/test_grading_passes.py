@@ -1,5 +1,5 @@
 """Grading reads an organization's outcomes in one pass and finds each by its place in the
-standard; serialized pieces are kept in two generations. What an organization is told must
+standard; serialized pieces are kept and dropped when many. What an organization is told must
 not depend on any of that: the order the outcomes come in, which of them were met before, or
 how often the kept pieces were dropped."""
 import dataclasses
@@ -61,7 +61,7 @@ def _organization(n: int, rng: random.Random) -> tuple[Organization, Evidence]:
 
 
 def test_results_and_lost_counts_do_not_depend_on_what_the_kept_pieces_hold():
-    """Pieces that drop everything every few items (both generations) write each organization
+    """Pieces that drop everything every few items write each organization
     byte for byte as fresh ones do; and the CSV's 失分指标数 is what results.json's criteria
     show, as reading results.json back counts it (results.py)."""
     rng = random.Random(44)

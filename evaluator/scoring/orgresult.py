@@ -71,6 +71,16 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=_default, option=_OPTS)
 
 
+def _in_field_order(std: Standard, findings: list) -> list:
+    """Findings in the standard's field order: the same evidence gives the same results however
+    it was split into files and in whatever order they were read (a round folder, the store,
+    an export of it)."""
+    if len(findings) < 2:
+        return findings
+    order = {fid: i for i, fid in enumerate(std.fields)}
+    return sorted(findings, key=lambda f: order.get(f.field, len(order)))
+
+
 def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome],
           own: list[Outcome] | None, g: Grade, pieces: "Pieces | None" = None) -> tuple[bytes, bytes]:
     """(head, tail) of the organization's result, as JSON objects. `pieces` keeps what is
@@ -82,14 +92,17 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
         head["responsible"] = org.responsible
     head.update({"standard": {"id": std.id, "version": std.version}, "status": g.status, "total": g.total,
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
-    items = pieces.items(std, outcomes)
+    item, mine, kept = pieces.item, pieces.self_part, pieces._items.get
+    # an item already made is looked up here (most are: outcomes shared through the
+    # OutcomeCache), by the outcome's identity (see Pieces); a call per criterion to look it
+    # up was a tenth of scoring an organization
     if own:
-        criteria = b",".join(map(bytes.__add__, items, pieces.self_parts(own)))
+        criteria = b",".join([(kept(id(o)) or item(std, o)) + mine(m) for o, m in zip(outcomes, own)])
         closed = b"],"
     else:
         # each item closed as it is joined (the last one below): not a copy of every item
         # with its brace added
-        criteria = b"},".join(items)
+        criteria = b"},".join([kept(id(o)) or item(std, o) for o in outcomes])
         closed = b"}]," if outcomes else b"],"
     maxima = pieces.section_max(std)
     sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
@@ -98,7 +111,7 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
     rest = dumps({"vetoes": g.vetoes,
                   "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
-                                "message": f.message} for f in pieces.in_field_order(std, ev.findings)],
+                                "message": f.message} for f in _in_field_order(std, ev.findings)],
                   "provenance": pieces.provenance(std, ev.provenance)})
     # joined once: adding the pieces one by one copied the organization's 20 KB four times
     tail = b"".join((b'{"sections":', dumps(sections), b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
@@ -118,37 +131,25 @@ class Pieces:
 
     An outcome shared by many organizations (scoring.criteria.OutcomeCache) is serialized
     once: its criteria item, without the closing brace the self-assessment part goes
-    before; its self-assessment part likewise. Both are kept by the outcome's identity
-    (`_Kept`)."""
+    before. Items are kept by the outcome's identity, and the outcome with them (`_held`): an
+    identity cannot be another live object's, so while kept it names this outcome alone and
+    a lookup needs no further check; bounded like the outcome cache."""
 
     def __init__(self, limit: int = 100_000):
         self.limit = limit
-        self._items = _Kept(limit)
-        self._mine = _Kept(limit)
+        self._items: dict[int, bytes] = {}
+        self._held: list[Outcome] = []
+        self._mine: dict[int, tuple[Outcome, bytes]] = {}
         self._said: dict[tuple, bytes] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
         self._sorted_fields: dict[str, tuple[Standard, list]] = {}
-        self._field_order: dict[str, tuple[Standard, dict]] = {}
-
-    def items(self, std: Standard, outcomes: list[Outcome]) -> list[bytes]:
-        """The criteria items of an organization's outcomes, without their closing braces. Most
-        are made already (outcomes shared through the OutcomeCache) and looked up here by the
-        outcome's identity, all in one C-level pass (a call per criterion to look each up was
-        a tenth of scoring an organization); the rest are made one by one."""
-        got = list(map(self._items.hot.get, map(id, outcomes)))
-        if None in got:
-            frames, again = self._frames(std), self._items.again
-            _fill_in(got, outcomes, lambda o: again(o) or self._make(frames[o.criterion], o))
-        return got
 
     def item(self, std: Standard, o: Outcome) -> bytes:
-        return self._items.hot.get(id(o)) or self._items.again(o) or self._make(self._frames(std)[o.criterion], o)
-
-    def _make(self, frame: tuple[bytes, bytes, bool], o: Outcome) -> bytes:
-        """A new item: its criterion's frame around the outcome's keys, in one copy (adding
-        the pieces one by one copied the item three times)."""
-        opening, closing, keep = frame
+        got = self._items.get(id(o))
+        if got is not None:
+            return got
+        opening, closing, keep = self._frames(std)[o.criterion]
         if not keep:
             # an organization's own item (it quotes dated records): what it says besides the
             # records repeats across organizations (a frequency criterion's verdicts), so that
@@ -160,11 +161,14 @@ class Pieces:
                     self._said.clear()
                 head = self._said[said] = dumps({"outcome": o.outcome, "points": _points(o.points),
                                                  "max_points": _points(o.max_points), "reason": o.reason})[1:-1]
-            return b"".join((opening, head, b',"evidence":', dumps({k: _plain(v) for k, v in o.evidence}), closing))
-        data = b"".join((opening, memoryview(dumps({
-            "outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
-            "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}}))[1:-1], closing))
-        self._items.add(o, data)
+            return opening + head + b',"evidence":' + dumps({k: _plain(v) for k, v in o.evidence}) + closing
+        data = opening + dumps({"outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
+                                "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
+        if len(self._items) >= self.limit:
+            self._items.clear()
+            self._held.clear()
+        self._items[id(o)] = data
+        self._held.append(o)
         return data
 
     def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes, bool]]:
@@ -183,21 +187,16 @@ class Pieces:
             got = self._frames_of[std.id] = (std, frames)
         return got[1]
 
-    def self_parts(self, own: list[Outcome]) -> list[bytes]:
-        """`self_part` of each self-assessment outcome, those made already looked up in one
-        C-level pass (as `items`)."""
-        got = list(map(self._mine.hot.get, map(id, own)))
-        if None in got:
-            _fill_in(got, own, self.self_part)
-        return got
-
     def self_part(self, mine: Outcome) -> bytes:
         """`,"self_outcome":…,"self_points":…}`: the end of an item with a self-assessment."""
-        got = self._mine.hot.get(id(mine)) or self._mine.again(mine)
-        if got is None:
-            got = b"," + dumps({"self_outcome": mine.outcome, "self_points": mine.points})[1:]
-            self._mine.add(mine, got)
-        return got
+        got = self._mine.get(id(mine))
+        if got is not None and got[0] is mine:
+            return got[1]
+        data = b"," + dumps({"self_outcome": mine.outcome, "self_points": mine.points})[1:]
+        if len(self._mine) >= self.limit:
+            self._mine.clear()
+        self._mine[id(mine)] = (mine, data)
+        return data
 
     def provenance(self, std: Standard, provenance: dict) -> dict:
         """`provenance` in its keys' order. Its keys are the standard's field ids: taken in the
@@ -206,78 +205,14 @@ class Pieces:
         got = self._sorted_fields.get(std.id)
         if got is None or got[0] is not std:
             got = self._sorted_fields[std.id] = (std, sorted(std.fields))
-        keys = list(filter(provenance.__contains__, got[1]))       # in C: no Python step per field
-        if len(keys) != len(provenance):
-            return dict(sorted(provenance.items()))
-        return dict(zip(keys, map(provenance.__getitem__, keys)))
-
-    def in_field_order(self, std: Standard, findings: list) -> list:
-        """Findings in the standard's field order: the same evidence gives the same results
-        however it was split into files and in whatever order they were read (a round folder,
-        the store, an export of it). The order is made once per standard."""
-        if len(findings) < 2:
-            return findings
-        got = self._field_order.get(std.id)
-        if got is None or got[0] is not std:
-            got = self._field_order[std.id] = (std, {fid: i for i, fid in enumerate(std.fields)})
-        order = got[1]
-        return sorted(findings, key=lambda f: order.get(f.field, len(order)))
+        out = {k: provenance[k] for k in got[1] if k in provenance}
+        return out if len(out) == len(provenance) else dict(sorted(provenance.items()))
 
     def section_max(self, std: Standard) -> dict:
         got = self._maxima.get(std.id)
         if got is None or got[0] is not std:
             got = self._maxima[std.id] = (std, {s.id: _number(_section_max(std, s)) for s in std.sections})
         return got[1]
-
-
-def _fill_in(got: list, objs: list, make) -> None:
-    """got[i] = make(objs[i]) where got[i] is None: the few not found, reached by list.index
-    (in C) rather than by a Python step per entry."""
-    i = got.index(None)
-    while True:
-        got[i] = make(objs[i])
-        try:
-            i = got.index(None, i + 1)
-        except ValueError:
-            return
-
-
-class _Kept:
-    """Bytes made for an object (an outcome's item), found again by the object's identity,
-    the object held with them: an identity cannot be another live object's, so while kept it
-    names this object alone and a lookup needs no further check.
-
-    Two generations: bytes are made for many outcomes used by one organization only (two
-    thirds of the items of a 3,000-organization round, an outcome with values no other
-    organization has), so new bytes wait in `_young` and move to `hot` when their object is
-    asked for again. The organizations' lookups go to `hot`, which holds only what is used
-    again: with every item in one table of 100,000, a lookup mostly missed the CPU caches.
-    Each generation is bounded (cleared when full, like the outcome cache)."""
-
-    __slots__ = ("hot", "_held", "_young", "_limit")
-
-    def __init__(self, limit: int):
-        self.hot: dict[int, bytes] = {}
-        self._held: list = []
-        self._young: dict[int, tuple[Any, bytes]] = {}
-        self._limit = limit
-
-    def again(self, obj: Any) -> bytes | None:
-        """The bytes made for `obj` once before (now kept in `hot`), or None."""
-        got = self._young.pop(id(obj), None)
-        if got is None:
-            return None
-        if len(self.hot) >= self._limit:
-            self.hot.clear()
-            self._held.clear()
-        self.hot[id(obj)] = got[1]
-        self._held.append(obj)
-        return got[1]
-
-    def add(self, obj: Any, data: bytes) -> None:
-        if len(self._young) >= self._limit:
-            self._young.clear()
-        self._young[id(obj)] = (obj, data)
 
 
 def _section_max(std: Standard, section) -> Decimal:
