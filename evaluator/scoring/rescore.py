@@ -116,9 +116,10 @@ class RoundState:
         for s in SCOPES:                      # the new row's ranks, whether or not it moved
             setattr(new, "rank_" + s, scored.ranks.rank(new, s))
 
-        # tier names, quota reasons and the rank order, only where something moved
+        # tier names where a tier moved (a rank alone leaves it: thousands of rows when one
+        # climbs a tier), the rank order again
         touched = moved_tier | rank_changed
-        for rid in touched:
+        for rid in moved_tier:
             r = self.by_id[rid]
             g = scored.gradings[r.standard]
             tier = g.tiers[r.tier_index] if r.tier_index is not None else None
@@ -238,15 +239,18 @@ class RoundState:
 
 
 def _ranks_in(keys: list[tuple], lo: int, hi: int):
-    """(id, competition rank) of keys[lo:hi] in a rank-sorted list."""
-    rank = 0
+    """(id, competition rank) of keys[lo:hi] in a rank-sorted list of (a, b, id) keys
+    (placement._rank_key). The two items compared one by one, not as k[:2] slices: a rescore
+    that moves a tier re-ranks thousands of rows, a tuple made per row."""
+    if lo >= hi:
+        return
+    pa, pb, _ = keys[lo]
+    rank = bisect.bisect_left(keys, (pa, pb)) + 1
     for j in range(lo, hi):
-        k = keys[j]
-        if j == lo:
-            rank = bisect.bisect_left(keys, k[:2]) + 1
-        elif k[:2] != keys[j - 1][:2]:
-            rank = j + 1                           # a new rank; equals share the first one's
-        yield k[2], rank
+        a, b, rid = keys[j]
+        if a != pa or b != pb:
+            pa, pb, rank = a, b, j + 1             # a new rank; equals share the first one's
+        yield rid, rank
 
 
 # ------------------------------------------------------------------ state on disk
