@@ -223,9 +223,19 @@ class RoundState:
                 lo -= 1
             while hi + 1 < len(lst) and lst[hi + 1][:2] == lst[hi][:2]:
                 hi += 1
-            attr = "rank_" + s
-            for rid, rank in _ranks_in(lst, lo, hi + 1):
-                r = self.by_id[rid]
+            # competition ranks of lst[lo:hi+1], (a, b, id) keys (placement._rank_key): equal
+            # a and b share the first one's rank. Written out here, one pass: a tier move
+            # re-ranks thousands of rows, and a generator, a k[:2] slice and a comparison of
+            # tie-break tuples per row were most of the slowest rescore (rows share their
+            # tie-break tuples, rows.Shared: mostly the same object, found equal by identity)
+            attr, by_id = "rank_" + s, self.by_id
+            pa, pb, _ = lst[lo]
+            rank = bisect.bisect_left(lst, (pa, pb)) + 1
+            for j in range(lo, hi + 1):
+                a, b, rid = lst[j]
+                if a != pa or (b is not pb and b != pb):
+                    pa, pb, rank = a, b, j + 1
+                r = by_id[rid]
                 if getattr(r, attr) != rank:
                     setattr(r, attr, rank)
                     changed.add(rid)
@@ -236,21 +246,6 @@ class RoundState:
                     setattr(r, "rank_" + s, None)
                 changed.add(rid)
         return changed
-
-
-def _ranks_in(keys: list[tuple], lo: int, hi: int):
-    """(id, competition rank) of keys[lo:hi] in a rank-sorted list of (a, b, id) keys
-    (placement._rank_key). The two items compared one by one, not as k[:2] slices: a rescore
-    that moves a tier re-ranks thousands of rows, a tuple made per row."""
-    if lo >= hi:
-        return
-    pa, pb, _ = keys[lo]
-    rank = bisect.bisect_left(keys, (pa, pb)) + 1
-    for j in range(lo, hi):
-        a, b, rid = keys[j]
-        if a != pa or b != pb:
-            pa, pb, rank = a, b, j + 1             # a new rank; equals share the first one's
-        yield rid, rank
 
 
 # ------------------------------------------------------------------ state on disk
