@@ -172,3 +172,33 @@ def test_lists_that_fail_aside_stop_evaluate_with_the_message_and_write_nothing(
     assert code == 1 and "red list rule failed (injected)" in err
     assert "Traceback" not in err
     assert os.listdir(out) == []
+
+
+def test_lists_derived_aside_while_the_progress_bar_draws_give_the_quiet_runs_bytes(mini, tmp_path):
+    # the lists' child is forked while rich's refresh thread may be drawing the progress bar,
+    # which it does only on a terminal: the same command on a pseudo-terminal and with -q
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+    quiet, shown = tmp_path / "quiet", tmp_path / "shown"
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", quiet, "--workers", "2", "-q")
+    assert code == 0, err
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "evaluator", "evaluate", str(mini / "round.yaml"), "--out", str(shown),
+                             "--workers", "2"], stdin=slave, stdout=slave, stderr=slave,
+                            cwd=Path(__file__).resolve().parents[1])
+    os.close(slave)
+    said = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:                       # EIO: the command closed the terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, said.decode(errors="replace")
+    assert "个组织".encode() in said                 # its summary, on the terminal
+    assert (shown / "results.json").read_bytes() == (quiet / "results.json").read_bytes()
