@@ -310,8 +310,7 @@ class OutcomeCache:
                 if not applies:
                     out.append(score_criterion(c, env, None, fields))
                     continue
-            if not ZERO <= points <= max_points:
-                _check_points(c, points, max_points)
+            _check_points(c, points, max_points)
             # most organizations have no notes from intake: their reason is the verdict's own
             out.append(Outcome(cid, outcome, points, max_points,
                                _noted(reason, env, reads) if env.get("$notes") else reason, ((fid, records),)))
