@@ -633,9 +633,9 @@ class _Bulk:
         for r, f, s, v in zip(records.tolist(), items["field"][records].tolist(), items["self"][records].tolist(),
                               items["verified"][records].tolist()):
             key = (id(f), len(s), len(v))
-            finding = by_counts.get(key, _NOT_PUT)
-            if finding is _NOT_PUT:
-                finding = by_counts[key] = settle_mismatch(f, s, v)
+            if key not in by_counts:
+                by_counts[key] = settle_mismatch(f, s, v)
+            finding = by_counts[key]
             if finding is not None:
                 by_row[r] = finding
         out: dict[int, list] = {}
