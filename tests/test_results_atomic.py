@@ -322,9 +322,9 @@ def test_a_full_disk_is_said_in_a_sentence_and_the_last_complete_results_stay(mi
     evaluate(mini, out)
     before = {name: (out / name).read_bytes() for name in listing(out)}
 
-    def full(fd, data, at):
+    def full(fd, views, at):
         raise OSError(errno.ENOSPC, "No space left on device", str(out / "results.json"))
-    monkeypatch.setattr(jsonlayout, "_pwrite_all", full)
+    monkeypatch.setattr(jsonlayout, "write_at", full)
     code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", out, "-q", "--workers", "1")
     assert code == 1
     assert f"文件读写失败：{out / 'results.json'}：No space left on device" in err and "(ENOSPC)" in err

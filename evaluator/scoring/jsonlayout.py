@@ -35,7 +35,7 @@ from array import array
 from typing import Callable
 
 from ..errors import EvaluationError
-from ..intake.spill import Spill
+from ..intake.spill import Spill, write_at
 from .filesink import CHUNK, write_all
 
 # Chunks are handed out as at most this many tasks (runs of consecutive chunks), their numbers
@@ -207,7 +207,7 @@ class _Serial:
             data = layout.compose(c, buf)
             h.update(data)
             at = layout.chunk_span(c)[0]
-            _pwrite_all(out, data, at)
+            write_at(out, [memoryview(data)], at)
             start_writeback(out, at, len(data))
         self._digest = {"sha256": h.hexdigest(), "bytes": layout.size}
         self._thread = threading.Thread(target=self._sync, name="agrade-fsync", daemon=True)
@@ -398,7 +398,7 @@ def _writer(layout: Layout, out: int, task_r: int, done_w: int, tasks: list[tupl
                 return
             t = array("i", got)[0]
             for c in range(*tasks[t]):
-                _pwrite_all(out, layout.compose(c, buf), layout.chunk_span(c)[0])
+                write_at(out, [memoryview(layout.compose(c, buf))], layout.chunk_span(c)[0])
             os.write(done_w, _DONE.pack(t, 0, 0))
     except BaseException as e:
         _send_failure(done_w, e)
@@ -485,8 +485,3 @@ def _read_exactly(fd: int, n: int) -> bytes:
     return data
 
 
-def _pwrite_all(fd: int, data, at: int) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, at)
-        view, at = view[n:], at + n
