@@ -273,3 +273,34 @@ def test_stretches_hand_out_every_partition_once_and_the_tail_last():
     assert [k for w, k in taken if w == 0][:3] == [0, 1, 2]
     assert [k for w, k in taken if w == 1][:2] == [7, 6]
     assert [k for w, k in taken if w == 2][:4] == [8, 9, 10, 11]
+
+
+def test_a_scored_round_is_kept_out_of_the_collector_until_it_is_closed(demo_round):
+    """Its rows skip the collector's passes while the results are written (ScoredRound.freeze);
+    a long-lived process (the store, the web app) that closes the round has its garbage
+    collected again, also garbage that was there when the round was frozen."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+    was = gc.isenabled()
+    gc.disable()                                 # the cycle is still garbage when the round is frozen
+    try:
+        cycle = Node()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        scored = score_round(load_round(demo_round), workers=1)
+    finally:
+        if was:
+            gc.enable()
+    try:
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert gone() is not None                # frozen with the round: not scanned
+    finally:
+        scored.close()
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone() is None

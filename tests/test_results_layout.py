@@ -202,3 +202,26 @@ def test_lists_derived_aside_while_the_progress_bar_draws_give_the_quiet_runs_by
     assert proc.wait(timeout=120) == 0, said.decode(errors="replace")
     assert "个组织".encode() in said                 # its summary, on the terminal
     assert (shown / "results.json").read_bytes() == (quiet / "results.json").read_bytes()
+
+
+def test_results_csv_written_aside_fails_like_one_written_here(mini, tmp_path, monkeypatch):
+    # with several writers results.csv is made and written by a forked process while this one
+    # lays results.json out (run.ResultsCsv): a disk that fills there stops evaluate with what
+    # the system said, no traceback, the previous complete results left as they were
+    import errno
+    from evaluator.scoring import filesink
+    out = tmp_path / "out"
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", out, "--workers", "2", "-q")
+    assert code == 0, err
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    real, parent = filesink.write_all, os.getpid()
+
+    def full(fd, data):
+        if os.getpid() != parent:                        # in the forked CSV writer only
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, data)
+    monkeypatch.setattr(filesink, "write_all", full)
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", out, "--workers", "2", "-q")
+    assert code == 1 and "No space left on device" in err and "(ENOSPC)" in err
+    assert "Traceback" not in err
+    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before

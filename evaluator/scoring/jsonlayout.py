@@ -305,10 +305,11 @@ class Aside:
     derived there while this process lays results.json out); `result()` waits for its value,
     pickled back through a pipe, or raises here what it raised there. `cancel()` stops it."""
 
-    def __init__(self, make: Callable[[], object]):
+    def __init__(self, make: Callable[[], object], keep: tuple[int, ...] = ()):
+        """`keep`: descriptors of this process `make` uses there (a file it writes)."""
         r, w = os.pipe()
         try:
-            self.pid = _fork((w,), _aside, make, w)
+            self.pid = _fork((w, *keep), _aside, make, w)
         except BaseException:
             os.close(r)
             raise

@@ -309,8 +309,10 @@ def _temp_name() -> str:
 
 def write_atomically(out_dir: Path, files: dict[str, Content],
                      placeholders: dict[str, Content] | None = None,
-                     last: tuple[str, Callable[[dict[str, dict]], Content]] | None = None) -> list[Path]:
-    """Write `files` (plain names in `out_dir`), each atomically, in the given order.
+                     last: tuple[str, Callable[[dict[str, dict]], Content]] | None = None,
+                     begin_first: tuple[str, ...] = ()) -> list[Path]:
+    """Write `files` (plain names in `out_dir`), each atomically, in the given order
+    (`begin_first`: files of them begun before the others, named in that order all the same).
 
     Every file is complete on disk before the first one is renamed into place, so a failure
     while writing changes nothing. `placeholders` are put in place first, only where no file
@@ -330,8 +332,11 @@ def write_atomically(out_dir: Path, files: dict[str, Content],
             if not os.path.lexists(out_dir / name):
                 staged.append((name, _Staged(dir_fd, content)))
         n_placeholders = len(staged)
-        for name, content in files.items():
-            staged.append((name, _Staged(dir_fd, content)))
+        begun = {}
+        for name in [n for n in begin_first if n in files] + [n for n in files if n not in begin_first]:
+            begun[name] = _Staged(dir_fd, files[name])
+            staged.append((name, begun[name]))    # (closed whatever happens next: see finally)
+        staged[n_placeholders:] = [(name, begun[name]) for name in files]
         if last is not None:
             written = {name: s.digest for name, s in staged[n_placeholders:]}
             staged.append((last[0], _Staged(dir_fd, last[1](written))))
@@ -364,9 +369,11 @@ def write_result_set(out_dir: Path, results_json: Content, results_csv_text: Con
     files = {"results.json": results_json, "results.csv": results_csv_text}
     if state is not None:
         files[STATE_FILE] = state
+    # results.csv begun first: made by a forked process (ScoredRound.write_csv with several
+    # writers), it is then made while this one lays results.json out
     return write_atomically(out_dir, files,
                             placeholders={RUN_FILE: json.dumps(placeholder, ensure_ascii=False, indent=1) + "\n"},
-                            last=(RUN_FILE, run_json))
+                            last=(RUN_FILE, run_json), begin_first=("results.csv",))
 
 
 # ------------------------------------------------------------------ reading
