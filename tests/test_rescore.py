@@ -147,6 +147,94 @@ def test_a_rescore_reports_who_else_moved(standards):
         live.scored.close()
 
 
+def _base_of(j: int) -> dict:
+    """Organization j's evidence values (evidence_for): given to another, it scores the same."""
+    return {"centre_area": Decimal([520, 350, 100][j % 3]), "awards": Decimal(j % 2), "serious_violation": j == 5,
+            "months": 12 - (j % 4), "grid_staff": Decimal(10)}
+
+
+BEST = {"centre_area": Decimal(520), "awards": Decimal(3), "serious_violation": False, "months": 12}
+WORST = {"centre_area": Decimal(100), "awards": Decimal(0), "serious_violation": True, "months": 0, "grid_staff": None}
+
+
+@pytest.mark.parametrize("moves", [
+    # to the first rank, to the last (a place under its district's A quota frees: another
+    # organization moves up a tier), and back (that one moves down again)
+    [(9, BEST), (9, WORST), (9, {})],
+    # to the last rank of every scope, then into a tie with another organization, then out of it
+    [(0, WORST), (0, _base_of(6)), (6, _base_of(3)), (0, BEST)],
+    # several of one district to the top one after another, across the quota line, then one to the last
+    [(1, BEST), (3, BEST), (5, BEST), (7, BEST), (1, WORST)],
+])
+def test_the_change_report_gives_each_moved_organization_its_new_ranks(standards, moves):
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+
+    def placed(payload: bytes) -> dict:
+        return {o["id"]: (o["tier"], o["rank"]) for o in json.loads(payload)["organizations"]}
+    try:
+        for i, change in moves:
+            before = placed(full(standards, evidence))
+            evidence[ORGS[i].id] = evidence_for(i, change)
+            report = live.rescore(ORGS[i], evidence[ORGS[i].id])
+            expected = full(standards, evidence)
+            assert written(live) == expected
+            after = placed(expected)
+            assert report.after["rank"] == after[ORGS[i].id][1]
+            # exactly the others whose rank or tier moved, each with where it is now
+            assert {rid for rid, d in report.others.items() if "rank" in d} == \
+                {rid for rid in after if rid != ORGS[i].id and after[rid][1] != before[rid][1]}
+            assert {rid for rid, d in report.others.items() if "tier" in d} == \
+                {rid for rid in after if rid != ORGS[i].id and after[rid][0] != before[rid][0]}
+            for rid, d in report.others.items():
+                if "rank" in d:
+                    assert d["rank"] == (None, after[rid][1])
+                if "tier" in d:
+                    assert d["tier"] == (None, after[rid][0])
+    finally:
+        live.scored.close()
+
+
+def test_a_report_keeps_the_ranks_of_its_rescore_when_later_ones_move_them(standards):
+    # a batch of appeals reads its reports after all of them: each says where the others were
+    # placed by its own rescore
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        evidence[ORGS[2].id] = evidence_for(2, BEST)
+        first = live.rescore(ORGS[2], evidence[ORGS[2].id])
+        then = {o["id"]: o["rank"] for o in json.loads(full(standards, evidence))["organizations"]}
+        evidence[ORGS[4].id] = evidence_for(4, BEST)
+        live.rescore(ORGS[4], evidence[ORGS[4].id])
+        ranked = {rid: d["rank"][1] for rid, d in first.others.items() if "rank" in d}
+        assert ranked and all(then[rid] == rank for rid, rank in ranked.items())
+    finally:
+        live.scored.close()
+
+
+def test_the_collector_waits_while_a_rescore_works(standards, monkeypatch):
+    # a collection landing in a rescore walked the thousands of rows a tier move shifts: the
+    # collector is paused from scoring to the change report, and running again afterwards
+    import gc
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    seen: list[bool] = []
+    for name, obj in (("score", live.scorer), ("replace", live.scored.quotas), ("refresh", live.states["lists"])):
+        def spy(*a, _f=getattr(obj, name), **k):
+            seen.append(gc.isenabled())
+            return _f(*a, **k)
+        monkeypatch.setattr(obj, name, spy)
+    try:
+        evidence[ORGS[3].id] = evidence_for(3, BEST)
+        report = live.rescore(ORGS[3], evidence[ORGS[3].id])
+        assert seen == [False, False, False]
+        assert gc.isenabled()
+        assert written(live) == full(standards, evidence)
+    finally:
+        live.scored.close()
+    assert report.others and set(report.phases) == {"score", "quotas", "ranks", "lists", "report"}
+
+
 def test_a_round_kept_resident_is_out_of_the_collectors_way_and_rescores_the_same(standards):
     # a full garbage-collector pass over a large round's rows once landed on a rescore (222 ms);
     # kept resident, the rows are no longer among the objects a pass traverses

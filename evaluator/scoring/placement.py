@@ -411,6 +411,18 @@ class Ranks:
             r = self.rows[k[-1]]
             for s in SCOPES:
                 self.groups[s][scope_value(r, s)].append(k)
+        # each group's rows, parallel to its keys: made by `with_rows` for a round that will be
+        # re-scored (not for a round only written once), then kept as rows move
+        self.members: dict[str, dict[str, list[Row]]] | None = None
+
+    def with_rows(self) -> None:
+        """Keep each group's rows as well, in its keys' order (`members`): a rescore shifts the
+        ranks of a slice of rows without a look-up per row (thousands when one moves a tier;
+        on a loaded host each look-up of a row by id touched memory far from the last)."""
+        if self.members is None:
+            row = self.rows.__getitem__
+            self.members = {s: {value: [row(k[-1]) for k in lst] for value, lst in groups.items()}
+                            for s, groups in self.groups.items()}
 
     def rank(self, r: Row, scope: str) -> int | None:
         k = self.keys.get(r.id)
@@ -429,17 +441,26 @@ class Ranks:
         old = self.keys.pop(r.id, None)
         prev = self.rows.get(r.id)
         self.rows[r.id] = r
+        members = self.members
         if old is not None:
             for s in SCOPES:
-                lst = self.groups[s][scope_value(prev, s)]
+                value = scope_value(prev, s)
+                lst = self.groups[s][value]
                 j = bisect.bisect_left(lst, old)
                 if j < len(lst) and lst[j] == old:
                     del lst[j]
+                    if members is not None:
+                        del members[s][value][j]
         if r.graded:
             k = _rank_key(r, self.order)
             self.keys[r.id] = k
             for s in SCOPES:
-                bisect.insort(self.groups[s][scope_value(r, s)], k)
+                value = scope_value(r, s)
+                lst = self.groups[s][value]
+                j = bisect.bisect_left(lst, k)
+                lst.insert(j, k)
+                if members is not None:
+                    members[s].setdefault(value, []).insert(j, r)
 
     def assign(self) -> list[Row]:
         """Set every row's ranks (for writing); the graded rows in rank order."""
