@@ -304,3 +304,17 @@ def test_a_scored_round_is_kept_out_of_the_collector_until_it_is_closed(demo_rou
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert gone() is None
+
+
+def test_rows_from_local_workers_share_the_registrys_texts(demo_round):
+    """Local workers take a partition's organizations from the registry they were forked with
+    and send its rows back without the texts they copy of them (pipeline.in_place): each row
+    holds the registry's own id and name, not a copy of its own per organization."""
+    rnd = load_round(demo_round)
+    scored = score_round(rnd, workers=2, partition_size=50)
+    try:
+        assert len(scored.rows) == len(rnd.organizations) > 50
+        for r, org in zip(scored.rows, rnd.organizations):
+            assert r.id is org.id and r.name is org.name and r.district == org.district
+    finally:
+        scored.close()
