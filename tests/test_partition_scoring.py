@@ -194,30 +194,31 @@ def test_tallies_of_any_outcomes_match_tally(sid, data):
     criteria = list(std.criteria.values())
     plain_points = [p for p in _POINTS if p.as_tuple().exponent >= -9 and p < 1000]
 
-    def outcome(c, plain):
-        # a plain row: what most organizations have, summed as integers (no error, veto hit,
-        # missing value that forbids grading, or points off the integers' scale)
+    def outcome(c, shape):
+        # a plain row: what most organizations have (no error, veto hit, missing value that
+        # forbids grading); a worded one has them; both have points on the integers' scale
         states = [s for s in OUTCOMES if s != "error" and not (s == "not_reviewed" and c.na_policy == "forbid")] \
-            if plain else OUTCOMES
-        pool = plain_points if plain else _POINTS
+            if shape == "plain" else OUTCOMES
+        pool = plain_points if shape in ("plain", "worded") else _POINTS
         state = data.draw(st.sampled_from(states))
         most = data.draw(st.sampled_from([c.points if c.kind in ("base", "bonus") else Decimal(0), *pool]))
         return Outcome(c.id, state, data.draw(st.sampled_from(pool + [most])), most, "",
-                       veto_hit=not plain and c.kind == "veto" and data.draw(st.booleans()))
+                       veto_hit=shape != "plain" and c.kind == "veto" and data.draw(st.booleans()))
 
     rows, shapes = [], []
     for _ in range(data.draw(st.integers(1, 8))):
-        shapes.append(data.draw(st.sampled_from(["plain", "plain", "plain", "any", "reversed", "short"])))
-        row = [outcome(c, shapes[-1] == "plain") for c in criteria]
+        shapes.append(data.draw(st.sampled_from(["plain", "plain", "worded", "worded", "any", "reversed", "short"])))
+        row = [outcome(c, shapes[-1]) for c in criteria]
         rows.append(row[::-1] if shapes[-1] == "reversed" else row[:-1] if shapes[-1] == "short" else row)
     # outcomes shared between organizations, as the outcome cache shares them
-    if len(rows) > 1 and shapes[0] in ("plain", "any") and shapes[1] in ("plain", "any"):
+    if len(rows) > 1 and shapes[0] != "short" and shapes[1] not in ("reversed", "short"):
         rows[1][0] = rows[0][0]
-        shapes[1] = shapes[0] if shapes[1] == "plain" else shapes[1]
-    odd = sum(s != "plain" for s in shapes)
+        shapes[1] = "any" if shapes[0] in ("any", "reversed") else shapes[1]
+    odd = sum(s not in ("plain", "worded") for s in shapes)
     with mock.patch("evaluator.scoring.tallies.tally", side_effect=tally) as one_by_one:
         _assert_same_tallies(std, rows)
-    # the plain rows were summed as integers, not by grading.tally (the checks' own calls go direct)
+    # the rows on the integers' scale were summed as integers, not by grading.tally (the
+    # checks' own calls go direct)
     assert one_by_one.call_count <= odd
 
 

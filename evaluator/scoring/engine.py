@@ -330,6 +330,9 @@ class Fired:
     """What the rules concluded for one fact: rule name -> payloads (a set: `$or` may repeat)."""
     rules: dict[str, set] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)    # attribute -> the missing name / error
+    # what a ConcludingRules concluded from it, kept with it: organizations with equal facts
+    # share one Fired (Ruleset.run) and so the conclusions read from it (read only, as it is)
+    concluded: Any = None
 
 
 class Ruleset:
@@ -495,6 +498,12 @@ class ConcludingRules(Ruleset):
 
     def conclude(self, env: Mapping[str, Any], who: str) -> Conclusions:
         fired = self.run(env, who)
+        if fired.concluded is None:
+            fired.concluded = self._read(fired)
+        return fired.concluded
+
+    def _read(self, fired: Fired) -> Conclusions:
+        """The veto caps and failing gates the rules that fired conclude."""
         hit = {cid for name, cids in fired.rules.items() if name.startswith("veto:") for cid in cids}
         failures: dict[int, str] = {}
         for i, gate in enumerate(self.gates):
