@@ -92,30 +92,34 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
         head["responsible"] = org.responsible
     head.update({"standard": {"id": std.id, "version": std.version}, "status": g.status, "total": g.total,
                  "base": g.base, "bonus": g.bonus, "components": g.components, "reviewed_share": g.reviewed_share})
-    item, mine, kept = pieces.item, pieces.self_part, pieces._items.get
     # an item already made is looked up here (most are: outcomes shared through the
     # OutcomeCache), by the outcome's identity (see Pieces); a call per criterion to look it
     # up was a tenth of scoring an organization
     if own:
-        criteria = b",".join([(kept(id(o)) or item(std, o)) + mine(m) for o, m in zip(outcomes, own)])
-        closed = b"],"
+        # by the pair of outcomes: most organizations' self-assessments repeat others' too
+        kept, item = pieces._pairs.get, pieces.item_with_self
+        items = [kept((id(o), id(m))) or item(std, o, m) for o, m in zip(outcomes, own)]
+        between, closed = b",", b"],"
     else:
+        kept, item = pieces._items.get, pieces.item
+        items = [kept(id(o)) or item(std, o) for o in outcomes]
         # each item closed as it is joined (the last one below): not a copy of every item
         # with its brace added
-        criteria = b"},".join([kept(id(o)) or item(std, o) for o in outcomes])
-        closed = b"}]," if outcomes else b"],"
-    maxima = pieces.section_max(std)
-    sections = [{"id": s.id, "title": s.title, "points": _number(g.sections[s.id]), "max_points": maxima[s.id]}
-                for s in std.sections]
+        between, closed = b"},", (b"}]," if outcomes else b"],")
     # the tail as orjson would write the one object {"sections", "criteria", "vetoes",
     # "findings", "provenance"}: compact, keys in this order; the criteria items are spliced in
     rest = dumps({"vetoes": g.vetoes,
                   "findings": [{"kind": f.kind, "field": f.field, "self": f.self_value, "verified": f.verified_value,
                                 "message": f.message} for f in _in_field_order(std, ev.findings)],
                   "provenance": pieces.provenance(std, ev.provenance)})
-    # joined once: adding the pieces one by one copied the organization's 20 KB four times
-    tail = b"".join((b'{"sections":', dumps(sections), b',"criteria":[', criteria, closed, memoryview(rest)[1:]))
-    return dumps(head), tail
+    # one join of the items, what goes before them added to the first and what goes after to
+    # the last: joined apart first, the organization's 20 KB of items were copied twice
+    before, after = pieces.sections(std, g.sections), b"".join((closed, memoryview(rest)[1:]))
+    if not items:
+        return dumps(head), before + after
+    items[0] = before + items[0]
+    items[-1] += after
+    return dumps(head), between.join(items)
 
 
 # A verdict's words kept (Pieces.item): as many as a frequency plan keeps verdicts. What is
@@ -126,31 +130,50 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
 _WORDS_KEPT = 4096
 
 
+class _Frame:
+    """What a criterion's item says whatever the outcome, serialized once (Pieces._frames)."""
+    __slots__ = ("opening", "closing", "keep")
+
+    def __init__(self, std: Standard, c):
+        # the keys before the outcome's (`{"id":…,"kind":…,`) and after them (`,"rectification":…`)
+        self.opening = dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method,
+                              "kind": c.kind})[:-1] + b","
+        self.closing = b"," + dumps({"rectification": c.rectification})[1:-1]
+        # whether its items are kept. An item quoting dated records is an organization's own
+        # (no two organizations' records are alike, criteria.OutcomeCache): kept, such items
+        # filled the store with bytes never used again and made every lookup slower.
+        self.keep = not any(std.fields[n].type == "records" for n in c.reads if n in std.fields)
+
+
 class Pieces:
     """Serialized pieces of results, made once and used again while one scorer lives.
 
     An outcome shared by many organizations (scoring.criteria.OutcomeCache) is serialized
     once: its criteria item, without the closing brace the self-assessment part goes
-    before. Items are kept by the outcome's identity, and the outcome with them (`_held`): an
-    identity cannot be another live object's, so while kept it names this outcome alone and
-    a lookup needs no further check; bounded like the outcome cache."""
+    before; and with that part, per pair of outcomes. Items are kept by the outcomes'
+    identities, and the outcomes with them (`_held`, `_mine`): an identity cannot be another
+    live object's, so while kept it names this outcome alone and a lookup needs no further
+    check; bounded like the outcome cache."""
 
     def __init__(self, limit: int = 100_000):
         self.limit = limit
         self._items: dict[int, bytes] = {}
         self._held: list[Outcome] = []
         self._mine: dict[int, tuple[Outcome, bytes]] = {}
+        self._pairs: dict[tuple[int, int], bytes] = {}   # (id(outcome), id(self-assessed)) -> item, closed
         self._said: dict[tuple, bytes] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
         self._frames_of: dict[str, tuple[Standard, dict]] = {}
+        self._sections_of: dict[str, tuple[Standard, list, bytes]] = {}
         self._sorted_fields: dict[str, tuple[Standard, list]] = {}
+        self._last: tuple = (None, None)                 # (standard, its frames) asked last
 
     def item(self, std: Standard, o: Outcome) -> bytes:
         got = self._items.get(id(o))
         if got is not None:
             return got
-        opening, closing, keep = self._frames(std)[o.criterion]
-        if not keep:
+        frame = self._frames(std)[o.criterion]
+        if not frame.keep:
             # an organization's own item (it quotes dated records): what it says besides the
             # records repeats across organizations (a frequency criterion's verdicts), so that
             # part is serialized once, the records each time
@@ -161,30 +184,40 @@ class Pieces:
                     self._said.clear()
                 head = self._said[said] = dumps({"outcome": o.outcome, "points": _points(o.points),
                                                  "max_points": _points(o.max_points), "reason": o.reason})[1:-1]
-            return opening + head + b',"evidence":' + dumps({k: _plain(v) for k, v in o.evidence}) + closing
-        data = opening + dumps({"outcome": o.outcome, "points": _points(o.points), "max_points": _points(o.max_points),
-                                "reason": o.reason, "evidence": {k: _plain(v) for k, v in o.evidence}})[1:-1] + closing
+            return b"".join((frame.opening, head, b',"evidence":', dumps({k: _plain(v) for k, v in o.evidence}),
+                             frame.closing))
+        data = b"".join((frame.opening,
+                         memoryview(dumps({"outcome": o.outcome, "points": _points(o.points),
+                                           "max_points": _points(o.max_points), "reason": o.reason,
+                                           "evidence": {k: _plain(v) for k, v in o.evidence}}))[1:-1],
+                         frame.closing))
         if len(self._items) >= self.limit:
+            # the pairs name outcomes held here: they go too (a freed identity may be reused)
             self._items.clear()
             self._held.clear()
+            self._pairs.clear()
         self._items[id(o)] = data
         self._held.append(o)
         return data
 
-    def _frames(self, std: Standard) -> dict[str, tuple[bytes, bytes, bool]]:
-        """Per criterion, what its item says whatever the outcome, serialized once: the keys
-        before the outcome's (`{"id":…,"kind":…,`) and after them (`,"rectification":…`); and
-        whether its items are kept. An item quoting dated records is an organization's own
-        (no two organizations' records are alike, criteria.OutcomeCache): kept, such items
-        filled the store with bytes never used again and made every lookup slower."""
+    def item_with_self(self, std: Standard, o: Outcome, mine: Outcome) -> bytes:
+        """`item` closed by the self-assessment's part (self_part); kept per pair of outcomes
+        when `o`'s item is kept."""
+        data = self.item(std, o) + self.self_part(mine)
+        if id(o) in self._items:                 # (held, and so is `mine`, by self_part)
+            if len(self._pairs) >= self.limit:
+                self._pairs.clear()
+            self._pairs[(id(o), id(mine))] = data
+        return data
+
+    def _frames(self, std: Standard) -> dict[str, _Frame]:
+        """Per criterion of `std`, its _Frame (made once per standard)."""
+        if self._last[0] is std:
+            return self._last[1]
         got = self._frames_of.get(std.id)
         if got is None or got[0] is not std:
-            frames = {c.id: (dumps({"id": c.id, "section": c.section, "title": c.title, "method": c.method,
-                                    "kind": c.kind})[:-1] + b",",
-                             b"," + dumps({"rectification": c.rectification})[1:-1],
-                             not any(std.fields[n].type == "records" for n in c.reads if n in std.fields))
-                      for c in std.criteria.values()}
-            got = self._frames_of[std.id] = (std, frames)
+            got = self._frames_of[std.id] = (std, {c.id: _Frame(std, c) for c in std.criteria.values()})
+        self._last = got
         return got[1]
 
     def self_part(self, mine: Outcome) -> bytes:
@@ -195,8 +228,28 @@ class Pieces:
         data = b"," + dumps({"self_outcome": mine.outcome, "self_points": mine.points})[1:]
         if len(self._mine) >= self.limit:
             self._mine.clear()
+            self._pairs.clear()
         self._mine[id(mine)] = (mine, data)
         return data
+
+    def sections(self, std: Standard, points: dict) -> bytes:
+        """`{"sections":[…],"criteria":[`, the start of a tail: per standard the bytes around
+        its sections' points made once, a template the points are put into (what a section
+        says besides its points, serialized per organization, was a twentieth of a tail)."""
+        got = self._sections_of.get(std.id)
+        if got is None or got[0] is not std:
+            maxima = self.section_max(std)
+            # a section's entry as orjson writes it, split around its points; a "%" it says
+            # doubled, so that only the points' places are taken by bytes formatting
+            cut = [dumps({"id": s.id, "title": s.title, "points": 0, "max_points": maxima[s.id]}).replace(b"%", b"%%")
+                   .split(b',"points":0,') for s in std.sections]
+            text = b'{"sections":[' + b",".join(a + b',"points":%b,' + b for a, b in cut) + b'],"criteria":['
+            got = self._sections_of[std.id] = (std, [s.id for s in std.sections], text)
+        _, ids, text = got
+        if not ids:
+            return text % ()
+        # the points as orjson writes a list of numbers, cut at its commas (a number has none)
+        return text % tuple(dumps([_number(points[sid]) for sid in ids])[1:-1].split(b","))
 
     def provenance(self, std: Standard, provenance: dict) -> dict:
         """`provenance` in its keys' order. Its keys are the standard's field ids: taken in the

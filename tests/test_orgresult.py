@@ -1,0 +1,96 @@
+"""An organization's result tail as orgresult.parts writes it from kept pieces (items per
+outcome and per pair of outcomes with a self-assessment, a template of the sections) is, byte
+for byte, the plain serialization of the result docs/FORMATS.md describes: whatever the kept
+pieces hold or drop, with a self-assessment or without, and whatever a section's title says
+(a "%" in it is text, not a place for the points)."""
+import dataclasses
+import random
+from decimal import Decimal
+
+import orjson
+
+from evaluator.model import Organization, Record, Section
+from evaluator.scoring.criteria import OutcomeCache, score_all
+from evaluator.scoring.orgresult import Pieces, parts
+from evaluator.scoring.run import RoundScorer
+
+from test_engine import PERIOD, full_evidence
+from test_grading import STD
+from test_grading_passes import AGENCY, _organization
+
+
+def _num(d):
+    """results.json's number rule: a whole Decimal an integer, any other the nearest float."""
+    if isinstance(d, Decimal):
+        return int(d) if d == d.to_integral_value() else float(d)
+    return d
+
+
+def _value(v):
+    if isinstance(v, tuple):
+        return [r.as_json() if isinstance(r, Record) else _value(r) for r in v]
+    return _num(v)
+
+
+def _plain_tail(std, ev, outcomes, own, g) -> bytes:
+    """The tail written the slow, obvious way: one dict, one orjson call."""
+    criteria = []
+    for i, o in enumerate(outcomes):
+        c = std.criteria[o.criterion]
+        item = {"id": c.id, "section": c.section, "title": c.title, "method": c.method, "kind": c.kind,
+                "outcome": o.outcome, "points": _num(o.points), "max_points": _num(o.max_points), "reason": o.reason,
+                "evidence": {k: _value(v) for k, v in o.evidence}, "rectification": c.rectification}
+        if own:
+            item.update(self_outcome=own[i].outcome, self_points=_num(own[i].points))
+        criteria.append(item)
+    sections = [{"id": s.id, "title": s.title, "points": _num(g.sections[s.id]),
+                 "max_points": _num(sum((std.criteria[c].points for c in s.criteria
+                                         if std.criteria[c].kind == "base"), Decimal(0)))}
+                for s in std.sections]
+    order = {f: i for i, f in enumerate(std.fields)}
+    findings = [{"kind": f.kind, "field": f.field, "self": _num(f.self_value), "verified": _num(f.verified_value),
+                 "message": f.message} for f in sorted(ev.findings, key=lambda f: order.get(f.field, len(order)))]
+    return orjson.dumps({"sections": sections, "criteria": criteria,
+                         "vetoes": [{k: _num(v) for k, v in veto.items()} for veto in g.vetoes],
+                         "findings": findings, "provenance": dict(sorted(ev.provenance.items()))})
+
+
+def _check(kind, std, orgs):
+    """Each organization's tail through long-kept pieces and through pieces that drop
+    everything every few items, against the plain serialization."""
+    scorer = RoundScorer({kind: std}, PERIOD)
+    cache, tiny, kept = OutcomeCache(std), Pieces(limit=3), Pieces()
+    seen_own = 0
+    try:
+        for org, ev in orgs:
+            outcomes, own = score_all(std, org, ev, PERIOD, None, cache)
+            _, g = scorer.grade_row(org, ev, outcomes, own)
+            want = _plain_tail(std, ev, outcomes, own, g)
+            for pieces in (kept, tiny):
+                head, tail = parts(org, std, ev, outcomes, own, g, pieces)
+                assert tail == want, org.id
+                assert orjson.loads(head)["id"] == org.id
+            seen_own += bool(own)
+    finally:
+        scorer.close()
+    return seen_own
+
+
+def test_tails_with_a_self_assessment_are_the_plain_serialization():
+    rng = random.Random(50)
+    orgs = [_organization(n, rng) for n in range(80)]
+    # items met again: the pairs of (verified, self-assessed) outcomes kept are used again
+    orgs += [(dataclasses.replace(org, id=org.id + "b"), ev) for org, ev in orgs[:20]]
+    assert _check("agency", AGENCY, orgs) == len(orgs)
+
+
+def test_tails_without_a_self_assessment_and_titles_with_percent_signs():
+    titled = [Section(s.id, s.title + t, s.criteria) for s, t in
+              zip(STD.sections, ["（达标率 100%）", "%b%s%%", "%", "%(x)s"] + [""] * len(STD.sections))]
+    std = dataclasses.replace(STD, sections=tuple(titled))
+    orgs = []
+    for n in range(30):
+        org = Organization(f"O{n}", f"O{n}", "community", "东区", "一街道")
+        orgs.append((org, full_evidence(org.id, serious_violation=n % 7 == 0)))
+    assert _check("community", std, orgs) == 0
+
