@@ -2,25 +2,19 @@
 gives every organization exactly the outcomes score_all gives it scored on its own, without a
 cache: on every shipped standard's golden cases, on the mini fixture, and on randomized
 evidence (blanks, values at thresholds, notes, waivers, bulletin as-of dates, records outside
-the period or after the as-of date, self-assessments differing from the verified values).
-The partition's tallies summed at once (scoring.tallies) equal grading.tally's of each
-organization in every digit, and so do the grades made from them."""
+the period or after the as-of date, self-assessments differing from the verified values)."""
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from evaluator.intake.evidence import raw_from_mapping, resolve
-from evaluator.model import Evidence, Organization, Outcome, Record
-from evaluator.terms import OUTCOMES
+from evaluator.model import Evidence, Organization, Record
 from evaluator.resources import rules_dir
 from evaluator.scoring.cases import case_files, load_cases
 from evaluator.scoring.criteria import OutcomeCache, score_all
-from evaluator.scoring.grading import tally
-from evaluator.scoring.tallies import tallies
 from evaluator.scoring.partition_criteria import score_partition_all
 from evaluator.standard.loader import available_standards, load_standard
 from evaluator.standard.periods import cut
@@ -52,29 +46,6 @@ def _assert_same(std, orgs, evs, period, waivers, limit=50_000):
         assert [o.criterion for o in main] == list(std.criteria)
         assert _seen(main) == _seen(want), org.id
         assert _seen(own) == _seen(want_own), org.id
-    _assert_same_tallies(std, [main for main, _ in got])
-    if std.needs_self_assessment:
-        _assert_same_tallies(std, [own for _, own in got])
-
-
-def _digits(d):
-    """A Decimal as results and state.jsonl write it: its value and its exponent (3.0 is not 3)."""
-    return None if d is None else (d, str(d))
-
-
-def _tally_seen(t):
-    b = t.base
-    return ([_digits(x) for x in (b.score, b.earned, b.counted_max, b.applicable_max, b.reviewed_max)], b.problems,
-            t.problems, _digits(t.bonus), [(k, _digits(v)) for k, v in t.sections.items()], t.vetoes, t.not_due,
-            t.lost, [(k, id(v)) for k, v in t.by_criterion.items()])
-
-
-def _assert_same_tallies(std, rows):
-    """scoring.tallies of a partition's rows against grading.tally of each row."""
-    got = tallies(std, rows)
-    assert len(got) == len(rows)
-    for row, t in zip(rows, got):
-        assert _tally_seen(t) == _tally_seen(tally(std, row))
 
 
 def _cases():
@@ -171,56 +142,3 @@ def test_a_cache_of_another_standard_is_refused():
     from evaluator.errors import EvaluationError
     with pytest.raises(EvaluationError, match="outcome cache of standard"):
         score_partition_all(STANDARDS["mini"], [], [], PERIOD, None, OutcomeCache(STANDARDS["community"]))
-
-
-# ------------------------------------------------------------------ tallies of any outcomes
-
-# points at the edges of the integer sums: half points, .005 (the total's rounding step sits
-# between two such), trailing zeros (3.00 is written 3.00), a power of ten, a proportional
-# ratio's 28 digits (tallied by grading.tally: its sums round in Decimal), a value too large
-_POINTS = [Decimal(0), Decimal("0.0"), Decimal("0.5"), Decimal("0.005"), Decimal("1.005"), Decimal("2.50"),
-           Decimal("3.00"), Decimal(3), Decimal("1E+1"), Decimal("0.0001"), Decimal(2) * Decimal("0.8146") / Decimal("0.9"),
-           Decimal("1E-10"), Decimal("1234567.5")]
-
-
-@pytest.mark.parametrize("sid", sorted(STANDARDS))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_tallies_of_any_outcomes_match_tally(sid, data):
-    """Every outcome word on every kind of criterion (veto hits, errors, not-reviewed under
-    each na_policy, not due), points of every shape, and rows out of the standard's order or
-    short of a criterion: each row's tally is grading.tally's, in every digit."""
-    std = STANDARDS[sid]
-    criteria = list(std.criteria.values())
-    plain_points = [p for p in _POINTS if p.as_tuple().exponent >= -9 and p < 1000]
-
-    def outcome(c, shape):
-        # a plain row: what most organizations have (no error, veto hit, missing value that
-        # forbids grading); a worded one has them; both have points on the integers' scale
-        states = [s for s in OUTCOMES if s != "error" and not (s == "not_reviewed" and c.na_policy == "forbid")] \
-            if shape == "plain" else OUTCOMES
-        pool = plain_points if shape in ("plain", "worded") else _POINTS
-        state = data.draw(st.sampled_from(states))
-        most = data.draw(st.sampled_from([c.points if c.kind in ("base", "bonus") else Decimal(0), *pool]))
-        return Outcome(c.id, state, data.draw(st.sampled_from(pool + [most])), most, "",
-                       veto_hit=shape != "plain" and c.kind == "veto" and data.draw(st.booleans()))
-
-    rows, shapes = [], []
-    for _ in range(data.draw(st.integers(1, 8))):
-        shapes.append(data.draw(st.sampled_from(["plain", "plain", "worded", "worded", "any", "reversed", "short"])))
-        row = [outcome(c, shapes[-1]) for c in criteria]
-        rows.append(row[::-1] if shapes[-1] == "reversed" else row[:-1] if shapes[-1] == "short" else row)
-    # outcomes shared between organizations, as the outcome cache shares them
-    if len(rows) > 1 and shapes[0] != "short" and shapes[1] not in ("reversed", "short"):
-        rows[1][0] = rows[0][0]
-        shapes[1] = "any" if shapes[0] in ("any", "reversed") else shapes[1]
-    odd = sum(s not in ("plain", "worded") for s in shapes)
-    with mock.patch("evaluator.scoring.tallies.tally", side_effect=tally) as one_by_one:
-        _assert_same_tallies(std, rows)
-    # the rows on the integers' scale were summed as integers, not by grading.tally (the
-    # checks' own calls go direct)
-    assert one_by_one.call_count <= odd
-
-
-def test_tallies_of_no_organizations_are_none():
-    assert tallies(STANDARDS["mini"], []) == []

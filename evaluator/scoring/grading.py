@@ -219,12 +219,9 @@ class Grade:
 
 
 def grade(standard: Standard, org: Organization, evidence: Evidence,
-          outcomes: list[Outcome], self_outcomes: list[Outcome] | None, period, rules: ConcludingRules,
-          t: Tally | None = None, own: Tally | None = None) -> Grade:
-    """`t` and `own`: tally(standard, outcomes) and tally(standard, self_outcomes) when the
-    caller made them already (a partition's at once, scoring.tallies)."""
+          outcomes: list[Outcome], self_outcomes: list[Outcome] | None, period, rules: ConcludingRules) -> Grade:
     g = standard.grading
-    t = t if t is not None else tally(standard, outcomes)
+    t = tally(standard, outcomes)
     main = t.base
     problems = main.problems + t.problems    # bonus, veto and info criteria can also block grading
     share = (main.reviewed_max / main.applicable_max) if main.applicable_max else ZERO
@@ -240,7 +237,7 @@ def grade(standard: Standard, org: Organization, evidence: Evidence,
         if comp.source == "criteria":
             value = main.score
         elif comp.source == "self_assessment":
-            value = (own.base if own is not None else base_score(standard, self_outcomes or [])).score
+            value = base_score(standard, self_outcomes or []).score
         else:
             raw = evidence.values.get(comp.field)
             if raw is None:

@@ -33,7 +33,6 @@ from ..standard.distribution import compile_distribution
 from .asof import evidence_as_of, gate_evidence
 from .criteria import OutcomeCache
 from .partition_criteria import score_partition_all
-from .tallies import tallies
 from .engine import ConcludingRules
 from .grading import grade, tie_values
 from .jsonlayout import Aside, Layout, spill_descriptor
@@ -135,19 +134,15 @@ class RoundScorer:
         for i, org in enumerate(orgs):
             by_type.setdefault(org.type, []).append(i)
         scored: list = [None] * len(evs)
-        summed: list = [(None, None)] * len(evs)
         for kind, at in by_type.items():
             std = self.standards[kind]
             got = score_partition_all(std, [orgs[i] for i in at], [evs[i] for i in at], self.period, self.waivers,
                                       self.outcome_cache(std))
-            # each organization's tally (grading.tally) summed for all of them at once
-            mains = tallies(std, [main for main, _ in got])
-            owns = tallies(std, [own for _, own in got]) if std.needs_self_assessment else [None] * len(at)
-            for i, outcomes, t in zip(at, got, zip(mains, owns)):
-                scored[i], summed[i] = outcomes, t
+            for i, outcomes in zip(at, got):
+                scored[i] = outcomes
         out = []
-        for org, ev, (outcomes, own), (t, own_t) in zip(orgs, evs, scored, summed):
-            row, g = self.grade_row(org, ev, outcomes, own, t, own_t)
+        for org, ev, (outcomes, own) in zip(orgs, evs, scored):
+            row, g = self.grade_row(org, ev, outcomes, own)
             out.append((row, *parts(org, self.standards[org.type], ev, outcomes, own, g, self._pieces)))
         return out
 
@@ -158,16 +153,15 @@ class RoundScorer:
             cache = self._outcomes[std.id] = OutcomeCache(std)
         return cache
 
-    def grade_row(self, org: Organization, ev: Evidence, outcomes, own, t=None, own_t=None):
-        """(compact row, Grade) of an organization from its outcomes (and their tallies, when
-        made already: scoring.tallies); the what-if path (evaluator.scoring.whatif) grades
-        outcomes it partly reused through here."""
+    def grade_row(self, org: Organization, ev: Evidence, outcomes, own):
+        """(compact row, Grade) of an organization from its outcomes; the what-if path
+        (evaluator.scoring.whatif) grades outcomes it partly reused through here."""
         std = self.standards[org.type]
         rules = self._rules.get(std.id)
         if rules is None:
             rules = self._rules[std.id] = ConcludingRules(std)
         # gates read records as the criteria count them: none dated after a bulletin's as-of date
-        g = grade(std, org, gate_evidence(ev, std.fields, self.period), outcomes, own, self.period, rules, t, own_t)
+        g = grade(std, org, gate_evidence(ev, std.fields, self.period), outcomes, own, self.period, rules)
         graded = g.status == "graded"
         row = Row.of(org, std.id, graded=graded, total=g.total, base=g.base, bonus=g.bonus,
                      veto_count=len(g.vetoes), vetoes="；".join(v["criterion"] for v in g.vetoes),
