@@ -2,7 +2,8 @@
 gives every organization exactly the outcomes score_all gives it scored on its own, without a
 cache: on every shipped standard's golden cases, on the mini fixture, and on randomized
 evidence (blanks, values at thresholds, notes, waivers, bulletin as-of dates, records outside
-the period or after the as-of date, self-assessments differing from the verified values)."""
+the period or after the as-of date, self-assessments differing from the verified values).
+Graded, the partition's organizations get the rows and results they get scored one by one."""
 import dataclasses
 import datetime as dt
 from decimal import Decimal
@@ -14,7 +15,10 @@ from evaluator.intake.evidence import raw_from_mapping, resolve
 from evaluator.model import Evidence, Organization, Record
 from evaluator.resources import rules_dir
 from evaluator.scoring.cases import case_files, load_cases
+from evaluator.scoring.asof import evidence_as_of
 from evaluator.scoring.criteria import OutcomeCache, score_all
+from evaluator.scoring.rows import _values
+from evaluator.scoring.run import RoundScorer
 from evaluator.scoring.partition_criteria import score_partition_all
 from evaluator.standard.loader import available_standards, load_standard
 from evaluator.standard.periods import cut
@@ -48,6 +52,30 @@ def _assert_same(std, orgs, evs, period, waivers, limit=50_000):
         assert _seen(own) == _seen(want_own), org.id
 
 
+def _assert_same_grades(std, orgs, evs, period, waivers):
+    """RoundScorer.score_many (the partition's criteria, then each organization graded) against
+    score_all and grade_row of each organization alone: every field of its compact row (status,
+    total, base, bonus, vetoes, lost points, tie-break values, tier, tier reasons, veto caps,
+    failing gates) and its serialized result."""
+    kind = orgs[0].type
+    together = RoundScorer({kind: std}, period, waivers)
+    alone = RoundScorer({kind: std}, period, waivers)
+    got = together.score_many(orgs, {o.id: e for o, e in zip(orgs, evs)})
+    for org, ev, (row, head, tail) in zip(orgs, evs, got):
+        ev = evidence_as_of(ev, period)
+        outcomes, own = score_all(std, org, ev, period, waivers)
+        want, _ = alone.grade_row(org, ev, outcomes, own)
+        assert _row_values(row) == _row_values(want), org.id
+        assert (head, tail) == alone.score(org, ev)[1:], org.id
+    together.close()
+    alone.close()
+
+
+def _row_values(row):
+    """A row's fields, Decimals with their digits (3.0 is written 3.0)."""
+    return [(v, str(v)) if isinstance(v, Decimal) else v for v in _values(row)]
+
+
 def _cases():
     by_standard = {}
     for case in (c for p in case_files([rules_dir()]) for c in load_cases(p)):
@@ -75,6 +103,8 @@ def test_golden_cases_scored_as_one_partition_match_score_all(standard, cases):
     for period in (PERIOD, cut(PERIOD, dt.date(2026, 6, 30)), cut(PERIOD, dt.date(2026, 1, 20))):
         _assert_same(std, orgs, evs, period, None)
         _assert_same(std, orgs, evs, period, waivers)
+        if len({o.type for o in orgs}) == 1:
+            _assert_same_grades(std, orgs, evs, period, waivers)
 
 
 # ------------------------------------------------------------------ randomized evidence
@@ -131,6 +161,7 @@ def test_randomized_evidence_matches_score_all(sid, data):
                                        dt.date(2026, 12, 30)]), label="as_of")
     limit = data.draw(st.sampled_from([3, 50_000]), label="cache limit")
     _assert_same(std, orgs, evs, cut(PERIOD, as_of) if as_of else PERIOD, waivers, limit)
+    _assert_same_grades(std, orgs, evs, cut(PERIOD, as_of) if as_of else PERIOD, waivers)
 
 
 def test_a_partition_of_no_organizations_scores_none():
