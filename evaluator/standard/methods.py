@@ -317,8 +317,8 @@ class Ratio:
                 raise EvalError(f"分子或分母为负数（{num(numerator)} / {num(d)}），无法计算比例")
             ratio = numerator / d
         ratio = ratio.quantize(RATIO_STEP, ROUND_HALF_UP)
-        shown = _percent(ratio)
-        want = _percent(target)
+        shown = pct(ratio, 2)
+        want = pct(target, 2)
         if ratio >= target:
             return Scored("pass", points, f"{what} {shown}，达到目标 {want}，得 {points_text(points)}", used)
         if scoring == "proportional":
@@ -329,21 +329,6 @@ class Ratio:
             return Scored(_outcome(got, points), got,
                           f"{what} {shown}，未达目标 {want}，按比例{approx}得 {shown_got} 分（{num(points)} × {shown} ÷ {want}，满分 {points_text(points)}）", used)
         return Scored("fail", ZERO, f"{what} {shown}，未达目标 {want}，不得分", used)
-
-
-_PERCENTS: dict[Decimal, str] = {}
-
-
-def _percent(share: Decimal) -> str:
-    """pct(share, 2), kept by value (the text depends on the value alone, terms.num): a ratio
-    criterion shows its target and a ratio on the 0.0001 grid for each organization it scores,
-    thousands of which repeat in a round (formatting one was a quarter of scoring a ratio)."""
-    got = _PERCENTS.get(share)
-    if got is None:
-        if len(_PERCENTS) >= 8192:
-            _PERCENTS.clear()
-        got = _PERCENTS[share] = pct(share, 2)
-    return got
 
 
 @method("frequency", "base", "按期记录（缺一次扣分，扣完为止）",
