@@ -254,6 +254,27 @@ def test_a_round_kept_resident_is_out_of_the_collectors_way_and_rescores_the_sam
     assert {id(r) for r in live.scored.rows} <= {id(x) for x in gc.get_objects()}
 
 
+def test_a_resident_round_compiles_no_rules_when_it_rescores(standards, monkeypatch):
+    # compiling a standard's concluding rules (a durable-rules ruleset) took 50-100 ms of the
+    # first rescore of a process: keep_resident compiles them when the round is loaded
+    from evaluator.scoring import engine
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        live.keep_resident()
+
+        def compiling(*a, **k):
+            raise AssertionError("a ruleset was compiled during a rescore")
+        monkeypatch.setattr(engine, "_OwnedHost", compiling)
+        evidence[ORGS[6].id] = evidence_for(6, BEST)
+        live.rescore(ORGS[6], evidence[ORGS[6].id])
+        monkeypatch.undo()
+        assert written(live) == full(standards, evidence)
+    finally:
+        live.release_resident()
+        live.scored.close()
+
+
 # ---------------------------------------------------------------- agrade rescore
 
 import csv

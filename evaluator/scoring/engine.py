@@ -377,6 +377,10 @@ class Ruleset:
     def _seen(self, closure):
         self._seen_count += 1
 
+    def ready(self) -> None:
+        """Compile the ruleset now rather than when it first runs."""
+        self._ready()
+
     def _ready(self) -> _OwnedHost:
         if self._host is None:
             self._host = _OwnedHost()

@@ -153,13 +153,25 @@ class RoundScorer:
             cache = self._outcomes[std.id] = OutcomeCache(std)
         return cache
 
+    def _concluding(self, std: Standard) -> ConcludingRules:
+        """A standard's concluding rules (vetoes, gates), made when first needed."""
+        rules = self._rules.get(std.id)
+        if rules is None:
+            rules = self._rules[std.id] = ConcludingRules(std)
+        return rules
+
+    def prepare(self) -> None:
+        """Every standard's concluding rules made and compiled now, for a process that keeps a
+        round to re-score (rescore.RoundState.keep_resident): durable-rules compiles a ruleset
+        when it first runs, which took 50-100 ms of the first rescore of a process."""
+        for std in self.standards.values():
+            self._concluding(std).ready()
+
     def grade_row(self, org: Organization, ev: Evidence, outcomes, own):
         """(compact row, Grade) of an organization from its outcomes; the what-if path
         (evaluator.scoring.whatif) grades outcomes it partly reused through here."""
         std = self.standards[org.type]
-        rules = self._rules.get(std.id)
-        if rules is None:
-            rules = self._rules[std.id] = ConcludingRules(std)
+        rules = self._concluding(std)
         # gates read records as the criteria count them: none dated after a bulletin's as-of date
         g = grade(std, org, gate_evidence(ev, std.fields, self.period), outcomes, own, self.period, rules)
         graded = g.status == "graded"
