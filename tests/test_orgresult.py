@@ -94,3 +94,21 @@ def test_tails_without_a_self_assessment_and_titles_with_percent_signs():
         orgs.append((org, full_evidence(org.id, serious_violation=n % 7 == 0)))
     assert _check("community", std, orgs) == 0
 
+
+
+def test_records_of_each_organization_are_its_own_through_one_pieces():
+    """A record's JSON is kept by the record's identity (intake shares equal records); here
+    each organization's records are objects of its own, dropped once it is written, and one
+    Pieces writes 150 organizations: each tail quotes its own records, titled or not."""
+    rng = random.Random(9)
+    scorer = RoundScorer({"agency": AGENCY}, PERIOD)
+    pieces = Pieces()
+    try:
+        for n in range(150):
+            org, ev = _organization(n, rng)
+            outcomes, own = score_all(AGENCY, org, ev, PERIOD)
+            _, g = scorer.grade_row(org, ev, outcomes, own)
+            assert parts(org, AGENCY, ev, outcomes, own, g, pieces)[1] == _plain_tail(AGENCY, ev, outcomes, own, g), n
+            del org, ev, outcomes, own, g
+    finally:
+        scorer.close()
