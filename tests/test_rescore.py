@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from evaluator.model import Organization, Record
+from evaluator.model import Evidence, Organization, Record
 from evaluator.scoring.previous import Previous, PreviousRound
 from evaluator.scoring.rescore import RoundState
 from evaluator.scoring.run import RoundScorer, ScoredRound, score_organizations
@@ -391,3 +391,31 @@ def test_a_rescore_refuses_results_that_do_not_record_their_waivers(tmp_path):
     (results / "run.json").write_text(json.dumps(run), encoding="utf-8")
     code, _, err = run_cli("rescore", rnd, "w2", "--results", results)
     assert code == 2 and "do not record the waivers they were evaluated with" in err, err
+
+
+def test_an_organization_that_leaves_the_ranking_shifts_the_ranks_to_the_last(standards):
+    # the round's first has its evidence withdrawn (not graded: no tier, no rank), then given
+    # back: the net number of ranked organizations changes, so the ranks behind it shift to the
+    # end of each group (the last of the round too), which a move within the ranking never does
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        placed = json.loads(full(standards, evidence))["organizations"]
+        top = min(o["rank"]["round"] for o in placed if o["rank"]["round"])
+        first = next(o for o in ORGS if o.id == next(x["id"] for x in placed if x["rank"]["round"] == top))
+        last = max((x for x in placed if x["rank"]["round"]), key=lambda x: x["rank"]["round"])["id"]
+        i = ORGS.index(first)
+        for ev in (Evidence(first.id, values={}, self_values={}), evidence_for(i)):
+            before = {o["id"]: o["rank"] for o in json.loads(full(standards, evidence))["organizations"]}
+            evidence[first.id] = ev
+            report = live.rescore(first, ev)
+            expected = full(standards, evidence)
+            assert written(live) == expected
+            after = {o["id"]: (o["status"], o["rank"]) for o in json.loads(expected)["organizations"]}
+            if not ev.values:
+                assert after[first.id] == ("not_graded", {"round": None, "district": None, "street": None, "type": None})
+            moved = {rid for rid in after if rid != first.id and after[rid][1] != before[rid]}
+            assert moved == {rid for rid, d in report.others.items() if "rank" in d}
+            assert last in moved                        # the last of the round moved too
+    finally:
+        live.scored.close()
