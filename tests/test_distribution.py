@@ -19,7 +19,7 @@ from evaluator.standard.distribution import Share
 import test_rescore
 from roundkit import MINI, MONTHLY, make_round
 from test_grading import child_standard
-from test_rescore import EVIDENCE_CHANGES, ORGS, brief, evidence_for, full, state, written
+from test_rescore import EVIDENCE_CHANGES, ORGS, brief, evidence_for, full, resident, state, written
 
 NO_QUOTA = MINI.replace("  quotas:\n    - {tier: A, max_share: 50%, scope: district}\n", "")
 
@@ -176,9 +176,7 @@ def spread(tmp_path_factory):
 @settings(max_examples=40)
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=13), EVIDENCE_CHANGES), min_size=1, max_size=3))
 def test_rescoring_with_a_distribution_equals_evaluating_again(spread, steps):
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(spread, evidence)
-    try:
+    with resident(spread) as (live, evidence):
         for i, change in steps:
             before = brief(full(spread, evidence))
             evidence[ORGS[i].id] = evidence_for(i, change)
@@ -187,8 +185,6 @@ def test_rescoring_with_a_distribution_equals_evaluating_again(spread, steps):
             assert written(live) == expected
             after = brief(expected)
             assert sorted(report.changed) == sorted(k for k in after if after[k] != before[k])
-    finally:
-        live.scored.close()
 
 
 def test_the_distribution_reads_in_plain_chinese_for_the_published_rules():
@@ -242,17 +238,13 @@ def test_rescoring_out_of_grading_and_back_with_a_distribution_equals_evaluating
     # O06 is third of 西区's A (7 graded, A exactly 2) and moved to B with a reason; once it
     # cannot be graded its old row must leave the group (6 graded: B at most 1, not 2) and its
     # reason must go; graded again, it is back where it was
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(spread, evidence)
-    try:
+    with resident(spread) as (live, evidence):
         for values in (Evidence("O06", values={"members_full": Decimal(5), "serious_violation": False}), evidence_for(6)):
             evidence["O06"] = values
             live.rescore(ORGS[6], values)
             assert written(live) == full(spread, evidence)
         o06 = next(o for o in json.loads(written(live))["organizations"] if o["id"] == "O06")
         assert any("本组织在该档排第 3，调整为 B档" in line for line in o06["tier_reasons"])
-    finally:
-        live.scored.close()
 
 
 def test_rescoring_a_village_and_the_first_graded_organization_of_a_district(tmp_path, spread, monkeypatch):

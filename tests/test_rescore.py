@@ -2,6 +2,7 @@
 round again gives: the same bytes, and a change report naming everyone who moved."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -83,6 +84,18 @@ def state(standards, evidence) -> RoundState:
                       PREVIOUS)
 
 
+@contextlib.contextmanager
+def resident(standards):
+    """(the RoundState of ORGS with their first evidence, that evidence): the test changes the
+    evidence as it re-scores, and the round is closed after it, whatever happened."""
+    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
+    live = state(standards, evidence)
+    try:
+        yield live, evidence
+    finally:
+        live.scored.close()
+
+
 def written(st: RoundState) -> bytes:
     out: list[bytes] = []
     st.scored.write_json(out.append)
@@ -108,9 +121,7 @@ def standards(tmp_path_factory):
 @settings(max_examples=60)
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=13), EVIDENCE_CHANGES), min_size=1, max_size=4))
 def test_rescoring_in_place_equals_evaluating_the_round_again(standards, steps):
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(standards, evidence)
-    try:
+    with resident(standards) as (live, evidence):
         for i, change in steps:
             before = brief(full(standards, evidence))
             evidence[ORGS[i].id] = evidence_for(i, change)
@@ -127,14 +138,10 @@ def test_rescoring_in_place_equals_evaluating_the_round_again(standards, steps):
             mine = after[ORGS[i].id][2]
             assert report.after["lists"] == [x[5:] for x in mine if x.startswith("list:")]
             assert report.after["designations"] == [x[12:] for x in mine if x.startswith("designation:")]
-    finally:
-        live.scored.close()
 
 
 def test_a_rescore_reports_who_else_moved(standards):
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(standards, evidence)
-    try:
+    with resident(standards) as (live, evidence):
         worst = min(range(14), key=lambda i: json.loads(full(standards, evidence))["organizations"][-1]["id"] == ORGS[i].id)
         evidence[ORGS[worst].id] = evidence_for(worst, {"centre_area": Decimal(520), "awards": Decimal(3),
                                                         "serious_violation": False, "months": 12})
@@ -143,8 +150,6 @@ def test_a_rescore_reports_who_else_moved(standards):
         assert report.others, "climbing to the top moves others down"
         assert all({"tier", "rank"} & set(d) or any(k.startswith(("list:", "designation:")) for k in d)
                    for d in report.others.values())
-    finally:
-        live.scored.close()
 
 
 def _base_of(j: int) -> dict:
@@ -167,12 +172,9 @@ WORST = {"centre_area": Decimal(100), "awards": Decimal(0), "serious_violation":
     [(1, BEST), (3, BEST), (5, BEST), (7, BEST), (1, WORST)],
 ])
 def test_the_change_report_gives_each_moved_organization_its_new_ranks(standards, moves):
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(standards, evidence)
-
-    def placed(payload: bytes) -> dict:
-        return {o["id"]: (o["tier"], o["rank"]) for o in json.loads(payload)["organizations"]}
-    try:
+    with resident(standards) as (live, evidence):
+        def placed(payload: bytes) -> dict:
+            return {o["id"]: (o["tier"], o["rank"]) for o in json.loads(payload)["organizations"]}
         for i, change in moves:
             before = placed(full(standards, evidence))
             evidence[ORGS[i].id] = evidence_for(i, change)
@@ -191,16 +193,12 @@ def test_the_change_report_gives_each_moved_organization_its_new_ranks(standards
                     assert d["rank"] == (None, after[rid][1])
                 if "tier" in d:
                     assert d["tier"] == (None, after[rid][0])
-    finally:
-        live.scored.close()
 
 
 def test_a_report_keeps_the_ranks_of_its_rescore_when_later_ones_move_them(standards):
     # a batch of appeals reads its reports after all of them: each says where the others were
     # placed by its own rescore
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(standards, evidence)
-    try:
+    with resident(standards) as (live, evidence):
         evidence[ORGS[2].id] = evidence_for(2, BEST)
         first = live.rescore(ORGS[2], evidence[ORGS[2].id])
         then = {o["id"]: o["rank"] for o in json.loads(full(standards, evidence))["organizations"]}
@@ -208,30 +206,24 @@ def test_a_report_keeps_the_ranks_of_its_rescore_when_later_ones_move_them(stand
         live.rescore(ORGS[4], evidence[ORGS[4].id])
         ranked = {rid: d["rank"][1] for rid, d in first.others.items() if "rank" in d}
         assert ranked and all(then[rid] == rank for rid, rank in ranked.items())
-    finally:
-        live.scored.close()
 
 
 def test_the_collector_waits_while_a_rescore_works(standards, monkeypatch):
     # a collection landing in a rescore walked the thousands of rows a tier move shifts: the
     # collector is paused from scoring to the change report, and running again afterwards
     import gc
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(standards, evidence)
-    seen: list[bool] = []
-    for name, obj in (("score", live.scorer), ("replace", live.scored.quotas), ("refresh", live.states["lists"])):
-        def spy(*a, _f=getattr(obj, name), **k):
-            seen.append(gc.isenabled())
-            return _f(*a, **k)
-        monkeypatch.setattr(obj, name, spy)
-    try:
+    with resident(standards) as (live, evidence):
+        seen: list[bool] = []
+        for name, obj in (("score", live.scorer), ("replace", live.scored.quotas), ("refresh", live.states["lists"])):
+            def spy(*a, _f=getattr(obj, name), **k):
+                seen.append(gc.isenabled())
+                return _f(*a, **k)
+            monkeypatch.setattr(obj, name, spy)
         evidence[ORGS[3].id] = evidence_for(3, BEST)
         report = live.rescore(ORGS[3], evidence[ORGS[3].id])
         assert seen == [False, False, False]
         assert gc.isenabled()
         assert written(live) == full(standards, evidence)
-    finally:
-        live.scored.close()
     assert report.others and set(report.phases) == {"score", "quotas", "ranks", "lists", "report"}
 
 
@@ -397,9 +389,7 @@ def test_an_organization_that_leaves_the_ranking_shifts_the_ranks_to_the_last(st
     # the round's first has its evidence withdrawn (not graded: no tier, no rank), then given
     # back: the net number of ranked organizations changes, so the ranks behind it shift to the
     # end of each group (the last of the round too), which a move within the ranking never does
-    evidence = {o.id: evidence_for(i) for i, o in enumerate(ORGS)}
-    live = state(standards, evidence)
-    try:
+    with resident(standards) as (live, evidence):
         placed = json.loads(full(standards, evidence))["organizations"]
         top = min(o["rank"]["round"] for o in placed if o["rank"]["round"])
         first = next(o for o in ORGS if o.id == next(x["id"] for x in placed if x["rank"]["round"] == top))
@@ -417,5 +407,3 @@ def test_an_organization_that_leaves_the_ranking_shifts_the_ranks_to_the_last(st
             moved = {rid for rid in after if rid != first.id and after[rid][1] != before[rid]}
             assert moved == {rid for rid, d in report.others.items() if "rank" in d}
             assert last in moved                        # the last of the round moved too
-    finally:
-        live.scored.close()
