@@ -948,17 +948,19 @@ def _leave(code) -> None:
     is left to wait for: after `evaluate` of 20,000 organizations, the final collection and
     the modules' teardown took 0.1-0.2 s of a process whose work was done (alone on a core
     after the workers, about 2% of a two-worker run). The exit handlers still run (temporary
-    files, multiprocessing's finalizers, logging), and the standard streams are flushed; with
-    a thread or a child process still alive the exit is the ordinary one, which waits for them."""
+    files, multiprocessing's finalizers and its wait for child processes, logging), and the
+    standard streams are flushed; with a thread still alive the exit is the ordinary one,
+    which waits for it."""
     import atexit
-    import multiprocessing
     import os
     import threading
-    if isinstance(code, bool) or not isinstance(code, int):
+    if not isinstance(code, int):            # (a bool is one: sys.exit(True) is status 1)
         if code is not None:                 # a message, as sys.exit prints it
             print(code, file=sys.stderr)
         code = 0 if code is None else 1
-    if threading.active_count() > 1 or multiprocessing.active_children():
+    # a thread still running is joined by the interpreter's shutdown, not by an exit handler;
+    # child processes are (multiprocessing's handler waits for them as an ordinary exit does)
+    if threading.active_count() > 1:
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):

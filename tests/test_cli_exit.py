@@ -60,3 +60,20 @@ def test_a_message_exit_prints_it_and_gives_1(tmp_path):
     done = _agrade(code, tmp_path)
     assert done.returncode == 1
     assert "停止 — stopped" in done.stderr
+
+
+def test_a_boolean_exit_gives_the_status_sys_exit_gives(tmp_path):
+    # sys.exit(True) is status 1 and sys.exit(False) status 0, nothing printed (a bool is an int)
+    for value, status in ((True, 1), (False, 0)):
+        done = _agrade(f"def stop(*a, **k):\n    sys.exit({value})\ncli.app = stop", tmp_path)
+        assert (done.returncode, done.stderr) == (status, "")
+
+
+def test_child_processes_still_running_are_waited_for(tmp_path):
+    mark = tmp_path / "child"
+    code = ("import multiprocessing as mp\n"
+            f"def late():\n    time.sleep(0.5)\n    open({str(mark)!r}, 'w').write('done')\n"
+            "mp.get_context('fork').Process(target=late).start()\nsys.argv = ['agrade', '--version']")
+    done = _agrade(code, tmp_path)
+    assert done.returncode == 0
+    assert mark.read_text() == "done"
