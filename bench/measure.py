@@ -8,6 +8,7 @@ large round in memory would report the benchmark's size as its own."""
 from __future__ import annotations
 
 import compileall
+import functools
 import os
 import subprocess
 import sys
@@ -24,16 +25,12 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-_COMPILED: list[bool] = []
-
-
+@functools.cache
 def _compiled() -> None:
     """agrade's modules compiled to bytecode once, as `pip install` leaves a package: with
     PYTHONDONTWRITEBYTECODE set (as on the development machine) every measured command would
     otherwise compile them from source again, about 0.2 CPU-s a run that no installed copy spends."""
-    if not _COMPILED:
-        compileall.compile_dir(Path(__file__).resolve().parent.parent / "evaluator", quiet=1)
-        _COMPILED.append(True)
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "evaluator", quiet=1)
 
 
 def run_measured(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
