@@ -122,6 +122,29 @@ def parts(org: Organization, std: Standard, ev: Evidence, outcomes: list[Outcome
     return dumps(head), between.join(items)
 
 
+class _ByIdentity(dict):
+    """Bytes made of an object, by the object's identity (`id`), the object held with them: an
+    identity cannot be another live object's, so while held it names this object alone and a
+    lookup (`get`, a dict's) needs no further check. Emptied, its objects let go, at `limit`."""
+    __slots__ = ("held", "limit")
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.held: list = []
+        self.limit = limit
+
+    def keep(self, obj, data: bytes) -> bool:
+        """`data` kept for `obj`; True when everything kept before was let go first (what
+        names those objects elsewhere must go too: a freed identity may be reused)."""
+        emptied = len(self) >= self.limit
+        if emptied:
+            self.clear()
+            self.held.clear()
+        self[id(obj)] = data
+        self.held.append(obj)
+        return emptied
+
+
 # A verdict's words kept (Pieces.item): as many as a frequency plan keeps verdicts. What is
 # kept long, scattered among a partition's short-lived objects, keeps the allocator's memory
 # from going back: section entries kept by their points as well (most values new: a
@@ -150,16 +173,13 @@ class Pieces:
 
     An outcome shared by many organizations (scoring.criteria.OutcomeCache) is serialized
     once: its criteria item, without the closing brace the self-assessment part goes
-    before; and with that part, per pair of outcomes. Items are kept by the outcomes'
-    identities, and the outcomes with them (`_held`, `_mine`): an identity cannot be another
-    live object's, so while kept it names this outcome alone and a lookup needs no further
-    check; bounded like the outcome cache."""
+    before (`_items`); the self-assessment's part (`_mine`); and the two joined, per pair of
+    outcomes (`_pairs`, whose outcomes the other two hold). Bounded like the outcome cache."""
 
     def __init__(self, limit: int = 100_000):
         self.limit = limit
-        self._items: dict[int, bytes] = {}
-        self._held: list[Outcome] = []
-        self._mine: dict[int, tuple[Outcome, bytes]] = {}
+        self._items = _ByIdentity(limit)
+        self._mine = _ByIdentity(limit)
         self._pairs: dict[tuple[int, int], bytes] = {}   # (id(outcome), id(self-assessed)) -> item, closed
         self._said: dict[tuple, bytes] = {}
         self._maxima: dict[str, tuple[Standard, dict]] = {}
@@ -191,13 +211,8 @@ class Pieces:
                                            "max_points": _points(o.max_points), "reason": o.reason,
                                            "evidence": {k: _plain(v) for k, v in o.evidence}}))[1:-1],
                          frame.closing))
-        if len(self._items) >= self.limit:
-            # the pairs name outcomes held here: they go too (a freed identity may be reused)
-            self._items.clear()
-            self._held.clear()
-            self._pairs.clear()
-        self._items[id(o)] = data
-        self._held.append(o)
+        if self._items.keep(o, data):
+            self._pairs.clear()                  # (they named outcomes held there)
         return data
 
     def item_with_self(self, std: Standard, o: Outcome, mine: Outcome) -> bytes:
@@ -223,13 +238,11 @@ class Pieces:
     def self_part(self, mine: Outcome) -> bytes:
         """`,"self_outcome":…,"self_points":…}`: the end of an item with a self-assessment."""
         got = self._mine.get(id(mine))
-        if got is not None and got[0] is mine:
-            return got[1]
+        if got is not None:
+            return got
         data = b"," + dumps({"self_outcome": mine.outcome, "self_points": mine.points})[1:]
-        if len(self._mine) >= self.limit:
-            self._mine.clear()
+        if self._mine.keep(mine, data):
             self._pairs.clear()
-        self._mine[id(mine)] = (mine, data)
         return data
 
     def sections(self, std: Standard, points: dict) -> bytes:
