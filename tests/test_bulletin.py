@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -301,7 +302,7 @@ V2 = {'version: "1"': 'version: "2"',
       "{tier: A, min_share": "{tier: S, min_share"}
 
 
-def year_round(base, year: int, extra: str = "") -> "Path":
+def year_round(base, year: int, extra: str = "") -> Path:
     folder = base / str(year)
     shutil.copytree(MINI / "evidence", folder / "evidence")
     shutil.copy(MINI / "orgs.csv", folder / "orgs.csv")

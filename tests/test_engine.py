@@ -10,7 +10,6 @@ from hypothesis import given, settings, strategies as st
 
 from evaluator.errors import EvaluationError
 from evaluator.model import Evidence, Organization, Record
-from evaluator.scoring import engine as engine_mod
 from evaluator.scoring.criteria import score_all
 from evaluator.scoring.engine import ConcludingRules, Exact, Lowering, Ruleset
 from evaluator.standard.expr import MissingValue, EvalError, NameSpec, Type, compile_expr

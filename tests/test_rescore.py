@@ -270,7 +270,6 @@ def test_a_resident_round_compiles_no_rules_when_it_rescores(standards, monkeypa
 # ---------------------------------------------------------------- agrade rescore
 
 import csv
-import shutil
 
 from conftest import run_cli
 from evaluator.demo import generate
