@@ -13,11 +13,12 @@ main process about 0.2 s of the 20,000-organization round).
 Written in place (`write_to`):
 - one process (`workers` 1, or a file of a single chunk): each chunk is composed, hashed while
   it is in this core's cache (filesink explains why that matters) and written at its offset;
-- `workers` >= 2: forked processes compose and pwrite chunks side by side, taking them from a
-  pipe as they are free, and report each one done; one more forked process reads the file
-  back in order from the page cache and hashes it (SHA-256 is one sequential digest of the
-  whole file), so the standard digest is that of the bytes on disk. Meanwhile this process
-  makes results.csv and state.jsonl (README, Performance, has the figures).
+- `workers` >= 2: `workers` - 1 forked processes compose and pwrite chunks side by side,
+  taking them from a pipe as they are free, and report each one done; one more forked
+  process reads the file back in order from the page cache and hashes it (SHA-256 is one
+  sequential digest of the whole file), so the standard digest is that of the bytes on disk.
+  Meanwhile this process writes state.jsonl, whose lines were made while the round was
+  placed (run.StateBodies; README, Performance, has the figures).
 Either way the descriptor is an unnamed file results._Staged names only once `result()` has
 returned: a failure or a kill leaves nothing half-written under a real name.
 """
@@ -227,8 +228,14 @@ class _Serial:
 
 
 class _Parallel:
-    """Chunks composed and written by `workers` forked writers, and hashed in file order by one
-    more forked process (`_hasher`), which reads them back as the writers report them done.
+    """Chunks composed and written by `workers` - 1 forked writers, and hashed in file order by
+    one more forked process (`_hasher`), which reads them back as the writers report them done.
+
+    One core of `workers` is the hasher's: it is the critical path (SHA-256 is sequential:
+    0.35 CPU-s for 485 MB against 0.3 for composing and writing them), and beside as many
+    writers as cores it got a share of one while they ran, then finished alone, 0.2-0.25 s
+    after them, the other core idle. One writer and the hasher on two cores: the hasher
+    follows the writer closely and ends soon after it.
 
     Not a thread of this process: this process makes results.csv and state.jsonl meanwhile, in
     Python, holding the GIL, and a hashing thread needs the GIL back after every megabyte it
@@ -253,7 +260,7 @@ class _Parallel:
             write_all(task_w, array("i", range(len(tasks))).tobytes())
             os.close(task_w)
             task_w = -1
-            for _ in range(min(workers, len(tasks))):
+            for _ in range(min(max(1, workers - 1), len(tasks))):
                 self.pids.append(_fork((layout.fd, out, task_r, done_w), _writer, layout, out, task_r, done_w, tasks))
             self.pids.append(_fork((out, done_r, result_w), _hasher, layout, out, done_r, result_w, tasks))
         except BaseException:
