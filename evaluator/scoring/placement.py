@@ -237,19 +237,29 @@ class Quotas:
         for r in rows:
             self.rows[r.id] = r
             self.entering[r.id] = [None] * len(self.steps)
-            for i in range(len(self.steps)):
-                if self._applies(i, r):
-                    self._group(i, r).members += 1
-        tiers = dict(self.distributions.after)
-        for i in range(len(self.steps)):
-            for r in rows:
-                self._enter(i, r, tiers[r.id], sort=False)
+        # per step, each row's group (None: the step's quota is not its standard's, or it is not
+        # graded), found once, not once for the count, once entering and once after the step
+        # (_enter, _after): 0.03 s of the 0.06 placing the quotas of 20,000 organizations took
+        groups = [[self._group(i, r) if self._applies(i, r) else None for r in rows] for i in range(len(self.steps))]
+        for of_step in groups:
+            for grp in of_step:
+                if grp is not None:
+                    grp.members += 1
+        tier_ids = {sid: [t.id for t in g.tiers] for sid, g in gradings.items()}
+        tiers = [self.distributions.after[r.id] for r in rows]
+        for i, step in enumerate(self.steps):
+            for r, grp, tier in zip(rows, groups[i], tiers):       # _enter(i, r, tier) unsorted
+                self.entering[r.id][i] = tier
+                if grp is not None and tier is not None and tier_ids[r.standard][tier] == step.tier:
+                    grp.cand.append((r.sort_key, r.id))
             for grp in self.groups[i].values():
                 grp.cand.sort()
                 grp.moved = {rid for _, rid in grp.cand[grp.allowed:]}
-            tiers = {r.id: self._after(i, r) for r in rows}
-        for r in rows:
-            r.tier_index = tiers[r.id]
+            # _after(i, r): only those the step moved (all of them its candidates) change
+            tiers = [self._after(i, r) if grp is not None and r.id in grp.moved else tier
+                     for r, grp, tier in zip(rows, groups[i], tiers)]
+        for r, tier in zip(rows, tiers):
+            r.tier_index = tier
 
     # -- membership
 
