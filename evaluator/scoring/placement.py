@@ -370,6 +370,19 @@ class Quotas:
 
     # -- what the reasons say
 
+    def reasoned(self) -> set[str]:
+        """The ids of the rows `reasons` may say anything of: those a distribution moved, and
+        in each quota group those past its allowed count or equal on every tie-break to the
+        first of them. Asked once before every row's reasons are (results.json's round parts):
+        asking all 20,000 organizations of a round took 0.035 s, for nothing but a few."""
+        ids = set(self.distributions.why)
+        for groups in self.groups:
+            for grp in groups.values():
+                if grp.allowed < len(grp.cand):
+                    first = bisect.bisect_left(grp.cand, (grp.cand[grp.allowed][0],))
+                    ids.update(rid for _, rid in grp.cand[first:])
+        return ids
+
     def reasons(self, r: Row) -> list[str]:
         """The tier reasons quota steps add to row r (its position and the group's counts)."""
         out: list[str] = list(self.distributions.why.get(r.id, ()))

@@ -320,8 +320,9 @@ class ScoredRound:
         of the bytes read back, not copies: results.json (485 MB at 20,000 organizations) went
         through five copies on its way, about 0.3 s of the main process after scoring."""
         read = getattr(self.spill, "read", None)          # a Spill (not a results file or a store)
+        reasoned = self.quotas.reasoned()
         for r in self.order:
-            middle = self._round_part(r)
+            middle = self._round_part(r, reasoned)
             if read is not None:
                 at, nh, nt = r.spill
                 data = memoryview(read(at, nh + nt))
@@ -332,11 +333,11 @@ class ScoredRound:
                 head, tail = head[:-1], tail[1:]
             yield r, (head, b"," + middle + b",", tail), nh + nt + len(middle), nh - 1, len(middle)
 
-    def _round_part(self, r: Row) -> bytes:
+    def _round_part(self, r: Row, reasoned: set[str]) -> bytes:
         """r's round part of its result (tier after quotas, reasons, ranks), serialized without
         its braces. Its quota reasons quote positions and counts of the final placement: made
-        here, once the round is placed."""
-        r.extra_reasons = self.quotas.reasons(r) or None
+        here, once the round is placed (`reasoned`: the ids it may have any for, Quotas.reasoned)."""
+        r.extra_reasons = (self.quotas.reasons(r) or None) if r.id in reasoned else None
         return dumps(round_part(r, self.standards[r.standard]))[1:-1]
 
     @property
@@ -356,9 +357,10 @@ class ScoredRound:
         is `fd`: every organization's round part made (into the spill) and its place in the
         file known (`where`), before a byte of it is written."""
         layout = Layout(self.spill, fd, None, CLOSING)     # the header last: see add_lists
+        reasoned = self.quotas.reasoned()
         with gc_paused():                  # (see score_round)
             for n, r in enumerate(self.order):
-                layout.add(r.spill, self._round_part(r))
+                layout.add(r.spill, self._round_part(r, reasoned))
                 r.at = n
         layout.done(self._header_text())
         self.positions = layout.positions
