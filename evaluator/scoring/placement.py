@@ -248,7 +248,7 @@ class Quotas:
         tier_ids = {sid: [t.id for t in g.tiers] for sid, g in gradings.items()}
         tiers = [self.distributions.after[r.id] for r in rows]
         for i, step in enumerate(self.steps):
-            for r, grp, tier in zip(rows, groups[i], tiers):       # _enter(i, r, tier) unsorted
+            for r, grp, tier in zip(rows, groups[i], tiers):       # _enter(i, r, tier), sorted below
                 self.entering[r.id][i] = tier
                 if grp is not None and tier is not None and tier_ids[r.standard][tier] == step.tier:
                     grp.cand.append((r.sort_key, r.id))
@@ -277,15 +277,11 @@ class Quotas:
         return (tier is not None and self._applies(i, r)
                 and self.gradings[r.standard].tiers[tier].id == self.steps[i].tier)
 
-    def _enter(self, i: int, r: Row, tier: int | None, sort: bool = True) -> None:
+    def _enter(self, i: int, r: Row, tier: int | None) -> None:
         """Row r reaches step i in tier `tier` (a candidate when that is the step's tier)."""
         self.entering[r.id][i] = tier
         if self._candidate(i, r, tier):
-            grp = self._group(i, r)
-            if sort:
-                bisect.insort(grp.cand, (r.sort_key, r.id))
-            else:
-                grp.cand.append((r.sort_key, r.id))
+            bisect.insort(self._group(i, r).cand, (r.sort_key, r.id))
 
     def _leave(self, i: int, r: Row) -> None:
         """Row r no longer reaches step i as it did (its candidacy, if any, is withdrawn)."""

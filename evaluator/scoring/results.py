@@ -74,15 +74,19 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
         return obj
     if isinstance(obj, Decimal):
-        # Integral values as ints; others as the shortest float that round-trips the decimal:
-        # exact for totals, scores and evidence (a few decimal places); a proportional ratio's
-        # points, kept to 28 digits until the total's rounding, are shown to 17 significant digits.
-        return int(obj) if obj == obj.to_integral_value() else float(obj)
+        return _decimal(obj)
     if isinstance(obj, (dt.date, dt.datetime)):
         return obj.isoformat()
     if hasattr(obj, "date") and hasattr(obj, "title"):          # a normalize.Record
         return Record.as_json(obj)
     raise TypeError(f"cannot serialize {type(obj).__name__}")
+
+
+def _decimal(obj: Decimal) -> int | float:
+    """Integral values as ints; others as the shortest float that round-trips the decimal:
+    exact for totals, scores and evidence (a few decimal places); a proportional ratio's
+    points, kept to 28 digits until the total's rounding, are shown to 17 significant digits."""
+    return int(obj) if obj == obj.to_integral_value() else float(obj)
 
 
 def dumps(payload: dict) -> str:
@@ -128,10 +132,14 @@ def csv_lines(rows, batch: int = 1000) -> Iterator[bytes]:
     yield "\ufeff".encode("utf-8") + lines([[zh for _, zh in CSV_COLUMNS]])
     out = []
     for r in rows:
-        out.append([_cell(v) for v in (                     # in CSV_COLUMNS order (_CSV_ORDER)
-            r.rank_round, r.id, r.name, ORG_TYPES.get(r.type, r.type), r.district, r.street, r.standard,
-            STATUS_ZH[r.status], r.total, r.base, r.bonus, r.tier, r.tier_name, r.rank_district, r.rank_street, r.rank_type,
-            r.vetoes, r.findings, r.lost)])
+        # in CSV_COLUMNS order (_CSV_ORDER). Ranks and counts (int or None) and the status (our
+        # own words) as they are: the csv module writes None as "" and an int as _cell would
+        # (seven calls a row fewer: 0.04 s of 0.16 at 20,000 organizations)
+        out.append([
+            r.rank_round, _cell(r.id), _cell(r.name), _cell(ORG_TYPES.get(r.type, r.type)), _cell(r.district),
+            _cell(r.street), _cell(r.standard), STATUS_ZH[r.status], _cell(r.total), _cell(r.base), _cell(r.bonus),
+            _cell(r.tier), _cell(r.tier_name), r.rank_district, r.rank_street, r.rank_type, _cell(r.vetoes), r.findings,
+            r.lost])
         if len(out) >= batch:
             yield lines(out)
             out.clear()
@@ -153,6 +161,8 @@ def _cell(v: Any) -> Any:
         return ""
     if t is int:
         return v
+    if t is Decimal:                       # (totals: to_jsonable's five type tests first)
+        return _decimal(v)
     return neutralize(to_jsonable(v))
 
 
