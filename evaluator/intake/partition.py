@@ -256,11 +256,10 @@ def parse_bulk(path: Path, data: bytes) -> tuple | None:
     return kind, name, head, table.slice(1)
 
 
-def cut_bulk(parsed: tuple, ids: list[str], starts: list[int], loose, first: int = 2) -> list[tuple[int, tuple]]:
+def cut_bulk(parsed: tuple, ids: list[str], starts: list[int], loose) -> list[tuple[int, tuple]]:
     """parse_bulk's rows cut by partition (the registry's `ids`, partitions beginning at
     `starts`): [(partition, piece)] in partition order. Rows naming no known organization go
-    to `loose(kind, head, name, table, numbers)` first. `first`: the line number of the first
-    row (2, after the header; further on for a range of the file, see _parse_job)."""
+    to `loose(kind, head, name, table, numbers)` first."""
     kind, name, head, body = parsed
     if body.num_rows == 0:                          # a header alone: no evidence (was an IndexError)
         return []
@@ -276,7 +275,7 @@ def cut_bulk(parsed: tuple, ids: list[str], starts: list[int], loose, first: int
     if pos.null_count or not _stripped(ids):
         pos = pc.index_in(pc.utf8_trim_whitespace(body.column(head["organization"])), value_set=registry)
     pos = pos.to_numpy(zero_copy_only=False)
-    numbers = np.arange(first, body.num_rows + first)
+    numbers = np.arange(2, body.num_rows + 2)
     # each registry position's partition found once, then looked up per row: searching the
     # partition starts for each of a file's million rows cost 0.02 s
     part_of = np.searchsorted(np.asarray(starts), np.arange(len(ids)), side="right") - 1
@@ -464,13 +463,12 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
     stop_read_ahead()                # helpers started for other files
     if ahead is None and helpers > 0:
         ahead = ReadAhead.start(files, helpers, spill_dir)
-    hashed = None
     if ahead is not None:
         r._spill, r._ahead = ahead.spill, dict(ahead.pending)
         ahead.route_by(r.ids, r.starts)
-        hashed = ahead.digest
+        hashed = ahead.evidence_digest()
         if hashed is not None:       # the files' digest is known: reading them adds nothing to it
-            r.digest = _Hashed()
+            r.digest = _Hashed(hashed)
     try:
         for f in files:
             with gc_paused():            # bulk building of acyclic data (see gc_paused)
@@ -479,17 +477,21 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
         if ahead is not None:
             ahead.close()
             r._ahead.clear()
-    if hashed is not None:
-        r.digest = hashed
     return r
 
 
 class _Hashed:
-    """A router's digest while the digest of its files was computed ahead (ReadAhead.digest):
+    """A router's digest when the digest of its files was computed ahead (ReadAhead.digest):
     what reading them would add to it is left out."""
+
+    def __init__(self, hexdigest: str):
+        self._hex = hexdigest
 
     def update(self, data) -> None:
         pass
+
+    def hexdigest(self) -> str:
+        return self._hex
 
 
 _AHEAD_MIN = 1 << 20                     # bytes: a smaller file is read faster than a fork
@@ -553,35 +555,34 @@ class ReadAhead:
     def __init__(self, files: list[Path], spill: Spill):
         self.files = [str(f) for f in files]
         self.spill = spill
-        self.digest = None                          # the files' evidence digest, when hashed ahead
         self.pending: dict[str, _Pending] = {}      # file -> its pieces, when its helper sends them
         self._helpers: list[_Helper] = []
         self._routed = False
+        self._digest: _Helper | None = None         # the process hashing the files, if any
 
     @classmethod
     def start(cls, files: list[Path], helpers: int, spill_dir=None, digest: bool = False) -> "ReadAhead | None":
         """Helpers forked for the bulk files among `files`; None when there are none. With
-        `digest`, the files' evidence digest is computed meanwhile (`digest`; see _hash_ahead)."""
+        `digest`, one more process computes the files' evidence digest (`evidence_digest`)."""
         big = [f for f in files if f.suffix.lower() == ".csv" and _size(f) >= _AHEAD_MIN]
         if not big or helpers < 1:
             return None
         import importlib
         import multiprocessing as mp
-        import threading
-        hashed: list = [None]
-        hashing = threading.Thread(target=_hash_ahead, args=(files, hashed), daemon=True) if digest else None
-        if hashing is not None:
-            hashing.start()
+        ctx = mp.get_context("fork")
+        hashing = None
+        if digest:                      # forked first, before pyarrow: see _digest_helper
+            conn, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_digest_helper, args=(files, theirs), daemon=True)
+            proc.start()
+            theirs.close()
+            hashing = _Helper(proc, conn)
         arrow()
         for module in ("pyarrow.compute", "pyarrow.csv"):     # imported once here, not in every helper
             importlib.import_module(module)
-        if hashing is not None:
-            hashing.join()              # (no thread of this process runs while it forks)
-        ctx = mp.get_context("fork")
         self = cls(files, Spill(spill_dir))
-        self.digest = hashed[0]
+        self._digest = hashing
         self.spill.share(ctx)
-        parts: dict[str, list] = {}                 # file -> (helper, job) for each of its ranges
         for share in _shares(big, helpers):
             conn, theirs = ctx.Pipe()
             proc = ctx.Process(target=_helper, args=(share, theirs, self.spill, os.getpid()), daemon=True)
@@ -589,9 +590,7 @@ class ReadAhead:
             theirs.close()              # a helper that dies leaves this end at end of file
             helper = _Helper(proc, conn)
             self._helpers.append(helper)
-            for job in share:
-                parts.setdefault(str(job[0]), []).append((helper, _key(job)))
-        self.pending = {f: _Pending(sorted(p, key=lambda hk: hk[1][1])) for f, p in parts.items()}
+            self.pending.update((str(f), _Pending(helper, str(f))) for f in share)
         return self
 
     def route_by(self, ids: list[str], starts: list[int]) -> None:
@@ -604,99 +603,48 @@ class ReadAhead:
         for h in self._helpers:
             h.send(where)
 
+    def evidence_digest(self) -> str | None:
+        """The files' evidence digest (hex) when a process computed it and is done by now
+        (intake.evidence.digest_file of each file, in order: what reading them gives), else
+        None: route hashes them as it reads them, as without it, never waiting for it."""
+        h, self._digest = self._digest, None
+        if h is None:
+            return None
+        got = h.result("digest") if h.conn.poll(0) else None
+        h.close(finished=got is not None)
+        return got
+
     def close(self) -> None:
         """The helpers gone (stopped when they were not routed or not all taken), the spill
         appended to by this process alone again."""
+        if self._digest is not None:
+            self._digest.close(finished=False)
+            self._digest = None
         for h in self._helpers:
-            h.close(finished=self._routed and all(p.taken for p in self.pending.values() if h in p.helpers))
+            h.close(finished=self._routed and all(p.taken for p in self.pending.values() if p.helper is h))
         self._helpers = []
         self.spill.unshare()
 
 
-def _hash_ahead(files: list[Path], out: list) -> None:
-    """In a thread: the evidence digest of `files` (digest_file of each, in order, as route
-    reading them gives it) into out[0]; nothing when one cannot be read (route hashes them as
-    it reads them, and says why). Run while the process imports pyarrow before it forks the
-    helpers (0.2 s, while the other core waited for them): hashlib lets go of the interpreter
-    while it hashes a large buffer, so the 0.14 s of hashing the 106 MB of 20,000
-    organizations' evidence leaves route (when the helpers and this process shared the cores).
-    The files are mapped, not read: only hashed here, as route then maps them (file_bytes)."""
-    h = hashlib.sha256()
-    try:
-        for f in files:
-            with open(f, "rb") as fh:
-                try:
-                    data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                except ValueError:      # (an empty file cannot be mapped)
-                    data = fh.read()
-                digest_file(h, f, data)
-                if isinstance(data, mmap.mmap):
-                    data.close()
-    except OSError:
-        return
-    out[0] = h
-
-
-def _shares(files: list[Path], helpers: int) -> list[list[tuple[Path, int, int | None]]]:
-    """The bulk files dealt to at most `helpers` helpers in about equal bytes, as jobs (file,
-    start, stop: the bytes [start, stop) of it, None: to its end). The files are laid end to
-    end, smallest first, and cut into `helpers` runs: a helper per file made the one with the
-    largest set the pace while the other waited (records.csv 69 MB and values.csv 37 MB at
-    20,000 organizations: 0.3 s). A cut inside a file is at the end of a line and leaves at
-    least _SPLIT_MIN bytes on either side, else the whole rest goes to one helper. Smallest
-    first puts the cut of a large file near its beginning, where the helper of the second
-    range has fewer lines to count (_parse_job). Each share in reading order."""
-    fair = sum(map(_size, files)) / max(1, helpers)
-    shares: list[list] = [[]]
-    load = 0
-    for f in sorted(files, key=_size):
-        size, at = _size(f), 0
-        while at < size or not size:
-            rest, room, last = size - at, fair - load, len(shares) == helpers
-            cut = None
-            if not last and rest > room + _SPLIT_MIN and room >= _SPLIT_MIN:
-                cut = _line_end(f, at + int(room))
-                cut = cut if cut is not None and size - cut >= _SPLIT_MIN else None
-            if cut is None and not last and shares[-1] and room < _SPLIT_MIN and rest > room + _SPLIT_MIN:
-                shares.append([])           # this helper is about full: the next one takes it
-                load = 0
-                continue
-            shares[-1].append((f, at, cut))
-            if cut is None:
-                load += rest
-                break
-            at = cut
-            shares.append([])
-            load = 0
+def _shares(files: list[Path], helpers: int) -> list[list[Path]]:
+    """The files dealt to at most `helpers` helpers, largest first to the least loaded, each
+    share in reading order."""
+    shares: list[list[Path]] = [[] for _ in range(min(helpers, len(files)))]
+    load = [0] * len(shares)
+    for f in sorted(files, key=_size, reverse=True):
+        i = load.index(min(load))
+        shares[i].append(f)
+        load[i] += _size(f)
     order = {str(f): n for n, f in enumerate(files)}
-    return [sorted(s, key=lambda job: (order[str(job[0])], job[1])) for s in shares if s]
-
-
-_SPLIT_MIN = 8 << 20        # bytes: a range of a file smaller than this is not worth a helper's start
-
-
-def _line_end(f: Path, at: int) -> int | None:
-    """Where the first line ending at or after byte `at` of file `f` ends (the next line
-    starts), or None when none is found in the next 64 KB."""
-    try:
-        with open(f, "rb") as fh:
-            block = os.pread(fh.fileno(), 1 << 16, at)
-    except OSError:
-        return None
-    i = block.find(b"\n")
-    return None if i < 0 else at + i + 1
-
-
-def _key(job: tuple) -> tuple[str, int]:
-    return str(job[0]), job[1]
+    return [sorted(s, key=lambda f: order[str(f)]) for s in shares]
 
 
 class _Helper:
-    """A helper process and this end of its pipe; what it sent, by job (file, start), until taken."""
+    """A helper process and this end of its pipe; what it sent, by file, until taken."""
 
     def __init__(self, proc, conn):
         self.proc, self.conn = proc, conn
-        self.sent: dict[tuple[str, int], tuple] = {}
+        self.sent: dict[str, list | None] = {}
 
     def send(self, message) -> None:
         try:
@@ -704,15 +652,14 @@ class _Helper:
         except OSError:                 # it died: its files are read in order
             pass
 
-    def result(self, key: tuple[str, int]) -> tuple[list | None, bool]:
-        """(the job's pieces, or None: read the file here; whether they are the whole file's)."""
-        while key not in self.sent:
+    def result(self, name: str) -> list | None:
+        while name not in self.sent:
             try:
-                got, pieces, whole = self.conn.recv()
+                file, pieces = self.conn.recv()
             except (EOFError, OSError):  # it died: its files are read in order
-                return None, False
-            self.sent[got] = pieces, whole
-        return self.sent.pop(key)
+                return None
+            self.sent[file] = pieces
+        return self.sent.pop(name)
 
     def close(self, finished: bool) -> None:
         if not finished:                # waiting for a registry that will not come, or unread
@@ -722,25 +669,15 @@ class _Helper:
 
 
 class _Pending:
-    """One file's pieces from the helpers reading its ranges ([(helper, job key)] in file
-    order): `result()` waits for them, the ranges' pieces one after the other, or a whole
-    file's pieces one of them sent instead (it found its range could not be told apart from
-    the rest: _parse_job); None: read the file here."""
+    """One file's pieces from its helper: `result()` waits for them (None: read it here)."""
 
-    def __init__(self, parts: list[tuple[_Helper, tuple[str, int]]]):
-        self.parts = parts
-        self.helpers = [h for h, _ in parts]
+    def __init__(self, helper: _Helper, name: str):
+        self.helper, self.name = helper, name
         self.taken, self._pieces = False, None
 
     def result(self) -> list | None:
         if not self.taken:
-            got = [h.result(key) for h, key in self.parts]
-            self.taken = True
-            whole = [pieces for pieces, whole in got if whole and pieces is not None]
-            if whole:
-                self._pieces = whole[0]
-            elif all(pieces is not None for pieces, _ in got):
-                self._pieces = [piece for pieces, _ in got for piece in pieces]
+            self._pieces, self.taken = self.helper.result(self.name), True
         return self._pieces
 
 
@@ -755,70 +692,51 @@ class _Unsettled(Exception):
     """Rows of organizations not in the registry: the process reading in order reads them."""
 
 
-def _helper(jobs: list[tuple], conn, spill: Spill, parent: int) -> None:
-    """In a helper process: each job (file, start, stop) parsed (_parse_job), then, once the
-    registry has come, cut by partition, its pieces spilled and (job key, where they are,
-    whether they are the whole file's) sent; None for where leaves the file to the parent.
-    Jobs are parsed on while the registry has not come, up to _HOLD bytes of them: a helper
-    whose first job was done early waited for it idle."""
+def _digest_helper(files: list[Path], conn) -> None:
+    """In a process forked before this one imports pyarrow (0.1 s, while the other core waited
+    for the helpers it then forks): the evidence digest of `files` sent as ("digest", hex), or
+    ("digest", None) when one cannot be read (route hashes them as it reads them, and says
+    why). At 20,000 organizations hashing the 106 MB took route 0.14 s of a core that the
+    helpers wanted, 0.04 s of it after waiting for them (values.csv hashed once records.csv's
+    pieces came). A process, not a thread: a thread hashing slowed the imports beside it by
+    as much as it hashed. The files are mapped, not read, as route maps them (file_bytes)."""
+    h = hashlib.sha256()
+    try:
+        for f in files:
+            with open(f, "rb") as fh:
+                try:
+                    data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                except ValueError:      # (an empty file cannot be mapped)
+                    data = fh.read()
+                digest_file(h, f, data)
+        got = h.hexdigest()
+    except OSError:
+        got = None
+    conn.send(("digest", got))
+
+
+def _helper(files: list[Path], conn, spill: Spill, parent: int) -> None:
+    """In a helper process: each file parsed, then, once the registry has come, cut by
+    partition, its pieces spilled and (file, where they are) sent; (file, None) leaves a file
+    to the parent. At most one parsed file waits for the registry."""
     def loose(*_):
         raise _Unsettled
-    registry, held, size = None, [], 0
-    for n, job in enumerate(jobs):
-        held.append((job, _parse_job(*job)))
-        size += (job[2] or _size(job[0])) - job[1]
-        if registry is None and n + 1 < len(jobs) and size < _HOLD and not conn.poll(0):
-            continue                     # no registry yet: the next job parsed meanwhile
+    registry = None
+    for f in files:
+        try:
+            parsed = parse_bulk(f, read_limited(f))
+        except Exception:                # a refusal, anything: said again in order
+            parsed = None
         if registry is None:
             registry = _registry(conn, spill, parent)
             if registry is None:         # the round was not routed: nothing to send
                 return
-        for job, (parsed, first, whole) in held:
-            try:
-                got = None if parsed is None else [(k, spilled(spill, piece))
-                                                   for k, piece in cut_bulk(parsed, *registry, loose, first)]
-            except Exception:            # _Unsettled, anything: said again in order
-                got = None
-            conn.send((_key(job), got, whole))
-        held, size = [], 0
-
-
-_HOLD = 256 << 20                        # bytes of files a helper holds parsed, waiting for the registry
-
-
-def _parse_job(f: Path, start: int, stop: int | None) -> tuple:
-    """(parse_bulk's table, the line number of its first row, whether it is the whole file's)
-    for the bytes [start, stop) of bulk file `f`, or for all of it; (None, 2, False) when it is
-    not settled here (a refusal, anything: said again in order). A range is parsed with the
-    file's header line before it, and its rows are numbered from the lines before it: the
-    same rows, numbers and checks as in the parse of the whole file, since without a quote
-    character every line break ends a row. A range with a quote character in it (or in the
-    header) is not told apart from the rest: the whole file is parsed instead, as when it was
-    not cut, and the parent takes that."""
-    try:
-        if start == 0 and stop is None:
-            return parse_bulk(f, read_limited(f)), 2, True
-        check_size(f)
-        with open(f, "rb") as fh:
-            header = fh.readline() if start else b""
-            fd = fh.fileno()
-            # the header and the range read into one buffer (joining them copied 53 MB: 0.03 s)
-            data = bytearray(len(header) + (stop if stop is not None else _size(f)) - start)
-            data[:len(header)] = header
-            n = len(header) + os.preadv(fd, [memoryview(data)[len(header):]], start)
-            del data[n:]                 # (the file got shorter since it was cut)
-            if b'"' in data:
-                del data
-                return parse_bulk(f, read_limited(f)), 2, True
-            if start == 0:
-                return parse_bulk(f, data), 2, False
-            # the rows before it, as pyarrow ends them: at \n, \r\n and a lone \r
-            before = os.pread(fd, start, 0)
-            lines = before.count(b"\n") + (before.count(b"\r") - before.count(b"\r\n") if b"\r" in before else 0)
-            del before
-        return parse_bulk(f, data), lines + 1, False
-    except Exception:
-        return None, 2, False
+        try:
+            got = None if parsed is None else [(k, spilled(spill, piece)) for k, piece in cut_bulk(parsed, *registry, loose)]
+        except Exception:                # _Unsettled, anything: said again in order
+            got = None
+        parsed = None
+        conn.send((str(f), got))
 
 
 def _registry(conn, spill: Spill, parent: int):

@@ -109,113 +109,35 @@ def test_a_refused_round_stops_the_helpers_and_says_what_it_said(demo_round, tmp
     assert not (tmp_path / "out2").exists()
 
 
-# ------------------------------------------------------------------ a file cut between helpers
-
-@pytest.fixture
-def cut_small(monkeypatch):
-    """Bulk files cut between helpers however small (the demo's are a few hundred KB)."""
-    monkeypatch.setattr(partition, "_SPLIT_MIN", 1000)
-
-
-def cut_files(round_yaml, helpers: int) -> dict[str, int]:
-    """Helpers started early for a round's evidence: into how many ranges each file was cut."""
-    read_ahead(round_evidence_paths(round_yaml), helpers)
-    return {os.path.basename(f): len(p.parts) for f, p in partition._EARLY[0].pending.items()}
-
-
-def edit_line(path, line: int, edit) -> None:
-    """Line `line` (1: the header) of a text file replaced by edit(its text)."""
-    lines = path.read_bytes().split(b"\n")
-    lines[line - 1] = edit(lines[line - 1].decode("utf-8")).encode("utf-8")
-    path.write_bytes(b"\n".join(lines))
+def routed_with_early_helpers(round_yaml, wait_for_digest: bool):
+    """What route gives with helpers `read_ahead` started (partitions, digest), and whether its
+    digest is the one computed ahead."""
+    read_ahead(round_evidence_paths(round_yaml), 2)
+    hashing = partition._EARLY[0]._digest
+    if wait_for_digest:
+        assert hashing.conn.poll(30)                 # (it hashes while the round loads)
+    router = route(round_evidence_paths(round_yaml), load_round(round_yaml).organizations, 17, helpers=2)
+    try:
+        got = [plain(replay_pieces(router.pieces(k))) for k in range(router.count)]
+        return got, router.digest.hexdigest(), isinstance(router.digest, partition._Hashed)
+    finally:
+        router.close()
 
 
-@pytest.mark.parametrize("helpers", [2, 3])
-def test_a_file_cut_between_helpers_gives_what_reading_it_whole_gives(demo_round, cut_small, helpers):
-    rnd = load_round(demo_round)
-    reference, digest, _ = partitions(rnd, helpers=0)
-    cut = cut_files(demo_round, helpers)
-    assert max(cut.values()) > 1, cut                            # a file was read in ranges
-    got, got_digest, started = partitions(load_round(demo_round), helpers=helpers)
-    # the same values, with the same file, line and column for every one of them
-    assert started == 0 and (got, got_digest) == (reference, digest)
+def test_the_evidence_digest_computed_ahead_is_the_one_reading_the_files_gives(demo_round, tmp_path):
+    # results.json's evidence_digest: sha256 of each file's name and bytes, in file order
+    copy = tmp_path / "round"
+    shutil.copytree(demo_round.parent, copy)
+    (copy / "evidence" / "orgs" / "empty.yaml").write_bytes(b"")     # (an empty file cannot be mapped)
+    reference, digest, _ = partitions(load_round(copy / "round.yaml"), helpers=0)
+    got, got_digest, ahead = routed_with_early_helpers(copy / "round.yaml", wait_for_digest=True)
+    assert ahead and (got, got_digest) == (reference, digest)
     assert not multiprocessing.active_children()
 
 
-@pytest.mark.parametrize("where", ["first range", "last range"])
-def test_a_quote_in_a_range_has_the_whole_file_parsed_with_the_same_evidence(demo_round, tmp_path, cut_small, where):
-    # a line break may be inside quotes: a range with a quote character cannot be told apart
-    # from the rest, and its helper parses the whole file, as when it was not cut
-    copy = tmp_path / "round"
-    shutil.copytree(demo_round.parent, copy)
-    records = copy / "evidence" / "records.csv"
-    n = records.read_bytes().count(b"\n")
-    line = 5 if where == "first range" else n - 5
-    edit_line(records, line, lambda text: text.replace(",self,", ',"self",', 1))
-    assert b'"self"' in records.read_bytes()
-    rnd = load_round(copy / "round.yaml")
-    reference, digest, _ = partitions(rnd, helpers=0)
-    assert cut_files(copy / "round.yaml", 2)["records.csv"] == 2
-    assert partitions(load_round(copy / "round.yaml"), helpers=2)[:2] == (reference, digest)
-
-
-def test_a_range_is_numbered_from_the_lines_before_it_whatever_ends_them(tmp_path, monkeypatch):
-    # pyarrow ends a row at \n, \r\n and a lone \r: the rows of a later range are numbered
-    # after all of them, as in the parse of the whole file
-    monkeypatch.setattr(partition, "_SPLIT_MIN", 100)
-    f = tmp_path / "values.csv"
-    rows = [f"SL-{i:04d},members_full,{i}" for i in range(60)]
-    f.write_bytes(("organization,field,self\r\n" + "\r\n".join(rows[:20]) + "\r" + "\r".join(rows[20:40]) + "\n"
-                   + "\n".join(rows[40:]) + "\n").encode())
-    (whole, first, is_whole) = partition._parse_job(f, 0, None)
-    assert (first, is_whole) == (2, True)
-    [share1, share2] = partition._shares([f], 2)
-    assert share1 == [(f, 0, share2[0][1])] and share2 == [(f, share2[0][1], None)]
-    assert f.read_bytes()[share2[0][1] - 1:share2[0][1]] == b"\n"      # cut after a line's end
-    later, first, is_whole = partition._parse_job(*share2[0])
-    body = whole[3]
-    skipped = body.num_rows - later[3].num_rows
-    assert not is_whole and first == 2 + skipped                   # numbered from the lines before it
-    assert later[3].to_pylist() == body.slice(skipped).to_pylist()
-    (tmp_path / "quoted").mkdir()
-    quoted = tmp_path / "quoted" / "values.csv"
-    quoted.write_bytes(f.read_bytes().replace(b"SL-0050", b'"SL-0050"'))
-    got, first, is_whole = partition._parse_job(quoted, share2[0][1], None)
-    assert is_whole and first == 2 and got[3].num_rows == 60      # the whole file, with the quote
-
-
-def test_files_are_dealt_to_helpers_in_about_equal_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(partition, "_SPLIT_MIN", 1000)
-    files = []
-    for name, n in (("a.csv", 3000), ("b.csv", 800), ("c.csv", 200)):
-        f = tmp_path / name
-        f.write_text("organization,field,self\n" + "".join(f"SL-{i:05d},members_full,{i}\n" for i in range(n)))
-        files.append(f)
-    total = sum(f.stat().st_size for f in files)
-    for helpers in (1, 2, 3, 5):
-        shares = partition._shares(files, helpers)
-        assert len(shares) <= helpers
-        for f in files:                           # each file once, its ranges end to end, cut at lines' ends
-            ranges = sorted((start, stop) for share in shares for g, start, stop in share if g == f)
-            assert ranges[0][0] == 0 and ranges[-1][1] is None
-            assert all(a[1] == b[0] and f.read_bytes()[a[1] - 1] == ord("\n") for a, b in zip(ranges, ranges[1:]))
-        load = [sum((stop or g.stat().st_size) - start for g, start, stop in share) for share in shares]
-        assert max(load) <= total / helpers + 1000 + 30, (helpers, load)   # (a line past the fair share)
-
-
-def test_a_bad_cell_in_a_later_range_is_refused_at_its_line(demo_round, tmp_path, cut_small, capsys):
-    copy = tmp_path / "round"
-    shutil.copytree(demo_round.parent, copy)
-    records = copy / "evidence" / "records.csv"
-    line = records.read_bytes().count(b"\n") - 30            # in the last range
-    edit_line(records, line, lambda text: ",".join(text.split(",")[:2] + ["三个"] + text.split(",")[3:]))
-    assert cut_files(copy / "round.yaml", 2)["records.csv"] == 2
-    stop_read_ahead()
-    codes, said = [], []
-    for workers in ("1", "2"):                  # without helpers, then with the file cut between them
-        codes.append(run(["evaluate", str(copy / "round.yaml"), "--out", str(tmp_path / f"out{workers}"),
-                          "--workers", workers, "-q"]))
-        said.append(capsys.readouterr().err)
-    assert codes == [2, 2] and said[0] == said[1]
-    assert f"records.csv:{line}:3:" in said[0] and "三个" in said[0]
-    assert not multiprocessing.active_children() and partition._EARLY[0] is None
+def test_a_digest_process_that_dies_leaves_the_hashing_to_route(demo_round, monkeypatch):
+    reference, digest, _ = partitions(load_round(demo_round), helpers=0)
+    monkeypatch.setattr(partition, "_digest_helper", lambda files, conn: os._exit(9))
+    got, got_digest, ahead = routed_with_early_helpers(demo_round, wait_for_digest=True)
+    assert not ahead and (got, got_digest) == (reference, digest)
+    assert not multiprocessing.active_children()
