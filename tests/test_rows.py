@@ -88,7 +88,7 @@ def _scored(org, i: int) -> Row:
 
 def test_rows_back_from_a_cluster_take_the_registry_strings_and_stay_small():
     import tracemalloc
-    from evaluator.scoring.rows import Shared, with_org, without_org
+    from evaluator.scoring.rows import Packed, Shared
     registry = _registry(4000)
     sent = []
     for start in range(0, len(registry), 500):          # partitions, each pickled as Dask sends it
@@ -96,18 +96,15 @@ def test_rows_back_from_a_cluster_take_the_registry_strings_and_stay_small():
         rows = [_scored(o, start + i) for i, o in enumerate(orgs)]
         for i, r in enumerate(rows):
             r.spill = (i * 29400, 400, 29000)        # where in the partition's blob
-        assert without_org(rows, orgs)
-        sent.append((pickle.dumps(rows, pickle.HIGHEST_PROTOCOL), start))
+        sent.append((pickle.dumps(Packed.of(rows, orgs), pickle.HIGHEST_PROTOCOL), start))
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         shared, back = Shared(), []
         for data, start in sent:
-            rows = pickle.loads(data)
-            with_org(rows, registry[start:start + 500])
+            rows = pickle.loads(data).rows(registry[start:start + 500], shared)
             for r in rows:
                 r.spill = (start * 29400 + r.spill[0], r.spill[1], r.spill[2])      # where in the round's spill
-                shared.row(r)
             back += rows
         per_row = (tracemalloc.get_traced_memory()[0] - before) / len(back)
     finally:

@@ -22,7 +22,6 @@ from typing import Iterable, Iterator
 from ..errors import InputError, Issue
 from ..model import Organization
 from .pipeline import PartJob, PartResult, StandardsSpec, Work, score_partition
-from .rows import with_org, without_org
 
 # The environment agrade's own scripts start Dask workers with, and recommend (README, Dask).
 # Dask's sampling profiler keeps the call trees of each worker's last 1,000 seconds: with
@@ -47,13 +46,12 @@ def _orgs_bytes(orgs: list[Organization]) -> bytes:
     return json.dumps([[getattr(o, f) for f in _ORG_FIELDS] for o in orgs], ensure_ascii=False).encode()
 
 
-def remote(work: Work, job: PartJob, orgs: bytes, spec) -> tuple[PartResult, bool]:
+def remote(work: Work, job: PartJob, orgs: bytes, spec) -> PartResult:
     """`work(job, spec)` on a worker, for `job` sent without its organizations (`orgs`, as
-    _orgs_bytes made them); its rows sent back without what they copy of their organizations,
-    which the client has (rows.without_org): (the result, whether its rows were)."""
+    _orgs_bytes made them); its rows sent back packed (rows.Packed) without what they copy of
+    their organizations, which the client has (pipeline.Partitions.run unpacks them)."""
     job.organizations = [Organization(*v) for v in json.loads(orgs)]
-    res = work(job, spec)
-    return res, without_org(res.rows, job.organizations)
+    return work(job, spec).pack(job.organizations)
 
 
 class DaskCluster:
@@ -83,19 +81,17 @@ class DaskCluster:
         # again elsewhere.
         spec_future = self.client.submit(task_result, spec, key=f"agrade-standards-{tag}", pure=False)
         window = as_completed(loop=self.client.loop)
-        in_flight: dict[str, list[Organization]] = {}      # task key -> its organizations
+        in_flight: set[str] = set()                          # task keys
 
         def arrived(future) -> PartResult:
-            res, stripped = future.result()
-            orgs = in_flight.pop(future.key)
-            if stripped:
-                with_org(res.rows, orgs)
+            res = future.result()
+            in_flight.discard(future.key)
             future.release()
             return res
         for job in jobs:
             # a few tasks per worker at a time: the client holds only what is in flight
             key = f"agrade-part-{tag}-{job.index}-{job.score}"
-            in_flight[key] = job.organizations
+            in_flight.add(key)
             window.add(self.client.submit(remote, work or score_partition, dataclasses.replace(job, organizations=None),
                                           _orgs_bytes(job.organizations), spec_future, key=key, retries=3, pure=False))
             while len(in_flight) >= 2 * self.workers:

@@ -30,7 +30,7 @@ from ..intake.columnar import partition_evidence
 from ..intake.partition import local_cores, read_ahead_helpers, route, unknown_issues, unpickled
 from ..standard.yamlsafe import gc_paused
 from ..model import Organization, Standard
-from .rows import Row, with_org, without_org
+from .rows import Packed, Row, Shared
 
 
 @dataclass
@@ -111,6 +111,23 @@ class PartResult:
     rows: list[Row] = field(default_factory=list)
     blob: bytes = b""                    # serialized results; each row's spill is relative to it
     in_spill: bool = False               # or: already appended to the Local spill (rows' spill absolute)
+    packed: Packed | None = None         # the rows on their way back from a worker (see pack)
+
+    def pack(self, orgs: list[Organization]) -> "PartResult":
+        """This result as a worker sends it back: its rows (those of `orgs`) packed (rows.Packed)."""
+        self.packed = Packed.of(self.rows, orgs)
+        if self.packed is not None:
+            self.rows = []
+        return self
+
+    def unpack(self, orgs: list[Organization], shared: Shared | None) -> None:
+        """Its rows back from a worker, made with the registry's `orgs` and, given `shared`,
+        their values shared with the round's other rows (rows.Packed, Shared)."""
+        if self.packed is not None:
+            self.rows, self.packed = self.packed.rows(orgs, shared), None
+        elif shared is not None:
+            for r in self.rows:
+                shared.row(r)
 
 
 class Local:
@@ -213,20 +230,18 @@ def _score_partition(job: PartJob, spec: StandardsSpec) -> PartResult:
     return result
 
 
-def in_place(work: "Work", job: PartJob, spec) -> tuple[PartResult, bool]:
+def in_place(work: "Work", job: PartJob, spec) -> PartResult:
     """In a local worker: `work(job, spec)` for a job sent without its organizations (None),
     which it takes from the registry of the Local round it was forked with; the rows sent back
-    without what they copy of their organizations (rows.without_org), which the parent has:
-    (the result, whether its rows were). Pickled both ways, a partition's 500 organizations
-    and the five texts each row copies of them were about 0.2 CPU-s of a 20,000-organization
-    round in the main process (and as much in the workers), taken from the workers' cores
-    while they scored; and each row kept its own id and name, next to the registry's equal
-    ones (~170 bytes an organization)."""
+    packed (rows.Packed), without what they copy of their organizations, which the parent has.
+    Pickled both ways, a partition's 500 organizations and the five texts each row copies of
+    them were about 0.2 CPU-s of a 20,000-organization round in the main process (and as much
+    in the workers), taken from the workers' cores while they scored; and each row kept its
+    own id and name, next to the registry's equal ones (~170 bytes an organization)."""
     if job.organizations is None:
         local = local_round(job)
         job.organizations = local.organizations[local.router.span(job.index)]
-    res = work(job, spec)
-    return res, without_org(res.rows, job.organizations)
+    return work(job, spec).pack(job.organizations)
 
 
 # ------------------------------------------------------------------ where partitions run
@@ -347,7 +362,7 @@ class LocalPool:
                            for _ in range(self.workers)]
         plan = Stretches(jobs.count, self.workers, jobs.tail) if isinstance(jobs, Jobs) else None
         given = iter(jobs)
-        in_flight: dict = {}                     # future -> (the worker scoring it, its job's organizations)
+        in_flight: dict = {}                     # future -> the worker scoring it
         local = _LOCAL[1]
 
         def send(w: int) -> None:
@@ -357,20 +372,16 @@ class LocalPool:
                 k = plan.next(w)
                 job = None if k is None else jobs.make(k)
             if job is not None:
-                orgs = job.organizations
                 if job.data is None and job.local == _LOCAL[0] and local.organizations is not None:
                     job = dataclasses.replace(job, organizations=None)    # the worker has them (in_place)
-                in_flight[self._pools[w].submit(in_place, work or score_partition, job, spec)] = (w, orgs)
+                in_flight[self._pools[w].submit(in_place, work or score_partition, job, spec)] = w
         for w in list(range(self.workers)) * 2:
             send(w)
         while in_flight:
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             for f in done:
-                w, orgs = in_flight.pop(f)
-                res, stripped = f.result()
-                if stripped:
-                    with_org(res.rows, orgs)
-                yield res
+                w = in_flight.pop(f)
+                yield f.result()                 # (its rows unpacked by Partitions.run)
                 send(w)                          # after the result is taken in: see Jobs
 
     def close(self) -> None:
@@ -429,13 +440,14 @@ class Partitions:
 
     def run(self, work: Work, arg, *, score: bool = True, spill=None, context=None,
             progress: Callable[[int, int], None] | None = None,
-            arrived: Callable[[PartResult], None] | None = None) -> list[PartResult]:
+            arrived: Callable[[PartResult], None] | None = None, shared: Shared | None = None) -> list[PartResult]:
         """`work(job, arg)` for every partition, in this process, local worker processes or on
         the cluster; the results in registry order. `score` False: read and check only (each
         job's `score`); once anything is refused the partitions not yet sent are only checked.
         `spill`: where score_partition's local workers append their results (Spill.share);
         `context`: Local.context for the per-partition function; `arrived(result)` as each
-        partition comes back (in any order), `progress(organizations done, total)` after it.
+        partition comes back (in any order), `progress(organizations done, total)` after it;
+        `shared`: the rows' values shared through it (rows.Shared) before `arrived` sees them.
 
         Raises the round's problems in the order reading it in one piece gives: putting
         evidence together (duplicates), then organizations not in the registry, then values
@@ -458,12 +470,13 @@ class Partitions:
                 if spill is not None and isinstance(ex, LocalPool):
                     spill.share(ex.context)            # its workers append their results themselves
                 for res in ex.run(jobs(token), arg, work):
+                    span = router.span(res.index)
+                    res.unpack(orgs[span], shared)
                     if res.put_issues or res.issues:
                         failed = True
                     if arrived:
                         arrived(res)
                     results[res.index] = res
-                    span = router.span(res.index)
                     done += span.stop - span.start
                     if progress:
                         progress(done, total)

@@ -679,14 +679,15 @@ def _run_partitions(rnd: Round, standards, score: bool, progress, spill_dir, wor
 
         def arrived(res: PartResult) -> None:
             # each partition's results into the spill as it comes, not held until all are back
-            if res.rows and spill is not None:
-                base = 0 if res.in_spill else spill.add_blob(res.blob)
+            # (local workers' are there already, where their rows say)
+            if res.rows and spill is not None and not res.in_spill:
+                base = spill.add_blob(res.blob)
                 for r in res.rows:
                     r.spill = (base + r.spill[0], r.spill[1], r.spill[2])
-                    shared.row(r)
             res.blob = b""
         try:
-            ordered = parts.run(score_partition, spec, score=score, spill=spill, progress=progress, arrived=arrived)
+            ordered = parts.run(score_partition, spec, score=score, spill=spill, progress=progress, arrived=arrived,
+                                shared=shared)
         except BaseException:
             if spill is not None:
                 spill.close()
