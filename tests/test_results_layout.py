@@ -225,39 +225,3 @@ def test_results_csv_written_aside_fails_like_one_written_here(mini, tmp_path, m
     assert code == 1 and "No space left on device" in err and "(ENOSPC)" in err
     assert "Traceback" not in err
     assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
-
-
-def test_state_lines_made_aside_are_made_again_for_a_row_replaced_since(mini):
-    # with several writers state.jsonl's lines are made in a forked process while the round
-    # is placed (run.StateBodies); a row replaced after that (as a rescore replaces one) must
-    # be written as it is now, the others as made there, and the process reaped
-    import dataclasses
-    from decimal import Decimal
-    from evaluator.intake.rounds import load_round
-
-    def state(s) -> list[dict]:
-        s.lay_out(spill_descriptor(s.spill))
-        lines: list[bytes] = []
-        s.write_state(lines.append)
-        return [json.loads(line) for line in lines]
-    here, aside = (score_round(load_round(mini / "round.yaml"), workers=w) for w in (1, 2))
-    try:
-        pid = aside._state._aside.pid
-        aside.rows[1] = dataclasses.replace(aside.rows[1], total=Decimal("12.5"), findings=7)
-        want = state(here)
-        want[2].update(total="12.5", findings=7)
-        assert state(aside) == want and len(want) == len(here.rows) + 1
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-    finally:
-        here.close()
-        aside.close()
-
-
-def test_state_lines_not_taken_in_are_stopped_when_the_round_is_closed(mini):
-    from evaluator.intake.rounds import load_round
-    s = score_round(load_round(mini / "round.yaml"), workers=2)
-    pid = s._state._aside.pid
-    s.close()
-    with pytest.raises(ChildProcessError):                # reaped: no zombie, no orphan left
-        os.waitpid(pid, os.WNOHANG)

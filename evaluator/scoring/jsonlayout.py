@@ -17,8 +17,7 @@ Written in place (`write_to`):
   taking them from a pipe as they are free, and report each one done; one more forked
   process reads the file back in order from the page cache and hashes it (SHA-256 is one
   sequential digest of the whole file), so the standard digest is that of the bytes on disk.
-  Meanwhile this process writes state.jsonl, whose lines were made while the round was
-  placed (run.StateBodies; README, Performance, has the figures).
+  Meanwhile this process makes state.jsonl (README, Performance, has the figures).
 Either way the descriptor is an unnamed file results._Staged names only once `result()` has
 returned: a failure or a kill leaves nothing half-written under a real name.
 """
@@ -235,10 +234,13 @@ class _Parallel:
     0.35 CPU-s for 485 MB against 0.3 for composing and writing them), and beside as many
     writers as cores it got a share of one while they ran, then finished alone, 0.2-0.25 s
     after them, the other core idle. One writer and the hasher on two cores: the hasher
-    follows the writer closely and ends soon after it.
+    follows the writer closely and ends soon after it. Tried and dropped: a writer that
+    composes, hashes and writes in file order whatever others, working from the file's end,
+    have not written yet (hashing in cache, no waiting): it became the critical path itself
+    (0.68 against 0.63 s wall, the same CPU, five alternated runs on the loaded host).
 
-    Not a thread of this process: this process makes results.csv and state.jsonl meanwhile, in
-    Python, holding the GIL, and a hashing thread needs the GIL back after every megabyte it
+    Not a thread of this process: this process writes state.jsonl meanwhile, in Python,
+    holding the GIL, and a hashing thread needs the GIL back after every megabyte it
     reads and hashes (up to the 5 ms switch interval each time). A thread and a process
     measured alike on the shared host, which then gave about one core (two CPU-bound processes
     ran 1.0-1.4x one): with either, results.csv took 0.6-0.7 s beside the writers instead of

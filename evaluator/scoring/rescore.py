@@ -17,7 +17,7 @@ import operator
 import time
 from array import array
 from decimal import Decimal
-from itertools import chain, repeat, zip_longest
+from itertools import chain, repeat
 
 from ..model import Evidence, Organization
 from ..standard.yamlsafe import gc_paused
@@ -368,26 +368,19 @@ def waivers_changed(header: dict, waivers: dict, folder) -> list[str]:
     return sorted({o for (o, c) in was.keys() | waivers.keys() if was.get((o, c)) != waivers.get((o, c))})
 
 
-def state_lines(scored, made=()):
+def state_lines(scored):
     """state.jsonl, a line at a time: a header line, then one line per organization in registry
     order (its compact row and where its result is in results.json). JSON, not pickle: a file
-    in a results folder may have come from anywhere. `made`: the rows' `state_body` made
-    already (run.StateBodies), None for a row to make here."""
+    in a results folder may have come from anywhere."""
     import orjson
     yield orjson.dumps({"agrade_state": 1, "header": {k: scored.header[k] for k in ("round", "evidence_digest", "evidence_files", "waivers")
                                                       if k in scored.header},
                         "standards": {sid: s.digest for sid, s in scored.standards.items()}},
                        default=str) + b"\n"
-    for r, body in zip_longest(scored.rows, made):
-        # "at" last, as orjson writes a key added last: {..., "at": [offset, length, before, middle]}
-        yield (body or state_body(r))[:-1] + b',"at":[%d,%d,%d,%d]}\n' % tuple(scored.where(r))
-
-
-def state_body(r: Row) -> bytes:
-    """A row's line of state.jsonl without "at" (its place in results.json): what scoring
-    decided of it, nothing placing the round decides, so it can be made before that."""
-    import orjson
-    return orjson.dumps(row_state(r))
+    for r in scored.rows:
+        row = row_state(r)
+        row["at"] = scored.where(r)
+        yield orjson.dumps(row) + b"\n"
 
 
 class FileSpill:

@@ -211,9 +211,6 @@ class ScoredRound:
         for r in rows:
             r.tier_before_quota = r.tier_index
         self._aside = None                 # lists derived in a forked process (add_lists)
-        # state.jsonl's lines but for their places in results.json, made in a forked process
-        # while this one places the round (StateBodies)
-        self._state = StateBodies(rows) if writers > 1 and hasattr(os, "fork") else None
         self._frozen = False               # the process's objects kept out of the collector (freeze)
         self.quotas = Quotas(rows, gradings)
         first = next(iter(self.standards.values())).grading       # the round's one ranking (load_round)
@@ -401,8 +398,7 @@ class ScoredRound:
         """state.jsonl: the compact rows and where each result is in results.json (write_json
         first), what `agrade rescore` starts from."""
         from .rescore import state_lines
-        made, self._state = (self._state.bodies(self.rows) if self._state else ()), None
-        for line in state_lines(self, made):
+        for line in state_lines(self):
             write(line)
 
     def payload(self) -> dict[str, Any]:
@@ -428,9 +424,6 @@ class ScoredRound:
         if self._aside is not None:
             self._aside.cancel()
             self._aside = None
-        if self._state is not None:
-            self._state.cancel()
-            self._state = None
         self.spill.close()
 
 
@@ -479,31 +472,6 @@ class ResultsCsv:
             return None
         self.scored.order                  # (the rank order made once, here, for both processes)
         return Aside(lambda: _sunk(self, out), keep=(out,))
-
-
-class StateBodies:
-    """The rows' state.jsonl lines but for "at", their places in results.json (rescore.
-    state_body): made in a forked process (jsonlayout.Aside) as soon as the round is scored,
-    while this one places it. Placing is the main process's alone (the workers are done, the
-    lists and results.csv wait for it): at 20,000 organizations 0.2 s with the other core
-    idle, and the lines cost the main process 0.1 CPU-s later, beside the results.json
-    writers, on cores they needed. A row replaced since (a rescore) is made again."""
-
-    def __init__(self, rows: list[Row]):
-        from .rescore import state_body
-        self.rows = list(rows)             # the row objects the lines are of
-        self._aside = Aside(lambda: b"\n".join(map(state_body, self.rows)))   # (JSON lines hold no newline)
-
-    def bodies(self, rows: list[Row]) -> list[bytes | None]:
-        """A line per row of `rows`, None where the row is not one of those made."""
-        made = self._aside.result()
-        made = made.split(b"\n") if self.rows else []
-        if len(rows) != len(made):
-            return [None] * len(rows)
-        return [body if r is was else None for r, was, body in zip(rows, self.rows, made)]
-
-    def cancel(self) -> None:
-        self._aside.cancel()
 
 
 def _sunk(content: Callable[[Callable[[bytes], None]], None], out: int) -> dict:
