@@ -481,8 +481,8 @@ def route(paths: Iterable[Path], organizations: list[Organization], size: int = 
 
 
 class _Hashed:
-    """A router's digest when the digest of its files was computed ahead (ReadAhead.digest):
-    what reading them would add to it is left out."""
+    """A router's digest when the digest of its files was computed ahead
+    (ReadAhead.evidence_digest): what reading them would add to it is left out."""
 
     def __init__(self, hexdigest: str):
         self._hex = hexdigest
@@ -640,7 +640,7 @@ def _shares(files: list[Path], helpers: int) -> list[list[Path]]:
 
 
 class _Helper:
-    """A helper process and this end of its pipe; what it sent, by file, until taken."""
+    """A helper process and this end of its pipe; what it sent, by file (or "digest"), until taken."""
 
     def __init__(self, proc, conn):
         self.proc, self.conn = proc, conn
@@ -698,8 +698,11 @@ def _digest_helper(files: list[Path], conn) -> None:
     ("digest", None) when one cannot be read (route hashes them as it reads them, and says
     why). At 20,000 organizations hashing the 106 MB took route 0.14 s of a core that the
     helpers wanted, 0.04 s of it after waiting for them (values.csv hashed once records.csv's
-    pieces came). A process, not a thread: a thread hashing slowed the imports beside it by
-    as much as it hashed. The files are mapped, not read, as route maps them (file_bytes)."""
+    pieces came). Hashing beside the imports slows them too (0.05-0.08 s: this host's two cores
+    slow each other), less than it takes off route. A process, not a thread: a thread would
+    have had to finish before the helpers are forked (a fork while another thread runs is
+    unsafe), and the helpers started later. The files are mapped, not read, as route maps
+    them (file_bytes)."""
     h = hashlib.sha256()
     try:
         for f in files:
