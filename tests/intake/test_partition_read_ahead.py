@@ -141,3 +141,14 @@ def test_a_digest_process_that_dies_leaves_the_hashing_to_route(demo_round, monk
     got, got_digest, ahead = routed_with_early_helpers(demo_round, wait_for_digest=True)
     assert not ahead and (got, got_digest) == (reference, digest)
     assert not multiprocessing.active_children()
+
+
+def test_route_does_not_wait_for_a_digest_not_done_and_hashes_itself(demo_round, monkeypatch):
+    import time
+    reference, digest, _ = partitions(load_round(demo_round), helpers=0)
+    monkeypatch.setattr(partition, "_digest_helper", lambda files, conn: time.sleep(60))
+    started = time.monotonic()
+    got, got_digest, ahead = routed_with_early_helpers(demo_round, wait_for_digest=False)
+    assert time.monotonic() - started < 30                  # the slow one stopped, not waited for
+    assert not ahead and (got, got_digest) == (reference, digest)
+    assert not multiprocessing.active_children()
