@@ -9,8 +9,8 @@ was started) where they begin or end, and prints per run: start-up (the command 
 imported), before the workers (reading ahead, loading the round, routing the evidence), the
 workers (first partition started to last one returned, with each worker's partitions and
 outcomes scored, `OutcomeCache.score` calls), after them (placing, laying results.json out,
-state.jsonl, waiting for the writers) and the exit (the results written to the process gone,
-seen from here). With each run: the main process's CPU seconds while the partitions were out
+writing it and the rest: each also printed apart) and the exit (the results written to the
+process gone, seen from here). With each run: the main process's CPU seconds while the partitions were out
 (taken from the workers' cores), each worker's CPU in its partitions (sys: the kernel's part)
 and from its first partition to its last, how long it was idle at the start and at the end,
 and the CPU of every process in the phase. Medians over R runs at the end. `--tree DIR` runs another
@@ -75,6 +75,16 @@ def partitions_run(self, *a, **k):      # the main process's CPU while the parti
     finally:
         log("< run")
 pipeline.Partitions.run = partitions_run
+init, lay = run.ScoredRound.__init__, run.ScoredRound.lay_out
+def scored_round(self, *a, **k):       # after the workers: the round placed and ranked
+    init(self, *a, **k)
+    log("placed")
+def lay_out(self, *a, **k):            # every round part made, the lists waited for
+    try:
+        return lay(self, *a, **k)
+    finally:
+        log("laid out")
+run.ScoredRound.__init__, run.ScoredRound.lay_out = scored_round, lay_out
 sys.argv = ["agrade", *sys.argv[1:]]
 cli.main()
 """
@@ -113,7 +123,13 @@ def run_once(round_yaml: Path, workers: int, tree: Path = ROOT) -> dict:
     first = min(w["first"] for w in workers_seen.values())
     last = max(w["last"] for w in workers_seen.values())
     return {"start-up": at["imported"][0], "before the workers": first - at["imported"][0], "workers": last - first,
-            "after them": at["written"][0] - last, "exit": gone - at["written"][0], "all": gone,
+            "after them": at["written"][0] - last,
+            # of which: placing (the last partition in to the round placed and ranked), laying
+            # results.json out (lists and results.csv forked, round parts made, the lists waited
+            # for), writing (its writers and hasher, state.jsonl, run.json, the renames)
+            "placing": at["placed"][0] - last, "laying out": at["laid out"][0] - at["placed"][0],
+            "writing": at["written"][0] - at["laid out"][0],
+            "exit": gone - at["written"][0], "all": gone,
             # the main process's CPU while the partitions were out (Partitions.run): taken from the workers' cores
             "main CPU": at["< run"][1] - at["> run"][1],
             # every process's CPU while the partitions were scored (a worker's from its first partition
