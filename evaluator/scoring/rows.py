@@ -127,7 +127,6 @@ class Shared:
         self._decimals: dict[str, Decimal | None] = {"None": None}    # (see decimals)
         self._texts: dict[str, str] = {}
         self._tuples: dict[tuple, tuple] = {}
-        self._same: dict[tuple, tuple] = {}       # the ids of a tuple's shared values -> the tuple
         self._dicts: dict[tuple, dict] = {}
 
     def decimal(self, v: Decimal | None) -> Decimal | None:
@@ -146,15 +145,13 @@ class Shared:
             return v
         return got
 
-    def of_shared(self, v: tuple) -> tuple:
-        """`tuple` for a tuple of values this Shared gave (text, decimals): one per sequence of
-        the same objects, found by their ids, without comparing Decimals by value (they live
-        as long as this Shared does, so their ids stay theirs)."""
-        return self._same.setdefault(tuple(map(id, v)), v)
-
-    def all_of_shared(self, tuples: list[tuple]) -> list[tuple]:
-        """of_shared of each (without a call of it per tuple)."""
-        return list(map(self._same.setdefault, map(tuple, map(map, repeat(id), tuples)), tuples))
+    def tuples(self, tuples: list[tuple]) -> list[tuple]:
+        """`tuple` of each of `tuples` of values this Shared gave (text, decimals), without a
+        call of it per tuple. Those values are the one object of their text, so a tuple whose
+        equal holds other objects has a Decimal of other digits in it, and keeps its own."""
+        got = list(map(self._tuples.setdefault, tuples, tuples))
+        same = list(map(all, map(map, repeat(operator.is_), got, tuples)))
+        return got if all(same) else [g if ok else t for g, ok, t in zip(got, same, tuples)]
 
     def texts_of(self, texts: list[str]) -> list[str]:
         """text of each (without a call of it per text)."""
@@ -164,7 +161,8 @@ class Shared:
         return self.tuple(tuple(self.decimal(x) if isinstance(x, Decimal) else x for x in v))
 
     def texts(self, v: tuple) -> tuple:
-        return self.of_shared(tuple(map(self._texts.setdefault, v, v)))      # (text, for each)
+        v = tuple(map(self._texts.setdefault, v, v))      # (text, for each)
+        return self._tuples.setdefault(v, v)              # (equal texts are alike)
 
     def gates(self, v: dict | None) -> dict | None:
         if not v:
@@ -282,8 +280,8 @@ def _unpack(packed: tuple, shared: Shared) -> tuple[list, bool]:
         flat = iter(_unpack(inner, shared)[0] if inner[0] != _SAME else repeat(inner[1]))
         tuples = list(map(tuple, map(islice, repeat(flat), lengths)))
         if inner[0] in (_DECIMALS, _TEXTS):
-            # of shared Decimals or texts only (tie-break values, reasons): shared by their
-            # values' identity (Shared.tuple checked each Decimal's digits: a third of unpacking)
-            return shared.all_of_shared(tuples), True
+            # of shared Decimals or texts only (tie-break values, reasons): a column at a time
+            # (Shared.tuple, a call per row checking each Decimal's digits, was a third of unpacking)
+            return shared.tuples(tuples), True
         return tuples, False
     return list(packed[1]), False
