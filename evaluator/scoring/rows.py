@@ -209,11 +209,11 @@ class Packed:
     column by column, Decimals as their text, and nothing of what the rows copy of their
     organizations (ORG_FIELDS), which the parent has.
 
-    Pickled as rows, a partition's 500 rows took the worker 9 ms, mostly its ~4,000 Decimals
-    (pickle's reduce protocol, ~2 us each against 0.15 us for their text), and the parent
-    2.3 ms to load and 3 ms to share their values (Shared.row): about 0.36 CPU-s of the
-    workers and 0.2 of the parent at 20,000 organizations, the parent's taken from a core the
-    workers wanted. Texts of Decimals are looked up in the round's Shared without making a
+    Pickled as rows, a partition's ~4,000 Decimals went through pickle's reduce protocol one
+    by one (~2 us each, against 0.15 us for their text), and the parent unpickled them and
+    shared their values row by row (Shared.row): at 20,000 organizations 0.23 CPU-s of the
+    workers and 0.18-0.20 of the parent, whose share was taken from a core the workers
+    wanted; packed, 0.13 and 0.12 (in one process, alternately). Texts of Decimals are looked up in the round's Shared without making a
     Decimal of each, texts and tuples of them are shared a column at a time, and a column
     every row of which holds one object (None, a standard's id) goes once."""
     __slots__ = ("count", "columns")
@@ -239,7 +239,7 @@ class Packed:
         shared = shared or Shared()
         t, d = shared.text, shared.decimal
         # as Shared.row shares them (what is only texts and Decimals is shared as it is unpacked)
-        share = {"standard": t, "total": d, "base": d, "bonus": d, "sort_key": shared.tuple, "vetoes": t,
+        share = {"standard": t, "total": d, "base": d, "bonus": d, "sort_key": shared.sort_key, "vetoes": t,
                  "reasons": shared.texts, "caps": shared.tuple, "gate_failures": shared.gates}
         cols = []
         for name, packed in zip(_PACKED, self.columns):
