@@ -253,12 +253,18 @@ def load_registry(path: Path, round_loc: Locator | None = None, types: dict | No
         if col not in head:
             raise InputError(Issue(str(path), 1, 1, "header", f"missing column '{col}'; expected id,name,type,district,street,parent (or 编号,名称,类型,区县,街道,上级)"))
     idx = {h: i for i, h in enumerate(head)}
+    # each row's cells made text once, padded so that a missing column's index (`width`) is a
+    # blank cell: a closure and seven lookups per row were most of loading a large registry
+    width = len(head)
+    at = [idx.get(k, width) for k in ("id", "type", "name", "district", "street", "parent", "responsible")]
     orgs, seen, issues = [], {}, []
     for n, row in enumerate(rows[1:], start=2):
-        cell = lambda k: (str(row[idx[k]]).strip() if k in idx and idx[k] < len(row) and row[idx[k]] is not None else "")
         if not any(str(x or "").strip() for x in row):
             continue
-        oid, typ = cell("id"), cell("type")
+        cells = [str(x).strip() if x is not None else "" for x in row]
+        if len(cells) <= width:
+            cells += [""] * (width + 1 - len(cells))
+        oid, typ, name, district, street, parent, responsible = [cells[i] for i in at]
         if not oid:
             issues.append(Issue(str(path), n, idx["id"] + 1, f"row {n}.id", "organization id must not be blank"))
             continue
@@ -275,8 +281,8 @@ def load_registry(path: Path, round_loc: Locator | None = None, types: dict | No
             continue
         # a district, street or parent is named by many organizations: one string each, not one
         # per row (about 150 bytes an organization in a round of a million)
-        orgs.append(Organization(oid, cell("name") or oid, code, sys.intern(cell("district")), sys.intern(cell("street")),
-                                 sys.intern(cell("parent")), cell("responsible")))
+        orgs.append(Organization(oid, name or oid, code, sys.intern(district), sys.intern(street),
+                                 sys.intern(parent), responsible))
     if "parent" in idx:
         issues += _check_parents(str(path), orgs, seen, idx["parent"] + 1)
     if issues:
