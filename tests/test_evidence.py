@@ -80,6 +80,15 @@ def test_registry_from_xlsx_with_chinese_headers_and_types(tmp_path):
     assert [(o.id, o.type, o.street) for o in orgs] == [("A1", "agency", ""), ("V1", "village", "南岗镇")]
 
 
+def test_a_registry_without_optional_columns_ignores_cells_past_its_header(tmp_path):
+    # a stray cell after the last column (a note typed beside the row) is no district, street,
+    # parent or person responsible: those columns are not in the header
+    p = tmp_path / "orgs.csv"
+    p.write_text("id,name,type\nC1,一社区党委,社区,第三网格备注\nC2,二社区党委,社区\n,,\n", encoding="utf-8")
+    assert [(o.id, o.district, o.street, o.parent, o.responsible) for o in load_registry(p)] == \
+        [("C1", "", "", "", ""), ("C2", "", "", "", "")]
+
+
 def test_evidence_for_an_unknown_organization_stops_the_run(mini):
     (mini / "evidence" / "ghost.yaml").write_text("organization: C99\nvalues: {members_full: 3}\n", encoding="utf-8")
     with pytest.raises(InputError) as e:

@@ -253,17 +253,17 @@ def load_registry(path: Path, round_loc: Locator | None = None, types: dict | No
         if col not in head:
             raise InputError(Issue(str(path), 1, 1, "header", f"missing column '{col}'; expected id,name,type,district,street,parent (or 编号,名称,类型,区县,街道,上级)"))
     idx = {h: i for i, h in enumerate(head)}
-    # each row's cells made text once, padded so that a missing column's index (`width`) is a
-    # blank cell: a closure and seven lookups per row were most of loading a large registry
+    # each row's cells made text once (a closure and seven lookups per row were most of loading
+    # a large registry), padded to the header's width and one blank more, the last: a column
+    # the header lacks (index -1) reads blank, whatever cells a row has beyond the header
     width = len(head)
-    at = [idx.get(k, width) for k in ("id", "type", "name", "district", "street", "parent", "responsible")]
+    at = [idx.get(k, -1) for k in ("id", "type", "name", "district", "street", "parent", "responsible")]
     orgs, seen, issues = [], {}, []
     for n, row in enumerate(rows[1:], start=2):
-        if not any(str(x or "").strip() for x in row):
-            continue
         cells = [str(x).strip() if x is not None else "" for x in row]
-        if len(cells) <= width:
-            cells += [""] * (width + 1 - len(cells))
+        if not any(c for c, x in zip(cells, row) if x):      # (a 0 or False cell is blank here)
+            continue
+        cells += [""] * max(1, width + 1 - len(cells))
         oid, typ, name, district, street, parent, responsible = [cells[i] for i in at]
         if not oid:
             issues.append(Issue(str(path), n, idx["id"] + 1, f"row {n}.id", "organization id must not be blank"))
