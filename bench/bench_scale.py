@@ -81,8 +81,15 @@ def output_floor(results_json: Path, batch: int = 500) -> float:
                 body = line.rstrip(b"\n").rstrip(b",")
                 objs.append(orjson.loads(body) if body.startswith(b'{"id":') else None)
             c = time.process_time()
-            made = [orjson.dumps(o) if o is not None else None for o in objs]
-            data = b"".join(line if m is None else m + line[len(m):] for m, line in zip(made, lines))
+            # each result's bytes, then what follows it on its line (",\n"): joined once, not copied first
+            pieces = []
+            for o, line in zip(objs, lines):
+                if o is None:
+                    pieces.append(line)
+                else:
+                    made = orjson.dumps(o)
+                    pieces += (made, line[len(made):])
+            data = b"".join(pieces)
             out.write(data)
             digest.update(data)
             cpu += time.process_time() - c
