@@ -118,6 +118,29 @@ def test_evaluate_with_two_workers_writes_what_one_writes(mini, tmp_path, monkey
     assert files[0] == files[1]
 
 
+def test_results_csv_and_state_are_made_below_the_priority_of_the_results_json_writers(mini, tmp_path, monkeypatch):
+    # with two writers, results.csv and state.jsonl are made in forked processes that give way
+    # to the processes making and hashing results.json, which the command waits for; the lists
+    # (the header those wait for) are not given lower priority
+    from evaluator.scoring import run
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    assert jsonlayout.Aside(lambda: os.getpriority(os.PRIO_PROCESS, 0), background=True).result() == \
+        min(19, niceness + jsonlayout.BACKGROUND_NICE)
+    assert jsonlayout.Aside(lambda: os.getpriority(os.PRIO_PROCESS, 0)).result() == niceness
+    made: list[tuple[str, bool]] = []
+    real = jsonlayout.Aside
+
+    class Recorded(real):
+        def __init__(self, make, keep=(), background=False):
+            made.append((getattr(make, "__qualname__", ""), background))
+            super().__init__(make, keep, background)
+    monkeypatch.setattr(run, "Aside", Recorded)
+    code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out", "--workers", "2", "-q")
+    assert code == 0, err
+    assert [background for _, background in made] == [False, True, True], made   # lists, results.csv, state.jsonl
+    assert "ResultsCsv" in made[1][0] and "StateJsonl" in made[2][0]
+
+
 def test_a_writer_that_breaks_stops_evaluate_with_a_message_and_writes_nothing(mini, tmp_path, monkeypatch):
     monkeypatch.setattr(jsonlayout, "CHUNK", 700)
     real = jsonlayout.Layout.compose

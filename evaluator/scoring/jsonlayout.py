@@ -17,7 +17,8 @@ Written in place (`write_to`):
   taking them from a pipe as they are free, and report each one done; one more forked
   process reads the file back in order from the page cache and hashes it (SHA-256 is one
   sequential digest of the whole file), so the standard digest is that of the bytes on disk.
-  Meanwhile this process makes state.jsonl (README, Performance, has the figures).
+  results.csv and state.jsonl are made meanwhile by forked processes of lower priority
+  (`Aside(background=True)`: run.ResultsCsv, run.StateJsonl), which give these the cores.
 Either way the descriptor is an unnamed file results._Staged names only once `result()` has
 returned: a failure or a kill leaves nothing half-written under a real name.
 """
@@ -239,9 +240,10 @@ class _Parallel:
     have not written yet (hashing in cache, no waiting): it became the critical path itself
     (0.68 against 0.63 s wall, the same CPU, five alternated runs on the loaded host).
 
-    Not a thread of this process: this process writes state.jsonl meanwhile, in Python,
-    holding the GIL, and a hashing thread needs the GIL back after every megabyte it
-    reads and hashes (up to the 5 ms switch interval each time). A thread and a process
+    Not a thread of this process: this process wrote state.jsonl meanwhile then (now a
+    forked process of its own does), in Python, holding the GIL, and a hashing thread needs
+    the GIL back after every megabyte it reads and hashes (up to the 5 ms switch interval
+    each time). A thread and a process
     measured alike on the shared host, which then gave about one core (two CPU-bound processes
     ran 1.0-1.4x one): with either, results.csv took 0.6-0.7 s beside the writers instead of
     0.15 alone, for want of a core, not of the GIL. The process is kept for a host with two."""
@@ -309,16 +311,27 @@ class _Parallel:
         return self._digest
 
 
+# How much a `background` Aside gives way (os.nice): weight 335 against a normal process's 1,024
+# (Linux CFS), so it runs on a core nothing else wants and takes about a quarter of one that a
+# process on the critical path wants too; not more, so that a host busy with other work still
+# gives it a share.
+BACKGROUND_NICE = 5
+
+
 class Aside:
     """`make()` run in a forked process while this one goes on (a scored round's lists are
     derived there while this process lays results.json out); `result()` waits for its value,
     pickled back through a pipe, or raises here what it raised there. `cancel()` stops it."""
 
-    def __init__(self, make: Callable[[], object], keep: tuple[int, ...] = ()):
-        """`keep`: descriptors of this process `make` uses there (a file it writes)."""
+    def __init__(self, make: Callable[[], object], keep: tuple[int, ...] = (), background: bool = False):
+        """`keep`: descriptors of this process `make` uses there (a file it writes).
+        `background`: work nothing waits for until the end (results.csv, state.jsonl), run at
+        a lower priority than the processes that make and hash results.json, whose chain is
+        the one the command waits for: beside them on two cores, it took a third of the core
+        they each needed and made the chain (and the command) that much longer."""
         r, w = os.pipe()
         try:
-            self.pid = _fork((w, *keep), _aside, make, w)
+            self.pid = _fork((w, *keep), _aside, make, w, BACKGROUND_NICE if background else 0)
         except BaseException:
             os.close(r)
             raise
@@ -354,7 +367,10 @@ class Aside:
             self._outcome = (False, EvaluationError("cancelled"))
 
 
-def _aside(make: Callable[[], object], w: int) -> None:
+def _aside(make: Callable[[], object], w: int, nice: int = 0) -> None:
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     try:
         out = (True, make())
     except Exception as e:                     # raised again in the parent, as it was
