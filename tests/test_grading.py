@@ -127,6 +127,16 @@ def test_quota_demotes_by_rank_and_ranks_follow_tiers():
     assert [o["id"] for o in payload["organizations"]] == ["O1", "O2", "O3", "O4", "O5"]
 
 
+
+def test_results_name_the_tier_after_quotas_and_no_tier_when_not_graded():
+    # one A place of 50% for two: O1 (102) keeps A, O2 (100) is moved to B; O3 lacks most of
+    # its evidence (not graded): the scorecard's 档次 is the tier's name, after the quota
+    ev = {"O1": full_evidence("O1", awards=Decimal(1)), "O2": full_evidence("O2"),
+          "O3": Evidence("O3", values={"members_full": Decimal(9)})}
+    r, _ = run(ev, WITH_QUOTA)
+    assert [(r[o]["tier"], r[o]["tier_name"], r[o]["tier_before_quota"]) for o in ("O1", "O2", "O3")] == \
+        [("A", "A档", "A"), ("B", "B档", "A"), (None, None, None)]
+
 def test_ranks_are_per_district_street_and_type():
     orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
             Organization("W2", "W2", "community", "西区", "s"), Organization("W3", "W3", "community", "西区", "t")]
@@ -178,6 +188,22 @@ grading:
     assert (r["O1"]["tier"], r["O2"]["tier"], r["O3"]["tier"]) == ("A", "B", "B")
     assert "未满足 A档条件（按期换届；缺少材料（上次换届日期），无法认定），降为 B档" in r["O3"]["tier_reasons"]
 
+
+
+def test_a_gate_on_a_criterions_outcome_reads_that_organizations_outcome(tmp_path):
+    # outcome('G1.1') in a gate: O1 passes G1.1 (A); O2 fails it (members_full 2 < 3) and
+    # still totals 90, A by the score lines, so the gate alone moves it to B
+    std = child_standard(tmp_path, "o", """id: o
+version: "1"
+title: 支部设置门槛
+extends: mini
+grading:
+  quotas: []
+  gates: [{tier: A, condition: "outcome('G1.1') == 'pass'", reason: 支部设置达标}]
+""")
+    r, _ = run({"O1": full_evidence("O1"), "O2": full_evidence("O2", members_full=Decimal(2))}, std)
+    assert (r["O1"]["tier"], r["O2"]["total"], r["O2"]["tier"]) == ("A", Decimal(90), "B")
+    assert r["O2"]["tier_reasons"][-1] == "未满足 A档条件（支部设置达标），降为 B档"
 
 def test_section_points_leave_bonus_out():
     r, _ = run({"O1": full_evidence("O1", awards=Decimal(2))})

@@ -8,8 +8,9 @@ import random
 from decimal import Decimal
 
 import orjson
+import pytest
 
-from evaluator.model import Organization, Record, Section
+from evaluator.model import Finding, Organization, Record, Section
 from evaluator.scoring.criteria import OutcomeCache, score_all
 from evaluator.scoring.orgresult import Pieces, parts
 from evaluator.scoring.run import RoundScorer
@@ -112,3 +113,72 @@ def test_records_of_each_organization_are_its_own_through_one_pieces():
             del org, ev, outcomes, own, g
     finally:
         scorer.close()
+
+
+
+def _findings_written(std, findings):
+    org = Organization("O1", "O1", "community", "东区", "一街道")
+    ev = dataclasses.replace(full_evidence("O1"), findings=findings)
+    outcomes, own = score_all(std, org, ev, PERIOD)
+    scorer = RoundScorer({"community": std}, PERIOD)
+    try:
+        _, g = scorer.grade_row(org, ev, outcomes, own)
+        return orjson.loads(parts(org, std, ev, outcomes, own, g, Pieces())[1])["findings"]
+    finally:
+        scorer.close()
+
+
+@pytest.mark.parametrize("gathered, written", [
+    # two findings gathered against the field order (awards is mini's eighth field, members_full its first)
+    (("awards", "members_full"), ["members_full", "awards"]),
+    # a field the standard does not have (evidence kept from another version of it) goes last
+    (("retired_field", "awards", "members_full"), ["members_full", "awards", "retired_field"]),
+])
+def test_findings_are_written_in_the_standards_field_order(gathered, written):
+    findings = [Finding("self_report_mismatch", f, f"{f} 自评与核查不一致", Decimal(3), Decimal("2.5")) for f in gathered]
+    assert _findings_written(STD, findings) == [
+        {"kind": "self_report_mismatch", "field": f, "self": 3, "verified": 2.5, "message": f"{f} 自评与核查不一致"}
+        for f in written]
+
+
+@pytest.mark.parametrize("responsible", ["", "张三"])
+def test_the_head_names_the_organization_then_its_scores(responsible):
+    # results.json's keys in the order docs/FORMATS.md gives; `responsible` only when known.
+    # 90 points of 100: G1.1 lost (members_full 2 < 3); the self-assessment is not weighed
+    org = Organization("O7", "七里社区党委", "community", "东区", "一街道", "街道党工委", responsible)
+    ev = full_evidence("O7", members_full=Decimal(2))
+    outcomes, own = score_all(STD, org, ev, PERIOD)
+    scorer = RoundScorer({"community": STD}, PERIOD)
+    try:
+        _, g = scorer.grade_row(org, ev, outcomes, own)
+        head = orjson.loads(parts(org, STD, ev, outcomes, own, g, Pieces())[0])
+    finally:
+        scorer.close()
+    want = {"id": "O7", "name": "七里社区党委", "type": "community", "type_name": "社区", "district": "东区",
+            "street": "一街道", "parent": "街道党工委", **({"responsible": "张三"} if responsible else {}),
+            "standard": {"id": "mini", "version": "1"}, "status": "graded", "total": 90, "base": 90, "bonus": 0,
+            "components": {"verified": 90}, "reviewed_share": 1}
+    assert list(head.items()) == list(want.items())
+
+
+
+def test_one_pieces_writes_two_standards_of_one_id_each_with_its_own_words():
+    """What Pieces makes once per standard (criteria frames, the sections' template and
+    maxima) is found by the standard's id but is that standard object's: another version of it
+    under the same id (other titles, G1 35 and G2 65 points) gets its own."""
+    other = dataclasses.replace(
+        STD, sections=tuple(Section(s.id, s.title + "（修订）", s.criteria) for s in STD.sections),
+        criteria={cid: dataclasses.replace(c, title=c.title + "（修订）", rectification="限期整改",
+                                           points={"G1.2": Decimal(25), "G2.2": Decimal(15)}.get(cid, c.points))
+                  for cid, c in STD.criteria.items()})
+    pieces = Pieces()
+    org = Organization("O1", "O1", "community", "东区", "一街道")
+    ev = dataclasses.replace(full_evidence("O1", members_full=Decimal(2)), provenance={"awards": "核查", "members_full": "自评"})
+    for std in (STD, other, STD):
+        outcomes, own = score_all(std, org, ev, PERIOD)
+        scorer = RoundScorer({"community": std}, PERIOD)
+        try:
+            _, g = scorer.grade_row(org, ev, outcomes, own)
+            assert parts(org, std, ev, outcomes, own, g, pieces)[1] == _plain_tail(std, ev, outcomes, own, g)
+        finally:
+            scorer.close()

@@ -9,9 +9,11 @@ import pytest
 from evaluator.errors import EvaluationError
 from evaluator.model import Organization, Quota, Record
 from evaluator.scoring.criteria import org_env, score_criterion
+from evaluator.scoring.run import evaluate_organizations
 from evaluator.standard import methods
+from evaluator.standard.periods import cut
 
-from test_engine import full_evidence
+from test_engine import PERIOD, full_evidence
 from test_grading import STD, child_standard, months, review_standard, run
 
 
@@ -164,6 +166,43 @@ def test_veto_gate_and_quota_interact_in_one_placement(tmp_path):
     assert r["O2"]["tier_reasons"][-1] == "未满足 B档条件（场所达标），降为 C档"
     # ranks follow the final tiers: O2 (92) before O4 (72.5) within C, O3 (vetoed 100) first in C
     assert [r[o]["rank"]["round"] for o in ("O1", "O3", "O2", "O4")] == [1, 2, 3, 4]
+
+
+
+# ---------------------------------------------------------------- a section's gate in a bulletin
+
+def _as_of(std, as_of, evidence):
+    orgs = [Organization(oid, oid, "community", "东区", "一街道") for oid in evidence]
+    payload = evaluate_organizations(orgs, evidence, {"community": std}, cut(PERIOD, as_of))
+    return {r["id"]: r for r in payload["organizations"]}
+
+
+@pytest.mark.parametrize("meetings, tier", [(months(1), "A"), ((), "B")])
+def test_a_section_gate_in_a_bulletin_asks_its_share_of_what_has_fallen_due(tmp_path, meetings, tier):
+    # 31 March: G2.3 (10, due at the period's end) and G2.4 (10, due 30 June) are not due, so
+    # G2's 70 points have 50 due (G2.1 30 pro-rated to three months, 2.5 a month missed; G2.2
+    # 20). The gate 组织生活不低于60分 reads G2's points x 70 / 50: one meeting (45) reads 63,
+    # none (42.5) reads 59.5 -- the section's own points (45, 42.5) would fail both, the full 70
+    # pass both. Totals 93.75 and 90.63 both reach A by the score lines.
+    std = child_standard(tmp_path, "due", 'id: due\nversion: "1"\ntitle: 到期\nextends: mini\n'
+                         "grading:\n  quotas: []\n"
+                         "override:\n  G2.3: {due: period_end}\n  G2.4: {due: 2026-06-30}\n")
+    o = _as_of(std, dt.date(2026, 3, 31), {"O1": full_evidence("O1", committee_meetings=meetings)})["O1"]
+    assert o["tier"] == tier and o["total"] >= 90
+    assert ("未满足 A档条件（组织生活不低于60分），降为 B档" in o["tier_reasons"]) is (tier == "B")
+
+
+@pytest.mark.parametrize("party, tier", [(Decimal(6), "A"), (Decimal(0), "B")])
+def test_a_section_with_one_point_due_is_read_from_that_point_not_as_full(tmp_path, party, tier):
+    # Only G2.2 (1 point) of G2 (G2.1 49, G2.2 1, G2.3 10, G2.4 10: 70) has fallen due on 31
+    # March: the gate reads G2.2's points x 70 / 1, 70 when it is earned and 0 when not (only a
+    # section nothing of which is due reads as full). Totals 31/31 and 30/31 (96.77) reach A.
+    std = child_standard(tmp_path, "one", 'id: one\nversion: "1"\ntitle: 一分到期\nextends: mini\n'
+                         "grading:\n  quotas: []\n"
+                         "override:\n  G2.1: {points: 49, due: period_end}\n  G2.2: {points: 1}\n"
+                         "  G2.3: {due: period_end}\n  G2.4: {due: 2026-06-30}\n")
+    o = _as_of(std, dt.date(2026, 3, 31), {"O1": full_evidence("O1", grid_staff_party=party)})["O1"]
+    assert o["total"] >= 90 and o["tier"] == tier
 
 
 # ---------------------------------------------------------------- quota ties
