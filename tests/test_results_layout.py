@@ -137,8 +137,9 @@ def test_results_csv_and_state_are_made_below_the_priority_of_the_results_json_w
     monkeypatch.setattr(run, "Aside", Recorded)
     code, _, err = run_cli("evaluate", mini / "round.yaml", "--out", tmp_path / "out", "--workers", "2", "-q")
     assert code == 0, err
-    assert [background for _, background in made] == [False, True, True], made   # lists, results.csv, state.jsonl
-    assert "ResultsCsv" in made[1][0] and "StateJsonl" in made[2][0]
+    # the lists, then results.csv and state.jsonl (the only other files made aside)
+    assert [background for _, background in made] == [False, True, True], made
+    assert "add_lists" in made[0][0] and all("_MadeAside" in name for name, _ in made[1:]), made
 
 
 def test_a_writer_that_breaks_stops_evaluate_with_a_message_and_writes_nothing(mini, tmp_path, monkeypatch):

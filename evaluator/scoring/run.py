@@ -450,50 +450,54 @@ class ResultsJson:
         return self.scored.lay_out(fd).write_to(out, self.scored.writers)
 
 
-class ResultsCsv:
-    """A ScoredRound's results.csv as results.write_atomically content. Called with a `write`,
-    it streams the file; `write_to(fd)` (`writers` > 1) has a forked process make, write, hash
-    and fsync it in the (unnamed) file `fd` and returns the sink to wait on. write_result_set
-    stages it first, so that process makes it while this one lays results.json out: at
-    20,000 organizations about 0.3 s of the main process, which it spent alone after the
-    layout beside the results.json writers, now spent beside the layout (0.25 s, alone on
-    its core but for the lists derived aside). None with one writer: streamed here."""
+class _MadeAside:
+    """A ScoredRound's file that nothing waits for until the set is named (results.csv,
+    state.jsonl), as results.write_atomically content. Called with a `write`, it streams the
+    file's `lines()`; `write_to(fd)` (`writers` > 1) has a forked process make, write, hash and
+    fsync it in the (unnamed) file `fd`, at a lower priority than the processes making
+    results.json (jsonlayout.Aside, background), and returns the sink to wait on. None with
+    one writer: streamed here."""
 
     def __init__(self, scored: ScoredRound):
         self.scored = scored
 
+    def lines(self) -> Iterable[bytes]:
+        raise NotImplementedError
+
     def __call__(self, write: Callable[[bytes], None]) -> None:
+        for line in self.lines():
+            write(line)
+
+    def write_to(self, out: int):
+        if self.scored.writers < 2 or not hasattr(os, "fork"):
+            return None
+        return Aside(lambda: _sunk(self, out), keep=(out,), background=True)
+
+
+class ResultsCsv(_MadeAside):
+    """results.csv. write_result_set stages it first, so that with several writers its
+    process makes it while this one lays results.json out (at 20,000 organizations about
+    0.3 s, which this process spent alone after the layout beside the results.json writers)."""
+
+    def lines(self) -> Iterable[bytes]:
         from .results import csv_lines
-        for line in csv_lines(self.scored.order):
-            write(line)
+        return csv_lines(self.scored.order)
 
     def write_to(self, out: int):
-        if self.scored.writers < 2 or not hasattr(os, "fork"):
-            return None
-        self.scored.order                  # (the rank order made once, here, for both processes)
-        return Aside(lambda: _sunk(self, out), keep=(out,), background=True)
+        if self.scored.writers >= 2:
+            self.scored.order              # (the rank order made once, here, for both processes)
+        return super().write_to(out)
 
 
-class StateJsonl:
-    """A ScoredRound's state.jsonl (the compact rows and where each result is in results.json,
-    what `agrade rescore` starts from) as results.write_atomically content: staged after
-    results.json, whose layout it quotes. Called with a `write`, it streams the file;
-    `write_to(fd)` (`writers` > 1) has a forked process make it, at a lower priority, while
-    this one waits for results.json's writers: made here, it took a share of their cores
-    (0.3 s of the main process at 20,000 organizations). None with one writer: streamed here."""
+class StateJsonl(_MadeAside):
+    """state.jsonl: the compact rows and where each result is in results.json, what `agrade
+    rescore` starts from. Staged after results.json, whose layout it quotes; with several
+    writers its process makes it while results.json's writers work (made here, it took a
+    share of their cores: 0.3 s of the main process at 20,000 organizations)."""
 
-    def __init__(self, scored: ScoredRound):
-        self.scored = scored
-
-    def __call__(self, write: Callable[[bytes], None]) -> None:
+    def lines(self) -> Iterable[bytes]:
         from .rescore import state_lines
-        for line in state_lines(self.scored):
-            write(line)
-
-    def write_to(self, out: int):
-        if self.scored.writers < 2 or not hasattr(os, "fork"):
-            return None
-        return Aside(lambda: _sunk(self, out), keep=(out,), background=True)
+        return state_lines(self.scored)
 
 
 def _sunk(content: Callable[[Callable[[bytes], None]], None], out: int) -> dict:
