@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 from ..errors import InputError, Issue
 from ..model import Organization
-from .pipeline import PartJob, PartResult, StandardsSpec, Work, score_partition
+from .pipeline import PartJob, PartResult, Work, score_partition
 
 # The environment agrade's own scripts start Dask workers with, and recommend (README, Dask).
 # Dask's sampling profiler keeps the call trees of each worker's last 1,000 seconds: with
