@@ -205,6 +205,16 @@ grading:
     assert (r["O1"]["tier"], r["O2"]["total"], r["O2"]["tier"]) == ("A", Decimal(90), "B")
     assert r["O2"]["tier_reasons"][-1] == "未满足 A档条件（支部设置达标），降为 B档"
 
+
+def test_a_standard_of_base_criteria_alone_grades_an_organization_reviewed_in_full():
+    # mini without its bonus and veto (G9): every outcome is a reviewed base one, so the
+    # tally's shared sum is never split -- it is the applicable, reviewed and counted points
+    std = dataclasses.replace(STD, sections=STD.sections[:2],
+                              criteria={cid: c for cid, c in STD.criteria.items() if c.section != "G9"})
+    r = run({"O1": full_evidence("O1"), "O2": full_evidence("O2", centre_area=Decimal(350))}, std)[0]
+    assert [(r[o]["total"], r[o]["reviewed_share"], r[o]["tier"]) for o in ("O1", "O2")] == \
+        [(Decimal(100), Decimal(1), "A"), (Decimal(92), Decimal(1), "A")]
+
 def test_section_points_leave_bonus_out():
     r, _ = run({"O1": full_evidence("O1", awards=Decimal(2))})
     g9 = next(s for s in r["O1"]["sections"] if s["id"] == "G9")

@@ -205,6 +205,18 @@ def test_a_section_with_one_point_due_is_read_from_that_point_not_as_full(tmp_pa
     assert o["total"] >= 90 and o["tier"] == tier
 
 
+
+def test_a_bulletin_with_one_point_fallen_due_scores_that_point_to_the_base(tmp_path):
+    # 31 March, everything but G2.2 (1 point) due later: the base counts that one point, and
+    # earning it is 1 / 1 x 100 = 100 (A; G2's gate reads 1 x 70 / 1)
+    std = child_standard(tmp_path, "first", 'id: first\nversion: "1"\ntitle: 一分到期\nextends: mini\n'
+                         "grading:\n  quotas: []\n"
+                         "override:\n  G1.1: {due: period_end}\n  G1.2: {due: period_end}\n"
+                         "  G2.1: {points: 49, due: period_end}\n  G2.2: {points: 1}\n"
+                         "  G2.3: {due: period_end}\n  G2.4: {due: 2026-06-30}\n")
+    o = _as_of(std, dt.date(2026, 3, 31), {"O1": full_evidence("O1")})["O1"]
+    assert (o["base"], o["total"], o["tier"]) == (Decimal(100), Decimal(100), "A")
+
 # ---------------------------------------------------------------- quota ties
 
 def test_quota_ties_are_broken_by_id_and_both_sides_are_told():
