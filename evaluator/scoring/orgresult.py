@@ -293,8 +293,3 @@ def round_part(row: Row, std: Standard) -> dict:
             "tier_reasons": row.tier_reasons,
             "rank": {"round": row.rank_round, "district": row.rank_district, "street": row.rank_street,
                      "type": row.rank_type}}
-
-
-def splice(head: bytes, middle: dict, tail: bytes) -> bytes:
-    """head + the round part + tail as one JSON object."""
-    return head[:-1] + b"," + dumps(middle)[1:-1] + b"," + tail[1:]
