@@ -127,7 +127,6 @@ def test_quota_demotes_by_rank_and_ranks_follow_tiers():
     assert [o["id"] for o in payload["organizations"]] == ["O1", "O2", "O3", "O4", "O5"]
 
 
-
 def test_results_name_the_tier_after_quotas_and_no_tier_when_not_graded():
     # one A place of 50% for two: O1 (102) keeps A, O2 (100) is moved to B; O3 lacks most of
     # its evidence (not graded): the scorecard's 档次 is the tier's name, after the quota
@@ -136,6 +135,7 @@ def test_results_name_the_tier_after_quotas_and_no_tier_when_not_graded():
     r, _ = run(ev, WITH_QUOTA)
     assert [(r[o]["tier"], r[o]["tier_name"], r[o]["tier_before_quota"]) for o in ("O1", "O2", "O3")] == \
         [("A", "A档", "A"), ("B", "B档", "A"), (None, None, None)]
+
 
 def test_ranks_are_per_district_street_and_type():
     orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
@@ -189,7 +189,6 @@ grading:
     assert "未满足 A档条件（按期换届；缺少材料（上次换届日期），无法认定），降为 B档" in r["O3"]["tier_reasons"]
 
 
-
 def test_a_gate_on_a_criterions_outcome_reads_that_organizations_outcome(tmp_path):
     # outcome('G1.1') in a gate: O1 passes G1.1 (A); O2 fails it (members_full 2 < 3) and
     # still totals 90, A by the score lines, so the gate alone moves it to B
@@ -214,6 +213,7 @@ def test_a_standard_of_base_criteria_alone_grades_an_organization_reviewed_in_fu
     r = run({"O1": full_evidence("O1"), "O2": full_evidence("O2", centre_area=Decimal(350))}, std)[0]
     assert [(r[o]["total"], r[o]["reviewed_share"], r[o]["tier"]) for o in ("O1", "O2")] == \
         [(Decimal(100), Decimal(1), "A"), (Decimal(92), Decimal(1), "A")]
+
 
 def test_section_points_leave_bonus_out():
     r, _ = run({"O1": full_evidence("O1", awards=Decimal(2))})

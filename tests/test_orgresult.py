@@ -96,7 +96,6 @@ def test_tails_without_a_self_assessment_and_titles_with_percent_signs():
     assert _check("community", std, orgs) == 0
 
 
-
 def test_records_of_each_organization_are_its_own_through_one_pieces():
     """A record's JSON is kept by the record's identity (intake shares equal records); here
     each organization's records are objects of its own, dropped once it is written, and one
@@ -113,7 +112,6 @@ def test_records_of_each_organization_are_its_own_through_one_pieces():
             del org, ev, outcomes, own, g
     finally:
         scorer.close()
-
 
 
 def _findings_written(std, findings):
@@ -159,7 +157,6 @@ def test_the_head_names_the_organization_then_its_scores(responsible):
             "standard": {"id": "mini", "version": "1"}, "status": "graded", "total": 90, "base": 90, "bonus": 0,
             "components": {"verified": 90}, "reviewed_share": 1}
     assert list(head.items()) == list(want.items())
-
 
 
 def test_one_pieces_writes_two_standards_of_one_id_each_with_its_own_words():

@@ -205,7 +205,6 @@ def test_a_section_with_one_point_due_is_read_from_that_point_not_as_full(tmp_pa
     assert o["total"] >= 90 and o["tier"] == tier
 
 
-
 def test_a_bulletin_with_one_point_fallen_due_scores_that_point_to_the_base(tmp_path):
     # 31 March, everything but G2.2 (1 point) due later: the base counts that one point, and
     # earning it is 1 / 1 x 100 = 100 (A; G2's gate reads 1 x 70 / 1)
