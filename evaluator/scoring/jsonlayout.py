@@ -18,7 +18,7 @@ Written in place (`write_to`):
   process reads the file back in order from the page cache and hashes it (SHA-256 is one
   sequential digest of the whole file), so the standard digest is that of the bytes on disk.
   results.csv and state.jsonl are made meanwhile by forked processes of lower priority
-  (`Aside(background=True)`: run.ResultsCsv, run.StateJsonl), which give these the cores.
+  (`Aside(background=True)`: run.ResultsCsv, run.StateJsonl), which leave the cores to these.
 Either way the descriptor is an unnamed file results._Staged names only once `result()` has
 returned: a failure or a kill leaves nothing half-written under a real name.
 """
@@ -240,13 +240,13 @@ class _Parallel:
     have not written yet (hashing in cache, no waiting): it became the critical path itself
     (0.68 against 0.63 s wall, the same CPU, five alternated runs on the loaded host).
 
-    Not a thread of this process: this process wrote state.jsonl meanwhile then (now a
-    forked process of its own does), in Python, holding the GIL, and a hashing thread needs
-    the GIL back after every megabyte it reads and hashes (up to the 5 ms switch interval
-    each time). A thread and a process
-    measured alike on the shared host, which then gave about one core (two CPU-bound processes
-    ran 1.0-1.4x one): with either, results.csv took 0.6-0.7 s beside the writers instead of
-    0.15 alone, for want of a core, not of the GIL. The process is kept for a host with two."""
+    Not a thread of this process: when this was measured, this process made state.jsonl
+    meanwhile (a forked process does now), in Python, holding the GIL, and a hashing thread
+    needs the GIL back after every megabyte it reads and hashes (up to the 5 ms switch
+    interval each time). A thread and a process measured alike on the shared host, which
+    then gave about one core (two CPU-bound processes ran 1.0-1.4x one): with either,
+    results.csv took 0.6-0.7 s beside the writers instead of 0.15 alone, for want of a core,
+    not of the GIL. The process is kept for a host with two."""
 
     def __init__(self, layout: Layout, out: int, workers: int):
         self.layout, self.out = layout, out

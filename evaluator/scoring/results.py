@@ -13,8 +13,8 @@ start they remove hidden temp names a killed run left behind (only the instant b
 and rename can leave one). Readers take a shared lock, so they never see a set half-replaced
 by a live writer. results.json of a scored round is written into its inode in place
 (scoring.jsonlayout): by forked processes side by side with several workers, while two more
-make results.csv and state.jsonl at a lower priority; it is named, as the others, only once all of it is written,
-hashed and fsynced.
+make results.csv and state.jsonl at a lower priority; it is named, as the others, only once
+all of it is written, hashed and fsynced.
 
 A results.json without a run.json beside it (copied on its own) is read as it is, with
 nothing to check it against; a folder that holds results.csv but no run.json is incomplete.
