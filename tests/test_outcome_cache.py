@@ -4,8 +4,10 @@ afresh gives: the same outcomes, the same result bytes."""
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
+from evaluator.errors import EvaluationError
 from evaluator.model import Evidence, Organization, Record
 from evaluator.scoring.criteria import OutcomeCache, score_all
 from evaluator.scoring.engine import ConcludingRules
@@ -13,7 +15,7 @@ from evaluator.scoring.grading import grade
 from evaluator.scoring.orgresult import Pieces, parts
 from evaluator.standard.loader import load_standard
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 PERIOD = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
 STD = load_standard(FIXTURES / "mini" / "mini.yaml")
@@ -101,3 +103,10 @@ def test_provenance_is_written_in_key_order_whatever_order_it_was_gathered_in():
             assert provenance == {k: {"source": "self", "row": keys.index(k)} for k in keys}
     finally:
         rules.close()
+
+
+def test_a_cache_of_another_standard_is_refused_naming_both():
+    other = load_standard(ROOT / "rules" / "community.yaml")
+    org = Organization("O1", "组织1", "community")
+    with pytest.raises(EvaluationError, match=f"outcome cache of standard {other.id} used for {STD.id}"):
+        score_all(STD, org, Evidence("O1", values={"members_full": Decimal(9)}), PERIOD, None, OutcomeCache(other))
