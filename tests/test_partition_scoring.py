@@ -173,3 +173,23 @@ def test_a_cache_of_another_standard_is_refused():
     from evaluator.errors import EvaluationError
     with pytest.raises(EvaluationError, match="outcome cache of standard"):
         score_partition_all(STANDARDS["mini"], [], [], PERIOD, None, OutcomeCache(STANDARDS["community"]))
+
+
+def test_a_criterion_reading_records_through_an_expression_is_scored_for_each_organization(tmp_path):
+    # not a frequency criterion but it reads dated records, so it is never cached: the
+    # partition scores it organization by organization, each on its own records
+    text = (FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8").replace(
+        "{id: G2.3, title: 述职评议, points: 10, method: bands, field: secretary_rating, bands: [{equals: 好, points: 10}, "
+        "{equals: 较好, points: 8}, {equals: 一般, points: 5}], rectification: 改进}",
+        '{id: G2.3, title: 会议次数, points: 10, method: check, condition: "len(committee_meetings) >= 4", '
+        'rectification: 按时开会}')
+    (tmp_path / "mini.yaml").write_text(text, encoding="utf-8")
+    std = load_standard(tmp_path / "mini.yaml")
+    assert std.criteria["G2.3"].method == "check"
+    meetings = [tuple(Record(dt.date(2026, m, 9)) for m in range(1, n + 1)) for n in (5, 2, 4, 0)]
+    orgs = [Organization(f"O{i}", f"组织{i}", "community", "东区", "一街道") for i in range(len(meetings))]
+    evs = [Evidence(o.id, values={"committee_meetings": r, "members_full": Decimal(9)}) for o, r in zip(orgs, meetings)]
+    got = score_partition_all(std, orgs, evs, PERIOD, None, OutcomeCache(std))
+    g23 = list(std.criteria).index("G2.3")
+    assert [main[g23].outcome for main, _ in got] == ["pass", "fail", "pass", "fail"]
+    _assert_same(std, orgs, evs, PERIOD, None)
