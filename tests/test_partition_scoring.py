@@ -193,3 +193,18 @@ def test_a_criterion_reading_records_through_an_expression_is_scored_for_each_or
     g23 = list(std.criteria).index("G2.3")
     assert [main[g23].outcome for main, _ in got] == ["pass", "fail", "pass", "fail"]
     _assert_same(std, orgs, evs, PERIOD, None)
+
+
+def test_a_value_that_cannot_be_a_cache_key_is_scored_as_alone():
+    # evidence made through the Python API may hold a list: it cannot key the outcome cache,
+    # so each such organization's outcome is computed afresh, in the partition as alone
+    std = STANDARDS["mini"]
+    ratings = [["好"], "好", ["差"], "一般", ["好"]]
+    orgs = [Organization(f"O{i}", f"组织{i}", "community", "东区", "一街道") for i in range(len(ratings))]
+    evs = [Evidence(o.id, values={"secretary_rating": r, "members_full": Decimal(9)}, notes=n)
+           for o, r, n in zip(orgs, ratings, [{}, {}, {"secretary_rating": "手工录入"}, {}, {}])]
+    got = score_partition_all(std, orgs, evs, PERIOD, None, OutcomeCache(std))
+    g23 = list(std.criteria).index("G2.3")
+    assert [main[g23].outcome for main, _ in got][1::2] == ["pass", "partial"]
+    _assert_same(std, orgs, evs, PERIOD, None)
+    _assert_same(std, orgs[::-1], evs[::-1], PERIOD, None)
