@@ -110,3 +110,16 @@ def test_a_cache_of_another_standard_is_refused_naming_both():
     org = Organization("O1", "组织1", "community")
     with pytest.raises(EvaluationError, match=f"outcome cache of standard {other.id} used for {STD.id}"):
         score_all(STD, org, Evidence("O1", values={"members_full": Decimal(9)}), PERIOD, None, OutcomeCache(other))
+
+
+def test_a_note_on_one_of_two_names_a_criterion_reads_is_not_shared_through_the_cache():
+    # G2.2 reads two names: an organization with intake's note on one of them gets the note in
+    # its reason, though its values equal an earlier organization's without the note
+    cache = OutcomeCache(STD)
+    values = {"grid_staff": Decimal(10), "grid_staff_party": Decimal(4)}
+    ratio = list(STD.criteria).index("G2.2")
+    plain, _ = score_all(STD, Organization("O1", "组织1", "community"), Evidence("O1", values=values), PERIOD, None, cache)
+    noted, _ = score_all(STD, Organization("O2", "组织2", "community"),
+                         Evidence("O2", values=values, notes={"grid_staff": "网格员人数空白，按 0 计"}), PERIOD, None, cache)
+    assert "网格员人数空白" not in plain[ratio].reason
+    assert noted[ratio].reason.endswith("（网格员人数空白，按 0 计）")

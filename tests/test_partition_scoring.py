@@ -193,6 +193,10 @@ def test_a_criterion_reading_records_through_an_expression_is_scored_for_each_or
     g23 = list(std.criteria).index("G2.3")
     assert [main[g23].outcome for main, _ in got] == ["pass", "fail", "pass", "fail"]
     _assert_same(std, orgs, evs, PERIOD, None)
+    # score_all with a cache, as a waived organization is scored, goes the same way
+    cache = OutcomeCache(std)
+    assert [score_all(std, o, e, PERIOD, None, cache)[0][g23].outcome for o, e in zip(orgs, evs)] == \
+        ["pass", "fail", "pass", "fail"]
 
 
 def test_a_value_that_cannot_be_a_cache_key_is_scored_as_alone():
