@@ -43,9 +43,9 @@ grading:
 """)
 
 
-def run(evidence: dict, std=STD, orgs=None):
+def run(evidence: dict, std=STD, orgs=None, period=PERIOD):
     orgs = orgs or [Organization(oid, oid, "community", "东区", "一街道") for oid in evidence]
-    payload = evaluate_organizations(orgs, evidence, {"community": std}, PERIOD)
+    payload = evaluate_organizations(orgs, evidence, {"community": std}, period)
     return {r["id"]: r for r in payload["organizations"]}, payload
 
 

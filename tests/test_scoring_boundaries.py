@@ -9,7 +9,6 @@ import pytest
 from evaluator.errors import EvaluationError
 from evaluator.model import Organization, Quota, Record
 from evaluator.scoring.criteria import org_env, score_criterion
-from evaluator.scoring.run import evaluate_organizations
 from evaluator.standard import methods
 from evaluator.standard.periods import cut
 
@@ -168,13 +167,10 @@ def test_veto_gate_and_quota_interact_in_one_placement(tmp_path):
     assert [r[o]["rank"]["round"] for o in ("O1", "O3", "O2", "O4")] == [1, 2, 3, 4]
 
 
-
 # ---------------------------------------------------------------- a section's gate in a bulletin
 
 def _as_of(std, as_of, evidence):
-    orgs = [Organization(oid, oid, "community", "东区", "一街道") for oid in evidence]
-    payload = evaluate_organizations(orgs, evidence, {"community": std}, cut(PERIOD, as_of))
-    return {r["id"]: r for r in payload["organizations"]}
+    return run(evidence, std, period=cut(PERIOD, as_of))[0]
 
 
 @pytest.mark.parametrize("meetings, tier", [(months(1), "A"), ((), "B")])
@@ -215,6 +211,7 @@ def test_a_bulletin_with_one_point_fallen_due_scores_that_point_to_the_base(tmp_
                          "  G2.3: {due: period_end}\n  G2.4: {due: 2026-06-30}\n")
     o = _as_of(std, dt.date(2026, 3, 31), {"O1": full_evidence("O1")})["O1"]
     assert (o["base"], o["total"], o["tier"]) == (Decimal(100), Decimal(100), "A")
+
 
 # ---------------------------------------------------------------- quota ties
 
