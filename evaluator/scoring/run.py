@@ -464,6 +464,9 @@ class _MadeAside:
     def lines(self) -> Iterable[bytes]:
         raise NotImplementedError
 
+    def before_fork(self) -> None:
+        """What the forked process needs made here first, once for both processes."""
+
     def __call__(self, write: Callable[[bytes], None]) -> None:
         for line in self.lines():
             write(line)
@@ -471,6 +474,7 @@ class _MadeAside:
     def write_to(self, out: int):
         if self.scored.writers < 2 or not hasattr(os, "fork"):
             return None
+        self.before_fork()
         return Aside(lambda: _sunk(self, out), keep=(out,), background=True)
 
 
@@ -483,10 +487,8 @@ class ResultsCsv(_MadeAside):
         from .results import csv_lines
         return csv_lines(self.scored.order)
 
-    def write_to(self, out: int):
-        if self.scored.writers >= 2:
-            self.scored.order              # (the rank order made once, here, for both processes)
-        return super().write_to(out)
+    def before_fork(self) -> None:
+        self.scored.order                  # the rank order, which this process writes results.json in
 
 
 class StateJsonl(_MadeAside):
