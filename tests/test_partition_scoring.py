@@ -175,17 +175,29 @@ def test_a_cache_of_another_standard_is_refused():
         score_partition_all(STANDARDS["mini"], [], [], PERIOD, None, OutcomeCache(STANDARDS["community"]))
 
 
-def test_a_criterion_reading_records_through_an_expression_is_scored_for_each_organization(tmp_path):
-    # not a frequency criterion but it reads dated records, so it is never cached: the
-    # partition scores it organization by organization, each on its own records
+def _mini_with_meetings_checked(tmp_path, self_assessed=False):
+    """mini with G2.3 a check that reads dated records through an expression (never cached,
+    not being a frequency criterion), and, if asked, a total weighing in the self-assessment."""
     text = (FIXTURES / "mini" / "mini.yaml").read_text(encoding="utf-8").replace(
         "{id: G2.3, title: 述职评议, points: 10, method: bands, field: secretary_rating, bands: [{equals: 好, points: 10}, "
         "{equals: 较好, points: 8}, {equals: 一般, points: 5}], rectification: 改进}",
         '{id: G2.3, title: 会议次数, points: 10, method: check, condition: "len(committee_meetings) >= 4", '
         'rectification: 按时开会}')
+    if self_assessed:
+        text = text.replace("  base: 100\n", (
+            "  base: 100\n  components:\n"
+            "    - {id: verified, label: 考核组评分, source: criteria, weight: 0.7}\n"
+            "    - {id: self, label: 自评得分, source: self_assessment, weight: 0.3}\n"))
     (tmp_path / "mini.yaml").write_text(text, encoding="utf-8")
     std = load_standard(tmp_path / "mini.yaml")
-    assert std.criteria["G2.3"].method == "check"
+    assert std.criteria["G2.3"].method == "check" and std.needs_self_assessment == self_assessed
+    return std
+
+
+def test_a_criterion_reading_records_through_an_expression_is_scored_for_each_organization(tmp_path):
+    # not a frequency criterion but it reads dated records, so it is never cached: the
+    # partition scores it organization by organization, each on its own records
+    std = _mini_with_meetings_checked(tmp_path)
     meetings = [tuple(Record(dt.date(2026, m, 9)) for m in range(1, n + 1)) for n in (5, 2, 4, 0)]
     orgs = [Organization(f"O{i}", f"组织{i}", "community", "东区", "一街道") for i in range(len(meetings))]
     evs = [Evidence(o.id, values={"committee_meetings": r, "members_full": Decimal(9)}) for o, r in zip(orgs, meetings)]
@@ -197,6 +209,26 @@ def test_a_criterion_reading_records_through_an_expression_is_scored_for_each_or
     cache = OutcomeCache(std)
     assert [score_all(std, o, e, PERIOD, None, cache)[0][g23].outcome for o, e in zip(orgs, evs)] == \
         ["pass", "fail", "pass", "fail"]
+
+
+def test_the_self_assessment_of_a_criterion_reading_records_through_an_expression_is_what_was_declared(tmp_path):
+    # the inspectors counted fewer meetings than the organizations declared (or more): the
+    # self-assessed outcome is scored on the declared records, with a cache as without one
+    std = _mini_with_meetings_checked(tmp_path, self_assessed=True)
+    dated = lambda n: tuple(Record(dt.date(2026, m, 9)) for m in range(1, n + 1))   # noqa: E731
+    counted, declared = (2, 5, 4, 0), (5, 5, 1, 4)
+    orgs = [Organization(f"O{i}", f"组织{i}", "community", "东区", "一街道") for i in range(len(counted))]
+    evs = [Evidence(o.id, values={"committee_meetings": dated(n), "members_full": Decimal(9)},
+                    self_values={"committee_meetings": dated(m), "members_full": Decimal(9)})
+           for o, n, m in zip(orgs, counted, declared)]
+    g23 = list(std.criteria).index("G2.3")
+    for cache in (None, OutcomeCache(std)):
+        got = [score_all(std, o, e, PERIOD, None, cache) for o, e in zip(orgs, evs)]
+        assert [main[g23].outcome for main, _ in got] == ["fail", "pass", "pass", "fail"]
+        assert [own[g23].outcome for _, own in got] == ["pass", "pass", "fail", "pass"]
+    got = score_partition_all(std, orgs, evs, PERIOD, None, OutcomeCache(std))
+    assert [own[g23].outcome for _, own in got] == ["pass", "pass", "fail", "pass"]
+    _assert_same(std, orgs, evs, PERIOD, None)
 
 
 def test_a_value_that_cannot_be_a_cache_key_is_scored_as_alone():
