@@ -27,10 +27,13 @@ with open(sys.argv[1], "w") as f:
 
 @functools.cache
 def _compiled() -> None:
-    """agrade's modules compiled to bytecode once, as `pip install` leaves a package: with
-    PYTHONDONTWRITEBYTECODE set (as on the development machine) every measured command would
-    otherwise compile them from source again, about 0.2 CPU-s a run that no installed copy spends."""
-    compileall.compile_dir(Path(__file__).resolve().parent.parent / "evaluator", quiet=1)
+    """agrade's modules, and the vectorized baseline's, compiled to bytecode once, as `pip
+    install` leaves a package: with PYTHONDONTWRITEBYTECODE set (as on the development machine)
+    every measured command would otherwise compile them from source again, about 0.2 CPU-s a
+    run that no installed copy spends."""
+    here = Path(__file__).resolve().parent
+    for folder in (here.parent / "evaluator", here / "vectorized"):
+        compileall.compile_dir(folder, quiet=1)
 
 
 def run_measured(cmd: list[str], cwd: Path | None = None, env: dict | None = None,

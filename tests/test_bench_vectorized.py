@@ -15,6 +15,7 @@ import io
 import random
 import re
 import shutil
+import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -80,6 +81,22 @@ def test_the_comparison_is_not_vacuous(demo300):
     assert any(".criteria[0].points" in p for p in problems)
     assert any(".rank.district" in p for p in problems)
     assert any(p.startswith("list black") for p in problems)
+
+
+def test_the_baseline_as_a_command_computes_the_whole_round(demo300):
+    """bench_scale.py measures the baseline end to end through this command, as it measures
+    agrade's: it must compute every organization's outcomes, not start and stop."""
+    round_yaml, results = demo300
+    _, piv, res, problems, _, _ = _vectorized(round_yaml, results)
+    assert problems == []
+    outcomes = sum(s.code.shape[0] * s.code.shape[1] for s in res.stds)
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "vectorized_command.py"), str(round_yaml)],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"300 organizations, {outcomes} criterion outcomes"
+    assert outcomes > 300 * 40
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "vectorized_command.py")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "round" in missing.stderr
 
 
 def test_mini_fixture_agrees(tmp_path):
