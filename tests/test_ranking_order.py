@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -15,8 +16,8 @@ from evaluator.scoring.run import RoundScorer, ScoredRound, evaluate_round, scor
 
 from conftest import run_cli
 from roundkit import MINI, make_round
-from test_engine import PERIOD
-from test_grading import STD
+from test_engine import PERIOD, full_evidence
+from test_grading import STD, run
 from test_rescore import EVIDENCE_CHANGES, ORGS as MANY, evidence_for
 
 NO_QUOTA = MINI.replace("  quotas:\n    - {tier: A, max_share: 50%, scope: district}\n", "")
@@ -65,6 +66,19 @@ def test_the_command_line_writes_the_chosen_order(tmp_path):
     assert code == 0, err
     payload = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert _ranks(payload)[:2] == [("P1", "A", 1), ("P2", "C", 2)] and payload["ranking"]["order"] == "score_first"
+
+
+def test_an_ascending_tie_break_puts_the_lower_value_first():
+    # O1 loses G1.1's 10 points (组织设置), O2 G2.3's 10 (组织生活): both 90, A. Ranked on
+    # 组织生活 ascending, O2 (70 there against 80) comes first; descending, O1 does
+    orgs = {"O1": full_evidence("O1", members_full=Decimal(2)), "O2": full_evidence("O2", secretary_rating="差")}
+    for order, first in (("asc", "O2"), ("desc", "O1")):
+        std = dataclasses.replace(STD, grading=dataclasses.replace(
+            STD.grading, tie_breaks=(("total", True), ("section:G2", order == "desc"))))
+        r, _ = run(orgs, std)
+        assert {o: (r[o]["total"], r[o]["tier"]) for o in r} == {"O1": (90, "A"), "O2": (90, "A")}
+        second = ({"O1", "O2"} - {first}).pop()
+        assert (r[first]["rank"]["round"], r[second]["rank"]["round"]) == (1, 2), order
 
 
 # ---------------------------------------------------------------- re-scoring keeps the declared order
