@@ -15,7 +15,9 @@ CPU seconds: the practical limit. Rounds: `agrade demo` for N (the baseline read
 bench/biground.py (a demo round repeated, bulk files of 20,000 organizations) for memory and
 rescoring. Peak RSS is the largest process (the main one or a worker), from the OS. Two
 one-worker evaluations started together give the ceiling two workers are judged against: what
-the machine's two cores do at once (on a host whose cores slow each other it is below 2).
+the machine's two cores do at once (on a host whose cores slow each other it is below 2); two
+Python loops that only compute, alone and then side by side, say what the cores give work that
+needs no memory or files, so the two ceilings apart show what the evaluations' own work costs.
 The baseline does not write the results agrade writes, and is timed inside a process that has
 started and imported already; so, beside the issue's target, agrade is also compared with the
 same work measured the same way: the baseline as a command (bench/vectorized_command.py, a
@@ -72,6 +74,27 @@ def side_by_side(round_yaml: Path) -> float:
     with ThreadPoolExecutor(2) as ex:
         list(ex.map(lambda _: run_evaluate(round_yaml, 1), range(2)))
     return time.perf_counter() - t
+
+
+_LOOP = "x = 0\nfor i in range(12_000_000):\n    x += i * i"
+
+
+def cpu_ceiling() -> float:
+    """What two cores give two processes that only compute (a Python loop, no memory to speak
+    of, nothing written): 2 x one loop's wall / two side by side. Beside the evaluations' own
+    ceiling it says how much of that one's shortfall from 2 is the workload's (memory, the page
+    cache, writing), not the cores'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def loop(_=None) -> float:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-S", "-c", _LOOP], check=True)
+        return time.perf_counter() - t
+    alone = loop()
+    t = time.perf_counter()
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(loop, range(2)))
+    return 2 * alone / (time.perf_counter() - t)
 
 
 def output_floor(results_json: Path, batch: int = 500) -> float:
@@ -135,7 +158,7 @@ def end_to_end(n: int, repeats: int) -> None:
     # the baseline, one worker and two alternately: this shared host's speed drifts over minutes
     # (its page cache's system time most), and a ratio is only fair between runs that met the
     # same host
-    runs, pairs, floors, commands = {1: [], 2: []}, [], [], []
+    runs, pairs, floors, commands, loops = {1: [], 2: []}, [], [], [], []
     for _ in range(repeats):
         baseline()
         print(f"  vectorized baseline: CPU {vec[-1]:.2f} s", flush=True)
@@ -148,6 +171,8 @@ def end_to_end(n: int, repeats: int) -> None:
                   f"peak RSS {runs[w][-1][2] / 1024:.0f} MB", flush=True)
         pairs.append(side_by_side(round_yaml))
         print(f"  two evaluations, 1 worker each, side by side: wall {pairs[-1]:.2f} s", flush=True)
+        loops.append(cpu_ceiling())
+        print(f"  two computing loops side by side: {loops[-1]:.2f} x one", flush=True)
         floors.append(output_floor(folder / "results" / "results.json"))
         print(f"  output floor (results.json from ready objects, written once, hashed): CPU {floors[-1]:.2f} s", flush=True)
     med = lambda xs: statistics.median(xs)      # noqa: E731
@@ -172,6 +197,7 @@ def end_to_end(n: int, repeats: int) -> None:
     p = med(pairs)
     print(f"two 1-worker evaluations side by side, wall:               {2 * n / p:9.0f} orgs/s  ({p:.2f} s)"
           f"   this machine's ceiling for two workers {2 * w1 / p:.2f}")
+    print(f"two loops that only compute, side by side (the cores alone, no memory or files): {med(loops):.2f} x one")
     # the host's speed drifts between repeats: each repeat's own ratios compare runs minutes apart
     own = [(a[0] / b[0], 2 * a[0] / q) for a, b, q in zip(runs[1], runs[2], pairs)]
     print(f"each repeat's own: speed-up {', '.join(f'{s:.2f}' for s, _ in own)} (median {med([s for s, _ in own]):.2f}); "
