@@ -4,6 +4,7 @@ organization gives what evaluating the round again gives. Counts computed by han
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -267,6 +268,52 @@ def test_rescoring_a_village_and_the_first_graded_organization_of_a_district(tmp
             assert written(live) == full(standards, evidence)
         tiers = {o["id"]: o["tier"] for o in json.loads(written(live))["organizations"]}
         assert (tiers["O03"], tiers["O13"]) == ("A", "C")
+    finally:
+        live.scored.close()
+
+
+def test_a_rescore_does_not_report_an_organization_the_distribution_moved_where_the_quota_had(tmp_path, monkeypatch):
+    # one district of four; A at most 50% by the distribution (2), 25% by the quota (1).
+    # P1 100 A; X 90.5 (five meetings missed: 组织生活 57.5, under the A gate's 60), B; P2 90
+    # (area 350, 较好): the distribution keeps it in A, the quota moves it to B; P4 80, B.
+    # X's appeal (98): the distribution now takes P1 and X, moving P2 to B, where the quota had
+    # put it, and the quota moves X to B: P2's tier and ranks are what they were, and the
+    # change report does not name it
+    from evaluator.model import Organization, Record
+    from test_engine import full_evidence
+    std = child_standard(tmp_path, "halves", """id: halves
+version: "1"
+title: 半数
+extends: mini
+grading:
+  quotas:
+    - {tier: A, max_share: 25%, scope: round}
+  distribution:
+    scope: district
+    tiers: [{tier: A, max: 50%}]
+""")
+    orgs = [Organization(oid, oid, "community", "东区", "一街道") for oid in ("P1", "X", "P2", "P4")]
+    monkeypatch.setattr(test_rescore, "ORGS", orgs)
+    meetings = lambda n: tuple(Record(dt.date(2026, m, 9)) for m in range(1, n + 1))   # noqa: E731
+    evidence = {"P1": full_evidence("P1"), "X": full_evidence("X", awards=Decimal(2), committee_meetings=meetings(7)),
+                "P2": full_evidence("P2", centre_area=Decimal(350), secretary_rating="较好"),
+                "P4": full_evidence("P4", centre_area=Decimal(10))}
+    standards = {"community": std}
+    live = state(standards, evidence)
+    try:
+        before = brief(written(live))
+        assert {k: v[:2] for k, v in before.items()} == {
+            "P1": ("A", (("district", 1), ("round", 1), ("street", 1), ("type", 1))),
+            "X": ("B", (("district", 2), ("round", 2), ("street", 2), ("type", 2))),
+            "P2": ("B", (("district", 3), ("round", 3), ("street", 3), ("type", 3))),
+            "P4": ("B", (("district", 4), ("round", 4), ("street", 4), ("type", 4)))}
+        evidence["X"] = full_evidence("X", secretary_rating="较好")
+        report = live.rescore(orgs[1], evidence["X"])
+        assert written(live) == full(standards, evidence)
+        # X too stays second in B: nobody's tier, ranks or lists moved, and the report says so
+        assert brief(written(live)) == before and report.changed == [] and report.others == {}
+        p2 = next(o for o in json.loads(written(live))["organizations"] if o["id"] == "P2")
+        assert any("档次比例要求" in line for line in p2["tier_reasons"])      # moved by the distribution now
     finally:
         live.scored.close()
 
