@@ -68,8 +68,8 @@ PREVIOUS = PreviousRound({"id": "2025"}, {o.id: Previous(*[("A", Decimal(95), Tr
                                           for i, o in enumerate(ORGS) if i % 5})
 
 
-def full(standards, evidence) -> bytes:
-    rows, spill = score_organizations(ORGS, evidence.get, standards, PERIOD)
+def full(standards, evidence, orgs=None) -> bytes:
+    rows, spill = score_organizations(orgs or ORGS, evidence.get, standards, PERIOD)
     scored = ScoredRound(rows, spill, standards, {})
     scored.add_lists(LISTS, DESIGNATIONS, PREVIOUS)
     out: list[bytes] = []
@@ -78,8 +78,8 @@ def full(standards, evidence) -> bytes:
     return b"".join(out)
 
 
-def state(standards, evidence) -> RoundState:
-    rows, spill = score_organizations(ORGS, evidence.get, standards, PERIOD)
+def state(standards, evidence, orgs=None) -> RoundState:
+    rows, spill = score_organizations(orgs or ORGS, evidence.get, standards, PERIOD)
     return RoundState(ScoredRound(rows, spill, standards, {}), RoundScorer(standards, PERIOD), LISTS, DESIGNATIONS,
                       PREVIOUS)
 
@@ -406,3 +406,56 @@ def test_an_organization_that_leaves_the_ranking_shifts_the_ranks_to_the_last(st
             moved = {rid for rid in after if rid != first.id and after[rid][1] != before[rid]}
             assert moved == {rid for rid, d in report.others.items() if "rank" in d}
             assert last in moved                        # the last of the round moved too
+
+
+# ---------------------------------------------------------------- quotas of several tiers (mutation run)
+
+def _cascade(tmp_path, quotas: str, orgs: list, first: dict, appeal: tuple[str, Evidence]) -> tuple[dict, dict]:
+    """Organizations (id, street) of one district with their first evidence, under `quotas`
+    (one round's standard extending mini); one appeal re-scored in place. The tiers by id before
+    and after it, after checking the round re-placed equals the round evaluated again."""
+    std = {"community": child_standard(tmp_path, "tiers", f'id: tiers\nversion: "1"\ntitle: 多档名额\nextends: mini\n'
+                                                          f'grading:\n  quotas:\n{quotas}')}
+    orgs = [Organization(oid, oid, "community", "东区", street) for oid, street in orgs]
+    evidence = dict(first)
+    live = state(std, evidence, orgs)
+    try:
+        before = {o["id"]: o["tier"] for o in json.loads(written(live))["organizations"]}
+        oid, ev = appeal
+        evidence[oid] = ev
+        live.rescore(next(o for o in orgs if o.id == oid), ev)
+        expected = full(std, evidence, orgs)
+        assert written(live) == expected
+        return before, {o["id"]: o["tier"] for o in json.loads(expected)["organizations"]}
+    finally:
+        live.scored.close()
+
+
+def test_an_appeal_that_frees_a_place_in_b_gives_it_back_and_the_c_quota_applies_again(tmp_path):
+    # A 50%, B 25%, C 25% of five: 2, 1 and 1 places. P 100 A; X 85 and R 82 B, R moved to C;
+    # T 75 C, moved to D behind R; S 40 D. X falls to 70 (C): R's place in B is back, T keeps
+    # C, and X, behind T in C, goes to D
+    ev = full_evidence
+    first = {"P": ev("P"), "X": ev("X", members_full=Decimal(2), secretary_rating="一般"),
+             "R": ev("R", centre_area=Decimal(10), awards=Decimal(1)),
+             "T": ev("T", centre_area=Decimal(10), secretary_rating="一般"),
+             "S": ev("S", centre_area=Decimal(10), members_full=Decimal(2), secretary_rating="差",
+                     grid_staff_party=Decimal(0))}
+    tiers = _cascade(tmp_path, "    - {tier: A, max_share: 50%, scope: round}\n    - {tier: B, max_share: 25%, scope: round}\n"
+                               "    - {tier: C, max_share: 25%, scope: round}\n",
+                     [(oid, "一街道") for oid in first], first,
+                     ("X", ev("X", centre_area=Decimal(10), secretary_rating="差")))
+    assert tiers == ({"P": "A", "X": "B", "R": "C", "T": "D", "S": "D"}, {"P": "A", "R": "B", "T": "C", "X": "D", "S": "D"})
+
+
+def test_an_appeal_moves_the_b_places_of_two_streets_at_once(tmp_path):
+    # A 25% of the round (1 place), B 50% of each street (1 of 2). 一街道: X 100 A, U 85 B;
+    # 二街道: W 95 A moved to B by the A quota, where it takes the place of V 83 (moved to C).
+    # X falls to 88 (B): W keeps A, V has 二街道's B place back, and X takes 一街道's from U
+    ev = full_evidence
+    first = {"X": ev("X"), "U": ev("U", members_full=Decimal(2), secretary_rating="一般"),
+             "W": ev("W", secretary_rating="一般"), "V": ev("V", centre_area=Decimal(10), awards=Decimal(2))}
+    tiers = _cascade(tmp_path, "    - {tier: A, max_share: 25%, scope: round}\n    - {tier: B, max_share: 50%, scope: street}\n",
+                     [("X", "一街道"), ("U", "一街道"), ("W", "二街道"), ("V", "二街道")], first,
+                     ("X", ev("X", members_full=Decimal(2), secretary_rating="较好")))
+    assert tiers == ({"X": "A", "U": "B", "W": "B", "V": "C"}, {"X": "B", "U": "C", "W": "A", "V": "B"})
