@@ -318,6 +318,28 @@ grading:
         live.scored.close()
 
 
+def test_rescoring_with_a_distribution_and_no_quota_moves_the_others_it_displaces(tmp_path):
+    # CAPS over TEN (no quota): Q10 (70, C) appeals to 103, equal to Q01 on every tie-break
+    # and after it by id: A's two places go to Q01 and Q10, and Q02 goes to B
+    from evaluator.model import Organization
+    from test_engine import full_evidence
+    standards = {"community": child_standard(tmp_path, "mini", CAPS)}
+    orgs = [Organization(oid, oid, "community", "东区", "一街道") for oid, _ in TEN]
+    evidence = {oid: full_evidence(oid, **{k: Decimal(v) if isinstance(v, int) else v for k, v in values.items()})
+                for oid, values in TEN}
+    live = state(standards, evidence, orgs)
+    try:
+        evidence["Q10"] = full_evidence("Q10", awards=Decimal(3))
+        report = live.rescore(orgs[9], evidence["Q10"])
+        expected = full(standards, evidence, orgs)
+        assert written(live) == expected
+        tiers = {o["id"]: o["tier"] for o in json.loads(expected)["organizations"]}
+        assert (tiers["Q01"], tiers["Q10"], tiers["Q02"]) == ("A", "A", "B")
+        assert report.others["Q02"]["tier"] == (None, "B")
+    finally:
+        live.scored.close()
+
+
 def test_the_terminal_summary_says_when_a_share_is_not_met(tmp_path):
     from conftest import run_cli
     # both capped at C by their veto: A should hold exactly 50% of 2 = 1 (no tolerance) and holds none
