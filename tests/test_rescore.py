@@ -410,12 +410,13 @@ def test_an_organization_that_leaves_the_ranking_shifts_the_ranks_to_the_last(st
 
 # ---------------------------------------------------------------- quotas of several tiers (mutation run)
 
-def _cascade(tmp_path, quotas: str, orgs: list, first: dict, appeal: tuple[str, Evidence]) -> tuple[dict, dict]:
+def _cascade(tmp_path, quotas: str, orgs: list, first: dict, appeal: tuple[str, Evidence], more: str = "") -> tuple:
     """Organizations (id, street) of one district with their first evidence, under `quotas`
-    (one round's standard extending mini); one appeal re-scored in place. The tiers by id before
-    and after it, after checking the round re-placed equals the round evaluated again."""
+    (one round's standard extending mini, `more` of it after them); one appeal re-scored in place.
+    The tiers by id before and after it, after checking the round re-placed equals the round
+    evaluated again, and the appeal's change report."""
     std = {"community": child_standard(tmp_path, "tiers", f'id: tiers\nversion: "1"\ntitle: 多档名额\nextends: mini\n'
-                                                          f'grading:\n  quotas:\n{quotas}')}
+                                                          f'grading:\n  quotas:\n{quotas}{more}')}
     orgs = [Organization(oid, oid, "community", "东区", street) for oid, street in orgs]
     evidence = dict(first)
     live = state(std, evidence, orgs)
@@ -423,10 +424,10 @@ def _cascade(tmp_path, quotas: str, orgs: list, first: dict, appeal: tuple[str, 
         before = {o["id"]: o["tier"] for o in json.loads(written(live))["organizations"]}
         oid, ev = appeal
         evidence[oid] = ev
-        live.rescore(next(o for o in orgs if o.id == oid), ev)
+        report = live.rescore(next(o for o in orgs if o.id == oid), ev)
         expected = full(std, evidence, orgs)
         assert written(live) == expected
-        return before, {o["id"]: o["tier"] for o in json.loads(expected)["organizations"]}
+        return before, {o["id"]: o["tier"] for o in json.loads(expected)["organizations"]}, report
     finally:
         live.scored.close()
 
@@ -445,7 +446,7 @@ def test_an_appeal_that_frees_a_place_in_b_gives_it_back_and_the_c_quota_applies
                                "    - {tier: C, max_share: 25%, scope: round}\n",
                      [(oid, "一街道") for oid in first], first,
                      ("X", ev("X", centre_area=Decimal(10), secretary_rating="差")))
-    assert tiers == ({"P": "A", "X": "B", "R": "C", "T": "D", "S": "D"}, {"P": "A", "R": "B", "T": "C", "X": "D", "S": "D"})
+    assert tiers[:2] == ({"P": "A", "X": "B", "R": "C", "T": "D", "S": "D"}, {"P": "A", "R": "B", "T": "C", "X": "D", "S": "D"})
 
 
 def test_an_appeal_moves_the_b_places_of_two_streets_at_once(tmp_path):
@@ -458,4 +459,19 @@ def test_an_appeal_moves_the_b_places_of_two_streets_at_once(tmp_path):
     tiers = _cascade(tmp_path, "    - {tier: A, max_share: 25%, scope: round}\n    - {tier: B, max_share: 50%, scope: street}\n",
                      [("X", "一街道"), ("U", "一街道"), ("W", "二街道"), ("V", "二街道")], first,
                      ("X", ev("X", members_full=Decimal(2), secretary_rating="较好")))
-    assert tiers == ({"X": "A", "U": "B", "W": "B", "V": "C"}, {"X": "B", "U": "C", "W": "A", "V": "B"})
+    assert tiers[:2] == ({"X": "A", "U": "B", "W": "B", "V": "C"}, {"X": "B", "U": "C", "W": "A", "V": "B"})
+
+
+def test_a_quota_on_the_last_tier_moves_no_one_and_its_changes_are_not_reported(tmp_path):
+    # two tiers, B (the last) at most 50% of the round: the quota can move no one. P 100 A;
+    # Q 85 and R 80 B, R past B's one place of three graded; N, not graded, appeals to 70: four
+    # graded give B two places, R's now and N past them. Nobody but N changes tier (or rank)
+    ev = full_evidence
+    first = {"P": ev("P"), "Q": ev("Q", members_full=Decimal(2), secretary_rating="一般"),
+             "R": ev("R", centre_area=Decimal(10)), "N": Evidence("N", values={}, self_values={})}
+    before, after, report = _cascade(
+        tmp_path, "    - {tier: B, max_share: 50%, scope: round}\n", [(oid, "一街道") for oid in first], first,
+        ("N", ev("N", centre_area=Decimal(10), secretary_rating="差")),
+        "  tiers:\n    - {id: A, name: A档, min: 90}\n    - {id: B, name: B档, min: 0}\noverride:\n  G9.2: {cap_tier: B}\n")
+    assert (before, after) == ({"P": "A", "Q": "B", "R": "B", "N": None}, {"P": "A", "Q": "B", "R": "B", "N": "B"})
+    assert report.changed[0] == "N" and not any("tier" in diff for diff in report.others.values())
