@@ -30,6 +30,10 @@ def test_rounds_crossing_a_year_and_weeks():
 def test_labels_and_bad_input():
     assert label("quarter", (D(2026, 4, 1), D(2026, 6, 30))) == "2026年第2季度"
     assert label("half_year", (D(2026, 7, 1), D(2026, 12, 31))) == "2026年下半年"
+    assert label("half_year", (D(2026, 1, 1), D(2026, 6, 30))) == "2026年上半年"
+    assert label("month", (D(2026, 3, 1), D(2026, 3, 31))) == "2026年3月"
+    assert label("year", (D(2026, 1, 1), D(2026, 12, 31))) == "2026年"
+    assert label("week", (D(2026, 1, 5), D(2026, 1, 11))) == "2026年1月5日至2026年1月11日"
     with pytest.raises(ValueError):
         periods("month", D(2026, 2, 1), D(2026, 1, 1))
 
@@ -40,15 +44,16 @@ def test_labels_and_bad_input():
 from decimal import Decimal
 
 from evaluator.model import Field, Record
-from evaluator.standard.methods import REGISTRY
-from evaluator.standard.periods import cut
+from evaluator.standard.methods import REGISTRY, NotDue
+from evaluator.standard.periods import as_of, cut
 
 MEETINGS = Field("meetings", "records", "支部委员会会议记录")
+YEAR = (D(2026, 1, 1), D(2026, 12, 31))
 
 
-def _frequency(period, records, points="3", deduct="0.5", every="month"):
+def _frequency(period, records, points="3", deduct="0.5", every="month", at_least=1):
     env = {"$period": period, "meetings": tuple(records)}
-    return REGISTRY["frequency"].score((MEETINGS, every, 1, Decimal(deduct)), Decimal(points), env)
+    return REGISTRY["frequency"].score((MEETINGS, every, at_least, Decimal(deduct)), Decimal(points), env)
 
 
 def test_bulletins_cut_on_one_day_of_rounds_ending_apart_list_outside_records_by_their_own_round():
@@ -92,3 +97,63 @@ def test_points_equal_in_value_but_written_apart_keep_their_digits():
     assert str(_frequency(period, every_month, points="3.0").points) == "3.0"
     assert str(_frequency(period, every_month[:11], points="3.0", deduct="0.50").points) == "2.50"
     assert str(_frequency(period, every_month[:11], points="3", deduct="0.5").points) == "2.5"
+
+
+def test_a_bulletin_can_be_cut_on_the_rounds_first_and_last_day():
+    first = cut(YEAR, D(2026, 1, 1))
+    assert as_of(first) == D(2026, 1, 1)
+    with pytest.raises(NotDue, match="截至2026年1月1日尚无已满的考核周期（首个周期2026年1月于2026年1月31日结束），本期不计分"):
+        _frequency(first, [])
+    last = cut(YEAR, D(2026, 12, 31))       # the round's last day: no bulletin, the round itself
+    assert last == YEAR and as_of(last) is None
+    every_month = [Record(D(2026, m, 10)) for m in range(1, 13)]
+    assert _frequency(last, every_month).reason == "支部委员会会议记录应每月至少 1 次（共 12 个月），均已按期开展，得 3 分"
+
+
+def test_a_bulletin_counts_the_months_completed_by_its_date():
+    # cut on 28 February: January and February are due; a May record is inside the round, due later
+    got = _frequency(cut(YEAR, D(2026, 2, 28)), [Record(D(2026, 1, 10)), Record(D(2026, 5, 10))])
+    assert got.reason == ("支部委员会会议记录应每月至少 1 次（截至2026年2月28日，共 2 个月），缺 1 次（2026年2月），"
+                          "每缺 1 次扣 0.5 分，扣 0.5 分")
+
+
+def test_a_period_short_of_two_records_lacks_what_it_misses():
+    # two a quarter, 1 point each: Q1 has one (lacks 1), Q2 none (lacks 2), Q3 and Q4 two: 3 missing, 5 - 3 = 2
+    records = [Record(D(2026, 2, 1))] + [Record(D(2026, m, d)) for m in (7, 10) for d in (1, 2)]
+    got = _frequency(YEAR, records, points="5", deduct="1", every="quarter", at_least=2)
+    assert (got.outcome, got.points) == ("partial", Decimal(2))
+    assert got.reason == ("支部委员会会议记录应每季度至少 2 次（共 4 个季度），缺 3 次（2026年第1季度、2026年第2季度），"
+                          "每缺 1 次扣 1 分，扣 3 分")
+
+
+@pytest.mark.parametrize("first, shown", [
+    (7, "2026年1月、2026年2月、2026年3月、2026年4月、2026年5月、2026年6月"),       # six missing: all named
+    (8, "2026年1月、2026年2月、2026年3月、2026年4月、2026年5月、2026年6月等"),     # seven: the first six, 等
+])
+def test_a_reason_names_six_missing_periods_at_most(first, shown):
+    got = _frequency(YEAR, [Record(D(2026, m, 10)) for m in range(first, 13)], points="10")
+    assert f"（{shown}），" in got.reason
+
+
+@pytest.mark.parametrize("months, missing", [
+    (range(1, 7), "缺 6 次（2026年7月、2026年8月、2026年9月、2026年10月、2026年11月、2026年12月），每缺 1 次扣 0.5 分，扣 3 分"),
+    (range(1, 6), "缺 7 次（2026年6月、2026年7月、2026年8月、2026年9月、2026年10月、2026年11月等），"
+                  "每缺 1 次扣 0.5 分，扣 3 分（扣完为止）"),
+    ((), "缺 12 次（2026年1月、2026年2月、2026年3月、2026年4月、2026年5月、2026年6月等），每缺 1 次扣 0.5 分，扣 3 分（扣完为止）"),
+])
+def test_missed_records_floor_at_zero_and_only_a_floor_says_so(months, missing):
+    # 3 points, 0.5 a missing month: six missing take exactly the 3 (no floor), seven or more would take more
+    got = _frequency(YEAR, [Record(D(2026, m, 10)) for m in months])
+    assert (got.outcome, got.points) == ("fail", 0)
+    assert got.reason == "支部委员会会议记录应每月至少 1 次（共 12 个月），" + missing
+
+
+@pytest.mark.parametrize("outside, listed", [
+    (5, "2025年12月1日、2025年12月2日、2025年12月3日、2025年12月4日、2025年12月5日"),
+    (6, "2025年12月1日、2025年12月2日、2025年12月3日、2025年12月4日、2025年12月5日等"),
+])
+def test_records_outside_the_round_are_listed_five_at_most_untitled_ones_by_date_alone(outside, listed):
+    records = [Record(D(2025, 12, d)) for d in range(1, outside + 1)] + [Record(D(2026, m, 10)) for m in range(1, 13)]
+    assert _frequency(YEAR, records).reason == (
+        "支部委员会会议记录应每月至少 1 次（共 12 个月），均已按期开展，得 3 分"
+        f"；另有 {outside} 条记录在考评期（2026年1月1日至2026年12月31日）外，不计入：{listed}")
