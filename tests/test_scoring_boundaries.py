@@ -70,6 +70,30 @@ override:
     assert c["points"] == 0 and c["outcome"] == "fail" and "扣完为止" not in c["reason"]
 
 
+ITEMS = """id: items
+version: "1"
+title: 扣分项
+extends: mini
+override:
+  G2.4: {items: [{id: u, label: 未经准入事项, count: unapproved_tasks, deduct: 4},
+                 {id: v, label: 发生违纪, when: serious_violation, deduct: 3}]}
+"""
+
+
+@pytest.mark.parametrize("tasks, violation, outcome, points, reason", [
+    (0, False, "pass", 10, "无扣分情形，得 10 分"),
+    (1, False, "partial", 6, "存在扣分情形：未经准入事项 1 项，扣 4 分"),
+    (1, True, "partial", 3, "存在扣分情形：未经准入事项 1 项；发生违纪，扣 7 分"),          # 4 x 1 + 3, each named
+    (2, True, "fail", 0, "存在扣分情形：未经准入事项 2 项；发生违纪，扣 10 分（扣完为止）"),   # 8 + 3 = 11 > 10
+    (-1, False, "error", 0, "无法计算：未经准入事项：次数 -1 不能为负"),
+])
+def test_deduction_items_counted_and_yes_no_add_up_and_are_named(tmp_path, tasks, violation, outcome, points, reason):
+    std = child_standard(tmp_path, "items", ITEMS)
+    ev = full_evidence("O1", unapproved_tasks=Decimal(tasks), serious_violation=violation)
+    c = crit(run({"O1": ev}, std)[0]["O1"], "G2.4")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+
+
 # ---------------------------------------------------------------- period edges
 
 def test_records_on_the_first_and_last_day_count_and_those_outside_are_listed():
@@ -100,8 +124,51 @@ def test_a_negative_count_is_an_error_never_negative_points():
     # -100 would have given 20 x -10 / 0.6 = -333 points before
     r = run({"O1": full_evidence("O1", grid_staff=Decimal(10), grid_staff_party=Decimal(-100))})[0]["O1"]
     c = crit(r, "G2.2")
-    assert (c["outcome"], c["points"]) == ("error", 0) and "负数" in c["reason"]
+    assert (c["outcome"], c["points"]) == ("error", 0)
+    assert c["reason"] == "无法计算：分子或分母为负数（-100 / 10），无法计算比例"
     assert r["status"] == "not_graded"
+
+
+SHARE = "网格员中党员人数占网格员人数的比例"
+
+
+@pytest.mark.parametrize("staff, party, outcome, reason", [
+    (10, 6, "pass", f"{SHARE} 60%，达到目标 60%，得 20 分"),
+    (10, 3, "partial", f"{SHARE} 30%，未达目标 60%，按比例得 10 分（20 × 30% ÷ 60%，满分 20 分）"),
+    (10, 5, "partial", f"{SHARE} 50%，未达目标 60%，按比例约得 16.67 分（20 × 50% ÷ 60%，满分 20 分）"),
+    # 11997 / 20000 = 0.59985: 59.99% half up (half even would give 59.98%); 20 x 0.5999 / 0.6 = 19.9967
+    (20000, 11997, "partial", f"{SHARE} 59.99%，未达目标 60%，按比例约得 20 分（20 × 59.99% ÷ 60%，满分 20 分）"),
+])
+def test_a_ratios_reason_shows_its_share_its_target_and_how_the_points_follow(staff, party, outcome, reason):
+    c = crit(run({"O1": full_evidence("O1", grid_staff=Decimal(staff), grid_staff_party=Decimal(party))})[0]["O1"], "G2.2")
+    assert (c["outcome"], c["reason"]) == (outcome, reason)
+    assert c["evidence"] == {"grid_staff": staff, "grid_staff_party": party}
+
+
+SHARE_STD = """id: share
+version: "1"
+title: 占比
+extends: mini
+grading: {base: 105}
+fields:
+  party_share: {type: percentage, label: 网格党员占比}
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.3, title: 党员占比, points: 5, method: ratio, value: party_share, target: 66.67%, rectification: 吸纳党员}
+"""
+
+
+@pytest.mark.parametrize("share, outcome, reason", [
+    ("0.6667", "pass", "网格党员占比 66.67%，达到目标 66.67%，得 5 分"),
+    ("0.6666", "fail", "网格党员占比 66.66%，未达目标 66.67%，不得分"),
+    ("0", "fail", "网格党员占比 0%，未达目标 66.67%，不得分"),           # no share is a share, not an error
+    ("-0.1", "error", "无法计算：比例为负数（-0.1），无法计分"),
+])
+def test_a_share_read_from_a_percentage_field_is_all_or_nothing_from_zero(tmp_path, share, outcome, reason):
+    std = child_standard(tmp_path, "share", SHARE_STD)
+    c = crit(run({"O1": full_evidence("O1", party_share=Decimal(share))}, std)[0]["O1"], "G1.3")
+    assert (c["outcome"], c["reason"]) == (outcome, reason)
 
 
 def test_every_method_stays_within_zero_and_its_points(monkeypatch):
@@ -111,6 +178,98 @@ def test_every_method_stays_within_zero_and_its_points(monkeypatch):
     env = org_env(org, full_evidence("O1").values, (dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
     with pytest.raises(EvaluationError, match="outside 0..10"):
         score_criterion(STD.criteria["G1.1"], env)
+
+
+# ---------------------------------------------------------------- bands
+
+@pytest.mark.parametrize("area, outcome, points, reason", [
+    ("500", "pass", 20, "党群服务中心面积 500 平方米，达到“≥ 500 平方米”档，得 20 分（满分 20 分）"),
+    ("499.99", "partial", 12, "党群服务中心面积 499.99 平方米，达到“≥ 300 平方米”档，得 12 分（满分 20 分）"),
+    ("299.99", "fail", 0, "党群服务中心面积 299.99 平方米，低于最低档（≥ 300 平方米），不得分"),
+])
+def test_a_band_is_met_from_its_minimum_and_the_reason_names_it(area, outcome, points, reason):
+    c = crit(run({"O1": full_evidence("O1", centre_area=Decimal(area))})[0]["O1"], "G1.2")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+    assert c["evidence"] == {"centre_area": Decimal(area)}
+
+
+@pytest.mark.parametrize("rating, outcome, points, reason", [
+    ("较好", "partial", 8, "书记述职评议等次为“较好”，得 8 分（满分 10 分）"),
+    ("差", "fail", 0, "书记述职评议等次为“差”，不在计分档次内，不得分"),
+])
+def test_an_enum_band_scores_its_value_and_a_value_without_a_band_scores_nothing(rating, outcome, points, reason):
+    c = crit(run({"O1": full_evidence("O1", secretary_rating=rating)})[0]["O1"], "G2.3")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+    assert c["evidence"] == {"secretary_rating": rating}
+
+
+EXPR_BANDS = """id: gap
+version: "1"
+title: 差额分档
+extends: mini
+grading: {base: 103}
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.3, title: 非党员网格员, points: 3, method: bands, value: "grid_staff - grid_staff_party",
+         bands: [{min: 1, points: 1}, {min: 5.5, points: 3}, {min: 3, points: 2}], rectification: 吸纳党员}
+"""
+GAP = "网格员人数与网格员中党员人数之差"
+
+
+@pytest.mark.parametrize("party, outcome, points, reason", [
+    (0, "pass", 3, f"{GAP} 10，达到“≥ 5.5”档，得 3 分（满分 3 分）"),
+    (6, "partial", 2, f"{GAP} 4，达到“≥ 3”档，得 2 分（满分 3 分）"),
+    (8, "partial", 1, f"{GAP} 2，达到“≥ 1”档，得 1 分（满分 3 分）"),
+    (10, "fail", 0, f"{GAP} 0，低于最低档（≥ 1），不得分"),
+])
+def test_bands_of_an_expression_are_met_highest_minimum_first_whatever_their_order(tmp_path, party, outcome, points, reason):
+    # written 1, 5.5, 3: compiled highest first, and the lowest (1) named when none is met
+    std = child_standard(tmp_path, "gap", EXPR_BANDS)
+    c = crit(run({"O1": full_evidence("O1", grid_staff=Decimal(10), grid_staff_party=Decimal(party))}, std)[0]["O1"], "G1.3")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+
+
+# ---------------------------------------------------------------- thresholds
+
+THRESHOLDS = """id: thresholds
+version: "1"
+title: 门槛
+extends: mini
+grading: {base: 105}
+fields:
+  party_share: {type: percentage, label: 网格党员占比}
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.11, title: 不少于, points: 1, method: threshold, field: members_full, value: 7, rectification: 发展}
+      - {id: G1.22, title: 超过, points: 1, method: threshold, field: members_full, op: ">", value: 7人, rectification: 发展}
+      - {id: G1.33, title: 不超过, points: 1, method: threshold, field: unapproved_tasks, op: "<=", value: 1, rectification: 准入}
+      - {id: G1.44, title: 少于, points: 1, method: threshold, field: unapproved_tasks, op: "<", value: 1, rectification: 准入}
+      - {id: G1.55, title: 占比, points: 1, method: threshold, field: party_share, value: 60%, rectification: 吸纳}
+"""
+
+
+@pytest.mark.parametrize("members, tasks, share, expect", [
+    (7, 1, "0.6", {
+        "G1.11": ("pass", 1, "正式党员人数 7 人，达到要求（正式党员人数不少于 7 人），得 1 分"),
+        "G1.22": ("fail", 0, "正式党员人数 7 人，未达到要求（正式党员人数超过 7 人），不得分"),
+        "G1.33": ("pass", 1, "未经准入事项数 1 个，达到要求（未经准入事项数不超过 1 个），得 1 分"),
+        "G1.44": ("fail", 0, "未经准入事项数 1 个，未达到要求（未经准入事项数少于 1 个），不得分"),
+        "G1.55": ("pass", 1, "网格党员占比 60%，达到要求（网格党员占比不低于 60%），得 1 分")}),
+    (8, 0, "0.5999", {
+        "G1.11": ("pass", 1, "正式党员人数 8 人，达到要求（正式党员人数不少于 7 人），得 1 分"),
+        "G1.22": ("pass", 1, "正式党员人数 8 人，达到要求（正式党员人数超过 7 人），得 1 分"),
+        "G1.33": ("pass", 1, "未经准入事项数 0 个，达到要求（未经准入事项数不超过 1 个），得 1 分"),
+        "G1.44": ("pass", 1, "未经准入事项数 0 个，达到要求（未经准入事项数少于 1 个），得 1 分"),
+        "G1.55": ("fail", 0, "网格党员占比 59.99%，未达到要求（网格党员占比不低于 60%），不得分")}),
+])
+def test_a_threshold_holds_by_its_operator_at_its_value_and_says_what_it_asked(tmp_path, members, tasks, share, expect):
+    std = child_standard(tmp_path, "thresholds", THRESHOLDS)
+    r = run({"O1": full_evidence("O1", members_full=Decimal(members), unapproved_tasks=Decimal(tasks),
+                                 party_share=Decimal(share))}, std)[0]["O1"]
+    assert {cid: (crit(r, cid)["outcome"], crit(r, cid)["points"], crit(r, cid)["reason"]) for cid in expect} == expect
+    assert crit(r, "G1.55")["evidence"] == {"party_share": Decimal(share)}
 
 
 # ---------------------------------------------------------------- notes from intake reach the reason
