@@ -137,6 +137,16 @@ def test_results_name_the_tier_after_quotas_and_no_tier_when_not_graded():
         [("A", "A档", "A"), ("B", "B档", "A"), (None, None, None)]
 
 
+def test_a_quota_counts_only_the_graded_organizations_of_its_group():
+    # two graded (102, 100) and two not graded in one district: A at most 50% of the two
+    # graded is one place (of four it would be two), so O2 goes to B
+    ev = {"O1": full_evidence("O1", awards=Decimal(1)), "O2": full_evidence("O2"),
+          "O3": Evidence("O3", values={"members_full": Decimal(9)}), "O4": Evidence("O4", values={})}
+    r, _ = run(ev, WITH_QUOTA)
+    assert [r[o]["tier"] for o in ("O1", "O2", "O3", "O4")] == ["A", "B", None, None]
+    assert "区县“东区”A档名额为 50%（2 个中最多 1 个），本组织在该档排第 2，调整为 B档" in r["O2"]["tier_reasons"]
+
+
 def test_ranks_are_per_district_street_and_type():
     orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
             Organization("W2", "W2", "community", "西区", "s"), Organization("W3", "W3", "community", "西区", "t")]
