@@ -147,6 +147,33 @@ def test_a_quota_counts_only_the_graded_organizations_of_its_group():
     assert "区县“东区”A档名额为 50%（2 个中最多 1 个），本组织在该档排第 2，调整为 B档" in r["O2"]["tier_reasons"]
 
 
+def test_quotas_apply_best_tier_first_whatever_the_tiers_ids(tmp_path):
+    # star tiers whose ids sort the other way (S3 < S4 < S5), a quarter of four each for S5 and
+    # S4: P2 (98) loses S5's one place to P1 (100) and then takes S4's from P3 (85)
+    std = child_standard(tmp_path, "stars", """id: stars
+version: "1"
+title: 星级
+extends: mini
+grading:
+  tiers:
+    - {id: S5, name: 五星, min: 90}
+    - {id: S4, name: 四星, min: 80}
+    - {id: S3, name: 三星, min: 0}
+  gates: []
+  target: {tier: S5, min_share: 20%, scope: round}
+  quotas:
+    - {tier: S4, max_share: 25%, scope: round}
+    - {tier: S5, max_share: 25%, scope: round}
+override:
+  G9.2: {cap_tier: S3}
+""")
+    ev = {"P1": full_evidence("P1"), "P2": full_evidence("P2", secretary_rating="较好"),
+          "P3": full_evidence("P3", members_full=Decimal(2), secretary_rating="一般"),
+          "P4": full_evidence("P4", centre_area=Decimal(10), secretary_rating="差")}
+    r, _ = run(ev, std)
+    assert [(r[o]["total"], r[o]["tier"]) for o in ev] == [(100, "S5"), (98, "S4"), (85, "S3"), (70, "S3")]
+
+
 def test_ranks_are_per_district_street_and_type():
     orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
             Organization("W2", "W2", "community", "西区", "s"), Organization("W3", "W3", "community", "西区", "t")]
