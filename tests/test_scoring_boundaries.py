@@ -272,6 +272,62 @@ def test_a_threshold_holds_by_its_operator_at_its_value_and_says_what_it_asked(t
     assert crit(r, "G1.55")["evidence"] == {"party_share": Decimal(share)}
 
 
+# ---------------------------------------------------------------- checks, bonuses and vetoes say what they read
+
+@pytest.mark.parametrize("members, outcome, points, reason", [
+    (9, "pass", 10, "符合要求（正式党员人数不少于 3 人）：正式党员人数 9 人，得 10 分"),
+    (2, "fail", 0, "未达到要求（正式党员人数不少于 3 人）：正式党员人数 2 人，不得分"),
+])
+def test_a_checks_reason_gives_the_rule_and_the_value_read(members, outcome, points, reason):
+    c = crit(run({"O1": full_evidence("O1", members_full=Decimal(members))})[0]["O1"], "G1.1")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+
+
+BONUS = """id: bonus
+version: "1"
+title: 加分项
+extends: mini
+override:
+  G9.1: {items: [{id: a, label: 市级以上表彰, count: awards, add: 2}, {id: b, label: 无违纪, when: "not serious_violation", add: 0.5}]}
+"""
+
+
+@pytest.mark.parametrize("awards, violation, outcome, points, reason", [
+    (1, True, "partial", 2, "加分：市级以上表彰 1 项，加 2 分"),
+    (2, True, "partial", 4, "加分：市级以上表彰 2 项，加 4 分"),                       # 4 of 5: no cap to name
+    (1, False, "partial", Decimal("2.5"), "加分：市级以上表彰 1 项；无违纪，加 2.5 分"),
+    (4, False, "pass", 5, "加分：市级以上表彰 4 项；无违纪，加 5 分（本项最多 5 分）"),   # 8.5 capped at 5
+])
+def test_bonus_items_add_up_to_the_criterions_points_and_name_the_cap(tmp_path, awards, violation, outcome, points, reason):
+    std = child_standard(tmp_path, "bonus", BONUS)
+    c = crit(run({"O1": full_evidence("O1", awards=Decimal(awards), serious_violation=violation)}, std)[0]["O1"], "G9.1")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+
+
+VETOES = """id: vetoes
+version: "1"
+title: 否决
+extends: mini
+override:
+  G9.2: {mark: 软弱涣散党组织}
+sections:
+  - id: G9
+    criteria:
+      - {id: G9.3, title: 人数不足, method: veto, when: "members_full < 3", mark: 软弱涣散党组织, rectification: 发展党员}
+"""
+HIT = "触发一票否决（发生严重违纪违法问题）：是否发生严重违纪违法问题为“是”，"
+
+
+def test_a_vetos_reason_says_what_a_hit_caps_and_marks(tmp_path):
+    plain = crit(run({"O1": full_evidence("O1", serious_violation=True)})[0]["O1"], "G9.2")
+    assert plain["reason"] == HIT + "档次最高定为 C档"
+    std = child_standard(tmp_path, "vetoes", VETOES)
+    r = run({"O1": full_evidence("O1", serious_violation=True, members_full=Decimal(2))}, std)[0]["O1"]
+    assert crit(r, "G9.2")["reason"] == HIT + "认定为软弱涣散党组织，档次最高定为 C档"
+    assert crit(r, "G9.3")["reason"] == "触发一票否决（正式党员人数少于 3 人）：正式党员人数 2 人，认定为软弱涣散党组织，不限定档次"
+    assert crit(run({"O1": full_evidence("O1")}, std)[0]["O1"], "G9.3")["reason"] == "未触发一票否决情形"
+
+
 # ---------------------------------------------------------------- notes from intake reach the reason
 
 def test_intake_notes_are_appended_to_every_reason_that_reads_the_field():
