@@ -328,6 +328,48 @@ def test_a_vetos_reason_says_what_a_hit_caps_and_marks(tmp_path):
     assert crit(run({"O1": full_evidence("O1")}, std)[0]["O1"], "G9.3")["reason"] == "未触发一票否决情形"
 
 
+INFO = """id: info
+version: "1"
+title: 信息项
+extends: mini
+sections:
+  - id: G9
+    criteria:
+      - {id: G9.4, title: 党员人数, method: info, value: members_full, rectification: 无}
+      - {id: G9.5, title: 非党员网格员, method: info, value: "grid_staff - grid_staff_party", rectification: 无}
+"""
+
+
+def test_an_info_item_shows_its_value_unscored_with_the_evidence_it_read(tmp_path):
+    r = run({"O1": full_evidence("O1")}, child_standard(tmp_path, "info", INFO))[0]["O1"]
+    shown = {cid: (crit(r, cid)["outcome"], crit(r, cid)["points"], crit(r, cid)["reason"], crit(r, cid)["evidence"])
+             for cid in ("G9.4", "G9.5")}
+    assert shown == {"G9.4": ("pass", 0, "正式党员人数：9 人（不计分）", {"members_full": 9}),
+                     "G9.5": ("pass", 0, "网格员人数与网格员中党员人数之差：4（不计分）", {"grid_staff": 10, "grid_staff_party": 6})}
+
+
+REQUIREMENT = """id: requirement
+version: "1"
+title: 要求
+extends: mini
+override:
+  G1.1: {condition: "members_full >= 3 and grid_staff_party > 0", requirement: 正式党员不少于3名且有党员网格员}
+"""
+
+
+def test_a_requirement_in_the_authors_words_replaces_the_generated_rule_and_every_value_read_is_shown(tmp_path):
+    r = run({"O1": full_evidence("O1")}, child_standard(tmp_path, "requirement", REQUIREMENT))[0]["O1"]
+    assert crit(r, "G1.1")["reason"] == "符合要求（正式党员不少于3名且有党员网格员）：网格员中党员人数 6 人，正式党员人数 9 人，得 10 分"
+
+
+def test_a_missing_records_or_enum_field_is_named_in_the_not_reviewed_reason():
+    ev = full_evidence("O1")
+    del ev.values["committee_meetings"], ev.values["secretary_rating"]
+    r = run({"O1": ev})[0]["O1"]
+    assert [(crit(r, cid)["outcome"], crit(r, cid)["reason"]) for cid in ("G2.1", "G2.3")] == [
+        ("not_reviewed", "缺少材料：支部委员会会议记录，按零分计"), ("not_reviewed", "缺少材料：书记述职评议等次，按零分计")]
+
+
 # ---------------------------------------------------------------- notes from intake reach the reason
 
 def test_intake_notes_are_appended_to_every_reason_that_reads_the_field():
