@@ -1,4 +1,5 @@
 import datetime as dt
+import pickle
 
 import pytest
 
@@ -157,3 +158,11 @@ def test_records_outside_the_round_are_listed_five_at_most_untitled_ones_by_date
     assert _frequency(YEAR, records).reason == (
         "支部委员会会议记录应每月至少 1 次（共 12 个月），均已按期开展，得 3 分"
         f"；另有 {outside} 条记录在考评期（2026年1月1日至2026年12月31日）外，不计入：{listed}")
+
+
+def test_a_bulletins_period_reaches_a_worker_whole():
+    # pickled to render and scoring workers: the start, the as-of date and the round's end all kept
+    period = cut(YEAR, D(2026, 3, 31))
+    back = pickle.loads(pickle.dumps(period))
+    assert (tuple(back), as_of(back), back.round_end) == ((D(2026, 1, 1), D(2026, 3, 31)), D(2026, 3, 31), D(2026, 12, 31))
+    assert repr(period) == "AsOf(datetime.date(2026, 1, 1), datetime.date(2026, 3, 31), round_end=datetime.date(2026, 12, 31))"
