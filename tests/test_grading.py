@@ -174,6 +174,30 @@ override:
     assert [(r[o]["total"], r[o]["tier"]) for o in ev] == [(100, "S5"), (98, "S4"), (85, "S3"), (70, "S3")]
 
 
+def _with_quota(share: str, scope: str = "district"):
+    return dataclasses.replace(STD, grading=dataclasses.replace(STD.grading, quotas=(Quota("A", Decimal(share), scope),)))
+
+
+def test_a_quota_tie_note_counts_the_others_tied_at_the_boundary():
+    # four identical organizations (ids in lower case, after any upper-case letter), two A
+    # places: each of the four is told it ties with the three others, kept or moved
+    ev = {o: full_evidence(o) for o in ("o3", "o1", "o2", "o4")}
+    r, _ = run(ev, _with_quota("0.5"))
+    head = "区县“东区”A档名额为 50%（4 个中最多 2 个），本组织"
+    note = "；与其他 3 个组织在排序各项上完全并列，按组织编号先后确定名额"
+    assert [r[o]["tier"] for o in ("o1", "o2", "o3", "o4")] == ["A", "A", "B", "B"]
+    assert f"{head}保留在该档{note}" in r["o2"]["tier_reasons"]
+    assert f"{head}在该档排第 3，调整为 B档{note}" in r["o3"]["tier_reasons"]
+    assert f"{head}在该档排第 4，调整为 B档{note}" in r["o4"]["tier_reasons"]
+
+
+def test_a_quota_share_is_stated_to_two_places_half_up():
+    # 12.345% of two is no place: both move to B, told the share as 12.35%
+    r, _ = run({"O1": full_evidence("O1", awards=Decimal(1)), "O2": full_evidence("O2")}, _with_quota("0.12345"))
+    assert ("区县“东区”A档名额为 12.35%（2 个中最多 0 个），本组织在该档排第 2，调整为 B档"
+            in r["O2"]["tier_reasons"])
+
+
 def test_ranks_are_per_district_street_and_type():
     orgs = [Organization("E1", "E1", "community", "东区", "s"), Organization("W1", "W1", "community", "西区", "s"),
             Organization("W2", "W2", "community", "西区", "s"), Organization("W3", "W3", "community", "西区", "t")]

@@ -17,7 +17,7 @@ from evaluator.scoring.rescore import RoundState
 from evaluator.scoring.run import RoundScorer, ScoredRound, score_organizations
 
 from test_engine import PERIOD, full_evidence
-from test_grading import child_standard
+from test_grading import WITH_QUOTA, child_standard
 
 CASCADE = """id: cascade
 version: "1"
@@ -413,23 +413,27 @@ def test_an_organization_that_leaves_the_ranking_shifts_the_ranks_to_the_last(st
 def _cascade(tmp_path, quotas: str, orgs: list, first: dict, appeal: tuple[str, Evidence], more: str = "") -> tuple:
     """Organizations (id, street) of one district with their first evidence, under `quotas`
     (one round's standard extending mini, `more` of it after them); one appeal re-scored in place.
-    The tiers by id before and after it, after checking the round re-placed equals the round
-    evaluated again, and the appeal's change report."""
+    The organizations' results by id before and after it, after checking the round re-placed
+    equals the round evaluated again, and the appeal's change report."""
     std = {"community": child_standard(tmp_path, "tiers", f'id: tiers\nversion: "1"\ntitle: 多档名额\nextends: mini\n'
                                                           f'grading:\n  quotas:\n{quotas}{more}')}
     orgs = [Organization(oid, oid, "community", "东区", street) for oid, street in orgs]
     evidence = dict(first)
     live = state(std, evidence, orgs)
     try:
-        before = {o["id"]: o["tier"] for o in json.loads(written(live))["organizations"]}
+        before = {o["id"]: o for o in json.loads(written(live))["organizations"]}
         oid, ev = appeal
         evidence[oid] = ev
         report = live.rescore(next(o for o in orgs if o.id == oid), ev)
         expected = full(std, evidence, orgs)
         assert written(live) == expected
-        return before, {o["id"]: o["tier"] for o in json.loads(expected)["organizations"]}, report
+        return before, {o["id"]: o for o in json.loads(expected)["organizations"]}, report
     finally:
         live.scored.close()
+
+
+def _tiers(results: dict) -> dict:
+    return {oid: o["tier"] for oid, o in results.items()}
 
 
 def test_an_appeal_that_frees_a_place_in_b_gives_it_back_and_the_c_quota_applies_again(tmp_path):
@@ -442,11 +446,13 @@ def test_an_appeal_that_frees_a_place_in_b_gives_it_back_and_the_c_quota_applies
              "T": ev("T", centre_area=Decimal(10), secretary_rating="一般"),
              "S": ev("S", centre_area=Decimal(10), members_full=Decimal(2), secretary_rating="差",
                      grid_staff_party=Decimal(0))}
-    tiers = _cascade(tmp_path, "    - {tier: A, max_share: 50%, scope: round}\n    - {tier: B, max_share: 25%, scope: round}\n"
-                               "    - {tier: C, max_share: 25%, scope: round}\n",
-                     [(oid, "一街道") for oid in first], first,
-                     ("X", ev("X", centre_area=Decimal(10), secretary_rating="差")))
-    assert tiers[:2] == ({"P": "A", "X": "B", "R": "C", "T": "D", "S": "D"}, {"P": "A", "R": "B", "T": "C", "X": "D", "S": "D"})
+    quotas = ("    - {tier: A, max_share: 50%, scope: round}\n    - {tier: B, max_share: 25%, scope: round}\n"
+              "    - {tier: C, max_share: 25%, scope: round}\n")
+    before, after, _ = _cascade(tmp_path, quotas, [(oid, "一街道") for oid in first], first,
+                                ("X", ev("X", centre_area=Decimal(10), secretary_rating="差")))
+    assert (_tiers(before), _tiers(after)) == ({"P": "A", "X": "B", "R": "C", "T": "D", "S": "D"},
+                                               {"P": "A", "R": "B", "T": "C", "X": "D", "S": "D"})
+    assert "全域C档名额为 25%（5 个中最多 1 个），本组织在该档排第 2，调整为 D档" in before["T"]["tier_reasons"]
 
 
 def test_an_appeal_moves_the_b_places_of_two_streets_at_once(tmp_path):
@@ -456,10 +462,11 @@ def test_an_appeal_moves_the_b_places_of_two_streets_at_once(tmp_path):
     ev = full_evidence
     first = {"X": ev("X"), "U": ev("U", members_full=Decimal(2), secretary_rating="一般"),
              "W": ev("W", secretary_rating="一般"), "V": ev("V", centre_area=Decimal(10), awards=Decimal(2))}
-    tiers = _cascade(tmp_path, "    - {tier: A, max_share: 25%, scope: round}\n    - {tier: B, max_share: 50%, scope: street}\n",
-                     [("X", "一街道"), ("U", "一街道"), ("W", "二街道"), ("V", "二街道")], first,
-                     ("X", ev("X", members_full=Decimal(2), secretary_rating="较好")))
-    assert tiers[:2] == ({"X": "A", "U": "B", "W": "B", "V": "C"}, {"X": "B", "U": "C", "W": "A", "V": "B"})
+    quotas = "    - {tier: A, max_share: 25%, scope: round}\n    - {tier: B, max_share: 50%, scope: street}\n"
+    before, after, _ = _cascade(tmp_path, quotas, [("X", "一街道"), ("U", "一街道"), ("W", "二街道"), ("V", "二街道")], first,
+                                ("X", ev("X", members_full=Decimal(2), secretary_rating="较好")))
+    assert (_tiers(before), _tiers(after)) == ({"X": "A", "U": "B", "W": "B", "V": "C"},
+                                               {"X": "B", "U": "C", "W": "A", "V": "B"})
 
 
 def test_a_quota_on_the_last_tier_moves_no_one_and_its_changes_are_not_reported(tmp_path):
@@ -472,6 +479,27 @@ def test_a_quota_on_the_last_tier_moves_no_one_and_its_changes_are_not_reported(
     before, after, report = _cascade(
         tmp_path, "    - {tier: B, max_share: 50%, scope: round}\n", [(oid, "一街道") for oid in first], first,
         ("N", ev("N", centre_area=Decimal(10), secretary_rating="差")),
-        "  tiers:\n    - {id: A, name: A档, min: 90}\n    - {id: B, name: B档, min: 0}\noverride:\n  G9.2: {cap_tier: B}\n")
-    assert (before, after) == ({"P": "A", "Q": "B", "R": "B", "N": None}, {"P": "A", "Q": "B", "R": "B", "N": "B"})
+        "  tiers:\n    - {id: A, name: A档, min: 90}\n    - {id: B, name: B档, min: 0}\n"
+        "override:\n  G9.2: {cap_tier: B}\n")
+    assert (_tiers(before), _tiers(after)) == ({"P": "A", "Q": "B", "R": "B", "N": None},
+                                               {"P": "A", "Q": "B", "R": "B", "N": "B"})
     assert report.changed[0] == "N" and not any("tier" in diff for diff in report.others.values())
+
+
+def test_an_appeal_that_opens_a_districts_quota_group_is_placed():
+    # mini's A quota is per district (50%); N is 北区's only organization and not graded at
+    # first, so 北区 has no quota group until N's appeal grades it: 100, A, and of one graded
+    # organization 50% is no place, so B
+    std = {"community": WITH_QUOTA}
+    orgs = [Organization("P", "P", "community", "东区", "一街道"), Organization("N", "N", "community", "北区", "二街道")]
+    evidence = {"P": full_evidence("P"), "N": Evidence("N", values={}, self_values={})}
+    live = state(std, evidence, orgs)
+    try:
+        evidence["N"] = full_evidence("N")
+        live.rescore(orgs[1], evidence["N"])
+        expected = full(std, evidence, orgs)
+        assert written(live) == expected
+        n = next(o for o in json.loads(expected)["organizations"] if o["id"] == "N")
+        assert (n["tier_before_quota"], n["tier"]) == ("A", "B")
+    finally:
+        live.scored.close()
