@@ -370,6 +370,23 @@ def test_a_missing_records_or_enum_field_is_named_in_the_not_reviewed_reason():
         ("not_reviewed", "缺少材料：支部委员会会议记录，按零分计"), ("not_reviewed", "缺少材料：书记述职评议等次，按零分计")]
 
 
+ORG_TYPE = """id: orgtype
+version: "1"
+title: 组织类型
+extends: mini
+override:
+  G1.1: {condition: "org.type == 'community' and unapproved_tasks == 0"}
+  G9.2: {when: "org.type == 'community'"}
+"""
+
+
+def test_a_rule_on_the_organizations_type_shows_only_the_evidence_values_it_read(tmp_path):
+    # org.type sorts before unapproved_tasks: the value after it is still shown; a rule on the type alone shows none
+    r = run({"O1": full_evidence("O1")}, child_standard(tmp_path, "orgtype", ORG_TYPE))[0]["O1"]
+    assert crit(r, "G1.1")["reason"] == "符合要求（组织类型为社区且未经准入事项数为 0 个）：未经准入事项数 0 个，得 10 分"
+    assert crit(r, "G9.2")["reason"] == "触发一票否决（组织类型为社区），档次最高定为 C档"
+
+
 # ---------------------------------------------------------------- notes from intake reach the reason
 
 def test_intake_notes_are_appended_to_every_reason_that_reads_the_field():
