@@ -179,23 +179,45 @@ def _with_quota(share: str, scope: str = "district"):
 
 
 def test_a_quota_tie_note_counts_the_others_tied_at_the_boundary():
-    # four identical organizations (ids in lower case, after any upper-case letter), two A
-    # places: each of the four is told it ties with the three others, kept or moved
-    ev = {o: full_evidence(o) for o in ("o3", "o1", "o2", "o4")}
+    # o0 102, then four identical at 100 (ids in lower case, after any upper-case letter); two
+    # A places of five: o1 keeps the second, tied with the three behind it, who are told so too
+    ev = {o: full_evidence(o) for o in ("o3", "o1", "o2", "o4")} | {"o0": full_evidence("o0", awards=Decimal(1))}
     r, _ = run(ev, _with_quota("0.5"))
-    head = "区县“东区”A档名额为 50%（4 个中最多 2 个），本组织"
+    head = "区县“东区”A档名额为 50%（5 个中最多 2 个），本组织"
     note = "；与其他 3 个组织在排序各项上完全并列，按组织编号先后确定名额"
-    assert [r[o]["tier"] for o in ("o1", "o2", "o3", "o4")] == ["A", "A", "B", "B"]
-    assert f"{head}保留在该档{note}" in r["o2"]["tier_reasons"]
-    assert f"{head}在该档排第 3，调整为 B档{note}" in r["o3"]["tier_reasons"]
-    assert f"{head}在该档排第 4，调整为 B档{note}" in r["o4"]["tier_reasons"]
+    assert [r[o]["tier"] for o in ("o0", "o1", "o2", "o3", "o4")] == ["A", "A", "B", "B", "B"]
+    assert not any("名额" in line for line in r["o0"]["tier_reasons"])
+    assert f"{head}保留在该档{note}" in r["o1"]["tier_reasons"]
+    assert f"{head}在该档排第 3，调整为 B档{note}" in r["o2"]["tier_reasons"]
+    assert f"{head}在该档排第 5，调整为 B档{note}" in r["o4"]["tier_reasons"]
 
 
-def test_a_quota_share_is_stated_to_two_places_half_up():
-    # 12.345% of two is no place: both move to B, told the share as 12.35%
-    r, _ = run({"O1": full_evidence("O1", awards=Decimal(1)), "O2": full_evidence("O2")}, _with_quota("0.12345"))
-    assert ("区县“东区”A档名额为 12.35%（2 个中最多 0 个），本组织在该档排第 2，调整为 B档"
-            in r["O2"]["tier_reasons"])
+@pytest.mark.parametrize("share, kept", [("0.5", ["A", "B"]), ("0.12345", ["B", "B"])])
+def test_two_identical_organizations_tie_for_one_place_not_for_none(share, kept):
+    # 50% of two is one place, O1's by id, and both are told of the tie; 12.345% of two is
+    # none, so no one is kept by id: both move, with no tie to speak of. The share is stated
+    # to two places, half up
+    r, _ = run({"O2": full_evidence("O2"), "O1": full_evidence("O1")}, _with_quota(share))
+    assert [r[o]["tier"] for o in ("O1", "O2")] == kept
+    places, note = (1, "；与其他 1 个组织在排序各项上完全并列，按组织编号先后确定名额") if kept[0] == "A" else (0, "")
+    head = f"区县“东区”A档名额为 {'50%' if places else '12.35%'}（2 个中最多 {places} 个），本组织"
+    assert f"{head}在该档排第 2，调整为 B档{note}" in r["O2"]["tier_reasons"]
+    assert (f"{head}保留在该档{note}" if places else f"{head}在该档排第 1，调整为 B档") in r["O1"]["tier_reasons"]
+
+
+def test_an_organization_moved_by_one_quota_is_told_nothing_by_the_next_it_fits(tmp_path):
+    # A 25% of four (one place), B 50% (two): P2 (98) moves to B, where it and P3 (85) fill B's
+    # two places exactly; only the A quota speaks of P2
+    std = child_standard(tmp_path, "ab", 'id: ab\nversion: "1"\ntitle: 两档名额\nextends: mini\ngrading:\n  quotas:\n'
+                                         "    - {tier: A, max_share: 25%, scope: round}\n"
+                                         "    - {tier: B, max_share: 50%, scope: round}\n")
+    ev = {"P1": full_evidence("P1"), "P2": full_evidence("P2", secretary_rating="较好"),
+          "P3": full_evidence("P3", members_full=Decimal(2), secretary_rating="一般"),
+          "P4": full_evidence("P4", centre_area=Decimal(10), secretary_rating="差")}
+    r, _ = run(ev, std)
+    assert [r[o]["tier"] for o in ev] == ["A", "B", "B", "C"]
+    assert [line for line in r["P2"]["tier_reasons"] if "名额" in line] == [
+        "全域A档名额为 25%（4 个中最多 1 个），本组织在该档排第 2，调整为 B档"]
 
 
 def test_ranks_are_per_district_street_and_type():
@@ -208,6 +230,18 @@ def test_ranks_are_per_district_street_and_type():
     assert r["W1"]["rank"] == {"round": 2, "district": 2, "street": 2, "type": 2}
     assert r["W3"]["rank"] == {"round": 3, "district": 3, "street": 1, "type": 3}      # first in its own street
     assert r["E1"]["rank"] == {"round": 4, "district": 1, "street": 1, "type": 4}      # same-named street, other district
+
+
+def test_ranks_by_type_count_only_organizations_of_that_type():
+    # one standard for both types: V1 (92) is second of the round but first of the villages;
+    # C2 (80) third of the round, second of the communities
+    orgs = [Organization("C1", "C1", "community", "东区", "s"), Organization("V1", "V1", "village", "东区", "s"),
+            Organization("C2", "C2", "community", "东区", "s")]
+    ev = {"C1": full_evidence("C1"), "V1": full_evidence("V1", centre_area=Decimal(350)),
+          "C2": full_evidence("C2", centre_area=Decimal(10))}
+    payload = evaluate_organizations(orgs, ev, {"community": STD, "village": STD}, PERIOD)
+    r = {o["id"]: o["rank"] for o in payload["organizations"]}
+    assert [(r[o]["round"], r[o]["type"]) for o in ("C1", "V1", "C2")] == [(1, 1), (2, 1), (3, 2)]
 
 
 def test_target_share_is_reported():
