@@ -35,9 +35,23 @@ def test_labels_and_bad_input():
     assert label("month", (D(2026, 3, 1), D(2026, 3, 31))) == "2026年3月"
     assert label("year", (D(2026, 1, 1), D(2026, 12, 31))) == "2026年"
     assert label("week", (D(2026, 1, 5), D(2026, 1, 11))) == "2026年1月5日至2026年1月11日"
+    assert label("quarter", (D(2026, 10, 1), D(2026, 12, 31))) == "2026年第4季度"
     with pytest.raises(ValueError):
         periods("month", D(2026, 2, 1), D(2026, 1, 1))
 
+
+
+def test_a_round_that_holds_no_whole_unit_is_named_by_its_dates_not_by_its_first_days_unit():
+    # a round from July to June counted every year: no calendar year fits, the round is the period
+    fiscal = periods("year", D(2025, 7, 1), D(2026, 6, 30))
+    assert fiscal == ((D(2025, 7, 1), D(2026, 6, 30)),)
+    assert label("year", fiscal[0]) == "2025年7月1日至2026年6月30日"
+    # a round starting mid-month, counted monthly for its only, partial month; a half-year of one
+    assert label("month", periods("month", D(2026, 3, 10), D(2026, 3, 31))[0]) == "2026年3月10日至2026年3月31日"
+    assert label("half_year", (D(2026, 2, 1), D(2026, 6, 30))) == "2026年2月1日至2026年6月30日"
+    # a whole calendar unit keeps its name, whichever round it is in
+    assert [label("quarter", q) for q in periods("quarter", D(2025, 7, 1), D(2026, 6, 30))] == [
+        "2025年第3季度", "2025年第4季度", "2026年第1季度", "2026年第2季度"]
 
 # A frequency criterion's fixed words and periods are made once per criterion and period
 # (methods._frequency_plan, cached): what they depend on must tell two plans apart.

@@ -91,14 +91,25 @@ def whole_periods(unit: str, start: dt.date, end: dt.date) -> tuple[tuple[dt.dat
 
 
 def label(unit: str, p: tuple[dt.date, dt.date]) -> str:
-    """A Chinese label for one period, used in reasons ("2026年3月", "2026年第2季度")."""
+    """A Chinese label for one period, used in reasons ("2026年3月", "2026年第2季度"). A period
+    that is not that calendar unit whole, the round itself when no whole unit fits in it (a
+    round from July to June counted `every: year`), is named by its dates: named by the unit
+    its first day falls in, it read as "2025年"."""
     s = p[0]
+    if unit not in _MONTHS or tuple(p) != _calendar(unit, s):
+        return f"{date_text(p[0])}至{date_text(p[1])}"
     if unit == "month":
         return f"{s.year}年{s.month}月"
     if unit == "quarter":
         return f"{s.year}年第{(s.month - 1) // 3 + 1}季度"
     if unit == "half_year":
         return f"{s.year}年{'上' if s.month <= 6 else '下'}半年"
-    if unit == "year":
-        return f"{s.year}年"
-    return f"{date_text(p[0])}至{date_text(p[1])}"
+    return f"{s.year}年"
+
+
+def _calendar(unit: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The calendar month, quarter, half-year or year `day` falls in, as whole_periods cuts them."""
+    step = _MONTHS[unit]
+    m = (day.month - 1) // step * step
+    end = dt.date(day.year + (m + step) // 12, (m + step) % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date(day.year, m + 1, 1), end
