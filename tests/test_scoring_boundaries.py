@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from evaluator.errors import EvaluationError
+from evaluator.errors import EvaluationError, InputError
 from evaluator.model import Organization, Quota, Record
 from evaluator.scoring.criteria import org_env, score_criterion
 from evaluator.standard import methods
@@ -229,6 +229,44 @@ def test_bands_of_an_expression_are_met_highest_minimum_first_whatever_their_ord
     c = crit(run({"O1": full_evidence("O1", grid_staff=Decimal(10), grid_staff_party=Decimal(party))}, std)[0]["O1"], "G1.3")
     assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
 
+
+
+SHARE_BANDS = """id: sharebands
+version: "1"
+title: 占比分档
+extends: mini
+grading: {base: 103}
+fields:
+  party_share: {type: percentage, label: 网格党员占比}
+sections:
+  - id: G1
+    criteria:
+      - {id: G1.3, title: 网格党员占比, points: 3, method: bands, value: party_share,
+         bands: [{min: 0.6, points: 2}, {min: 80%, points: 3}], rectification: 吸纳党员}
+"""
+
+
+@pytest.mark.parametrize("share, outcome, points, reason", [
+    ("0.8", "pass", 3, "网格党员占比 80%，达到“≥ 80%”档，得 3 分（满分 3 分）"),
+    ("0.7999", "partial", 2, "网格党员占比 79.99%，达到“≥ 60%”档，得 2 分（满分 3 分）"),
+    ("0.6", "partial", 2, "网格党员占比 60%，达到“≥ 60%”档，得 2 分（满分 3 分）"),
+    ("0.5999", "fail", 0, "网格党员占比 59.99%，低于最低档（≥ 60%），不得分"),
+])
+def test_bands_over_a_percentage_read_their_minimums_as_shares_written_either_way(tmp_path, share, outcome, points, reason):
+    # 0.6 and 80% are both shares of the field, compared with its value and printed as percentages
+    std = child_standard(tmp_path, "sharebands", SHARE_BANDS)
+    c = crit(run({"O1": full_evidence("O1", party_share=Decimal(share))}, std)[0]["O1"], "G1.3")
+    assert (c["outcome"], c["points"], c["reason"]) == (outcome, points, reason)
+
+
+def test_a_bare_whole_number_as_a_percentage_bands_minimum_is_refused_not_read_as_6000_percent(tmp_path):
+    # "min: 60" over a percentage could mean 60% or 6000%: refused as evidence refuses a bare 60,
+    # rather than a band no share can reach
+    with pytest.raises(InputError) as e:
+        child_standard(tmp_path, "sharebands", SHARE_BANDS.replace("min: 0.6,", "min: 60,"))
+    [issue] = e.value.issues
+    assert issue.path == "$.sections[0].criteria[0].bands[0].min"
+    assert "60% or 0.6" in issue.message
 
 # ---------------------------------------------------------------- thresholds
 
