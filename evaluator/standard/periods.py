@@ -72,19 +72,12 @@ def whole_periods(unit: str, start: dt.date, end: dt.date) -> tuple[tuple[dt.dat
             out.append((d, d + dt.timedelta(days=6)))
             d += dt.timedelta(days=7)
     elif unit in _MONTHS:
-        step = _MONTHS[unit]
         # Periods are aligned to the calendar: quarters start in Jan/Apr/Jul/Oct, and so on.
-        m0 = ((start.month - 1) // step) * step
-        y, m = start.year, m0
-        while True:
-            p_start = dt.date(y + m // 12, m % 12 + 1, 1)
-            m2 = m + step
-            p_end = dt.date(y + m2 // 12, m2 % 12 + 1, 1) - dt.timedelta(days=1)
-            if p_start > end:
-                break
-            if p_start >= start and p_end <= end:
-                out.append((p_start, p_end))
-            m = m2
+        p = _calendar(unit, start)
+        while p[0] <= end:
+            if p[0] >= start and p[1] <= end:
+                out.append(p)
+            p = _calendar(unit, p[1] + dt.timedelta(days=1))
     else:
         raise ValueError(f"unknown period unit {unit!r}")
     return tuple(out)
@@ -108,7 +101,7 @@ def label(unit: str, p: tuple[dt.date, dt.date]) -> str:
 
 
 def _calendar(unit: str, day: dt.date) -> tuple[dt.date, dt.date]:
-    """The calendar month, quarter, half-year or year `day` falls in, as whole_periods cuts them."""
+    """The calendar month, quarter, half-year or year `day` falls in (whole_periods' periods)."""
     step = _MONTHS[unit]
     m = (day.month - 1) // step * step
     end = dt.date(day.year + (m + step) // 12, (m + step) % 12 + 1, 1) - dt.timedelta(days=1)
