@@ -268,6 +268,7 @@ def test_a_bare_whole_number_as_a_percentage_bands_minimum_is_refused_not_read_a
     assert issue.path == "$.sections[0].criteria[0].bands[0].min"
     assert "60% or 0.6" in issue.message
 
+
 # ---------------------------------------------------------------- thresholds
 
 THRESHOLDS = """id: thresholds
